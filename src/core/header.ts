@@ -1,0 +1,101 @@
+/**
+ * The 82-byte session header: parsing with every check the format allows before any crypto, and
+ * building. See format.ts for the field table.
+ */
+
+import { decodeBase64Url, readUintLE, writeUintLE } from "./bytes";
+import {
+  COOKIE_TYPE,
+  CREATION_TIME_OFFSET,
+  CREATION_TIME_SIZE,
+  DATA_SIZE_OFFSET,
+  DATA_SIZE_SIZE,
+  FLAGS_OFFSET,
+  FLAGS_SIZE,
+  HEADER_ENCODED_SIZE,
+  HEADER_SIZE,
+  IDLING_OFFSET_OFFSET,
+  IDLING_OFFSET_SIZE,
+  KNOWN_FLAGS,
+  MAC_OFFSET,
+  MAC_SIZE,
+  ROLLING_OFFSET_OFFSET,
+  ROLLING_OFFSET_SIZE,
+  SID_OFFSET,
+  SID_SIZE,
+  TAG_OFFSET,
+  TAG_SIZE,
+} from "./format";
+
+export interface SessionHeader {
+  /** The raw 82 bytes, kept so a touch can rewrite only the idling offset and the MAC. */
+  bytes: Uint8Array;
+  flags: number;
+  sid: Uint8Array;
+  creationTime: number;
+  rollingOffset: number;
+  /** Length of the base64url payload text. */
+  dataSize: number;
+  tag: Uint8Array;
+  idlingOffset: number;
+  mac: Uint8Array;
+}
+
+export type HeaderResult = { header: SessionHeader; error?: undefined } | { header?: undefined; error: string };
+
+/** Decodes the first 110 characters of a cookie value. Rejects by shape only; the MAC is checked later. */
+export function parseHeader(cookieValue: string): HeaderResult {
+  if (cookieValue.length < HEADER_ENCODED_SIZE) return { error: "invalid session header" };
+  const bytes = decodeBase64Url(cookieValue.substring(0, HEADER_ENCODED_SIZE));
+  if (!bytes || bytes.length !== HEADER_SIZE) return { error: "unable to base64url decode session header" };
+  if (bytes[0] !== COOKIE_TYPE) return { error: "invalid session cookie type" };
+  const flags = readUintLE(bytes, FLAGS_OFFSET, FLAGS_SIZE);
+  // The peer ignores unknown bits; we refuse them, as they can only come from a newer format or tampering
+  // (and tampering is caught by the MAC anyway, so no valid cookie of 4.x is refused by this).
+  if ((flags & ~KNOWN_FLAGS) !== 0) return { error: "invalid session flags" };
+  return {
+    header: {
+      bytes: bytes,
+      flags: flags,
+      sid: bytes.subarray(SID_OFFSET, SID_OFFSET + SID_SIZE),
+      creationTime: readUintLE(bytes, CREATION_TIME_OFFSET, CREATION_TIME_SIZE),
+      rollingOffset: readUintLE(bytes, ROLLING_OFFSET_OFFSET, ROLLING_OFFSET_SIZE),
+      dataSize: readUintLE(bytes, DATA_SIZE_OFFSET, DATA_SIZE_SIZE),
+      tag: bytes.subarray(TAG_OFFSET, TAG_OFFSET + TAG_SIZE),
+      idlingOffset: readUintLE(bytes, IDLING_OFFSET_OFFSET, IDLING_OFFSET_SIZE),
+      mac: bytes.subarray(MAC_OFFSET, MAC_OFFSET + MAC_SIZE),
+    },
+  };
+}
+
+export interface HeaderFields {
+  flags: number;
+  sid: Uint8Array;
+  creationTime: number;
+  rollingOffset: number;
+  dataSize: number;
+}
+
+/** Writes type, flags, sid, creation time, rolling offset and data size: the AAD part (47 bytes). */
+export function buildHeader(fields: HeaderFields): Uint8Array {
+  const bytes = new Uint8Array(HEADER_SIZE);
+  bytes[0] = COOKIE_TYPE;
+  writeUintLE(bytes, FLAGS_OFFSET, FLAGS_SIZE, fields.flags);
+  bytes.set(fields.sid, SID_OFFSET);
+  writeUintLE(bytes, CREATION_TIME_OFFSET, CREATION_TIME_SIZE, fields.creationTime);
+  writeUintLE(bytes, ROLLING_OFFSET_OFFSET, ROLLING_OFFSET_SIZE, fields.rollingOffset);
+  writeUintLE(bytes, DATA_SIZE_OFFSET, DATA_SIZE_SIZE, fields.dataSize);
+  return bytes;
+}
+
+export function setTag(bytes: Uint8Array, tag: Uint8Array): void {
+  bytes.set(tag, TAG_OFFSET);
+}
+
+export function setIdlingOffset(bytes: Uint8Array, idlingOffset: number): void {
+  writeUintLE(bytes, IDLING_OFFSET_OFFSET, IDLING_OFFSET_SIZE, idlingOffset);
+}
+
+export function setMac(bytes: Uint8Array, mac: Uint8Array): void {
+  bytes.set(mac, MAC_OFFSET);
+}

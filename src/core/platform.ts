@@ -1,0 +1,56 @@
+/**
+ * What the core needs from its host, and nothing more. The njs adapter (src/platform/njs.ts) and the
+ * Node adapter (src/platform/node.ts) implement these; the core never touches `ngx`, `r` or Node APIs.
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Platform {
+  /** Current time in whole unix seconds; tests and tools can open a session "as of" another time. */
+  now(): number;
+  randomBytes(size: number): Uint8Array;
+  /** Synchronous on purpose: key derivation and the MAC check stay off the async path. */
+  sha256(data: Uint8Array): Uint8Array;
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
+  pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
+  /** AES-256-GCM with a 16-byte tag returned apart from the ciphertext, as the header stores it. */
+  aesGcmEncrypt(
+    key: Uint8Array,
+    iv: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+  /** Resolves to null when authentication fails; never throws for a bad tag. */
+  aesGcmDecrypt(
+    key: Uint8Array,
+    iv: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+    tag: Uint8Array,
+  ): Promise<Uint8Array | null>;
+  /** Raw deflate (no zlib or gzip header), as lua-resty-session writes. */
+  deflateRaw(data: Uint8Array): Uint8Array;
+  /** Raw inflate; returns null on corrupt input or when the output would exceed `maxSize`. */
+  inflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null;
+  log(level: LogLevel, message: string): void;
+}
+
+/**
+ * One HTTP exchange as the session sees it: the request's cookies and bound attributes, and the
+ * response's Set-Cookie list. Adapters map this onto njs's `r` or onto Node's req/res.
+ */
+export interface Exchange {
+  /** The raw Cookie request header (several headers joined by "; "), or undefined. */
+  cookieHeader(): string | undefined;
+  /** Replaces the Cookie header sent on (to an upstream); null removes it. */
+  setRequestCookieHeader(value: string | null): void;
+  setRequestHeader(name: string, value: string): void;
+  setResponseHeader(name: string, value: string): void;
+  /** Set-Cookie values of the response so far, in order. */
+  getResponseCookies(): string[];
+  setResponseCookies(cookies: string[]): void;
+  remoteAddress(): string | undefined;
+  scheme(): string | undefined;
+  userAgent(): string | undefined;
+}

@@ -1,0 +1,1021 @@
+/**
+ * The session state machine: open, save, touch, refresh, logout, destroy, for the session cookie and
+ * the remember (persistent) cookie, with lua-resty-session 4.x semantics and wire format.
+ *
+ * States: "new" (nothing opened yet, or opening failed), "open" (a valid session was read or saved),
+ * "closed" (destroyed, logged out or closed; any further use is a programming error and throws).
+ *
+ * Expected rejections are values, never exceptions: every failure carries a stable short reason
+ * ("missing session cookie", "session idling timeout exceeded", "invalid session message
+ * authentication code", ...) that tests assert and logs print.
+ */
+
+import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import type { Settings } from "./config";
+import { HEADER_NAMES } from "./config";
+import {
+  chunkCookieName,
+  cookieChunkCount,
+  CookiePairs,
+  expiredCookieLine,
+  findCookie,
+  firstChunkPayloadSize,
+  httpDate,
+  mergeSetCookie,
+  nextChunkPayloadSize,
+  parseCookieHeader,
+  withoutSessionCookies,
+} from "./cookies";
+import {
+  FLAG_BIND_IP,
+  FLAG_BIND_SCHEME,
+  FLAG_BIND_USER_AGENT,
+  FLAG_DEFLATE,
+  FLAG_FORGET,
+  FLAG_STORAGE,
+  HEADER_AAD_SIZE,
+  HEADER_ENCODED_SIZE,
+  HEADER_MAC_INPUT_SIZE,
+  MAX_COOKIES,
+  MAX_CREATION_TIME,
+  MAX_DATA_SIZE,
+  MAX_IDLING_OFFSET,
+  MAX_ROLLING_OFFSET,
+  MAX_TTL,
+  SID_SIZE,
+} from "./format";
+import { buildHeader, parseHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
+import type { Exchange, Platform } from "./platform";
+import type { StoreMetadata } from "./storage";
+
+export type SessionData = { [key: string]: unknown };
+/** One audience's entry, as the payload JSON stores it: [data, audience, subject?]. */
+export type SessionEntry = [SessionData, string, string?];
+
+export type SessionState = "new" | "open" | "closed";
+
+/** What a successfully read or written cookie says about itself. */
+export interface CookieMeta {
+  /** When it was read or written (the "now" every remaining-time figure is relative to). */
+  timestamp: number;
+  flags: number;
+  sid: Uint8Array;
+  creationTime: number;
+  rollingOffset: number;
+  dataSize: number;
+  idlingOffset: number;
+  /** The key that authenticated it: the current one, or a fallback during key rotation. */
+  ikm: Uint8Array;
+  header: Uint8Array;
+  /** Cookie storage: the payload characters carried by the first cookie (a touch re-sends them). */
+  initialChunk?: string;
+  /** Server-side storage: the base64url ciphertext (an info save re-stores it). */
+  ciphertext?: string;
+}
+
+export interface Result {
+  ok: boolean;
+  error?: string;
+}
+
+const OK: Result = { ok: true };
+
+function failed(error: string): Result {
+  return { ok: false, error: error };
+}
+
+interface OpenOutcome extends Result {
+  /** The cookie was valid but holds no entry for this audience. */
+  audienceMissing?: boolean;
+}
+
+const STORAGE_INFO_MISSING = "unable to load session";
+
+/** Per-audience info store kept next to the payload in server-side storage (never in a cookie). */
+export interface InfoStore {
+  set(key: string, value: unknown): void;
+  get(key: string): unknown;
+  save(): Promise<Result>;
+}
+
+export class Session {
+  readonly settings: Settings;
+  private readonly platform: Platform;
+  private readonly exchange: Exchange;
+  state: SessionState = "new";
+  private data: SessionEntry[];
+  private dataIndex = 0;
+  /** Bind flags, plus FLAG_FORGET once set_remember(false) was called. */
+  private flags: number;
+  private remember: boolean;
+  meta: CookieMeta | null = null;
+  /** undefined: not looked at yet; null: looked at, none usable. */
+  private rememberMeta: CookieMeta | null | undefined = undefined;
+  /** Server-side storage only: info data by audience. */
+  private infoData: { [audience: string]: { [key: string]: unknown } } | null = null;
+  private cookiePairs: CookiePairs | null = null;
+  readonly info: InfoStore;
+
+  constructor(settings: Settings, platform: Platform, exchange: Exchange) {
+    this.settings = settings;
+    this.platform = platform;
+    this.exchange = exchange;
+    this.flags = settings.bindFlags;
+    this.remember = settings.remember;
+    this.data = [[{}, settings.audience, settings.subject]];
+    this.info = settings.storage ? this.storageInfo() : this.cookieInfo();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Data, audience, subject
+
+  private assertUsable(what: string): void {
+    if (this.state === "closed") throw new Error("unable to " + what + " on closed session");
+  }
+
+  getData(): SessionData {
+    this.assertUsable("get session data");
+    return this.data[this.dataIndex][0];
+  }
+
+  setData(data: SessionData): void {
+    this.assertUsable("set session data");
+    if (data === null || typeof data !== "object") throw new Error("invalid session data");
+    this.data[this.dataIndex][0] = data;
+  }
+
+  /** Cookie storage keeps info under "@key", so a user key starting with "@" is stored as "$@key". */
+  private dataKey(key: string): string {
+    return !this.settings.storage && key.charAt(0) === "@" ? "$" + key : key;
+  }
+
+  get(key: string): unknown {
+    this.assertUsable("get session data value");
+    return this.data[this.dataIndex][0][this.dataKey(key)];
+  }
+
+  set(key: string, value: unknown): void {
+    this.assertUsable("set session data value");
+    this.data[this.dataIndex][0][this.dataKey(key)] = value;
+  }
+
+  getAudience(): string {
+    this.assertUsable("get audience");
+    return this.data[this.dataIndex][1];
+  }
+
+  /** Renames the current entry's audience; an existing entry of that audience is replaced. */
+  setAudience(audience: string): void {
+    this.assertUsable("set audience");
+    const current = this.data[this.dataIndex][1];
+    if (audience === current) return;
+    if (this.infoData) {
+      const moved = this.infoData[current];
+      delete this.infoData[current];
+      if (moved) this.infoData[audience] = moved;
+    }
+    for (let i = 0; i < this.data.length; i++) {
+      if (i !== this.dataIndex && this.data[i][1] === audience) {
+        this.data.splice(i, 1);
+        if (i < this.dataIndex) this.dataIndex--;
+        break;
+      }
+    }
+    this.data[this.dataIndex][1] = audience;
+  }
+
+  getSubject(): string | undefined {
+    this.assertUsable("get subject");
+    return this.data[this.dataIndex][2];
+  }
+
+  setSubject(subject: string | undefined | null): void {
+    this.assertUsable("set subject");
+    this.data[this.dataIndex][2] = subject === null || subject === undefined ? undefined : String(subject);
+  }
+
+  getRemember(): boolean {
+    this.assertUsable("get remember");
+    return this.rememberEnabled();
+  }
+
+  setRemember(value: boolean): void {
+    this.assertUsable("set remember");
+    if (typeof value !== "boolean") throw new Error("invalid remember value");
+    this.flags = value ? this.flags & ~FLAG_FORGET : this.flags | FLAG_FORGET;
+    this.remember = value;
+  }
+
+  private rememberEnabled(): boolean {
+    if (this.meta && this.meta.flags & FLAG_FORGET) return false;
+    if (this.flags & FLAG_FORGET) return false;
+    return this.remember;
+  }
+
+  /** The audiences this session holds (all entries of the cookie). */
+  getAudiences(): string[] {
+    return this.data.map(function (entry) {
+      return entry[1];
+    });
+  }
+
+  getProperty(name: string): string | number | Uint8Array | undefined {
+    this.assertUsable("get session property");
+    const meta = this.meta;
+    const settings = this.settings;
+    switch (name) {
+      case "id":
+        return meta ? encodeBase64Url(meta.sid) : undefined;
+      case "nonce":
+        return meta ? meta.sid : undefined;
+      case "audience":
+        return this.data[this.dataIndex][1];
+      case "subject":
+        return this.data[this.dataIndex][2];
+    }
+    if (!meta) return undefined;
+    const sinceCreation = meta.timestamp - meta.creationTime;
+    const sinceRoll = sinceCreation - meta.rollingOffset;
+    const idling = settings.idlingTimeout > 0 ? settings.idlingTimeout - (sinceRoll - meta.idlingOffset) : undefined;
+    const rolling = settings.rollingTimeout > 0 ? settings.rollingTimeout - sinceRoll : undefined;
+    const absolute = settings.absoluteTimeout > 0 ? settings.absoluteTimeout - sinceCreation : undefined;
+    switch (name) {
+      case "timeout": {
+        let timeout: number | undefined;
+        const candidates = [idling, rolling, absolute];
+        for (let i = 0; i < candidates.length; i++) {
+          const candidate = candidates[i];
+          if (candidate !== undefined) timeout = timeout === undefined ? candidate : Math.min(timeout, candidate);
+        }
+        return timeout;
+      }
+      case "idling-timeout":
+      case "idling_timeout":
+        return idling;
+      case "rolling-timeout":
+      case "rolling_timeout":
+        return rolling;
+      case "absolute-timeout":
+      case "absolute_timeout":
+        return absolute;
+      case "creation-time":
+      case "creation_time":
+        return meta.creationTime;
+      case "timestamp":
+        return meta.timestamp;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading cookies
+
+  private cookies(): CookiePairs {
+    if (!this.cookiePairs) this.cookiePairs = parseCookieHeader(this.exchange.cookieHeader());
+    return this.cookiePairs;
+  }
+
+  private cookieName(remember: boolean): string {
+    return remember ? this.settings.rememberCookieName : this.settings.cookieName;
+  }
+
+  /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
+  private macInput(headerBytes: Uint8Array, flags: number): Uint8Array {
+    const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
+    if (!(flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT))) return head;
+    const values: string[] = [];
+    const candidates: Array<[number, string | undefined]> = [
+      [FLAG_BIND_IP, this.exchange.remoteAddress()],
+      [FLAG_BIND_SCHEME, this.exchange.scheme()],
+      [FLAG_BIND_USER_AGENT, this.exchange.userAgent()],
+    ];
+    for (let i = 0; i < candidates.length; i++) {
+      const value = candidates[i][1];
+      if (flags & candidates[i][0] && value) values.push(value);
+    }
+    if (!values.length) return head;
+    return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(values.join("|")))]);
+  }
+
+  /**
+   * Reads and verifies one cookie (the session cookie, or the remember cookie). With `metaOnly` it
+   * stops after the MAC check: enough to learn the creation time when re-issuing a remember cookie.
+   */
+  private async openCookie(remember: boolean, metaOnly: boolean): Promise<OpenOutcome> {
+    const settings = this.settings;
+    const storage = settings.storage;
+    const now = this.platform.now();
+    const cookieName = this.cookieName(remember);
+    const cookie = findCookie(this.cookies(), cookieName);
+    if (cookie === undefined) return failed("missing session cookie");
+
+    const parsed = parseHeader(cookie);
+    if (!parsed.header) return failed(parsed.error);
+    const header = parsed.header;
+
+    if (storage ? !(header.flags & FLAG_STORAGE) : header.flags & FLAG_STORAGE) return failed("invalid session flags");
+
+    const sinceCreation = now - header.creationTime;
+    if (sinceCreation > MAX_ROLLING_OFFSET) return failed("session lifetime exceeded");
+    const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
+    if (absoluteTimeout !== 0 && sinceCreation > absoluteTimeout) {
+      return failed(remember ? "session remember absolute timeout exceeded" : "session absolute timeout exceeded");
+    }
+    const sinceRoll = sinceCreation - header.rollingOffset;
+    const rollingTimeout = remember ? settings.rememberRollingTimeout : settings.rollingTimeout;
+    if (rollingTimeout !== 0 && sinceRoll > rollingTimeout) {
+      return failed(remember ? "session remember rolling timeout exceeded" : "session rolling timeout exceeded");
+    }
+    if (remember) {
+      if (header.idlingOffset !== 0) return failed("invalid session idling offset");
+    } else if (settings.idlingTimeout !== 0 && sinceRoll - header.idlingOffset > settings.idlingTimeout) {
+      return failed("session idling timeout exceeded");
+    }
+
+    const macInput = this.macInput(header.bytes, header.flags);
+    let ikm = settings.ikm;
+    if (!constantTimeEqual(header.mac, calculateMac(this.platform, ikm, header.sid, macInput))) {
+      let matched = false;
+      for (let i = 0; i < settings.ikmFallbacks.length && !matched; i++) {
+        ikm = settings.ikmFallbacks[i];
+        matched = constantTimeEqual(header.mac, calculateMac(this.platform, ikm, header.sid, macInput));
+      }
+      if (!matched) return failed("invalid session message authentication code");
+    }
+
+    let ciphertextText: string;
+    let initialChunk: string | undefined;
+    let storedCiphertext: string | undefined;
+    let storedInfo: unknown;
+    if (storage) {
+      // The header alone is the cookie; anything after it is not ours.
+      if (cookie.length !== HEADER_ENCODED_SIZE) return failed("invalid session payload");
+      let stored: string | null | undefined;
+      try {
+        stored = await storage.get(cookieName, this.storageKey(header.sid), now);
+      } catch (e) {
+        return failed("unable to load session (" + errorText(e) + ")");
+      }
+      if (stored === null || stored === undefined) return failed(STORAGE_INFO_MISSING);
+      let record: unknown;
+      try {
+        record = JSON.parse(stored);
+      } catch (e) {
+        return failed("unable to json decode session");
+      }
+      if (!Array.isArray(record) || typeof record[0] !== "string") return failed("unable to json decode session");
+      ciphertextText = record[0];
+      storedCiphertext = record[0];
+      storedInfo = record[1];
+    } else {
+      const chunks = cookieChunkCount(cookieName.length, header.dataSize);
+      if (chunks === null) return failed("cookie size limit exceeded");
+      if (chunks === 1) {
+        // Exactly header + payload: the peer tolerates stray characters in between, we do not.
+        initialChunk = cookie.substring(HEADER_ENCODED_SIZE);
+        ciphertextText = initialChunk;
+      } else {
+        initialChunk = cookie.substring(HEADER_ENCODED_SIZE);
+        const parts = [initialChunk];
+        for (let i = 2; i <= chunks; i++) {
+          const chunk = findCookie(this.cookies(), chunkCookieName(cookieName, i));
+          if (chunk === undefined) return failed("missing session cookie chunk");
+          parts.push(chunk);
+        }
+        ciphertextText = parts.join("");
+      }
+    }
+    if (ciphertextText.length !== header.dataSize) return failed("invalid session payload");
+    const ciphertext = decodeBase64Url(ciphertextText);
+    if (!ciphertext) return failed("unable to base64url decode session data");
+
+    const meta: CookieMeta = {
+      timestamp: now,
+      flags: header.flags,
+      sid: header.sid,
+      creationTime: header.creationTime,
+      rollingOffset: header.rollingOffset,
+      dataSize: header.dataSize,
+      idlingOffset: header.idlingOffset,
+      ikm: ikm,
+      header: header.bytes,
+      initialChunk: initialChunk,
+      ciphertext: storedCiphertext,
+    };
+    if (remember) this.rememberMeta = meta;
+    else this.meta = meta;
+    if (metaOnly) return OK;
+
+    const keyAndIv = remember
+      ? await deriveRememberAesKeyAndIv(this.platform, ikm, header.sid, settings.rememberIterations)
+      : deriveAesKeyAndIv(this.platform, ikm, header.sid);
+    let plaintext = await this.platform.aesGcmDecrypt(
+      keyAndIv.key,
+      keyAndIv.iv,
+      ciphertext,
+      header.bytes.subarray(0, HEADER_AAD_SIZE),
+      header.tag,
+    );
+    if (!plaintext) return this.forget(remember, "unable to decrypt session data");
+    if (header.flags & FLAG_DEFLATE) {
+      plaintext = this.platform.inflateRaw(plaintext, MAX_DATA_SIZE);
+      if (!plaintext) return this.forget(remember, "unable to inflate session data");
+    }
+    const entries = decodeEntries(plaintext);
+    if (!entries) return this.forget(remember, "unable to json decode session data");
+
+    if (storage) {
+      const info = decodeInfo(storedInfo);
+      if (info === undefined) return this.forget(remember, "unable to json decode session info");
+      this.infoData = info;
+    }
+
+    const audience = this.data[this.dataIndex][1];
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i][1] === audience) {
+        this.state = "open";
+        this.data = entries;
+        this.dataIndex = i;
+        return OK;
+      }
+    }
+    // Valid cookie, other audiences only: keep them, and add ours so a save writes them all.
+    entries.push(this.data[this.dataIndex]);
+    this.state = "new";
+    this.data = entries;
+    this.dataIndex = entries.length - 1;
+    return { ok: false, error: "missing session audience", audienceMissing: true };
+  }
+
+  /** A cookie whose MAC held but whose payload did not: drop what was learnt from it. */
+  private forget(remember: boolean, error: string): Result {
+    if (remember) this.rememberMeta = null;
+    else this.meta = null;
+    return failed(error);
+  }
+
+  private storageKey(sid: Uint8Array): string {
+    return this.settings.hashStorageKey
+      ? encodeBase64Url(this.platform.sha256(sid).subarray(0, SID_SIZE))
+      : encodeBase64Url(sid);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writing cookies
+
+  private storeTtl(remember: boolean, now: number, creationTime: number): number {
+    const settings = this.settings;
+    const rolling = remember ? settings.rememberRollingTimeout : settings.rollingTimeout;
+    const absolute = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
+    // Right after a save the whole rolling window is ahead; the absolute one counts from creation.
+    let ttl = rolling > 0 && rolling < MAX_TTL ? rolling : MAX_TTL;
+    if (absolute > 0) ttl = Math.min(ttl, absolute - (now - creationTime));
+    return Math.max(ttl, 1);
+  }
+
+  private storeMetadata(): StoreMetadata | undefined {
+    if (!this.settings.storeMetadata) return undefined;
+    const audiences: string[] = [];
+    const subjects: string[] = [];
+    for (let i = 0; i < this.data.length; i++) {
+      const subject = this.data[i][2];
+      if (subject === undefined) continue;
+      audiences.push(encodeBase64Url(utf8Encode(this.data[i][1])));
+      subjects.push(
+        this.settings.hashSubject
+          ? encodeBase64Url(this.platform.sha256(utf8Encode(subject)).subarray(0, 16))
+          : encodeBase64Url(utf8Encode(subject)),
+      );
+    }
+    return audiences.length ? { audiences: audiences, subjects: subjects } : undefined;
+  }
+
+  /** Expires, Max-Age for a remember cookie: what is left of its rolling and absolute windows. */
+  private rememberAttributes(now: number, creationTime: number): string {
+    const settings = this.settings;
+    let maxAge = settings.rememberRollingTimeout;
+    if (maxAge === 0 || maxAge > MAX_TTL) maxAge = MAX_TTL;
+    if (settings.rememberAbsoluteTimeout > 0) {
+      maxAge = Math.min(maxAge, settings.rememberAbsoluteTimeout - (now - creationTime));
+    }
+    maxAge = Math.max(maxAge, 1);
+    return "; Expires=" + httpDate(now + maxAge) + "; Max-Age=" + maxAge;
+  }
+
+  /** Highest chunk index of this cookie present in the request (1 when none beyond the first). */
+  private requestChunkCount(cookieName: string): number {
+    let highest = 1;
+    for (let i = 2; i <= MAX_COOKIES; i++) {
+      if (findCookie(this.cookies(), chunkCookieName(cookieName, i)) !== undefined) highest = i;
+    }
+    return highest;
+  }
+
+  /** Seals the data into a new cookie with a new session id (and stores it server side if configured). */
+  private async saveCookie(remember: boolean, nextState?: SessionState): Promise<Result> {
+    const settings = this.settings;
+    const platform = this.platform;
+    const storage = settings.storage;
+    const cookieName = this.cookieName(remember);
+    const previous = remember ? this.rememberMeta : this.meta;
+    let flags = storage ? this.flags | FLAG_STORAGE : this.flags & ~FLAG_STORAGE;
+    if (previous && previous.flags & FLAG_FORGET) flags |= FLAG_FORGET;
+    // Deflate is decided below, per save.
+    flags &= ~FLAG_DEFLATE;
+
+    const sid = platform.randomBytes(SID_SIZE);
+    const now = platform.now();
+    let creationTime = now;
+    let rollingOffset = 0;
+    if (previous) {
+      creationTime = previous.creationTime;
+      rollingOffset = now - creationTime;
+      if (rollingOffset > MAX_ROLLING_OFFSET) return failed("session maximum rolling offset exceeded");
+      if (rollingOffset < 0) rollingOffset = 0;
+    }
+    if (creationTime > MAX_CREATION_TIME) return failed("session maximum creation time exceeded");
+
+    if (settings.enforceSameSubject && this.data.length > 1) {
+      const subject = this.data[this.dataIndex][2];
+      const current = this.data[this.dataIndex];
+      this.data = this.data.filter(function (entry) {
+        return entry[2] === subject;
+      });
+      this.dataIndex = this.data.indexOf(current);
+    }
+
+    let plaintext = utf8Encode(encodeEntries(this.data));
+    if (settings.compressionThreshold !== 0 && plaintext.length > settings.compressionThreshold) {
+      let deflated: Uint8Array | null = null;
+      try {
+        deflated = platform.deflateRaw(plaintext);
+      } catch (e) {
+        platform.log("info", "[session] unable to deflate session data (" + errorText(e) + ")");
+      }
+      if (deflated && deflated.length < plaintext.length) {
+        flags |= FLAG_DEFLATE;
+        plaintext = deflated;
+      }
+    }
+    const dataSize = base64UrlSize(plaintext.length);
+    let chunks = 1;
+    if (storage) {
+      if (dataSize > MAX_DATA_SIZE) return failed("session maximum data size exceeded");
+    } else {
+      const count = cookieChunkCount(cookieName.length, dataSize);
+      if (count === null) return failed("cookie size limit exceeded");
+      chunks = count;
+    }
+
+    const headerBytes = buildHeader({
+      flags: flags,
+      sid: sid,
+      creationTime: creationTime,
+      rollingOffset: rollingOffset,
+      dataSize: dataSize,
+    });
+    const ikm = settings.ikm;
+    const keyAndIv = remember
+      ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
+      : deriveAesKeyAndIv(platform, ikm, sid);
+    const sealed = await platform.aesGcmEncrypt(
+      keyAndIv.key,
+      keyAndIv.iv,
+      plaintext,
+      headerBytes.slice(0, HEADER_AAD_SIZE),
+    );
+    setTag(headerBytes, sealed.tag);
+    setIdlingOffset(headerBytes, 0);
+    setMac(headerBytes, calculateMac(platform, ikm, sid, this.macInput(headerBytes, flags)));
+    const headerText = encodeBase64Url(headerBytes);
+    const payload = encodeBase64Url(sealed.ciphertext);
+
+    const attributes = settings.cookieAttributes + (remember ? this.rememberAttributes(now, creationTime) : "");
+    let cookies = this.exchange.getResponseCookies().slice();
+    let initialChunk: string | undefined;
+    if (storage) {
+      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + attributes);
+      const record: unknown[] = [payload];
+      if (this.infoData) record.push(encodeBase64Url(utf8Encode(JSON.stringify(this.infoData))));
+      try {
+        await storage.set(
+          cookieName,
+          this.storageKey(sid),
+          JSON.stringify(record),
+          this.storeTtl(remember, now, creationTime),
+          now,
+          previous ? this.storageKey(previous.sid) : undefined,
+          settings.staleTtl,
+          this.storeMetadata(),
+          remember,
+        );
+      } catch (e) {
+        return failed("unable to store session data (" + errorText(e) + ")");
+      }
+    } else if (chunks === 1) {
+      initialChunk = payload;
+      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + payload + attributes);
+    } else {
+      const firstSize = firstChunkPayloadSize(cookieName.length);
+      const nextSize = nextChunkPayloadSize(cookieName.length);
+      initialChunk = payload.substring(0, firstSize);
+      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + initialChunk + attributes);
+      for (let i = 2, offset = firstSize; i <= chunks; i++, offset += nextSize) {
+        const name = chunkCookieName(cookieName, i);
+        cookies = mergeSetCookie(cookies, name, name + "=" + payload.substring(offset, offset + nextSize) + attributes);
+      }
+    }
+    if (!storage) {
+      // Chunks the previous cookie (or the request) had beyond the new count would linger and be sent
+      // back with every request: expire them.
+      const previousChunks = previous ? cookieChunkCount(cookieName.length, previous.dataSize) || 1 : 1;
+      const staleChunks = Math.max(previousChunks, this.requestChunkCount(cookieName));
+      for (let i = chunks + 1; i <= staleChunks; i++) {
+        const name = chunkCookieName(cookieName, i);
+        cookies = mergeSetCookie(cookies, name, expiredCookieLine(name, settings.cookieAttributes));
+      }
+    }
+    this.exchange.setResponseCookies(cookies);
+
+    const meta: CookieMeta = {
+      timestamp: now,
+      flags: flags,
+      sid: sid,
+      creationTime: creationTime,
+      rollingOffset: rollingOffset,
+      dataSize: dataSize,
+      idlingOffset: 0,
+      ikm: ikm,
+      header: headerBytes,
+      initialChunk: initialChunk,
+      ciphertext: storage ? payload : undefined,
+    };
+    if (remember) this.rememberMeta = meta;
+    else {
+      this.meta = meta;
+      this.state = nextState || "open";
+    }
+    return OK;
+  }
+
+  /** Re-issues the remember cookie after the session cookie was written; failures only logged. */
+  private async saveRememberCookie(): Promise<void> {
+    if (!this.rememberEnabled()) return;
+    if (this.rememberMeta === undefined) await this.openCookie(true, true);
+    const result = await this.saveCookie(true);
+    if (!result.ok) this.platform.log("warn", "[session] unable to save remember cookie: " + result.error);
+  }
+
+  private expireCookie(remember: boolean): Result {
+    const settings = this.settings;
+    const cookieName = this.cookieName(remember);
+    const meta = remember ? this.rememberMeta : this.meta;
+    let chunks = 1;
+    if (!settings.storage) {
+      const known = meta ? cookieChunkCount(cookieName.length, meta.dataSize) || 1 : 1;
+      chunks = Math.max(known, this.requestChunkCount(cookieName));
+    }
+    let cookies = this.exchange.getResponseCookies().slice();
+    for (let i = 1; i <= chunks; i++) {
+      const name = chunkCookieName(cookieName, i);
+      cookies = mergeSetCookie(cookies, name, expiredCookieLine(name, settings.cookieAttributes));
+    }
+    this.exchange.setResponseCookies(cookies);
+    return OK;
+  }
+
+  private async destroyCookie(remember: boolean): Promise<Result> {
+    const storage = this.settings.storage;
+    const meta = remember ? this.rememberMeta : this.meta;
+    if (storage && meta) {
+      try {
+        await storage.delete(this.cookieName(remember), this.storageKey(meta.sid), meta.timestamp, this.storeMetadata());
+      } catch (e) {
+        return failed("unable to destroy session (" + errorText(e) + ")");
+      }
+    }
+    this.expireCookie(remember);
+    this.state = "closed";
+    return OK;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The resty.session instance API
+
+  /** Opens the session cookie, or restores the session from the remember cookie. */
+  async open(): Promise<Result> {
+    this.assertUsable("open session");
+    let opened: OpenOutcome;
+    try {
+      opened = await this.openCookie(false, false);
+    } catch (e) {
+      opened = failed("unable to open session (" + errorText(e) + ")");
+    }
+    if (opened.ok || opened.audienceMissing || !this.remember) return opened;
+
+    let remembered: Result;
+    try {
+      remembered = await this.openCookie(true, false);
+    } catch (e) {
+      remembered = failed("unable to open remember cookie (" + errorText(e) + ")");
+    }
+    if (!remembered.ok) return opened;
+    // A fresh remember cookie and a fresh session cookie, both from the remembered data.
+    let saved = await this.saveCookie(true);
+    if (!saved.ok) return saved;
+    this.meta = null;
+    saved = await this.saveCookie(false, "open");
+    return saved;
+  }
+
+  async save(): Promise<Result> {
+    this.assertUsable("save session");
+    const saved = await this.saveCookie(false);
+    if (!saved.ok) return saved;
+    await this.saveRememberCookie();
+    return OK;
+  }
+
+  /** Re-issues the session cookie with a new idling offset: no new id, no storage call, no await. */
+  touch(): Result {
+    this.assertUsable("touch session");
+    const meta = this.meta;
+    if (this.state !== "open" || !meta) return failed("unable to touch nonexistent session");
+    const settings = this.settings;
+    const idlingOffset = Math.max(
+      0,
+      Math.min(this.platform.now() - meta.creationTime - meta.rollingOffset, MAX_IDLING_OFFSET),
+    );
+    const headerBytes = meta.header.slice();
+    setIdlingOffset(headerBytes, idlingOffset);
+    setMac(headerBytes, calculateMac(this.platform, meta.ikm, meta.sid, this.macInput(headerBytes, meta.flags)));
+    meta.idlingOffset = idlingOffset;
+    meta.header = headerBytes;
+    const cookieName = settings.cookieName;
+    const value = encodeBase64Url(headerBytes) + (settings.storage ? "" : meta.initialChunk || "");
+    this.exchange.setResponseCookies(
+      mergeSetCookie(this.exchange.getResponseCookies().slice(), cookieName, cookieName + "=" + value + settings.cookieAttributes),
+    );
+    return OK;
+  }
+
+  /**
+   * Saves (new id) once 3/4 of the rolling timeout is spent or when the session was opened with a
+   * fallback key (so key rotation completes); otherwise touches once the touch threshold has passed.
+   * `refreshed` tells whether a cookie was re-issued.
+   */
+  async refresh(): Promise<Result & { refreshed?: boolean }> {
+    this.assertUsable("refresh session");
+    const meta = this.meta;
+    if (this.state !== "open" || !meta) return failed("unable to refresh nonexistent session");
+    const settings = this.settings;
+    if (meta.ikm !== settings.ikm) return withRefreshed(await this.saveCookie(false));
+    if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
+    const sinceRoll = meta.timestamp - meta.creationTime - meta.rollingOffset;
+    if (settings.rollingTimeout > 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) {
+      return withRefreshed(await this.saveCookie(false));
+    }
+    if (settings.idlingTimeout > 0 && sinceRoll - meta.idlingOffset > settings.touchThreshold) {
+      return withRefreshed(this.touch());
+    }
+    return { ok: true, refreshed: false };
+  }
+
+  /** Logs out of the current audience; the last audience out destroys the session. */
+  async logout(): Promise<Result> {
+    this.assertUsable("logout session");
+    if (this.state !== "open") return failed("unable to logout nonexistent session");
+    if (this.data.length === 1) return this.destroy();
+    if (this.infoData) {
+      delete this.infoData[this.data[this.dataIndex][1]];
+      if (!Object.keys(this.infoData).length) this.infoData = null;
+    }
+    this.data.splice(this.dataIndex, 1);
+    this.dataIndex = 0;
+    const saved = await this.saveCookie(false, "closed");
+    if (!saved.ok) return saved;
+    await this.saveRememberCookie();
+    return OK;
+  }
+
+  /** Destroys the whole session: storage record deleted, session (and remember) cookies expired. */
+  async destroy(): Promise<Result> {
+    this.assertUsable("destroy session");
+    if (this.state !== "open") return failed("unable to destroy nonexistent session");
+    const destroyed = await this.destroyCookie(false);
+    if (!destroyed.ok) return destroyed;
+    if (this.rememberEnabled()) {
+      if (this.rememberMeta === undefined) await this.openCookie(true, true);
+      // Expire the remember cookie even when it could not be read: the client must not keep it.
+      const forgotten = await this.destroyCookie(true);
+      if (!forgotten.ok) return forgotten;
+    }
+    return OK;
+  }
+
+  close(): void {
+    this.state = "closed";
+  }
+
+  /** Removes the session cookies from the request passed on (the proxy case). */
+  clearRequestCookie(): Result {
+    this.assertUsable("clear session request cookie");
+    if (this.state !== "open") return failed("unable to clear session request cookie on nonexistent session");
+    const header = this.exchange.cookieHeader();
+    if (!header) return OK;
+    const names: string[] = [];
+    const add = (remember: boolean): void => {
+      const cookieName = this.cookieName(remember);
+      for (let i = 1; i <= MAX_COOKIES; i++) names.push(chunkCookieName(cookieName, i));
+    };
+    add(false);
+    if (this.rememberEnabled()) add(true);
+    this.exchange.setRequestCookieHeader(withoutSessionCookies(header, names));
+    return OK;
+  }
+
+  private setPropertyHeaders(properties: string[], setHeader: (name: string, value: string) => void): void {
+    for (let i = 0; i < properties.length; i++) {
+      const name = HEADER_NAMES[properties[i]];
+      if (!name) continue;
+      const value = this.getProperty(properties[i]);
+      if (value === undefined || value instanceof Uint8Array) continue;
+      setHeader(name, String(value));
+    }
+  }
+
+  private headerCall(what: string, properties: string[], request: boolean, response: boolean): Result {
+    this.assertUsable(what);
+    if (this.state !== "open") return failed("unable to " + what + " on nonexistent session");
+    const exchange = this.exchange;
+    const settings = this.settings;
+    if (request) {
+      this.setPropertyHeaders(properties.length ? properties : settings.requestHeaders, function (name, value) {
+        exchange.setRequestHeader(name, value);
+      });
+    }
+    if (response) {
+      this.setPropertyHeaders(properties.length ? properties : settings.responseHeaders, function (name, value) {
+        exchange.setResponseHeader(name, value);
+      });
+    }
+    return OK;
+  }
+
+  /** Sets request and response headers: the configured ones, or the named properties. */
+  setHeaders(...properties: Array<string | string[]>): Result {
+    return this.headerCall("set request/response headers", flatten(properties), true, true);
+  }
+
+  setRequestHeaders(...properties: Array<string | string[]>): Result {
+    return this.headerCall("set request headers", flatten(properties), true, false);
+  }
+
+  setResponseHeaders(...properties: Array<string | string[]>): Result {
+    return this.headerCall("set response headers", flatten(properties), false, true);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The info store
+
+  /** Cookie storage has no room beside the payload: info lives in the data under "@key". */
+  private cookieInfo(): InfoStore {
+    const session = this;
+    return {
+      set: function (key, value) {
+        session.assertUsable("set session info");
+        session.data[session.dataIndex][0]["@" + key] = value;
+      },
+      get: function (key) {
+        session.assertUsable("get session info");
+        return session.data[session.dataIndex][0]["@" + key];
+      },
+      save: function () {
+        session.assertUsable("save session info");
+        if (session.state !== "open") return Promise.resolve(failed("unable to save session info on nonexistent session"));
+        return session.save();
+      },
+    };
+  }
+
+  /** Server-side storage: info is stored next to the payload, and saved without a new cookie. */
+  private storageInfo(): InfoStore {
+    const session = this;
+    return {
+      set: function (key, value) {
+        session.assertUsable("set session info");
+        const audience = session.data[session.dataIndex][1];
+        if (!session.infoData) session.infoData = {};
+        if (!session.infoData[audience]) session.infoData[audience] = {};
+        session.infoData[audience][key] = value;
+      },
+      get: function (key) {
+        session.assertUsable("get session info");
+        const audience = session.data[session.dataIndex][1];
+        const data = session.infoData && session.infoData[audience];
+        return data ? data[key] : undefined;
+      },
+      save: function () {
+        session.assertUsable("save session info");
+        return session.saveInfo();
+      },
+    };
+  }
+
+  private async saveInfo(): Promise<Result> {
+    const storage = this.settings.storage;
+    const meta = this.meta;
+    if (this.state !== "open" || !meta || !storage) return failed("unable to save session info on nonexistent session");
+    if (!this.infoData) return OK;
+    const info = encodeBase64Url(utf8Encode(JSON.stringify(this.infoData)));
+    const now = this.platform.now();
+    const targets: Array<[boolean, CookieMeta | null | undefined]> = [[false, meta]];
+    if (this.rememberEnabled()) {
+      if (this.rememberMeta === undefined) await this.openCookie(true, true);
+      targets.push([true, this.rememberMeta]);
+    }
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i][1];
+      if (!target || target.ciphertext === undefined) continue;
+      const remember = targets[i][0];
+      try {
+        await storage.set(
+          this.cookieName(remember),
+          this.storageKey(target.sid),
+          JSON.stringify([target.ciphertext, info]),
+          this.storeTtl(remember, now, target.creationTime),
+          now,
+        );
+      } catch (e) {
+        return failed("unable to store session info (" + errorText(e) + ")");
+      }
+    }
+    return OK;
+  }
+}
+
+function withRefreshed(result: Result): Result & { refreshed?: boolean } {
+  return { ok: result.ok, error: result.error, refreshed: result.ok };
+}
+
+function flatten(properties: Array<string | string[]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < properties.length; i++) {
+    const item = properties[i];
+    if (Array.isArray(item)) for (let j = 0; j < item.length; j++) out.push(item[j]);
+    else out.push(item);
+  }
+  return out;
+}
+
+export function errorText(e: unknown): string {
+  return e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
+}
+
+/** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
+function encodeEntries(entries: SessionEntry[]): string {
+  const out: unknown[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    out.push(entry[2] === undefined ? [entry[0], entry[1]] : [entry[0], entry[1], entry[2]]);
+  }
+  return JSON.stringify(out);
+}
+
+/** Parses and checks the decrypted payload's shape; null if it is not [[object, string, string?], ...]. */
+function decodeEntries(plaintext: Uint8Array): SessionEntry[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8Decode(plaintext));
+  } catch (e) {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return null;
+  const entries: SessionEntry[] = [];
+  for (let i = 0; i < parsed.length; i++) {
+    const entry = parsed[i];
+    if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return null;
+    const data = entry[0];
+    if (data === null || typeof data !== "object") return null;
+    if (typeof entry[1] !== "string") return null;
+    if (entry.length === 3 && entry[2] !== null && typeof entry[2] !== "string") return null;
+    // Lua writes an empty data table as {}; an array-like table as [] — both read back as objects.
+    entries.push([data as SessionData, entry[1], entry[2] === null || entry[2] === undefined ? undefined : entry[2]]);
+  }
+  return entries;
+}
+
+/** The info element of a storage record: absent, or base64url JSON {audience: {key: value}}. */
+function decodeInfo(value: unknown): { [audience: string]: { [key: string]: unknown } } | null | undefined {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") return undefined;
+  const bytes = decodeBase64Url(value);
+  if (!bytes) return undefined;
+  try {
+    const parsed = JSON.parse(utf8Decode(bytes));
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The storage interface: lua-resty-session's four verbs. Cookie storage is the absence of a storage
+ * (the payload travels in the cookie); every server-side storage implements this. Methods may return
+ * a value or a Promise of it, so synchronous stores (a shared dict) pay no await.
+ */
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Who a session belongs to, for the per-user session registry (store_metadata). */
+export interface StoreMetadata {
+  /** base64url of each audience. */
+  audiences: string[];
+  /** base64url of each subject, or its truncated SHA-256 when hash_subject is on. */
+  subjects: string[];
+}
+
+export interface Storage {
+  /**
+   * Stores `value` under `key` for `ttl` seconds. When `oldKey` is given (the session was re-saved with
+   * a new id), the old record is kept for `staleTtl` seconds so concurrent requests still carrying the
+   * previous cookie succeed. Throws or rejects with a short reason on failure.
+   */
+  set(
+    name: string,
+    key: string,
+    value: string,
+    ttl: number,
+    now: number,
+    oldKey?: string,
+    staleTtl?: number,
+    metadata?: StoreMetadata,
+    remember?: boolean,
+  ): MaybePromise<void>;
+  /** The stored value, or null/undefined when there is none (expired, deleted, never stored). */
+  get(name: string, key: string, now: number): MaybePromise<string | null | undefined>;
+  delete(name: string, key: string, now: number, metadata?: StoreMetadata): MaybePromise<void>;
+  /** Sessions of a subject in an audience (only with store_metadata). */
+  readMetadata?(name: string, audience: string, subject: string, now: number): MaybePromise<unknown>;
+}
