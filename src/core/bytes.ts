@@ -93,7 +93,8 @@ export function utf8Encode(text: string): Uint8Array {
 }
 
 export function utf8Decode(bytes: Uint8Array): string {
-  return UTF8_DECODER.decode(bytes);
+  // njs-types declares decode(ArrayBuffer) only; both engines (and Node) take any byte view.
+  return UTF8_DECODER.decode(bytes as unknown as ArrayBuffer);
 }
 
 export function concatBytes(parts: Uint8Array[]): Uint8Array {

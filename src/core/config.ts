@@ -195,15 +195,15 @@ export interface Settings {
   storageOptions: StorageOptions | undefined;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super("invalid session configuration: " + message);
-    this.name = "ConfigError";
-  }
+/** Configuration errors are plain Errors named "ConfigError" (no Error subclass: the njs engine has no classes). */
+export function isConfigError(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConfigError";
 }
 
 function fail(message: string): never {
-  throw new ConfigError(message);
+  const error = new Error("invalid session configuration: " + message);
+  error.name = "ConfigError";
+  throw error;
 }
 
 /** Checks one options table on its own: names, types and value sets. */

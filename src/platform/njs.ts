@@ -1,0 +1,157 @@
+/**
+ * The core's platform inside nginx, for both njs engines: the njs `crypto` module for synchronous
+ * SHA-256/HMAC, WebCrypto (`crypto.subtle`) for AES-GCM and PBKDF2, the `zlib` module for deflate.
+ * Byte arrays are handed over as plain Uint8Array views: QuickJS refuses some inputs the njs engine
+ * accepts (a string for `crypto.subtle.digest`, for one), so nothing here relies on coercion.
+ */
+
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+
+import nodeCrypto from "crypto";
+import zlib from "zlib";
+import type { Exchange, LogLevel, Platform } from "../core/platform";
+
+function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
+  return buffer instanceof Uint8Array
+    ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    : new Uint8Array(buffer);
+}
+
+/**
+ * The WebCrypto calls made here, typed as njs implements them: njs-types 0.9.4 leaves AES-GCM out of
+ * encrypt()/decrypt() and misspells PBKDF2's `iterations`.
+ */
+interface SubtleSubset {
+  importKey(format: "raw", key: Uint8Array, algorithm: string, extractable: boolean, usages: string[]): Promise<object>;
+  deriveBits(
+    algorithm: { name: "PBKDF2"; hash: "SHA-256"; salt: Uint8Array; iterations: number },
+    key: object,
+    length: number,
+  ): Promise<ArrayBuffer>;
+  encrypt(algorithm: AesGcm, key: object, data: Uint8Array): Promise<ArrayBuffer>;
+  decrypt(algorithm: AesGcm, key: object, data: Uint8Array): Promise<ArrayBuffer>;
+}
+
+interface AesGcm {
+  name: "AES-GCM";
+  iv: Uint8Array;
+  additionalData: Uint8Array;
+  tagLength: number;
+}
+
+const LEVELS: { [level: string]: number } = { info: ngx.INFO, warn: ngx.WARN, error: ngx.ERR };
+
+export interface NjsPlatformOptions {
+  /** Clock override (unix seconds). */
+  now?: () => number;
+}
+
+export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
+  const subtle = crypto.subtle as unknown as SubtleSubset;
+  return {
+    now: (options && options.now) || function () {
+      return Math.floor(Date.now() / 1000);
+    },
+    randomBytes: function (size) {
+      return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
+    },
+    sha256: function (data) {
+      return bytes(nodeCrypto.createHash("sha256").update(data).digest());
+    },
+    hmacSha256: function (key, data) {
+      return bytes(nodeCrypto.createHmac("sha256", key).update(data).digest());
+    },
+    pbkdf2Sha256: async function (password, salt, iterations, size) {
+      const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+      return bytes(
+        await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: iterations }, key, size * 8),
+      );
+    },
+    aesGcmEncrypt: async function (key, iv, plaintext, aad) {
+      const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
+      const sealed = bytes(
+        await subtle.encrypt({ name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 }, cryptoKey, plaintext),
+      );
+      return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
+    },
+    aesGcmDecrypt: async function (key, iv, ciphertext, aad, tag) {
+      const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
+      const sealed = new Uint8Array(ciphertext.length + tag.length);
+      sealed.set(ciphertext);
+      sealed.set(tag, ciphertext.length);
+      try {
+        return bytes(
+          await subtle.decrypt({ name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 }, cryptoKey, sealed),
+        );
+      } catch (e) {
+        return null;
+      }
+    },
+    deflateRaw: function (data) {
+      return bytes(zlib.deflateRawSync(data));
+    },
+    inflateRaw: function (data, maxSize) {
+      // njs's inflate has no output limit; the payload was authenticated before it gets here, so only
+      // a holder of the key could send a bomb, and the size is still checked.
+      try {
+        const inflated = bytes(zlib.inflateRawSync(data));
+        return inflated.length > maxSize ? null : inflated;
+      } catch (e) {
+        return null;
+      }
+    },
+    log: function (level: LogLevel, message: string) {
+      const ngxLevel = LEVELS[level];
+      if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
+    },
+  };
+}
+
+/** Request header changes the session asked for; nginx applies them (js_set, proxy_set_header). */
+export interface NjsExchange extends Exchange {
+  requestHeaderChanges: { [name: string]: string | null };
+}
+
+/** The session's view of one njs request. */
+export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
+  let responseCookies: string[] | null = null;
+  const exchange: NjsExchange = {
+    requestHeaderChanges: {},
+    cookieHeader: function () {
+      const header = r.headersIn["Cookie"];
+      return header === undefined ? undefined : String(header);
+    },
+    setRequestCookieHeader: function (value) {
+      exchange.requestHeaderChanges["Cookie"] = value;
+    },
+    setRequestHeader: function (name, value) {
+      exchange.requestHeaderChanges[name] = value;
+    },
+    setResponseHeader: function (name, value) {
+      r.headersOut[name] = value;
+    },
+    getResponseCookies: function () {
+      if (!responseCookies) {
+        const existing = r.headersOut["Set-Cookie"];
+        responseCookies = existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
+      }
+      return responseCookies;
+    },
+    setResponseCookies: function (cookies) {
+      responseCookies = cookies;
+      r.headersOut["Set-Cookie"] = cookies;
+    },
+    remoteAddress: function () {
+      return r.remoteAddress;
+    },
+    scheme: function () {
+      const scheme = r.variables.scheme;
+      return scheme === undefined ? undefined : String(scheme);
+    },
+    userAgent: function () {
+      const agent = r.headersIn["User-Agent"];
+      return agent === undefined ? undefined : String(agent);
+    },
+  };
+  return exchange;
+}
