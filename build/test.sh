@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm test`: everything, from a fresh clone, installing what is missing by itself.
+#   1. npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
+#   2. build dist/session.js and dist/test-harness.js
+#   3. type-check (Node side and njs side)
+#   4. unit tests of the core on Node
+#   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n===== %s =====\n' "$*"; }
+
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    step "installing npm dependencies"
+    npm ci --no-audit --no-fund
+fi
+
+step "build"
+node build/build.mjs
+
+step "type-check"
+npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p tsconfig.njs.json
+
+step "unit tests (Node)"
+node --import tsx --test --test-reporter=spec test/unit/*.test.ts
+
+step "integration tests (nginx, both engines)"
+bash build/prove.sh

@@ -1,0 +1,78 @@
+# A user's own njs module importing dist/session.js (the README example, t/js/app.js): log in, use the
+# session, log out, under the engine selected by TEST_NGINX_JS_ENGINE. The flow runs in `--- init`
+# with a small HTTP client against the nginx Test::Nginx started for the block (see t/020-lifecycle.t
+# for why), then Test::Nginx checks the final request.
+use strict;
+use warnings;
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use SessionTest;
+use HTTP::Tiny;
+use JSON::PP qw(decode_json);
+
+our $SECRET = 'user-module-secret-42';
+
+sub get {
+    my ($uri, $cookie) = @_;
+    my $url = "http://$Test::Nginx::Util::ServerAddr:$Test::Nginx::Util::ServerPortForClient$uri";
+    my $res = HTTP::Tiny->new(keep_alive => 0, timeout => 20)
+        ->get($url, { headers => { defined $cookie ? (Cookie => $cookie) : () } });
+    my $lines = $res->{headers}{'set-cookie'} // [];
+    $lines = [$lines] unless ref $lines;
+    return ($res, $lines);
+}
+
+# Name=value of the live cookies among Set-Cookie lines, as a Cookie header.
+sub cookie_header {
+    my @lines = grep { !/Max-Age=0/ } @_;
+    return join '; ', map { (split /;/, $_)[0] } @lines;
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: login, use, logout through a user module that imports session.js
+--- main_config eval
+"load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\nenv SESSION_SECRET=$::SECRET;"
+--- http_config
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    js_path $TEST_NGINX_REPO_DIR/t/js/;
+    js_import app.js;
+--- config
+    location = /login  { js_content app.login; }
+    location = /logout { js_content app.logout; }
+    location = /me     { js_content app.me; }
+--- init
+package main;
+my ($res, $lines) = get('/me');
+is($res->{status}, 401, 'no cookie: 401');
+($res, $lines) = get('/login');
+is($res->{status}, 204, 'login: 204');
+is(scalar @$lines, 1, 'login: one Set-Cookie');
+like($lines->[0], qr/^session=[A-Za-z0-9_-]{110,}; Path=\/; SameSite=Lax; HttpOnly$/, 'login: the session cookie');
+my $cookie = cookie_header(@$lines);
+($res) = get('/me', $cookie);
+is($res->{status}, 200, 'me with the cookie: 200');
+is_deeply(decode_json($res->{content}),
+    { subject => 'john@example.com', data => { name => 'John', roles => ['admin'] } }, 'me: subject and data');
+($res, $lines) = get('/logout', $cookie);
+is($res->{status}, 204, 'logout: 204');
+like(join("\n", @$lines), qr/^session=; Path=\/; SameSite=Lax; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0$/m,
+    'logout: the cookie is expired');
+($res) = get('/me', 'session=' . ('A' x 200));
+is($res->{status}, 401, 'a garbage cookie: 401');
+--- request
+GET /me
+--- more_headers
+Cookie: session=not-a-session
+--- error_code: 401
+--- error_log
+no session for cookie "session"
+--- log_level: info
+--- no_error_log
+[error]
+[alert]
+user-module-secret-42
