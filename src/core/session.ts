@@ -90,8 +90,6 @@ interface OpenOutcome extends Result {
   audienceMissing?: boolean;
 }
 
-const STORAGE_INFO_MISSING = "unable to load session";
-
 /** Per-audience info store kept next to the payload in server-side storage (never in a cookie). */
 export interface InfoStore {
   set(key: string, value: unknown): void;
@@ -357,7 +355,7 @@ export class Session {
       } catch (e) {
         return failed("unable to load session (" + errorText(e) + ")");
       }
-      if (stored === null || stored === undefined) return failed(STORAGE_INFO_MISSING);
+      if (stored === null || stored === undefined) return failed("unable to load session");
       let record: unknown;
       try {
         record = JSON.parse(stored);
@@ -456,9 +454,7 @@ export class Session {
   }
 
   private storageKey(sid: Uint8Array): string {
-    return this.settings.hashStorageKey
-      ? encodeBase64Url(this.platform.sha256(sid).subarray(0, SID_SIZE))
-      : encodeBase64Url(sid);
+    return encodeBase64Url(this.settings.hashStorageKey ? this.platform.sha256(sid) : sid);
   }
 
   // ---------------------------------------------------------------------------------------------
