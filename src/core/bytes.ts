@@ -45,8 +45,10 @@ export function encodeBase64Url(bytes: Uint8Array): string {
 }
 
 /**
- * Strict base64url decoding (no padding, no whitespace, no "+" or "/"): returns null for anything that
- * is not canonical base64url text, so malformed cookies are refused before any crypto runs.
+ * Strict-alphabet base64url decoding (no padding, no whitespace, no "+" or "/"): returns null for any
+ * other character or an impossible length, so malformed cookies are refused before any crypto runs.
+ * Non-zero trailing bits are tolerated, as nginx's decoder (and so the peer) tolerates them; the MAC
+ * and GCM tag catch any change they could hide.
  */
 export function decodeBase64Url(text: string): Uint8Array | null {
   const length = text.length;
