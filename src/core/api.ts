@@ -35,6 +35,10 @@ export interface DestroyResult {
 export interface SessionLibrary {
   /** Sets global defaults for every session; validated now, so a bad configuration fails at start. */
   init(options?: SessionOptions): void;
+  /** Whether init() was called: entry points fall back to their configuration file otherwise. */
+  initialized(): boolean;
+  /** The resolved settings for these overrides (throws a ConfigError when they are invalid). */
+  settings(options?: SessionOptions): Settings;
   /** Quoted: unquoted, `new(...)` in an interface declares a construct signature. */
   "new": (exchange: Exchange, options?: SessionOptions) => Session;
   open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult>;
@@ -49,6 +53,7 @@ const QUIET_REASONS = ["missing session cookie"];
 export function createSessionLibrary(platform: Platform): SessionLibrary {
   let globalOptions: SessionOptions = {};
   let globalSettings: Settings | null = null;
+  let initCalled = false;
 
   function settingsFor(options?: SessionOptions): Settings {
     if (options && Object.keys(options).length) {
@@ -75,7 +80,12 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
       const merged = mergeOptions(globalOptions, validateOptions(options));
       globalSettings = resolveSettings(merged, platform);
       globalOptions = merged;
+      initCalled = true;
     },
+    initialized: function (): boolean {
+      return initCalled;
+    },
+    settings: settingsFor,
     new: function (exchange: Exchange, options?: SessionOptions): Session {
       return new Session(settingsFor(options), platform, exchange);
     },

@@ -107,9 +107,13 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   };
 }
 
-/** Request header changes the session asked for; nginx applies them (js_set, proxy_set_header). */
+/**
+ * Header changes the session asked for. Request headers cannot be changed from njs: nginx applies them
+ * through js_set variables and proxy_set_header. Response headers are also set on `r` at once.
+ */
 export interface NjsExchange extends Exchange {
   requestHeaderChanges: { [name: string]: string | null };
+  responseHeaderChanges: { [name: string]: string };
 }
 
 /** The session's view of one njs request. */
@@ -117,6 +121,7 @@ export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
   let responseCookies: string[] | null = null;
   const exchange: NjsExchange = {
     requestHeaderChanges: {},
+    responseHeaderChanges: {},
     cookieHeader: function () {
       const header = r.headersIn["Cookie"];
       return header === undefined ? undefined : String(header);
@@ -128,6 +133,7 @@ export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
       exchange.requestHeaderChanges[name] = value;
     },
     setResponseHeader: function (name, value) {
+      exchange.responseHeaderChanges[name] = value;
       r.headersOut[name] = value;
     },
     getResponseCookies: function () {

@@ -1,0 +1,379 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * The ready-made nginx entry points: thin adapters from `r` to the core.
+ *
+ *   access        js_access: open + refresh (as start()); no session → 401/403 or a login redirect
+ *   authRequest   js_content behind auth_request (njs < 0.9.9): 204 or 401/403, cookies and identity
+ *                 carried back in X-Session-* headers for auth_request_set
+ *   loginRedirect js_content for `error_page 401 = @...` in auth_request mode
+ *   login         js_content: asks the login backend (subrequest), turns its verdict header into a session
+ *   logoutHandler js_content: logs out (or destroys), then redirects or answers 204
+ *   subject, audience, id, timeout, exists, data, upstreamCookie, requestHeader*, responseHeader*:
+ *                 synchronous js_set handlers reading what the access check published in $session_state
+ *
+ * Every handler fails closed: a configuration problem is one error line (with the request id a user
+ * can quote) and a 500 on a protected location; bad cookies are "no session", never a 500.
+ */
+
+import { encodeBase64Url } from "../core/bytes";
+import type { SessionLibrary } from "../core/api";
+import { HEADER_NAMES, isConfigError, SessionOptions } from "../core/config";
+import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
+import { MAX_COOKIES } from "../core/format";
+import type { Platform } from "../core/platform";
+import { errorText, Session } from "../core/session";
+import { createNjsExchange, NjsExchange } from "../platform/njs";
+import { ENTRY_DEFAULTS, EntryOptions, FileConfiguration, locationOverrides, readConfigurationFile } from "./configuration";
+import { decodeState, encodeState, PublishedState, variableText } from "./state";
+
+/**
+ * Set-Cookie lines the auth_request handler can hand back (X-Session-Cookie-1 ..): a session cookie
+ * and a remember cookie of up to nine chunks each. nginx/session-auth-request.conf forwards as many.
+ */
+export const MAX_FORWARDED_COOKIES = 2 * MAX_COOKIES;
+
+interface RequestContext {
+  options: SessionOptions;
+  entry: EntryOptions;
+}
+
+export interface EntryPointsConfiguration {
+  /** Set when NJS_SESSION_CONFIG names a file: its options, or why it could not be used. */
+  file: FileConfiguration | null;
+  fileError: Error | null;
+  /** Entry options given by a user module through init({ nginx: {...} }). */
+  entry: Partial<EntryOptions>;
+}
+
+export function loadFileConfiguration(library: SessionLibrary): EntryPointsConfiguration {
+  const configuration: EntryPointsConfiguration = { file: null, fileError: null, entry: {} };
+  const path = typeof process !== "undefined" && process.env ? process.env.NJS_SESSION_CONFIG : undefined;
+  if (!path) return configuration;
+  try {
+    configuration.file = readConfigurationFile(String(path));
+    library.init(configuration.file.options);
+  } catch (e) {
+    configuration.fileError = e as Error;
+  }
+  return configuration;
+}
+
+function mergeEntry(layers: Array<Partial<EntryOptions> | undefined>): EntryOptions {
+  const merged: { [name: string]: unknown } = {};
+  for (let l = 0; l < layers.length; l++) {
+    const layer = layers[l] as { [name: string]: unknown } | undefined;
+    if (!layer) continue;
+    const names = Object.keys(layer);
+    for (let i = 0; i < names.length; i++) if (layer[names[i]] !== undefined) merged[names[i]] = layer[names[i]];
+  }
+  return merged as unknown as EntryOptions;
+}
+
+/** A path on this site: "/..." but not "//host" or "/\host", and no control characters. */
+export function isLocalPath(value: string): boolean {
+  return /^\/(?![\/\\])[^\x00-\x1f\x7f]*$/.test(value);
+}
+
+/** Where a browser without a session goes: the login URL with the original URL, if that is local. */
+export function loginLocation(entry: EntryOptions, requestUri: string): string {
+  const loginUrl = entry.login_url as string;
+  if (!isLocalPath(requestUri)) return loginUrl;
+  return loginUrl + (loginUrl.indexOf("?") >= 0 ? "&" : "?") + entry.return_to_parameter + "=" + encodeURIComponent(requestUri);
+}
+
+function headerValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? String(value[0]) : String(value);
+}
+
+export function createEntryPoints(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration) {
+  function requestContext(r: NginxHTTPRequest): RequestContext {
+    if (configuration.fileError) throw configuration.fileError;
+    const overrides = locationOverrides(r);
+    return {
+      options: overrides.options,
+      entry: mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]),
+    };
+  }
+
+  /** A reference a user can quote and an operator can grep: the request id. */
+  function reference(r: NginxHTTPRequest): string {
+    const id = r.variables.request_id;
+    return id ? String(id) : "-";
+  }
+
+  function failClosed(r: NginxHTTPRequest, error: unknown): void {
+    const kind = isConfigError(error) ? "" : "unexpected error: ";
+    platform.log("error", "[session] " + kind + errorText(error) + " (request " + reference(r) + ")");
+    r.return(500, "session check failed, reference " + reference(r) + "\n");
+  }
+
+  function deny(r: NginxHTTPRequest, entry: EntryOptions): void {
+    if (entry.login_url && (r.method === "GET" || r.method === "HEAD")) {
+      r.return(302, loginLocation(entry, String(r.variables.request_uri || "")));
+      return;
+    }
+    r.return(entry.unauthorized_status);
+  }
+
+  /** What the rest of the request may know about the session. */
+  function stateOf(session: Session, exchange: NjsExchange, entry: EntryOptions): PublishedState {
+    session.setRequestHeaders();
+    session.setResponseHeaders();
+    const nonce = session.getProperty("nonce") as Uint8Array;
+    const timeout = session.getProperty("timeout");
+    const data = session.getData();
+    const exposed: { [key: string]: string } = {};
+    for (let i = 0; i < entry.expose_data.length; i++) {
+      const key = entry.expose_data[i];
+      if (Object.prototype.hasOwnProperty.call(data, key)) exposed[key] = variableText(data[key]);
+    }
+    const requestHeaders: { [name: string]: string } = {};
+    const names = Object.keys(exchange.requestHeaderChanges);
+    for (let i = 0; i < names.length; i++) {
+      const value = exchange.requestHeaderChanges[names[i]];
+      if (names[i] !== "Cookie" && value !== null) requestHeaders[names[i]] = variableText(value);
+    }
+    const state: PublishedState = {
+      a: session.getAudience(),
+      i: encodeBase64Url(platform.sha256(nonce).subarray(0, 16)),
+      d: exposed,
+      q: requestHeaders,
+      p: exchange.responseHeaderChanges,
+    };
+    const subject = session.getSubject();
+    if (subject !== undefined) state.s = subject;
+    if (typeof timeout === "number") state.t = timeout;
+    return state;
+  }
+
+  function setVariable(r: NginxHTTPRequest, name: string, value: string): void {
+    try {
+      r.variables[name] = value;
+    } catch (e) {
+      const error = new Error(
+        "invalid session configuration: nginx variable $" + name + " is not declared (add `js_var $" + name + ";`, see nginx/njs-session.conf)",
+      );
+      error.name = "ConfigError";
+      throw error;
+    }
+  }
+
+  async function access(r: NginxHTTPRequest): Promise<void> {
+    try {
+      const context = requestContext(r);
+      const exchange = createNjsExchange(r);
+      const started = await library.start(exchange, context.options);
+      if (!started.exists) return deny(r, context.entry);
+      const state = stateOf(started.session, exchange, context.entry);
+      setVariable(r, "session_state", encodeState(state));
+      const keys = Object.keys(state.d);
+      for (let i = 0; i < keys.length; i++) setVariable(r, "session_data_" + keys[i], state.d[keys[i]]);
+      // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
+      // already on r.headersOut and survive proxy_pass.
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  async function authRequest(r: NginxHTTPRequest): Promise<void> {
+    try {
+      const context = requestContext(r);
+      const exchange = createNjsExchange(r);
+      const started = await library.start(exchange, context.options);
+      if (!started.exists) return r.return(context.entry.unauthorized_status);
+      const state = stateOf(started.session, exchange, context.entry);
+      r.headersOut["X-Session-State"] = encodeState(state);
+      const keys = Object.keys(state.d);
+      for (let i = 0; i < keys.length; i++) r.headersOut["X-Session-Data-" + keys[i]] = state.d[keys[i]];
+      const cookies = exchange.getResponseCookies();
+      if (cookies.length > MAX_FORWARDED_COOKIES) {
+        throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
+      }
+      for (let i = 0; i < cookies.length; i++) r.headersOut["X-Session-Cookie-" + (i + 1)] = cookies[i];
+      r.return(204);
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  function loginRedirect(r: NginxHTTPRequest): void {
+    try {
+      deny(r, requestContext(r).entry);
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  /** The login backend's verdict: JSON {subject, data?, remember?, redirect?}; null if absent or invalid. */
+  function readVerdict(value: string | undefined): { subject: string; data?: { [key: string]: unknown }; remember?: boolean; redirect?: string } | null {
+    if (!value) return null;
+    try {
+      const verdict = JSON.parse(value);
+      if (!verdict || typeof verdict.subject !== "string" || verdict.subject === "") return null;
+      if (verdict.data !== undefined && (verdict.data === null || typeof verdict.data !== "object")) return null;
+      return verdict;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Hop-by-hop and framing headers of the backend reply that must not be copied to ours. */
+  const NOT_COPIED = ["content-length", "content-type", "connection", "transfer-encoding", "keep-alive", "location"];
+
+  async function login(r: NginxHTTPRequest): Promise<void> {
+    try {
+      const context = requestContext(r);
+      const verdictHeader = context.entry.login_verdict_header;
+      const reply = await r.subrequest(context.entry.login_backend, {
+        method: r.method as NginxSubrequestOptions["method"],
+        args: String(r.variables.args || ""),
+        body: r.requestText === undefined ? undefined : String(r.requestText),
+      });
+      const verdict = readVerdict(headerValue(reply.headersOut[verdictHeader]));
+      // Copy the backend's reply, minus the verdict: the client never sees it.
+      const names = Object.keys(reply.headersOut);
+      for (let i = 0; i < names.length; i++) {
+        const lower = names[i].toLowerCase();
+        if (lower === verdictHeader.toLowerCase() || NOT_COPIED.indexOf(lower) >= 0) continue;
+        r.headersOut[names[i]] = reply.headersOut[names[i]] as string;
+      }
+      const contentType = headerValue(reply.headersOut["Content-Type"]);
+      if (contentType) r.headersOut["Content-Type"] = contentType;
+      let status = reply.status;
+      let location = headerValue(reply.headersOut["Location"]);
+      if (verdict && status < 400) {
+        const session = library.new(createNjsExchange(r), context.options);
+        session.setSubject(verdict.subject);
+        if (verdict.data) session.setData(verdict.data);
+        if (typeof verdict.remember === "boolean") session.setRemember(verdict.remember);
+        const saved = await session.save();
+        if (!saved.ok) throw new Error("unable to save the new session: " + saved.error);
+        if (verdict.redirect !== undefined) {
+          if (typeof verdict.redirect !== "string" || !isLocalPath(verdict.redirect)) {
+            platform.log("warn", "[session] login verdict redirect ignored: not a local path (request " + reference(r) + ")");
+          } else {
+            status = 303;
+            location = verdict.redirect;
+          }
+        }
+      } else if (reply.headersOut[verdictHeader] !== undefined) {
+        platform.log("warn", "[session] login verdict ignored: " + (verdict ? "backend status " + status : "not valid JSON {subject}") + " (request " + reference(r) + ")");
+      }
+      if (status >= 300 && status < 400 && location) return r.return(status, location);
+      r.return(status, reply.responseText === undefined ? "" : String(reply.responseText));
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  async function logout(r: NginxHTTPRequest): Promise<void> {
+    try {
+      const context = requestContext(r);
+      const exchange = createNjsExchange(r);
+      const result = context.entry.logout_destroy
+        ? await library.destroy(exchange, context.options)
+        : await library.logout(exchange, context.options);
+      if (!result.ok && result.exists) throw new Error("logout failed: " + result.error);
+      const target = context.entry.logout_redirect;
+      if (target && isLocalPath(target)) return r.return(303, target);
+      r.return(204);
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // js_set handlers: synchronous, reading only this request's $session_state.
+
+  function state(r: NginxHTTPRequest): PublishedState | null {
+    return decodeState(r.variables.session_state);
+  }
+
+  function subject(r: NginxHTTPRequest): string {
+    const current = state(r);
+    return current && current.s !== undefined ? current.s : "";
+  }
+
+  function audience(r: NginxHTTPRequest): string {
+    const current = state(r);
+    return current ? current.a : "";
+  }
+
+  function id(r: NginxHTTPRequest): string {
+    const current = state(r);
+    return current ? current.i : "";
+  }
+
+  function timeout(r: NginxHTTPRequest): string {
+    const current = state(r);
+    return current && current.t !== undefined ? String(current.t) : "";
+  }
+
+  function exists(r: NginxHTTPRequest): string {
+    return state(r) ? "1" : "0";
+  }
+
+  function data(r: NginxHTTPRequest): string {
+    const current = state(r);
+    return current ? JSON.stringify(current.d) : "";
+  }
+
+  /** The Cookie header for the upstream: without the session's cookies when clear_request_cookie is on. */
+  function upstreamCookie(r: NginxHTTPRequest): string {
+    const header = r.headersIn["Cookie"];
+    if (header === undefined) return "";
+    try {
+      const context = requestContext(r);
+      if (!context.entry.clear_request_cookie) return String(header);
+      const settings = library.settings(context.options);
+      const names: string[] = [];
+      for (let i = 1; i <= MAX_COOKIES; i++) {
+        names.push(chunkCookieName(settings.cookieName, i));
+        names.push(chunkCookieName(settings.rememberCookieName, i));
+      }
+      return withoutSessionCookies(String(header), names) || "";
+    } catch (e) {
+      // A broken configuration already fails the access check; never hand session cookies on.
+      return "";
+    }
+  }
+
+  const handlers: { [name: string]: unknown } = {
+    access: access,
+    authRequest: authRequest,
+    loginRedirect: loginRedirect,
+    login: login,
+    logoutHandler: logout,
+    subject: subject,
+    audience: audience,
+    id: id,
+    timeout: timeout,
+    exists: exists,
+    data: data,
+    upstreamCookie: upstreamCookie,
+  };
+
+  // requestHeaderSubject, responseHeaderTimeout, ...: one js_set handler per Session-* header, empty
+  // unless request_headers / response_headers names it (an empty proxy_set_header sends nothing).
+  const headerNames = Object.keys(HEADER_NAMES)
+    .map(function (property) {
+      return HEADER_NAMES[property];
+    })
+    .filter(function (name, index, all) {
+      return all.indexOf(name) === index;
+    });
+  for (let i = 0; i < headerNames.length; i++) {
+    const headerName = headerNames[i];
+    const suffix = headerName.replace(/^Session-/, "").replace(/-/g, "");
+    handlers["requestHeader" + suffix] = function (r: NginxHTTPRequest): string {
+      const current = state(r);
+      return current && current.q[headerName] !== undefined ? current.q[headerName] : "";
+    };
+    handlers["responseHeader" + suffix] = function (r: NginxHTTPRequest): string {
+      const current = state(r);
+      return current && current.p[headerName] !== undefined ? current.p[headerName] : "";
+    };
+  }
+  return handlers;
+}
