@@ -121,6 +121,11 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     session.setRequestHeaders();
     session.setResponseHeaders();
     const nonce = session.getProperty("nonce") as Uint8Array;
+    // Session-Id carries the loggable id, like $session_id: upstreams log headers, and the real id
+    // has no business in a log.
+    const loggableId = encodeBase64Url(platform.sha256(nonce).subarray(0, 16));
+    if (exchange.requestHeaderChanges["Session-Id"] !== undefined) exchange.requestHeaderChanges["Session-Id"] = loggableId;
+    if (exchange.responseHeaderChanges["Session-Id"] !== undefined) exchange.setResponseHeader("Session-Id", loggableId);
     const timeout = session.getProperty("timeout");
     const data = session.getData();
     const exposed: { [key: string]: string } = {};
@@ -136,7 +141,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     }
     const state: PublishedState = {
       a: session.getAudience(),
-      i: encodeBase64Url(platform.sha256(nonce).subarray(0, 16)),
+      i: loggableId,
       d: exposed,
       q: requestHeaders,
       p: exchange.responseHeaderChanges,
