@@ -12,10 +12,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const runtime = join(root, ".cache", "demo");
 const port = Number(process.env.PORT || 8080);
+// One folder per port, so a test run of the demo never clobbers a demo someone is looking at.
+const runtime = join(root, ".cache", `demo-${port}`);
 const appPort = Number(process.env.NJS_SESSION_DEMO_APP_PORT || 8081);
 const idlingTimeout = Number(process.env.NJS_SESSION_DEMO_IDLING_TIMEOUT || 900);
+// Touch (re-issue the cookie, moving the idle clock) well before the idling timeout, so that a reload
+// keeps the session alive even with the short timeouts the end-to-end test uses.
+const touchThreshold = Math.max(1, Math.min(60, Math.floor(idlingTimeout / 3)));
 
 function run(command, args) {
   execFileSync(command, args, { cwd: root, stdio: "inherit" });
@@ -40,7 +44,8 @@ const fill = (text) =>
     .replaceAll("@SNIPPETS@", join(root, "nginx"))
     .replaceAll("@PORT@", String(port))
     .replaceAll("@APP_PORT@", String(appPort))
-    .replaceAll("@IDLING_TIMEOUT@", String(idlingTimeout));
+    .replaceAll("@IDLING_TIMEOUT@", String(idlingTimeout))
+    .replaceAll("@TOUCH_THRESHOLD@", String(touchThreshold));
 writeFileSync(join(runtime, "nginx.conf"), fill(readFileSync(join(root, "nginx", "demo", "nginx.conf"), "utf8")));
 writeFileSync(join(runtime, "session.json"), fill(readFileSync(join(root, "nginx", "demo", "session.json"), "utf8")));
 

@@ -27,3 +27,7 @@ node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
+
+step "end to end: the npm start demo in Chromium"
+bash build/ensure-chromium.sh
+node --import tsx --test --test-reporter=spec test/e2e/*.test.ts
