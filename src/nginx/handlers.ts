@@ -104,8 +104,10 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
 
   function failClosed(r: NginxHTTPRequest, error: unknown): void {
     const kind = isConfigError(error) ? "" : "unexpected error: ";
-    platform.log("error", "[session] " + kind + errorText(error) + " (request " + reference(r) + ")");
-    r.return(500, "session check failed, reference " + reference(r) + "\n");
+    // Read once: unless the configuration uses $request_id, nginx makes a new one on every read.
+    const requestReference = reference(r);
+    platform.log("error", "[session] " + kind + errorText(error) + " (request " + requestReference + ")");
+    r.return(500, "session check failed, reference " + requestReference + "\n");
   }
 
   function deny(r: NginxHTTPRequest, entry: EntryOptions): void {

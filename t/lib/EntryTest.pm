@@ -1,0 +1,206 @@
+package EntryTest;
+# Shared set-up of the entry-point tests (t/050-access.t .. t/080-isolation.t): nginx configured the
+# way a user would, with `include nginx/njs-session.conf` at the http level and a JSON configuration
+# file named by NJS_SESSION_CONFIG, plus the test harness (to mint cookies) and the upstream fixtures
+# of t/js/entry-upstream.js.
+#
+# Not t/lib/SessionTest.pm: its preprocessor imports dist/session.js as "session", which
+# nginx/njs-session.conf imports too (`js_import session.js;`).
+#
+# Use after `use Test::Nginx::Socket 'no_plan';`:
+#
+#   use lib "$FindBin::Bin/conf";
+#   use EntryTest;
+#   EntryTest::setup(secret => 'xyz');   # before run_tests()
+#
+# What setup() adds to every block:
+#   main_config   load_module, `env NJS_SESSION_CONFIG=<servroot>/html/session.json;` and
+#                 `env ACCESS_SECRET=<secret>;` (unless the block has its own main_config)
+#   http_config   js_engine, js_path (dist/, t/js/), the product include, the harness and upstream
+#                 imports, then the block's own http_config
+#   config        the block's config, then `location = /_mint` (harness.saveCase) and
+#                 `location /_up/` (upstream.headers: every request header it got, sorted)
+#   user_files    html/session.json from the block's `--- session_json` (default: the secret from env
+#                 ACCESS_SECRET), then the block's own user_files
+#   init          run in package main as one subtest named after the block
+#   log_level     info; no_error_log: [error], [warn], [alert], [crit], [emerg], exception and the secrets
+#                 (unless the block has its own no_error_log)
+#
+# Multi-step flows (see t/020-lifecycle.t for why) run in `--- init`: http() and mint() talk to the
+# nginx Test::Nginx started for the block; use_cookie() and fill() then adjust the block's last
+# requests and expectations ($::Block is the block being run).
+use strict;
+use warnings;
+use Exporter 'import';
+use HTTP::Tiny;
+use JSON::PP ();
+use MIME::Base64 qw(encode_base64 decode_base64);
+use Digest::SHA qw(sha256);
+use Test::More ();
+use Test::Nginx::Socket ();
+
+our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged
+                 b64url_decode b64url_encode sid_of loggable_id);
+
+our $JSON = JSON::PP->new->canonical->utf8;
+our $SECRET;
+our @HIDDEN;    # strings error.log must never contain
+
+$ENV{TEST_NGINX_JS_ENGINE} //= 'njs';
+$ENV{TEST_NGINX_MODULES_DIR} //= '/usr/lib/nginx/modules';
+
+our $HTTP = <<'_EOC_';
+    js_engine $TEST_NGINX_JS_ENGINE;
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    js_path $TEST_NGINX_REPO_DIR/t/js/;
+    include $TEST_NGINX_REPO_DIR/nginx/njs-session.conf;
+    js_import harness from test-harness.js;
+    js_import upstream from entry-upstream.js;
+    # Chunked sessions and remember cookies: up to 18 cookies of 4 KiB in one Cookie header.
+    large_client_header_buffers 4 96k;
+    client_body_buffer_size 128k;
+    # njs-session.conf declares some thirty variables: nginx's default variables_hash_max_size
+    # (1024) then warns "could not build optimal variables_hash" at start.
+    variables_hash_max_size 2048;
+_EOC_
+
+our $LOCATIONS = <<'_EOC_';
+    location = /_mint { js_content harness.saveCase; }
+    location /_up/ { js_content upstream.headers; }
+_EOC_
+
+sub main_config {
+    my (%env) = @_;
+    return join '', "load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\n",
+        "env NJS_SESSION_CONFIG=\$TEST_NGINX_SERVROOT/html/session.json;\n",
+        map { "env $_=$env{$_};\n" } sort keys %env;
+}
+
+# setup(secret => S, hidden => [...], locations => '...'): S is passed as env ACCESS_SECRET.
+sub setup {
+    my (%args) = @_;
+    $SECRET = $args{secret} // die "EntryTest::setup: secret is required\n";
+    @HIDDEN = ($SECRET, @{ $args{hidden} // [] });
+    my $main = main_config(ACCESS_SECRET => $SECRET);
+    my $locations = $LOCATIONS . ($args{locations} // '');
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        $::Block = $block;
+        $block->set_value('main_config', $main) unless defined $block->main_config;
+        $block->set_value('http_config', $HTTP . ($block->http_config // ''));
+        $block->set_value('config', ($block->config // '') . $locations);
+        my $json = $block->session_json // '{"secret": {"env": "ACCESS_SECRET"}}';
+        $block->set_value('user_files', ">>> session.json\n$json\n" . ($block->user_files // ''));
+        $block->set_value('init', "package main;\nTest::More::subtest(\$::Block->name . ' - init' => sub {\n"
+                                  . $block->init . "\n});\n") if defined $block->init;
+        $block->set_value('log_level', 'info') unless defined $block->log_level;
+        $block->set_value('no_error_log', join "\n", '[error]', '[warn]', '[alert]', '[crit]', '[emerg]', 'exception', @HIDDEN)
+            unless defined $block->no_error_log;
+    });
+}
+
+# One request to the running nginx. Returns HTTP::Tiny's answer plus set_cookie => [lines].
+sub http {
+    my ($method, $uri, $headers, $content) = @_;
+    my $url = "http://$Test::Nginx::Util::ServerAddr:$Test::Nginx::Util::ServerPortForClient$uri";
+    my $res = HTTP::Tiny->new(keep_alive => 0, timeout => 20, max_redirect => 0)->request($method, $url, {
+        headers => $headers // {}, defined $content ? (content => $content) : (),
+    });
+    my $lines = $res->{headers}{'set-cookie'} // [];
+    $res->{set_cookie} = ref $lines ? $lines : [$lines];
+    return $res;
+}
+
+# Mints a session with the harness (POST /_mint); returns its Set-Cookie lines. Arguments: subject,
+# data, audience, remember, now, options (session options; the secret defaults to setup's).
+sub mint {
+    my (%args) = @_;
+    my $body = { options => { secret => $SECRET, %{ delete $args{options} // {} } }, %args };
+    my $res = http('POST', '/_mint', { 'Content-Type' => 'application/json' }, $JSON->encode($body));
+    Test::More::is($res->{status}, 200, 'mint: 200');
+    Test::More::is($res->{content}, "saved\n", 'mint: saved');
+    return $res->{set_cookie};
+}
+
+# name => value of the live (not Max-Age=0) cookies among Set-Cookie lines.
+sub live_cookies {
+    my %cookies;
+    for my $line (grep { !/; Max-Age=0(?:;|$)/ } @_) {
+        my ($name, $value) = (split /;/, $line)[0] =~ /^([^=]*)=(.*)$/;
+        $cookies{$name} = $value if defined $name;
+    }
+    return \%cookies;
+}
+
+# "name=value; ..." of the live cookies among Set-Cookie lines, in their order.
+sub cookie_header {
+    return join '; ', map { (split /;/, $_)[0] } grep { !/; Max-Age=0(?:;|$)/ } @_;
+}
+
+sub cookie_value {
+    my ($lines, $name) = @_;
+    for my $line (@$lines) { return $1 if $line =~ /^\Q$name\E=([^;]*)/ }
+    return undef;
+}
+
+# Adds a Cookie header (and any other header lines) to every request of the block.
+sub use_cookie {
+    my ($cookie, @extra) = @_;
+    my $more = join "\n", "Cookie: $cookie", @extra;
+    my $existing = $::Block->more_headers;
+    if (ref $existing eq 'ARRAY') {
+        $::Block->set_value('more_headers', [ map { $_ ne '' ? "$more\n$_" : $more } @$existing ]);
+    } else {
+        $::Block->set_value('more_headers', defined $existing && $existing ne '' ? "$more\n$existing" : $more);
+    }
+}
+
+# Replaces %%NAME%% in the block's requests and expectations (strings, regexes, arrays of them).
+sub fill {
+    my (%values) = @_;
+    my $replace = sub {
+        my $item = shift;
+        (my $text = "$item") =~ s/%%(\w+)%%/exists $values{$1} ? $values{$1} : "%%$1%%"/ge;
+        return ref $item eq 'Regexp' ? qr/$text/ : $text;
+    };
+    for my $section (qw(request more_headers response_body response_body_like response_headers
+                        response_headers_like raw_response_headers_like raw_response_headers_unlike
+                        error_log no_error_log)) {
+        my $value = $::Block->$section;
+        next unless defined $value;
+        $::Block->set_value($section, ref $value eq 'ARRAY' ? [ map { $replace->($_) } @$value ] : $replace->($value));
+    }
+}
+
+# One request (as http()) and the error.log lines it added.
+sub logged {
+    my @request = @_;
+    my $file = $Test::Nginx::Util::ErrLogFile;
+    my $before = -s $file // 0;
+    my $res = http(@request);
+    select(undef, undef, undef, 0.05);    # nginx logs the last lines after the answer
+    open my $in, '<', $file or die "cannot read $file: $!\n";
+    seek $in, $before, 0;
+    my $lines = join '', <$in>;
+    return ($res, $lines);
+}
+
+sub b64url_decode {
+    my $text = shift;
+    $text =~ tr{-_}{+/};
+    return decode_base64($text . '=' x ((4 - length($text) % 4) % 4));
+}
+
+sub b64url_encode {
+    my $text = encode_base64(shift, '');
+    $text =~ tr{+/}{-_};
+    $text =~ s/=+$//;
+    return $text;
+}
+
+# The session id of a cookie value (header bytes 3..35), and the loggable id the entry points publish
+# for it ($session_id, Session-Id): base64url of the first 16 bytes of its SHA-256.
+sub sid_of { return substr(b64url_decode(substr($_[0] // '', 0, 110)), 3, 32) }
+sub loggable_id { return b64url_encode(substr(sha256($_[0]), 0, 16)) }
+
+1;
