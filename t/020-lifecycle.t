@@ -35,6 +35,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use SessionTest;
+use CookieFormat;
 use HTTP::Tiny;
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
@@ -115,13 +116,6 @@ sub checks {
     $Block->set_value('response_headers_like', [ map { 'Set-Cookie: ' . ($_->{set_cookie} // '') } @checks ]);
 }
 
-sub b64url_decode {
-    my $text = shift;
-    return undef if $text !~ /^[A-Za-z0-9_-]*$/ || length($text) % 4 == 1;
-    $text =~ tr{-_}{+/};
-    return decode_base64($text . '=' x ((4 - length($text) % 4) % 4));
-}
-
 sub b64url_size { my $n = shift; return int($n / 3) * 4 + ($n % 3 ? $n % 3 + 1 : 0) }
 
 # The 82-byte header of a cookie value, field by field (src/core/format.ts; little endian).
@@ -140,18 +134,6 @@ sub decode_header {
         creation => $uint->(35, 5), rolling => $uint->(40, 4), data_size => $uint->(44, 3),
         tag => substr($bytes, 47, 16), idling => $uint->(63, 3), mac => substr($bytes, 66, 16),
     };
-}
-
-# HKDF-SHA256 (RFC 5869) with an empty salt, as the peer derives its keys.
-sub hkdf {
-    my ($ikm, $info, $size) = @_;
-    my $prk = hmac_sha256($ikm, "\0" x 32);
-    my ($block, $out, $i) = ('', '', 1);
-    while (length($out) < $size) {
-        $block = hmac_sha256($block . $info . chr($i++), $prk);
-        $out .= $block;
-    }
-    return substr($out, 0, $size);
 }
 
 # MAC = first 16 bytes of HMAC-SHA256(HKDF(SHA-256(secret), "authentication:" || sid), header[0, 66)).

@@ -16,34 +16,11 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use SessionTest;
+use CookieFormat;
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Digest::SHA qw(sha256 hmac_sha256);
 
 our %V = map { $_->{id} => $_ } load_vectors();
-
-sub b64url_decode {
-    my $text = shift;
-    $text =~ tr{-_}{+/};
-    return decode_base64($text . '=' x ((4 - length($text) % 4) % 4));
-}
-
-sub b64url_encode {
-    my $text = encode_base64(shift, '');
-    $text =~ tr{+/}{-_};
-    $text =~ s/=+$//;
-    return $text;
-}
-
-sub hkdf {
-    my ($ikm, $info, $size) = @_;
-    my $prk = hmac_sha256($ikm, "\0" x 32);
-    my ($block, $out, $i) = ('', '', 1);
-    while (length($out) < $size) {
-        $block = hmac_sha256($block . $info . chr($i++), $prk);
-        $out .= $block;
-    }
-    return substr($out, 0, $size);
-}
 
 # Little-endian field writes into the 82-byte header.
 sub put_uint {

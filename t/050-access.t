@@ -16,6 +16,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use EntryTest;
+use CookieFormat;
 
 our $SECRET = 'access-secret-7f3a9c1e5b';        # passed to nginx as env ACCESS_SECRET
 our $FILE_SECRET = 'access-file-secret-4d2b8e';   # the {"file": ...} secret

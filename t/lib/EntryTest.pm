@@ -9,7 +9,7 @@ package EntryTest;
 #
 # Use after `use Test::Nginx::Socket 'no_plan';`:
 #
-#   use lib "$FindBin::Bin/conf";
+#   use lib "$FindBin::Bin/lib";
 #   use EntryTest;
 #   EntryTest::setup(secret => 'xyz');   # before run_tests()
 #
@@ -38,9 +38,10 @@ use MIME::Base64 qw(encode_base64 decode_base64);
 use Digest::SHA qw(sha256);
 use Test::More ();
 use Test::Nginx::Socket ();
+use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged
-                 b64url_decode b64url_encode sid_of loggable_id);
+                 sid_of loggable_id);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -183,19 +184,6 @@ sub logged {
     seek $in, $before, 0;
     my $lines = join '', <$in>;
     return ($res, $lines);
-}
-
-sub b64url_decode {
-    my $text = shift;
-    $text =~ tr{-_}{+/};
-    return decode_base64($text . '=' x ((4 - length($text) % 4) % 4));
-}
-
-sub b64url_encode {
-    my $text = encode_base64(shift, '');
-    $text =~ tr{+/}{-_};
-    $text =~ s/=+$//;
-    return $text;
 }
 
 # The session id of a cookie value (header bytes 3..35), and the loggable id the entry points publish
