@@ -1,0 +1,291 @@
+# The README's configurations are real: README.md ("Protecting locations without writing JavaScript")
+# shows nginx/examples/js-access.conf, nginx/examples/auth-request.conf and nginx/examples/session.json
+# verbatim (checked first, so the documentation cannot drift from what runs here), and each example
+# nginx.conf is run under the engine selected by TEST_NGINX_JS_ENGINE through a whole browser flow.
+#
+# How an example runs. Test::Nginx writes its own nginx.conf around a block: the main_config, then
+# `http {` with its logs and temp paths, the block's http_config and its own server (port
+# $TEST_NGINX_SERVER_PORT), then `events {...}`. The example file is split into what comes before its
+# `events {}` (the block's main_config) and the body of its `http { }` (the block's http_config):
+# both verbatim except for these placeholders, each of which must occur (or the test fails):
+#
+#   /usr/lib/nginx/modules/     -> $TEST_NGINX_MODULES_DIR/
+#   /etc/nginx/njs/             -> <repo>/dist/              (session.js, test-harness.js)
+#   /etc/nginx/njs-session/     -> <repo>/nginx/             (njs-session.conf and the snippets)
+#   /etc/nginx/                 -> <servroot>/html/          (session.json, tls/site.crt, tls/site.key)
+#   listen 443 ssl;             -> listen <example port> ssl;   ($TEST_NGINX_SERVER_PORT + 1)
+#   127.0.0.1:8081 (the app)    -> 127.0.0.1:$TEST_NGINX_SERVER_PORT
+#   js_engine <name>;           -> js_engine $TEST_NGINX_JS_ENGINE;
+#
+# Test::Nginx's own server plays the app the example protects: nginx/demo/demo-app.js answers
+# /login-form and /check-login (any name, password "demo"), t/js/entry-upstream.js answers /app/ with
+# every request header it got (sorted), and /_mint (dist/test-harness.js) makes a session "two minutes
+# old" to see a refresh. The certificate is made by `openssl req` when the test starts.
+#
+# The flow (Perl, HTTP::Tiny over TLS, in `--- init`; see t/020-lifecycle.t for why multi-step flows
+# run there): no session -> 302 to /login?return_to=...; the form; a wrong password; the right one ->
+# the session cookie; a refresh forwarded next to the app's own Set-Cookie; logout -> the cookie
+# expired. The block's request then goes through Test::Nginx's server (/via-example/, proxied over
+# TLS to the example) with the cookie of the login: the app sees the identity headers.
+use strict;
+use warnings;
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use EntryTest ();
+use Cwd qw(abs_path);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+
+our $REPO = $ENV{TEST_NGINX_REPO_DIR} //= abs_path("$FindBin::Bin/..");
+$ENV{TEST_NGINX_JS_ENGINE} //= 'njs';
+$ENV{TEST_NGINX_MODULES_DIR} //= '/usr/lib/nginx/modules';
+
+# The secret the examples' session.json reads ({"env": "SESSION_SECRET"}): nginx inherits it.
+our $SECRET = 'readme-examples-secret-5c81d2';
+$ENV{SESSION_SECRET} = $SECRET;
+$EntryTest::SECRET = $SECRET;    # for EntryTest::mint (the harness's sessions)
+
+our $EXAMPLE_PORT = $Test::Nginx::Util::ServerPort + 1;
+our $APP_PORT = $Test::Nginx::Util::ServerPort;
+
+sub slurp {
+    my $path = shift;
+    open my $in, '<:raw', $path or die "cannot read $path: $!\n";
+    local $/;
+    return scalar <$in>;
+}
+
+# --------------------------------------------------------------------------------------------------
+# The README shows the files verbatim, each as one whole code block.
+
+my $readme = slurp("$REPO/README.md");
+my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } qw(js-access.conf auth-request.conf session.json);
+for my $file (sort keys %EXAMPLE) {
+    my $fence = $file =~ /\.json$/ ? 'json' : 'nginx';
+    ok(index($readme, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
+       "README.md shows nginx/examples/$file verbatim in a ```$fence block");
+}
+
+# --------------------------------------------------------------------------------------------------
+# A throw-away self-signed certificate for `listen 443 ssl`.
+
+my $tmp = tempdir(CLEANUP => 1);
+system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost"
+       . " -keyout '$tmp/site.key' -out '$tmp/site.crt' 2>/dev/null") == 0
+    or BAIL_OUT('openssl req failed: the examples listen with TLS and need a certificate');
+our %TLS = (crt => slurp("$tmp/site.crt"), key => slurp("$tmp/site.key"));
+HTTP::Tiny->can_ssl or BAIL_OUT('HTTP::Tiny cannot speak TLS here (needs IO::Socket::SSL and Net::SSLeay)');
+
+# --------------------------------------------------------------------------------------------------
+# An example file as the block's main_config and http_config (see the top of this file).
+
+sub fill_placeholders {
+    my ($name, $text, $html) = @_;    # $html: where /etc/nginx/session.json and tls/ are
+    my @rules = (
+        [ qr{/usr/lib/nginx/modules/}, "$ENV{TEST_NGINX_MODULES_DIR}/" ],
+        [ qr{/etc/nginx/njs/}, "$REPO/dist/" ],
+        [ qr{/etc/nginx/njs-session/}, "$REPO/nginx/" ],
+        [ qr{/etc/nginx/}, "$html/" ],
+        [ qr{\blisten 443 ssl;}, "listen $EXAMPLE_PORT ssl;" ],
+        [ qr{\b127\.0\.0\.1:8081\b}, "127.0.0.1:$APP_PORT" ],
+        [ qr{\bjs_engine \w+;}, "js_engine $ENV{TEST_NGINX_JS_ENGINE};" ],
+    );
+    for my $rule (@rules) {
+        my ($pattern, $value) = @$rule;
+        my $count = () = $text =~ /$pattern/g;
+        die "nginx/examples/$name: placeholder $pattern not found\n" unless $count;
+        $text =~ s/$pattern/$value/g;
+    }
+    return $text;
+}
+
+sub split_example {
+    my ($name) = @_;
+    my $text = fill_placeholders($name, $EXAMPLE{$name}, $Test::Nginx::Util::HtmlDir);
+    my ($main, $http) = $text =~ /\A(.*?)^events \{\}\n\n^http \{\n(.*)^\}\n\z/ms
+        or die "nginx/examples/$name: expected <main> `events {}` `http { ... }` and nothing after\n";
+    return ($main, $http);
+}
+
+# Each file as a whole, `events {}` and all, is a valid nginx.conf: `nginx -t` (which loads session.js
+# and the certificate, but opens no listening socket). As root only: nginx -t also creates the
+# compiled-in temp and log paths (the rootfs of build/prove.sh runs as root).
+SKIP: {
+    skip 'nginx -t of the whole files: needs root (compiled-in temp and log paths)', 2 if $> != 0;
+    mkdir "$tmp/tls";
+    rename "$tmp/site.$_", "$tmp/tls/site.$_" or die "rename: $!\n" for qw(crt key);
+    open my $out, '>', "$tmp/session.json" or die "$tmp/session.json: $!\n";
+    print $out $EXAMPLE{'session.json'};
+    close $out;
+    for my $name (qw(js-access.conf auth-request.conf)) {
+        open my $conf, '>', "$tmp/$name" or die "$tmp/$name: $!\n";
+        print $conf fill_placeholders($name, $EXAMPLE{$name}, $tmp);
+        close $conf;
+        my $bin = $ENV{TEST_NGINX_BINARY} // 'nginx';
+        my $output = `'$bin' -t -q -p '$tmp/' -c '$tmp/$name' -e stderr -g 'pid $tmp/nginx.pid;' 2>&1`;
+        ok($? == 0 && $output eq '', "nginx -t accepts the whole nginx/examples/$name, without a warning")
+            or diag("exit status " . ($? >> 8) . ":\n$output");
+    }
+}
+
+# What Test::Nginx's server adds: the app the example proxies to, the harness, the TLS client hop.
+our $APP_HTTP = <<"_EOC_";
+    # --- t/090-readme-examples.t: the app (Test::Nginx's server) ---
+    js_path $REPO/nginx/demo/;
+    js_path $REPO/t/js/;
+    js_import demo from demo-app.js;
+    js_import upstream from entry-upstream.js;
+    js_import harness from test-harness.js;
+_EOC_
+
+our $APP_CONFIG = <<"_EOC_";
+    absolute_redirect off;    # the app's redirects are relative, as in nginx/demo/nginx.conf
+    location = /login-form  { js_content demo.loginForm; }
+    location = /check-login { js_content demo.checkLogin; }
+    location /app/          { js_content upstream.headers; }
+    location = /_mint       { js_content harness.saveCase; }
+    location /via-example/ {
+        proxy_pass https://127.0.0.1:$EXAMPLE_PORT/;
+        proxy_redirect off;
+    }
+_EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $::Block = $block;
+    my $name = $block->example // die "block without --- example\n";
+    my ($main, $http) = split_example($name);
+    $block->set_value('main_config', $main);
+    $block->set_value('http_config', $http . $APP_HTTP);
+    $block->set_value('config', $APP_CONFIG);
+    $block->set_value('user_files', [
+        [ 'session.json', $EXAMPLE{'session.json'} ],
+        [ 'tls/site.crt', $TLS{crt} ],
+        [ 'tls/site.key', $TLS{key} ],
+    ]);
+    $block->set_value('init', "package main;\nTest::More::subtest(\$::Block->name . ' - the flow' => sub {\n"
+                              . $block->init . "\n});\n") if defined $block->init;
+    $block->set_value('log_level', 'info');
+    $block->set_value('no_error_log', join "\n", '[error]', '[warn]', '[alert]', '[crit]', '[emerg]',
+                      'exception', $SECRET);
+});
+
+# --------------------------------------------------------------------------------------------------
+# The browser's side, against the example's server (TLS on $EXAMPLE_PORT).
+
+sub https {
+    my ($method, $uri, $headers, $content) = @_;
+    my $res = HTTP::Tiny->new(keep_alive => 0, timeout => 20, max_redirect => 0, verify_SSL => 0)
+        ->request($method, "https://127.0.0.1:$EXAMPLE_PORT$uri", {
+            headers => $headers // {}, defined $content ? (content => $content) : (),
+        });
+    my $lines = $res->{headers}{'set-cookie'} // [];
+    $res->{set_cookie} = ref $lines ? $lines : [$lines];
+    $res->{location} = $res->{headers}{location} // '';
+    return $res;
+}
+
+sub form {
+    my %fields = @_;
+    return { 'Content-Type' => 'application/x-www-form-urlencoded' },
+        join '&', map { "$_=" . ($fields{$_} =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ger) } sort keys %fields;
+}
+
+# Response headers whose name says they are the entry points' internals.
+sub leaked { return join ' ', grep { /^(?:x-session|session-)/i } sort keys %{ $_[0]{headers} } }
+
+our $SESSION_LINE = qr{^session=[A-Za-z0-9_-]{150,}; Path=/; SameSite=Lax; Secure; HttpOnly$};
+our $EXPIRED_LINE = 'session=; Path=/; SameSite=Lax; Secure; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0';
+our $HERE = qr{(?:https://127\.0\.0\.1:\Q$EXAMPLE_PORT\E)?};    # nginx's absolute redirects, or none
+
+sub flow {
+    # 1. No session: a browser is sent to the login page with the URL it asked for; a POST gets 401.
+    my $res = https('GET', '/app/page?x=1');
+    is($res->{status}, 302, 'no session, GET: 302');
+    like($res->{location}, qr{^$HERE/login\?return_to=%2Fapp%2Fpage%3Fx%3D1$}, '... to /login?return_to=<the URL>');
+    is_deeply($res->{set_cookie}, [], '... no cookie');
+    $res = https('POST', '/app/page', form(a => 1));
+    is($res->{status}, 401, 'no session, POST: 401');
+
+    # 2. The login form, from the app, carries return_to.
+    $res = https('GET', '/login?return_to=%2Fapp%2Fpage%3Fx%3D1');
+    is($res->{status}, 200, 'GET /login: 200');
+    like($res->{content}, qr{<form method="post" action="/login">.*name="return_to" value="/app/page\?x=1"}s,
+         "... the app's form, with return_to");
+
+    # 3. A wrong password: back to the form, no session.
+    $res = https('POST', '/login', form(username => 'alice', password => 'nope', return_to => '/app/page?x=1'));
+    is($res->{status}, 303, 'wrong password: 303');
+    like($res->{location}, qr{^$HERE/login\?error=1&return_to=%2Fapp%2Fpage%3Fx%3D1$}, '... back to the form');
+    is_deeply($res->{set_cookie}, [], '... no cookie');
+
+    # 4. The right one: a session cookie, and back to the page first asked for; the verdict stays inside.
+    $res = https('POST', '/login', form(username => 'alice', password => 'demo', return_to => '/app/page?x=1'));
+    is($res->{status}, 303, 'login: 303');
+    like($res->{location}, qr{^$HERE/app/page\?x=1$}, '... to return_to');
+    is(scalar @{ $res->{set_cookie} }, 1, '... one Set-Cookie line');
+    like($res->{set_cookie}[0] // '', $SESSION_LINE, '... the session cookie (Secure: cookie_secure)');
+    is(leaked($res), '', '... no X-Session-Login (or other internal header) reaches the browser');
+    my $alice = EntryTest::cookie_header(@{ $res->{set_cookie} });
+
+    # 5. A refresh: a session idle for two minutes (touch_threshold: 60 s) is re-issued, and its
+    # Set-Cookie reaches the browser next to the app's own.
+    my $minted = EntryTest::mint(subject => 'bob', data => { name => 'Bob' }, now => time() - 120,
+                                 options => { audience => 'app' });
+    $res = https('GET', '/app/page?set_cookie=1', { Cookie => EntryTest::cookie_header(@$minted) });
+    is($res->{status}, 200, 'an idle session: 200 from the app');
+    is($res->{content}, "GET /app/page?set_cookie=1\nx-user-name: Bob\nx-user: bob\n",
+       '... which saw the identity, not the session cookie');
+    my @lines = sort @{ $res->{set_cookie} };
+    is(scalar @lines, 2, '... two Set-Cookie lines');
+    is($lines[0], 'app=1; Path=/', "... the app's cookie");
+    like($lines[1] // '', $SESSION_LINE, '... and the refreshed session cookie');
+    isnt(EntryTest::cookie_value(\@lines, 'session'), EntryTest::cookie_value($minted, 'session'), '... a new value');
+    is(leaked($res), '', '... no internal header');
+    my $bob = EntryTest::cookie_header(grep { /^session=/ } @lines);
+
+    # 6. Logout: the session cookie expired, then the login page.
+    $res = https('POST', '/logout', { Cookie => $bob });
+    is($res->{status}, 303, 'logout: 303');
+    like($res->{location}, qr{^$HERE/login$}, '... to /login');
+    is_deeply($res->{set_cookie}, [$EXPIRED_LINE], '... the session cookie expired');
+
+    # The block's request: alice's cookie (and one of the app's) through Test::Nginx's server.
+    EntryTest::use_cookie("$alice; theme=dark");
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: nginx/examples/js-access.conf (js_access)
+--- example: js-access.conf
+--- init
+flow();
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 2: nginx/examples/auth-request.conf (auth_request, for njs < 0.9.9)
+--- example: auth-request.conf
+--- init
+flow();
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
