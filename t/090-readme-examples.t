@@ -66,6 +66,9 @@ for my $file (sort keys %EXAMPLE) {
     ok(index($readme, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
        "README.md shows nginx/examples/$file verbatim in a ```$fence block");
 }
+# And the configuration `npm start` runs (tested end to end by test/e2e/demo.test.ts).
+ok(index($readme, "```nginx\n" . slurp("$REPO/nginx/demo/nginx.conf") . "```\n") >= 0,
+   'README.md shows nginx/demo/nginx.conf verbatim in a ```nginx block');
 
 # --------------------------------------------------------------------------------------------------
 # A throw-away self-signed certificate for `listen 443 ssl`.
