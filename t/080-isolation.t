@@ -76,16 +76,8 @@ sub concurrent {
     return @answers;
 }
 
-no_shuffle();
-run_tests();
-
-__DATA__
-
-=== TEST 1: many sessions at once in one worker: every answer carries its own identity
---- http_config
-    js_import slow_access from entry-slow-access.js;
---- config
-    # The protected application, three ways; the upstream delays its answer by ?ms=.
+# Both blocks protect the same application, three ways; the upstream delays its answer by ?ms=.
+our $ISOLATION_CONFIG = <<'_EOC_';
     location /app/ {
         js_access session.access;
         proxy_set_header X-Subject $session_subject;
@@ -116,6 +108,17 @@ __DATA__
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_slow/;
     }
     location /_slow/ { js_content upstream.slow; }
+_EOC_
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: many sessions at once in one worker: every answer carries its own identity
+--- http_config
+    js_import slow_access from entry-slow-access.js;
+--- config eval: $::ISOLATION_CONFIG
 --- init
 my (@cookies, @ids);
 for my $k (1 .. $main::SUBJECTS) {
@@ -193,38 +196,7 @@ qr/\[info\] .*\[session\] no session for cookie "session": /
 === TEST 2: one request after the other: an anonymous request after an authenticated one inherits nothing
 --- http_config
     js_import slow_access from entry-slow-access.js;
---- config
-    # The protected application, three ways; the upstream delays its answer by ?ms=.
-    location /app/ {
-        js_access session.access;
-        proxy_set_header X-Subject $session_subject;
-        add_header X-Seen-Subject $session_subject always;
-        add_header X-Seen-Id $session_id always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_slow/;
-    }
-    location /delayed/ {
-        js_access slow_access.access;
-        proxy_set_header X-Subject $session_subject;
-        add_header X-Seen-Subject $session_subject always;
-        add_header X-Seen-Id $session_id always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_slow/;
-    }
-    location /ar/ {
-        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
-        proxy_set_header X-Subject $session_subject;
-        add_header X-Seen-Subject $session_subject always;
-        add_header X-Seen-Id $session_id always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_slow/;
-    }
-    location = /_session_auth { internal; js_content session.authRequest; }
-    # No access check: whatever cookie comes, no identity.
-    location /public/ {
-        proxy_set_header X-Subject $session_subject;
-        add_header X-Seen-Subject $session_subject always;
-        add_header X-Seen-Id $session_id always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_slow/;
-    }
-    location /_slow/ { js_content upstream.slow; }
+--- config eval: $::ISOLATION_CONFIG
 --- init
 my @checks;
 for my $k (1 .. $main::SUBJECTS) {
