@@ -7,6 +7,7 @@
 import { sha256Bytes } from "./keys";
 import { utf8Encode } from "./bytes";
 import {
+  MAX_TTL,
   FLAG_BIND_IP,
   FLAG_BIND_SCHEME,
   FLAG_BIND_USER_AGENT,
@@ -14,6 +15,7 @@ import {
   REMEMBER_SAFETY_ITERATIONS,
 } from "./format";
 import type { Platform } from "./platform";
+import { createRegistry, Registry } from "./registry";
 import type { Storage } from "./storage";
 
 export type Bytes = Uint8Array;
@@ -63,6 +65,11 @@ export interface SessionOptions {
   postgres?: StorageOptions;
   redis?: StorageOptions;
   shm?: StorageOptions;
+  /**
+   * njs-session extension: the js_shared_dict_zone holding the session registry and the revocation
+   * list (see registry.ts). Defaults to the shm storage's zone when store_metadata is on.
+   */
+  registry_zone?: string;
 }
 
 export type StorageOptions = { [name: string]: unknown };
@@ -160,6 +167,7 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   postgres: "object",
   redis: "object",
   shm: "object",
+  registry_zone: "string",
 };
 
 /** What the core reads: validated, derived (ikm hashed, cookie attributes pre-rendered), immutable. */
@@ -193,6 +201,8 @@ export interface Settings {
   storage: Storage | null;
   /** The raw options of the chosen storage (e.g. `shm = { zone = "sessions" }`). */
   storageOptions: StorageOptions | undefined;
+  /** The session registry and revocation list, when a zone holds them; null otherwise. */
+  registry: Registry | null;
 }
 
 /** Configuration errors are plain Errors named "ConfigError" (no Error subclass: the njs engine has no classes). */
@@ -325,6 +335,25 @@ export function registerStorage(name: string, factory: StorageFactory): void {
 }
 
 /**
+ * Storages made from a name, kept per platform, name and options: settings are resolved again for
+ * every call with per-request overrides, and a storage may hold connections or state worth keeping.
+ */
+const STORAGE_INSTANCES: Array<{ platform: Platform; key: string; storage: Storage }> = [];
+
+function namedStorage(name: string, options: StorageOptions | undefined, platform: Platform): Storage {
+  const key = name + "\n" + JSON.stringify(options === undefined ? null : options);
+  for (let i = 0; i < STORAGE_INSTANCES.length; i++) {
+    const known = STORAGE_INSTANCES[i];
+    if (known.platform === platform && known.key === key) return known.storage;
+  }
+  const storage = STORAGE_FACTORIES[name](options, platform);
+  // Bounded: per-request overrides could otherwise make one per distinct options table.
+  if (STORAGE_INSTANCES.length >= 64) STORAGE_INSTANCES.shift();
+  STORAGE_INSTANCES.push({ platform: platform, key: key, storage: storage });
+  return storage;
+}
+
+/**
  * Merges option layers (library defaults < init() < new()/open() overrides) the way resty.session does:
  * at each layer `ikm` wins over `secret`, and a layer's `secret` replaces an `ikm` inherited from below.
  */
@@ -428,10 +457,29 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
       if (STORAGE_OPTION_NAMES.indexOf(storageOption) >= 0) fail('storage "' + storageOption + '" is not available in this build');
       fail('unknown storage "' + storageOption + '"');
     }
-    storage = factory(storageOptions, platform);
+    storage = namedStorage(storageOption, storageOptions, platform);
   } else if (storageOption && typeof storageOption === "object") {
     storage = storageOption;
   }
+
+  const hashSubject = pick(options.hash_subject, DEFAULTS.hash_subject);
+  const storeMetadata = pick(options.store_metadata, DEFAULTS.store_metadata);
+  const absoluteTimeout = pick(options.absolute_timeout, DEFAULTS.absolute_timeout);
+  const rememberAbsoluteTimeout = pick(options.remember_absolute_timeout, DEFAULTS.remember_absolute_timeout);
+  let registryZone = options.registry_zone;
+  if (registryZone === "") fail("registry_zone must name a js_shared_dict_zone");
+  if (!registryZone && storeMetadata && storageOption === "shm") {
+    const shmZone = storageOptions && storageOptions.zone;
+    registryZone = typeof shmZone === "string" && shmZone ? shmZone : "sessions";
+  }
+  const registry = registryZone
+    ? createRegistry(platform, {
+        zone: registryZone,
+        hashSubject: hashSubject,
+        // A revocation must outlive every session it names; an unlimited lifetime is capped by MAX_TTL.
+        maxLifetime: Math.max(absoluteTimeout || MAX_TTL, rememberAbsoluteTimeout || MAX_TTL),
+      })
+    : null;
 
   return {
     ikm: ikm,
@@ -448,12 +496,12 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     staleTtl: pick(options.stale_ttl, DEFAULTS.stale_ttl),
     idlingTimeout: pick(options.idling_timeout, DEFAULTS.idling_timeout),
     rollingTimeout: pick(options.rolling_timeout, DEFAULTS.rolling_timeout),
-    absoluteTimeout: pick(options.absolute_timeout, DEFAULTS.absolute_timeout),
+    absoluteTimeout: absoluteTimeout,
     rememberRollingTimeout: pick(options.remember_rolling_timeout, DEFAULTS.remember_rolling_timeout),
-    rememberAbsoluteTimeout: pick(options.remember_absolute_timeout, DEFAULTS.remember_absolute_timeout),
+    rememberAbsoluteTimeout: rememberAbsoluteTimeout,
     hashStorageKey: pick(options.hash_storage_key, DEFAULTS.hash_storage_key),
-    hashSubject: pick(options.hash_subject, DEFAULTS.hash_subject),
-    storeMetadata: pick(options.store_metadata, DEFAULTS.store_metadata),
+    hashSubject: hashSubject,
+    storeMetadata: storeMetadata,
     touchThreshold: pick(options.touch_threshold, DEFAULTS.touch_threshold),
     compressionThreshold: pick(options.compression_threshold, DEFAULTS.compression_threshold),
     bindFlags: bindFlags,
@@ -461,5 +509,6 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     responseHeaders: options.response_headers || [],
     storage: storage,
     storageOptions: storageOptions,
+    registry: registry,
   };
 }

@@ -3,6 +3,8 @@
  * Node adapter (src/platform/node.ts) implement these; the core never touches `ngx`, `r` or Node APIs.
  */
 
+import type { SharedDict } from "./shared-dict";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Platform {
@@ -34,6 +36,24 @@ export interface Platform {
   /** Raw inflate; returns null on corrupt input or when the output would exceed `maxSize`. */
   inflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null;
   log(level: LogLevel, message: string): void;
+  /** A shared dictionary zone by name (njs: ngx.shared), for shm storage and the session registry. */
+  sharedDict?(zone: string): SharedDict | undefined;
+  /** The file system, for file storage. */
+  files?: FileSystem;
+}
+
+/** The few file operations file storage needs; every path is absolute. */
+export interface FileSystem {
+  /** The file's content, or null when it does not exist. */
+  read(path: string): string | null;
+  /** Writes to a temporary file beside `path`, then renames it over `path`: readers never see half a file. */
+  writeAtomic(path: string, data: string, mode: number): void;
+  /** Removes the file; no error when it is already gone. */
+  remove(path: string): void;
+  /** File names in a directory (not paths). */
+  list(directory: string): string[];
+  /** Last modification time in unix seconds, or null when the file does not exist. */
+  modifiedAt(path: string): number | null;
 }
 
 /**

@@ -12,7 +12,7 @@
 
 import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./config";
-import { HEADER_NAMES } from "./config";
+import { HEADER_NAMES, isConfigError } from "./config";
 import {
   chunkCookieName,
   cookieChunkCount,
@@ -47,6 +47,7 @@ import {
 import { buildHeader, parseHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
 import type { Exchange, Platform } from "./platform";
+import type { Registry, RegistryEntry } from "./registry";
 import type { StoreMetadata } from "./storage";
 
 export type SessionData = { [key: string]: unknown };
@@ -353,6 +354,7 @@ export class Session {
       try {
         stored = await storage.get(cookieName, this.storageKey(header.sid), now);
       } catch (e) {
+        if (isConfigError(e)) throw e;
         return failed("unable to load session (" + errorText(e) + ")");
       }
       if (stored === null || stored === undefined) return failed("unable to load session");
@@ -432,6 +434,18 @@ export class Session {
     const audience = this.data[this.dataIndex][1];
     for (let i = 0; i < entries.length; i++) {
       if (entries[i][1] === audience) {
+        const subject = entries[i][2];
+        if (settings.registry && subject !== undefined) {
+          let revoked: boolean;
+          try {
+            revoked = settings.registry.isRevoked(audience, subject, header.creationTime, now);
+          } catch (e) {
+            if (isConfigError(e)) throw e;
+            // Cannot tell whether it was revoked: refuse rather than let a revoked session through.
+            return this.forget(remember, "unable to check session revocation (" + errorText(e) + ")");
+          }
+          if (revoked) return this.forget(remember, "session revoked");
+        }
         this.state = "open";
         this.data = entries;
         this.dataIndex = i;
@@ -607,6 +621,7 @@ export class Session {
           remember,
         );
       } catch (e) {
+        if (isConfigError(e)) throw e;
         return failed("unable to store session data (" + errorText(e) + ")");
       }
     } else if (chunks === 1) {
@@ -688,6 +703,7 @@ export class Session {
       try {
         await storage.delete(this.cookieName(remember), this.storageKey(meta.sid), meta.timestamp, this.storeMetadata());
       } catch (e) {
+        if (isConfigError(e)) throw e;
         return failed("unable to destroy session (" + errorText(e) + ")");
       }
     }
@@ -706,6 +722,8 @@ export class Session {
     try {
       opened = await this.openCookie(false, false);
     } catch (e) {
+      // A misconfigured storage is the operator's problem, not "no session": let it fail closed.
+      if (isConfigError(e)) throw e;
       opened = failed("unable to open session (" + errorText(e) + ")");
     }
     if (opened.ok || opened.audienceMissing || !this.remember) return opened;
@@ -714,6 +732,7 @@ export class Session {
     try {
       remembered = await this.openCookie(true, false);
     } catch (e) {
+      if (isConfigError(e)) throw e;
       remembered = failed("unable to open remember cookie (" + errorText(e) + ")");
     }
     if (!remembered.ok) return opened;
@@ -722,6 +741,7 @@ export class Session {
     if (!saved.ok) return saved;
     this.meta = null;
     saved = await this.saveCookie(false, "open");
+    if (saved.ok) this.recordInRegistry();
     return saved;
   }
 
@@ -730,6 +750,7 @@ export class Session {
     const saved = await this.saveCookie(false);
     if (!saved.ok) return saved;
     await this.saveRememberCookie();
+    this.recordInRegistry();
     return OK;
   }
 
@@ -766,14 +787,16 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to refresh nonexistent session");
     const settings = this.settings;
-    if (meta.ikm !== settings.ikm) return withRefreshed(await this.saveCookie(false));
+    if (meta.ikm !== settings.ikm) return withRefreshed(this.recorded(await this.saveCookie(false)));
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
     const sinceRoll = meta.timestamp - meta.creationTime - meta.rollingOffset;
     if (settings.rollingTimeout > 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) {
-      return withRefreshed(await this.saveCookie(false));
+      return withRefreshed(this.recorded(await this.saveCookie(false)));
     }
     if (settings.idlingTimeout > 0 && sinceRoll - meta.idlingOffset > settings.touchThreshold) {
-      return withRefreshed(this.touch());
+      const touched = this.touch();
+      if (touched.ok) this.touchInRegistry();
+      return withRefreshed(touched);
     }
     return { ok: true, refreshed: false };
   }
@@ -783,6 +806,13 @@ export class Session {
     this.assertUsable("logout session");
     if (this.state !== "open") return failed("unable to logout nonexistent session");
     if (this.data.length === 1) return this.destroy();
+    const leaving = this.data[this.dataIndex];
+    if (leaving[2] !== undefined && this.meta) {
+      const created = this.meta.creationTime;
+      this.registryUpdate("update", function (registry, now) {
+        registry.remove(leaving[1], leaving[2] as string, created, now);
+      });
+    }
     if (this.infoData) {
       delete this.infoData[this.data[this.dataIndex][1]];
       if (!Object.keys(this.infoData).length) this.infoData = null;
@@ -792,6 +822,7 @@ export class Session {
     const saved = await this.saveCookie(false, "closed");
     if (!saved.ok) return saved;
     await this.saveRememberCookie();
+    this.recordInRegistry();
     return OK;
   }
 
@@ -799,6 +830,16 @@ export class Session {
   async destroy(): Promise<Result> {
     this.assertUsable("destroy session");
     if (this.state !== "open") return failed("unable to destroy nonexistent session");
+    const meta = this.meta;
+    const entries = this.data;
+    if (meta) {
+      this.registryUpdate("update", function (registry, now) {
+        for (let i = 0; i < entries.length; i++) {
+          const subject = entries[i][2];
+          if (subject !== undefined) registry.remove(entries[i][1], subject, meta.creationTime, now);
+        }
+      });
+    }
     const destroyed = await this.destroyCookie(false);
     if (!destroyed.ok) return destroyed;
     if (this.rememberEnabled()) {
@@ -812,6 +853,92 @@ export class Session {
 
   close(): void {
     this.state = "closed";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The session registry (store_metadata with a registry zone)
+
+  /**
+   * Registry upkeep never fails a login or a refresh: the registry is for listing, and revocation does
+   * not rely on it being complete. A missing zone is a configuration error all the same.
+   */
+  private registryUpdate(what: string, run: (registry: Registry, now: number) => void): void {
+    const registry = this.settings.registry;
+    if (!registry || !this.settings.storeMetadata) return;
+    try {
+      run(registry, this.platform.now());
+    } catch (e) {
+      if (isConfigError(e)) throw e;
+      this.platform.log("warn", "[session] unable to " + what + " the session registry (" + errorText(e) + ")");
+    }
+  }
+
+  /** When the session (or its remember cookie) expires at the latest if it is not used again. */
+  private latestExpiry(now: number): number {
+    const settings = this.settings;
+    const meta = this.meta as CookieMeta;
+    let expires = now + MAX_TTL;
+    if (settings.idlingTimeout > 0) expires = Math.min(expires, now + settings.idlingTimeout);
+    if (settings.rollingTimeout > 0) expires = Math.min(expires, meta.creationTime + meta.rollingOffset + settings.rollingTimeout);
+    if (settings.absoluteTimeout > 0) expires = Math.min(expires, meta.creationTime + settings.absoluteTimeout);
+    const rememberMeta = this.rememberEnabled() ? this.rememberMeta : null;
+    if (rememberMeta) {
+      let rememberExpires = now + MAX_TTL;
+      if (settings.rememberRollingTimeout > 0) rememberExpires = Math.min(rememberExpires, now + settings.rememberRollingTimeout);
+      if (settings.rememberAbsoluteTimeout > 0) {
+        rememberExpires = Math.min(rememberExpires, rememberMeta.creationTime + settings.rememberAbsoluteTimeout);
+      }
+      expires = Math.max(expires, rememberExpires);
+    }
+    return expires;
+  }
+
+  private recordInRegistry(): void {
+    const meta = this.meta;
+    if (!meta || this.state === "closed") return;
+    const session = this;
+    this.registryUpdate("update", function (registry, now) {
+      const settings = session.settings;
+      const rememberMeta = session.rememberEnabled() ? session.rememberMeta : null;
+      const entry: RegistryEntry = {
+        created: meta.creationTime,
+        lastSeen: now,
+        expires: session.latestExpiry(now),
+        // undefined: the remember cookie was not read on this request (a refresh), keep what is known.
+        remember: rememberMeta === undefined ? undefined : !!rememberMeta,
+      };
+      if (rememberMeta) entry.rememberCreated = rememberMeta.creationTime;
+      const userAgent = session.exchange.userAgent();
+      if (userAgent) entry.userAgent = userAgent;
+      // The address only when the session is bound to it: otherwise it is not the registry's to keep.
+      if (meta.flags & FLAG_BIND_IP) entry.ip = session.exchange.remoteAddress();
+      if (settings.storage) {
+        entry.name = settings.cookieName;
+        entry.key = session.storageKey(meta.sid);
+      }
+      for (let i = 0; i < session.data.length; i++) {
+        const subject = session.data[i][2];
+        if (subject !== undefined) registry.record(session.data[i][1], subject, entry, now);
+      }
+    });
+  }
+
+  private touchInRegistry(): void {
+    const meta = this.meta;
+    if (!meta) return;
+    const session = this;
+    this.registryUpdate("update", function (registry, now) {
+      const expires = session.latestExpiry(now);
+      for (let i = 0; i < session.data.length; i++) {
+        const subject = session.data[i][2];
+        if (subject !== undefined) registry.touch(session.data[i][1], subject, meta.creationTime, now, expires, now);
+      }
+    });
+  }
+
+  private recorded(result: Result): Result {
+    if (result.ok) this.recordInRegistry();
+    return result;
   }
 
   /** Removes the session cookies from the request passed on (the proxy case). */
@@ -944,6 +1071,7 @@ export class Session {
           now,
         );
       } catch (e) {
+        if (isConfigError(e)) throw e;
         return failed("unable to store session info (" + errorText(e) + ")");
       }
     }

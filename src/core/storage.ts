@@ -36,4 +36,6 @@ export interface Storage {
   delete(name: string, key: string, now: number, metadata?: StoreMetadata): MaybePromise<void>;
   /** Sessions of a subject in an audience (only with store_metadata). */
   readMetadata?(name: string, audience: string, subject: string, now: number): MaybePromise<unknown>;
+  /** Frees what expired sessions left behind, for storages that do not expire records themselves. */
+  cleanup?(now: number): MaybePromise<number>;
 }

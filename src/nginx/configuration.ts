@@ -38,6 +38,8 @@ export interface EntryOptions {
   login_backend: string;
   /** Response header of the login backend carrying the verdict: JSON {subject, data?, remember?}. */
   login_verdict_header: string;
+  /** Bearer token the admin API requires (from {"env"} or {"file"}); none: only the location's own checks. */
+  admin_token: string | null;
 }
 
 export const ENTRY_DEFAULTS: EntryOptions = {
@@ -50,6 +52,7 @@ export const ENTRY_DEFAULTS: EntryOptions = {
   logout_destroy: false,
   login_backend: "/_session_login_backend",
   login_verdict_header: "X-Session-Login",
+  admin_token: null,
 };
 
 type Kind = "string" | "number" | "boolean" | "list" | "status";
@@ -179,6 +182,7 @@ const ENTRY_KINDS: { [name: string]: string } = {
   logout_destroy: "boolean",
   login_backend: "string",
   login_verdict_header: "string",
+  admin_token: "secret",
 };
 
 function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOptions> {
@@ -188,6 +192,11 @@ function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOpt
     const value = entry[names[i]];
     if (!kind) throw configError('unknown option "nginx.' + names[i] + '"');
     if (value === null) continue;
+    if (kind === "secret") {
+      entry[names[i]] = resolveSource("nginx." + names[i], value);
+      if ((entry[names[i]] as string).length < 16) throw configError("nginx." + names[i] + " must be at least 16 characters");
+      continue;
+    }
     const ok =
       kind === "list"
         ? Array.isArray(value) && value.every(function (item) { return typeof item === "string"; })

@@ -8,6 +8,8 @@
  *   loginRedirect js_content for `error_page 401 = @...` in auth_request mode
  *   login         js_content: asks the login backend (subrequest), turns its verdict header into a session
  *   logoutHandler js_content: logs out (or destroys), then redirects or answers 204
+ *   admin         js_content: the session registry as JSON: list a subject's sessions, revoke one or all
+ *   cleanupFiles  js_periodic: removes the files of expired sessions (file storage)
  *   subject, audience, id, timeout, exists, data, upstreamCookie, requestHeader*, responseHeader*:
  *                 synchronous js_set handlers reading what the access check published in $session_state
  *
@@ -15,12 +17,14 @@
  * can quote) and a 500 on a protected location; bad cookies are "no session", never a 500.
  */
 
-import { encodeBase64Url } from "../core/bytes";
+import { constantTimeEqual, encodeBase64Url, utf8Encode } from "../core/bytes";
 import type { SessionLibrary } from "../core/api";
 import { HEADER_NAMES, isConfigError, SessionOptions } from "../core/config";
 import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
 import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
+import type { RegistryEntry } from "../core/registry";
+import { configError } from "../core/shared-dict";
 import { errorText, Session } from "../core/session";
 import { createNjsExchange, NjsExchange } from "../platform/njs";
 import { ENTRY_DEFAULTS, EntryOptions, FileConfiguration, locationOverrides, readConfigurationFile } from "./configuration";
@@ -291,6 +295,113 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   }
 
   // -----------------------------------------------------------------------------------------------
+  // The admin API: GET ?subject=S[&audience=A] lists; DELETE ?subject=S&id=I revokes one session,
+  // DELETE ?subject=S revokes all of them. Protect the location (allow/deny) and/or set nginx.admin_token.
+
+  function adminReply(r: NginxHTTPRequest, status: number, body: unknown): void {
+    r.headersOut["Content-Type"] = "application/json";
+    r.headersOut["Cache-Control"] = "no-store";
+    r.return(status, JSON.stringify(body) + "\n");
+  }
+
+  function publicEntry(entry: RegistryEntry): { [name: string]: unknown } {
+    const out: { [name: string]: unknown } = {
+      id: String(entry.created),
+      created: entry.created,
+      last_seen: entry.lastSeen,
+      expires: entry.expires,
+      remember: entry.remember === true,
+    };
+    if (entry.userAgent !== undefined) out.user_agent = entry.userAgent;
+    if (entry.ip !== undefined) out.ip = entry.ip;
+    return out;
+  }
+
+  function queryArgument(r: NginxHTTPRequest, name: string): string | undefined {
+    const value = (r.args as { [name: string]: unknown })[name];
+    if (value === undefined || value === null) return undefined;
+    const text = Array.isArray(value) ? String(value[0]) : String(value);
+    return text === "" ? undefined : text;
+  }
+
+  function bearerMatches(r: NginxHTTPRequest, token: string): boolean {
+    const header = headerValue(r.headersIn["Authorization"]);
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    return match !== null && constantTimeEqual(platform.sha256(utf8Encode(match[1])), platform.sha256(utf8Encode(token)));
+  }
+
+  async function admin(r: NginxHTTPRequest): Promise<void> {
+    try {
+      const context = requestContext(r);
+      const settings = library.settings(context.options);
+      const registry = settings.registry;
+      if (!registry) {
+        throw configError("the admin API needs the session registry: set registry_zone, or use shm storage with store_metadata");
+      }
+      if (context.entry.admin_token && !bearerMatches(r, context.entry.admin_token)) {
+        r.headersOut["WWW-Authenticate"] = 'Bearer realm="session admin"';
+        return adminReply(r, 401, { error: "a valid bearer token is required" });
+      }
+      const subject = queryArgument(r, "subject");
+      if (subject === undefined) return adminReply(r, 400, { error: "the subject query argument is required" });
+      const audience = queryArgument(r, "audience") || settings.audience;
+      const now = platform.now();
+      if (r.method === "GET" || r.method === "HEAD") {
+        const sessions = registry.list(audience, subject, now).map(publicEntry);
+        return adminReply(r, 200, { audience: audience, subject: subject, sessions: sessions });
+      }
+      if (r.method !== "DELETE") {
+        r.headersOut["Allow"] = "GET, HEAD, DELETE";
+        return adminReply(r, 405, { error: "use GET to list and DELETE to revoke" });
+      }
+      const id = queryArgument(r, "id");
+      let revoked: RegistryEntry[];
+      if (id !== undefined) {
+        if (!/^[0-9]{1,15}$/.test(id)) return adminReply(r, 400, { error: "id must be a session id from the list" });
+        const entry = registry.revokeOne(audience, subject, Number(id), now);
+        if (!entry) return adminReply(r, 404, { error: "no such session" });
+        revoked = [entry];
+      } else {
+        revoked = registry.revokeAll(audience, subject, now);
+      }
+      // The revocation already holds; deleting the records only frees their memory at once.
+      const storage = settings.storage;
+      for (let i = 0; i < revoked.length; i++) {
+        const entry = revoked[i];
+        if (!storage || entry.name === undefined || entry.key === undefined) continue;
+        try {
+          await storage.delete(entry.name, entry.key, now);
+        } catch (e) {
+          platform.log("warn", "[session] admin: revoked, but unable to delete a session record (" + errorText(e) + ")");
+        }
+      }
+      platform.log(
+        "info",
+        "[session] admin: revoked " + (id === undefined ? "all sessions (" + revoked.length + " listed)" : "1 session") +
+          " of subject " + registry.encodeSubject(subject) + " in audience " + registry.encodeAudience(audience) +
+          " (request " + reference(r) + ")",
+      );
+      return adminReply(r, 200, { audience: audience, subject: subject, all: id === undefined, revoked: revoked.map(publicEntry) });
+    } catch (e) {
+      failClosed(r, e);
+    }
+  }
+
+  /** js_periodic: one worker sweeps the session files that expired (file storage); others do nothing. */
+  async function cleanupFiles(): Promise<void> {
+    if (typeof ngx !== "undefined" && (ngx as unknown as { worker_id?: number }).worker_id) return;
+    try {
+      if (configuration.fileError) throw configuration.fileError;
+      const storage = library.settings().storage;
+      if (!storage || !storage.cleanup) return;
+      const removed = await storage.cleanup(platform.now());
+      if (removed) platform.log("info", "[session] cleanup removed " + removed + " expired session file(s)");
+    } catch (e) {
+      platform.log("error", "[session] cleanup failed: " + errorText(e));
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
   // js_set handlers: synchronous, reading only this request's $session_state.
 
   function state(r: NginxHTTPRequest): PublishedState | null {
@@ -352,6 +463,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     loginRedirect: loginRedirect,
     login: login,
     logoutHandler: logout,
+    admin: admin,
+    cleanupFiles: cleanupFiles,
     subject: subject,
     audience: audience,
     id: id,

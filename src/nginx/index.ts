@@ -15,9 +15,11 @@ import type { SessionOptions } from "../core/config";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";
 import type { EntryOptions } from "./configuration";
 import { createEntryPoints, loadFileConfiguration } from "./handlers";
+import { registerBuiltinStorages } from "../storage";
 
 const VERSION = "0.1.0";
 
+registerBuiltinStorages();
 const platform = createNjsPlatform();
 const library = createSessionLibrary(platform);
 // Read once when the module loads (per worker under QuickJS; before the per-request clone under njs).

@@ -8,8 +8,10 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 
 import nodeCrypto from "crypto";
+import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, LogLevel, Platform } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform } from "../core/platform";
+import type { SharedDict } from "../core/shared-dict";
 
 function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
   return buffer instanceof Uint8Array
@@ -104,8 +106,61 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
       const ngxLevel = LEVELS[level];
       if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
     },
+    sharedDict: function (zone) {
+      const shared = (ngx as unknown as { shared?: { [zone: string]: unknown } }).shared;
+      return shared ? (shared[zone] as SharedDict | undefined) : undefined;
+    },
+    files: njsFiles,
   };
 }
+
+function errorCode(e: unknown): string | undefined {
+  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+/** File storage's file system: njs's synchronous fs calls (a session file is small; no await). */
+const njsFiles: FileSystem = {
+  read: function (path) {
+    try {
+      return fs.readFileSync(path, "utf8") as string;
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return null;
+      throw e;
+    }
+  },
+  writeAtomic: function (path, data, mode) {
+    const temporary = path + ".tmp-" + nodeCrypto.createHash("sha256").update(String(Math.random()) + Date.now()).digest("hex").substring(0, 12);
+    try {
+      fs.writeFileSync(temporary, data, { mode: mode });
+      fs.renameSync(temporary, path);
+    } catch (e) {
+      try {
+        fs.unlinkSync(temporary);
+      } catch (ignored) {
+        // Already gone, or never written.
+      }
+      throw e;
+    }
+  },
+  remove: function (path) {
+    try {
+      fs.unlinkSync(path);
+    } catch (e) {
+      if (errorCode(e) !== "ENOENT") throw e;
+    }
+  },
+  list: function (directory) {
+    return fs.readdirSync(directory) as string[];
+  },
+  modifiedAt: function (path) {
+    try {
+      return Math.floor((fs.statSync(path) as unknown as { mtimeMs: number }).mtimeMs / 1000);
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return null;
+      throw e;
+    }
+  },
+};
 
 /**
  * Header changes the session asked for. Request headers cannot be changed from njs: nginx applies them

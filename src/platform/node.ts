@@ -1,8 +1,10 @@
 /** The core's platform on Node: node:crypto (synchronous hashes, WebCrypto for AES-GCM) and node:zlib. */
 
-import { createHash, createHmac, webcrypto } from "node:crypto";
+import { createHash, createHmac, randomBytes as nodeRandomBytes, webcrypto } from "node:crypto";
+import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import type { LogLevel, Platform } from "../core/platform";
+import type { FileSystem, LogLevel, Platform } from "../core/platform";
+import type { SharedDict } from "../core/shared-dict";
 
 const subtle = webcrypto.subtle;
 
@@ -14,7 +16,54 @@ export interface NodePlatformOptions {
   /** Clock override (unix seconds), e.g. to open a session "as of" a recorded time. */
   now?: () => number;
   log?: (level: LogLevel, message: string) => void;
+  /** Shared dictionaries by zone name (a Node process has no nginx zones; tests and tools pass their own). */
+  sharedDicts?: { [zone: string]: SharedDict };
 }
+
+function errorCode(e: unknown): string | undefined {
+  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+export const nodeFiles: FileSystem = {
+  read: (path) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return null;
+      throw e;
+    }
+  },
+  writeAtomic: (path, data, mode) => {
+    const temporary = path + ".tmp-" + nodeRandomBytes(6).toString("hex");
+    try {
+      writeFileSync(temporary, data, { mode });
+      renameSync(temporary, path);
+    } catch (e) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Already gone, or never written.
+      }
+      throw e;
+    }
+  },
+  remove: (path) => {
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if (errorCode(e) !== "ENOENT") throw e;
+    }
+  },
+  list: (directory) => readdirSync(directory),
+  modifiedAt: (path) => {
+    try {
+      return Math.floor(statSync(path).mtimeMs / 1000);
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") return null;
+      throw e;
+    }
+  },
+};
 
 export function createNodePlatform(options: NodePlatformOptions = {}): Platform {
   return {
@@ -53,5 +102,7 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
       }
     },
     log: options.log || ((level, message) => console.error(level + ": " + message)),
+    sharedDict: (zone) => (options.sharedDicts ? options.sharedDicts[zone] : undefined),
+    files: nodeFiles,
   };
 }

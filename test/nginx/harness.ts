@@ -14,6 +14,9 @@ import { decodeBase64Url } from "../../src/core/bytes";
 import type { SessionOptions } from "../../src/core/config";
 import type { Storage } from "../../src/core/storage";
 import { createNjsExchange, createNjsPlatform } from "../../src/platform/njs";
+import { registerBuiltinStorages } from "../../src/storage";
+
+registerBuiltinStorages();
 
 interface HarnessRequest {
   options?: { [name: string]: unknown };
@@ -58,7 +61,8 @@ function toOptions(request: HarnessRequest): SessionOptions {
       });
     } else options[name] = value;
   }
-  if (options.storage === "shm") options.storage = presetStorage(request.store);
+  // The vectors' shm cases carry their record; anything else uses the real shm storage (a zone).
+  if (options.storage === "shm" && request.store) options.storage = presetStorage(request.store);
   return options as SessionOptions;
 }
 

@@ -1,0 +1,342 @@
+/**
+ * The session registry and the revocation list, in a shared dictionary zone (every worker sees the
+ * same). For each audience and subject it keeps:
+ *
+ *   @registry:<audience>:<subject>  the live sessions (store_metadata): one entry per session, keyed by
+ *                                   its creation time, with what identifies the device
+ *   @revoked:<audience>:<subject>   revocations: "everything created up to T" and single creation times
+ *
+ * A session is identified by its creation time: the cookie header carries it, authenticated, and it
+ * survives every refresh (the session id does not). Two sessions of one subject created in the same
+ * second therefore share an entry and are revoked together; that errs on the safe side.
+ *
+ * Revocation does not depend on the list being complete: "log out everywhere" is a cut-off time checked
+ * on every open, so a session the list missed is refused all the same. The list is updated under a
+ * short lock (an `add` of a lock key: njs has no atomic read-modify-write), so concurrent logins of
+ * one subject on two workers do not lose each other's entry.
+ *
+ * "@" cannot occur in a cookie name (RFC 6265 token), so these keys never meet a session record
+ * (`name:key`) in a zone shared with shm storage.
+ */
+
+import { encodeBase64Url, utf8Encode } from "./bytes";
+import type { Platform } from "./platform";
+import { SharedDict, zoneError } from "./shared-dict";
+
+/** One live session as the registry lists it. */
+export interface RegistryEntry {
+  /** Creation time (unix seconds): the session's identity in the registry. */
+  created: number;
+  /** Last time a cookie was issued for it (login, refresh, touch). */
+  lastSeen: number;
+  /** When it expires at the latest if never refreshed again. */
+  expires: number;
+  /** Whether a remember cookie goes with it; undefined when the caller did not look (kept as recorded). */
+  remember?: boolean;
+  /** Creation time of the remember cookie that goes with it, if any (revoked with the session). */
+  rememberCreated?: number;
+  userAgent?: string;
+  /** Only when the session is bound to the client address (bind: ip). */
+  ip?: string;
+  /** Cookie name and storage key of the current record (server-side storage), to delete it on revocation. */
+  name?: string;
+  key?: string;
+}
+
+interface StoredEntry {
+  c: number;
+  s: number;
+  e: number;
+  r?: 1;
+  rc?: number;
+  u?: string;
+  i?: string;
+  n?: string;
+  k?: string;
+}
+
+interface StoredRevocations {
+  /** Everything created at or before this time is revoked. */
+  a?: number;
+  /** Single revoked creation times. */
+  c?: number[];
+}
+
+/** At most this many sessions are listed per subject; beyond, the ones expiring first drop off the list. */
+export const MAX_ENTRIES_PER_SUBJECT = 100;
+/** The lock is held for microseconds; a worker that died holding it loses it after this. */
+const LOCK_TIMEOUT_MS = 1000;
+/** How long a worker spins for the lock before updating the list without it. */
+const LOCK_SPIN_MS = 5;
+const USER_AGENT_LIMIT = 256;
+
+export interface Registry {
+  readonly zone: string;
+  /** Registry keys of an audience and subject: base64url, the subject hashed when hash_subject is on. */
+  encodeAudience(audience: string): string;
+  encodeSubject(subject: string): string;
+  /** Adds or replaces a session's entry. */
+  record(audience: string, subject: string, entry: RegistryEntry, now: number): void;
+  /** Updates last-seen (and expiry) of an existing entry only. */
+  touch(audience: string, subject: string, created: number, lastSeen: number, expires: number, now: number): void;
+  remove(audience: string, subject: string, created: number, now: number): void;
+  list(audience: string, subject: string, now: number): RegistryEntry[];
+  isRevoked(audience: string, subject: string, created: number, now: number): boolean;
+  /** Revokes one session (and its remember cookie); returns its entry, or null if it was not listed. */
+  revokeOne(audience: string, subject: string, created: number, now: number): RegistryEntry | null;
+  /** Revokes everything of the subject created up to now; returns the entries that were listed. */
+  revokeAll(audience: string, subject: string, now: number): RegistryEntry[];
+}
+
+export interface RegistryOptions {
+  zone: string;
+  hashSubject: boolean;
+  /** Upper bound of any session's lifetime (seconds): how long a revocation must be remembered. */
+  maxLifetime: number;
+}
+
+function toEntry(stored: StoredEntry): RegistryEntry {
+  const entry: RegistryEntry = { created: stored.c, lastSeen: stored.s, expires: stored.e, remember: stored.r === 1 };
+  if (stored.rc !== undefined) entry.rememberCreated = stored.rc;
+  if (stored.u !== undefined) entry.userAgent = stored.u;
+  if (stored.i !== undefined) entry.ip = stored.i;
+  if (stored.n !== undefined) entry.name = stored.n;
+  if (stored.k !== undefined) entry.key = stored.k;
+  return entry;
+}
+
+function toStored(entry: RegistryEntry): StoredEntry {
+  const stored: StoredEntry = { c: entry.created, s: entry.lastSeen, e: entry.expires };
+  if (entry.remember) stored.r = 1;
+  if (entry.rememberCreated !== undefined) stored.rc = entry.rememberCreated;
+  if (entry.userAgent) stored.u = entry.userAgent.substring(0, USER_AGENT_LIMIT);
+  if (entry.ip) stored.i = entry.ip;
+  if (entry.name) stored.n = entry.name;
+  if (entry.key) stored.k = entry.key;
+  return stored;
+}
+
+function parseObject(raw: string | number | undefined): { [key: string]: unknown } {
+  if (typeof raw !== "string") return {};
+  try {
+    const parsed = JSON.parse(raw);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : {};
+  } catch (e) {
+    // A damaged value is dropped: it is rebuilt by the next save of each session.
+    return {};
+  }
+}
+
+export function createRegistry(platform: Platform, options: RegistryOptions): Registry {
+  const zone = options.zone;
+
+  function dict(): SharedDict {
+    const shared = platform.sharedDict ? platform.sharedDict(zone) : undefined;
+    if (!shared) {
+      const error = new Error(
+        'invalid session configuration: js_shared_dict_zone "' + zone + '" (session registry) is not declared',
+      );
+      error.name = "ConfigError";
+      throw error;
+    }
+    return shared;
+  }
+
+  function encodeAudience(audience: string): string {
+    return encodeBase64Url(utf8Encode(audience));
+  }
+
+  function encodeSubject(subject: string): string {
+    return options.hashSubject
+      ? encodeBase64Url(platform.sha256(utf8Encode(subject)).subarray(0, 16))
+      : encodeBase64Url(utf8Encode(subject));
+  }
+
+  function suffix(audience: string, subject: string): string {
+    return encodeAudience(audience) + ":" + encodeSubject(subject);
+  }
+
+  /** Runs `update` with the subject's lock held (or, if it cannot be had within LOCK_SPIN_MS, without). */
+  function locked<T>(shared: SharedDict, name: string, update: () => T): T {
+    const lockKey = "@lock:" + name;
+    const deadline = Date.now() + LOCK_SPIN_MS;
+    let held = false;
+    do {
+      held = shared.add(lockKey, "1", LOCK_TIMEOUT_MS);
+    } while (!held && Date.now() < deadline);
+    if (!held) platform.log("warn", "[session] registry lock busy, updating without it");
+    try {
+      return update();
+    } finally {
+      if (held) shared.delete(lockKey);
+    }
+  }
+
+  function readEntries(shared: SharedDict, key: string, now: number): { [id: string]: StoredEntry } {
+    const stored = parseObject(shared.get(key)) as { [id: string]: StoredEntry };
+    const live: { [id: string]: StoredEntry } = {};
+    const ids = Object.keys(stored);
+    for (let i = 0; i < ids.length; i++) {
+      const entry = stored[ids[i]];
+      if (entry && typeof entry.c === "number" && typeof entry.e === "number" && entry.e > now) live[ids[i]] = entry;
+    }
+    return live;
+  }
+
+  function writeEntries(shared: SharedDict, key: string, entries: { [id: string]: StoredEntry }, now: number): void {
+    let ids = Object.keys(entries);
+    if (ids.length > MAX_ENTRIES_PER_SUBJECT) {
+      ids.sort(function (a, b) {
+        return entries[b].e - entries[a].e;
+      });
+      const kept: { [id: string]: StoredEntry } = {};
+      for (let i = 0; i < MAX_ENTRIES_PER_SUBJECT; i++) kept[ids[i]] = entries[ids[i]];
+      entries = kept;
+      ids = Object.keys(kept);
+    }
+    if (!ids.length) {
+      shared.delete(key);
+      return;
+    }
+    let latest = now + 1;
+    for (let i = 0; i < ids.length; i++) latest = Math.max(latest, entries[ids[i]].e);
+    shared.set(key, JSON.stringify(entries), (latest - now) * 1000);
+  }
+
+  function readRevocations(shared: SharedDict, key: string): StoredRevocations {
+    return parseObject(shared.get(key)) as StoredRevocations;
+  }
+
+  function revoked(revocations: StoredRevocations, created: number): boolean {
+    if (typeof revocations.a === "number" && created <= revocations.a) return true;
+    return Array.isArray(revocations.c) && revocations.c.indexOf(created) >= 0;
+  }
+
+  function addRevocation(shared: SharedDict, key: string, now: number, all: boolean, created: number[]): void {
+    const revocations = readRevocations(shared, key);
+    const oldest = now - options.maxLifetime;
+    const kept: number[] = [];
+    // Single revocations of sessions that have expired anyway, or that the cut-off covers, are dropped.
+    const previous = Array.isArray(revocations.c) ? revocations.c : [];
+    const cutoff = all ? now : typeof revocations.a === "number" ? revocations.a : -1;
+    for (let i = 0; i < previous.length; i++) {
+      if (typeof previous[i] === "number" && previous[i] > oldest && previous[i] > cutoff && kept.indexOf(previous[i]) < 0) kept.push(previous[i]);
+    }
+    for (let i = 0; i < created.length; i++) if (created[i] > cutoff && kept.indexOf(created[i]) < 0) kept.push(created[i]);
+    const next: StoredRevocations = {};
+    if (cutoff >= 0) next.a = cutoff;
+    if (kept.length) next.c = kept;
+    // Remembered until every session it could name has expired on its own.
+    shared.set(key, JSON.stringify(next), options.maxLifetime * 1000);
+  }
+
+  function guarded<T>(run: (shared: SharedDict) => T): T {
+    const shared = dict();
+    try {
+      return run(shared);
+    } catch (e) {
+      throw zoneError(zone, e);
+    }
+  }
+
+  return {
+    zone: zone,
+    encodeAudience: encodeAudience,
+    encodeSubject: encodeSubject,
+    record: function (audience, subject, entry, now) {
+      guarded(function (shared) {
+        const key = "@registry:" + suffix(audience, subject);
+        locked(shared, key, function () {
+          const entries = readEntries(shared, key, now);
+          const stored = toStored(entry);
+          const previous = entries[String(entry.created)];
+          // A refresh that did not look at the remember cookie keeps what the login recorded about it.
+          if (entry.remember === undefined && previous) {
+            if (previous.r) stored.r = 1;
+            if (previous.rc !== undefined) stored.rc = previous.rc;
+            stored.e = Math.max(stored.e, previous.e);
+          }
+          entries[String(entry.created)] = stored;
+          writeEntries(shared, key, entries, now);
+        });
+      });
+    },
+    touch: function (audience, subject, created, lastSeen, expires, now) {
+      guarded(function (shared) {
+        const key = "@registry:" + suffix(audience, subject);
+        locked(shared, key, function () {
+          const entries = readEntries(shared, key, now);
+          const entry = entries[String(created)];
+          if (!entry) return;
+          entry.s = lastSeen;
+          entry.e = Math.max(entry.e, expires);
+          writeEntries(shared, key, entries, now);
+        });
+      });
+    },
+    remove: function (audience, subject, created, now) {
+      guarded(function (shared) {
+        const key = "@registry:" + suffix(audience, subject);
+        locked(shared, key, function () {
+          const entries = readEntries(shared, key, now);
+          if (!entries[String(created)]) return;
+          delete entries[String(created)];
+          writeEntries(shared, key, entries, now);
+        });
+      });
+    },
+    list: function (audience, subject, now) {
+      return guarded(function (shared) {
+        const names = suffix(audience, subject);
+        const entries = readEntries(shared, "@registry:" + names, now);
+        const revocations = readRevocations(shared, "@revoked:" + names);
+        const out: RegistryEntry[] = [];
+        const ids = Object.keys(entries);
+        for (let i = 0; i < ids.length; i++) if (!revoked(revocations, entries[ids[i]].c)) out.push(toEntry(entries[ids[i]]));
+        out.sort(function (a, b) {
+          return a.created - b.created;
+        });
+        return out;
+      });
+    },
+    isRevoked: function (audience, subject, created) {
+      return guarded(function (shared) {
+        return revoked(readRevocations(shared, "@revoked:" + suffix(audience, subject)), created);
+      });
+    },
+    revokeOne: function (audience, subject, created, now) {
+      return guarded(function (shared) {
+        const names = suffix(audience, subject);
+        const registryKey = "@registry:" + names;
+        return locked(shared, registryKey, function () {
+          const entries = readEntries(shared, registryKey, now);
+          const entry = entries[String(created)];
+          if (!entry) return null;
+          const times = [entry.c];
+          if (entry.rc !== undefined) times.push(entry.rc);
+          // The revocation is written first: if the zone is full it throws, and the entry stays listed.
+          addRevocation(shared, "@revoked:" + names, now, false, times);
+          delete entries[String(created)];
+          writeEntries(shared, registryKey, entries, now);
+          return toEntry(entry);
+        });
+      });
+    },
+    revokeAll: function (audience, subject, now) {
+      return guarded(function (shared) {
+        const names = suffix(audience, subject);
+        const registryKey = "@registry:" + names;
+        return locked(shared, registryKey, function () {
+          const entries = readEntries(shared, registryKey, now);
+          const ids = Object.keys(entries);
+          // The cut-off covers remember cookies as well: they were all created before it.
+          addRevocation(shared, "@revoked:" + names, now, true, []);
+          shared.delete(registryKey);
+          return ids.map(function (id) {
+            return toEntry(entries[id]);
+          });
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * A shared dictionary as the core sees it: njs's `ngx.shared.<zone>` (js_shared_dict_zone), shared by
+ * all workers of one nginx. Only the verbs that are atomic in njs are used (add/replace/set/delete are
+ * each one locked operation on the zone); nothing here may rely on a read-modify-write being atomic.
+ * Timeouts are in milliseconds and need a zone declared with `timeout=`.
+ */
+
+export interface SharedDict {
+  readonly name?: string;
+  get(key: string): string | number | undefined;
+  /** Throws (njs: SharedMemoryError) when the zone is full and cannot evict. */
+  set(key: string, value: string, timeoutMs?: number): unknown;
+  /** Stores only if absent; false if the key exists. */
+  add(key: string, value: string, timeoutMs?: number): boolean;
+  /** Stores only if present; false if the key does not exist. */
+  replace(key: string, value: string, timeoutMs?: number): boolean;
+  delete(key: string): boolean;
+}
+
+export function configError(message: string): Error {
+  const error = new Error("invalid session configuration: " + message);
+  error.name = "ConfigError";
+  return error;
+}
+
+/**
+ * Turns njs's complaints about how a zone was declared into configuration errors, so a protected
+ * location fails closed with one [error] line instead of treating every session as missing.
+ */
+export function zoneError(zone: string, e: unknown): Error {
+  const message = e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
+  if (/must be declared with timeout/.test(message)) {
+    return configError('js_shared_dict_zone "' + zone + '" needs a timeout= parameter (sessions expire through it)');
+  }
+  if (/value is expected|not a number dict/.test(message)) {
+    return configError('js_shared_dict_zone "' + zone + '" must hold strings (type=string, the default)');
+  }
+  if (e && typeof e === "object" && (e as Error).name === "SharedMemoryError") {
+    return new Error('shared dict zone "' + zone + '" is full');
+  }
+  return e instanceof Error ? e : new Error(message);
+}

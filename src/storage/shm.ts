@@ -1,0 +1,93 @@
+/**
+ * shm storage: sessions in a js_shared_dict_zone, shared by every worker of one nginx.
+ *
+ *   js_shared_dict_zone zone=sessions:10m timeout=1d state=/var/lib/nginx/sessions.json;
+ *   { "storage": "shm", "shm": { "zone": "sessions" } }
+ *
+ * Each record is `<expiry>;<value>` with the zone's own per-key timeout set to the session's TTL: the
+ * zone frees it, and the expiry in the value lets a read honour the caller's clock (and survives a
+ * state-file restore that lost the timeout). The zone must be declared with `timeout=` (per-key
+ * timeouts need it) and hold strings. A full zone is a save error, or an eviction of the records
+ * closest to expiry when the zone has `evict`: never a silent loss of an arbitrary session.
+ */
+
+import type { Platform } from "../core/platform";
+import { configError, SharedDict, zoneError } from "../core/shared-dict";
+import type { Storage } from "../core/storage";
+import type { StorageOptions } from "../core/config";
+import { KeyNaming, readStorageOptions, storageName } from "./names";
+
+export const DEFAULT_SHM_ZONE = "sessions";
+
+/** A record as stored: its expiry (unix seconds) and the session's value; null when unreadable. */
+export function parseRecord(raw: string): { expires: number; value: string } | null {
+  const separator = raw.indexOf(";");
+  if (separator <= 0) return null;
+  const expires = Number(raw.substring(0, separator));
+  if (!(expires >= 0)) return null;
+  return { expires: expires, value: raw.substring(separator + 1) };
+}
+
+export function lookupZone(platform: Platform, zone: string): SharedDict {
+  const dict = platform.sharedDict ? platform.sharedDict(zone) : undefined;
+  if (!dict) throw configError('js_shared_dict_zone "' + zone + '" is not declared (js_shared_dict_zone zone=' + zone + ":10m timeout=1d;)");
+  return dict;
+}
+
+export function createShmStorage(options: StorageOptions | undefined, platform: Platform): Storage {
+  const read = readStorageOptions("shm", options, { zone: "string", prefix: "string", suffix: "string" });
+  const zone = (read.zone as string | undefined) || DEFAULT_SHM_ZONE;
+  const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
+
+  function dict(): SharedDict {
+    // Looked up per call: zones exist only once nginx has set up shared memory, after the module loads.
+    return lookupZone(platform, zone);
+  }
+
+  function readRecord(shared: SharedDict, name: string): { expires: number; value: string } | null {
+    const raw = shared.get(name);
+    if (raw === undefined) return null;
+    if (typeof raw !== "string") throw configError('js_shared_dict_zone "' + zone + '" must hold strings (type=string, the default)');
+    return parseRecord(raw);
+  }
+
+  return {
+    set: function (name, key, value, ttl, now, oldKey, staleTtl) {
+      const shared = dict();
+      try {
+        shared.set(storageName(naming, name, key), String(now + ttl) + ";" + value, ttl * 1000);
+        if (oldKey !== undefined) {
+          // The previous id stays valid for stale_ttl, never longer than it had left, so requests
+          // still in flight with the previous cookie pass.
+          const oldName = storageName(naming, name, oldKey);
+          const old = readRecord(shared, oldName);
+          const stale = staleTtl || 0;
+          if (old && old.expires - now > stale) {
+            if (stale > 0) shared.replace(oldName, String(now + stale) + ";" + old.value, stale * 1000);
+            else shared.delete(oldName);
+          }
+        }
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
+    },
+    get: function (name, key, now) {
+      const shared = dict();
+      let record: { expires: number; value: string } | null;
+      try {
+        record = readRecord(shared, storageName(naming, name, key));
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
+      return record && record.expires > now ? record.value : null;
+    },
+    delete: function (name, key) {
+      const shared = dict();
+      try {
+        shared.delete(storageName(naming, name, key));
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
+    },
+  };
+}
