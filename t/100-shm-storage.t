@@ -334,3 +334,36 @@ for my $name (sort keys %cases) {
 --- request
 GET /app/none
 --- error_code: 401
+
+
+
+=== TEST 12: zone sizing: how many typical sessions a 256 KiB zone holds (README's bytes per session)
+A typical session: a subject and a small data table ({"email": ...}), default options. The figure is
+printed (diag) and bounded so a regression in record size shows.
+--- http_config
+    js_shared_dict_zone zone=sessions:256k timeout=1h;
+    js_import probe from shm-probe.js;
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "shm", "shm": {"zone": "sessions"}}
+--- init
+my ($stored, $failure) = (0, undef);
+while ($stored < 5000) {
+    my $i = $stored + 1;
+    my $body = $EntryTest::JSON->encode({ options => { secret => $main::SECRET, %main::SHM },
+                                          subject => sprintf('user%06d@example.com', $i), data => { email => sprintf('user%06d@example.com', $i) } });
+    my $res = http('POST', '/_mint', { 'Content-Type' => 'application/json' }, $body);
+    if ($res->{content} ne "saved\n") { $failure = $res->{content}; last }
+    $stored++;
+}
+like($failure // '', qr/is full/, 'filled up');
+my $per_session = int(256 * 1024 / $stored);
+diag("zone sizing ($ENV{TEST_NGINX_JS_ENGINE}): $stored typical sessions in 256 KiB: $per_session bytes per session");
+ok($per_session < 1024, "under 1 KiB per session ($per_session)");
+--- request
+GET /app/none
+--- error_code: 401
+--- no_error_log
+[error]
+[warn]
+[alert]
+[emerg]
