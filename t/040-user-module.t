@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use SessionTest;
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
+use MIME::Base64 ();
 
 our $SECRET = 'user-module-secret-42';
 
@@ -71,6 +72,50 @@ Cookie: session=not-a-session
 --- error_code: 401
 --- error_log
 no session for cookie "session"
+--- log_level: info
+--- no_error_log
+[error]
+[alert]
+user-module-secret-42
+
+
+
+=== TEST 2: a custom storage passed to init() as an object (README "Your own storage")
+--- main_config eval
+"load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\nenv SESSION_SECRET=$::SECRET;"
+--- http_config
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    js_path $TEST_NGINX_REPO_DIR/t/js/;
+    js_import app from custom-storage-app.js;
+    js_shared_dict_zone zone=my_zone:1m timeout=1d;
+--- config
+    location = /login  { js_content app.login; }
+    location = /logout { js_content app.logout; }
+    location = /me     { js_content app.me; }
+    location = /keys   { js_content app.keys; }
+--- init
+package main;
+my ($res, $lines) = get('/login');
+is($res->{status}, 204, 'login: 204');
+like($lines->[0] // '', qr/^session=[A-Za-z0-9_-]{110}; Path=\/; SameSite=Lax; HttpOnly$/, 'the cookie is the header alone');
+my $cookie = cookie_header(@$lines);
+my $sid = substr(MIME::Base64::decode_base64(do { (my $b = substr((split /=/, $cookie, 2)[1], 0, 110)) =~ tr/-_/+\//; $b . '==' }), 3, 32);
+(my $key = MIME::Base64::encode_base64($sid, '')) =~ tr/+\//-_/;
+$key =~ s/=+$//;
+($res) = get('/keys');
+is($res->{content}, qq{["session:$key"]}, "the custom storage holds the record under the session's key");
+($res) = get('/me', $cookie);
+is($res->{status}, 200, 'the session opens from the custom storage');
+is($res->{content}, 'john@example.com', 'with its subject');
+($res) = get('/logout', $cookie);
+is($res->{status}, 204, 'logout: 204');
+($res) = get('/keys');
+is($res->{content}, '[]', "logout deleted the record through the storage's delete()");
+($res) = get('/me', $cookie);
+is($res->{status}, 401, 'the cookie no longer opens');
+--- request
+GET /me
+--- error_code: 401
 --- log_level: info
 --- no_error_log
 [error]

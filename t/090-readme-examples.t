@@ -16,6 +16,7 @@
 #   listen 443 ssl;             -> listen <example port> ssl;   ($TEST_NGINX_SERVER_PORT + 1)
 #   127.0.0.1:8081 (the app)    -> 127.0.0.1:$TEST_NGINX_SERVER_PORT
 #   js_engine <name>;           -> js_engine $TEST_NGINX_JS_ENGINE;
+#   /var/lib/njs-session/       -> <servroot>/html/var/      (state files, session files; optional)
 #
 # Test::Nginx's own server plays the app the example protects: nginx/demo/demo-app.js answers
 # /login-form and /check-login (any name, password "demo"), t/js/entry-upstream.js answers /app/ with
@@ -44,6 +45,9 @@ $ENV{TEST_NGINX_MODULES_DIR} //= '/usr/lib/nginx/modules';
 # The secret the examples' session.json reads ({"env": "SESSION_SECRET"}): nginx inherits it.
 our $SECRET = 'readme-examples-secret-5c81d2';
 $ENV{SESSION_SECRET} = $SECRET;
+# The admin API's bearer token (shm-session.json: {"env": "SESSION_ADMIN_TOKEN"}).
+our $ADMIN_TOKEN = 'readme-admin-token-0b6f3e9a41';
+$ENV{SESSION_ADMIN_TOKEN} = $ADMIN_TOKEN;
 $EntryTest::SECRET = $SECRET;    # for EntryTest::mint (the harness's sessions)
 
 our $EXAMPLE_PORT = $Test::Nginx::Util::ServerPort + 1;
@@ -60,7 +64,10 @@ sub slurp {
 # The README shows the files verbatim, each as one whole code block.
 
 my $readme = slurp("$REPO/README.md");
-my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } qw(js-access.conf auth-request.conf session.json);
+# Each example nginx.conf and the configuration file it runs with.
+our %SESSION_FILE = ('js-access.conf' => 'session.json', 'auth-request.conf' => 'session.json',
+                     'shm.conf' => 'shm-session.json', 'file.conf' => 'file-session.json');
+my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } keys %SESSION_FILE, values %SESSION_FILE;
 for my $file (sort keys %EXAMPLE) {
     my $fence = $file =~ /\.json$/ ? 'json' : 'nginx';
     ok(index($readme, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
@@ -100,6 +107,13 @@ sub fill_placeholders {
         die "nginx/examples/$name: placeholder $pattern not found\n" unless $count;
         $text =~ s/$pattern/$value/g;
     }
+    return fill_state_paths($text, $html);
+}
+
+# Where the server-side examples keep state; optional (only they have it), in nginx.conf and JSON.
+sub fill_state_paths {
+    my ($text, $html) = @_;
+    $text =~ s{/var/lib/njs-session/}{$html/var/}g;
     return $text;
 }
 
@@ -115,13 +129,15 @@ sub split_example {
 # and the certificate, but opens no listening socket). As root only: nginx -t also creates the
 # compiled-in temp and log paths (the rootfs of build/prove.sh runs as root).
 SKIP: {
-    skip 'nginx -t of the whole files: needs root (compiled-in temp and log paths)', 2 if $> != 0;
+    skip 'nginx -t of the whole files: needs root (compiled-in temp and log paths)', scalar keys %SESSION_FILE if $> != 0;
     mkdir "$tmp/tls";
     rename "$tmp/site.$_", "$tmp/tls/site.$_" or die "rename: $!\n" for qw(crt key);
-    open my $out, '>', "$tmp/session.json" or die "$tmp/session.json: $!\n";
-    print $out $EXAMPLE{'session.json'};
-    close $out;
-    for my $name (qw(js-access.conf auth-request.conf)) {
+    mkdir "$tmp/var";
+    mkdir "$tmp/var/sessions";
+    for my $name (sort keys %SESSION_FILE) {
+        open my $out, '>', "$tmp/session.json" or die "$tmp/session.json: $!\n";
+        print $out fill_state_paths($EXAMPLE{ $SESSION_FILE{$name} }, $tmp);
+        close $out;
         open my $conf, '>', "$tmp/$name" or die "$tmp/$name: $!\n";
         print $conf fill_placeholders($name, $EXAMPLE{$name}, $tmp);
         close $conf;
@@ -163,7 +179,8 @@ add_block_preprocessor(sub {
     $block->set_value('http_config', $http . $APP_HTTP);
     $block->set_value('config', $APP_CONFIG);
     $block->set_value('user_files', [
-        [ 'session.json', $EXAMPLE{'session.json'} ],
+        [ 'session.json', fill_state_paths($EXAMPLE{ $SESSION_FILE{$name} }, $Test::Nginx::Util::HtmlDir) ],
+        [ 'var/sessions/.keep', '' ],
         [ 'tls/site.crt', $TLS{crt} ],
         [ 'tls/site.key', $TLS{key} ],
     ]);
@@ -171,7 +188,7 @@ add_block_preprocessor(sub {
                               . $block->init . "\n});\n") if defined $block->init;
     $block->set_value('log_level', 'info');
     $block->set_value('no_error_log', join "\n", '[error]', '[warn]', '[alert]', '[crit]', '[emerg]',
-                      'exception', $SECRET);
+                      'exception', $SECRET, $ADMIN_TOKEN);
 });
 
 # --------------------------------------------------------------------------------------------------
@@ -198,7 +215,10 @@ sub form {
 # Response headers whose name says they are the entry points' internals.
 sub leaked { return join ' ', grep { /^(?:x-session|session-)/i } sort keys %{ $_[0]{headers} } }
 
-our $SESSION_LINE = qr{^session=[A-Za-z0-9_-]{150,}; Path=/; SameSite=Lax; Secure; HttpOnly$};
+# The header alone (110 characters) with server-side storage, header and payload with cookie storage.
+our $SESSION_LINE = qr{^session=[A-Za-z0-9_-]{110,}; Path=/; SameSite=Lax; Secure; HttpOnly$};
+# Storage options for the harness's sessions: the block's configuration file's.
+our %MINT_STORAGE;
 our $EXPIRED_LINE = 'session=; Path=/; SameSite=Lax; Secure; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0';
 our $HERE = qr{(?:https://127\.0\.0\.1:\Q$EXAMPLE_PORT\E)?};    # nginx's absolute redirects, or none
 
@@ -235,7 +255,7 @@ sub flow {
     # 5. A refresh: a session idle for two minutes (touch_threshold: 60 s) is re-issued, and its
     # Set-Cookie reaches the browser next to the app's own.
     my $minted = EntryTest::mint(subject => 'bob', data => { name => 'Bob' }, now => time() - 120,
-                                 options => { audience => 'app' });
+                                 options => { audience => 'app', %MINT_STORAGE });
     $res = https('GET', '/app/page?set_cookie=1', { Cookie => EntryTest::cookie_header(@$minted) });
     is($res->{status}, 200, 'an idle session: 200 from the app');
     is($res->{content}, "GET /app/page?set_cookie=1\nx-user-name: Bob\nx-user: bob\n",
@@ -283,6 +303,65 @@ x-user: alice
 --- example: auth-request.conf
 --- init
 flow();
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 3: nginx/examples/shm.conf (shm storage, the session registry and its admin API)
+--- example: shm.conf
+--- init
+%main::MINT_STORAGE = (storage => 'shm', shm => { zone => 'sessions' }, hash_storage_key => JSON::PP::true());
+flow();
+# Carol logs in on two devices; the admin API lists both, revokes one, then all.
+my @carol;
+for my $agent ('Phone/1.0', 'Laptop/2.0') {
+    my ($headers, $body) = form(username => 'carol', password => 'demo', return_to => '/app/');
+    my $res = https('POST', '/login', { %$headers, 'User-Agent' => $agent }, $body);
+    is($res->{status}, 303, "carol logs in ($agent)");
+    push @carol, EntryTest::cookie_header(@{ $res->{set_cookie} });
+}
+my $admin = sub { my ($method, $query, $token) = @_;
+    return https($method, "/session-admin?$query", defined $token ? { Authorization => "Bearer $token" } : {}) };
+is($admin->('GET', 'subject=carol')->{status}, 401, 'admin: no token, 401');
+is($admin->('GET', 'subject=carol', 'wrong-token-0000000000')->{status}, 401, 'admin: a wrong token, 401');
+my $list = $admin->('GET', 'subject=carol', $main::ADMIN_TOKEN);
+is($list->{status}, 200, 'admin: list, 200');
+my $sessions = JSON::PP::decode_json($list->{content})->{sessions};
+is_deeply([ sort map { $_->{user_agent} } @$sessions ], ['Laptop/2.0', 'Phone/1.0'], "admin: carol's two devices");
+my ($phone) = grep { $_->{user_agent} eq 'Phone/1.0' } @$sessions;
+is($admin->('DELETE', "subject=carol&id=$phone->{id}", $main::ADMIN_TOKEN)->{status}, 200, 'admin: revoke the phone');
+is(https('GET', '/app/x', { Cookie => $carol[0] })->{status}, 302, "the phone's next request: no session");
+is(https('GET', '/app/x', { Cookie => $carol[1] })->{status}, 200, 'the laptop still has its session');
+is($admin->('DELETE', 'subject=carol', $main::ADMIN_TOKEN)->{status}, 200, 'admin: revoke all');
+is(https('GET', '/app/x', { Cookie => $carol[1] })->{status}, 302, 'the laptop: no session');
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 4: nginx/examples/file.conf (file storage)
+--- example: file.conf
+--- init
+%main::MINT_STORAGE = (storage => 'file', file => { path => "$Test::Nginx::Util::HtmlDir/var/sessions" }, hash_storage_key => JSON::PP::true());
+flow();
+opendir my $dir, "$Test::Nginx::Util::HtmlDir/var/sessions" or die "session directory: $!\n";
+my @files = grep { /^session_[A-Za-z0-9_-]{43}$/ } readdir $dir;
+is(scalar @files, 1, "one session file: alice's (bob logged out)");
 --- request
 GET /via-example/app/page?x=1
 --- error_code: 200

@@ -7,8 +7,9 @@
  *   @revoked:<audience>:<subject>   revocations: "everything created up to T" and single creation times
  *
  * A session is identified by its creation time: the cookie header carries it, authenticated, and it
- * survives every refresh (the session id does not). Two sessions of one subject created in the same
- * second therefore share an entry and are revoked together; that errs on the safe side.
+ * survives every refresh (the session id does not). So that two devices logging in within the same
+ * second stay apart, a new session's creation time is reserved here first (reserve()), a second earlier
+ * if `now` is taken.
  *
  * Revocation does not depend on the list being complete: "log out everywhere" is a cut-off time checked
  * on every open, so a session the list missed is refused all the same. The list is updated under a
@@ -69,12 +70,20 @@ const LOCK_TIMEOUT_MS = 1000;
 /** How long a worker spins for the lock before updating the list without it. */
 const LOCK_SPIN_MS = 5;
 const USER_AGENT_LIMIT = 256;
+/** How far back a reserved creation time may go, and how long an unused reservation is kept. */
+const RESERVE_WINDOW = 60;
 
 export interface Registry {
   readonly zone: string;
   /** Registry keys of an audience and subject: base64url, the subject hashed when hash_subject is on. */
   encodeAudience(audience: string): string;
   encodeSubject(subject: string): string;
+  /**
+   * A creation time for a new session (or remember cookie) of this subject, unique among its listed
+   * ones: `now`, or a second or more before it when another device took `now`. Held by a placeholder
+   * entry until the session is recorded.
+   */
+  reserve(audience: string, subject: string, now: number): number;
   /** Adds or replaces a session's entry. */
   record(audience: string, subject: string, entry: RegistryEntry, now: number): void;
   /** Updates last-seen (and expiry) of an existing entry only. */
@@ -243,6 +252,25 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
     zone: zone,
     encodeAudience: encodeAudience,
     encodeSubject: encodeSubject,
+    reserve: function (audience, subject, now) {
+      return guarded(function (shared) {
+        const key = "@registry:" + suffix(audience, subject);
+        return locked(shared, key, function () {
+          const entries = readEntries(shared, key, now);
+          const taken: number[] = [];
+          const ids = Object.keys(entries);
+          for (let i = 0; i < ids.length; i++) {
+            taken.push(entries[ids[i]].c);
+            if (entries[ids[i]].rc !== undefined) taken.push(entries[ids[i]].rc as number);
+          }
+          let created = now;
+          while (taken.indexOf(created) >= 0 && created > now - RESERVE_WINDOW) created--;
+          entries[String(created)] = { c: created, s: now, e: now + RESERVE_WINDOW };
+          writeEntries(shared, key, entries, now);
+          return created;
+        });
+      });
+    },
     record: function (audience, subject, entry, now) {
       guarded(function (shared) {
         const key = "@registry:" + suffix(audience, subject);

@@ -543,6 +543,8 @@ export class Session {
       rollingOffset = now - creationTime;
       if (rollingOffset > MAX_ROLLING_OFFSET) return failed("session maximum rolling offset exceeded");
       if (rollingOffset < 0) rollingOffset = 0;
+    } else {
+      creationTime = this.reserveCreationTime(now);
     }
     if (creationTime > MAX_CREATION_TIME) return failed("session maximum creation time exceeded");
 
@@ -871,6 +873,21 @@ export class Session {
       if (isConfigError(e)) throw e;
       this.platform.log("warn", "[session] unable to " + what + " the session registry (" + errorText(e) + ")");
     }
+  }
+
+  /**
+   * The registry identifies a session by its creation time: a new session takes a time no other live
+   * session of its subject has (now, or a second or more earlier). Without a registry, now.
+   */
+  private reserveCreationTime(now: number): number {
+    const subject = this.data[this.dataIndex][2];
+    if (!this.settings.registry || !this.settings.storeMetadata || subject === undefined) return now;
+    let created = now;
+    const audience = this.data[this.dataIndex][1];
+    this.registryUpdate("update", function (registry) {
+      created = registry.reserve(audience, subject, now);
+    });
+    return created;
   }
 
   /** When the session (or its remember cookie) expires at the latest if it is not used again. */
