@@ -72,6 +72,7 @@ export function createFileStorage(options: StorageOptions | undefined, platform:
 
   /** Missing or unwritable directories are the operator's to fix: configuration errors, fail closed. */
   function fileError(e: unknown, what: string): Error {
+    if (e instanceof Error && e.name === "ConfigError") return e;
     const code = errorCode(e);
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EACCES" || code === "EPERM" || code === "EROFS") {
       return configError("file storage cannot " + what + " in " + directory + " (" + code + ")");
@@ -79,9 +80,17 @@ export function createFileStorage(options: StorageOptions | undefined, platform:
     return new Error(errorText(e));
   }
 
+  /** ENOENT alone cannot tell a missing session file from a missing directory: look at the directory. */
+  function checkDirectory(what: string): void {
+    if (fileSystem.modifiedAt(directory) === null) throw configError("file storage cannot " + what + " in " + directory + " (ENOENT)");
+  }
+
   function readValid(path: string, now: number): { expires: number; value: string } | null {
     const raw = fileSystem.read(path);
-    if (raw === null) return null;
+    if (raw === null) {
+      checkDirectory("read");
+      return null;
+    }
     const record = parseRecord(raw);
     return record && record.expires > now ? record : null;
   }
@@ -114,6 +123,7 @@ export function createFileStorage(options: StorageOptions | undefined, platform:
     delete: function (name, key) {
       try {
         fileSystem.remove(directory + fileName(name, key));
+        checkDirectory("delete");
       } catch (e) {
         throw fileError(e, "delete");
       }

@@ -22,9 +22,10 @@ export const DEFAULT_SHM_ZONE = "sessions";
 /** A record as stored: its expiry (unix seconds) and the session's value; null when unreadable. */
 export function parseRecord(raw: string): { expires: number; value: string } | null {
   const separator = raw.indexOf(";");
-  if (separator <= 0) return null;
-  const expires = Number(raw.substring(0, separator));
-  if (!(expires >= 0)) return null;
+  if (separator <= 0 || separator > 15) return null;
+  const digits = raw.substring(0, separator);
+  if (!/^[0-9]+$/.test(digits)) return null;
+  const expires = Number(digits);
   return { expires: expires, value: raw.substring(separator + 1) };
 }
 
