@@ -16,6 +16,7 @@ import {
 } from "./format";
 import type { Platform } from "./platform";
 import { createRegistry, Registry } from "./registry";
+import { MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
 import type { Storage } from "./storage";
 
 export type Bytes = Uint8Array;
@@ -472,12 +473,19 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     const shmZone = storageOptions && storageOptions.zone;
     registryZone = typeof shmZone === "string" && shmZone ? shmZone : "sessions";
   }
+  // A revocation must outlive every session it names, and a shared dict key lives ~49.7 days at most.
+  const maxLifetime = Math.max(absoluteTimeout || MAX_TTL, rememberAbsoluteTimeout || MAX_TTL);
+  if (registryZone && maxLifetime > MAX_DICT_TIMEOUT_SECONDS) {
+    fail(
+      "a session registry needs absolute_timeout and remember_absolute_timeout set, at most " +
+        MAX_DICT_TIMEOUT_SECONDS + " s (a js_shared_dict_zone key lives ~49.7 days at most, and a revocation must outlive its sessions)",
+    );
+  }
   const registry = registryZone
     ? createRegistry(platform, {
         zone: registryZone,
         hashSubject: hashSubject,
-        // A revocation must outlive every session it names; an unlimited lifetime is capped by MAX_TTL.
-        maxLifetime: Math.max(absoluteTimeout || MAX_TTL, rememberAbsoluteTimeout || MAX_TTL),
+        maxLifetime: maxLifetime,
       })
     : null;
 

@@ -22,7 +22,7 @@
 
 import { encodeBase64Url, utf8Encode } from "./bytes";
 import type { Platform } from "./platform";
-import { SharedDict, zoneError } from "./shared-dict";
+import { dictTimeout, SharedDict, zoneError } from "./shared-dict";
 
 /** One live session as the registry lists it. */
 export interface RegistryEntry {
@@ -54,6 +54,8 @@ interface StoredEntry {
   i?: string;
   n?: string;
   k?: string;
+  /** A reservation (reserve()) not yet recorded: never listed. */
+  p?: 1;
 }
 
 interface StoredRevocations {
@@ -91,8 +93,11 @@ export interface Registry {
   remove(audience: string, subject: string, created: number, now: number): void;
   list(audience: string, subject: string, now: number): RegistryEntry[];
   isRevoked(audience: string, subject: string, created: number, now: number): boolean;
-  /** Revokes one session (and its remember cookie); returns its entry, or null if it was not listed. */
-  revokeOne(audience: string, subject: string, created: number, now: number): RegistryEntry | null;
+  /**
+   * Revokes one session, its remember cookie and the sessions that remember cookie restored; returns
+   * their entries (the session's first), empty if it was not listed.
+   */
+  revokeOne(audience: string, subject: string, created: number, now: number): RegistryEntry[];
   /** Revokes everything of the subject created up to now; returns the entries that were listed. */
   revokeAll(audience: string, subject: string, now: number): RegistryEntry[];
 }
@@ -209,7 +214,7 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
     }
     let latest = now + 1;
     for (let i = 0; i < ids.length; i++) latest = Math.max(latest, entries[ids[i]].e);
-    shared.set(key, JSON.stringify(entries), (latest - now) * 1000);
+    shared.set(key, JSON.stringify(entries), dictTimeout(latest - now));
   }
 
   function readRevocations(shared: SharedDict, key: string): StoredRevocations {
@@ -236,7 +241,8 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
     if (cutoff >= 0) next.a = cutoff;
     if (kept.length) next.c = kept;
     // Remembered until every session it could name has expired on its own.
-    shared.set(key, JSON.stringify(next), options.maxLifetime * 1000);
+    // config.ts refuses a registry whose sessions could outlive the dict's longest timeout.
+    shared.set(key, JSON.stringify(next), dictTimeout(options.maxLifetime));
   }
 
   function guarded<T>(run: (shared: SharedDict) => T): T {
@@ -263,9 +269,14 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
             taken.push(entries[ids[i]].c);
             if (entries[ids[i]].rc !== undefined) taken.push(entries[ids[i]].rc as number);
           }
+          // Never at or before a "revoke all" cut-off: the new session would be born revoked. If no
+          // second is free, `now` is shared (listed and revoked together) rather than refused.
+          const revocations = readRevocations(shared, "@revoked:" + suffix(audience, subject));
+          const floor = Math.max(now - RESERVE_WINDOW, typeof revocations.a === "number" ? revocations.a + 1 : 0);
           let created = now;
-          while (taken.indexOf(created) >= 0 && created > now - RESERVE_WINDOW) created--;
-          entries[String(created)] = { c: created, s: now, e: now + RESERVE_WINDOW };
+          while (created >= floor && (taken.indexOf(created) >= 0 || revoked(revocations, created))) created--;
+          if (created < floor) created = now;
+          entries[String(created)] = { c: created, s: now, e: now + RESERVE_WINDOW, p: 1 };
           writeEntries(shared, key, entries, now);
           return created;
         });
@@ -320,7 +331,10 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
         const revocations = readRevocations(shared, "@revoked:" + names);
         const out: RegistryEntry[] = [];
         const ids = Object.keys(entries);
-        for (let i = 0; i < ids.length; i++) if (!revoked(revocations, entries[ids[i]].c)) out.push(toEntry(entries[ids[i]]));
+        for (let i = 0; i < ids.length; i++) {
+          const entry = entries[ids[i]];
+          if (!entry.p && !revoked(revocations, entry.c)) out.push(toEntry(entry));
+        }
         out.sort(function (a, b) {
           return a.created - b.created;
         });
@@ -339,14 +353,25 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
         return locked(shared, registryKey, function () {
           const entries = readEntries(shared, registryKey, now);
           const entry = entries[String(created)];
-          if (!entry) return null;
-          const times = [entry.c];
-          if (entry.rc !== undefined) times.push(entry.rc);
-          // The revocation is written first: if the zone is full it throws, and the entry stays listed.
+          if (!entry || entry.p) return [];
+          const gone: StoredEntry[] = [entry];
+          if (entry.rc !== undefined) {
+            // Sessions restored from the same remember cookie are the same login on the same device.
+            const ids = Object.keys(entries);
+            for (let i = 0; i < ids.length; i++) {
+              if (entries[ids[i]] !== entry && entries[ids[i]].rc === entry.rc) gone.push(entries[ids[i]]);
+            }
+          }
+          const times: number[] = [];
+          for (let i = 0; i < gone.length; i++) {
+            times.push(gone[i].c);
+            if (gone[i].rc !== undefined && times.indexOf(gone[i].rc as number) < 0) times.push(gone[i].rc as number);
+          }
+          // The revocation is written first: if the zone is full it throws, and the entries stay listed.
           addRevocation(shared, "@revoked:" + names, now, false, times);
-          delete entries[String(created)];
+          for (let i = 0; i < gone.length; i++) delete entries[String(gone[i].c)];
           writeEntries(shared, registryKey, entries, now);
-          return toEntry(entry);
+          return gone.map(toEntry);
         });
       });
     },

@@ -543,6 +543,10 @@ export class Session {
       rollingOffset = now - creationTime;
       if (rollingOffset > MAX_ROLLING_OFFSET) return failed("session maximum rolling offset exceeded");
       if (rollingOffset < 0) rollingOffset = 0;
+    } else if (remember && this.meta && now - this.meta.creationTime <= 1) {
+      // A remember cookie issued with a new session shares its creation time: one login, one identity
+      // in the registry (and the session's reservation already made it unique).
+      creationTime = this.meta.creationTime;
     } else {
       creationTime = this.reserveCreationTime(now);
     }
@@ -737,7 +741,14 @@ export class Session {
       if (isConfigError(e)) throw e;
       remembered = failed("unable to open remember cookie (" + errorText(e) + ")");
     }
-    if (!remembered.ok) return opened;
+    if (!remembered.ok) {
+      // The result keeps the session cookie's reason (as the peer does); a remember cookie that was sent
+      // but did not open (revoked, expired, tampered) still deserves its own line.
+      if (remembered.error !== "missing session cookie") {
+        this.platform.log("info", "[session] remember cookie \"" + this.settings.rememberCookieName + "\" not used: " + remembered.error);
+      }
+      return opened;
+    }
     // A fresh remember cookie and a fresh session cookie, both from the remembered data.
     let saved = await this.saveCookie(true);
     if (!saved.ok) return saved;

@@ -17,6 +17,18 @@ export interface SharedDict {
   delete(key: string): boolean;
 }
 
+/**
+ * The longest timeout a shared dict key can be given: QuickJS hands njs the timeout as a 32-bit
+ * unsigned number of milliseconds (measured here: 400 days became 2.3 days), so anything longer wraps.
+ * About 49.7 days.
+ */
+export const MAX_DICT_TIMEOUT_SECONDS = Math.floor((Math.pow(2, 32) - 1) / 1000);
+
+/** A TTL in seconds as a shared dict timeout in milliseconds, capped so that it cannot wrap. */
+export function dictTimeout(seconds: number): number {
+  return Math.max(1, Math.min(seconds, MAX_DICT_TIMEOUT_SECONDS)) * 1000;
+}
+
 export function configError(message: string): Error {
   const error = new Error("invalid session configuration: " + message);
   error.name = "ConfigError";

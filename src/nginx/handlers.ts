@@ -358,9 +358,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       let revoked: RegistryEntry[];
       if (id !== undefined) {
         if (!/^[0-9]{1,15}$/.test(id)) return adminReply(r, 400, { error: "id must be a session id from the list" });
-        const entry = registry.revokeOne(audience, subject, Number(id), now);
-        if (!entry) return adminReply(r, 404, { error: "no such session" });
-        revoked = [entry];
+        revoked = registry.revokeOne(audience, subject, Number(id), now);
+        if (!revoked.length) return adminReply(r, 404, { error: "no such session" });
       } else {
         revoked = registry.revokeAll(audience, subject, now);
       }
@@ -377,7 +376,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       }
       platform.log(
         "info",
-        "[session] admin: revoked " + (id === undefined ? "all sessions (" + revoked.length + " listed)" : "1 session") +
+        "[session] admin: revoked " + (id === undefined ? "all sessions (" + revoked.length + " listed)" : revoked.length + " session(s)") +
           " of subject " + registry.encodeSubject(subject) + " in audience " + registry.encodeAudience(audience) +
           " (request " + reference(r) + ")",
       );

@@ -12,7 +12,7 @@
  */
 
 import type { Platform } from "../core/platform";
-import { configError, SharedDict, zoneError } from "../core/shared-dict";
+import { configError, dictTimeout, SharedDict, zoneError } from "../core/shared-dict";
 import type { Storage } from "../core/storage";
 import type { StorageOptions } from "../core/config";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
@@ -56,7 +56,9 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
     set: function (name, key, value, ttl, now, oldKey, staleTtl) {
       const shared = dict();
       try {
-        shared.set(storageName(naming, name, key), String(now + ttl) + ";" + value, ttl * 1000);
+        // A TTL beyond the dict's limit (~49.7 days) is cut short: the record then goes early (a logout),
+        // never late.
+        shared.set(storageName(naming, name, key), String(now + ttl) + ";" + value, dictTimeout(ttl));
         if (oldKey !== undefined) {
           // The previous id stays valid for stale_ttl, never longer than it had left, so requests
           // still in flight with the previous cookie pass.
@@ -64,7 +66,7 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
           const old = readRecord(shared, oldName);
           const stale = staleTtl || 0;
           if (old && old.expires - now > stale) {
-            if (stale > 0) shared.replace(oldName, String(now + stale) + ";" + old.value, stale * 1000);
+            if (stale > 0) shared.replace(oldName, String(now + stale) + ";" + old.value, dictTimeout(stale));
             else shared.delete(oldName);
           }
         }
