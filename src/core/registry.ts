@@ -141,6 +141,21 @@ function parseObject(raw: string | number | undefined): { [key: string]: unknown
   }
 }
 
+/**
+ * The live sessions listed under already-encoded registry keys (the storage interface's readMetadata
+ * receives audience and subject encoded, as lua-resty-session passes them).
+ */
+export function readListedSessions(shared: SharedDict, audienceKey: string, subjectKey: string, now: number): RegistryEntry[] {
+  const stored = parseObject(shared.get("@registry:" + audienceKey + ":" + subjectKey)) as { [id: string]: StoredEntry };
+  const out: RegistryEntry[] = [];
+  const ids = Object.keys(stored);
+  for (let i = 0; i < ids.length; i++) {
+    const entry = stored[ids[i]];
+    if (entry && !entry.p && typeof entry.c === "number" && typeof entry.e === "number" && entry.e > now) out.push(toEntry(entry));
+  }
+  return out;
+}
+
 export function createRegistry(platform: Platform, options: RegistryOptions): Registry {
   const zone = options.zone;
 

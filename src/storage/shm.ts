@@ -15,6 +15,7 @@ import type { Platform } from "../core/platform";
 import { configError, dictTimeout, SharedDict, zoneError } from "../core/shared-dict";
 import type { Storage } from "../core/storage";
 import type { StorageOptions } from "../core/config";
+import { readListedSessions } from "../core/registry";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
 
 export const DEFAULT_SHM_ZONE = "sessions";
@@ -83,6 +84,24 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
         throw zoneError(zone, e);
       }
       return record && record.expires > now ? record.value : null;
+    },
+    /**
+     * lua-resty-session's read_metadata: { [storage key]: expiry } of a subject's live sessions, from
+     * the session registry kept in this zone (store_metadata); audience and subject come encoded.
+     */
+    readMetadata: function (name, audience, subject, now) {
+      const shared = dict();
+      try {
+        const sessions: { [key: string]: number } = {};
+        const listed = readListedSessions(shared, audience, subject, now);
+        for (let i = 0; i < listed.length; i++) {
+          const entry = listed[i];
+          if (entry.name === name && entry.key !== undefined) sessions[entry.key] = entry.expires;
+        }
+        return sessions;
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
     },
     delete: function (name, key) {
       const shared = dict();
