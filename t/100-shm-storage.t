@@ -178,6 +178,8 @@ is($open, scalar @cookies, 'every session stored before the zone filled up still
 --- request
 GET /app/none
 --- error_code: 401
+--- error_log
+ngx_slab_alloc() failed: no memory in js shared zone "sessions"
 --- no_error_log
 [error]
 [warn]
@@ -362,6 +364,8 @@ ok($per_session < 1024, "under 1 KiB per session ($per_session)");
 --- request
 GET /app/none
 --- error_code: 401
+--- error_log
+ngx_slab_alloc() failed: no memory in js shared zone "sessions"
 --- no_error_log
 [error]
 [warn]
