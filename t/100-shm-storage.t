@@ -300,7 +300,7 @@ use_cookie(cookie_header(@{ mint(subject => 'alice', options => { storage => 'sh
 GET /app/page
 --- error_code: 500
 --- error_log eval
-qr/\[error\].*\[session\] invalid session configuration: js_shared_dict_zone "sessions" is not declared/
+qr/\[error\].*\[session\] invalid session configuration: js_shared_dict_zone "sessions" \(shm storage\) is not declared/
 --- no_error_log
 [warn]
 [alert]

@@ -14,6 +14,7 @@ import {
   KEY_SIZE,
   REMEMBER_SAFETY_ITERATIONS,
 } from "./format";
+import { configError, isConfigError } from "./errors";
 import type { Platform } from "./platform";
 import { createRegistry, Registry } from "./registry";
 import { MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
@@ -206,15 +207,10 @@ export interface Settings {
   registry: Registry | null;
 }
 
-/** Configuration errors are plain Errors named "ConfigError" (no Error subclass: the njs engine has no classes). */
-export function isConfigError(error: unknown): boolean {
-  return error instanceof Error && error.name === "ConfigError";
-}
+export { isConfigError };
 
 function fail(message: string): never {
-  const error = new Error("invalid session configuration: " + message);
-  error.name = "ConfigError";
-  throw error;
+  throw configError(message);
 }
 
 /** Checks one options table on its own: names, types and value sets. */

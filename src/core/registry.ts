@@ -22,7 +22,7 @@
 
 import { encodeBase64Url, utf8Encode } from "./bytes";
 import type { Platform } from "./platform";
-import { dictTimeout, SharedDict, zoneError } from "./shared-dict";
+import { dictTimeout, lookupZone, SharedDict, zoneError } from "./shared-dict";
 
 /** One live session as the registry lists it. */
 export interface RegistryEntry {
@@ -160,15 +160,7 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
   const zone = options.zone;
 
   function dict(): SharedDict {
-    const shared = platform.sharedDict ? platform.sharedDict(zone) : undefined;
-    if (!shared) {
-      const error = new Error(
-        'invalid session configuration: js_shared_dict_zone "' + zone + '" (session registry) is not declared',
-      );
-      error.name = "ConfigError";
-      throw error;
-    }
-    return shared;
+    return lookupZone(platform, zone, "session registry");
   }
 
   function encodeAudience(audience: string): string {

@@ -12,7 +12,8 @@
 
 import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./config";
-import { HEADER_NAMES, isConfigError } from "./config";
+import { HEADER_NAMES } from "./config";
+import { errorText, isConfigError } from "./errors";
 import {
   chunkCookieName,
   cookieChunkCount,
@@ -1121,9 +1122,7 @@ function flatten(properties: Array<string | string[]>): string[] {
   return out;
 }
 
-export function errorText(e: unknown): string {
-  return e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
-}
+export { errorText };
 
 /** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
 function encodeEntries(entries: SessionEntry[]): string {

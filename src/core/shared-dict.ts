@@ -5,6 +5,9 @@
  * Timeouts are in milliseconds and need a zone declared with `timeout=`.
  */
 
+import { configError, errorText } from "./errors";
+import type { Platform } from "./platform";
+
 export interface SharedDict {
   readonly name?: string;
   get(key: string): string | number | undefined;
@@ -29,10 +32,13 @@ export function dictTimeout(seconds: number): number {
   return Math.max(1, Math.min(seconds, MAX_DICT_TIMEOUT_SECONDS)) * 1000;
 }
 
-export function configError(message: string): Error {
-  const error = new Error("invalid session configuration: " + message);
-  error.name = "ConfigError";
-  return error;
+/** A zone by name; a zone nginx.conf does not declare is a configuration error naming the fix. */
+export function lookupZone(platform: Platform, zone: string, purpose: string): SharedDict {
+  const dict = platform.sharedDict ? platform.sharedDict(zone) : undefined;
+  if (!dict) {
+    throw configError('js_shared_dict_zone "' + zone + '" (' + purpose + ") is not declared (js_shared_dict_zone zone=" + zone + ":10m timeout=1d;)");
+  }
+  return dict;
 }
 
 /**
@@ -40,7 +46,7 @@ export function configError(message: string): Error {
  * location fails closed with one [error] line instead of treating every session as missing.
  */
 export function zoneError(zone: string, e: unknown): Error {
-  const message = e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
+  const message = errorText(e);
   if (/must be declared with timeout/.test(message)) {
     return configError('js_shared_dict_zone "' + zone + '" needs a timeout= parameter (sessions expire through it)');
   }

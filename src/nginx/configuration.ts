@@ -16,6 +16,7 @@
 
 import fs from "fs";
 import { decodeBase64Url } from "../core/bytes";
+import { configError } from "../core/errors";
 import type { SessionOptions } from "../core/config";
 
 /** What the entry points do beyond resty.session's options. */
@@ -77,11 +78,7 @@ const LOCATION_SETTINGS: { [name: string]: { kind: Kind; entry: boolean } } = {
 
 export type LocationSettingName = keyof typeof LOCATION_SETTINGS;
 
-function configError(message: string): Error {
-  const error = new Error("invalid session configuration: " + message);
-  error.name = "ConfigError";
-  return error;
-}
+
 
 /** The one typed getter over `$session_config_<name>`: undefined when unset or empty. */
 export function locationSetting(r: NginxHTTPRequest, name: string): string | number | boolean | string[] | undefined {

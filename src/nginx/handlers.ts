@@ -24,7 +24,7 @@ import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
 import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
 import type { RegistryEntry } from "../core/registry";
-import { configError } from "../core/shared-dict";
+import { configError } from "../core/errors";
 import { errorText, Session } from "../core/session";
 import { createNjsExchange, NjsExchange } from "../platform/njs";
 import { ENTRY_DEFAULTS, EntryOptions, FileConfiguration, locationOverrides, readConfigurationFile } from "./configuration";

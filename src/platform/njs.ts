@@ -11,6 +11,7 @@ import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
 import type { Exchange, FileSystem, LogLevel, Platform } from "../core/platform";
+import { errorCode } from "../core/errors";
 import type { SharedDict } from "../core/shared-dict";
 
 function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
@@ -114,9 +115,6 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   };
 }
 
-function errorCode(e: unknown): string | undefined {
-  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
-}
 
 /** File storage's file system: njs's synchronous fs calls (a session file is small; no await). */
 const njsFiles: FileSystem = {

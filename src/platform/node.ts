@@ -4,6 +4,7 @@ import { createHash, createHmac, randomBytes as nodeRandomBytes, webcrypto } fro
 import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { FileSystem, LogLevel, Platform } from "../core/platform";
+import { errorCode } from "../core/errors";
 import type { SharedDict } from "../core/shared-dict";
 
 const subtle = webcrypto.subtle;
@@ -20,9 +21,6 @@ export interface NodePlatformOptions {
   sharedDicts?: { [zone: string]: SharedDict };
 }
 
-function errorCode(e: unknown): string | undefined {
-  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
-}
 
 export const nodeFiles: FileSystem = {
   read: (path) => {

@@ -12,7 +12,7 @@
  * values are encrypted, but nobody else has any business with them.
  */
 
-import { configError } from "../core/shared-dict";
+import { configError, errorCode, errorText, isConfigError } from "../core/errors";
 import type { FileSystem, Platform } from "../core/platform";
 import type { Storage } from "../core/storage";
 import type { StorageOptions } from "../core/config";
@@ -23,13 +23,6 @@ export const DEFAULT_FILE_MODE = 0o600;
 /** A temporary file older than this was left by a write that died; the cleanup removes it. */
 const ABANDONED_TEMPORARY_SECONDS = 60;
 
-function errorCode(e: unknown): string | undefined {
-  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
-}
-
-function errorText(e: unknown): string {
-  return e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
-}
 
 export interface FileStorage extends Storage {
   /** Removes the files of expired sessions (and abandoned temporary files); returns how many. */
@@ -72,7 +65,7 @@ export function createFileStorage(options: StorageOptions | undefined, platform:
 
   /** Missing or unwritable directories are the operator's to fix: configuration errors, fail closed. */
   function fileError(e: unknown, what: string): Error {
-    if (e instanceof Error && e.name === "ConfigError") return e;
+    if (isConfigError(e)) return e as Error;
     const code = errorCode(e);
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EACCES" || code === "EPERM" || code === "EROFS") {
       return configError("file storage cannot " + what + " in " + directory + " (" + code + ")");

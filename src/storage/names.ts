@@ -4,7 +4,7 @@
  * metadata, so an operator reading a store sees the same layout as under OpenResty.
  */
 
-import { configError } from "../core/shared-dict";
+import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/config";
 
 export interface KeyNaming {

@@ -12,7 +12,8 @@
  */
 
 import type { Platform } from "../core/platform";
-import { configError, dictTimeout, SharedDict, zoneError } from "../core/shared-dict";
+import { configError } from "../core/errors";
+import { dictTimeout, lookupZone, SharedDict, zoneError } from "../core/shared-dict";
 import type { Storage } from "../core/storage";
 import type { StorageOptions } from "../core/config";
 import { readListedSessions } from "../core/registry";
@@ -30,12 +31,6 @@ export function parseRecord(raw: string): { expires: number; value: string } | n
   return { expires: expires, value: raw.substring(separator + 1) };
 }
 
-export function lookupZone(platform: Platform, zone: string): SharedDict {
-  const dict = platform.sharedDict ? platform.sharedDict(zone) : undefined;
-  if (!dict) throw configError('js_shared_dict_zone "' + zone + '" is not declared (js_shared_dict_zone zone=' + zone + ":10m timeout=1d;)");
-  return dict;
-}
-
 export function createShmStorage(options: StorageOptions | undefined, platform: Platform): Storage {
   const read = readStorageOptions("shm", options, { zone: "string", prefix: "string", suffix: "string" });
   const zone = (read.zone as string | undefined) || DEFAULT_SHM_ZONE;
@@ -43,7 +38,7 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
 
   function dict(): SharedDict {
     // Looked up per call: zones exist only once nginx has set up shared memory, after the module loads.
-    return lookupZone(platform, zone);
+    return lookupZone(platform, zone, "shm storage");
   }
 
   function readRecord(shared: SharedDict, name: string): { expires: number; value: string } | null {

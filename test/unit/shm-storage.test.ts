@@ -14,7 +14,8 @@ import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/config";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { LogLevel } from "../../src/core/platform";
-import { configError, dictTimeout, MAX_DICT_TIMEOUT_SECONDS, zoneError } from "../../src/core/shared-dict";
+import { configError } from "../../src/core/errors";
+import { dictTimeout, MAX_DICT_TIMEOUT_SECONDS, zoneError } from "../../src/core/shared-dict";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -355,7 +356,7 @@ describe("shm storage: errors", () => {
       () => storage.delete("session", "K", T0),
     ];
     for (const call of calls) {
-      assertConfigError(await rejectionOf(Promise.resolve().then(call)), /js_shared_dict_zone "sessions" is not declared/);
+      assertConfigError(await rejectionOf(Promise.resolve().then(call)), /js_shared_dict_zone "sessions" \(shm storage\) is not declared/);
     }
     assert.doesNotThrow(() => storageOver(undefined), "the zone is looked up per call, not when the storage is made");
   });
@@ -494,10 +495,10 @@ describe('storage "shm" through the session library', () => {
     const missing = createShmEnv({ ...ZONE, name: "elsewhere" });
     const minted = createShmEnv();
     const { cookie } = await mint(minted, SHM);
-    assertConfigError(await rejectionOf(missing.library.open(missing.request(cookie), SHM)), /"sessions" is not declared/);
+    assertConfigError(await rejectionOf(missing.library.open(missing.request(cookie), SHM)), /"sessions" \(shm storage\) is not declared/);
     assertConfigError(
       await rejectionOf(missing.library.open(missing.request(cookie), { ...SHM, shm: { zone: "nope" } })),
-      /"nope" is not declared/,
+      /"nope" \(shm storage\) is not declared/,
     );
   });
 

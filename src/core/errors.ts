@@ -1,0 +1,25 @@
+/**
+ * Errors as the whole project treats them. Configuration errors are plain Errors named "ConfigError"
+ * (no Error subclass: the njs engine has no classes); entry points turn them into one [error] line and
+ * a 500, never into "no session".
+ */
+
+export function configError(message: string): Error {
+  const error = new Error("invalid session configuration: " + message);
+  error.name = "ConfigError";
+  return error;
+}
+
+export function isConfigError(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConfigError";
+}
+
+/** An error's message, whatever was thrown. */
+export function errorText(e: unknown): string {
+  return e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
+}
+
+/** A system error's code ("ENOENT", ...), from njs's fs or Node's. */
+export function errorCode(e: unknown): string | undefined {
+  return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
+}
