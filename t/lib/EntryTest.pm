@@ -40,7 +40,7 @@ use Test::More ();
 use Test::Nginx::Socket ();
 use CookieFormat;
 
-our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged
+our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
                  sid_of loggable_id);
 
 our $JSON = JSON::PP->new->canonical->utf8;
@@ -184,6 +184,18 @@ sub logged {
     seek $in, $before, 0;
     my $lines = join '', <$in>;
     return ($res, $lines);
+}
+
+# A bad session cookie at a protected location (GET /app/x): 401, one info line with `$reason`, and
+# neither the cookie value nor the secret in error.log. `$name` labels the assertions.
+sub refused {
+    my ($name, $value, $reason) = @_;
+    my ($res, $log) = logged('GET', '/app/x', { Cookie => "session=$value" });
+    Test::More::is($res->{status}, 401, "$name: 401");
+    Test::More::like($log, qr/\[info\].*no session for cookie "session": /, "$name: an info line");
+    Test::More::like($log, $reason, "$name: the reason");
+    Test::More::unlike($log, qr/\Q$value\E/, "$name: the cookie is not logged");
+    Test::More::unlike($log, qr/\Q$SECRET\E/, "$name: the secret is not logged");
 }
 
 # The session id of a cookie value (header bytes 3..35), and the loggable id the entry points publish
