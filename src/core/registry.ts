@@ -141,6 +141,18 @@ function parseObject(raw: string | number | undefined): { [key: string]: unknown
   }
 }
 
+/** An audience as store_metadata (and so the registry) names it: base64url, as lua-resty-session does. */
+export function metadataAudience(audience: string): string {
+  return encodeBase64Url(utf8Encode(audience));
+}
+
+/** A subject as store_metadata names it: base64url, or of its truncated SHA-256 with hash_subject. */
+export function metadataSubject(platform: Platform, subject: string, hashSubject: boolean): string {
+  return hashSubject
+    ? encodeBase64Url(platform.sha256(utf8Encode(subject)).subarray(0, 16))
+    : encodeBase64Url(utf8Encode(subject));
+}
+
 /**
  * The live sessions listed under already-encoded registry keys (the storage interface's readMetadata
  * receives audience and subject encoded, as lua-resty-session passes them).
@@ -163,14 +175,10 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
     return lookupZone(platform, zone, "session registry");
   }
 
-  function encodeAudience(audience: string): string {
-    return encodeBase64Url(utf8Encode(audience));
-  }
+  const encodeAudience = metadataAudience;
 
   function encodeSubject(subject: string): string {
-    return options.hashSubject
-      ? encodeBase64Url(platform.sha256(utf8Encode(subject)).subarray(0, 16))
-      : encodeBase64Url(utf8Encode(subject));
+    return metadataSubject(platform, subject, options.hashSubject);
   }
 
   function suffix(audience: string, subject: string): string {

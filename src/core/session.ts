@@ -48,6 +48,7 @@ import {
 import { buildHeader, parseHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
 import type { Exchange, Platform } from "./platform";
+import { metadataAudience, metadataSubject } from "./registry";
 import type { Registry, RegistryEntry } from "./registry";
 import type { StoreMetadata } from "./storage";
 
@@ -492,12 +493,8 @@ export class Session {
     for (let i = 0; i < this.data.length; i++) {
       const subject = this.data[i][2];
       if (subject === undefined) continue;
-      audiences.push(encodeBase64Url(utf8Encode(this.data[i][1])));
-      subjects.push(
-        this.settings.hashSubject
-          ? encodeBase64Url(this.platform.sha256(utf8Encode(subject)).subarray(0, 16))
-          : encodeBase64Url(utf8Encode(subject)),
-      );
+      audiences.push(metadataAudience(this.data[i][1]));
+      subjects.push(metadataSubject(this.platform, subject, this.settings.hashSubject));
     }
     return audiences.length ? { audiences: audiences, subjects: subjects } : undefined;
   }
