@@ -5,6 +5,7 @@
 
 import { mergeOptions, resolveSettings, SessionOptions, Settings, validateOptions } from "./config";
 import type { Exchange, Platform } from "./platform";
+import { then, MaybePromise } from "./maybe";
 import { Session } from "./session";
 
 export interface OpenResult {
@@ -43,8 +44,28 @@ export interface SessionLibrary {
   "new": (exchange: Exchange, options?: SessionOptions) => Session;
   open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult>;
   start(exchange: Exchange, options?: SessionOptions): Promise<StartResult>;
+  /**
+   * start() that stays synchronous when nothing needs waiting for (a session cookie found in the
+   * verified cache, then no refresh or only a touch): nginx's access check uses it, so that a known
+   * cookie costs no promise. Throws, or rejects, with configuration errors as start() rejects.
+   */
+  startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult>;
   logout(exchange: Exchange, options?: SessionOptions): Promise<LogoutResult>;
   destroy(exchange: Exchange, options?: SessionOptions): Promise<DestroyResult>;
+}
+
+/** JSON of options made of strings, numbers, booleans and lists of strings only; null otherwise. */
+function plainJson(options: SessionOptions): string | null {
+  const table = options as { [name: string]: unknown };
+  const names = Object.keys(table);
+  for (let i = 0; i < names.length; i++) {
+    const value = table[names[i]];
+    const kind = typeof value;
+    if (kind === "string" || kind === "number" || kind === "boolean" || value === undefined || value === null) continue;
+    if (Array.isArray(value) && value.every(function (item) { return typeof item === "string"; })) continue;
+    return null;
+  }
+  return JSON.stringify(table);
 }
 
 /** Reasons that are the normal state of an anonymous request, not worth a log line. */
@@ -55,9 +76,23 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
   let globalSettings: Settings | null = null;
   let initCalled = false;
 
+  /**
+   * Settings resolved for plain-data overrides (nginx's per-location options), by their JSON: resolving
+   * derives keys and renders cookie attributes, too much for every request. Bounded; emptied by init().
+   */
+  let resolved: { [json: string]: Settings } = {};
+  let resolvedCount = 0;
+
   function settingsFor(options?: SessionOptions): Settings {
     if (options && Object.keys(options).length) {
-      return resolveSettings(mergeOptions(globalOptions, validateOptions(options)), platform);
+      const json = plainJson(options);
+      if (json !== null && resolved[json]) return resolved[json];
+      const settings = resolveSettings(mergeOptions(globalOptions, validateOptions(options)), platform);
+      if (json !== null && resolvedCount < 64) {
+        resolved[json] = settings;
+        resolvedCount++;
+      }
+      return settings;
     }
     if (!globalSettings) globalSettings = resolveSettings(globalOptions, platform);
     return globalSettings;
@@ -68,11 +103,30 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     platform.log("info", "[session] no session for cookie \"" + session.settings.cookieName + "\": " + error);
   }
 
-  async function open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult> {
+  function openMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<OpenResult> {
     const session = new Session(settingsFor(options), platform, exchange);
-    const opened = await session.open();
-    if (!opened.ok) logRejection(session, opened.error);
-    return { session: session, exists: opened.ok, error: opened.error };
+    return then(session.openMaybe(), function (opened): OpenResult {
+      if (!opened.ok) logRejection(session, opened.error);
+      return { session: session, exists: opened.ok, error: opened.error };
+    });
+  }
+
+  function startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult> {
+    return then(openMaybe(exchange, options), function (opened): MaybePromise<StartResult> {
+      if (!opened.exists) return { session: opened.session, exists: false, refreshed: false, error: opened.error };
+      return then(opened.session.refreshMaybe(), function (refreshed): StartResult {
+        return {
+          session: opened.session,
+          exists: true,
+          refreshed: refreshed.refreshed === true,
+          error: refreshed.ok ? undefined : refreshed.error,
+        };
+      });
+    });
+  }
+
+  async function open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult> {
+    return openMaybe(exchange, options);
   }
 
   return {
@@ -80,6 +134,8 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
       const merged = mergeOptions(globalOptions, validateOptions(options));
       globalSettings = resolveSettings(merged, platform);
       globalOptions = merged;
+      resolved = {};
+      resolvedCount = 0;
       initCalled = true;
     },
     initialized: function (): boolean {
@@ -91,16 +147,9 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     },
     open: open,
     start: async function (exchange: Exchange, options?: SessionOptions): Promise<StartResult> {
-      const opened = await open(exchange, options);
-      if (!opened.exists) return { session: opened.session, exists: false, refreshed: false, error: opened.error };
-      const refreshed = await opened.session.refresh();
-      return {
-        session: opened.session,
-        exists: true,
-        refreshed: refreshed.refreshed === true,
-        error: refreshed.ok ? undefined : refreshed.error,
-      };
+      return startMaybe(exchange, options);
     },
+    startMaybe: startMaybe,
     logout: async function (exchange: Exchange, options?: SessionOptions): Promise<LogoutResult> {
       const opened = await open(exchange, options);
       if (!opened.exists) return { ok: false, exists: false, loggedOut: false, error: opened.error };

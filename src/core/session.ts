@@ -45,12 +45,15 @@ import {
   MAX_TTL,
   SID_SIZE,
 } from "./format";
-import { buildHeader, parseHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { guard, isPromise, MaybePromise, then } from "./maybe";
 import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
 import type { Exchange, Platform } from "./platform";
+import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
 import type { Registry, RegistryEntry } from "./registry";
 import type { StoreMetadata } from "./storage";
+import type { VerifiedCache, VerifiedSession } from "./verified-cache";
 
 export type SessionData = { [key: string]: unknown };
 /** One audience's entry, as the payload JSON stores it: [data, audience, subject?]. */
@@ -91,6 +94,30 @@ function failed(error: string): Result {
 interface OpenOutcome extends Result {
   /** The cookie was valid but holds no entry for this audience. */
   audienceMissing?: boolean;
+}
+
+/** What reading a cookie established before the payload: passed along the (maybe asynchronous) steps. */
+interface CookieRead {
+  remember: boolean;
+  metaOnly: boolean;
+  now: number;
+  /** The (first) cookie's value: the verified cache's key. */
+  cookie: string;
+  header: SessionHeader;
+  /** The key that verified the MAC: 0 for ikm, 1.. for the fallbacks. */
+  keyIndex: number;
+  bound: string;
+  /** The verified-cache entry that still holds for this request, if any. */
+  verified: VerifiedSession | null;
+  cache: VerifiedCache | null;
+  /** Seconds the session can live at most from now (the cache entry's time to live). */
+  lifetime: number;
+}
+
+/** A storage read that threw or rejected; a misconfigured storage fails closed instead. */
+function loadFailed(e: unknown): OpenOutcome {
+  if (isConfigError(e)) throw e;
+  return failed("unable to load session (" + errorText(e) + ")");
 }
 
 /** Per-audience info store kept next to the payload in server-side storage (never in a cookie). */
@@ -235,38 +262,7 @@ export class Session {
       case "subject":
         return this.data[this.dataIndex][2];
     }
-    if (!meta) return undefined;
-    const sinceCreation = meta.timestamp - meta.creationTime;
-    const sinceRoll = sinceCreation - meta.rollingOffset;
-    const idling = settings.idlingTimeout > 0 ? settings.idlingTimeout - (sinceRoll - meta.idlingOffset) : undefined;
-    const rolling = settings.rollingTimeout > 0 ? settings.rollingTimeout - sinceRoll : undefined;
-    const absolute = settings.absoluteTimeout > 0 ? settings.absoluteTimeout - sinceCreation : undefined;
-    switch (name) {
-      case "timeout": {
-        let timeout: number | undefined;
-        const candidates = [idling, rolling, absolute];
-        for (let i = 0; i < candidates.length; i++) {
-          const candidate = candidates[i];
-          if (candidate !== undefined) timeout = timeout === undefined ? candidate : Math.min(timeout, candidate);
-        }
-        return timeout;
-      }
-      case "idling-timeout":
-      case "idling_timeout":
-        return idling;
-      case "rolling-timeout":
-      case "rolling_timeout":
-        return rolling;
-      case "absolute-timeout":
-      case "absolute_timeout":
-        return absolute;
-      case "creation-time":
-      case "creation_time":
-        return meta.creationTime;
-      case "timestamp":
-        return meta.timestamp;
-    }
-    return undefined;
+    return meta ? timingProperty(name, settings, meta) : undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -281,29 +277,35 @@ export class Session {
     return remember ? this.settings.rememberCookieName : this.settings.cookieName;
   }
 
+  private boundValues(flags: number): string {
+    return boundValues(flags, this.exchange);
+  }
+
   /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
-  private macInput(headerBytes: Uint8Array, flags: number): Uint8Array {
+  private macInput(headerBytes: Uint8Array, bound: string): Uint8Array {
     const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
-    if (!(flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT))) return head;
-    const values: string[] = [];
-    const candidates: Array<[number, string | undefined]> = [
-      [FLAG_BIND_IP, this.exchange.remoteAddress()],
-      [FLAG_BIND_SCHEME, this.exchange.scheme()],
-      [FLAG_BIND_USER_AGENT, this.exchange.userAgent()],
-    ];
-    for (let i = 0; i < candidates.length; i++) {
-      const value = candidates[i][1];
-      if (flags & candidates[i][0] && value) values.push(value);
+    if (!bound) return head;
+    return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(bound))]);
+  }
+
+  /** Which configured key made the header's MAC (0: ikm, 1..: fallbacks), or -1. */
+  private verifyMac(header: SessionHeader, bound: string): number {
+    const settings = this.settings;
+    const macInput = this.macInput(header.bytes, bound);
+    if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikm, header.sid, macInput))) return 0;
+    for (let i = 0; i < settings.ikmFallbacks.length; i++) {
+      if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikmFallbacks[i], header.sid, macInput))) return i + 1;
     }
-    if (!values.length) return head;
-    return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(values.join("|")))]);
+    return -1;
   }
 
   /**
    * Reads and verifies one cookie (the session cookie, or the remember cookie). With `metaOnly` it
    * stops after the MAC check: enough to learn the creation time when re-issuing a remember cookie.
+   * Synchronous unless it has to wait for the storage or for decryption: a session cookie found in the
+   * verified cache (verified-cache.ts) needs neither MAC nor decryption, and nothing else is skipped.
    */
-  private async openCookie(remember: boolean, metaOnly: boolean): Promise<OpenOutcome> {
+  private openCookie(remember: boolean, metaOnly: boolean): MaybePromise<OpenOutcome> {
     const settings = this.settings;
     const storage = settings.storage;
     const now = this.platform.now();
@@ -311,6 +313,9 @@ export class Session {
     const cookie = findCookie(this.cookies(), cookieName);
     if (cookie === undefined) return failed("missing session cookie");
 
+    // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
+    const cache = remember ? null : settings.verifiedCache;
+    const cached = cache ? cache.get(cookie) : null;
     const parsed = parseHeader(cookie);
     if (!parsed.header) return failed(parsed.error);
     const header = parsed.header;
@@ -334,66 +339,99 @@ export class Session {
       return failed("session idling timeout exceeded");
     }
 
-    const macInput = this.macInput(header.bytes, header.flags);
-    let ikm = settings.ikm;
-    if (!constantTimeEqual(header.mac, calculateMac(this.platform, ikm, header.sid, macInput))) {
-      let matched = false;
-      for (let i = 0; i < settings.ikmFallbacks.length && !matched; i++) {
-        ikm = settings.ikmFallbacks[i];
-        matched = constantTimeEqual(header.mac, calculateMac(this.platform, ikm, header.sid, macInput));
-      }
-      if (!matched) return failed("invalid session message authentication code");
+    // The cached verification stands only for the same key, still configured, and the same bound values.
+    const bound = this.boundValues(header.flags);
+    let keyIndex = cached && cached.bind === bound ? settings.keyIds.indexOf(cached.keyId) : -1;
+    const verified = keyIndex >= 0 ? cached : null;
+    if (keyIndex < 0) {
+      keyIndex = this.verifyMac(header, bound);
+      if (keyIndex < 0) return failed("invalid session message authentication code");
     }
 
-    let ciphertextText: string;
-    let initialChunk: string | undefined;
-    let storedCiphertext: string | undefined;
-    let storedInfo: unknown;
+    let lifetime = MAX_TTL;
+    if (absoluteTimeout !== 0) lifetime = Math.min(lifetime, absoluteTimeout - sinceCreation);
+    if (rollingTimeout !== 0) lifetime = Math.min(lifetime, rollingTimeout - sinceRoll);
+    if (!remember && settings.idlingTimeout !== 0) lifetime = Math.min(lifetime, settings.idlingTimeout - (sinceRoll - header.idlingOffset));
+    const read: CookieRead = {
+      remember: remember,
+      metaOnly: metaOnly,
+      now: now,
+      cookie: cookie,
+      header: header,
+      keyIndex: keyIndex,
+      bound: bound,
+      verified: verified,
+      cache: cache,
+      lifetime: Math.max(1, lifetime),
+    };
+
     if (storage) {
       // The header alone is the cookie; anything after it is not ours.
       if (cookie.length !== HEADER_ENCODED_SIZE) return failed("invalid session payload");
-      let stored: string | null | undefined;
+      const session = this;
+      let stored: MaybePromise<string | null | undefined>;
       try {
-        stored = await storage.get(cookieName, this.storageKey(header.sid), now);
+        stored = storage.get(cookieName, this.storageKey(header.sid), now);
       } catch (e) {
-        if (isConfigError(e)) throw e;
-        return failed("unable to load session (" + errorText(e) + ")");
+        return loadFailed(e);
       }
-      if (stored === null || stored === undefined) return failed("unable to load session");
-      let record: unknown;
-      try {
-        record = JSON.parse(stored);
-      } catch (e) {
-        return failed("unable to json decode session");
+      if (isPromise(stored)) {
+        return stored.then(function (value) {
+          return session.openRecord(read, value);
+        }, loadFailed);
       }
-      if (!Array.isArray(record) || typeof record[0] !== "string") return failed("unable to json decode session");
-      ciphertextText = record[0];
-      storedCiphertext = record[0];
-      storedInfo = record[1];
-    } else {
-      const chunks = cookieChunkCount(cookieName.length, header.dataSize);
-      if (chunks === null) return failed("cookie size limit exceeded");
-      if (chunks === 1) {
-        // Exactly header + payload: the peer tolerates stray characters in between, we do not.
-        initialChunk = cookie.substring(HEADER_ENCODED_SIZE);
-        ciphertextText = initialChunk;
-      } else {
-        initialChunk = cookie.substring(HEADER_ENCODED_SIZE);
-        const parts = [initialChunk];
-        for (let i = 2; i <= chunks; i++) {
-          const chunk = findCookie(this.cookies(), chunkCookieName(cookieName, i));
-          if (chunk === undefined) return failed("missing session cookie chunk");
-          parts.push(chunk);
-        }
-        ciphertextText = parts.join("");
-      }
+      return this.openRecord(read, stored);
     }
-    if (ciphertextText.length !== header.dataSize) return failed("invalid session payload");
-    const ciphertext = decodeBase64Url(ciphertextText);
-    if (!ciphertext) return failed("unable to base64url decode session data");
+    const chunks = cookieChunkCount(cookieName.length, header.dataSize);
+    if (chunks === null) return failed("cookie size limit exceeded");
+    // Exactly header + payload: the peer tolerates stray characters in between, we do not.
+    const initialChunk = cookie.substring(HEADER_ENCODED_SIZE);
+    let ciphertextText = initialChunk;
+    if (chunks > 1) {
+      const parts = [initialChunk];
+      for (let i = 2; i <= chunks; i++) {
+        const chunk = findCookie(this.cookies(), chunkCookieName(cookieName, i));
+        if (chunk === undefined) return failed("missing session cookie chunk");
+        parts.push(chunk);
+      }
+      ciphertextText = parts.join("");
+    }
+    return this.decryptPayload(read, ciphertextText, initialChunk, undefined, undefined);
+  }
 
+  /** Server-side storage: the record [ciphertext, info?] the cookie's id points to. */
+  private openRecord(read: CookieRead, stored: string | null | undefined): MaybePromise<OpenOutcome> {
+    if (stored === null || stored === undefined) return failed("unable to load session");
+    let record: unknown;
+    try {
+      record = JSON.parse(stored);
+    } catch (e) {
+      return failed("unable to json decode session");
+    }
+    if (!Array.isArray(record) || typeof record[0] !== "string") return failed("unable to json decode session");
+    return this.decryptPayload(read, record[0], undefined, record[0], record[1]);
+  }
+
+  /** The payload: decrypted, or taken from the verified cache when it is the very ciphertext decrypted then. */
+  private decryptPayload(
+    read: CookieRead,
+    ciphertextText: string,
+    initialChunk: string | undefined,
+    storedCiphertext: string | undefined,
+    storedInfo: unknown,
+  ): MaybePromise<OpenOutcome> {
+    const header = read.header;
+    const remember = read.remember;
+    if (ciphertextText.length !== header.dataSize) return failed("invalid session payload");
+    const known = read.verified && read.verified.ciphertext === ciphertextText ? read.verified : null;
+    let ciphertext: Uint8Array | null = null;
+    if (!known) {
+      ciphertext = decodeBase64Url(ciphertextText);
+      if (!ciphertext) return failed("unable to base64url decode session data");
+    }
+    const ikm = read.keyIndex === 0 ? this.settings.ikm : this.settings.ikmFallbacks[read.keyIndex - 1];
     const meta: CookieMeta = {
-      timestamp: now,
+      timestamp: read.now,
       flags: header.flags,
       sid: header.sid,
       creationTime: header.creationTime,
@@ -407,30 +445,62 @@ export class Session {
     };
     if (remember) this.rememberMeta = meta;
     else this.meta = meta;
-    if (metaOnly) return OK;
+    if (read.metaOnly) return OK;
+    if (known) return this.acceptPayload(read, known.plaintext, storedInfo, null);
 
+    const session = this;
+    const platform = this.platform;
     const keyAndIv = remember
-      ? await deriveRememberAesKeyAndIv(this.platform, ikm, header.sid, settings.rememberIterations)
-      : deriveAesKeyAndIv(this.platform, ikm, header.sid);
-    let plaintext = await this.platform.aesGcmDecrypt(
-      keyAndIv.key,
-      keyAndIv.iv,
-      ciphertext,
-      header.bytes.subarray(0, HEADER_AAD_SIZE),
-      header.tag,
-    );
-    if (!plaintext) return this.forget(remember, "unable to decrypt session data");
-    if (header.flags & FLAG_DEFLATE) {
-      plaintext = this.platform.inflateRaw(plaintext, MAX_DATA_SIZE);
-      if (!plaintext) return this.forget(remember, "unable to inflate session data");
-    }
+      ? deriveRememberAesKeyAndIv(platform, ikm, header.sid, this.settings.rememberIterations)
+      : deriveAesKeyAndIv(platform, ikm, header.sid);
+    return then(keyAndIv, function (keys) {
+      return platform
+        .aesGcmDecrypt(keys.key, keys.iv, ciphertext as Uint8Array, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag)
+        .then(function (decrypted) {
+          let plaintext = decrypted;
+          if (!plaintext) return session.forget(remember, "unable to decrypt session data");
+          if (header.flags & FLAG_DEFLATE) {
+            plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
+            if (!plaintext) return session.forget(remember, "unable to inflate session data");
+          }
+          return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
+        });
+    });
+  }
+
+  /**
+   * A decrypted payload: its entries, then this audience's entry and its revocation. `decrypted` is the
+   * ciphertext it came from when it was decrypted just now (then it goes into the verified cache).
+   */
+  private acceptPayload(read: CookieRead, plaintext: string, storedInfo: unknown, decrypted: string | null): OpenOutcome {
+    const settings = this.settings;
+    const remember = read.remember;
     const entries = decodeEntries(plaintext);
     if (!entries) return this.forget(remember, "unable to json decode session data");
 
-    if (storage) {
+    if (settings.storage) {
       const info = decodeInfo(storedInfo);
       if (info === undefined) return this.forget(remember, "unable to json decode session info");
       this.infoData = info;
+    }
+    if (decrypted !== null && read.cache) {
+      const header = read.header;
+      read.cache.set(
+        read.cookie,
+        {
+          keyId: settings.keyIds[read.keyIndex],
+          bind: read.bound,
+          ciphertext: decrypted,
+          plaintext: plaintext,
+          flags: header.flags,
+          creationTime: header.creationTime,
+          rollingOffset: header.rollingOffset,
+          idlingOffset: header.idlingOffset,
+          sid: encodeBase64Url(header.sid),
+          loggableId: loggableId(this.platform, header.sid),
+        },
+        read.lifetime,
+      );
     }
 
     const audience = this.data[this.dataIndex][1];
@@ -440,7 +510,7 @@ export class Session {
         if (settings.registry && subject !== undefined) {
           let revoked: boolean;
           try {
-            revoked = settings.registry.isRevoked(audience, subject, header.creationTime, now);
+            revoked = settings.registry.isRevoked(audience, subject, read.header.creationTime, read.now);
           } catch (e) {
             if (isConfigError(e)) throw e;
             // Cannot tell whether it was revoked: refuse rather than let a revoked session through.
@@ -601,7 +671,7 @@ export class Session {
     );
     setTag(headerBytes, sealed.tag);
     setIdlingOffset(headerBytes, 0);
-    setMac(headerBytes, calculateMac(platform, ikm, sid, this.macInput(headerBytes, flags)));
+    setMac(headerBytes, calculateMac(platform, ikm, sid, this.macInput(headerBytes, this.boundValues(flags))));
     const headerText = encodeBase64Url(headerBytes);
     const payload = encodeBase64Url(sealed.ciphertext);
 
@@ -721,17 +791,31 @@ export class Session {
 
   /** Opens the session cookie, or restores the session from the remember cookie. */
   async open(): Promise<Result> {
-    this.assertUsable("open session");
-    let opened: OpenOutcome;
-    try {
-      opened = await this.openCookie(false, false);
-    } catch (e) {
-      // A misconfigured storage is the operator's problem, not "no session": let it fail closed.
-      if (isConfigError(e)) throw e;
-      opened = failed("unable to open session (" + errorText(e) + ")");
-    }
-    if (opened.ok || opened.audienceMissing || !this.remember) return opened;
+    return this.openMaybe();
+  }
 
+  /** open(), synchronous when nothing needs waiting for (a cached session cookie, see openCookie). */
+  openMaybe(): MaybePromise<Result> {
+    this.assertUsable("open session");
+    const session = this;
+    const opened = guard<OpenOutcome>(
+      function () {
+        return session.openCookie(false, false);
+      },
+      function (e) {
+        // A misconfigured storage is the operator's problem, not "no session": let it fail closed.
+        if (isConfigError(e)) throw e;
+        return failed("unable to open session (" + errorText(e) + ")");
+      },
+    );
+    return then(opened, function (outcome): MaybePromise<Result> {
+      if (outcome.ok || outcome.audienceMissing || !session.remember) return outcome;
+      return session.restoreRemembered(outcome);
+    });
+  }
+
+  /** No usable session cookie, remember on: a fresh session (and remember cookie) from the remember cookie. */
+  private async restoreRemembered(opened: Result): Promise<Result> {
     let remembered: Result;
     try {
       remembered = await this.openCookie(true, false);
@@ -777,7 +861,7 @@ export class Session {
     );
     const headerBytes = meta.header.slice();
     setIdlingOffset(headerBytes, idlingOffset);
-    setMac(headerBytes, calculateMac(this.platform, meta.ikm, meta.sid, this.macInput(headerBytes, meta.flags)));
+    setMac(headerBytes, calculateMac(this.platform, meta.ikm, meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
     meta.idlingOffset = idlingOffset;
     meta.header = headerBytes;
     const cookieName = settings.cookieName;
@@ -794,16 +878,25 @@ export class Session {
    * `refreshed` tells whether a cookie was re-issued.
    */
   async refresh(): Promise<Result & { refreshed?: boolean }> {
+    return this.refreshMaybe();
+  }
+
+  /** refresh(), synchronous unless it saves (a touch needs no await). */
+  refreshMaybe(): MaybePromise<Result & { refreshed?: boolean }> {
     this.assertUsable("refresh session");
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to refresh nonexistent session");
     const settings = this.settings;
-    if (meta.ikm !== settings.ikm) return withRefreshed(this.recorded(await this.saveCookie(false)));
+    const session = this;
+    const resave = function () {
+      return session.saveCookie(false).then(function (saved) {
+        return withRefreshed(session.recorded(saved));
+      });
+    };
+    if (meta.ikm !== settings.ikm) return resave();
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
     const sinceRoll = meta.timestamp - meta.creationTime - meta.rollingOffset;
-    if (settings.rollingTimeout > 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) {
-      return withRefreshed(this.recorded(await this.saveCookie(false)));
-    }
+    if (settings.rollingTimeout > 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) return resave();
     if (settings.idlingTimeout > 0 && sinceRoll - meta.idlingOffset > settings.touchThreshold) {
       const touched = this.touch();
       if (touched.ok) this.touchInRegistry();
@@ -1121,6 +1214,30 @@ function flatten(properties: Array<string | string[]>): string[] {
 
 export { errorText };
 
+/** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
+export function loggableId(platform: Platform, sid: Uint8Array): string {
+  return encodeBase64Url(platform.sha256(sid).subarray(0, 16));
+}
+
+/** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */
+export type BindSource = Pick<Exchange, "remoteAddress" | "scheme" | "userAgent">;
+
+/** The bound request attributes of a session with these flags, joined by "|"; "" when none. */
+export function boundValues(flags: number, source: BindSource): string {
+  if (!(flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT))) return "";
+  const values: string[] = [];
+  const candidates: Array<[number, string | undefined]> = [
+    [FLAG_BIND_IP, flags & FLAG_BIND_IP ? source.remoteAddress() : undefined],
+    [FLAG_BIND_SCHEME, flags & FLAG_BIND_SCHEME ? source.scheme() : undefined],
+    [FLAG_BIND_USER_AGENT, flags & FLAG_BIND_USER_AGENT ? source.userAgent() : undefined],
+  ];
+  for (let i = 0; i < candidates.length; i++) {
+    const value = candidates[i][1];
+    if (value) values.push(value);
+  }
+  return values.join("|");
+}
+
 /** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
 function encodeEntries(entries: SessionEntry[]): string {
   const out: unknown[] = [];
@@ -1132,10 +1249,10 @@ function encodeEntries(entries: SessionEntry[]): string {
 }
 
 /** Parses and checks the decrypted payload's shape; null if it is not [[object, string, string?], ...]. */
-function decodeEntries(plaintext: Uint8Array): SessionEntry[] | null {
+export function decodeEntries(plaintext: string): SessionEntry[] | null {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8Decode(plaintext));
+    parsed = JSON.parse(plaintext);
   } catch (e) {
     return null;
   }

@@ -4,7 +4,7 @@
  * a value or a Promise of it, so synchronous stores (a shared dict) pay no await.
  */
 
-export type MaybePromise<T> = T | Promise<T>;
+import type { MaybePromise } from "./maybe";
 
 /** Who a session belongs to, for the per-user session registry (store_metadata). */
 export interface StoreMetadata {
@@ -15,6 +15,11 @@ export interface StoreMetadata {
 }
 
 export interface Storage {
+  /**
+   * True when get, set and delete always return plain values, never promises (shm, file): the fast
+   * check (fast-check.ts) then reads the record without leaving the synchronous path.
+   */
+  readonly synchronous?: boolean;
   /**
    * Stores `value` under `key` for `ttl` seconds. When `oldKey` is given (the session was re-saved with
    * a new id), the old record is kept for `staleTtl` seconds so concurrent requests still carrying the

@@ -1,0 +1,49 @@
+/**
+ * A session's time-derived properties (resty.session's get_property): the seconds left before each
+ * timeout, as of the moment the cookie was read. Shared by the Session and the fast check.
+ */
+
+import type { Settings } from "./config";
+
+/** The cookie fields the timeouts count from, and the moment it was read. */
+export interface SessionTiming {
+  timestamp: number;
+  creationTime: number;
+  rollingOffset: number;
+  idlingOffset: number;
+}
+
+/** "timeout", "idling_timeout", ... "creation_time", "timestamp"; undefined for other names. */
+export function timingProperty(name: string, settings: Settings, timing: SessionTiming): number | undefined {
+  const sinceCreation = timing.timestamp - timing.creationTime;
+  const sinceRoll = sinceCreation - timing.rollingOffset;
+  const idling = settings.idlingTimeout > 0 ? settings.idlingTimeout - (sinceRoll - timing.idlingOffset) : undefined;
+  const rolling = settings.rollingTimeout > 0 ? settings.rollingTimeout - sinceRoll : undefined;
+  const absolute = settings.absoluteTimeout > 0 ? settings.absoluteTimeout - sinceCreation : undefined;
+  switch (name) {
+    case "timeout": {
+      let timeout: number | undefined;
+      const candidates = [idling, rolling, absolute];
+      for (let i = 0; i < candidates.length; i++) {
+        const candidate = candidates[i];
+        if (candidate !== undefined) timeout = timeout === undefined ? candidate : Math.min(timeout, candidate);
+      }
+      return timeout;
+    }
+    case "idling-timeout":
+    case "idling_timeout":
+      return idling;
+    case "rolling-timeout":
+    case "rolling_timeout":
+      return rolling;
+    case "absolute-timeout":
+    case "absolute_timeout":
+      return absolute;
+    case "creation-time":
+    case "creation_time":
+      return timing.creationTime;
+    case "timestamp":
+      return timing.timestamp;
+  }
+  return undefined;
+}
