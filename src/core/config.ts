@@ -5,7 +5,7 @@
  */
 
 import { sha256Bytes } from "./keys";
-import { utf8Encode } from "./bytes";
+import { encodeBase64Url, utf8Encode } from "./bytes";
 import {
   MAX_TTL,
   FLAG_BIND_IP,
@@ -17,8 +17,9 @@ import {
 import { configError, isConfigError } from "./errors";
 import type { Platform } from "./platform";
 import { createRegistry, Registry } from "./registry";
-import { MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
+import { lookupZone, MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
 import type { Storage } from "./storage";
+import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, VerifiedCache } from "./verified-cache";
 
 export type Bytes = Uint8Array;
 export type KeyMaterial = string | Uint8Array;
@@ -72,6 +73,16 @@ export interface SessionOptions {
    * list (see registry.ts). Defaults to the shm storage's zone when store_metadata is on.
    */
   registry_zone?: string;
+  /**
+   * njs-session extension, the verified-session cache (verified-cache.ts): a js_shared_dict_zone for it
+   * (false: none). Default: the zone "njs_session_cache" when nginx.conf declares it (njs-session.conf
+   * does), else worker memory where module state outlives a request.
+   */
+  verified_cache_zone?: string | false;
+  /** Entries the in-memory verified cache may hold (0 turns both caches off). */
+  verified_cache_entries?: number;
+  /** Bytes the in-memory verified cache may use, roughly. */
+  verified_cache_bytes?: number;
 }
 
 export type StorageOptions = { [name: string]: unknown };
@@ -122,9 +133,16 @@ const DEFAULTS = {
   store_metadata: false,
   touch_threshold: 60,
   compression_threshold: 1024,
+  // Per QuickJS context (nginx keeps up to js_context_reuse = 128 of them per worker, one per
+  // concurrent request), hence small: the shared zone behind it holds the rest.
+  verified_cache_entries: 256,
+  verified_cache_bytes: 262144,
 };
 
-type OptionKind = "string" | "boolean" | "count" | "strings" | "keys" | "key" | "object" | "storage" | "list";
+/** The verified cache's zone when none is named: njs-session.conf declares it. */
+export const DEFAULT_VERIFIED_CACHE_ZONE = "njs_session_cache";
+
+type OptionKind = "string" | "boolean" | "count" | "strings" | "keys" | "key" | "object" | "storage" | "list" | "zone";
 
 const OPTION_KINDS: { [name: string]: OptionKind } = {
   secret: "string",
@@ -170,6 +188,9 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   redis: "object",
   shm: "object",
   registry_zone: "string",
+  verified_cache_zone: "zone",
+  verified_cache_entries: "count",
+  verified_cache_bytes: "count",
 };
 
 /** What the core reads: validated, derived (ikm hashed, cookie attributes pre-rendered), immutable. */
@@ -205,6 +226,10 @@ export interface Settings {
   storageOptions: StorageOptions | undefined;
   /** The session registry and revocation list, when a zone holds them; null otherwise. */
   registry: Registry | null;
+  /** Ids of `ikm` and then of each fallback, in that order: what a verified-cache entry names its key by. */
+  keyIds: string[];
+  /** Fully verified sessions by cookie value (verified-cache.ts); null when off or not possible here. */
+  verifiedCache: VerifiedCache | null;
 }
 
 export { isConfigError };
@@ -260,6 +285,9 @@ function checkKind(name: string, kind: OptionKind, value: unknown): void {
       return;
     case "object":
       if (typeof value !== "object" || Array.isArray(value)) fail(name + " must be an object");
+      return;
+    case "zone":
+      if (value !== false && (typeof value !== "string" || value === "")) fail(name + " must name a js_shared_dict_zone, or be false");
       return;
     case "storage":
       if (value === false || typeof value === "string") return;
@@ -348,6 +376,44 @@ function namedStorage(name: string, options: StorageOptions | undefined, platfor
   if (STORAGE_INSTANCES.length >= 64) STORAGE_INSTANCES.shift();
   STORAGE_INSTANCES.push({ platform: platform, key: key, storage: storage });
   return storage;
+}
+
+/**
+ * The in-memory verified caches, one per platform and bounds: settings resolved for different
+ * locations share it (an entry names the key and bind it was verified with, so sharing is safe).
+ */
+const MEMORY_CACHES: Array<{ platform: Platform; key: string; cache: VerifiedCache }> = [];
+
+function verifiedCacheFor(options: SessionOptions, platform: Platform): VerifiedCache | null {
+  const entries = pick(options.verified_cache_entries, DEFAULTS.verified_cache_entries);
+  if (entries === 0) return null;
+  const zoneOption = options.verified_cache_zone;
+  let zone: VerifiedCache | null = null;
+  if (typeof zoneOption === "string") {
+    zone = createZoneVerifiedCache(lookupZone(platform, zoneOption, "verified_cache_zone"), zoneOption);
+  } else if (zoneOption === undefined || zoneOption === null) {
+    const declared = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
+    if (declared) zone = createZoneVerifiedCache(declared, DEFAULT_VERIFIED_CACHE_ZONE);
+  }
+  if (!platform.keepsModuleState) return zone;
+  const memory = memoryCache(platform, entries, pick(options.verified_cache_bytes, DEFAULTS.verified_cache_bytes));
+  return zone ? createTieredVerifiedCache(memory, zone) : memory;
+}
+
+function memoryCache(platform: Platform, entries: number, bytes: number): VerifiedCache {
+  const key = entries + ":" + bytes;
+  for (let i = 0; i < MEMORY_CACHES.length; i++) {
+    if (MEMORY_CACHES[i].platform === platform && MEMORY_CACHES[i].key === key) return MEMORY_CACHES[i].cache;
+  }
+  const cache = createMemoryVerifiedCache(entries, bytes);
+  if (MEMORY_CACHES.length >= 8) MEMORY_CACHES.shift();
+  MEMORY_CACHES.push({ platform: platform, key: key, cache: cache });
+  return cache;
+}
+
+/** A key's id for the verified cache: a prefix of its SHA-256 (keys are random; this reveals nothing). */
+function keyId(platform: Platform, key: Bytes): string {
+  return encodeBase64Url(platform.sha256(key).subarray(0, 12));
 }
 
 /**
@@ -514,5 +580,9 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     storage: storage,
     storageOptions: storageOptions,
     registry: registry,
+    keyIds: [ikm].concat(ikmFallbacks).map(function (key) {
+      return keyId(platform, key);
+    }),
+    verifiedCache: verifiedCacheFor(options, platform),
   };
 }

@@ -40,6 +40,12 @@ export interface Platform {
   sharedDict?(zone: string): SharedDict | undefined;
   /** The file system, for file storage. */
   files?: FileSystem;
+  /**
+   * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
+   * context), false on the njs engine, which clones the module for every request. The in-memory
+   * verified cache is only worth filling where it is true.
+   */
+  keepsModuleState?: boolean;
 }
 
 /** The few file operations file storage needs; every path is absolute. */

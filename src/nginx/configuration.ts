@@ -78,6 +78,15 @@ const LOCATION_SETTINGS: { [name: string]: { kind: Kind; entry: boolean } } = {
 
 export type LocationSettingName = keyof typeof LOCATION_SETTINGS;
 
+/**
+ * njs-session.conf's $session_location_config: every $session_config_<name>, in this order, joined by
+ * newlines (a character none of them can hold). When it is all separators, the location sets none.
+ */
+export const LOCATION_CONFIG_ORDER = Object.keys(LOCATION_SETTINGS);
+export const EMPTY_LOCATION_CONFIG = LOCATION_CONFIG_ORDER.map(function () {
+  return "";
+}).join("\n");
+
 
 
 /** The one typed getter over `$session_config_<name>`: undefined when unset or empty. */
@@ -86,6 +95,8 @@ export function locationSetting(r: NginxHTTPRequest, name: string): string | num
   const raw = r.variables["session_config_" + name];
   if (raw === undefined || raw === null || raw === "") return undefined;
   const text = String(raw).trim();
+  // $session_location_config separates the settings with newlines; none of them has a use for one.
+  if (text.indexOf("\n") >= 0) throw configError("$session_config_" + name + " must not contain a line break");
   switch (spec.kind) {
     case "string":
       return text;

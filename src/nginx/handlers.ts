@@ -17,17 +17,28 @@
  * can quote) and a 500 on a protected location; bad cookies are "no session", never a 500.
  */
 
-import { constantTimeEqual, encodeBase64Url, utf8Encode } from "../core/bytes";
+import { constantTimeEqual, utf8Encode } from "../core/bytes";
 import type { SessionLibrary } from "../core/api";
-import { HEADER_NAMES, isConfigError, SessionOptions } from "../core/config";
+import { HEADER_NAMES, isConfigError, SessionOptions, Settings } from "../core/config";
 import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
 import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
 import type { RegistryEntry } from "../core/registry";
 import { configError } from "../core/errors";
-import { errorText, Session } from "../core/session";
-import { createNjsExchange, NjsExchange } from "../platform/njs";
-import { ENTRY_DEFAULTS, EntryOptions, FileConfiguration, locationOverrides, readConfigurationFile } from "./configuration";
+import { fastCheck, KnownSession } from "../core/fast-check";
+import { guard, MaybePromise, then } from "../core/maybe";
+import { timingProperty } from "../core/properties";
+import { errorText, loggableId, Session } from "../core/session";
+import { createNjsExchange, njsBindSource } from "../platform/njs";
+import {
+  EMPTY_LOCATION_CONFIG,
+  ENTRY_DEFAULTS,
+  EntryOptions,
+  FileConfiguration,
+  LocationOverrides,
+  locationOverrides,
+  readConfigurationFile,
+} from "./configuration";
 import { decodeState, encodeState, PublishedState, variableText } from "./state";
 
 /**
@@ -37,7 +48,8 @@ import { decodeState, encodeState, PublishedState, variableText } from "./state"
 export const MAX_FORWARDED_COOKIES = 2 * MAX_COOKIES;
 
 interface RequestContext {
-  options: SessionOptions;
+  /** The location's overrides of the session options; undefined when it has none. */
+  options: SessionOptions | undefined;
   entry: EntryOptions;
 }
 
@@ -91,13 +103,50 @@ function headerValue(value: unknown): string | undefined {
 }
 
 export function createEntryPoints(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration) {
-  function requestContext(r: NginxHTTPRequest): RequestContext {
-    if (configuration.fileError) throw configuration.fileError;
-    const overrides = locationOverrides(r);
+  /** The context of a location without overrides, made once per configuration (init() may change it). */
+  let plainContext: RequestContext | null = null;
+  let plainContextEntry: Partial<EntryOptions> | null = null;
+  /** Contexts by the location's overrides text, where module state outlives a request (QuickJS). */
+  const contextsByOverrides: { [text: string]: RequestContext } = {};
+  let contextCount = 0;
+
+  function contextWith(overrides: LocationOverrides): RequestContext {
     return {
       options: overrides.options,
       entry: mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]),
     };
+  }
+
+  /**
+   * The options of this request's location. njs-session.conf gathers every $session_config_* into
+   * $session_location_config, so the common case (no overrides) is one variable read; a location with
+   * overrides is parsed once per distinct text where module state persists. Without that variable
+   * (an nginx.conf that declares the $session_config_* itself), each one is read.
+   */
+  function requestContext(r: NginxHTTPRequest): RequestContext {
+    if (configuration.fileError) throw configuration.fileError;
+    if (plainContextEntry !== configuration.entry) {
+      plainContext = null;
+      plainContextEntry = configuration.entry;
+      const texts = Object.keys(contextsByOverrides);
+      for (let i = 0; i < texts.length; i++) delete contextsByOverrides[texts[i]];
+      contextCount = 0;
+    }
+    const text = r.variables.session_location_config;
+    if (text === EMPTY_LOCATION_CONFIG) {
+      if (!plainContext) plainContext = { options: undefined, entry: contextWith({ options: {}, entry: {} }).entry };
+      return plainContext;
+    }
+    if (text === undefined) return contextWith(locationOverrides(r));
+    const known = contextsByOverrides[text];
+    if (known) return known;
+    const context = contextWith(locationOverrides(r));
+    // Locations are few; the bound only guards against overrides set from request data.
+    if (platform.keepsModuleState && contextCount < 256) {
+      contextsByOverrides[text] = context;
+      contextCount++;
+    }
+    return context;
   }
 
   /** A reference a user can quote and an operator can grep: the request id. */
@@ -122,38 +171,86 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     r.return(entry.unauthorized_status);
   }
 
-  /** What the rest of the request may know about the session. */
-  function stateOf(session: Session, exchange: NjsExchange, entry: EntryOptions): PublishedState {
-    session.setRequestHeaders();
-    session.setResponseHeaders();
-    const nonce = session.getProperty("nonce") as Uint8Array;
-    // Session-Id carries the loggable id, like $session_id: upstreams log headers, and the real id
-    // has no business in a log.
-    const loggableId = encodeBase64Url(platform.sha256(nonce).subarray(0, 16));
-    if (exchange.requestHeaderChanges["Session-Id"] !== undefined) exchange.requestHeaderChanges["Session-Id"] = loggableId;
-    if (exchange.responseHeaderChanges["Session-Id"] !== undefined) exchange.setResponseHeader("Session-Id", loggableId);
-    const timeout = session.getProperty("timeout");
-    const data = session.getData();
+  /** What the rest of the request may know about the session (a Session, or the fast check's find). */
+  interface StateSource {
+    subject: string | undefined;
+    audience: string;
+    loggableId: string;
+    data: { [key: string]: unknown };
+    property(name: string): string | number | Uint8Array | undefined;
+  }
+
+  function sessionSource(session: Session): StateSource {
+    return {
+      subject: session.getSubject(),
+      audience: session.getAudience(),
+      loggableId: loggableId(platform, session.getProperty("nonce") as Uint8Array),
+      data: session.getData(),
+      property: function (name) {
+        return session.getProperty(name);
+      },
+    };
+  }
+
+  function knownSource(known: KnownSession, settings: Settings): StateSource {
+    return {
+      subject: known.subject,
+      audience: known.audience,
+      loggableId: known.loggableId,
+      data: known.data,
+      property: function (name) {
+        if (name === "audience") return known.audience;
+        if (name === "subject") return known.subject;
+        return timingProperty(name, settings, known.timing);
+      },
+    };
+  }
+
+  /** The Session-* headers for these properties. Session-Id carries the loggable id, like $session_id. */
+  function propertyHeaders(source: StateSource, properties: string[]): { [name: string]: string } {
+    const headers: { [name: string]: string } = {};
+    for (let i = 0; i < properties.length; i++) {
+      const name = HEADER_NAMES[properties[i]];
+      if (!name) continue;
+      const value = properties[i] === "id" ? source.loggableId : source.property(properties[i]);
+      if (value === undefined || value instanceof Uint8Array) continue;
+      headers[name] = variableText(value);
+    }
+    return headers;
+  }
+
+  /** What a check hands on; kept on a KnownSession for the rest of the second (see check()). */
+  interface Publication {
+    at: number;
+    context: RequestContext;
+    settings: Settings;
+    state: PublishedState;
+    /** encodeState(state, false): $session_state's text. */
+    json: string;
+  }
+
+  function publicationOf(source: StateSource, settings: Settings, context: RequestContext, at: number): Publication {
+    const state = stateOf(source, settings, context.entry);
+    return { at: at, context: context, settings: settings, state: state, json: encodeState(state, false) };
+  }
+
+  /** What the rest of the request may know about the session; response_headers go on the response. */
+  function stateOf(source: StateSource, settings: Settings, entry: EntryOptions): PublishedState {
     const exposed: { [key: string]: string } = {};
     for (let i = 0; i < entry.expose_data.length; i++) {
       const key = entry.expose_data[i];
-      if (Object.prototype.hasOwnProperty.call(data, key)) exposed[key] = variableText(data[key]);
+      if (Object.prototype.hasOwnProperty.call(source.data, key)) exposed[key] = variableText(source.data[key]);
     }
-    const requestHeaders: { [name: string]: string } = {};
-    const names = Object.keys(exchange.requestHeaderChanges);
-    for (let i = 0; i < names.length; i++) {
-      const value = exchange.requestHeaderChanges[names[i]];
-      if (names[i] !== "Cookie" && value !== null) requestHeaders[names[i]] = variableText(value);
-    }
+    const responseHeaders = propertyHeaders(source, settings.responseHeaders);
     const state: PublishedState = {
-      a: session.getAudience(),
-      i: loggableId,
+      a: source.audience,
+      i: source.loggableId,
       d: exposed,
-      q: requestHeaders,
-      p: exchange.responseHeaderChanges,
+      q: propertyHeaders(source, settings.requestHeaders),
+      p: responseHeaders,
     };
-    const subject = session.getSubject();
-    if (subject !== undefined) state.s = subject;
+    if (source.subject !== undefined) state.s = source.subject;
+    const timeout = source.property("timeout");
     if (typeof timeout === "number") state.t = timeout;
     return state;
   }
@@ -170,42 +267,114 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     }
   }
 
-  async function access(r: NginxHTTPRequest): Promise<void> {
-    try {
-      const context = requestContext(r);
-      const exchange = createNjsExchange(r);
-      const started = await library.start(exchange, context.options);
-      if (!started.exists) return deny(r, context.entry);
-      const state = stateOf(started.session, exchange, context.entry);
-      setVariable(r, "session_state", encodeState(state));
-      const keys = Object.keys(state.d);
-      for (let i = 0; i < keys.length; i++) setVariable(r, "session_data_" + keys[i], state.d[keys[i]]);
-      // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
-      // already on r.headersOut and survive proxy_pass.
-    } catch (e) {
-      failClosed(r, e);
-    }
+  /**
+   * Runs a handler's steps, failing closed on anything thrown or rejected. Synchronous as long as the
+   * steps are: the njs engine charges ~14 µs for an access handler that returns a promise.
+   */
+  function respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => void): MaybePromise<void> {
+    return guard(
+      function () {
+        return then(run(), done);
+      },
+      function (e) {
+        failClosed(r, e);
+      },
+    );
   }
 
-  async function authRequest(r: NginxHTTPRequest): Promise<void> {
-    try {
-      const context = requestContext(r);
-      const exchange = createNjsExchange(r);
-      const started = await library.start(exchange, context.options);
-      if (!started.exists) return r.return(context.entry.unauthorized_status);
-      const state = stateOf(started.session, exchange, context.entry);
-      r.headersOut["X-Session-State"] = encodeState(state);
-      const keys = Object.keys(state.d);
-      for (let i = 0; i < keys.length; i++) r.headersOut["X-Session-Data-" + keys[i]] = state.d[keys[i]];
-      const cookies = exchange.getResponseCookies();
-      if (cookies.length > MAX_FORWARDED_COOKIES) {
-        throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
-      }
-      for (let i = 0; i < cookies.length; i++) r.headersOut["X-Session-Cookie-" + (i + 1)] = cookies[i];
-      r.return(204);
-    } catch (e) {
-      failClosed(r, e);
+  /** response_headers: on the response at once (in auth_request mode also carried in the state). */
+  function applyResponseHeaders(r: NginxHTTPRequest, state: PublishedState): void {
+    for (const name in state.p) r.headersOut[name] = state.p[name];
+  }
+
+  /** js_access: publish the session in $session_state. */
+  function publishAccess(r: NginxHTTPRequest, publication: Publication): void {
+    applyResponseHeaders(r, publication.state);
+    setVariable(r, "session_state", publication.json);
+    const data = publication.state.d;
+    for (const key in data) setVariable(r, "session_data_" + key, data[key]);
+    // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
+    // already on r.headersOut and survive proxy_pass.
+  }
+
+  /** auth_request: everything travels back in headers of the 204 (nginx/session-auth-request.conf). */
+  function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cookies: string[]): void {
+    const state = publication.state;
+    applyResponseHeaders(r, state);
+    r.headersOut["X-Session-State"] = encodeState(state, true);
+    for (const key in state.d) r.headersOut["X-Session-Data-" + key] = state.d[key];
+    if (cookies.length > MAX_FORWARDED_COOKIES) {
+      throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
     }
+    for (let i = 0; i < cookies.length; i++) r.headersOut["X-Session-Cookie-" + (i + 1)] = cookies[i];
+    r.return(204);
+  }
+
+  /**
+   * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
+   * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
+   * rest of the second (the state only changes with the clock). Else the full start() (open, refresh),
+   * synchronous too when it can be.
+   */
+  function check(
+    r: NginxHTTPRequest,
+    denied: (context: RequestContext) => void,
+    publish: (publication: Publication, cookies: string[]) => void,
+  ): MaybePromise<void> {
+    let context: RequestContext;
+    let settings: Settings;
+    try {
+      context = requestContext(r);
+      settings = library.settings(context.options);
+      const now = platform.now();
+      const header = r.headersIn["Cookie"];
+      const known = fastCheck(settings, platform, typeof header === "string" ? header : undefined, now, r, njsBindSource);
+      if (known) {
+        let publication = known.publication as Publication | undefined;
+        if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
+          publication = publicationOf(knownSource(known, settings), settings, context, now);
+          known.publication = publication;
+        }
+        return publish(publication, []);
+      }
+    } catch (e) {
+      return failClosed(r, e);
+    }
+    const exchange = createNjsExchange(r);
+    return respond(
+      r,
+      function () {
+        return library.startMaybe(exchange, context.options);
+      },
+      function (started) {
+        if (!started.exists) return denied(context);
+        publish(publicationOf(sessionSource(started.session), settings, context, 0), exchange.getResponseCookies());
+      },
+    );
+  }
+
+  function access(r: NginxHTTPRequest): MaybePromise<void> {
+    return check(
+      r,
+      function (context) {
+        deny(r, context.entry);
+      },
+      function (publication) {
+        publishAccess(r, publication);
+      },
+    );
+  }
+
+  function authRequest(r: NginxHTTPRequest): MaybePromise<void> {
+    return check(
+      r,
+      function (context) {
+        r.return(context.entry.unauthorized_status);
+      },
+      function (publication, cookies) {
+        publishAuthRequest(r, publication, cookies);
+      },
+    );
   }
 
   function loginRedirect(r: NginxHTTPRequest): void {

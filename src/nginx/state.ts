@@ -25,21 +25,47 @@ export interface PublishedState {
   p: { [name: string]: string };
 }
 
-export function encodeState(state: PublishedState): string {
-  return encodeBase64Url(utf8Encode(JSON.stringify(state)));
+/**
+ * The state as text: JSON in $session_state (js_access), base64url of it in the X-Session-State header
+ * (auth_request), where nginx hands header values on byte for byte but a line break or a non-ASCII
+ * character has no business.
+ */
+export function encodeState(state: PublishedState, forHeader: boolean): string {
+  const json = JSON.stringify(state);
+  return forHeader ? encodeBase64Url(utf8Encode(json)) : json;
 }
+
+/**
+ * The last text decoded and what it decoded to: a request reads several $session_* variables, each a
+ * js_set call decoding the same $session_state. Where module state persists (QuickJS) the next call
+ * finds it here. Safe across requests: the value is a function of the text alone, and a request only
+ * ever hands in its own variable's text.
+ */
+let lastText: string | null = null;
+let lastState: PublishedState | null = null;
 
 /** The state of this request, or null when the access check did not run or found no session. */
 export function decodeState(value: unknown): PublishedState | null {
   if (typeof value !== "string" || value === "") return null;
-  const bytes = decodeBase64Url(value);
-  if (!bytes) return null;
-  try {
-    const state = JSON.parse(utf8Decode(bytes));
-    return state && typeof state === "object" && typeof state.a === "string" ? state : null;
-  } catch (e) {
-    return null;
+  if (value === lastText) return lastState;
+  let state: PublishedState | null = null;
+  const json = value.charAt(0) === "{" ? value : base64Json(value);
+  if (json !== null) {
+    try {
+      const parsed = JSON.parse(json);
+      state = parsed && typeof parsed === "object" && typeof parsed.a === "string" ? parsed : null;
+    } catch (e) {
+      state = null;
+    }
   }
+  lastText = value;
+  lastState = state;
+  return state;
+}
+
+function base64Json(value: string): string | null {
+  const bytes = decodeBase64Url(value);
+  return bytes ? utf8Decode(bytes) : null;
 }
 
 /** A data value as a header or variable can carry it: strings as they are, the rest as JSON. */

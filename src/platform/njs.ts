@@ -12,6 +12,7 @@ import fs from "fs";
 import zlib from "zlib";
 import type { Exchange, FileSystem, LogLevel, Platform } from "../core/platform";
 import { errorCode } from "../core/errors";
+import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
 
 function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
@@ -112,6 +113,9 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
       return shared ? (shared[zone] as SharedDict | undefined) : undefined;
     },
     files: njsFiles,
+    // QuickJS reuses a request's context (module state included) for later requests; the njs engine
+    // clones the module afresh for each one.
+    keepsModuleState: typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS",
   };
 }
 
@@ -169,8 +173,26 @@ export interface NjsExchange extends Exchange {
   responseHeaderChanges: { [name: string]: string };
 }
 
+/** The request attributes a session can be bound to, read only when asked (the fast check's view). */
+export function njsBindSource(r: NginxHTTPRequest): BindSource {
+  return {
+    remoteAddress: function () {
+      return r.remoteAddress;
+    },
+    scheme: function () {
+      const scheme = r.variables.scheme;
+      return scheme === undefined ? undefined : String(scheme);
+    },
+    userAgent: function () {
+      const agent = r.headersIn["User-Agent"];
+      return agent === undefined ? undefined : String(agent);
+    },
+  };
+}
+
 /** The session's view of one njs request. */
 export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
+  const bound = njsBindSource(r);
   let responseCookies: string[] | null = null;
   const exchange: NjsExchange = {
     requestHeaderChanges: {},
@@ -200,17 +222,9 @@ export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
       responseCookies = cookies;
       r.headersOut["Set-Cookie"] = cookies;
     },
-    remoteAddress: function () {
-      return r.remoteAddress;
-    },
-    scheme: function () {
-      const scheme = r.variables.scheme;
-      return scheme === undefined ? undefined : String(scheme);
-    },
-    userAgent: function () {
-      const agent = r.headersIn["User-Agent"];
-      return agent === undefined ? undefined : String(agent);
-    },
+    remoteAddress: bound.remoteAddress,
+    scheme: bound.scheme,
+    userAgent: bound.userAgent,
   };
   return exchange;
 }

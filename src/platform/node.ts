@@ -102,5 +102,6 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
     log: options.log || ((level, message) => console.error(level + ": " + message)),
     sharedDict: (zone) => (options.sharedDicts ? options.sharedDicts[zone] : undefined),
     files: nodeFiles,
+    keepsModuleState: true,
   };
 }

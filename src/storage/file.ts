@@ -89,6 +89,7 @@ export function createFileStorage(options: StorageOptions | undefined, platform:
   }
 
   return {
+    synchronous: true,
     set: function (name, key, value, ttl, now, oldKey, staleTtl) {
       try {
         fileSystem.writeAtomic(directory + fileName(name, key), String(now + ttl) + ";" + value, mode);

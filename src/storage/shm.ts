@@ -49,6 +49,7 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
   }
 
   return {
+    synchronous: true,
     set: function (name, key, value, ttl, now, oldKey, staleTtl) {
       const shared = dict();
       try {

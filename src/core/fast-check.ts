@@ -1,0 +1,149 @@
+/**
+ * The fast path of a session check: a session cookie whose exact value was fully verified before
+ * (verified-cache.ts) is checked again for everything that can have changed since, without building a
+ * Session, parsing the Cookie header into pairs, computing a MAC or decrypting anything:
+ *
+ *   - the key that verified it is the current one (a fallback key means a re-save: full path);
+ *   - the timeouts, against the clock, and no refresh is due (a touch or a re-save: full path);
+ *   - the bound request attributes are the ones it was verified with;
+ *   - server-side storage: the record is still there, holding the very ciphertext decrypted then;
+ *   - the audience's entry exists, and the session is not revoked.
+ *
+ * It is synchronous and has no side effects, and it only ever says "this session is valid, nothing to
+ * re-issue". Anything else (no cookie, not cached, expired, revoked, due for a refresh, a chunked
+ * cookie, an asynchronous storage) returns null, and the full path (Session) decides, logs and
+ * refreshes exactly as it always does.
+ */
+
+import { decodeBase64Url, encodeBase64Url } from "./bytes";
+import type { Settings } from "./config";
+import { quickCookie } from "./cookies";
+import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, FLAG_STORAGE, HEADER_ENCODED_SIZE, MAX_ROLLING_OFFSET } from "./format";
+
+const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
+import type { Platform } from "./platform";
+import type { SessionTiming } from "./properties";
+import { BindSource, boundValues, decodeEntries, SessionData, SessionEntry } from "./session";
+import type { VerifiedSession } from "./verified-cache";
+
+/**
+ * A valid session with nothing to re-issue, as the fast check found it. Everything in it is shared
+ * with later requests carrying the same cookie (in-memory cache): read only, and used at once.
+ */
+export interface KnownSession {
+  audience: string;
+  subject: string | undefined;
+  data: SessionData;
+  loggableId: string;
+  /** As of this request (`timestamp` is now). */
+  timing: SessionTiming;
+  /**
+   * For the caller: what it derived from this session, kept for the next request with the same cookie
+   * (the nginx handlers keep the published state of the current second here).
+   */
+  publication?: unknown;
+}
+
+interface CachedEntry extends VerifiedSession {
+  /** The fast check's last finding for this entry and audience (in-memory entries only live on). */
+  known?: KnownSession;
+}
+
+export function fastCheck<R>(
+  settings: Settings,
+  platform: Platform,
+  cookieHeader: string | undefined,
+  now: number,
+  /** The request, and how to read its bindable attributes: asked only when the session is bound. */
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): KnownSession | null {
+  const cache = settings.verifiedCache;
+  if (!cache) return null;
+  const cookie = quickCookie(cookieHeader, settings.cookieName);
+  if (!cookie) return null;
+  const known = cache.get(cookie) as CachedEntry | null;
+  if (!known || known.keyId !== settings.keyIds[0]) return null;
+
+  const storage = settings.storage;
+  if (storage ? !(known.flags & FLAG_STORAGE) || !storage.synchronous : known.flags & FLAG_STORAGE) return null;
+
+  const sinceCreation = now - known.creationTime;
+  if (sinceCreation > MAX_ROLLING_OFFSET) return null;
+  if (settings.absoluteTimeout !== 0 && sinceCreation > settings.absoluteTimeout) return null;
+  const sinceRoll = sinceCreation - known.rollingOffset;
+  // Past 3/4 of the rolling timeout the full path re-saves; past the touch threshold it touches. Both
+  // come before the timeouts themselves, which they therefore also cover.
+  if (settings.rollingTimeout !== 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) return null;
+  if (settings.idlingTimeout !== 0 && sinceRoll - known.idlingOffset > Math.min(settings.idlingTimeout, settings.touchThreshold)) {
+    return null;
+  }
+  if (known.bind !== "" || known.flags & BIND_FLAGS) {
+    if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
+  }
+
+  if (storage) {
+    if (cookie.length !== HEADER_ENCODED_SIZE) return null;
+    const key = settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(known.sid) as Uint8Array)) : known.sid;
+    let stored: unknown;
+    try {
+      stored = storage.get(settings.cookieName, key, now);
+    } catch (e) {
+      return null;
+    }
+    if (typeof stored !== "string") return null;
+    let record: unknown;
+    try {
+      record = JSON.parse(stored);
+    } catch (e) {
+      return null;
+    }
+    if (!Array.isArray(record) || record[0] !== known.ciphertext) return null;
+  } else if (cookie.length !== HEADER_ENCODED_SIZE + known.ciphertext.length) {
+    // A chunked cookie: the full path gathers the chunks (and still finds the decryption cached).
+    return null;
+  }
+
+  const audience = settings.audience;
+  let found: KnownSession | null | undefined = known.known;
+  if (!found || found.audience !== audience) found = findAudience(known, audience);
+  if (!found) return null;
+  if (settings.registry && found.subject !== undefined) {
+    try {
+      if (settings.registry.isRevoked(audience, found.subject, known.creationTime, now)) return null;
+    } catch (e) {
+      return null;
+    }
+  }
+  found.timing.timestamp = now;
+  return found;
+}
+
+/** The audience's entry of a cached payload, kept on the cache entry for the next request. */
+function findAudience(known: CachedEntry, audience: string): KnownSession | null {
+  let entries = known.entries as SessionEntry[] | undefined;
+  if (!entries) {
+    const decoded = decodeEntries(known.plaintext);
+    if (!decoded) return null;
+    entries = decoded;
+    // An in-memory entry keeps the parse for the next request; a zone entry is a fresh copy anyway.
+    known.entries = decoded;
+  }
+  for (let i = 0; i < entries.length; i++) {
+    if (entries[i][1] !== audience) continue;
+    known.known = {
+      audience: audience,
+      subject: entries[i][2],
+      data: entries[i][0],
+      loggableId: known.loggableId,
+      timing: {
+        timestamp: 0,
+        creationTime: known.creationTime,
+        rollingOffset: known.rollingOffset,
+        idlingOffset: known.idlingOffset,
+      },
+    };
+    return known.known;
+  }
+  return null;
+}

@@ -1,0 +1,173 @@
+/**
+ * The verified-session cache: what a full check of a session cookie established, keyed by the exact
+ * cookie value, so that the next request carrying that very value (browsers send the same cookie until
+ * it is refreshed) skips the MAC and the decryption.
+ *
+ * Only those two are skipped, and only when they would give the same answer again:
+ *   - the MAC: the key that verified it is still configured (`keyId`), and the bound request
+ *     attributes (bind: ip, scheme, user_agent) are the same as then (`bind`); the cookie value,
+ *     header included, is the key itself;
+ *   - the decryption: the ciphertext at hand (the cookie's, or the storage record's) is the one that
+ *     was decrypted.
+ * Everything else runs on every request exactly as without the cache: the timeouts against the clock,
+ * the storage read (a deleted or replaced record is noticed), the revocation list, the audience.
+ *
+ * Two homes, one interface:
+ *   - a js_shared_dict_zone (`verified_cache_zone`), shared by all workers of a node; the only one that
+ *     works on the njs engine, which clones module state per request. Its size bounds it; declare it
+ *     with `evict`.
+ *   - worker memory, bounded by entries and bytes, where module state outlives a request (QuickJS
+ *     keeps it per context, Node per process).
+ * Entries hold decrypted session data: they never leave the node, and the zone must not have `state=`.
+ */
+
+import { dictTimeout, SharedDict, zoneError } from "./shared-dict";
+
+export interface VerifiedSession {
+  /** Which configured key verified the MAC (Settings.keyIds). */
+  keyId: string;
+  /** The bound request attributes the MAC was checked with, joined; "" when the session is not bound. */
+  bind: string;
+  /** The ciphertext (base64url text) that was decrypted. */
+  ciphertext: string;
+  /** What it decrypted to: the payload's JSON text. */
+  plaintext: string;
+  /** The header fields the fast check needs (the MAC covered them). */
+  flags: number;
+  creationTime: number;
+  rollingOffset: number;
+  idlingOffset: number;
+  /** The session id, base64url. */
+  sid: string;
+  /** The loggable id ($session_id): truncated SHA-256 of the session id. */
+  loggableId: string;
+  /** The payload parsed, in memory only; read, never changed, by the fast check (fast-check.ts). */
+  entries?: unknown;
+}
+
+export interface VerifiedCache {
+  get(cookie: string): VerifiedSession | null;
+  /** `ttl`: seconds the session can live at most from now; the entry need not outlive it. */
+  set(cookie: string, session: VerifiedSession, ttl: number): void;
+}
+
+/** An entry's rough memory cost: UTF-16 strings, plus the objects around them. */
+function entryBytes(cookie: string, session: VerifiedSession): number {
+  // Strings twice (the parsed payload is about as big as its text), plus the objects around them.
+  return 2 * (cookie.length + session.keyId.length + session.bind.length + session.ciphertext.length + 2 * session.plaintext.length) + 600;
+}
+
+/**
+ * In worker memory: two generations of at most half the bounds each. New entries go to the young one;
+ * when it is full it becomes the old one (the previous old one is dropped whole), and a hit in the old
+ * one moves the entry back to the young one. So the cache never holds more than `maxEntries` entries or
+ * about `maxBytes` bytes, recently used sessions stay, and nothing costs more than a Map operation.
+ */
+export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number): VerifiedCache {
+  const entryLimit = Math.max(1, Math.floor(maxEntries / 2));
+  const byteLimit = Math.max(1, Math.floor(maxBytes / 2));
+  let young = new Map<string, VerifiedSession>();
+  let old = new Map<string, VerifiedSession>();
+  let youngBytes = 0;
+
+  function insert(cookie: string, session: VerifiedSession, bytes: number): void {
+    if (young.size >= entryLimit || youngBytes + bytes > byteLimit) {
+      old = young;
+      young = new Map<string, VerifiedSession>();
+      youngBytes = 0;
+    }
+    young.set(cookie, session);
+    youngBytes += bytes;
+  }
+
+  return {
+    get: function (cookie) {
+      const recent = young.get(cookie);
+      if (recent) return recent;
+      const aged = old.get(cookie);
+      if (!aged) return null;
+      old.delete(cookie);
+      insert(cookie, aged, entryBytes(cookie, aged));
+      return aged;
+    },
+    set: function (cookie, session) {
+      const bytes = entryBytes(cookie, session);
+      // One huge session must not flush everything else.
+      if (bytes > byteLimit / 4 || young.has(cookie)) return;
+      insert(cookie, session, bytes);
+    },
+  };
+}
+
+/**
+ * Worker memory in front of a zone (QuickJS): a hit in memory costs no shared-dict access (which costs
+ * a QuickJS request about as much as the rest of the check); a miss there looks in the zone, which
+ * every worker and every QuickJS context shares, and keeps what it finds.
+ */
+export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedCache): VerifiedCache {
+  return {
+    get: function (cookie) {
+      const near = memory.get(cookie);
+      if (near) return near;
+      const far = zone.get(cookie);
+      if (far) memory.set(cookie, far, 0);
+      return far;
+    },
+    set: function (cookie, session, ttl) {
+      memory.set(cookie, session, ttl);
+      zone.set(cookie, session, ttl);
+    },
+  };
+}
+
+/** In a shared dict zone: one JSON text per cookie value, expiring with the session. */
+export function createZoneVerifiedCache(dict: SharedDict, zone: string): VerifiedCache {
+  return {
+    get: function (cookie) {
+      let text: string | number | undefined;
+      try {
+        text = dict.get(cookie);
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
+      if (typeof text !== "string") return null;
+      try {
+        const stored = JSON.parse(text);
+        const times = stored.t;
+        return {
+          keyId: stored.k,
+          bind: stored.b,
+          ciphertext: stored.c,
+          plaintext: stored.p,
+          flags: stored.f,
+          creationTime: times[0],
+          rollingOffset: times[1],
+          idlingOffset: times[2],
+          sid: stored.s,
+          loggableId: stored.i,
+        };
+      } catch (e) {
+        return null;
+      }
+    },
+    set: function (cookie, session, ttl) {
+      const text = JSON.stringify({
+        k: session.keyId,
+        b: session.bind,
+        c: session.ciphertext,
+        p: session.plaintext,
+        f: session.flags,
+        t: [session.creationTime, session.rollingOffset, session.idlingOffset],
+        s: session.sid,
+        i: session.loggableId,
+      });
+      try {
+        dict.set(cookie, text, dictTimeout(ttl));
+      } catch (e) {
+        const error = zoneError(zone, e);
+        // A full zone (declared without evict) only means this session is not cached.
+        if (error.name === "ConfigError") throw error;
+      }
+    },
+  };
+}
