@@ -1,0 +1,306 @@
+/**
+ * The verified-session cache (src/core/verified-cache.ts) and the fast check (src/core/fast-check.ts):
+ * a cached session is refused, or handed to the full path, on every change a request without the cache
+ * would notice — timeouts and refresh points, bind, key rotation, revocation, the storage record, a
+ * tampered payload — and the caches stay within their bounds. Every expectation about a refusal is the
+ * full path's own reason, so a cache that hid one would fail here.
+ */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createSessionLibrary } from "../../src/core/api";
+import type { SessionOptions } from "../../src/core/config";
+import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
+import { fastCheck } from "../../src/core/fast-check";
+import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
+import type { Platform } from "../../src/core/platform";
+import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, type VerifiedSession } from "../../src/core/verified-cache";
+import { createNodePlatform } from "../../src/platform/node";
+import { registerBuiltinStorages } from "../../src/storage/index";
+import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
+import { nextCookie, T0 } from "../support/session-env";
+
+registerBuiltinStorages();
+
+const SECRET = "verified-cache-secret";
+const DAY_MS = 86_400_000;
+
+interface Env {
+  clock: { now: number };
+  platform: Platform;
+  dicts: { [zone: string]: MemorySharedDict };
+  library: ReturnType<typeof createSessionLibrary>;
+  logs: string[];
+}
+
+function createEnv(options: SessionOptions, platformOptions: { keepsModuleState?: boolean; zones?: string[] } = {}): Env {
+  const clock = { now: T0 };
+  const logs: string[] = [];
+  const dicts: { [zone: string]: MemorySharedDict } = {};
+  for (const zone of platformOptions.zones || ["sessions"]) {
+    dicts[zone] = createMemorySharedDict({ name: zone, timeout: DAY_MS, evict: zone === "njs_session_cache", clock: () => clock.now * 1000 });
+  }
+  const platform = createNodePlatform({ now: () => clock.now, log: (level, message) => logs.push(level + ": " + message), sharedDicts: dicts });
+  if (platformOptions.keepsModuleState === false) platform.keepsModuleState = false;
+  const library = createSessionLibrary(platform);
+  library.init(options);
+  return { clock, platform, dicts, library, logs };
+}
+
+async function login(env: Env, request: MemoryRequest = {}, subject = "alice"): Promise<string> {
+  const exchange = createMemoryExchange(request);
+  const session = env.library.new(exchange);
+  session.setSubject(subject);
+  session.set("name", "Alice");
+  const saved = await session.save();
+  assert.equal(saved.ok, true, saved.error);
+  return nextCookie(exchange);
+}
+
+/** The full path: start() as the access check runs it when the fast check declines. */
+async function start(env: Env, cookie: string, request: MemoryRequest = {}) {
+  const exchange = createMemoryExchange({ cookie, ...request });
+  const started = await env.library.start(exchange);
+  return { exists: started.exists, error: started.error, refreshed: started.refreshed, cookies: exchange.responseCookies };
+}
+
+function fast(env: Env, cookie: string, request: MemoryRequest = {}) {
+  const exchange = createMemoryExchange({ cookie, ...request });
+  return fastCheck(env.library.settings(), env.platform, cookie, env.clock.now, exchange, (source) => source);
+}
+
+const COOKIE_OPTIONS: SessionOptions = { secret: SECRET, idling_timeout: 600, rolling_timeout: 3600, absolute_timeout: 86400, touch_threshold: 60 };
+
+describe("the fast check finds a session only after a full verification", () => {
+  it("a cookie nobody verified yet is left to the full path, which then makes it known", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    // A login seals the cookie but does not vouch for it: only a full open does.
+    assert.equal(fast(env, cookie), null);
+    assert.equal((await start(env, cookie)).exists, true);
+    const known = fast(env, cookie);
+    assert.ok(known);
+    assert.equal(known.subject, "alice");
+    assert.equal(known.audience, "default");
+    assert.deepEqual(known.data, { name: "Alice" });
+  });
+
+  it("a payload changed after the header is not the cached cookie, and the full path refuses it", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    await start(env, cookie);
+    const last = cookie.charAt(cookie.length - 1);
+    const tampered = cookie.substring(0, cookie.length - 1) + (last === "A" ? "B" : "A");
+    assert.equal(fast(env, tampered), null);
+    const opened = await start(env, tampered);
+    assert.equal(opened.exists, false);
+    assert.match(String(opened.error), /unable to decrypt session data|unable to base64url decode/);
+  });
+});
+
+describe("what a cached session is still checked for", () => {
+  it("the touch threshold hands it to the full path, which touches; the idling timeout then refuses it", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    await start(env, cookie);
+    env.clock.now += 61;
+    assert.equal(fast(env, cookie), null);
+    const touched = await start(env, cookie);
+    assert.equal(touched.exists, true);
+    assert.equal(touched.refreshed, true);
+    env.clock.now += 600;
+    assert.equal(fast(env, cookie), null);
+    const idle = await start(env, cookie);
+    assert.equal(idle.exists, false);
+    assert.equal(idle.error, "session idling timeout exceeded");
+  });
+
+  it("past 3/4 of the rolling timeout, and past the absolute timeout, it is the full path's", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, idling_timeout: 0, rolling_timeout: 400, absolute_timeout: 1000 });
+    const cookie = await login(env);
+    await start(env, cookie);
+    env.clock.now += 300;
+    assert.ok(fast(env, cookie));
+    env.clock.now += 1;
+    assert.equal(fast(env, cookie), null);
+    const resaved = await start(env, cookie);
+    assert.equal(resaved.refreshed, true);
+    env.clock.now += 700;
+    assert.equal((await start(env, cookie)).error, "session absolute timeout exceeded");
+    assert.equal(fast(env, cookie), null);
+  });
+
+  it("a bound session with other request attributes is refused, cache or not", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, bind: ["ip", "user_agent"] });
+    const here = { remoteAddress: "192.0.2.1", userAgent: "browser/1" };
+    const cookie = await login(env, here);
+    assert.equal((await start(env, cookie, here)).exists, true);
+    assert.ok(fast(env, cookie, here));
+    for (const elsewhere of [{ ...here, remoteAddress: "198.51.100.7" }, { ...here, userAgent: "curl/8" }]) {
+      assert.equal(fast(env, cookie, elsewhere), null);
+      const opened = await start(env, cookie, elsewhere);
+      assert.equal(opened.exists, false);
+      assert.equal(opened.error, "invalid session message authentication code");
+    }
+  });
+
+  it("a rotated secret: the fallback key sends the session to the full path (re-saved); a removed key refuses it", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    await start(env, cookie);
+    assert.ok(fast(env, cookie));
+    env.library.init({ secret: "the-new-secret", secret_fallbacks: [SECRET] });
+    assert.equal(fast(env, cookie), null);
+    const rotated = await start(env, cookie);
+    assert.equal(rotated.exists, true);
+    assert.equal(rotated.refreshed, true);
+    env.library.init({ secret: "the-new-secret", secret_fallbacks: [] });
+    assert.equal(fast(env, cookie), null);
+    assert.equal((await start(env, cookie)).error, "invalid session message authentication code");
+  });
+
+  it("a revoked session is refused on its next request, though its verification is cached", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, registry_zone: "sessions", store_metadata: true });
+    const cookie = await login(env);
+    await start(env, cookie);
+    assert.ok(fast(env, cookie));
+    const registry = env.library.settings().registry;
+    assert.ok(registry);
+    registry.revokeAll("default", "alice", env.clock.now);
+    env.clock.now += 1;
+    assert.equal(fast(env, cookie), null);
+    assert.equal((await start(env, cookie)).error, "session revoked");
+  });
+
+  it("shm storage: the record is read on every request; a deleted or replaced record ends the cached session", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
+    const cookie = await login(env);
+    await start(env, cookie);
+    assert.ok(fast(env, cookie));
+    const dict = env.dicts.sessions;
+    const key = dict.keys().find((name) => name.startsWith("session:")) as string;
+    const record = dict.get(key) as string;
+    // Another ciphertext under the same id: the cached decryption no longer applies.
+    dict.set(key, record.replace(/\["([A-Za-z0-9_-]{8})/, '["AAAAAAAA'));
+    assert.equal(fast(env, cookie), null);
+    assert.equal((await start(env, cookie)).exists, false);
+    dict.delete(key);
+    assert.equal(fast(env, cookie), null);
+    assert.equal((await start(env, cookie)).error, "unable to load session");
+  });
+
+  it("another audience's location does not see the session through the cache", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    await start(env, cookie);
+    const exchange = createMemoryExchange({ cookie });
+    const other = env.library.settings({ audience: "admin" });
+    assert.equal(fastCheck(other, env.platform, cookie, env.clock.now, exchange, (source) => source), null);
+    const opened = await env.library.start(createMemoryExchange({ cookie }), { audience: "admin" });
+    assert.equal(opened.exists, false);
+    assert.equal(opened.error, "missing session audience");
+  });
+});
+
+describe("where the cache lives", () => {
+  it("without module state (the njs engine) and without a zone there is none; with the zone it is shared", async () => {
+    const none = createEnv(COOKIE_OPTIONS, { keepsModuleState: false });
+    assert.equal(none.library.settings().verifiedCache, null);
+    const zoned = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] });
+    const cookie = await login(zoned);
+    await start(zoned, cookie);
+    const value = cookie.substring(cookie.indexOf("=") + 1);
+    const stored = JSON.parse(zoned.dicts.njs_session_cache.get(value) as string);
+    assert.equal(stored.p, '[[{"name":"Alice"},"default","alice"]]');
+    assert.ok(fast(zoned, cookie));
+  });
+
+  it("a named zone that nginx.conf lacks is a configuration error; false turns the zone off", () => {
+    assert.throws(() => createEnv({ ...COOKIE_OPTIONS, verified_cache_zone: "missing" }), /verified_cache_zone/);
+    const memoryOnly = createEnv({ ...COOKIE_OPTIONS, verified_cache_zone: false }, { zones: ["sessions", "njs_session_cache"] });
+    assert.ok(memoryOnly.library.settings().verifiedCache);
+    assert.equal(createEnv({ ...COOKIE_OPTIONS, verified_cache_entries: 0 }).library.settings().verifiedCache, null);
+  });
+
+  it("worker memory in front of the zone keeps what it found there", () => {
+    const dict = createMemorySharedDict({ name: "c", timeout: DAY_MS, evict: true });
+    const zone = createZoneVerifiedCache(dict, "c");
+    const memory = createMemoryVerifiedCache(10, 1 << 20);
+    zone.set("cookie-1", entry("x"), 60);
+    const tiered = createTieredVerifiedCache(memory, zone);
+    assert.equal(memory.get("cookie-1"), null);
+    assert.equal(tiered.get("cookie-1")?.plaintext, "x");
+    assert.equal(memory.get("cookie-1")?.plaintext, "x");
+  });
+});
+
+function entry(plaintext: string): VerifiedSession {
+  return { keyId: "k", bind: "", ciphertext: "c", plaintext, flags: 0, creationTime: T0, rollingOffset: 0, idlingOffset: 0, sid: "s", loggableId: "l" };
+}
+
+describe("the in-memory cache's bounds", () => {
+  it("never holds more than its entries", () => {
+    const cache = createMemoryVerifiedCache(100, 1 << 30);
+    for (let i = 0; i < 1000; i++) cache.set("cookie-" + i, entry("p"), 60);
+    let held = 0;
+    for (let i = 0; i < 1000; i++) if (cache.get("cookie-" + i)) held++;
+    assert.ok(held <= 100, held + " entries held");
+    assert.ok(held >= 50, "the recent half stays: " + held);
+    assert.ok(cache.get("cookie-999"));
+  });
+
+  it("never holds more than its bytes, and a session bigger than a quarter of a generation is not kept", () => {
+    const cache = createMemoryVerifiedCache(1_000_000, 100_000);
+    const big = "x".repeat(1000);
+    for (let i = 0; i < 1000; i++) cache.set("cookie-" + i, entry(big), 60);
+    let held = 0;
+    for (let i = 0; i < 1000; i++) if (cache.get("cookie-" + i)) held++;
+    // Each entry counts at least 2 × (2 × 1000) bytes: 100 kB hold at most 25 of them.
+    assert.ok(held > 0 && held <= 25, held + " entries held");
+    cache.set("huge", entry("y".repeat(20_000)), 60);
+    assert.equal(cache.get("huge"), null);
+  });
+
+  it("a hit in the older generation keeps the entry", () => {
+    const cache = createMemoryVerifiedCache(4, 1 << 30);
+    cache.set("a", entry("1"), 60);
+    cache.set("b", entry("2"), 60);
+    cache.set("c", entry("3"), 60); // the first generation (a, b) ages
+    assert.ok(cache.get("a")); // moved back to the young generation
+    cache.set("d", entry("4"), 60);
+    cache.set("e", entry("5"), 60); // ages again: (c, a) → old, (d, e) young... b is gone
+    assert.equal(cache.get("b"), null);
+    assert.ok(cache.get("a"));
+  });
+});
+
+describe("quickCookie agrees with the full Cookie header parse, or declines", () => {
+  const headers = [
+    "session=abc",
+    "a=1; session=abc; b=2",
+    "a=1;session=abc",
+    "session=abc; session=def",
+    "xsession=1; session=abc",
+    "a=session; session=abc",
+    "session =abc",
+    "a=1;  session=abc",
+    "session=abc ; b=2",
+    "SESSION=abc; session=def",
+    "a=1",
+    "",
+    "session=",
+    "session",
+  ];
+  for (const header of headers) {
+    it(JSON.stringify(header), () => {
+      const full = findCookie(parseCookieHeader(header), "session");
+      const quick = quickCookie(header, "session");
+      if (quick !== null) assert.equal(quick, full);
+    });
+  }
+  it("declines the shapes it cannot settle, and says 'absent' only when the name is nowhere", () => {
+    assert.equal(quickCookie("session =abc", "session"), null);
+    assert.equal(quickCookie("xsession=1; session=abc", "session"), null);
+    assert.equal(quickCookie("a=1", "session"), undefined);
+  });
+});
