@@ -1,0 +1,70 @@
+-- The one wrk script of `npm run bench`, steered by environment variables:
+--   BENCH_OUT      file the summary is written to, as one JSON object (always)
+--   BENCH_COOKIES  file of Cookie header values, one per line: one line = the same cookie on every
+--                  request (warm); many = each request takes the next one, round robin (cold)
+--   BENCH_METHOD, BENCH_BODY   e.g. POST and a form body (login)
+--   BENCH_LIMIT    stop after this many responses (RSS measurements, pool collection): the thread
+--                  stops and touches BENCH_OUT.done; wrk's main thread sleeps out -d regardless,
+--                  so the caller sends it SIGINT on seeing that file (drive-lib.sh: limited_wrk)
+--   BENCH_COLLECT  append each response's Set-Cookie name=value to this file (minting a pool)
+-- Run with -t1: the counters below are per thread.
+
+local cookies = {}
+local path = os.getenv("BENCH_COOKIES")
+if path and path ~= "" then
+  for line in io.lines(path) do
+    if line ~= "" then cookies[#cookies + 1] = line end
+  end
+end
+
+wrk.method = os.getenv("BENCH_METHOD") or "GET"
+local body = os.getenv("BENCH_BODY")
+if body and body ~= "" then
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+wrk.headers["User-Agent"] = "njs-session-bench"
+
+if #cookies == 1 then
+  -- A static request: wrk builds it once, so the client costs nothing per request.
+  wrk.headers["Cookie"] = cookies[1]
+elseif #cookies > 1 then
+  local next_cookie = 0
+  request = function()
+    next_cookie = next_cookie % #cookies + 1
+    wrk.headers["Cookie"] = cookies[next_cookie]
+    return wrk.format()
+  end
+end
+
+local limit = tonumber(os.getenv("BENCH_LIMIT") or "")
+local collect_path = os.getenv("BENCH_COLLECT")
+if limit or (collect_path and collect_path ~= "") then
+  local seen = 0
+  local collected = nil
+  if collect_path and collect_path ~= "" then collected = io.open(collect_path, "a") end
+  response = function(status, headers, body)
+    seen = seen + 1
+    if collected then
+      local line = headers["Set-Cookie"]
+      if line then collected:write((line:match("^([^;]*)")), "\n") end
+    end
+    if limit and seen >= limit then
+      if collected then collected:close(); collected = nil end
+      local marker = io.open(os.getenv("BENCH_OUT") .. ".done", "w")
+      if marker then marker:close() end
+      wrk.thread:stop()
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local out = assert(io.open(os.getenv("BENCH_OUT"), "w"))
+  out:write(string.format(
+    '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+  out:close()
+end
