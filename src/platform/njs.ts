@@ -164,15 +164,6 @@ const njsFiles: FileSystem = {
   },
 };
 
-/**
- * Header changes the session asked for. Request headers cannot be changed from njs: nginx applies them
- * through js_set variables and proxy_set_header. Response headers are also set on `r` at once.
- */
-export interface NjsExchange extends Exchange {
-  requestHeaderChanges: { [name: string]: string | null };
-  responseHeaderChanges: { [name: string]: string };
-}
-
 /** The request attributes a session can be bound to, read only when asked (the fast check's view). */
 export function njsBindSource(r: NginxHTTPRequest): BindSource {
   return {
@@ -190,25 +181,23 @@ export function njsBindSource(r: NginxHTTPRequest): BindSource {
   };
 }
 
-/** The session's view of one njs request. */
-export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
+/**
+ * The session's view of one njs request. njs cannot change the request nginx sends upstream: the
+ * entry points publish the Session-* request headers and the Cookie header without session cookies
+ * through variables ($session_request_header_*, $session_upstream_cookie) for proxy_set_header, so
+ * the request-side setters have nothing to do here.
+ */
+export function createNjsExchange(r: NginxHTTPRequest): Exchange {
   const bound = njsBindSource(r);
   let responseCookies: string[] | null = null;
-  const exchange: NjsExchange = {
-    requestHeaderChanges: {},
-    responseHeaderChanges: {},
+  return {
     cookieHeader: function () {
       const header = r.headersIn["Cookie"];
       return header === undefined ? undefined : String(header);
     },
-    setRequestCookieHeader: function (value) {
-      exchange.requestHeaderChanges["Cookie"] = value;
-    },
-    setRequestHeader: function (name, value) {
-      exchange.requestHeaderChanges[name] = value;
-    },
+    setRequestCookieHeader: function () {},
+    setRequestHeader: function () {},
     setResponseHeader: function (name, value) {
-      exchange.responseHeaderChanges[name] = value;
       r.headersOut[name] = value;
     },
     getResponseCookies: function () {
@@ -226,5 +215,4 @@ export function createNjsExchange(r: NginxHTTPRequest): NjsExchange {
     scheme: bound.scheme,
     userAgent: bound.userAgent,
   };
-  return exchange;
 }
