@@ -14,6 +14,8 @@ const ENTRIES = [
   { entry: "src/nginx/index.ts", output: "dist/session.js" },
   { entry: "test/nginx/harness.ts", output: "dist/test-harness.js" },
 ];
+// NJS_SESSION_BUILD_ONLY=PATH: build only the product, to PATH (profiling beside a running test suite).
+if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(0, 2, { entry: "src/nginx/index.ts", output: process.env.NJS_SESSION_BUILD_ONLY });
 
 /** njs modules are ES modules with exactly one default export, written `export default name;`. */
 function toSingleDefaultExport(code, entry) {

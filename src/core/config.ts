@@ -217,6 +217,8 @@ export interface Settings {
   hashSubject: boolean;
   storeMetadata: boolean;
   touchThreshold: number;
+  /** Seconds after its last roll at which refresh() re-saves a session: 3/4 of rolling_timeout (0: never). */
+  rollingRenewal: number;
   compressionThreshold: number;
   bindFlags: number;
   requestHeaders: string[];
@@ -573,6 +575,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     hashSubject: hashSubject,
     storeMetadata: storeMetadata,
     touchThreshold: pick(options.touch_threshold, DEFAULTS.touch_threshold),
+    rollingRenewal: Math.ceil(pick(options.rolling_timeout, DEFAULTS.rolling_timeout) * 0.75),
     compressionThreshold: pick(options.compression_threshold, DEFAULTS.compression_threshold),
     bindFlags: bindFlags,
     requestHeaders: options.request_headers || [],

@@ -17,7 +17,6 @@
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./config";
-import { quickCookie } from "./cookies";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, FLAG_STORAGE, HEADER_ENCODED_SIZE, MAX_ROLLING_OFFSET } from "./format";
 
 const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
@@ -52,7 +51,13 @@ interface CachedEntry extends VerifiedSession {
 export function fastCheck<R>(
   settings: Settings,
   platform: Platform,
-  cookieHeader: string | undefined,
+  /**
+   * The value of the request's cookie named settings.cookieName, as the platform finds it (nginx:
+   * $cookie_<name>, parsed in C, which costs QuickJS less than parsing the header itself). It is only
+   * a cache key: whatever the parser's quirks (nginx matches the name case-insensitively and takes the
+   * first), a value that was never fully verified under this name is not in the cache.
+   */
+  cookie: string | undefined,
   now: number,
   /** The request, and how to read its bindable attributes: asked only when the session is bound. */
   request: R,
@@ -60,7 +65,6 @@ export function fastCheck<R>(
 ): KnownSession | null {
   const cache = settings.verifiedCache;
   if (!cache) return null;
-  const cookie = quickCookie(cookieHeader, settings.cookieName);
   if (!cookie) return null;
   const known = cache.get(cookie) as CachedEntry | null;
   if (!known || known.keyId !== settings.keyIds[0]) return null;
@@ -74,9 +78,10 @@ export function fastCheck<R>(
   const sinceRoll = sinceCreation - known.rollingOffset;
   // Past 3/4 of the rolling timeout the full path re-saves; past the touch threshold it touches. Both
   // come before the timeouts themselves, which they therefore also cover.
-  if (settings.rollingTimeout !== 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) return null;
-  if (settings.idlingTimeout !== 0 && sinceRoll - known.idlingOffset > Math.min(settings.idlingTimeout, settings.touchThreshold)) {
-    return null;
+  if (settings.rollingTimeout !== 0 && sinceRoll > settings.rollingRenewal) return null;
+  if (settings.idlingTimeout !== 0) {
+    const sinceTouch = sinceRoll - known.idlingOffset;
+    if (sinceTouch > settings.touchThreshold || sinceTouch > settings.idlingTimeout) return null;
   }
   if (known.bind !== "" || known.flags & BIND_FLAGS) {
     if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;

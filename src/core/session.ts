@@ -896,7 +896,7 @@ export class Session {
     if (meta.ikm !== settings.ikm) return resave();
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
     const sinceRoll = meta.timestamp - meta.creationTime - meta.rollingOffset;
-    if (settings.rollingTimeout > 0 && sinceRoll > Math.ceil(settings.rollingTimeout * 0.75)) return resave();
+    if (settings.rollingTimeout > 0 && sinceRoll > settings.rollingRenewal) return resave();
     if (settings.idlingTimeout > 0 && sinceRoll - meta.idlingOffset > settings.touchThreshold) {
       const touched = this.touch();
       if (touched.ok) this.touchInRegistry();

@@ -47,6 +47,17 @@ import { decodeState, encodeState, PublishedState, variableText } from "./state"
  */
 export const MAX_FORWARDED_COOKIES = 2 * MAX_COOKIES;
 
+/** Which entry point runs a check: how it denies and where it publishes. */
+const enum CheckMode {
+  /** js_access: deny with a status or a login redirect, publish in $session_state. */
+  Access,
+  /** js_content behind auth_request: 401/403 or 204 with X-Session-* headers. */
+  AuthRequest,
+}
+
+/** A fast check never re-issues a cookie. */
+const NO_COOKIES: string[] = [];
+
 interface RequestContext {
   /** The location's overrides of the session options; undefined when it has none. */
   options: SessionOptions | undefined;
@@ -149,6 +160,18 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     return context;
   }
 
+  /** $cookie_<cookie name>, for the last settings asked about (a function of them alone). */
+  let cookieVariableSettings: Settings | null = null;
+  let cookieVariableName = "";
+
+  function cookieVariable(settings: Settings): string {
+    if (settings !== cookieVariableSettings) {
+      cookieVariableName = "cookie_" + settings.cookieName;
+      cookieVariableSettings = settings;
+    }
+    return cookieVariableName;
+  }
+
   /** A reference a user can quote and an operator can grep: the request id. */
   function reference(r: NginxHTTPRequest): string {
     const id = r.variables.request_id;
@@ -227,11 +250,22 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     state: PublishedState;
     /** encodeState(state, false): $session_state's text. */
     json: string;
+    /** Names in state.p and state.d: most sessions have none, and then nothing else is written. */
+    responseHeaderNames: string[];
+    dataNames: string[];
   }
 
   function publicationOf(source: StateSource, settings: Settings, context: RequestContext, at: number): Publication {
     const state = stateOf(source, settings, context.entry);
-    return { at: at, context: context, settings: settings, state: state, json: encodeState(state, false) };
+    return {
+      at: at,
+      context: context,
+      settings: settings,
+      state: state,
+      json: encodeState(state, false),
+      responseHeaderNames: Object.keys(state.p),
+      dataNames: Object.keys(state.d),
+    };
   }
 
   /** What the rest of the request may know about the session; response_headers go on the response. */
@@ -283,16 +317,17 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   }
 
   /** response_headers: on the response at once (in auth_request mode also carried in the state). */
-  function applyResponseHeaders(r: NginxHTTPRequest, state: PublishedState): void {
-    for (const name in state.p) r.headersOut[name] = state.p[name];
+  function applyResponseHeaders(r: NginxHTTPRequest, publication: Publication): void {
+    const names = publication.responseHeaderNames;
+    for (let i = 0; i < names.length; i++) r.headersOut[names[i]] = publication.state.p[names[i]];
   }
 
   /** js_access: publish the session in $session_state. */
   function publishAccess(r: NginxHTTPRequest, publication: Publication): void {
-    applyResponseHeaders(r, publication.state);
+    applyResponseHeaders(r, publication);
     setVariable(r, "session_state", publication.json);
-    const data = publication.state.d;
-    for (const key in data) setVariable(r, "session_data_" + key, data[key]);
+    const names = publication.dataNames;
+    for (let i = 0; i < names.length; i++) setVariable(r, "session_data_" + names[i], publication.state.d[names[i]]);
     // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
     // already on r.headersOut and survive proxy_pass.
   }
@@ -300,7 +335,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   /** auth_request: everything travels back in headers of the 204 (nginx/session-auth-request.conf). */
   function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cookies: string[]): void {
     const state = publication.state;
-    applyResponseHeaders(r, state);
+    applyResponseHeaders(r, publication);
     r.headersOut["X-Session-State"] = encodeState(state, true);
     for (const key in state.d) r.headersOut["X-Session-Data-" + key] = state.d[key];
     if (cookies.length > MAX_FORWARDED_COOKIES) {
@@ -316,26 +351,22 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
    * rest of the second (the state only changes with the clock). Else the full start() (open, refresh),
    * synchronous too when it can be.
    */
-  function check(
-    r: NginxHTTPRequest,
-    denied: (context: RequestContext) => void,
-    publish: (publication: Publication, cookies: string[]) => void,
-  ): MaybePromise<void> {
+  function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
     let context: RequestContext;
     let settings: Settings;
     try {
       context = requestContext(r);
       settings = library.settings(context.options);
       const now = platform.now();
-      const header = r.headersIn["Cookie"];
-      const known = fastCheck(settings, platform, typeof header === "string" ? header : undefined, now, r, njsBindSource);
+      const cookie = r.variables[cookieVariable(settings)];
+      const known = fastCheck(settings, platform, typeof cookie === "string" ? cookie : undefined, now, r, njsBindSource);
       if (known) {
         let publication = known.publication as Publication | undefined;
         if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
           publication = publicationOf(knownSource(known, settings), settings, context, now);
           known.publication = publication;
         }
-        return publish(publication, []);
+        return publish(r, mode, publication, NO_COOKIES);
       }
     } catch (e) {
       return failClosed(r, e);
@@ -347,34 +378,29 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
         return library.startMaybe(exchange, context.options);
       },
       function (started) {
-        if (!started.exists) return denied(context);
-        publish(publicationOf(sessionSource(started.session), settings, context, 0), exchange.getResponseCookies());
+        if (!started.exists) return denied(r, mode, context);
+        publish(r, mode, publicationOf(sessionSource(started.session), settings, context, 0), exchange.getResponseCookies());
       },
     );
   }
 
+  function denied(r: NginxHTTPRequest, mode: CheckMode, context: RequestContext): void {
+    if (mode === CheckMode.Access) deny(r, context.entry);
+    else r.return(context.entry.unauthorized_status);
+  }
+
+  function publish(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
+    if (mode === CheckMode.Access) publishAccess(r, publication);
+    else publishAuthRequest(r, publication, cookies);
+  }
+
+  // A mode rather than callbacks: two closures per request cost QuickJS more than the rest of publishing.
   function access(r: NginxHTTPRequest): MaybePromise<void> {
-    return check(
-      r,
-      function (context) {
-        deny(r, context.entry);
-      },
-      function (publication) {
-        publishAccess(r, publication);
-      },
-    );
+    return check(r, CheckMode.Access);
   }
 
   function authRequest(r: NginxHTTPRequest): MaybePromise<void> {
-    return check(
-      r,
-      function (context) {
-        r.return(context.entry.unauthorized_status);
-      },
-      function (publication, cookies) {
-        publishAuthRequest(r, publication, cookies);
-      },
-    );
+    return check(r, CheckMode.AuthRequest);
   }
 
   function loginRedirect(r: NginxHTTPRequest): void {
@@ -653,7 +679,9 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     });
   for (let i = 0; i < headerNames.length; i++) {
     const headerName = headerNames[i];
-    const suffix = headerName.replace(/^Session-/, "").replace(/-/g, "");
+    // "Session-Idling-Offset" → "IdlingOffset". No RegExp: under the njs engine this runs on every
+    // request (the module is re-run per request), and twenty replace() calls cost more than a check.
+    const suffix = headerName.substring("Session-".length).split("-").join("");
     handlers["requestHeader" + suffix] = function (r: NginxHTTPRequest): string {
       const current = state(r);
       return current && current.q[headerName] !== undefined ? current.q[headerName] : "";
