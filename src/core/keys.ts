@@ -28,7 +28,19 @@ export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
+/** The last ikm extracted and its PRK: the settings' ikm is one object, asked for on every open. */
+let lastIkm: Uint8Array | null = null;
+let lastPrk: Uint8Array | null = null;
+
 function extract(platform: Platform, ikm: Uint8Array): Uint8Array {
+  if (ikm === lastIkm) return lastPrk as Uint8Array;
+  const prk = extractByValue(platform, ikm);
+  lastIkm = ikm;
+  lastPrk = prk;
+  return prk;
+}
+
+function extractByValue(platform: Platform, ikm: Uint8Array): Uint8Array {
   const cacheKey = String.fromCharCode.apply(null, Array.prototype.slice.call(ikm) as number[]);
   const cached = extractedKeys[cacheKey];
   if (cached) return cached;
