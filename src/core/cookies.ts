@@ -38,6 +38,26 @@ export function findCookie(pairs: CookiePairs, name: string): string | undefined
 }
 
 
+/**
+ * findCookie(parseCookieHeader(header), name), fast, for the common shapes only: the first occurrence
+ * of `name` in the header is the start of a part ("name=value", at the start or after ";" or "; ").
+ * Then no earlier part can carry that name, and the value is the part's, trimmed, as the full parse
+ * gives it. Any other shape ("name =v", the name inside an earlier cookie's name or value, ...) gives
+ * null: "cannot tell quickly", and the caller takes the full path. undefined: no such cookie at all.
+ */
+export function quickCookie(header: string | undefined, name: string): string | null | undefined {
+  if (!header) return undefined;
+  const at = header.indexOf(name);
+  if (at < 0) return undefined;
+  if (header.charCodeAt(at + name.length) !== 61 /* = */) return null;
+  if (at > 0) {
+    const before = header.charCodeAt(at - 1);
+    if (before !== 59 /* ; */ && !(before === 32 /* space */ && at > 1 && header.charCodeAt(at - 2) === 59)) return null;
+  }
+  const end = header.indexOf(";", at);
+  return header.substring(at + name.length + 1, end < 0 ? header.length : end).trim();
+}
+
 /** How many cookies a payload of `dataSize` characters needs, or null when it cannot fit in nine. */
 export function cookieChunkCount(cookieNameSize: number, dataSize: number): number | null {
   let spaceNeeded = cookieNameSize + 1 + HEADER_ENCODED_SIZE + dataSize;

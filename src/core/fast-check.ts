@@ -52,10 +52,10 @@ export function fastCheck<R>(
   settings: Settings,
   platform: Platform,
   /**
-   * The value of the request's cookie named settings.cookieName, as the platform finds it (nginx:
-   * $cookie_<name>, parsed in C, which costs QuickJS less than parsing the header itself). It is only
-   * a cache key: whatever the parser's quirks (nginx matches the name case-insensitively and takes the
-   * first), a value that was never fully verified under this name is not in the cache.
+   * The value of the request's cookie named exactly settings.cookieName, as the full path would find
+   * it (quickCookie, or findCookie). Not a laxer parser's: the cache is keyed by value alone, so a
+   * parser that matched "SESSION" or took another occurrence would let a cached value stand in for
+   * the cookie the full path would have judged.
    */
   cookie: string | undefined,
   now: number,

@@ -20,7 +20,7 @@
 import { constantTimeEqual, utf8Encode } from "../core/bytes";
 import type { SessionLibrary } from "../core/api";
 import { HEADER_NAMES, isConfigError, SessionOptions, Settings } from "../core/config";
-import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
+import { chunkCookieName, quickCookie, withoutSessionCookies } from "../core/cookies";
 import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
 import type { RegistryEntry } from "../core/registry";
@@ -158,18 +158,6 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       contextCount++;
     }
     return context;
-  }
-
-  /** $cookie_<cookie name>, for the last settings asked about (a function of them alone). */
-  let cookieVariableSettings: Settings | null = null;
-  let cookieVariableName = "";
-
-  function cookieVariable(settings: Settings): string {
-    if (settings !== cookieVariableSettings) {
-      cookieVariableName = "cookie_" + settings.cookieName;
-      cookieVariableSettings = settings;
-    }
-    return cookieVariableName;
   }
 
   /** A reference a user can quote and an operator can grep: the request id. */
@@ -358,8 +346,11 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       context = requestContext(r);
       settings = library.settings(context.options);
       const now = platform.now();
-      const cookie = r.variables[cookieVariable(settings)];
-      const known = fastCheck(settings, platform, typeof cookie === "string" ? cookie : undefined, now, r, njsBindSource);
+      const header = r.headersIn["Cookie"];
+      // Not nginx's $cookie_<name>: it matches names regardless of case, so a value cached under
+      // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
+      const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
+      const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
       if (known) {
         let publication = known.publication as Publication | undefined;
         if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/config";
-import { findCookie, parseCookieHeader } from "../../src/core/cookies";
+import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
 import { fastCheck } from "../../src/core/fast-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
@@ -276,3 +276,33 @@ describe("the in-memory cache's bounds", () => {
   });
 });
 
+describe("quickCookie agrees with the full Cookie header parse, or declines", () => {
+  const headers = [
+    "session=abc",
+    "a=1; session=abc; b=2",
+    "a=1;session=abc",
+    "session=abc; session=def",
+    "xsession=1; session=abc",
+    "a=session; session=abc",
+    "session =abc",
+    "a=1;  session=abc",
+    "session=abc ; b=2",
+    "SESSION=abc; session=def",
+    "a=1",
+    "",
+    "session=",
+    "session",
+  ];
+  for (const header of headers) {
+    it(JSON.stringify(header), () => {
+      const full = findCookie(parseCookieHeader(header), "session");
+      const quick = quickCookie(header, "session");
+      if (quick !== null) assert.equal(quick, full);
+    });
+  }
+  it("declines the shapes it cannot settle, and says 'absent' only when the name is nowhere", () => {
+    assert.equal(quickCookie("session =abc", "session"), null);
+    assert.equal(quickCookie("xsession=1; session=abc", "session"), null);
+    assert.equal(quickCookie("a=1", "session"), undefined);
+  });
+});
