@@ -37,7 +37,6 @@ export function findCookie(pairs: CookiePairs, name: string): string | undefined
   return undefined;
 }
 
-
 /**
  * findCookie(parseCookieHeader(header), name), fast, for the common shapes only: the first occurrence
  * of `name` in the header is the start of a part ("name=value", at the start or after ";" or "; ").
