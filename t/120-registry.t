@@ -40,16 +40,8 @@ EntryTest::setup(secret => $SECRET, hidden => ['wonderland', $TOKEN], locations 
     location = /backend { js_content upstream.loginBackend; }
 _EOC_
 
-# Runs before EntryTest's preprocessor (add_block_preprocessor puts the newest first): the probe's
-# import for every block, and `--- nginx_workers: N` (a master and N workers) for the block that
-# needs several workers; every other block runs the usual single process.
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', "    js_import probe from registry-probe.js;\n" . ($block->http_config // ''));
-    my $workers = $block->nginx_workers;
-    Test::Nginx::Util::workers($workers // 1);
-    if ($workers) { Test::Nginx::Util::master_on() } else { Test::Nginx::Util::master_off() }
-});
+# The zone probe for every block, and `--- nginx_workers: N` where a block needs several workers.
+EntryTest::zone_probe_and_workers();
 
 # The registry's options as the harness needs them (it does not read session.json).
 our %SHM = (storage => 'shm', shm => { zone => 'sessions' }, store_metadata => JSON::PP::true, hash_subject => JSON::PP::true);

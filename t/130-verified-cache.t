@@ -50,16 +50,8 @@ EntryTest::setup(secret => $SECRET, hidden => [$NEW_SECRET], locations => <<'_EO
     location = /_probe { js_content probe.keys; }
 _EOC_
 
-# Runs before EntryTest's preprocessor (add_block_preprocessor puts the newest first): the zone probe
-# for every block, and `--- nginx_workers: N` (a master and N workers: several workers, or a reload)
-# for the blocks that need it; every other block runs the usual single process.
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', "    js_import probe from registry-probe.js;\n" . ($block->http_config // ''));
-    my $workers = $block->nginx_workers;
-    Test::Nginx::Util::workers($workers // 1);
-    if ($workers) { Test::Nginx::Util::master_on() } else { Test::Nginx::Util::master_off() }
-});
+# The zone probe for every block, and `--- nginx_workers: N` where a block needs several workers.
+EntryTest::zone_probe_and_workers();
 
 # The harness does not read session.json: its options must repeat the block's.
 our %REGISTRY = (registry_zone => 'sessions', store_metadata => JSON::PP::true);

@@ -100,6 +100,20 @@ sub setup {
     });
 }
 
+# zone_probe_and_workers(): for files that look into zones through /_probe (t/js/registry-probe.js)
+# and have blocks that need several workers or a reload. Call it after setup(): it then runs before
+# setup()'s preprocessor (add_block_preprocessor puts the newest first). Every block gets the probe's
+# import; `--- nginx_workers: N` runs a master and N workers, every other block the usual single process.
+sub zone_probe_and_workers {
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        $block->set_value('http_config', "    js_import probe from registry-probe.js;\n" . ($block->http_config // ''));
+        my $workers = $block->nginx_workers;
+        Test::Nginx::Util::workers($workers // 1);
+        if ($workers) { Test::Nginx::Util::master_on() } else { Test::Nginx::Util::master_off() }
+    });
+}
+
 # One request to the running nginx. Returns HTTP::Tiny's answer plus set_cookie => [lines].
 sub http {
     my ($method, $uri, $headers, $content) = @_;
