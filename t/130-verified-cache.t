@@ -339,6 +339,9 @@ for (1 .. 100) {
     Time::HiRes::sleep(0.05);
 }
 isnt($after, $before, 'a new worker answers');
+# Until the old worker has exited it may still accept a connection (with the old secret): wait it out.
+for (1 .. 100) { last unless kill(0, $before); Time::HiRes::sleep(0.05) }
+ok(!kill(0, $before), 'the old worker is gone');
 ok(main::cached($old), 'the old cookie is still in the cache zone after the reload');
 main::refused_at('the old cookie after the rotation', '/app/x', $old, 'invalid session message authentication code');
 main::refused_at('the old cookie at /auth/', '/auth/x', $old, 'invalid session message authentication code');
