@@ -325,7 +325,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     const state = publication.state;
     applyResponseHeaders(r, publication);
     r.headersOut["X-Session-State"] = encodeState(state, true);
-    for (const key in state.d) r.headersOut["X-Session-Data-" + key] = state.d[key];
+    const names = publication.dataNames;
+    for (let i = 0; i < names.length; i++) r.headersOut["X-Session-Data-" + names[i]] = state.d[names[i]];
     if (cookies.length > MAX_FORWARDED_COOKIES) {
       throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
     }
