@@ -1,0 +1,52 @@
+/**
+ * CRLF-terminated lines in a byte buffer, as both store protocols (RESP, memcached's) frame them.
+ * The scanners return offsets, or one of two negative verdicts, so that a framer can tell "wait for
+ * more bytes" from "this is not the protocol" without exceptions on the hot path of the bridge.
+ */
+
+/** More bytes are needed. */
+export const INCOMPLETE = -1;
+/** The bytes cannot be the protocol: the connection is beyond repair. */
+export const MALFORMED = -2;
+
+export const CR = 0x0d;
+export const LF = 0x0a;
+
+/** No line of either protocol comes near this; a longer one is garbage, not a slow packet. */
+const MAX_LINE = 4096;
+
+/** Offset of the CR of the first CRLF at or after `start`, INCOMPLETE, or MALFORMED (a bare CR, too long). */
+export function findLineEnd(bytes: Uint8Array, start: number, end: number): number {
+  const limit = Math.min(end, start + MAX_LINE);
+  for (let i = start; i < limit; i++) {
+    if (bytes[i] !== CR) continue;
+    if (i + 1 >= end) return INCOMPLETE;
+    return bytes[i + 1] === LF ? i : MALFORMED;
+  }
+  return limit < end ? MALFORMED : INCOMPLETE;
+}
+
+/** A decimal integer (optional "-") filling [start, end) exactly, or null. */
+export function readInteger(bytes: Uint8Array, start: number, end: number): number | null {
+  let at = start;
+  let negative = false;
+  if (at < end && bytes[at] === 0x2d) {
+    negative = true;
+    at++;
+  }
+  if (at >= end || end - at > 15) return null;
+  let value = 0;
+  for (; at < end; at++) {
+    const digit = bytes[at] - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+/** The bytes of [start, end) as latin1 text: protocol lines are ASCII. */
+export function asciiText(bytes: Uint8Array, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i]);
+  return out;
+}

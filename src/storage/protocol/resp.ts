@@ -1,0 +1,153 @@
+/**
+ * RESP2, the wire protocol of Redis and Valkey: commands out, replies in.
+ *
+ *   command   *<argc>\r\n  then per argument  $<byte length>\r\n<bytes>\r\n
+ *   replies   +simple\r\n   -error\r\n   :integer\r\n   $<len>\r\n<bytes>\r\n ($-1: nil)
+ *             *<count>\r\n followed by that many replies (*-1: nil), nested for CLUSTER SLOTS
+ *
+ * Used on both sides of the store bridge: the storage (src/storage/redis.ts) encodes commands and
+ * parses the replies it gets back; the bridge (src/bridge) only needs where each reply (or command,
+ * also a RESP array) ends, to count them without understanding them. Bulk strings are length-prefixed,
+ * so values are binary-safe and a reply split across packets is simply "incomplete" until the rest comes.
+ */
+
+import { utf8Decode } from "../../core/bytes";
+import { CR, findLineEnd, INCOMPLETE, LF, MALFORMED, readInteger } from "./lines";
+
+export { INCOMPLETE, MALFORMED };
+
+/** A RESP error reply ("-WRONGTYPE ...", "-MOVED 3999 127.0.0.1:7001"). */
+export interface RespError {
+  error: string;
+}
+
+export type RespValue = string | number | null | RespError | RespValue[];
+
+/** UTF-8 byte length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 4;
+        i++;
+      } else length += 3;
+    } else length += 3;
+  }
+  return length;
+}
+
+/** One command as RESP text; its bytes are the text's UTF-8 encoding. */
+export function encodeCommand(args: Array<string | number>): string {
+  let out = "*" + args.length + "\r\n";
+  for (let i = 0; i < args.length; i++) {
+    const text = typeof args[i] === "number" ? String(args[i]) : (args[i] as string);
+    out += "$" + utf8Length(text) + "\r\n" + text + "\r\n";
+  }
+  return out;
+}
+
+/**
+ * Where the RESP value starting at `start` ends (exclusive), INCOMPLETE when `bytes` (up to `end`)
+ * holds only part of it, MALFORMED when it is not RESP. Iterative, so a deep nesting costs no stack.
+ */
+export function respValueEnd(bytes: Uint8Array, start: number, end: number): number {
+  let pending = 1;
+  let at = start;
+  while (pending > 0) {
+    if (at >= end) return INCOMPLETE;
+    const type = bytes[at];
+    const lineEnd = findLineEnd(bytes, at + 1, end);
+    if (lineEnd < 0) return lineEnd;
+    pending--;
+    const next = lineEnd + 2;
+    switch (type) {
+      case 0x2b: // + simple string
+      case 0x2d: // - error
+      case 0x3a: // : integer
+        at = next;
+        break;
+      case 0x24: {
+        // $ bulk string
+        const size = readInteger(bytes, at + 1, lineEnd);
+        if (size === -1) {
+          at = next;
+          break;
+        }
+        if (size === null || size < 0) return MALFORMED;
+        if (next + size + 2 > end) return INCOMPLETE;
+        if (bytes[next + size] !== CR || bytes[next + size + 1] !== LF) return MALFORMED;
+        at = next + size + 2;
+        break;
+      }
+      case 0x2a: {
+        // * array
+        const count = readInteger(bytes, at + 1, lineEnd);
+        if (count === null || count < -1) return MALFORMED;
+        if (count > 0) pending += count;
+        at = next;
+        break;
+      }
+      default:
+        return MALFORMED;
+    }
+  }
+  return at;
+}
+
+/** Where `count` consecutive values starting at `start` end, or INCOMPLETE / MALFORMED. */
+export function respValuesEnd(bytes: Uint8Array, start: number, end: number, count: number): number {
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    at = respValueEnd(bytes, at, end);
+    if (at < 0) return at;
+  }
+  return at;
+}
+
+function line(bytes: Uint8Array, start: number, end: number): string {
+  return utf8Decode(bytes.subarray(start, end));
+}
+
+/** Parses one complete value at `start`; `next[0]` receives where it ends. Throws on anything else. */
+function parseValue(bytes: Uint8Array, start: number, next: number[]): RespValue {
+  const lineEnd = findLineEnd(bytes, start + 1, bytes.length);
+  if (lineEnd < 0) throw new Error("malformed store reply");
+  const type = bytes[start];
+  next[0] = lineEnd + 2;
+  if (type === 0x2b) return line(bytes, start + 1, lineEnd);
+  if (type === 0x2d) return { error: line(bytes, start + 1, lineEnd) };
+  const number = readInteger(bytes, start + 1, lineEnd);
+  if (number === null) throw new Error("malformed store reply");
+  if (type === 0x3a) return number;
+  if (type === 0x24) {
+    if (number < 0) return null;
+    const value = line(bytes, lineEnd + 2, lineEnd + 2 + number);
+    next[0] = lineEnd + 2 + number + 2;
+    return value;
+  }
+  if (type === 0x2a) {
+    if (number < 0) return null;
+    const items: RespValue[] = [];
+    for (let i = 0; i < number; i++) items.push(parseValue(bytes, next[0], next));
+    return items;
+  }
+  throw new Error("malformed store reply");
+}
+
+/** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
+export function parseReplies(bytes: Uint8Array, count: number): RespValue[] {
+  if (respValuesEnd(bytes, 0, bytes.length, count) !== bytes.length) throw new Error("malformed store reply");
+  const replies: RespValue[] = [];
+  const next = [0];
+  for (let i = 0; i < count; i++) replies.push(parseValue(bytes, next[0], next));
+  return replies;
+}
+
+export function isRespError(value: RespValue): value is RespError {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
