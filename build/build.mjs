@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the njs modules: esbuild bundles each entry into one ES module, then babel with
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
-// Output: dist/session.js (the product) and dist/test-harness.js (handlers used only by t/*.t).
+// Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
+// Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t).
 import { build } from "esbuild";
 import { transformAsync } from "@babel/core";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -13,9 +14,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRIES = [
   { entry: "src/nginx/index.ts", output: "dist/session.js" },
   { entry: "test/nginx/harness.ts", output: "dist/test-harness.js" },
+  { entry: "src/bridge/index.ts", output: "dist/store-bridge.js" },
 ];
 // NJS_SESSION_BUILD_ONLY=PATH: build only the product, to PATH (profiling beside a running test suite).
-if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(0, 2, { entry: "src/nginx/index.ts", output: process.env.NJS_SESSION_BUILD_ONLY });
+if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(0, ENTRIES.length, { entry: "src/nginx/index.ts", output: process.env.NJS_SESSION_BUILD_ONLY });
 
 /** njs modules are ES modules with exactly one default export, written `export default name;`. */
 function toSingleDefaultExport(code, entry) {

@@ -37,8 +37,9 @@ export function decodeBase64Url(text: string): Uint8Array | null {
   return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
 }
 
-const UTF8_ENCODER = new TextEncoder();
-const UTF8_DECODER = new TextDecoder();
+// Pure: a bundle that never encodes (the store bridge) drops them.
+const UTF8_ENCODER = /* @__PURE__ */ new TextEncoder();
+const UTF8_DECODER = /* @__PURE__ */ new TextDecoder();
 
 export function utf8Encode(text: string): Uint8Array {
   return UTF8_ENCODER.encode(text);

@@ -1,0 +1,279 @@
+/// <reference path="../../node_modules/njs-types/ngx_stream_js_module.d.ts" />
+/**
+ * The store bridge: an ngx_stream_js_module module that lets the http side, which has ngx.fetch() but
+ * no sockets, talk to Redis/Valkey and memcached. nginx/store-bridge.conf runs it as two stream servers:
+ *
+ *   http side ─ HTTP/1.1 (ngx.fetch, keepalive) ─▶ front ─▶ relay ─ RESP / meta protocol ─▶ store
+ *
+ *   front   js_filter `filter`: client → store, strips each HTTP request down to its body (the
+ *           commands, already in the store's protocol) and sends it on; store → client, counts the
+ *           replies (RESP values or meta replies, split across packets or not) and wraps exactly the
+ *           request's replies in one HTTP response. Requests on a connection are answered strictly in
+ *           order, each with its own replies: the store answers pipelined commands in order, and a
+ *           request is only answered once all of its replies are there.
+ *   relay   js_preread `relayPreread` reads the store's address from the first line the front sends
+ *           and names it in $njs_session_store_target for `proxy_pass`; js_filter `relayFilter` drops
+ *           that line. One store connection per front connection, for its whole life: keepalive on the
+ *           http side is keepalive to the store.
+ *
+ * Anything that could leave a reply unaccounted for (a store timeout, a malformed reply, the store
+ * closing or refusing the connection) answers the request with an error and "Connection: close", and
+ * the connection serves nothing more: a late reply can never be read as the answer to another request.
+ *
+ * The connection prelude (AUTH, SELECT), sent first in every Redis request, goes to the store only
+ * when this connection has not already run exactly that prelude successfully; its replies are
+ * checked here and never returned.
+ */
+
+import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
+import { metaRepliesEnd } from "../storage/protocol/memcached";
+import { respValuesEnd } from "../storage/protocol/resp";
+import { BridgeRequest, isAllowedTarget, isTarget, MAX_BODY, parseRequestHead, StoreProtocol } from "./request";
+
+/** What this module uses of the stream session, beyond njs-types' declarations. */
+interface BridgeSession {
+  variables: { [name: string]: string | undefined };
+  on(event: "upstream" | "downstream", callback: (data: Buffer, flags: { last: boolean }) => void): void;
+  off(event: "upstream" | "downstream"): void;
+  done(): void;
+  deny(): void;
+  send(data: Buffer | string, options?: { flush?: boolean; last?: boolean }): void;
+  sendUpstream(data: Buffer | string, options?: { flush?: boolean; last?: boolean }): void;
+  sendDownstream(data: Buffer | string, options?: { flush?: boolean; last?: boolean }): void;
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+const TARGET_VARIABLE = "njs_session_store_target";
+const ALLOW_VARIABLE = "njs_session_store_allow";
+
+const REASONS: { [status: number]: string } = {
+  200: "OK",
+  400: "Bad Request",
+  403: "Forbidden",
+  413: "Content Too Large",
+  421: "Misdirected Request",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+};
+
+const EMPTY = Buffer.alloc(0);
+
+function append(buffer: Buffer, data: Buffer): Buffer {
+  return buffer.length === 0 ? data : Buffer.concat([buffer, data]);
+}
+
+function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, count: number): number {
+  return protocol === "redis" ? respValuesEnd(bytes, start, bytes.length, count) : metaRepliesEnd(bytes, start, bytes.length, count);
+}
+
+/** The first RESP error among `count` replies from `start` (they are complete), or null. */
+function firstRespError(bytes: Buffer, start: number, count: number): string | null {
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    const end = respValuesEnd(bytes, at, bytes.length, 1);
+    if (bytes[at] === 0x2d) return bytes.subarray(at + 1, end - 2).toString();
+    at = end;
+  }
+  return null;
+}
+
+/** The line the front sends the relay first: which store to connect to. */
+const RELAY_PREFIX = "NJS-SESSION-STORE ";
+
+/** The relay's first line, when complete: the target, or "" when it is not one; null when incomplete. */
+function relayTarget(bytes: Buffer): { target: string; end: number } | null | "" {
+  const lineEnd = bytes.indexOf("\r\n");
+  if (lineEnd < 0) return bytes.length > 300 ? "" : null;
+  const line = bytes.subarray(0, lineEnd).toString();
+  if (line.substring(0, RELAY_PREFIX.length) !== RELAY_PREFIX) return "";
+  const target = line.substring(RELAY_PREFIX.length);
+  return isTarget(target) ? { target: target, end: lineEnd + 2 } : "";
+}
+
+/**
+ * The relay's js_preread: names the store before its stream proxy connects. A second hop because
+ * preread only peeks: had the front itself connected to the store, a store that refuses the connection
+ * would have the front close with the request unread, a reset that ngx.fetch logs as an error on every
+ * request. Behind the relay, the front sees the relay close, and answers 502 cleanly.
+ */
+function relayPreread(session: NginxStreamRequest): void {
+  const s = session as unknown as BridgeSession;
+  let head: Buffer = EMPTY;
+  s.on("upstream", function (data, flags) {
+    head = append(head, data);
+    const found = relayTarget(head);
+    if (found === null && !flags.last) return;
+    s.off("upstream");
+    if (!found || !isAllowedTarget(found.target, s.variables[ALLOW_VARIABLE] || "")) {
+      s.warn("[session-bridge] relay: not a request for an allowed store; closing");
+      s.deny();
+      return;
+    }
+    s.variables[TARGET_VARIABLE] = found.target;
+    s.done();
+  });
+}
+
+/** The relay's js_filter: drops the first line, then steps aside (no JavaScript per packet after it). */
+function relayFilter(session: NginxStreamRequest): void {
+  const s = session as unknown as BridgeSession;
+  let head: Buffer = EMPTY;
+  s.on("upstream", function (data, flags) {
+    head = append(head, data);
+    const found = relayTarget(head);
+    if (found === null && !flags.last) return;
+    s.off("upstream");
+    s.send(found ? head.subarray(found.end) : EMPTY, flags);
+  });
+}
+
+interface Pending {
+  protocol: StoreProtocol;
+  /** Prelude replies to check and drop before the request's own. */
+  preludeReplies: number;
+  preludeKey: string;
+  replies: number;
+  timeout: number;
+}
+
+/** js_filter: the translation both ways, for the connection's life. */
+function filter(session: NginxStreamRequest): void {
+  const s = session as unknown as BridgeSession;
+  let target = "";
+  let fromClient: Buffer = EMPTY;
+  let fromStore: Buffer = EMPTY;
+  const pending: Pending[] = [];
+  /** The prelude this store connection ran successfully (its bytes, base64), or "". */
+  let preparedPrelude = "";
+  /** Set once anything went wrong: every later request is refused, and the client closes. */
+  let broken = "";
+  let closeAfterEach = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  function respond(status: number, body: Buffer | string, close: boolean): void {
+    const size = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + size + "\r\n";
+    if (close || closeAfterEach) head += "Connection: close\r\n";
+    s.sendDownstream(head + "\r\n");
+    s.sendDownstream(body, { flush: true });
+  }
+
+  /** Refuses the request at hand and everything after it on this connection. */
+  function fail(status: number, reason: string): void {
+    if (!broken) broken = reason;
+    stopTimer();
+    while (pending.length > 0) pending.shift();
+    respond(status, reason + "\n", true);
+  }
+
+  function stopTimer(): void {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  }
+
+  function startTimer(): void {
+    stopTimer();
+    if (pending.length === 0) return;
+    const waitingFor = pending[0];
+    timer = setTimeout(function () {
+      timer = null;
+      if (pending[0] === waitingFor) fail(504, "store did not answer within " + waitingFor.timeout + " ms");
+    }, waitingFor.timeout);
+  }
+
+  function accept(request: BridgeRequest, body: Buffer): void {
+    if (broken) return fail(502, broken);
+    let relayLine = "";
+    if (!target) {
+      if (!isAllowedTarget(request.target, s.variables[ALLOW_VARIABLE] || "")) {
+        s.warn("[session-bridge] store " + request.target + " is not in $" + ALLOW_VARIABLE);
+        return fail(403, "store " + request.target + " is not in $" + ALLOW_VARIABLE + " of the store bridge");
+      }
+      target = request.target;
+      closeAfterEach = !request.absolute;
+      relayLine = RELAY_PREFIX + target + "\r\n";
+    }
+    if (request.target !== target) return fail(421, "this connection is bound to another store");
+    const commandsEnd =
+      request.protocol === "redis" ? respValuesEnd(body, 0, body.length, request.commands) : body.length;
+    if (commandsEnd !== body.length) return fail(400, "the body is not " + request.commands + " commands");
+    let send = body;
+    let preludeReplies = 0;
+    let preludeKey = "";
+    if (request.prelude > 0) {
+      const preludeEnd = respValuesEnd(body, 0, body.length, request.prelude);
+      preludeKey = body.subarray(0, preludeEnd).toString("base64");
+      if (preludeKey === preparedPrelude) send = body.subarray(preludeEnd);
+      else preludeReplies = request.prelude;
+    }
+    pending.push({
+      protocol: request.protocol,
+      preludeReplies: preludeReplies,
+      preludeKey: preludeKey,
+      replies: request.commands - request.prelude,
+      timeout: request.timeout,
+    });
+    if (pending.length === 1) startTimer();
+    if (relayLine) s.sendUpstream(relayLine);
+    s.sendUpstream(send, { flush: true });
+  }
+
+  function readRequests(): void {
+    while (fromClient.length > 0 && !broken) {
+      const request = parseRequestHead(fromClient, fromClient.length);
+      if (request === INCOMPLETE) return;
+      if (typeof request === "number") return fail(400, "not a store bridge request");
+      if (request.bodySize > MAX_BODY) return fail(413, "request too large");
+      if (fromClient.length < request.headEnd + request.bodySize) return;
+      const body = fromClient.subarray(request.headEnd, request.headEnd + request.bodySize);
+      fromClient = fromClient.subarray(request.headEnd + request.bodySize);
+      accept(request, body);
+    }
+  }
+
+  function readReplies(): void {
+    while (pending.length > 0) {
+      const request = pending[0];
+      const preludeEnd = repliesEnd(request.protocol, fromStore, 0, request.preludeReplies);
+      const end = preludeEnd < 0 ? preludeEnd : repliesEnd(request.protocol, fromStore, preludeEnd, request.replies);
+      if (end === INCOMPLETE) return;
+      if (end === MALFORMED) return fail(502, "malformed reply from the store");
+      if (request.preludeReplies > 0) {
+        const error = firstRespError(fromStore, 0, request.preludeReplies);
+        if (error !== null) return fail(502, "store refused the connection set-up: " + error);
+        preparedPrelude = request.preludeKey;
+      }
+      const replies = fromStore.subarray(preludeEnd, end);
+      fromStore = fromStore.subarray(end);
+      pending.shift();
+      startTimer();
+      respond(200, replies, false);
+    }
+  }
+
+  s.on("upstream", function (data, flags) {
+    if (data.length > 0) {
+      fromClient = append(fromClient, data);
+      readRequests();
+    }
+    if (flags.last) {
+      stopTimer();
+      s.sendUpstream("", { last: true });
+    }
+  });
+
+  s.on("downstream", function (data, flags) {
+    if (data.length > 0 && !broken) {
+      fromStore = append(fromStore, data);
+      readReplies();
+    }
+    if (flags.last) {
+      if (pending.length > 0) fail(502, "the store closed the connection");
+      stopTimer();
+      s.sendDownstream("", { last: true });
+    }
+  });
+}
+
+export default { filter: filter, relayPreread: relayPreread, relayFilter: relayFilter };

@@ -1,0 +1,149 @@
+/**
+ * The store bridge's request format: the HTTP/1.1 request ngx.fetch() sends, read off the bytes.
+ *
+ *   POST http://<host>:<port>/<protocol>?n=<commands>&p=<prelude>&t=<timeout ms> HTTP/1.1
+ *   Host: <host>:<port>
+ *   Content-Length: <size>
+ *
+ *   <the commands, in the store's own protocol>
+ *
+ * The absolute form is what ngx.fetch() writes when `js_fetch_proxy` names the bridge ("proxy mode"):
+ * the store's address is the URL's, so ngx.fetch's keepalive cache, keyed by that address, never hands
+ * a connection bound to one store to a request for another. Without js_fetch_proxy (njs < 0.9.4) the
+ * URL is the bridge's and the store's address travels in Host ("direct mode"); every connection then
+ * serves one request.
+ */
+
+import { asciiText, findLineEnd, INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
+
+export type StoreProtocol = "redis" | "memcached";
+
+export interface BridgeRequest {
+  /** Where the head ends: the body starts here. */
+  headEnd: number;
+  bodySize: number;
+  protocol: StoreProtocol;
+  /** host:port of the store. */
+  target: string;
+  /** The request line named the store (proxy mode). */
+  absolute: boolean;
+  /** Commands in the body, and how many of them (first) are the connection prelude (AUTH, SELECT). */
+  commands: number;
+  prelude: number;
+  /** How long the store may take to answer them all, in milliseconds. */
+  timeout: number;
+}
+
+/** A head longer than this is not one of ours. */
+export const MAX_HEAD = 8192;
+/** The largest body (commands) accepted: sessions are kilobytes. */
+export const MAX_BODY = 1024 * 1024;
+const MAX_COMMANDS = 1000;
+const MAX_TIMEOUT = 600000;
+
+/** host:port with a literal IPv4 or [IPv6] address or a host name, and a port. */
+const TARGET = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+
+export function isTarget(text: string): boolean {
+  const match = TARGET.exec(text);
+  return match !== null && Number(match[2]) > 0 && Number(match[2]) < 65536;
+}
+
+function queryNumber(query: string, name: string): number | null {
+  const parts = query.split("&");
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].substring(0, name.length + 1) !== name + "=") continue;
+    const text = parts[i].substring(name.length + 1);
+    return /^[0-9]{1,9}$/.test(text) ? Number(text) : null;
+  }
+  return null;
+}
+
+/** The head at the start of `bytes`: a request, INCOMPLETE, or MALFORMED. */
+export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest | number {
+  const lines: string[] = [];
+  let at = 0;
+  for (;;) {
+    if (at >= MAX_HEAD) return MALFORMED;
+    const lineEnd = findLineEnd(bytes, at, Math.min(end, MAX_HEAD));
+    if (lineEnd === INCOMPLETE) return end >= MAX_HEAD ? MALFORMED : INCOMPLETE;
+    if (lineEnd < 0) return MALFORMED;
+    if (lineEnd === at) break;
+    lines.push(asciiText(bytes, at, lineEnd));
+    at = lineEnd + 2;
+  }
+  const headEnd = at + 2;
+  const requestLine = /^POST (\S+) HTTP\/1\.1$/.exec(lines[0] || "");
+  if (!requestLine) return MALFORMED;
+  let host = "";
+  let bodySize = -1;
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon <= 0) return MALFORMED;
+    const name = lines[i].substring(0, colon).toLowerCase();
+    const value = lines[i].substring(colon + 1).trim();
+    if (name === "host") host = value;
+    else if (name === "content-length") bodySize = /^[0-9]{1,8}$/.test(value) ? Number(value) : -1;
+    else if (name === "transfer-encoding") return MALFORMED;
+  }
+  let uri = requestLine[1];
+  let absolute = false;
+  if (uri.substring(0, 7) === "http://") {
+    const slash = uri.indexOf("/", 7);
+    if (slash < 0) return MALFORMED;
+    host = uri.substring(7, slash);
+    uri = uri.substring(slash);
+    absolute = true;
+  }
+  // ngx.fetch leaves out the default port.
+  const target = host.indexOf(":") < 0 || (host.charAt(0) === "[" && host.charAt(host.length - 1) === "]") ? host + ":80" : host;
+  const question = uri.indexOf("?");
+  const path = question < 0 ? uri : uri.substring(0, question);
+  const query = question < 0 ? "" : uri.substring(question + 1);
+  if (path !== "/redis" && path !== "/memcached") return MALFORMED;
+  const commands = queryNumber(query, "n");
+  const prelude = queryNumber(query, "p") || 0;
+  const timeout = queryNumber(query, "t");
+  if (!isTarget(target) || bodySize < 0 || bodySize > MAX_BODY) return MALFORMED;
+  if (commands === null || commands < 1 || commands > MAX_COMMANDS || prelude >= commands) return MALFORMED;
+  if (timeout === null || timeout < 1 || timeout > MAX_TIMEOUT) return MALFORMED;
+  if (path === "/memcached" && prelude !== 0) return MALFORMED;
+  return {
+    headEnd: headEnd,
+    bodySize: bodySize,
+    protocol: path === "/redis" ? "redis" : "memcached",
+    target: target,
+    absolute: absolute,
+    commands: commands,
+    prelude: prelude,
+    timeout: timeout,
+  };
+}
+
+/**
+ * Whether the operator's allow list ($njs_session_store_allow: space-separated entries) lets the
+ * bridge connect to `target`. An entry is host:port, where host may be "*" or end in ".*" (an address
+ * prefix, "10.0.*") and port may be "*"; "*" alone allows everything.
+ */
+export function isAllowedTarget(target: string, allowList: string): boolean {
+  const colon = target.lastIndexOf(":");
+  const host = target.substring(0, colon);
+  const port = target.substring(colon + 1);
+  const entries = allowList.split(/\s+/);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (entry === "") continue;
+    if (entry === "*") return true;
+    const split = entry.lastIndexOf(":");
+    if (split <= 0) continue;
+    const hostPattern = entry.substring(0, split);
+    const portPattern = entry.substring(split + 1);
+    if (portPattern !== "*" && portPattern !== port) continue;
+    if (hostPattern === "*" || hostPattern === host) return true;
+    if (hostPattern.length > 2 && hostPattern.substring(hostPattern.length - 2) === ".*") {
+      const prefix = hostPattern.substring(0, hostPattern.length - 1);
+      if (host.substring(0, prefix.length) === prefix) return true;
+    }
+  }
+  return false;
+}
