@@ -53,8 +53,9 @@ MIN_NJS="${NJS_SESSION_MIN_NJS:-0.9.9}"
 BASE_PACKAGES="nginx,libnginx-mod-http-js,libnginx-mod-stream-js"
 # Installed afterwards with apt-get in the chroot: debootstrap's resolver
 # misses a virtual dependency of libtest-nginx-perl. psmisc gives `fuser`,
-# which Test::Nginx uses to kill stale holders of its port.
-DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl psmisc"
+# which Test::Nginx uses to kill stale holders of its port. The stores the storage tests start
+# themselves (t/lib/StoreServers.pm): Redis, its Sentinel, Valkey, memcached.
+DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl psmisc redis-server redis-sentinel valkey-server memcached"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
 die() { printf 'provision: ERROR: %s\n' "$*" >&2; exit 1; }

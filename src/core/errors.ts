@@ -23,3 +23,23 @@ export function errorText(e: unknown): string {
 export function errorCode(e: unknown): string | undefined {
   return e && typeof e === "object" && "code" in e ? String((e as { code: unknown }).code) : undefined;
 }
+
+/**
+ * A server-side store (Redis, memcached) that cannot answer: down, slow, refusing. Not "no session":
+ * the session may well exist, so entry points fail closed with nginx.store_unavailable_status instead
+ * of sending the user to log in again, and the incident is logged once (store-incidents.ts).
+ */
+export function storeUnavailableError(store: string, reason: string): Error {
+  const error = new Error(store + " unavailable: " + reason);
+  error.name = "StoreUnavailable";
+  return error;
+}
+
+export function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof Error && error.name === "StoreUnavailable";
+}
+
+/** Errors no cookie can cause (configuration, an unavailable store): they fail closed, never "no session". */
+export function isOperatorError(error: unknown): boolean {
+  return isConfigError(error) || isStoreUnavailable(error);
+}

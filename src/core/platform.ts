@@ -41,11 +41,33 @@ export interface Platform {
   /** The file system, for file storage. */
   files?: FileSystem;
   /**
+   * One round trip to a network store (Redis/Valkey, memcached): sends the commands, resolves to the
+   * raw bytes of exactly their replies; rejects with the reason when the store cannot answer. In
+   * nginx this goes through the store bridge (src/bridge); absent where no transport exists.
+   */
+  storeExchange?(request: StoreRequest): Promise<Uint8Array>;
+  /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
    * context), false on the njs engine, which clones the module for every request. The in-memory
    * verified cache is only worth filling where it is true.
    */
   keepsModuleState?: boolean;
+}
+
+/** A batch of commands for one store server, in its own protocol. */
+export interface StoreRequest {
+  protocol: "redis" | "memcached";
+  /** host:port of the server. */
+  target: string;
+  /** The commands, as text whose UTF-8 encoding is the bytes to send. */
+  payload: string;
+  commands: number;
+  /** How many of the commands, first, set up the connection (AUTH, SELECT): run once per connection. */
+  prelude: number;
+  /** Milliseconds the whole round trip may take. */
+  timeout: number;
+  /** The bridge's own URL ("http://127.0.0.1:7379") when ngx.fetch has no js_fetch_proxy to reach it. */
+  bridge?: string;
 }
 
 /** The few file operations file storage needs; every path is absolute. */

@@ -13,7 +13,7 @@
 import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./config";
 import { HEADER_NAMES } from "./config";
-import { errorText, isConfigError } from "./errors";
+import { errorText, isConfigError, isOperatorError } from "./errors";
 import {
   chunkCookieName,
   cookieChunkCount,
@@ -116,7 +116,7 @@ interface CookieRead {
 
 /** A storage read that threw or rejected; a misconfigured storage fails closed instead. */
 function loadFailed(e: unknown): OpenOutcome {
-  if (isConfigError(e)) throw e;
+  if (isOperatorError(e)) throw e;
   return failed("unable to load session (" + errorText(e) + ")");
 }
 
@@ -695,7 +695,7 @@ export class Session {
           remember,
         );
       } catch (e) {
-        if (isConfigError(e)) throw e;
+        if (isOperatorError(e)) throw e;
         return failed("unable to store session data (" + errorText(e) + ")");
       }
     } else if (chunks === 1) {
@@ -777,7 +777,7 @@ export class Session {
       try {
         await storage.delete(this.cookieName(remember), this.storageKey(meta.sid), meta.timestamp, this.storeMetadata());
       } catch (e) {
-        if (isConfigError(e)) throw e;
+        if (isOperatorError(e)) throw e;
         return failed("unable to destroy session (" + errorText(e) + ")");
       }
     }
@@ -803,8 +803,8 @@ export class Session {
         return session.openCookie(false, false);
       },
       function (e) {
-        // A misconfigured storage is the operator's problem, not "no session": let it fail closed.
-        if (isConfigError(e)) throw e;
+        // A misconfigured or unavailable storage is the operator's problem, not "no session": fail closed.
+        if (isOperatorError(e)) throw e;
         return failed("unable to open session (" + errorText(e) + ")");
       },
     );
@@ -820,7 +820,7 @@ export class Session {
     try {
       remembered = await this.openCookie(true, false);
     } catch (e) {
-      if (isConfigError(e)) throw e;
+      if (isOperatorError(e)) throw e;
       remembered = failed("unable to open remember cookie (" + errorText(e) + ")");
     }
     if (!remembered.ok) {
@@ -1190,7 +1190,7 @@ export class Session {
           now,
         );
       } catch (e) {
-        if (isConfigError(e)) throw e;
+        if (isOperatorError(e)) throw e;
         return failed("unable to store session info (" + errorText(e) + ")");
       }
     }

@@ -27,6 +27,8 @@ export interface EntryOptions {
   return_to_parameter: string;
   /** Status for requests without a session when no redirect applies: 401 or 403. */
   unauthorized_status: number;
+  /** Status when the session store (Redis, memcached) cannot answer: 503 (default), 401 or 403. */
+  store_unavailable_status: number;
   /** Data keys published as $session_data_<key> (js_access) / X-Session-Data-<key> (auth_request). */
   expose_data: string[];
   /** Remove the session cookies from the request sent upstream ($session_upstream_cookie). */
@@ -47,6 +49,7 @@ export const ENTRY_DEFAULTS: EntryOptions = {
   login_url: null,
   return_to_parameter: "return_to",
   unauthorized_status: 401,
+  store_unavailable_status: 503,
   expose_data: [],
   clear_request_cookie: false,
   logout_redirect: null,
@@ -184,6 +187,7 @@ const ENTRY_KINDS: { [name: string]: string } = {
   login_url: "string",
   return_to_parameter: "string",
   unauthorized_status: "number",
+  store_unavailable_status: "number",
   expose_data: "list",
   clear_request_cookie: "boolean",
   logout_redirect: "string",
@@ -214,6 +218,10 @@ function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOpt
   if (entry.unauthorized_status !== undefined && entry.unauthorized_status !== 401 && entry.unauthorized_status !== 403) {
     throw configError("nginx.unauthorized_status must be 401 or 403");
   }
+  const storeStatus = entry.store_unavailable_status;
+  if (storeStatus !== undefined && storeStatus !== 503 && storeStatus !== 401 && storeStatus !== 403) {
+    throw configError("nginx.store_unavailable_status must be 503, 401 or 403");
+  }
   return entry as Partial<EntryOptions>;
 }
 
@@ -238,6 +246,15 @@ export function fromJson(document: unknown): FileConfiguration {
       options.ikm_fallbacks = value.map(function (item, index) {
         return resolveKey("ikm_fallbacks[" + (index + 1) + "]", item);
       });
+    } else if (name === "redis" && value && typeof value === "object" && !Array.isArray(value)) {
+      // The store's password, like the session secret, may come from the environment or a file.
+      const table: { [name: string]: unknown } = {};
+      const keys = Object.keys(value);
+      for (let k = 0; k < keys.length; k++) {
+        const item = (value as { [name: string]: unknown })[keys[k]];
+        table[keys[k]] = keys[k] === "password" && item !== null && typeof item === "object" ? resolveSource("redis.password", item) : item;
+      }
+      options[name] = table;
     } else options[name] = value;
   }
   return { options: options as SessionOptions, entry: entry };

@@ -24,7 +24,7 @@ import { chunkCookieName, quickCookie, withoutSessionCookies } from "../core/coo
 import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
 import type { RegistryEntry } from "../core/registry";
-import { configError } from "../core/errors";
+import { configError, isStoreUnavailable } from "../core/errors";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { guard, MaybePromise, then } from "../core/maybe";
 import { timingProperty } from "../core/properties";
@@ -167,6 +167,17 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   }
 
   function failClosed(r: NginxHTTPRequest, error: unknown): void {
+    if (isStoreUnavailable(error)) {
+      // Logged once per incident where it was detected (src/storage/remote.ts), not per request.
+      let status = ENTRY_DEFAULTS.store_unavailable_status;
+      try {
+        status = requestContext(r).entry.store_unavailable_status;
+      } catch (e) {
+        // The configuration that named the store loaded; this cannot fail now, and 503 is safe.
+      }
+      r.return(status, "session store unavailable\n");
+      return;
+    }
     const kind = isConfigError(error) ? "" : "unexpected error: ";
     // Read once: unless the configuration uses $request_id, nginx makes a new one on every read.
     const requestReference = reference(r);

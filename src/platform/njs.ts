@@ -10,7 +10,7 @@
 import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, FileSystem, LogLevel, Platform } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest } from "../core/platform";
 import { errorCode } from "../core/errors";
 import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
@@ -113,12 +113,46 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
       return shared ? (shared[zone] as SharedDict | undefined) : undefined;
     },
     files: njsFiles,
+    storeExchange: fetchFromStore,
     // QuickJS reuses a request's context (module state included) for later requests; the njs engine
     // clones the module afresh for each one.
     keepsModuleState: typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS",
   };
 }
 
+
+/** What ngx.fetch() answers that hints at a missing bridge rather than at the store. */
+const NOT_THE_BRIDGE = /invalid http|connect failed|prematurely closed/;
+
+/**
+ * A store round trip through the store bridge (nginx/store-bridge.conf) with ngx.fetch(). Normally the
+ * URL names the store itself and `js_fetch_proxy` sends it to the bridge ("proxy mode"): ngx.fetch's
+ * keepalive cache is keyed by that URL's address, so each store gets its own pool of bridge
+ * connections. With `bridge` (njs without js_fetch_proxy) the URL is the bridge's and Host names the
+ * store; the bridge then closes each connection after its reply.
+ */
+function fetchFromStore(request: StoreRequest): Promise<Uint8Array> {
+  const query = "/" + request.protocol + "?n=" + request.commands + "&p=" + request.prelude + "&t=" + request.timeout;
+  const init: { method: string; body: string; headers?: { [name: string]: string } } = { method: "POST", body: request.payload };
+  let url = "http://" + request.target + query;
+  if (request.bridge) {
+    url = request.bridge + query;
+    init.headers = { Host: request.target };
+  }
+  return ngx.fetch(url, init as unknown as NgxFetchOptions).then(
+    function (reply) {
+      if (reply.status === 200) return reply.arrayBuffer().then(bytes);
+      return reply.text().then(function (text) {
+        throw new Error("store bridge answered " + reply.status + ": " + String(text).trim().substring(0, 200));
+      });
+    },
+    function (e) {
+      const reason = e && e.message ? String(e.message) : String(e);
+      const hint = NOT_THE_BRIDGE.test(reason) ? " (is js_fetch_proxy set to the store bridge? see nginx/store-bridge.conf)" : "";
+      throw new Error("store bridge: " + reason + hint);
+    },
+  );
+}
 
 /** File storage's file system: njs's synchronous fs calls (a session file is small; no await). */
 const njsFiles: FileSystem = {

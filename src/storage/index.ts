@@ -2,9 +2,13 @@
 
 import { registerStorage } from "../core/config";
 import { createFileStorage } from "./file";
+import { createMemcachedStorage } from "./memcached";
+import { createRedisStorage } from "./redis";
 import { createShmStorage } from "./shm";
 
 export function registerBuiltinStorages(): void {
   registerStorage("shm", createShmStorage);
   registerStorage("file", createFileStorage);
+  registerStorage("redis", createRedisStorage);
+  registerStorage("memcached", createMemcachedStorage);
 }

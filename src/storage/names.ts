@@ -18,13 +18,13 @@ export function storageName(naming: KeyNaming, name: string, key: string, subjec
   return naming.suffix ? out + ":" + naming.suffix : out;
 }
 
-/** Checks a storage's options table: only `allowed` names, each a string; unknown names are errors. */
+/** Checks a storage's options table: only `allowed` names, each of its kind; unknown names are errors. */
 export function readStorageOptions(
   storage: string,
   options: StorageOptions | undefined,
-  allowed: { [name: string]: "string" | "number" },
-): { [name: string]: string | number | undefined } {
-  const out: { [name: string]: string | number | undefined } = {};
+  allowed: { [name: string]: "string" | "number" | "list" },
+): { [name: string]: string | number | unknown[] | undefined } {
+  const out: { [name: string]: string | number | unknown[] | undefined } = {};
   if (options === undefined || options === null) return out;
   if (typeof options !== "object" || Array.isArray(options)) throw configError(storage + " must be an object");
   const names = Object.keys(options);
@@ -38,7 +38,8 @@ export function readStorageOptions(
     if (kind === "number" && (typeof value !== "number" || !(value >= 0) || Math.floor(value) !== value)) {
       throw configError(storage + "." + name + " must be a whole number ≥ 0");
     }
-    out[name] = value as string | number;
+    if (kind === "list" && !Array.isArray(value)) throw configError(storage + "." + name + " must be a list");
+    out[name] = value as string | number | unknown[];
   }
   return out;
 }

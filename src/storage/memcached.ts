@@ -1,0 +1,242 @@
+/**
+ * memcached storage: sessions in one or several memcached servers, through the store bridge
+ * (nginx/store-bridge.conf).
+ *
+ *   { "storage": "memcached", "memcached": { "servers": ["10.0.0.5:11211", "10.0.0.6:11211"] } }
+ *
+ * Keys and values are lua-resty-session's (lib/resty/session/memcached.lua), so OpenResty nodes read
+ * the same records:
+ *
+ *   [prefix:]name:key[:suffix]                 the session record, with the session's TTL
+ *   [prefix:]name:audience:subject[:suffix]    store_metadata: "<key>:<expiry>;" entries appended per
+ *                                              save, "<key>;" per removal, the latest entry of a key
+ *                                              winning; compacted on deletes and on one save in ten
+ *
+ * Several servers: each key lives on one of them, chosen by rendezvous hashing of the key's name (the
+ * server with the highest hash of server and name wins), so adding or removing a server moves only the
+ * keys that must move. A server that is down fails closed for its keys; they are not moved elsewhere,
+ * where a second copy could outlive a logout.
+ */
+
+import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
+import { configError } from "../core/errors";
+import type { StorageOptions } from "../core/config";
+import type { Platform } from "../core/platform";
+import type { Storage, StoreMetadata } from "../core/storage";
+import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
+import { KeyNaming, readStorageOptions, storageName } from "./names";
+import { exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+
+const DEFAULT_PORT = 11211;
+/** lua-resty-session compacts a subject's metadata on one save in ten. */
+const CLEANUP_PROBABILITY = 0.1;
+/** Session keys are 32 bytes of base64url; metadata entries are parsed by that length, as the peer does. */
+const KEY_SIZE = 43;
+const EXPIRY_SIZE = 7;
+
+/** A 32-bit hash of text (FNV-1a, then murmur3's finalizer to spread it), unsigned. */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The server a key lives on: rendezvous (highest random weight) hashing. */
+export function serverFor(servers: string[], name: string): string {
+  let best = servers[0];
+  let bestWeight = -1;
+  for (let i = 0; i < servers.length; i++) {
+    const weight = hash32(servers[i] + "\n" + name);
+    if (weight > bestWeight) {
+      bestWeight = weight;
+      best = servers[i];
+    }
+  }
+  return best;
+}
+
+/** lua-resty-session's meta_get_value: "<key>:<5-byte little-endian expiry, base64url>;" or "<key>;". */
+export function metadataEntry(key: string, expires: number): string {
+  if (!expires) return key + ";";
+  const packed = new Uint8Array(5);
+  let value = expires;
+  for (let i = 0; i < 5; i++) {
+    packed[i] = value % 256;
+    value = Math.floor(value / 256);
+  }
+  return key + ":" + encodeBase64Url(packed) + ";";
+}
+
+/** lua-resty-session's meta_get_latest: { key: expiry } of the entries still live, the latest entry per key winning. */
+export function latestMetadata(list: string, now: number): { [key: string]: number } {
+  const latest: { [key: string]: number } = {};
+  let at = 0;
+  while (at + KEY_SIZE < list.length) {
+    const key = list.substring(at, at + KEY_SIZE);
+    at += KEY_SIZE;
+    if (list.charAt(at) !== ":") {
+      delete latest[key];
+      at += 1;
+      continue;
+    }
+    const packed = decodeBase64Url(list.substring(at + 1, at + 1 + EXPIRY_SIZE));
+    at += 1 + EXPIRY_SIZE + 1;
+    if (!packed || packed.length !== 5) break;
+    let expires = 0;
+    for (let i = 4; i >= 0; i--) expires = expires * 256 + packed[i];
+    if (expires > now) latest[key] = expires;
+    else delete latest[key];
+  }
+  return latest;
+}
+
+export function createMemcachedStorage(options: StorageOptions | undefined, platform: Platform): Storage {
+  rejectNginxSideOptions("memcached", options);
+  const read = readStorageOptions("memcached", options, {
+    host: "string",
+    port: "number",
+    servers: "list",
+    prefix: "string",
+    suffix: "string",
+    connect_timeout: "number",
+    send_timeout: "number",
+    read_timeout: "number",
+    bridge: "string",
+  });
+  let servers: string[];
+  if (read.servers !== undefined) {
+    if (read.host !== undefined || read.port !== undefined) throw configError("memcached: give either servers or host/port");
+    const listed = read.servers as unknown as unknown[];
+    if (listed.length === 0) throw configError("memcached.servers must list at least one server");
+    servers = listed.map(function (server) {
+      return serverAddress("memcached", server, DEFAULT_PORT);
+    });
+  } else {
+    servers = [serverAddress("memcached", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT)];
+  }
+  const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
+  if (!isValidKey(storageName(naming, "session", "k", "s"))) throw configError("memcached.prefix and suffix must not contain spaces or control characters");
+  const timeout = roundTripTimeout(read as { [name: string]: number });
+  const bridge = read.bridge as string | undefined;
+
+  /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
+  function run(name: string, commands: string[]): Promise<MetaReply[]> {
+    const target = serverFor(servers, name);
+    const request = { protocol: "memcached" as const, target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
+    if (bridge !== undefined) (request as { bridge?: string }).bridge = bridge;
+    return exchange(platform, "memcached", request).then(function (bytes) {
+      let replies: MetaReply[];
+      try {
+        replies = parseMetaReplies(bytes, commands.length);
+      } catch (e) {
+        throw unavailable(platform, "memcached", target, "malformed reply");
+      }
+      for (let i = 0; i < replies.length; i++) {
+        const code = replies[i].code;
+        if (code === "ERROR" || code === "CLIENT_ERROR" || code === "SERVER_ERROR") {
+          throw unavailable(platform, "memcached", target, code + (replies[i].message ? " " + replies[i].message : ""));
+        }
+      }
+      return replies;
+    });
+  }
+
+  function metadataNames(name: string, metadata: StoreMetadata): string[] {
+    const names: string[] = [];
+    for (let i = 0; i < metadata.audiences.length; i++) names.push(storageName(naming, name, metadata.audiences[i], metadata.subjects[i]));
+    return names;
+  }
+
+  /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
+  function compact(metaName: string, now: number): Promise<void> {
+    return run(metaName, [encodeMeta("mg", metaName, ["v", "c"])]).then(function (replies) {
+      const reply = replies[0];
+      const cas = metaFlag(reply, "c");
+      if (reply.code !== "VA" || cas === undefined) return;
+      const latest = latestMetadata(reply.value || "", now);
+      let list = "";
+      let maxExpiry = now;
+      const keys = Object.keys(latest);
+      for (let i = 0; i < keys.length; i++) {
+        list += metadataEntry(keys[i], latest[keys[i]]);
+        if (latest[keys[i]] > maxExpiry) maxExpiry = latest[keys[i]];
+      }
+      const command =
+        list === ""
+          ? encodeMeta("md", metaName, ["C" + cas])
+          : encodeMeta("ms", metaName, ["C" + cas, "T" + ttlToken(maxExpiry - now, now)], list);
+      return run(metaName, [command]).then(function () {});
+    });
+  }
+
+  /** Appends metadata entries ("<key>:<expiry>;" / "<key>;") for each audience; compacts when asked. */
+  function appendMetadata(name: string, metadata: StoreMetadata, entries: string, now: number, compactAll: boolean): Promise<void> {
+    const metaNames = metadataNames(name, metadata);
+    const work: Array<Promise<void>> = [];
+    for (let i = 0; i < metaNames.length; i++) {
+      const metaName = metaNames[i];
+      // Append, creating the list when missing (N0: no expiry of its own, as the peer's add); the
+      // compaction gives it the expiry of its longest-lived entry.
+      const appended = run(metaName, [encodeMeta("ms", metaName, ["MA", "N0"], entries)]).then(function (): Promise<void> | void {
+        if (compactAll || Math.random() < CLEANUP_PROBABILITY) return compact(metaName, now);
+      });
+      work.push(appended);
+    }
+    return Promise.all(work).then(function () {});
+  }
+
+  return {
+    set: function (name, key, value, ttl, now, oldKey, staleTtl, metadata) {
+      const sessionName = storageName(naming, name, key);
+      const stored = run(sessionName, [encodeMeta("ms", sessionName, ["T" + ttlToken(ttl, now)], value)]).then(function (replies) {
+        if (replies[0].code !== "HD") throw unavailable(platform, "memcached", serverFor(servers, sessionName), "not stored (" + replies[0].code + ")");
+      });
+      return stored
+        .then(function () {
+          if (oldKey === undefined) return;
+          // The previous record stays for stale_ttl at most, never longer than it had left.
+          const oldName = storageName(naming, name, oldKey);
+          const stale = staleTtl || 0;
+          return run(oldName, [encodeMeta("mg", oldName, ["t"])]).then(function (replies) {
+            const left = replies[0].code === "HD" ? Number(metaFlag(replies[0], "t")) : NaN;
+            if (!(left === -1 || left > stale)) return;
+            const shorten = stale > 0 ? encodeMeta("mg", oldName, ["T" + stale]) : encodeMeta("md", oldName, []);
+            return run(oldName, [shorten]).then(function () {});
+          });
+        })
+        .then(function () {
+          if (!metadata) return;
+          let entries = metadataEntry(key, now + ttl);
+          if (oldKey !== undefined) entries += metadataEntry(oldKey, 0);
+          return appendMetadata(name, metadata, entries, now, false);
+        });
+    },
+    get: function (name, key) {
+      const sessionName = storageName(naming, name, key);
+      return run(sessionName, [encodeMeta("mg", sessionName, ["v"])]).then(function (replies) {
+        return replies[0].code === "VA" ? (replies[0].value as string) : null;
+      });
+    },
+    delete: function (name, key, now, metadata) {
+      const sessionName = storageName(naming, name, key);
+      return run(sessionName, [encodeMeta("md", sessionName, [])]).then(function (): Promise<void> | void {
+        if (metadata) return appendMetadata(name, metadata, metadataEntry(key, 0), now, true);
+      });
+    },
+    /** lua-resty-session's read_metadata: { [session key]: expiry } of a subject's live sessions. */
+    readMetadata: function (name, audience, subject, now) {
+      const metaName = storageName(naming, name, audience, subject);
+      return run(metaName, [encodeMeta("mg", metaName, ["v"])]).then(function (replies) {
+        return replies[0].code === "VA" ? latestMetadata(replies[0].value || "", now) : {};
+      });
+    },
+  };
+}

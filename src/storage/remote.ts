@@ -1,0 +1,153 @@
+/**
+ * What the network storages (redis.ts, memcached.ts) share: their connection options, the round trip
+ * through the platform's store transport, and the incident log.
+ *
+ * Incidents: when a store cannot answer, every request that needs it fails closed, but the error log
+ * gets one line when the incident starts and one when the store answers again, not one per request.
+ * The "incident open" mark lives in the verified-cache zone (njs_session_cache, declared by
+ * nginx/njs-session.conf), so all workers share it and the njs engine, which keeps nothing between
+ * requests, logs once too; without that zone it is kept in module memory (per worker under QuickJS).
+ */
+
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
+import { configError, errorText, storeUnavailableError } from "../core/errors";
+import type { Platform, StoreRequest } from "../core/platform";
+import type { SharedDict } from "../core/shared-dict";
+
+/** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
+export interface Timeouts {
+  connect_timeout?: number;
+  send_timeout?: number;
+  read_timeout?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+
+/** The whole round trip's budget: a request may need a new connection, then to send, then to read. */
+export function roundTripTimeout(options: Timeouts): number {
+  return (
+    (options.connect_timeout || DEFAULT_TIMEOUT_MS) + (options.send_timeout || DEFAULT_TIMEOUT_MS) + (options.read_timeout || DEFAULT_TIMEOUT_MS)
+  );
+}
+
+/**
+ * lua-resty-session options that are nginx's business here, with where to set them instead: the
+ * bridge makes the connections, so TLS and pooling are its directives.
+ */
+const NGINX_SIDE: { [option: string]: string } = {
+  ssl: "proxy_ssl on; in the store bridge's relay server (nginx/store-bridge.conf)",
+  ssl_verify: "proxy_ssl_verify on; in the store bridge's relay server",
+  server_name: "proxy_ssl_name in the store bridge's relay server",
+  pool: "js_fetch_keepalive (connections are pooled per store address)",
+  pool_size: "js_fetch_keepalive",
+  backlog: "js_fetch_keepalive",
+  keepalive_timeout: "js_fetch_keepalive_timeout",
+  socket: "a host and port (the bridge connects; a unix socket needs a relay server of its own)",
+};
+
+/** Fails loudly on an option that nginx configuration, not the JSON, controls. */
+export function rejectNginxSideOptions(storage: string, options: unknown): void {
+  if (!options || typeof options !== "object") return;
+  const names = Object.keys(options);
+  for (let i = 0; i < names.length; i++) {
+    const where = NGINX_SIDE[names[i]];
+    if (where) throw configError(storage + "." + names[i] + " is set in nginx.conf: " + where);
+  }
+}
+
+/** host:port from a "host:port" text or a {host, port} table; the default port when none is given. */
+export function serverAddress(storage: string, value: unknown, defaultPort: number): string {
+  let host: unknown;
+  let port: unknown = defaultPort;
+  if (typeof value === "string") {
+    const colon = value.lastIndexOf(":");
+    if (colon > 0 && value.charAt(value.length - 1) !== "]") {
+      host = value.substring(0, colon);
+      port = Number(value.substring(colon + 1));
+    } else host = value;
+  } else if (value && typeof value === "object") {
+    host = (value as { host?: unknown }).host;
+    if ((value as { port?: unknown }).port !== undefined) port = (value as { port?: unknown }).port;
+  }
+  if (typeof host !== "string" || !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/.test(host)) {
+    throw configError(storage + ": a server must be \"host:port\" or {\"host\": ..., \"port\": ...}");
+  }
+  if (typeof port !== "number" || !(port > 0 && port < 65536) || Math.floor(port) !== port) {
+    throw configError(storage + ": port must be 1-65535");
+  }
+  return host + ":" + port;
+}
+
+interface IncidentMemory {
+  [store: string]: number;
+}
+const INCIDENTS_IN_MEMORY: IncidentMemory = {};
+const INCIDENT_KEY = "@store-incident:";
+/** Long enough for any outage; the mark only decides whether to log. */
+const INCIDENT_MARK_SECONDS = 7 * 24 * 3600;
+
+function incidentDict(platform: Platform): SharedDict | undefined {
+  return platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
+}
+
+/** The first failure of an incident logs; later ones do not, until the store answers again. */
+function incidentStarted(platform: Platform, store: string, now: number): boolean {
+  const dict = incidentDict(platform);
+  if (dict) {
+    try {
+      return dict.add(INCIDENT_KEY + store, String(now), INCIDENT_MARK_SECONDS * 1000);
+    } catch (e) {
+      // A full zone: fall back to this worker's memory.
+    }
+  }
+  if (INCIDENTS_IN_MEMORY[store] !== undefined) return false;
+  INCIDENTS_IN_MEMORY[store] = now;
+  return true;
+}
+
+/** When the incident this success ends started, or undefined when there was none (or another worker logged the end). */
+function incidentEnded(platform: Platform, store: string): number | undefined {
+  const dict = incidentDict(platform);
+  let since: number | undefined;
+  if (dict) {
+    try {
+      const mark = dict.get(INCIDENT_KEY + store);
+      if (mark !== undefined && dict.delete(INCIDENT_KEY + store)) since = Number(mark);
+    } catch (e) {
+      // As above: memory only.
+    }
+  }
+  if (INCIDENTS_IN_MEMORY[store] !== undefined) {
+    if (since === undefined) since = INCIDENTS_IN_MEMORY[store];
+    delete INCIDENTS_IN_MEMORY[store];
+  }
+  return since;
+}
+
+/**
+ * One round trip to a store server. Resolves to the raw replies; rejects with a StoreUnavailable
+ * error (logged once per incident) when the server cannot answer.
+ */
+export function exchange(platform: Platform, store: string, request: StoreRequest): Promise<Uint8Array> {
+  if (!platform.storeExchange) return Promise.reject(configError(store + " storage needs a store transport, which this platform lacks"));
+  return platform.storeExchange(request).then(
+    function (replies) {
+      const since = incidentEnded(platform, request.target);
+      if (since !== undefined) {
+        platform.log("warn", "[session] " + store + " " + request.target + " answers again, after " + Math.max(0, platform.now() - since) + " s");
+      }
+      return replies;
+    },
+    function (e) {
+      throw unavailable(platform, store, request.target, errorText(e));
+    },
+  );
+}
+
+/** The error for a store that cannot serve; the first of an incident is logged. */
+export function unavailable(platform: Platform, store: string, target: string, reason: string): Error {
+  if (incidentStarted(platform, target, platform.now())) {
+    platform.log("error", "[session] " + store + " " + target + " unavailable: " + reason + " (requests needing it fail closed; logged once until it answers again)");
+  }
+  return storeUnavailableError(store + " " + target, reason);
+}
