@@ -1,0 +1,251 @@
+# redis storage through the store bridge (nginx/store-bridge*.conf), against a real redis-server started
+# on loopback by this file, under the engine selected by TEST_NGINX_JS_ENGINE: the key layout and value
+# encoding of lua-resty-session's redis storage (a record the peer wrote opens here), the session's TTL,
+# prefix/suffix/database, AUTH with an ACL user, stale_ttl, store_metadata's sorted sets, logout, and the
+# failure behaviour: a store that is down or silent fails protected locations closed with 503 (or the
+# configured status) and one error line per incident, and they recover by themselves.
+#
+# Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm.
+use strict;
+use warnings;
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use EntryTest;
+use StoreServers;
+use CookieFormat;
+use JSON::PP ();
+use Time::HiRes qw(sleep time);
+
+our $SECRET = 'redis-storage-secret-9a41f0';
+our $PORT = 6390;
+our $REDIS = StoreServers::start('redis-server', $PORT, '--appendonly', 'yes', '--appendfsync', 'always');
+# An ACL user for TEST 4; the default user stays open for the other blocks.
+StoreServers::cli($REDIS, 'ACL', 'SETUSER', 'nginx', 'on', '>user-pass-31c8e2', '~*', '+@all');
+
+our %REDIS = (storage => 'redis', redis => { port => $PORT });
+
+EntryTest::setup(secret => $SECRET, hidden => ['user-pass-31c8e2'], locations => <<'_EOC_');
+    location /app/ {
+        js_access session.access;
+        proxy_set_header X-Subject $session_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /logout { js_content session.logoutHandler; }
+    location = /open { js_content harness.openCase; }
+_EOC_
+my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
+my $bridge = StoreServers::http_config();
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('main_config', $main) unless defined $block->main_config;
+    $block->set_value('http_config', $bridge . ($block->http_config // ''));
+});
+
+# The lua-resty-session 4.1.5 vectors (../shared/vectors), as t/lib/SessionTest.pm reads them.
+sub load_vectors {
+    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
+    open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
+    return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
+}
+
+sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
+sub redis { return StoreServers::cli($REDIS, @_) }
+sub key_of { my ($lines) = @_; return b64url_encode(sid_of(cookie_value($lines, 'session'))) }
+
+# Lines of error.log that match, so far.
+sub error_lines {
+    my ($pattern) = @_;
+    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
+    return grep { /$pattern/ } <$in>;
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: the cookie is the header alone; Redis holds the record under session:<sid> with the session's TTL
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}}
+--- init
+my $lines = mint(subject => 'alice', data => { role => 'admin' }, options => { %main::REDIS });
+my $value = cookie_value($lines, 'session');
+is(length $value, 110, 'the cookie is the 110-character header');
+my $key = main::key_of($lines);
+my $record = main::redis('GET', "session:$key");
+like($record, qr/^\["[A-Za-z0-9_-]+"\]$/, 'value: the ciphertext in a JSON array, as lua-resty-session stores it');
+unlike($record, qr/admin/, 'the data is not readable in Redis');
+my $ttl = main::redis('TTL', "session:$key");
+ok($ttl > 3500 && $ttl <= 3600, "TTL is the rolling timeout ($ttl)");
+is(main::app(cookie_header(@$lines))->{status}, 200, 'the session opens');
+use_cookie(cookie_header(@$lines));
+--- request
+GET /app/page
+--- error_code: 200
+--- response_body_like: x-subject: alice
+
+
+
+=== TEST 2: a record lua-resty-session wrote (the peer's shm-storage vector, same layout as its redis storage) opens
+--- init
+my ($vector) = grep { $_->{id} eq 'shm-storage' } main::load_vectors();
+main::redis('SET', $vector->{store}{key}, $vector->{store}{value}, 'EX', 60);
+my %options = (%{ $vector->{opens}[0]{config} }, storage => 'redis', redis => { port => $main::PORT });
+my $body = JSON::PP->new->canonical->encode({ options => \%options, now => $vector->{created_at}, expected => $vector->{opens}[0]{expected} });
+my $cookie = join '; ', map { "$_=$vector->{cookies}{$_}" } sort keys %{ $vector->{cookies} };
+my $res = http('POST', '/open', { Cookie => $cookie, 'Content-Type' => 'application/json' }, $body);
+is($res->{content}, "accept: match\n", 'the peer\'s record opens with the peer\'s data, audience and subject');
+main::redis('DEL', $vector->{store}{key});
+$res = http('POST', '/open', { Cookie => $cookie, 'Content-Type' => 'application/json' }, $body);
+like($res->{content}, qr/^reject: /, 'without the record: no session');
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 3: prefix, suffix and database: [prefix:]name:key[:suffix] in the selected database
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390, "prefix": "pre", "suffix": "suf", "database": 3}}
+--- init
+my $lines = mint(subject => 'bob', options => { storage => 'redis', redis => { port => $main::PORT, prefix => 'pre', suffix => 'suf', database => 3 } });
+my $key = main::key_of($lines);
+is(main::redis('-n', 3, 'EXISTS', "pre:session:$key:suf"), '1', 'stored as pre:session:<sid>:suf in database 3');
+is(main::redis('-n', 0, 'EXISTS', "pre:session:$key:suf"), '0', 'not in database 0');
+use_cookie(cookie_header(@$lines));
+--- request
+GET /app/page
+--- error_code: 200
+--- response_body_like: x-subject: bob
+
+
+
+=== TEST 4: AUTH with an ACL user; a wrong password fails closed with 503 and one error line, not one per request
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390, "username": "nginx", "password": {"env": "REDIS_PASSWORD"}}}
+--- main_config eval
+StoreServers::main_config(ACCESS_SECRET => $main::SECRET, REDIS_PASSWORD => 'wrong-password')
+--- init
+# Minted with the right password (the harness takes its options from the request)...
+my $lines = mint(subject => 'carol', options => { storage => 'redis', redis => { port => $main::PORT, username => 'nginx', password => 'user-pass-31c8e2' } });
+is(main::redis('EXISTS', 'session:' . main::key_of($lines)), '1', 'stored through the ACL user');
+# ... and checked by a location whose configuration has the wrong one.
+my @statuses = map { main::app(cookie_header(@$lines))->{status} } 1 .. 5;
+is_deeply(\@statuses, [(503) x 5], 'every request fails closed with 503');
+my @lines = main::error_lines(qr/\[error\].*redis 127\.0\.0\.1:6390 unavailable/);
+is(scalar @lines, 1, 'five failing requests, one error line') or diag(join '', @lines);
+like($lines[0] // '', qr/WRONGPASS/, 'the line says why');
+use_cookie(cookie_header(@$lines));
+--- request
+GET /app/page
+--- error_code: 503
+--- no_error_log
+[warn]
+[crit]
+user-pass-31c8e2
+wrong-password
+--- error_log
+WRONGPASS
+
+
+
+=== TEST 5: the store down: 503 with one error line; back up: the same session opens again within a second
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}}
+--- init
+my $lines = mint(subject => 'dave', options => { %main::REDIS });
+my $cookie = cookie_header(@$lines);
+is(main::app($cookie)->{status}, 200, 'opens while Redis is up');
+StoreServers::stop($main::REDIS);
+my @statuses = map { main::app($cookie)->{status} } 1 .. 10;
+is_deeply(\@statuses, [(503) x 10], 'every request fails closed with 503 while Redis is down');
+StoreServers::spawn($main::REDIS);
+my $start = time;
+my $status = 0;
+while (time - $start < 5) {
+    $status = main::app($cookie)->{status};
+    last if $status == 200;
+    sleep 0.05;
+}
+is($status, 200, 'the session written before the outage opens again (appendfsync always: nothing lost)');
+ok(time - $start < 1, 'within a second of Redis answering again');
+my @down = main::error_lines(qr/\[error\].*unavailable/);
+is(scalar @down, 1, 'one error line for the incident') or diag(join '', @down);
+is(scalar main::error_lines(qr/\[warn\].*answers again/), 1, 'one line when it answers again');
+use_cookie($cookie);
+--- request
+GET /app/page
+--- error_code: 200
+--- no_error_log
+[crit]
+[alert]
+--- error_log
+unavailable
+
+
+
+=== TEST 6: a silent store (SIGSTOP) fails closed within the round-trip budget; store_unavailable_status 401
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390, "connect_timeout": 100, "send_timeout": 100, "read_timeout": 200}, "nginx": {"store_unavailable_status": 401}}
+--- init
+my $lines = mint(subject => 'erin', options => { %main::REDIS });
+my $cookie = cookie_header(@$lines);
+is(main::app($cookie)->{status}, 200, 'opens while Redis answers');
+StoreServers::pause($main::REDIS);
+my $start = time;
+my $res = main::app($cookie);
+my $took = time - $start;
+StoreServers::resume($main::REDIS);
+is($res->{status}, 401, 'the configured status');
+ok($took >= 0.35 && $took < 2, "after the 400 ms budget ($took s)");
+my $status = 0;
+for (1 .. 40) {
+    $status = main::app($cookie)->{status};
+    last if $status == 200;
+    sleep 0.05;
+}
+is($status, 200, 'answers again once Redis does');
+use_cookie($cookie);
+--- request
+GET /app/page
+--- error_code: 200
+--- no_error_log
+[crit]
+[alert]
+--- error_log
+did not answer within 400 ms
+
+
+
+=== TEST 7: logout deletes the record; the cookie is refused afterwards
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}}
+--- init
+my $lines = mint(subject => 'frank', options => { %main::REDIS });
+my $key = main::key_of($lines);
+is(main::redis('EXISTS', "session:$key"), '1', 'stored');
+my $res = http('GET', '/logout', { Cookie => cookie_header(@$lines) });
+is(main::redis('EXISTS', "session:$key"), '0', 'logout deleted the record');
+use_cookie(cookie_header(@$lines));
+--- request
+GET /app/page
+--- error_code: 401
+
+
+
+=== TEST 8: store_metadata: a sorted set per audience and subject, the session key scored by its expiry
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}, "store_metadata": true}
+--- init
+my $lines = mint(subject => 'grace', audience => 'app', options => { %main::REDIS, store_metadata => JSON::PP::true });
+my $key = main::key_of($lines);
+my $meta = 'session:' . b64url_encode('app') . ':' . b64url_encode('grace');
+my @members = split /\n/, main::redis('ZRANGE', $meta, 0, -1, 'WITHSCORES');
+is($members[0], $key, 'the session key is a member');
+ok($members[1] > time + 3500 && $members[1] <= time + 3600, 'scored by its expiry');
+my $ttl = main::redis('TTL', $meta);
+ok($ttl > 3500, 'the set expires with the session');
+--- request
+GET /app/x
+--- error_code: 401
