@@ -132,17 +132,18 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     const target = serverFor(servers, name);
     const request = { protocol: "memcached" as const, target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) (request as { bridge?: string }).bridge = bridge;
-    return exchange(platform, "memcached", request).then(function (bytes) {
+    const store = "memcached " + target;
+    return exchange(platform, store, request).then(function (bytes) {
       let replies: MetaReply[];
       try {
         replies = parseMetaReplies(bytes, commands.length);
       } catch (e) {
-        throw unavailable(platform, "memcached", target, "malformed reply");
+        throw unavailable(platform, store, "malformed reply");
       }
       for (let i = 0; i < replies.length; i++) {
         const code = replies[i].code;
         if (code === "ERROR" || code === "CLIENT_ERROR" || code === "SERVER_ERROR") {
-          throw unavailable(platform, "memcached", target, code + (replies[i].message ? " " + replies[i].message : ""));
+          throw unavailable(platform, store, code + (replies[i].message ? " " + replies[i].message : ""));
         }
       }
       return replies;
@@ -197,7 +198,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     set: function (name, key, value, ttl, now, oldKey, staleTtl, metadata) {
       const sessionName = storageName(naming, name, key);
       const stored = run(sessionName, [encodeMeta("ms", sessionName, ["T" + ttlToken(ttl, now)], value)]).then(function (replies) {
-        if (replies[0].code !== "HD") throw unavailable(platform, "memcached", serverFor(servers, sessionName), "not stored (" + replies[0].code + ")");
+        if (replies[0].code !== "HD") throw unavailable(platform, "memcached " + serverFor(servers, sessionName), "not stored (" + replies[0].code + ")");
       });
       return stored
         .then(function () {

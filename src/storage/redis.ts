@@ -13,19 +13,65 @@
  *
  * The connection prelude (AUTH with username and password, SELECT database) travels with every request;
  * the bridge runs it once per store connection.
+ *
+ * As in lua-resty-session, `sentinels` (with `master`) selects Redis Sentinel and `nodes` a Redis
+ * Cluster; where each command goes is redis-routing.ts's business.
  */
 
 import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/config";
-import type { Platform, StoreRequest } from "../core/platform";
+import type { Platform } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
-import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
+import type { RespValue } from "./protocol/resp";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
-import { exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { checkClusterOptions, clusterRouter, Command, Connection, RedisRouter, sentinelRouter, singleRouter } from "./redis-routing";
+import { rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
 
 const DEFAULT_PORT = 6379;
+const DEFAULT_SENTINEL_PORT = 26379;
 
-type Command = Array<string | number>;
+/** lua-resty-session picks the implementation the same way: `nodes` is a cluster, `sentinels` Sentinel. */
+function createRouter(read: { [name: string]: unknown }, connection: Connection): RedisRouter {
+  if (read.nodes !== undefined) {
+    if (read.sentinels !== undefined) throw configError("redis: give either nodes (a cluster) or sentinels, not both");
+    checkClusterOptions(read.database);
+    const nodes = (read.nodes as unknown[]).map(function (node) {
+      // The peer's node records say ip, not host.
+      const table = node && typeof node === "object" && "ip" in (node as object) ? { host: (node as { ip: unknown }).ip, port: (node as { port?: unknown }).port } : node;
+      return serverAddress("redis.nodes", table, DEFAULT_PORT);
+    });
+    if (nodes.length === 0) throw configError("redis.nodes must list at least one node");
+    connection.store = "redis cluster " + nodes.join(",");
+    return clusterRouter(connection, { nodes: nodes, maxRedirections: read.max_redirections as number | undefined });
+  }
+  if (read.sentinels !== undefined) {
+    if (typeof read.master !== "string") throw configError("redis.master must name the master the sentinels watch");
+    if (read.role !== undefined && read.role !== "master") throw configError('redis.role: only "master" (sessions are written)');
+    const sentinels = (read.sentinels as unknown[]).map(function (sentinel) {
+      return serverAddress("redis.sentinels", sentinel, DEFAULT_SENTINEL_PORT);
+    });
+    if (sentinels.length === 0) throw configError("redis.sentinels must list at least one sentinel");
+    if (read.sentinel_username !== undefined && read.sentinel_password === undefined) throw configError("redis.sentinel_username needs redis.sentinel_password");
+    const sentinelPrelude: Command[] = [];
+    if (read.sentinel_password !== undefined) {
+      sentinelPrelude.push(
+        read.sentinel_username !== undefined
+          ? ["AUTH", read.sentinel_username as string, read.sentinel_password as string]
+          : ["AUTH", read.sentinel_password as string],
+      );
+    }
+    connection.store = "redis sentinel master " + read.master;
+    return sentinelRouter(connection, { master: read.master as string, sentinels: sentinels, sentinelPrelude: sentinelPrelude });
+  }
+  const needTopology = ["master", "role", "sentinel_username", "sentinel_password", "max_redirections"];
+  for (let i = 0; i < needTopology.length; i++) {
+    const name = needTopology[i];
+    if (read[name] !== undefined) throw configError("redis." + name + " needs redis." + (name === "max_redirections" ? "nodes" : "sentinels"));
+  }
+  const target = serverAddress("redis", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT);
+  connection.store = "redis " + target;
+  return singleRouter(connection, target);
+}
 
 export function createRedisStorage(options: StorageOptions | undefined, platform: Platform): Storage {
   rejectNginxSideOptions("redis", options);
@@ -41,50 +87,37 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     send_timeout: "number",
     read_timeout: "number",
     bridge: "string",
+    master: "string",
+    role: "string",
+    sentinels: "list",
+    sentinel_username: "string",
+    sentinel_password: "string",
+    nodes: "list",
+    max_redirections: "number",
   });
-  const target = serverAddress("redis", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT);
   if (read.username !== undefined && read.password === undefined) throw configError("redis.username needs redis.password");
   if (read.bridge !== undefined && !/^http:\/\/[^/?#]+$/.test(read.bridge as string)) {
     throw configError('redis.bridge must be the store bridge\'s address, like "http://127.0.0.1:7379"');
   }
   const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
-  const timeout = roundTripTimeout(read as { [name: string]: number });
 
   const prelude: Command[] = [];
   if (read.password !== undefined) {
     prelude.push(read.username !== undefined ? ["AUTH", read.username as string, read.password as string] : ["AUTH", read.password as string]);
   }
   if (read.database !== undefined) prelude.push(["SELECT", read.database as number]);
-  let preludeText = "";
-  for (let i = 0; i < prelude.length; i++) preludeText += encodeCommand(prelude[i]);
+  const connection: Connection = {
+    platform: platform,
+    store: "redis",
+    timeout: roundTripTimeout(read as { [name: string]: number }),
+    prelude: prelude,
+  };
+  if (read.bridge !== undefined) connection.bridge = read.bridge as string;
+  const router = createRouter(read, connection);
 
-  /** Runs the commands as one pipeline; resolves to their replies, rejects if any is an error. */
+  /** Runs the commands (one pipeline per server); resolves to their replies, rejects if any is an error. */
   function run(commands: Command[]): Promise<RespValue[]> {
-    let payload = preludeText;
-    for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
-    const request: StoreRequest = {
-      protocol: "redis",
-      target: target,
-      payload: payload,
-      commands: prelude.length + commands.length,
-      prelude: prelude.length,
-      timeout: timeout,
-    };
-    if (read.bridge !== undefined) request.bridge = read.bridge as string;
-    return exchange(platform, "redis", request).then(function (bytes) {
-      let replies: RespValue[];
-      try {
-        replies = parseReplies(bytes, commands.length);
-      } catch (e) {
-        throw unavailable(platform, "redis", target, "malformed reply");
-      }
-      for (let i = 0; i < replies.length; i++) {
-        const reply = replies[i];
-        // An error reply (out of memory, read-only replica, wrong type) means the store cannot serve.
-        if (isRespError(reply)) throw unavailable(platform, "redis", target, String(commands[i][0]) + ": " + reply.error);
-      }
-      return replies;
-    });
+    return router.run(commands);
   }
 
   function metadataNames(name: string, metadata: StoreMetadata): string[] {

@@ -125,29 +125,36 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
 }
 
 /**
- * One round trip to a store server. Resolves to the raw replies; rejects with a StoreUnavailable
- * error (logged once per incident) when the server cannot answer.
+ * One round trip to a store server. `store` names the deployment for the incident log ("redis
+ * 10.0.0.5:6379", "redis sentinel master mymaster", "memcached 10.0.0.6:11211"): an incident is the
+ * deployment failing, whichever of its servers the requests went to. Resolves to the raw replies;
+ * rejects with a StoreUnavailable error (logged once per incident) when the server cannot answer.
  */
 export function exchange(platform: Platform, store: string, request: StoreRequest): Promise<Uint8Array> {
-  if (!platform.storeExchange) return Promise.reject(configError(store + " storage needs a store transport, which this platform lacks"));
+  if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
   return platform.storeExchange(request).then(
     function (replies) {
-      const since = incidentEnded(platform, request.target);
+      const since = incidentEnded(platform, store);
       if (since !== undefined) {
-        platform.log("warn", "[session] " + store + " " + request.target + " answers again, after " + Math.max(0, platform.now() - since) + " s");
+        platform.log("warn", "[session] " + store + " answers again, after " + Math.max(0, platform.now() - since) + " s");
       }
       return replies;
     },
     function (e) {
-      throw unavailable(platform, store, request.target, errorText(e));
+      throw unavailable(platform, store, at(store, request.target) + errorText(e));
     },
   );
 }
 
+/** "<target>: " when the store's name does not already say which server it is. */
+export function at(store: string, target: string): string {
+  return store.substring(store.length - target.length) === target ? "" : target + ": ";
+}
+
 /** The error for a store that cannot serve; the first of an incident is logged. */
-export function unavailable(platform: Platform, store: string, target: string, reason: string): Error {
-  if (incidentStarted(platform, target, platform.now())) {
-    platform.log("error", "[session] " + store + " " + target + " unavailable: " + reason + " (requests needing it fail closed; logged once until it answers again)");
+export function unavailable(platform: Platform, store: string, reason: string): Error {
+  if (incidentStarted(platform, store, platform.now())) {
+    platform.log("error", "[session] " + store + " unavailable: " + reason + " (requests needing it fail closed; logged once until it answers again)");
   }
-  return storeUnavailableError(store + " " + target, reason);
+  return storeUnavailableError(store, reason);
 }
