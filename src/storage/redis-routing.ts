@@ -44,7 +44,7 @@ function encodePrelude(prelude: Command[]): string {
 }
 
 /** One pipeline on one server: its replies, error replies included (the router decides about them). */
-export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[]): Promise<RespValue[]> {
+export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[], topology?: boolean): Promise<RespValue[]> {
   const setUp = prelude || connection.prelude;
   let payload = encodePrelude(setUp);
   for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
@@ -57,7 +57,7 @@ export function pipeline(connection: Connection, target: string, commands: Comma
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
-  return exchange(connection.platform, connection.store, request).then(function (bytes) {
+  return exchange(connection.platform, connection.store, request, topology).then(function (bytes) {
     try {
       return parseReplies(bytes, commands.length);
     } catch (e) {
@@ -161,7 +161,7 @@ export function sentinelRouter(connection: Connection, options: SentinelOptions)
         return Promise.reject(unavailable(connection.platform, connection.store, "no sentinel named a master \"" + options.master + "\" (" + reasons.join("; ") + ")"));
       }
       const sentinel = options.sentinels[index];
-      return pipeline(connection, sentinel, [["SENTINEL", "get-master-addr-by-name", options.master]], options.sentinelPrelude).then(
+      return pipeline(connection, sentinel, [["SENTINEL", "get-master-addr-by-name", options.master]], options.sentinelPrelude, true).then(
         function (replies) {
           const address = replies[0];
           if (Array.isArray(address) && address.length === 2) {
@@ -282,7 +282,7 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
       if (index >= candidates.length) {
         return Promise.reject(unavailable(connection.platform, connection.store, "no node gave the slot map (" + reasons.join("; ") + ")"));
       }
-      return pipeline(connection, candidates[index], [["CLUSTER", "SLOTS"]]).then(
+      return pipeline(connection, candidates[index], [["CLUSTER", "SLOTS"]], undefined, true).then(
         function (replies) {
           const slots = replies[0];
           if (!Array.isArray(slots) || slots.length === 0) {

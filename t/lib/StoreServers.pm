@@ -89,7 +89,8 @@ sub wait_for {
 }
 
 # start(BINARY, PORT, EXTRA_ARGS...): redis-server, valkey-server, redis-sentinel or memcached on
-# 127.0.0.1:PORT in the foreground of a child process, no persistence. Returns a handle.
+# 127.0.0.1:PORT in the foreground of a child process, no persistence. Returns a handle. For
+# redis-sentinel the first extra argument may be { conf => "lines of sentinel.conf" }.
 sub start {
     my ($binary, $port, @extra) = @_;
     my @command;
@@ -100,10 +101,13 @@ sub start {
         mkdir $dir;
         @command = ($binary, '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
                     '--dir', $dir, '--protected-mode', 'no', @extra);
-        # Sentinel reads its configuration from a file it may rewrite.
+        # Sentinel reads its configuration from a file it rewrites: the lines given as
+        # conf => "..." (e.g. "sentinel monitor mymaster 127.0.0.1 6400 2").
         if ($binary =~ /sentinel/) {
+            my %options = ref $extra[0] eq 'HASH' ? %{ shift @extra } : ();
             my $file = "$dir/sentinel.conf";
             open my $out, '>', $file or die "StoreServers: $file: $!\n";
+            print $out $options{conf} // '';
             close $out;
             @command = ($binary, $file, '--port', $port, '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', $dir, @extra);
         }
