@@ -25,7 +25,7 @@ import type { Platform } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
-import { exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { answered, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -146,6 +146,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
           throw unavailable(platform, store, code + (replies[i].message ? " " + replies[i].message : ""));
         }
       }
+      answered(platform, store);
       return replies;
     });
   }

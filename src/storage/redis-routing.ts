@@ -18,7 +18,7 @@ import type { Platform, StoreRequest } from "../core/platform";
 import type { SharedDict } from "../core/shared-dict";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
 import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
-import { at, exchange, unavailable } from "./remote";
+import { answered, at, exchange, unavailable } from "./remote";
 
 export type Command = Array<string | number>;
 
@@ -44,7 +44,7 @@ function encodePrelude(prelude: Command[]): string {
 }
 
 /** One pipeline on one server: its replies, error replies included (the router decides about them). */
-export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[], topology?: boolean): Promise<RespValue[]> {
+export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[]): Promise<RespValue[]> {
   const setUp = prelude || connection.prelude;
   let payload = encodePrelude(setUp);
   for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
@@ -57,7 +57,7 @@ export function pipeline(connection: Connection, target: string, commands: Comma
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
-  return exchange(connection.platform, connection.store, request, topology).then(function (bytes) {
+  return exchange(connection.platform, connection.store, request).then(function (bytes) {
     try {
       return parseReplies(bytes, commands.length);
     } catch (e) {
@@ -66,12 +66,17 @@ export function pipeline(connection: Connection, target: string, commands: Comma
   });
 }
 
-/** Rejects on the first error reply: out of memory, a read-only replica, a wrong type: the store cannot serve. */
+/**
+ * Rejects on the first error reply: out of memory, a read-only replica, still loading its data: the
+ * store cannot serve. Otherwise it did, which ends an incident (a sentinel or a cluster node telling
+ * where things are does not: only session commands come here).
+ */
 function checked(connection: Connection, target: string, commands: Command[], replies: RespValue[]): RespValue[] {
   for (let i = 0; i < replies.length; i++) {
     const reply = replies[i];
     if (isRespError(reply)) throw unavailable(connection.platform, connection.store, at(connection.store, target) + String(commands[i][0]) + ": " + reply.error);
   }
+  answered(connection.platform, connection.store);
   return replies;
 }
 
@@ -161,7 +166,7 @@ export function sentinelRouter(connection: Connection, options: SentinelOptions)
         return Promise.reject(unavailable(connection.platform, connection.store, "no sentinel named a master \"" + options.master + "\" (" + reasons.join("; ") + ")"));
       }
       const sentinel = options.sentinels[index];
-      return pipeline(connection, sentinel, [["SENTINEL", "get-master-addr-by-name", options.master]], options.sentinelPrelude, true).then(
+      return pipeline(connection, sentinel, [["SENTINEL", "get-master-addr-by-name", options.master]], options.sentinelPrelude).then(
         function (replies) {
           const address = replies[0];
           if (Array.isArray(address) && address.length === 2) {
@@ -282,7 +287,7 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
       if (index >= candidates.length) {
         return Promise.reject(unavailable(connection.platform, connection.store, "no node gave the slot map (" + reasons.join("; ") + ")"));
       }
-      return pipeline(connection, candidates[index], [["CLUSTER", "SLOTS"]], undefined, true).then(
+      return pipeline(connection, candidates[index], [["CLUSTER", "SLOTS"]]).then(
         function (replies) {
           const slots = replies[0];
           if (!Array.isArray(slots) || slots.length === 0) {

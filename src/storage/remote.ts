@@ -129,25 +129,19 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  * 10.0.0.5:6379", "redis sentinel master mymaster", "memcached 10.0.0.6:11211"): an incident is the
  * deployment failing, whichever of its servers the requests went to. Resolves to the raw replies;
  * rejects with a StoreUnavailable error (logged once per incident) when the server cannot answer.
- * `topology`: a question about the deployment (which master, which slots), whose answer does not end
- * an incident.
+ * Replies may still say it cannot serve (LOADING, out of memory): only answered() ends an incident.
  */
-export function exchange(platform: Platform, store: string, request: StoreRequest, topology?: boolean): Promise<Uint8Array> {
+export function exchange(platform: Platform, store: string, request: StoreRequest): Promise<Uint8Array> {
   if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request).then(
-    function (replies) {
-      // A sentinel or a cluster node telling where things are is not the store serving sessions.
-      if (topology) return replies;
-      const since = incidentEnded(platform, store);
-      if (since !== undefined) {
-        platform.log("warn", "[session] " + store + " answers again, after " + Math.max(0, platform.now() - since) + " s");
-      }
-      return replies;
-    },
-    function (e) {
-      throw unavailable(platform, store, at(store, request.target) + errorText(e));
-    },
-  );
+  return platform.storeExchange(request).then(undefined, function (e) {
+    throw unavailable(platform, store, at(store, request.target) + errorText(e));
+  });
+}
+
+/** The store served a request (not only answered it): an open incident ends, with one line. */
+export function answered(platform: Platform, store: string): void {
+  const since = incidentEnded(platform, store);
+  if (since !== undefined) platform.log("warn", "[session] " + store + " answers again, after " + Math.max(0, platform.now() - since) + " s");
 }
 
 /** "<target>: " when the store's name does not already say which server it is. */
