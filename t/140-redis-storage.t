@@ -5,6 +5,9 @@
 # failure behaviour: a store that is down or silent fails protected locations closed with 503 (or the
 # configured status) and one error line per incident, and they recover by themselves.
 #
+# t/141-valkey-storage.t is a link to this file: run under that name, every block runs against
+# valkey-server instead of redis-server.
+#
 # Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm.
 use strict;
 use warnings;
@@ -19,7 +22,8 @@ use Time::HiRes qw(sleep time);
 
 our $SECRET = 'redis-storage-secret-9a41f0';
 our $PORT = 6390;
-our $REDIS = StoreServers::start('redis-server', $PORT, '--appendonly', 'yes', '--appendfsync', 'always');
+our $SERVER = $0 =~ /valkey/ ? 'valkey-server' : 'redis-server';
+our $REDIS = StoreServers::start($SERVER, $PORT, '--appendonly', 'yes', '--appendfsync', 'always');
 # An ACL user for TEST 4; the default user stays open for the other blocks.
 StoreServers::cli($REDIS, 'ACL', 'SETUSER', 'nginx', 'on', '>user-pass-31c8e2', '~*', '+@all');
 
@@ -69,6 +73,7 @@ __DATA__
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}}
 --- init
+like(main::redis('INFO', 'server'), $main::SERVER eq 'valkey-server' ? qr/^server_name:valkey/m : qr/^redis_version:/m, "the server is $main::SERVER");
 my $lines = mint(subject => 'alice', data => { role => 'admin' }, options => { %main::REDIS });
 my $value = cookie_value($lines, 'session');
 is(length $value, 110, 'the cookie is the 110-character header');

@@ -1,0 +1,1 @@
+140-redis-storage.t
