@@ -14,6 +14,7 @@ use strict;
 use warnings;
 use IO::Socket::INET;
 use POSIX ();
+use File::Path ();
 use Time::HiRes qw(sleep time);
 
 our %RUNNING;    # pid => server
@@ -97,7 +98,10 @@ sub start {
     if ($binary eq 'memcached') {
         @command = ('memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-u', 'root', '-m', '16', @extra);
     } else {
+        # A fresh data directory per start (a restart with spawn() keeps it): another file's server
+        # on this port may have left files this one cannot read (valkey's AOF for redis-server).
         my $dir = "/tmp/store-$port";
+        File::Path::remove_tree($dir);
         mkdir $dir;
         @command = ($binary, '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
                     '--dir', $dir, '--protected-mode', 'no', @extra);
