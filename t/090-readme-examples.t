@@ -34,6 +34,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use EntryTest ();
+use StoreServers;
 use Cwd qw(abs_path);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
@@ -49,6 +50,13 @@ $ENV{SESSION_SECRET} = $SECRET;
 our $ADMIN_TOKEN = 'readme-admin-token-0b6f3e9a41';
 $ENV{SESSION_ADMIN_TOKEN} = $ADMIN_TOKEN;
 $EntryTest::SECRET = $SECRET;    # for EntryTest::mint (the harness's sessions)
+# several-nodes.conf's stores, on loopback: Redis with the ACL user redis-session.json logs in as, and
+# the three memcached servers of memcached-session.json.
+our $REDIS_PASSWORD = 'readme-redis-password-4e1a7c';
+$ENV{REDIS_PASSWORD} = $REDIS_PASSWORD;
+our $REDIS = StoreServers::start('redis-server', 6420);
+StoreServers::cli($REDIS, 'ACL', 'SETUSER', 'nginx', 'on', ">$REDIS_PASSWORD", '~*', '+@all');
+our @MEMCACHED = map { StoreServers::start('memcached', $_) } 11431, 11432, 11433;
 
 our $EXAMPLE_PORT = $Test::Nginx::Util::ServerPort + 1;
 our $APP_PORT = $Test::Nginx::Util::ServerPort;
@@ -66,8 +74,11 @@ sub slurp {
 my $readme = slurp("$REPO/README.md");
 # Each example nginx.conf and the configuration file it runs with.
 our %SESSION_FILE = ('js-access.conf' => 'session.json', 'auth-request.conf' => 'session.json',
-                     'shm.conf' => 'shm-session.json', 'file.conf' => 'file-session.json');
-my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } keys %SESSION_FILE, values %SESSION_FILE;
+                     'shm.conf' => 'shm-session.json', 'file.conf' => 'file-session.json',
+                     'several-nodes.conf' => 'redis-session.json');
+# "Running several nginx nodes": several-nodes.conf runs with any of these too.
+our @STORE_FILES = ('redis-sentinel-session.json', 'redis-cluster-session.json', 'memcached-session.json');
+my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } keys %SESSION_FILE, values %SESSION_FILE, @STORE_FILES;
 for my $file (sort keys %EXAMPLE) {
     my $fence = $file =~ /\.json$/ ? 'json' : 'nginx';
     ok(index($readme, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
@@ -110,19 +121,23 @@ sub fill_placeholders {
     return fill_state_paths($text, $html);
 }
 
-# Where the server-side examples keep state; optional (only they have it), in nginx.conf and JSON.
+# Where the server-side examples keep state, and the stores of several-nodes.conf (10.0.0.11-13 become
+# the loopback servers above); optional (only they have them), in nginx.conf and JSON.
 sub fill_state_paths {
     my ($text, $html) = @_;
     $text =~ s{/var/lib/njs-session/}{$html/var/}g;
+    $text =~ s{"10\.0\.0\.11:\* 10\.0\.0\.12:\* 10\.0\.0\.13:\*"}{"127.0.0.1:*"}g;
+    $text =~ s{"host": "10\.0\.0\.11",\s*"port": 6379}{"host": "127.0.0.1", "port": 6420}g;
+    $text =~ s{"10\.0\.0\.1([123]):11211"}{"127.0.0.1:1143$1"}g;
     return $text;
 }
 
 sub split_example {
     my ($name) = @_;
     my $text = fill_placeholders($name, $EXAMPLE{$name}, $Test::Nginx::Util::HtmlDir);
-    my ($main, $http) = $text =~ /\A(.*?)^events \{\}\n\n^http \{\n(.*)^\}\n\z/ms
-        or die "nginx/examples/$name: expected <main> `events {}` `http { ... }` and nothing after\n";
-    return ($main, $http);
+    my ($main, $stream, $http) = $text =~ /\A(.*?)^events \{\}\n\n(.*?)^http \{\n(.*)^\}\n\z/ms
+        or die "nginx/examples/$name: expected <main> `events {}` [`stream { ... }`] `http { ... }` and nothing after\n";
+    return ($main . $stream, $http);
 }
 
 # Each file as a whole, `events {}` and all, is a valid nginx.conf: `nginx -t` (which loads session.js
@@ -179,7 +194,7 @@ add_block_preprocessor(sub {
     $block->set_value('http_config', $http . $APP_HTTP);
     $block->set_value('config', $APP_CONFIG);
     $block->set_value('user_files', [
-        [ 'session.json', fill_state_paths($EXAMPLE{ $SESSION_FILE{$name} }, $Test::Nginx::Util::HtmlDir) ],
+        [ 'session.json', fill_state_paths($EXAMPLE{ $block->session_file // $SESSION_FILE{$name} }, $Test::Nginx::Util::HtmlDir) ],
         [ 'var/sessions/.keep', '' ],
         [ 'tls/site.crt', $TLS{crt} ],
         [ 'tls/site.key', $TLS{key} ],
@@ -188,7 +203,7 @@ add_block_preprocessor(sub {
                               . $block->init . "\n});\n") if defined $block->init;
     $block->set_value('log_level', 'info');
     $block->set_value('no_error_log', join "\n", '[error]', '[warn]', '[alert]', '[crit]', '[emerg]',
-                      'exception', $SECRET, $ADMIN_TOKEN);
+                      'exception', $SECRET, $ADMIN_TOKEN, $REDIS_PASSWORD);
 });
 
 # --------------------------------------------------------------------------------------------------
@@ -362,6 +377,47 @@ flow();
 opendir my $dir, "$Test::Nginx::Util::HtmlDir/var/sessions" or die "session directory: $!\n";
 my @files = grep { /^session_[A-Za-z0-9_-]{43}$/ } readdir $dir;
 is(scalar @files, 1, "one session file: alice's (bob logged out)");
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 5: nginx/examples/several-nodes.conf with redis-session.json (Redis through the store bridge)
+--- example: several-nodes.conf
+--- init
+%main::MINT_STORAGE = (storage => 'redis', hash_storage_key => JSON::PP::true(),
+    redis => { host => '127.0.0.1', port => 6420, username => 'nginx', password => $main::REDIS_PASSWORD, database => 1, prefix => 'sessions' });
+flow();
+my @keys = split /\n/, StoreServers::cli($main::REDIS, '-n', 1, 'KEYS', 'sessions:session:*');
+is(scalar(grep { /^sessions:session:[A-Za-z0-9_-]{43}$/ } @keys), 1, "one session record, alice's (bob logged out), under the prefix in database 1")
+    or diag(join ' ', @keys);
+ok((grep { $_ eq 'sessions:session:YXBw:YWxpY2U' } @keys), "and alice's store_metadata set (audience app, subject alice, base64url)");
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 6: nginx/examples/several-nodes.conf with memcached-session.json (three memcached servers)
+--- example: several-nodes.conf
+--- session_file: memcached-session.json
+--- init
+%main::MINT_STORAGE = (storage => 'memcached', hash_storage_key => JSON::PP::true(),
+    memcached => { servers => ['127.0.0.1:11431', '127.0.0.1:11432', '127.0.0.1:11433'], prefix => 'sessions' });
+flow();
 --- request
 GET /via-example/app/page?x=1
 --- error_code: 200
