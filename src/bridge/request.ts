@@ -49,14 +49,15 @@ export function isTarget(text: string): boolean {
   return match !== null && Number(match[2]) > 0 && Number(match[2]) < 65536;
 }
 
-function queryNumber(query: string, name: string): number | null {
+/** A query argument's count: undefined when absent, null when present but not a count. */
+function queryNumber(query: string, name: string): number | null | undefined {
   const parts = query.split("&");
   for (let i = 0; i < parts.length; i++) {
     if (parts[i].substring(0, name.length + 1) !== name + "=") continue;
     const text = parts[i].substring(name.length + 1);
     return /^[0-9]{1,9}$/.test(text) ? Number(text) : null;
   }
-  return null;
+  return undefined;
 }
 
 /** The head at the start of `bytes`: a request, INCOMPLETE, or MALFORMED. */
@@ -102,11 +103,12 @@ export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest 
   const query = question < 0 ? "" : uri.substring(question + 1);
   if (path !== "/redis" && path !== "/memcached") return MALFORMED;
   const commands = queryNumber(query, "n");
-  const prelude = queryNumber(query, "p") || 0;
+  const preludeArgument = queryNumber(query, "p");
+  const prelude = preludeArgument === undefined ? 0 : preludeArgument;
   const timeout = queryNumber(query, "t");
   if (!isTarget(target) || bodySize < 0 || bodySize > MAX_BODY) return MALFORMED;
-  if (commands === null || commands < 1 || commands > MAX_COMMANDS || prelude >= commands) return MALFORMED;
-  if (timeout === null || timeout < 1 || timeout > MAX_TIMEOUT) return MALFORMED;
+  if (commands == null || prelude === null || commands < 1 || commands > MAX_COMMANDS || prelude >= commands) return MALFORMED;
+  if (timeout == null || timeout < 1 || timeout > MAX_TIMEOUT) return MALFORMED;
   if (path === "/memcached" && prelude !== 0) return MALFORMED;
   return {
     headEnd: headEnd,
@@ -140,7 +142,8 @@ export function isAllowedTarget(target: string, allowList: string): boolean {
     const portPattern = entry.substring(split + 1);
     if (portPattern !== "*" && portPattern !== port) continue;
     if (hostPattern === "*" || hostPattern === host) return true;
-    if (hostPattern.length > 2 && hostPattern.substring(hostPattern.length - 2) === ".*") {
+    // An address prefix matches addresses only: "10.0.*" must not let in "10.0.evil.example".
+    if (hostPattern.length > 2 && hostPattern.substring(hostPattern.length - 2) === ".*" && /^[0-9.]+$/.test(host)) {
       const prefix = hostPattern.substring(0, hostPattern.length - 1);
       if (host.substring(0, prefix.length) === prefix) return true;
     }

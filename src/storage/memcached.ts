@@ -25,7 +25,7 @@ import type { Platform } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
-import { answered, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { answered, checkBridgeOption, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -125,7 +125,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
   if (!isValidKey(storageName(naming, "session", "k", "s"))) throw configError("memcached.prefix and suffix must not contain spaces or control characters");
   const timeout = roundTripTimeout(read as { [name: string]: number });
-  const bridge = read.bridge as string | undefined;
+  const bridge = checkBridgeOption("memcached", read.bridge);
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {

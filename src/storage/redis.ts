@@ -25,7 +25,7 @@ import type { Storage, StoreMetadata } from "../core/storage";
 import type { RespValue } from "./protocol/resp";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
 import { checkClusterOptions, clusterRouter, Command, Connection, RedisRouter, sentinelRouter, singleRouter } from "./redis-routing";
-import { rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
+import { checkBridgeOption, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
 
 const DEFAULT_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
@@ -96,9 +96,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     max_redirections: "number",
   });
   if (read.username !== undefined && read.password === undefined) throw configError("redis.username needs redis.password");
-  if (read.bridge !== undefined && !/^http:\/\/[^/?#]+$/.test(read.bridge as string)) {
-    throw configError('redis.bridge must be the store bridge\'s address, like "http://127.0.0.1:7379"');
-  }
+  const bridge = checkBridgeOption("redis", read.bridge);
   const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
 
   const prelude: Command[] = [];
@@ -112,7 +110,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     timeout: roundTripTimeout(read as { [name: string]: number }),
     prelude: prelude,
   };
-  if (read.bridge !== undefined) connection.bridge = read.bridge as string;
+  if (bridge !== undefined) connection.bridge = bridge;
   const router = createRouter(read, connection);
 
   /** Runs the commands (one pipeline per server); resolves to their replies, rejects if any is an error. */

@@ -55,6 +55,15 @@ export function rejectNginxSideOptions(storage: string, options: unknown): void 
   }
 }
 
+/** The `bridge` option (direct mode, no js_fetch_proxy): the front's own http://host:port. */
+export function checkBridgeOption(storage: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^http:\/\/[^/?#]+$/.test(value)) {
+    throw configError(storage + '.bridge must be the store bridge\'s address, like "http://127.0.0.1:7379"');
+  }
+  return value;
+}
+
 /** host:port from a "host:port" text or a {host, port} table; the default port when none is given. */
 export function serverAddress(storage: string, value: unknown, defaultPort: number): string {
   let host: unknown;

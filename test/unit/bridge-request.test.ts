@@ -256,15 +256,8 @@ describe("isAllowedTarget", () => {
     assert.equal(isAllowedTarget("10.0.0.5:6379", ":6379"), false);
   });
 
-  it(
-    'an address prefix ("10.0.*") does not let in a host name that merely starts with it',
-    {
-      todo:
-        "isAllowedTarget compares text: 10.0.* also allows host names such as 10.0.evil.example (isTarget accepts host names); " +
-        "only a hole where the relay has a resolver, which nginx/store-bridge-relay.conf does not set",
-    },
-    () => {
-      assert.equal(isAllowedTarget("10.0.evil.example:6379", "10.0.*:6379"), false);
-    },
-  );
+  it('an address prefix ("10.0.*") does not let in a host name that merely starts with it', () => {
+    assert.equal(isAllowedTarget("10.0.evil.example:6379", "10.0.*:6379"), false);
+    assert.equal(isAllowedTarget("10.0.1.2:6379", "10.0.*:6379"), true);
+  });
 });
