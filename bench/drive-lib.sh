@@ -94,5 +94,23 @@ versions() {
         nginx -v 2>&1
         dpkg-query -W -f 'njs ${Version}\n' libnginx-mod-http-js
         { wrk --version 2>&1 || true; } | head -n1
+        redis-server --version | cut -d' ' -f1-3
+        memcached -V
     } >"$1"
+}
+
+# start_stores REDIS_PORT MEMCACHED_PORT: the network stores, on core 1 (with the upstream and wrk),
+# without persistence; they die with the run's PID namespace.
+start_stores() {
+    local redis="$1" memcached="$2" i
+    taskset -c 1 redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+        --logfile /tmp/bench-redis.log
+    taskset -c 1 memcached -d -u root -l 127.0.0.1 -p "$memcached" -U 0 -m 256
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$redis") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$memcached") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    log "the stores do not answer"; return 1
 }

@@ -3,8 +3,9 @@
  * all measured in one run on this machine.
  *
  *   1. provisions the project's nginx with wrk (nginx/provision.sh), builds dist/session.js;
- *   2. mints the cookies the scenarios send (cookie storage: here, with the same TypeScript core; shm
- *      storage: by logging in through nginx itself);
+ *   2. mints the cookies the scenarios send (cookie storage: here, with the same TypeScript core; shm,
+ *      redis and memcached storage: by logging in through nginx itself); a redis-server and a
+ *      memcached on core 1 are the network stores, reached through the store bridge;
  *   3. starts every nginx instance at once, each with one worker pinned to core 0; the upstream app
  *      and wrk share core 1;
  *   4. runs each scenario for BENCH_DURATION seconds, BENCH_ROUNDS times, the rounds interleaved so
@@ -51,6 +52,8 @@ const SUBJECT = "bench-user";
 interface Instance {
   name: string;
   port: number;
+  /** A stream{} block (the store bridge), for instances using a network store. */
+  stream?: string;
   /** "01": core 0 (the measured worker), "10": core 1 (the upstream, beside wrk). */
   cpuMask: string;
   http: string;
@@ -60,14 +63,16 @@ interface Instance {
 
 let nextPort = 19100;
 
-function main(cpuMask: string, dir: string, http: string, session: boolean): string {
-  return `${session ? "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n" : ""}worker_processes 1;
+function main(cpuMask: string, dir: string, http: string, session: boolean, stream?: string): string {
+  const modules = (session ? "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n" : "") +
+    (stream ? "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nload_module /usr/lib/nginx/modules/ngx_stream_js_module.so;\n" : "");
+  return `${modules}worker_processes 1;
 worker_cpu_affinity ${cpuMask};
 worker_rlimit_nofile 8192;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 ${session ? `env NJS_SESSION_CONFIG=${dir}/session.json;\n` : ""}events { worker_connections 4096; }
-http {
+${stream || ""}http {
     access_log off;
     keepalive_requests 10000000;
 ${http}
@@ -122,12 +127,41 @@ const BASE_SESSION = {
   absolute_timeout: 86400,
 };
 
-function sessionInstance(engine: Engine, kind: "cookie" | "shm" | "refresh"): Instance {
+/** The network stores, on core 1 with the upstream and wrk. */
+const REDIS_PORT = nextPort++;
+const MEMCACHED_PORT = nextPort++;
+
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached";
+
+/** The store bridge of an instance (nginx/store-bridge*.conf), on two ports of its own. */
+function bridge(engine: Engine): { stream: string; http: string } {
+  const front = nextPort++;
+  const relay = nextPort++;
+  return {
+    stream: `stream {
+    js_engine ${engine};
+    js_path ${repo}/dist/;
+    include ${repo}/nginx/store-bridge.conf;
+    js_var $njs_session_store_allow "127.0.0.1:${REDIS_PORT} 127.0.0.1:${MEMCACHED_PORT}";
+    server { listen 127.0.0.1:${front}; include ${repo}/nginx/store-bridge-front.conf; proxy_pass 127.0.0.1:${relay}; }
+    server { listen 127.0.0.1:${relay}; include ${repo}/nginx/store-bridge-relay.conf; }
+}
+`,
+    http: `    js_fetch_proxy http://127.0.0.1:${front};
+    js_fetch_keepalive 64;
+`,
+  };
+}
+
+function sessionInstance(engine: Engine, kind: Kind): Instance {
   const port = nextPort++;
   const shm = kind === "shm";
+  const network = kind === "redis" || kind === "memcached" ? bridge(engine) : null;
   const session = {
     ...BASE_SESSION,
     ...(shm ? { storage: "shm", shm: { zone: "sessions" } } : {}),
+    ...(kind === "redis" ? { storage: "redis", redis: { port: REDIS_PORT } } : {}),
+    ...(kind === "memcached" ? { storage: "memcached", memcached: { port: MEMCACHED_PORT } } : {}),
     ...(kind === "refresh" ? { touch_threshold: 0 } : {}),
   };
   return {
@@ -135,7 +169,8 @@ function sessionInstance(engine: Engine, kind: "cookie" | "shm" | "refresh"): In
     port,
     cpuMask: "01",
     session,
-    http: `    js_engine ${engine};
+    stream: network ? network.stream : undefined,
+    http: `${network ? network.http : ""}    js_engine ${engine};
     js_path ${repo}/dist/;
     include ${repo}/nginx/njs-session.conf;
     variables_hash_max_size 2048;
@@ -225,14 +260,20 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
     const cookie = sessionInstance(engine, "cookie");
     const shm = sessionInstance(engine, "shm");
     const refresh = sessionInstance(engine, "refresh");
-    instances.push(cookie, shm, refresh);
-    pools.push([shm, file(`${engine}-shm-pool.txt`)]);
+    const redis = sessionInstance(engine, "redis");
+    const memcached = sessionInstance(engine, "memcached");
+    instances.push(cookie, shm, refresh, redis, memcached);
+    pools.push([shm, file(`${engine}-shm-pool.txt`)], [redis, file(`${engine}-redis-pool.txt`)], [memcached, file(`${engine}-memcached-pool.txt`)]);
     const E = engine === "qjs" ? "QuickJS" : "njs engine";
     scenarios.push(
       { id: `${engine}-cookie-warm`, label: `${E}: cookie, warm`, engine, instance: cookie, path: "/app/", cookies: file("cookie-warm.txt"), group: "protected" },
       { id: `${engine}-cookie-cold`, label: `${E}: cookie, cold`, engine, instance: cookie, path: "/app/", cookies: file("cookie-pool.txt"), group: "protected" },
       { id: `${engine}-shm-warm`, label: `${E}: shm, warm`, engine, instance: shm, path: "/app/", cookies: file(`${engine}-shm-warm.txt`), group: "protected" },
       { id: `${engine}-shm-cold`, label: `${E}: shm, cold`, engine, instance: shm, path: "/app/", cookies: file(`${engine}-shm-pool.txt`), group: "protected" },
+      { id: `${engine}-redis-warm`, label: `${E}: redis, warm`, engine, instance: redis, path: "/app/", cookies: file(`${engine}-redis-warm.txt`), group: "protected" },
+      { id: `${engine}-redis-cold`, label: `${E}: redis, cold`, engine, instance: redis, path: "/app/", cookies: file(`${engine}-redis-pool.txt`), group: "protected" },
+      { id: `${engine}-memcached-warm`, label: `${E}: memcached, warm`, engine, instance: memcached, path: "/app/", cookies: file(`${engine}-memcached-warm.txt`), group: "protected" },
+      { id: `${engine}-memcached-cold`, label: `${E}: memcached, cold`, engine, instance: memcached, path: "/app/", cookies: file(`${engine}-memcached-pool.txt`), group: "protected" },
       { id: `${engine}-login`, label: `${E}: login`, engine, instance: cookie, path: "/login", login: true, group: "login" },
       { id: `${engine}-login-remember`, label: `${E}: login with remember`, engine, instance: cookie, path: "/login-remember", login: true, group: "login" },
       { id: `${engine}-refresh`, label: `${E}: touch on every request`, engine, instance: refresh, path: "/app/", cookies: file("refresh-warm.txt"), group: "refresh" },
@@ -242,7 +283,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
   for (const instance of instances) {
     const dir = join(work, instance.name);
     mkdirSync(join(dir, "logs"), { recursive: true });
-    writeFileSync(join(dir, "nginx.conf"), main(instance.cpuMask, dir, instance.http, !!instance.session));
+    writeFileSync(join(dir, "nginx.conf"), main(instance.cpuMask, dir, instance.http, !!instance.session, instance.stream));
     if (instance.session) writeFileSync(join(dir, "session.json"), JSON.stringify(instance.session, null, 2) + "\n");
   }
   const selected = settings.only.length ? scenarios.filter((s) => s.group === "bare" || settings.only.includes(s.id)) : scenarios;
@@ -272,6 +313,7 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     `export BENCH_DIR=${q(join(repo, "bench"))} BENCH_CONNECTIONS=${settings.connections}`,
     `source ${q(join(repo, "bench", "drive-lib.sh"))}`,
     `versions ${q(join(out, "versions.txt"))}`,
+    `start_stores ${REDIS_PORT} ${MEMCACHED_PORT}`,
   ];
   for (const instance of instances) lines.push(`start_nginx ${q(join(work, instance.name))} ${instance.port}`);
   for (const [instance, poolFile] of pools) {
