@@ -28,7 +28,7 @@
 import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
 import { metaRepliesEnd } from "../storage/protocol/memcached";
 import { respValuesEnd } from "../storage/protocol/resp";
-import { BridgeRequest, isAllowedTarget, isTarget, MAX_BODY, parseRequestHead, StoreProtocol } from "./request";
+import { BridgeRequest, isAllowedTarget, isTarget, parseRequestHead, StoreProtocol } from "./request";
 
 /** What this module uses of the stream session, beyond njs-types' declarations. */
 interface BridgeSession {
@@ -51,7 +51,6 @@ const REASONS: { [status: number]: string } = {
   200: "OK",
   400: "Bad Request",
   403: "Forbidden",
-  413: "Content Too Large",
   421: "Misdirected Request",
   502: "Bad Gateway",
   504: "Gateway Timeout",
@@ -78,8 +77,9 @@ function firstRespError(bytes: Buffer, start: number, count: number): string | n
   return null;
 }
 
-/** The line the front sends the relay first: which store to connect to. */
+/** The line the front sends the relay first: which store to connect to ("-": none, hang up). */
 const RELAY_PREFIX = "NJS-SESSION-STORE ";
+const RELAY_CLOSE = "-";
 
 /** The relay's first line, when complete: the target, or "" when it is not one; null when incomplete. */
 function relayTarget(bytes: Buffer): { target: string; end: number } | null | "" {
@@ -105,6 +105,11 @@ function relayPreread(session: NginxStreamRequest): void {
     const found = relayTarget(head);
     if (found === null && !flags.last) return;
     s.off("upstream");
+    if (found === "" && head.toString().substring(0, RELAY_PREFIX.length + RELAY_CLOSE.length + 2) === RELAY_PREFIX + RELAY_CLOSE + "\r\n") {
+      // The front answered an error before it needed a store.
+      s.deny();
+      return;
+    }
     if (!found || !isAllowedTarget(found.target, s.variables[ALLOW_VARIABLE] || "")) {
       s.warn("[session-bridge] relay: not a request for an allowed store; closing");
       s.deny();
@@ -128,43 +133,85 @@ function relayFilter(session: NginxStreamRequest): void {
   });
 }
 
+/** A request waiting for its replies, or an error to answer in its turn (after the requests before it). */
 interface Pending {
-  protocol: StoreProtocol;
   /** Prelude replies to check and drop before the request's own. */
   preludeReplies: number;
   preludeKey: string;
   replies: number;
   timeout: number;
+  /** Set for an error answer queued behind earlier requests. */
+  failure?: { status: number; reason: string };
 }
+
+/** What makes a store hang up: the connection then closes from its end, cleanly. */
+const QUIT: { [protocol: string]: string } = { redis: "*1\r\n$4\r\nQUIT\r\n", memcached: "quit\r\n" };
 
 /** js_filter: the translation both ways, for the connection's life. */
 function filter(session: NginxStreamRequest): void {
   const s = session as unknown as BridgeSession;
+  /** The store and protocol of the connection, from its first request. */
   let target = "";
+  let protocol: StoreProtocol = "redis";
   let fromClient: Buffer = EMPTY;
   let fromStore: Buffer = EMPTY;
   const pending: Pending[] = [];
   /** The prelude this store connection ran successfully (its bytes, base64), or "". */
   let preparedPrelude = "";
-  /** Set once anything went wrong: every later request is refused, and the client closes. */
-  let broken = "";
+  /** Set once the connection serves no more requests (an error, or direct mode's one request). */
+  let closing = false;
   let closeAfterEach = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
   function respond(status: number, body: Buffer | string, close: boolean): void {
     const size = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + size + "\r\n";
-    if (close || closeAfterEach) head += "Connection: close\r\n";
+    if (close) head += "Connection: close\r\n";
     s.sendDownstream(head + "\r\n");
     s.sendDownstream(body, { flush: true });
   }
 
-  /** Refuses the request at hand and everything after it on this connection. */
-  function fail(status: number, reason: string): void {
-    if (!broken) broken = reason;
+  /**
+   * Ends the connection after its last answer. A stream filter cannot close the client connection
+   * itself; the store (or the relay, before it has one) can: asked to hang up, it closes, and nginx
+   * then closes the client side once everything written has gone out. A store that is not reading
+   * (stopped) hangs up when it reads again; ngx.fetch closes on "Connection: close" in any case.
+   */
+  function hangUp(): void {
+    if (closing) return;
+    closing = true;
     stopTimer();
     while (pending.length > 0) pending.shift();
+    s.sendUpstream(target ? QUIT[protocol] : RELAY_PREFIX + RELAY_CLOSE + "\r\n", { flush: true });
+  }
+
+  /** An error answer, the connection's last. */
+  function answerFailure(status: number, reason: string): void {
+    if (closing) return;
     respond(status, reason + "\n", true);
+    hangUp();
+  }
+
+  /** The error answer to the request at hand, in its turn: after the answers of the requests before it. */
+  function fail(status: number, reason: string): void {
+    if (closing) return;
+    if (pending.length === 0) return answerFailure(status, reason);
+    pending.push({ preludeReplies: 0, preludeKey: "", replies: 0, timeout: 0, failure: { status: status, reason: reason } });
+  }
+
+  /** The error answer to the oldest waiting request (the store failed it); nothing after it is answered. */
+  function failWaiting(status: number, reason: string): void {
+    while (pending.length > 0) pending.shift();
+    answerFailure(status, reason);
+  }
+
+  /** Answers a queued error if it is next. */
+  function answerQueuedFailure(): boolean {
+    const next = pending[0];
+    if (!next || !next.failure) return false;
+    pending.shift();
+    answerFailure(next.failure.status, next.failure.reason);
+    return true;
   }
 
   function stopTimer(): void {
@@ -174,16 +221,15 @@ function filter(session: NginxStreamRequest): void {
 
   function startTimer(): void {
     stopTimer();
-    if (pending.length === 0) return;
+    if (pending.length === 0 || pending[0].failure) return;
     const waitingFor = pending[0];
     timer = setTimeout(function () {
       timer = null;
-      if (pending[0] === waitingFor) fail(504, "store did not answer within " + waitingFor.timeout + " ms");
+      if (pending[0] === waitingFor) failWaiting(504, "store did not answer within " + waitingFor.timeout + " ms");
     }, waitingFor.timeout);
   }
 
   function accept(request: BridgeRequest, body: Buffer): void {
-    if (broken) return fail(502, broken);
     let relayLine = "";
     if (!target) {
       if (!isAllowedTarget(request.target, s.variables[ALLOW_VARIABLE] || "")) {
@@ -191,12 +237,12 @@ function filter(session: NginxStreamRequest): void {
         return fail(403, "store " + request.target + " is not in $" + ALLOW_VARIABLE + " of the store bridge");
       }
       target = request.target;
+      protocol = request.protocol;
       closeAfterEach = !request.absolute;
       relayLine = RELAY_PREFIX + target + "\r\n";
     }
-    if (request.target !== target) return fail(421, "this connection is bound to another store");
-    const commandsEnd =
-      request.protocol === "redis" ? respValuesEnd(body, 0, body.length, request.commands) : body.length;
+    if (request.target !== target || request.protocol !== protocol) return fail(421, "this connection is bound to another store");
+    const commandsEnd = protocol === "redis" ? respValuesEnd(body, 0, body.length, request.commands) : body.length;
     if (commandsEnd !== body.length) return fail(400, "the body is not " + request.commands + " commands");
     let send = body;
     let preludeReplies = 0;
@@ -208,7 +254,6 @@ function filter(session: NginxStreamRequest): void {
       else preludeReplies = request.prelude;
     }
     pending.push({
-      protocol: request.protocol,
       preludeReplies: preludeReplies,
       preludeKey: preludeKey,
       replies: request.commands - request.prelude,
@@ -220,11 +265,15 @@ function filter(session: NginxStreamRequest): void {
   }
 
   function readRequests(): void {
-    while (fromClient.length > 0 && !broken) {
+    while (fromClient.length > 0 && !closing) {
+      // Direct mode: one request per connection.
+      if (closeAfterEach && target) return fail(400, "one request per connection without js_fetch_proxy");
       const request = parseRequestHead(fromClient, fromClient.length);
       if (request === INCOMPLETE) return;
-      if (typeof request === "number") return fail(400, "not a store bridge request");
-      if (request.bodySize > MAX_BODY) return fail(413, "request too large");
+      if (typeof request === "number") {
+        fromClient = EMPTY;
+        return fail(400, "not a store bridge request");
+      }
       if (fromClient.length < request.headEnd + request.bodySize) return;
       const body = fromClient.subarray(request.headEnd, request.headEnd + request.bodySize);
       fromClient = fromClient.subarray(request.headEnd + request.bodySize);
@@ -233,27 +282,31 @@ function filter(session: NginxStreamRequest): void {
   }
 
   function readReplies(): void {
-    while (pending.length > 0) {
+    while (pending.length > 0 && !closing) {
+      if (answerQueuedFailure()) return;
       const request = pending[0];
-      const preludeEnd = repliesEnd(request.protocol, fromStore, 0, request.preludeReplies);
-      const end = preludeEnd < 0 ? preludeEnd : repliesEnd(request.protocol, fromStore, preludeEnd, request.replies);
+      const preludeEnd = repliesEnd(protocol, fromStore, 0, request.preludeReplies);
+      const end = preludeEnd < 0 ? preludeEnd : repliesEnd(protocol, fromStore, preludeEnd, request.replies);
       if (end === INCOMPLETE) return;
-      if (end === MALFORMED) return fail(502, "malformed reply from the store");
+      if (end === MALFORMED) return failWaiting(502, "malformed reply from the store");
       if (request.preludeReplies > 0) {
         const error = firstRespError(fromStore, 0, request.preludeReplies);
-        if (error !== null) return fail(502, "store refused the connection set-up: " + error);
+        if (error !== null) return failWaiting(502, "store refused the connection set-up: " + error);
         preparedPrelude = request.preludeKey;
       }
       const replies = fromStore.subarray(preludeEnd, end);
       fromStore = fromStore.subarray(end);
       pending.shift();
       startTimer();
-      respond(200, replies, false);
+      respond(200, replies, closeAfterEach);
+      if (closeAfterEach) hangUp();
     }
+    // An error queued behind the requests just answered.
+    if (!closing) answerQueuedFailure();
   }
 
   s.on("upstream", function (data, flags) {
-    if (data.length > 0) {
+    if (data.length > 0 && !closing) {
       fromClient = append(fromClient, data);
       readRequests();
     }
@@ -264,12 +317,12 @@ function filter(session: NginxStreamRequest): void {
   });
 
   s.on("downstream", function (data, flags) {
-    if (data.length > 0 && !broken) {
+    if (data.length > 0 && !closing) {
       fromStore = append(fromStore, data);
       readReplies();
     }
     if (flags.last) {
-      if (pending.length > 0) fail(502, "the store closed the connection");
+      if (pending.length > 0) failWaiting(502, "the store closed the connection");
       stopTimer();
       s.sendDownstream("", { last: true });
     }

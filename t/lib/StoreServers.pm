@@ -34,6 +34,8 @@ stream {
     js_path \$TEST_NGINX_REPO_DIR/dist/;
     include \$TEST_NGINX_REPO_DIR/nginx/store-bridge.conf;
     js_var \$njs_session_store_allow "$allow";
+    # The bridge's own log, as in nginx/examples/several-nodes.conf.
+    error_log logs/store-bridge.log info;
     server {
         listen 127.0.0.1:$front;
         include \$TEST_NGINX_REPO_DIR/nginx/store-bridge-front.conf;
@@ -42,7 +44,6 @@ stream {
     server {
         listen 127.0.0.1:$relay;
         include \$TEST_NGINX_REPO_DIR/nginx/store-bridge-relay.conf;
-        error_log logs/store-bridge.log info;
     }
 }
 _EOC_
