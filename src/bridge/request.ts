@@ -67,8 +67,18 @@ interface NativeBytes {
 const NATIVE = Buffer as unknown as NativeBytes;
 
 const REQUEST_LINE = /^POST (\S+) HTTP\/1\.1$/;
+/** Header lines, each "name: value" (an RFC 9110 token, no CR or LF in the value), each followed by CRLF. */
+const HEADER_LINES = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*\r\n)*$/;
+const HOST_HEADER = /\r\nhost:[ \t]*([^\r\n]*?)[ \t]*\r\n/i;
+const CONTENT_LENGTH_HEADER = /\r\ncontent-length:[ \t]*([^\r\n]*?)[ \t]*\r\n/i;
+const TRANSFER_ENCODING_HEADER = /\r\ntransfer-encoding:/i;
+const USUAL_QUERY = /^n=([0-9]{1,9})&p=([0-9]{1,9})&t=([0-9]{1,9})$/;
 
-/** The head at the start of `bytes` (up to `end`): a request, INCOMPLETE, or MALFORMED. */
+/**
+ * The head at the start of `bytes` (up to `end`): a request, INCOMPLETE, or MALFORMED. Whole-head
+ * regular expressions over the natively decoded text: QuickJS runs them in C, where splitting the head
+ * into lines and looking at each cost 20 µs a request.
+ */
 export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest | number {
   const view = NATIVE.from(bytes.buffer, bytes.byteOffset, Math.min(end, bytes.length, MAX_HEAD));
   const blank = view.indexOf("\r\n\r\n");
@@ -79,22 +89,18 @@ export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest 
     return end >= MAX_HEAD ? MALFORMED : INCOMPLETE;
   }
   const headEnd = blank + 4;
-  // The head is ASCII; anything else fails the checks below.
-  const lines = view.toString("utf8", 0, blank).split("\r\n");
-  for (let i = 0; i < lines.length; i++) if (/[\r\n]/.test(lines[i]) || lines[i] === "") return MALFORMED;
-  const requestLine = REQUEST_LINE.exec(lines[0]);
+  // The head is ASCII; anything else fails the checks below. `head` ends with the CRLF of its last line.
+  const head = view.toString("utf8", 0, blank + 2);
+  const lineEnd = head.indexOf("\r\n");
+  const requestLine = REQUEST_LINE.exec(head.substring(0, lineEnd));
   if (!requestLine) return MALFORMED;
-  let host = "";
-  let bodySize = -1;
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(":");
-    if (colon <= 0) return MALFORMED;
-    const name = lines[i].substring(0, colon).toLowerCase();
-    const value = lines[i].substring(colon + 1).trim();
-    if (name === "host") host = value;
-    else if (name === "content-length") bodySize = /^[0-9]{1,8}$/.test(value) ? Number(value) : -1;
-    else if (name === "transfer-encoding") return MALFORMED;
-  }
+  const headers = head.substring(lineEnd + 2);
+  const afterLine = head.substring(lineEnd);
+  if (!HEADER_LINES.test(headers) || TRANSFER_ENCODING_HEADER.test(afterLine)) return MALFORMED;
+  const hostHeader = HOST_HEADER.exec(afterLine);
+  let host = hostHeader ? hostHeader[1] : "";
+  const lengthHeader = CONTENT_LENGTH_HEADER.exec(afterLine);
+  const bodySize = lengthHeader && /^[0-9]{1,8}$/.test(lengthHeader[1]) ? Number(lengthHeader[1]) : -1;
   let uri = requestLine[1];
   let absolute = false;
   if (uri.substring(0, 7) === "http://") {
@@ -110,10 +116,12 @@ export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest 
   const path = question < 0 ? uri : uri.substring(0, question);
   const query = question < 0 ? "" : uri.substring(question + 1);
   if (path !== "/redis" && path !== "/memcached") return MALFORMED;
-  const commands = queryNumber(query, "n");
-  const preludeArgument = queryNumber(query, "p");
+  // The query as session.js writes it, in one match; any other order or spelling the long way.
+  const usual = USUAL_QUERY.exec(query);
+  const commands = usual ? Number(usual[1]) : queryNumber(query, "n");
+  const preludeArgument = usual ? Number(usual[2]) : queryNumber(query, "p");
   const prelude = preludeArgument === undefined ? 0 : preludeArgument;
-  const timeout = queryNumber(query, "t");
+  const timeout = usual ? Number(usual[3]) : queryNumber(query, "t");
   if (!isTarget(target) || bodySize < 0 || bodySize > MAX_BODY) return MALFORMED;
   if (commands == null || prelude === null || commands < 1 || commands > MAX_COMMANDS || prelude >= commands) return MALFORMED;
   if (timeout == null || timeout < 1 || timeout > MAX_TIMEOUT) return MALFORMED;
