@@ -71,12 +71,12 @@ export function pipeline(connection: Connection, target: string, commands: Comma
  * store cannot serve. Otherwise it did, which ends an incident (a sentinel or a cluster node telling
  * where things are does not: only session commands come here).
  */
-function checked(connection: Connection, target: string, commands: Command[], replies: RespValue[]): RespValue[] {
+function checked(connection: Connection, target: string, commands: Command[], replies: RespValue[], endsIncident?: boolean): RespValue[] {
   for (let i = 0; i < replies.length; i++) {
     const reply = replies[i];
     if (isRespError(reply)) throw unavailable(connection.platform, connection.store, at(connection.store, target) + String(commands[i][0]) + ": " + reply.error);
   }
-  answered(connection.platform, connection.store);
+  if (endsIncident !== false) answered(connection.platform, connection.store);
   return replies;
 }
 
@@ -272,6 +272,35 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
   const cache = topologyCache(connection.platform);
   const cacheKey = "@redis-slots:" + options.nodes.join(",");
   const maxRedirections = options.maxRedirections || MAX_REDIRECTIONS;
+  /**
+   * A master that fails is an incident of its own: the others serving does not end it (their sessions
+   * are fine; its sessions fail closed until it answers again).
+   */
+  const nodeConnections: { [node: string]: Connection } = {};
+  function nodeConnection(node: string): Connection {
+    let known = nodeConnections[node];
+    if (!known) {
+      known = { platform: connection.platform, store: "redis cluster node " + node, timeout: connection.timeout, prelude: connection.prelude };
+      if (connection.bridge !== undefined) known.bridge = connection.bridge;
+      nodeConnections[node] = known;
+    }
+    return known;
+  }
+
+  /** A node's answers to its commands: redirections aside, any error reply means it cannot serve. */
+  function nodeAnswers(node: string, commands: Command[]): Promise<RespValue[]> {
+    const nodeLink = nodeConnection(node);
+    return pipeline(nodeLink, node, commands).then(function (answers) {
+      for (let i = 0; i < answers.length; i++) {
+        const answer = answers[i];
+        if (isRespError(answer) && !/^(MOVED|ASK) /.test(answer.error) && commands[i][0] !== "ASKING") {
+          throw unavailable(connection.platform, nodeLink.store, String(commands[i][0]) + ": " + answer.error);
+        }
+      }
+      answered(connection.platform, nodeLink.store);
+      return answers;
+    });
+  }
 
   /** CLUSTER SLOTS of the first node that answers: known masters first, then the configured seeds. */
   function readSlotMap(): Promise<SlotRanges> {
@@ -338,7 +367,7 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
       const batch = indexes.map(function (index) {
         return commands[index];
       });
-      return pipeline(connection, node, batch).then(function (answers) {
+      return nodeAnswers(node, batch).then(function (answers) {
         for (let i = 0; i < answers.length; i++) {
           const answer = answers[i];
           const redirect = isRespError(answer) ? /^(MOVED|ASK) [0-9]+ (\S+)$/.exec(answer.error) : null;
@@ -360,10 +389,10 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
           const command = commands[item.index];
           const retried =
             item.kind === "ASK"
-              ? pipeline(connection, item.node, [["ASKING"], command]).then(function (answers) {
+              ? nodeAnswers(item.node, [["ASKING"], command]).then(function (answers) {
                   return answers[1];
                 })
-              : pipeline(connection, item.node, [command]).then(function (answers) {
+              : nodeAnswers(item.node, [command]).then(function (answers) {
                   return answers[0];
                 });
           return retried.then(function (answer) {
@@ -386,8 +415,9 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
     });
   }
 
+  /** Every reply is in; the nodes that served have ended their incidents already (nodeAnswers). */
   function checkedAll(commands: Command[], replies: RespValue[]): RespValue[] {
-    return checked(connection, "", commands, replies);
+    return checked(connection, "", commands, replies, false);
   }
 
   return {
