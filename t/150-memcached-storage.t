@@ -75,12 +75,11 @@ sub item {
 }
 
 # Seconds NAME has left on the server on PORT (meta get's t flag: -1 for none), or undef when missing.
-# The no-op (mn) ends the exchange: memcached_command stops at a bare status line, and "HD t59" is not.
 sub ttl {
     my ($port, $name) = @_;
-    my $reply = mc($port, "mg $name t\r\nmn\r\n");
+    my $reply = mc($port, "mg $name t\r\n");
     return undef if $reply =~ /^EN\r\n/;
-    $reply =~ /^HD t(-?\d+)\r\nMN\r\n\z/ or die "unexpected reply to mg $name t: $reply";
+    $reply =~ /^HD t(-?\d+)\r\n\z/ or die "unexpected reply to mg $name t: $reply";
     return $1;
 }
 

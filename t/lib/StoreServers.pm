@@ -171,7 +171,8 @@ sub cli {
     return $out;
 }
 
-# One memcached text-protocol exchange (e.g. "get k\r\n"); returns the raw reply up to END/a status line.
+# One memcached text-protocol exchange (e.g. "get k\r\n", "mg k t\r\n"); returns the raw reply up to
+# END or a status line (a meta VA reply with its data).
 sub memcached_command {
     my ($server, $command) = @_;
     my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $server->{port}, Timeout => 2)
@@ -180,7 +181,14 @@ sub memcached_command {
     my $reply = '';
     while (my $line = <$socket>) {
         $reply .= $line;
-        last if $line =~ /^(END|STORED|NOT_STORED|DELETED|NOT_FOUND|TOUCHED|ERROR|HD|EN|NF|NS|EX|MN|CLIENT_ERROR.*|SERVER_ERROR.*)\r\n\z/;
+        # Classic replies, and meta ones with their flags ("HD t59"); a VA line's data follows it.
+        last if $line =~ /^(END|STORED|NOT_STORED|DELETED|NOT_FOUND|TOUCHED|ERROR|MN|CLIENT_ERROR.*|SERVER_ERROR.*)\r\n\z/;
+        last if $line =~ /^(HD|EN|NF|NS|EX)( [^\r\n]*)?\r\n\z/;
+        if ($line =~ /^VA (\d+)/) {
+            read $socket, my $data, $1 + 2;
+            $reply .= $data;
+            last;
+        }
     }
     close $socket;
     return $reply;
