@@ -27,7 +27,7 @@ export function errorCode(e: unknown): string | undefined {
 /**
  * A server-side store (Redis, memcached) that cannot answer: down, slow, refusing. Not "no session":
  * the session may well exist, so entry points fail closed with nginx.store_unavailable_status instead
- * of sending the user to log in again, and the incident is logged once (store-incidents.ts).
+ * of sending the user to log in again, and the incident is logged once (src/storage/remote.ts).
  */
 export function storeUnavailableError(store: string, reason: string): Error {
   const error = new Error(store + " unavailable: " + reason);

@@ -247,12 +247,13 @@ export function fromJson(document: unknown): FileConfiguration {
         return resolveKey("ikm_fallbacks[" + (index + 1) + "]", item);
       });
     } else if (name === "redis" && value && typeof value === "object" && !Array.isArray(value)) {
-      // The store's password, like the session secret, may come from the environment or a file.
+      // The store's passwords, like the session secret, may come from the environment or a file.
       const table: { [name: string]: unknown } = {};
       const keys = Object.keys(value);
       for (let k = 0; k < keys.length; k++) {
         const item = (value as { [name: string]: unknown })[keys[k]];
-        table[keys[k]] = keys[k] === "password" && item !== null && typeof item === "object" ? resolveSource("redis.password", item) : item;
+        const secret = keys[k] === "password" || keys[k] === "sentinel_password";
+        table[keys[k]] = secret && item !== null && typeof item === "object" ? resolveSource("redis." + keys[k], item) : item;
       }
       options[name] = table;
     } else options[name] = value;

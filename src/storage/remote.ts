@@ -134,9 +134,10 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
 }
 
 /**
- * One round trip to a store server. `store` names the deployment for the incident log ("redis
- * 10.0.0.5:6379", "redis sentinel master mymaster", "memcached 10.0.0.6:11211"): an incident is the
- * deployment failing, whichever of its servers the requests went to. Resolves to the raw replies;
+ * One round trip to a store server. `store` names what fails as one, for the incident log: a server
+ * ("redis 10.0.0.5:6379", "memcached 10.0.0.6:11211", "redis cluster node 10.0.0.7:7000") or a
+ * Sentinel deployment ("redis sentinel master mymaster"), whichever of its servers the requests went
+ * to. Resolves to the raw replies;
  * rejects with a StoreUnavailable error (logged once per incident) when the server cannot answer.
  * Replies may still say it cannot serve (LOADING, out of memory): only answered() ends an incident.
  */
