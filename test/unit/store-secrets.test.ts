@@ -10,9 +10,12 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fromJson } from "../../src/nginx/configuration";
 
+/** Node's process.env (the njs typings configuration.ts pulls in declare it read-only). */
+const env = process.env as unknown as { [name: string]: string | undefined };
+
 describe("store passwords in the configuration file", () => {
   it("redis.password from the environment and redis.sentinel_password from a file", () => {
-    process.env.STORE_SECRETS_TEST_PASSWORD = "from-the-environment";
+    env.STORE_SECRETS_TEST_PASSWORD = "from-the-environment";
     const dir = mkdtempSync(join(tmpdir(), "store-secrets-"));
     writeFileSync(join(dir, "sentinel"), "from-a-file\n");
     const { options } = fromJson({
@@ -33,7 +36,7 @@ describe("store passwords in the configuration file", () => {
   });
 
   it("an empty environment variable is a configuration error naming the option", () => {
-    delete process.env.STORE_SECRETS_TEST_MISSING;
+    delete env.STORE_SECRETS_TEST_MISSING;
     assert.throws(
       () => fromJson({ secret: "s", storage: "redis", redis: { password: { env: "STORE_SECRETS_TEST_MISSING" } } }),
       /redis\.password: environment variable STORE_SECRETS_TEST_MISSING/,
