@@ -29,6 +29,38 @@ StoreServers::cli($REDIS, 'ACL', 'SETUSER', 'nginx', 'on', '>user-pass-31c8e2', 
 
 our %REDIS = (storage => 'redis', redis => { port => $PORT });
 
+# TLS: a second server that speaks only TLS (certificate for "localhost", signed by a throw-away CA),
+# reached through a second bridge whose relay has proxy_ssl on (TEST 9).
+our $TLS_PORT = 6393;
+our $TLS_DIR = '/tmp/store-tls';
+mkdir $TLS_DIR;
+for my $step (
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=store-ca -keyout $TLS_DIR/ca.key -out $TLS_DIR/ca.crt",
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost -keyout $TLS_DIR/server.key -out $TLS_DIR/server.csr",
+    "printf 'subjectAltName=DNS:localhost\\n' >$TLS_DIR/ext",
+    "openssl x509 -req -in $TLS_DIR/server.csr -CA $TLS_DIR/ca.crt -CAkey $TLS_DIR/ca.key -CAcreateserial -days 2 -extfile $TLS_DIR/ext -out $TLS_DIR/server.crt",
+) {
+    system("$step 2>/dev/null") == 0 or die "TLS set-up failed: $step\n";
+}
+our $TLS_REDIS = StoreServers::start($SERVER, $TLS_PORT, '--port', '0', '--tls-port', $TLS_PORT,
+    '--tls-cert-file', "$TLS_DIR/server.crt", '--tls-key-file', "$TLS_DIR/server.key",
+    '--tls-ca-cert-file', "$TLS_DIR/ca.crt", '--tls-auth-clients', 'no');
+our $TLS_BRIDGE = <<"_EOC_";
+    server {
+        listen 127.0.0.1:7383;
+        include \$TEST_NGINX_REPO_DIR/nginx/store-bridge-front.conf;
+        proxy_pass 127.0.0.1:7384;
+    }
+    server {
+        listen 127.0.0.1:7384;
+        include \$TEST_NGINX_REPO_DIR/nginx/store-bridge-relay.conf;
+        proxy_ssl on;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate $TLS_DIR/ca.crt;
+        proxy_ssl_name localhost;
+    }
+_EOC_
+
 EntryTest::setup(secret => $SECRET, hidden => ['user-pass-31c8e2'], locations => <<'_EOC_');
     location /app/ {
         js_access session.access;
@@ -254,3 +286,27 @@ ok($ttl > 3500, 'the set expires with the session');
 --- request
 GET /app/x
 --- error_code: 401
+
+
+
+=== TEST 9: TLS to the store: a TLS-only server behind a relay with proxy_ssl on (certificate verified)
+--- main_config eval
+StoreServers::main_config(ACCESS_SECRET => $main::SECRET, _bridge => { extra => $main::TLS_BRIDGE })
+--- config
+    # This server's store requests go through the TLS bridge.
+    js_fetch_proxy http://127.0.0.1:7383;
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6393}}
+--- init
+my $cli = $main::SERVER eq 'valkey-server' ? 'valkey-cli' : 'redis-cli';
+my $plain = `$cli -p $main::TLS_PORT PING 2>&1`;
+unlike($plain, qr/PONG/, 'the server refuses plain connections');
+my $lines = mint(subject => 'heidi', options => { storage => 'redis', redis => { port => $main::TLS_PORT } });
+my $key = main::key_of($lines);
+my $exists = `$cli --tls --cacert $main::TLS_DIR/ca.crt --sni localhost -p $main::TLS_PORT EXISTS session:$key 2>&1`;
+is($exists, "1\n", 'the record is on the TLS server');
+use_cookie(cookie_header(@$lines));
+--- request
+GET /app/page
+--- error_code: 200
+--- response_body_like: x-subject: heidi

@@ -28,6 +28,8 @@ sub stream_config {
     my $allow = $args{allow} // '127.0.0.1:*';
     my $front = $args{front_port} // $FRONT_PORT;
     my $relay = $args{relay_port} // $RELAY_PORT;
+    # More servers inside stream{} (a second bridge, e.g. with TLS to the store).
+    my $extra = $args{extra} // '';
     return <<"_EOC_";
 stream {
     js_engine \$TEST_NGINX_JS_ENGINE;
@@ -45,7 +47,7 @@ stream {
         listen 127.0.0.1:$relay;
         include \$TEST_NGINX_REPO_DIR/nginx/store-bridge-relay.conf;
     }
-}
+$extra}
 _EOC_
 }
 
