@@ -70,31 +70,10 @@ EntryTest::setup(secret => $SECRET, hidden => ['user-pass-31c8e2'], locations =>
     location = /logout { js_content session.logoutHandler; }
     location = /open { js_content harness.openCase; }
 _EOC_
-my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
-my $bridge = StoreServers::http_config();
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', $main) unless defined $block->main_config;
-    $block->set_value('http_config', $bridge . ($block->http_config // ''));
-});
-
-# The lua-resty-session 4.1.5 vectors (../shared/vectors), as t/lib/SessionTest.pm reads them.
-sub load_vectors {
-    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
-    open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
-    return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
-}
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
 sub redis { return StoreServers::cli($REDIS, @_) }
-sub key_of { my ($lines) = @_; return b64url_encode(sid_of(cookie_value($lines, 'session'))) }
-
-# Lines of error.log that match, so far.
-sub error_lines {
-    my ($pattern) = @_;
-    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
-    return grep { /$pattern/ } <$in>;
-}
 
 no_shuffle();
 run_tests();
@@ -109,7 +88,7 @@ like(main::redis('INFO', 'server'), $main::SERVER eq 'valkey-server' ? qr/^serve
 my $lines = mint(subject => 'alice', data => { role => 'admin' }, options => { %main::REDIS });
 my $value = cookie_value($lines, 'session');
 is(length $value, 110, 'the cookie is the 110-character header');
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 my $record = main::redis('GET', "session:$key");
 like($record, qr/^\["[A-Za-z0-9_-]+"\]$/, 'value: the ciphertext in a JSON array, as lua-resty-session stores it');
 unlike($record, qr/admin/, 'the data is not readable in Redis');
@@ -147,7 +126,7 @@ GET /app/x
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390, "prefix": "pre", "suffix": "suf", "database": 3}}
 --- init
 my $lines = mint(subject => 'bob', options => { storage => 'redis', redis => { port => $main::PORT, prefix => 'pre', suffix => 'suf', database => 3 } });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 is(main::redis('-n', 3, 'EXISTS', "pre:session:$key:suf"), '1', 'stored as pre:session:<sid>:suf in database 3');
 is(main::redis('-n', 0, 'EXISTS', "pre:session:$key:suf"), '0', 'not in database 0');
 use_cookie(cookie_header(@$lines));
@@ -166,7 +145,7 @@ StoreServers::main_config(ACCESS_SECRET => $main::SECRET, REDIS_PASSWORD => 'wro
 --- init
 # Minted with the right password (the harness takes its options from the request)...
 my $lines = mint(subject => 'carol', options => { storage => 'redis', redis => { port => $main::PORT, username => 'nginx', password => 'user-pass-31c8e2' } });
-is(main::redis('EXISTS', 'session:' . main::key_of($lines)), '1', 'stored through the ACL user');
+is(main::redis('EXISTS', 'session:' . main::store_key($lines)), '1', 'stored through the ACL user');
 # ... and checked by a location whose configuration has the wrong one.
 my @statuses = map { main::app(cookie_header(@$lines))->{status} } 1 .. 5;
 is_deeply(\@statuses, [(503) x 5], 'every request fails closed with 503');
@@ -260,7 +239,7 @@ did not answer within 400 ms
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}}
 --- init
 my $lines = mint(subject => 'frank', options => { %main::REDIS });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 is(main::redis('EXISTS', "session:$key"), '1', 'stored');
 my $res = http('GET', '/logout', { Cookie => cookie_header(@$lines) });
 is(main::redis('EXISTS', "session:$key"), '0', 'logout deleted the record');
@@ -276,7 +255,7 @@ GET /app/page
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}, "store_metadata": true}
 --- init
 my $lines = mint(subject => 'grace', audience => 'app', options => { %main::REDIS, store_metadata => JSON::PP::true });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 my $meta = 'session:' . b64url_encode('app') . ':' . b64url_encode('grace');
 my @members = split /\n/, main::redis('ZRANGE', $meta, 0, -1, 'WITHSCORES');
 is($members[0], $key, 'the session key is a member');
@@ -302,7 +281,7 @@ my $cli = $main::SERVER eq 'valkey-server' ? 'valkey-cli' : 'redis-cli';
 my $plain = `$cli -p $main::TLS_PORT PING 2>&1`;
 unlike($plain, qr/PONG/, 'the server refuses plain connections');
 my $lines = mint(subject => 'heidi', options => { storage => 'redis', redis => { port => $main::TLS_PORT } });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 my $exists = `$cli --tls --cacert $main::TLS_DIR/ca.crt --sni localhost -p $main::TLS_PORT EXISTS session:$key 2>&1`;
 is($exists, "1\n", 'the record is on the TLS server');
 use_cookie(cookie_header(@$lines));

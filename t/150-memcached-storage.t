@@ -42,23 +42,9 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     location = /open { js_content harness.openCase; }
     location = /start { js_content harness.startCase; }
 _EOC_
-my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
-my $bridge = StoreServers::http_config();
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', $main) unless defined $block->main_config;
-    $block->set_value('http_config', $bridge . ($block->http_config // ''));
-});
-
-# The lua-resty-session 4.1.5 vectors (../shared/vectors), as t/lib/SessionTest.pm reads them.
-sub load_vectors {
-    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
-    open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
-    return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
-}
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
-sub key_of { my ($lines) = @_; return b64url_encode(sid_of(cookie_value($lines, 'session'))) }
 
 # One memcached text-protocol exchange with the server on PORT.
 sub mc { my ($port, $command) = @_; return StoreServers::memcached_command($MC{$port}, $command) }
@@ -92,7 +78,7 @@ sub mint_sessions {
     my ($count, @ports) = @_;
     return map {
         my $lines = mint(subject => "user-$_", options => memcached_options(@ports));
-        my $key = key_of($lines);
+        my $key = store_key($lines);
         +{ subject => "user-$_", cookie => cookie_header(@$lines), key => $key, holders => [ holders("session:$key", @ports) ] };
     } 1 .. $count;
 }
@@ -102,13 +88,6 @@ sub open_with {
     my ($cookie, @ports) = @_;
     my $body = JSON::PP->new->canonical->encode({ options => { secret => $SECRET, %{ memcached_options(@ports) } } });
     return http('POST', '/open', { Cookie => $cookie, 'Content-Type' => 'application/json' }, $body)->{content};
-}
-
-# Lines of error.log that match, so far.
-sub error_lines {
-    my ($pattern) = @_;
-    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
-    return grep { /$pattern/ } <$in>;
 }
 
 # The status of COOKIE at /app/ once it is no longer 503, polled for up to 5 s; and the seconds it took.
@@ -135,7 +114,7 @@ __DATA__
 --- init
 my $lines = mint(subject => 'alice', data => { role => 'admin' }, options => { %main::ONE });
 is(length cookie_value($lines, 'session'), 110, 'the cookie is the 110-character header');
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 my $record = main::item(11311, "session:$key");
 like($record, qr/^\["[A-Za-z0-9_-]+"\]$/, 'a classic get reads the ciphertext in a JSON array, flags 0, as lua-resty-session stores it');
 unlike($record, qr/admin/, 'the data is not readable in memcached');
@@ -174,7 +153,7 @@ GET /app/x
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11311, "prefix": "pre", "suffix": "suf"}}
 --- init
 my $lines = mint(subject => 'bob', options => { storage => 'memcached', memcached => { port => 11311, prefix => 'pre', suffix => 'suf' } });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 like(main::item(11311, "pre:session:$key:suf") // '', qr/^\["[A-Za-z0-9_-]+"\]$/, 'stored as pre:session:<sid>:suf');
 is(main::item(11311, "session:$key"), undef, 'not as session:<sid>');
 use_cookie(cookie_header(@$lines));
@@ -192,7 +171,7 @@ GET /app/page
 # memcached reads an expiry beyond 30 days as a unix time: sent as a number of seconds, it would be a
 # time in 1971 and the item would be gone at once.
 my $lines = mint(subject => 'ivan', options => { %main::ONE, rolling_timeout => 0, idling_timeout => 0, absolute_timeout => 0 });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 ok(defined main::item(11311, "session:$key"), 'the record is there');
 my $ttl = main::ttl(11311, "session:$key") // 0;
 ok($ttl > 30 * 24 * 3600, "and expires in more than 30 days ($ttl s)");
@@ -259,7 +238,7 @@ GET /app/x
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11311}}
 --- init
 my $lines = mint(subject => 'frank', options => { %main::ONE });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 ok(defined main::item(11311, "session:$key"), 'stored');
 is(main::app(cookie_header(@$lines))->{status}, 200, 'opens before the logout');
 http('GET', '/logout', { Cookie => cookie_header(@$lines) });
@@ -277,11 +256,11 @@ my $now = int time;
 # No idling timeout: the regeneration is due to the rolling timeout alone.
 my %options = (%main::ONE, stale_ttl => 5, idling_timeout => 0);
 my $old = mint(subject => 'henry', now => $now, options => { %options });
-my $old_key = main::key_of($old);
+my $old_key = main::store_key($old);
 my $body = JSON::PP->new->canonical->encode({ options => { secret => $main::SECRET, %options }, now => $now + 2800 });
 my $res = http('POST', '/start', { Cookie => cookie_header(@$old), 'Content-Type' => 'application/json' }, $body);
 is($res->{content}, "started: refreshed=true subject=henry\n", 'the session is regenerated');
-my $new_key = main::key_of($res->{set_cookie});
+my $new_key = main::store_key($res->{set_cookie});
 isnt($new_key, $old_key, 'under a new session id');
 my $new_ttl = main::ttl(11311, "session:$new_key");
 ok(defined $new_ttl && $new_ttl > 3500, 'the new record has the whole rolling timeout (' . ($new_ttl // 'missing') . ')');
@@ -402,7 +381,7 @@ did not answer within 400 ms
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11311}, "audience": "app", "store_metadata": true}
 --- init
 my $lines = mint(subject => 'grace', audience => 'app', options => { %main::ONE, audience => 'app', store_metadata => JSON::PP::true });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 my $meta = 'session:' . b64url_encode('app') . ':' . b64url_encode('grace');
 my $list = main::item(11311, $meta) // '';
 like($list, qr/^\Q$key\E:[A-Za-z0-9_-]{7};$/, 'one entry: the session key and its expiry');

@@ -49,24 +49,13 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
     }
 _EOC_
-my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
-my $bridge = StoreServers::http_config();
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 add_block_preprocessor(sub {
     my $block = shift;
-    $block->set_value('main_config', $main) unless defined $block->main_config;
-    $block->set_value('http_config', $bridge . ($block->http_config // ''));
     $block->set_value('session_json', $JSON) unless defined $block->session_json;
 });
 
 sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
-sub key_of { my ($lines) = @_; return b64url_encode(sid_of(cookie_value($lines, 'session'))) }
-sub subject_of { my ($res) = @_; return $res->{content} =~ /^x-subject: (.*)$/m ? $1 : undef }
-
-sub error_lines {
-    my ($pattern) = @_;
-    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
-    return grep { /$pattern/ } <$in>;
-}
 
 no_shuffle();
 run_tests();
@@ -76,7 +65,7 @@ __DATA__
 === TEST 1: the master is found through the sentinels; the record is written there and replicated
 --- init
 my $lines = mint(subject => 'alice', options => { %main::SENTINEL });
-my $key = main::key_of($lines);
+my $key = main::store_key($lines);
 is(StoreServers::cli($main::MASTER, 'EXISTS', "session:$key"), '1', 'written on the master');
 StoreServers::cli($main::MASTER, 'WAIT', 1, 2000);
 is(StoreServers::cli($main::REPLICA, 'EXISTS', "session:$key"), '1', 'and replicated');
@@ -138,7 +127,7 @@ ok(defined $recovered, 'every session opens again after the failover' . (defined
 ok(!$wrong, 'only 200 with the right subject or 503 meanwhile') or diag(Test::More::explain(\%seen));
 like(StoreServers::cli($main::SENTINELS[0], 'SENTINEL', 'get-master-addr-by-name', 'mymaster'), qr/6401/, 'the sentinels name the replica now');
 my $lines = mint(subject => 'frank', options => { %main::SENTINEL });
-is(StoreServers::cli($main::REPLICA, 'EXISTS', 'session:' . main::key_of($lines)), '1', 'new sessions go to the new master');
+is(StoreServers::cli($main::REPLICA, 'EXISTS', 'session:' . main::store_key($lines)), '1', 'new sessions go to the new master');
 is(scalar main::error_lines(qr/\[error\].*unavailable/), ($seen{503} ? 1 : 0), 'at most one error line for the incident');
 use_cookie(cookie_header(@$lines));
 --- request

@@ -61,13 +61,7 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     }
     location = /logout { js_content session.logoutHandler; }
 _EOC_
-my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
-my $bridge = StoreServers::http_config();
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', $main) unless defined $block->main_config;
-    $block->set_value('http_config', $bridge . ($block->http_config // ''));
-});
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 # redis-cli against one node (no redirections followed), output chomped.
 sub rcli { my ($port, @args) = @_; return StoreServers::cli($NODE{$port}, @args) }
@@ -175,14 +169,6 @@ sub finish_migration {
 
 sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
 # The subject the upstream got ('' without one).
-sub subject_of { my ($res) = @_; return $res->{content} =~ /^x-subject: (.*)$/m ? $1 : '' }
-
-# Lines of error.log that match, so far.
-sub error_lines {
-    my ($pattern) = @_;
-    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
-    return grep { /$pattern/ } <$in>;
-}
 
 # TEST 4's three clients, each request with its proxied upstream and its store connections through the
 # bridge (front, relay, Redis), plus the keepalive pools: more than Test::Nginx's 64 connections.
@@ -331,7 +317,7 @@ my $client = sub {
     for (my $i = $n; !$until->(); $i++) {
         my $session = $sessions[$i % @sessions];
         my $res = main::app($session->{cookie});
-        push @results, join "\t", $session->{subject}, $res->{status}, main::subject_of($res);
+        push @results, join "\t", $session->{subject}, $res->{status}, main::subject_of($res) // '';
     }
     return @results;
 };

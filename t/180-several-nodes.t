@@ -32,13 +32,7 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     }
     location = /logout { js_content session.logoutHandler; }
 _EOC_
-my $main = StoreServers::main_config(ACCESS_SECRET => $SECRET);
-my $bridge = StoreServers::http_config();
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', $main) unless defined $block->main_config;
-    $block->set_value('http_config', $bridge . ($block->http_config // ''));
-});
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 our $B_PORT = 1985;
 our $B_ROOT;
@@ -83,7 +77,6 @@ sub on {
         { headers => $cookie ? { Cookie => $cookie } : {} });
     return $res;
 }
-sub subject_of { my ($res) = @_; return $res->{content} =~ /^x-subject: (.*)$/m ? $1 : undef }
 
 # The scenario of the issue: log in on A, use on B, log out on B, refused on A.
 sub login_a_use_b_logout_b_refused_a {
@@ -99,13 +92,6 @@ sub login_a_use_b_logout_b_refused_a {
     ok($logout->{status} == 204 || $logout->{status} == 302, 'logged out on B');
     stop_node_b();
     return $cookie;
-}
-
-# Lines of A's error.log that match.
-sub error_lines {
-    my ($pattern) = @_;
-    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
-    return grep { /$pattern/ } <$in>;
 }
 
 no_shuffle();

@@ -41,7 +41,7 @@ use Test::Nginx::Socket ();
 use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
-                 sid_of loggable_id);
+                 sid_of loggable_id store_key subject_of error_lines load_vectors);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -216,5 +216,31 @@ sub refused {
 # for it ($session_id, Session-Id): base64url of the first 16 bytes of its SHA-256.
 sub sid_of { return substr(b64url_decode(substr($_[0] // '', 0, 110)), 3, 32) }
 sub loggable_id { return b64url_encode(substr(sha256($_[0]), 0, 16)) }
+
+# The storage key of a session cookie's record (server-side storage): its session id, base64url.
+sub store_key {
+    my ($lines) = @_;
+    return CookieFormat::b64url_encode(sid_of(cookie_value($lines, 'session')));
+}
+
+# The subject the upstream fixture (t/js/entry-upstream.js) saw in X-Subject, or undef.
+sub subject_of {
+    my ($res) = @_;
+    return $res->{content} =~ /^x-subject: (.*)$/m ? $1 : undef;
+}
+
+# Lines of the running nginx's error.log that match, so far.
+sub error_lines {
+    my ($pattern) = @_;
+    open my $in, '<', $Test::Nginx::Util::ErrLogFile or return ();
+    return grep { /$pattern/ } <$in>;
+}
+
+# The lua-resty-session 4.1.5 vectors (../shared/vectors), as t/lib/SessionTest.pm reads them.
+sub load_vectors {
+    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
+    open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
+    return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
+}
 
 1;

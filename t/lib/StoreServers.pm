@@ -63,6 +63,19 @@ sub main_config {
         stream_config(%$bridge);
 }
 
+# For files using t/lib/EntryTest.pm (call after EntryTest::setup, so that this runs first): every
+# block gets main_config(%env) unless it has its own, and http_config() before its own http_config.
+sub use_bridge {
+    my (%env) = @_;
+    my $main = main_config(%env);
+    my $http = http_config();
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        $block->set_value('main_config', $main) unless defined $block->main_config;
+        $block->set_value('http_config', $http . ($block->http_config // ''));
+    });
+}
+
 # The http{} directives that send session.js's ngx.fetch() through the bridge.
 sub http_config {
     my (%args) = @_;
