@@ -21,10 +21,10 @@
 import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
 import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/config";
-import type { Platform } from "../core/platform";
+import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
-import { KeyNaming, readStorageOptions, storageName } from "./names";
+import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { answered, checkBridgeOption, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
 
 const DEFAULT_PORT = 11211;
@@ -130,8 +130,8 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
     const target = serverFor(servers, name);
-    const request = { protocol: "memcached" as const, target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
-    if (bridge !== undefined) (request as { bridge?: string }).bridge = bridge;
+    const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
+    if (bridge !== undefined) request.bridge = bridge;
     const store = "memcached " + target;
     return exchange(platform, store, request).then(function (bytes) {
       let replies: MetaReply[];
@@ -149,12 +149,6 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       answered(platform, store);
       return replies;
     });
-  }
-
-  function metadataNames(name: string, metadata: StoreMetadata): string[] {
-    const names: string[] = [];
-    for (let i = 0; i < metadata.audiences.length; i++) names.push(storageName(naming, name, metadata.audiences[i], metadata.subjects[i]));
-    return names;
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -181,7 +175,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
 
   /** Appends metadata entries ("<key>:<expiry>;" / "<key>;") for each audience; compacts when asked. */
   function appendMetadata(name: string, metadata: StoreMetadata, entries: string, now: number, compactAll: boolean): Promise<void> {
-    const metaNames = metadataNames(name, metadata);
+    const metaNames = metadataNames(naming, name, metadata);
     const work: Array<Promise<void>> = [];
     for (let i = 0; i < metaNames.length; i++) {
       const metaName = metaNames[i];

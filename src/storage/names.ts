@@ -6,6 +6,7 @@
 
 import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/config";
+import type { StoreMetadata } from "../core/storage";
 
 export interface KeyNaming {
   prefix?: string;
@@ -16,6 +17,13 @@ export function storageName(naming: KeyNaming, name: string, key: string, subjec
   let out = naming.prefix ? naming.prefix + ":" + name + ":" + key : name + ":" + key;
   if (subject !== undefined) out += ":" + subject;
   return naming.suffix ? out + ":" + naming.suffix : out;
+}
+
+/** The metadata keys of a session's audiences and subjects (store_metadata), one per audience. */
+export function metadataNames(naming: KeyNaming, name: string, metadata: StoreMetadata): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < metadata.audiences.length; i++) names.push(storageName(naming, name, metadata.audiences[i], metadata.subjects[i]));
+  return names;
 }
 
 /** Checks a storage's options table: only `allowed` names, each of its kind; unknown names are errors. */

@@ -21,9 +21,9 @@
 import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/config";
 import type { Platform } from "../core/platform";
-import type { Storage, StoreMetadata } from "../core/storage";
+import type { Storage } from "../core/storage";
 import type { RespValue } from "./protocol/resp";
-import { KeyNaming, readStorageOptions, storageName } from "./names";
+import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { checkClusterOptions, clusterRouter, Command, Connection, RedisRouter, sentinelRouter, singleRouter } from "./redis-routing";
 import { checkBridgeOption, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
 
@@ -118,12 +118,6 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     return router.run(commands);
   }
 
-  function metadataNames(name: string, metadata: StoreMetadata): string[] {
-    const names: string[] = [];
-    for (let i = 0; i < metadata.audiences.length; i++) names.push(storageName(naming, name, metadata.audiences[i], metadata.subjects[i]));
-    return names;
-  }
-
   return {
     set: function (name, key, value, ttl, now, oldKey, staleTtl, metadata) {
       const sessionName = storageName(naming, name, key);
@@ -141,7 +135,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
         const commands: Command[] = [["SET", sessionName, value, "EX", ttl]];
         if (oldName !== undefined && typeof left === "number" && left > stale) commands.push(["EXPIRE", oldName, stale]);
         if (metadata) {
-          const metaNames = metadataNames(name, metadata);
+          const metaNames = metadataNames(naming, name, metadata);
           for (let i = 0; i < metaNames.length; i++) {
             commands.push(["ZREMRANGEBYSCORE", metaNames[i], 0, now - 1]);
             commands.push(["ZADD", metaNames[i], now + ttl, key]);
@@ -160,7 +154,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     delete: function (name, key, now, metadata) {
       const commands: Command[] = [["UNLINK", storageName(naming, name, key)]];
       if (metadata) {
-        const metaNames = metadataNames(name, metadata);
+        const metaNames = metadataNames(naming, name, metadata);
         for (let i = 0; i < metaNames.length; i++) {
           commands.push(["ZREMRANGEBYSCORE", metaNames[i], 0, now - 1]);
           commands.push(["ZREM", metaNames[i], key]);
