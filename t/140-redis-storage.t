@@ -1,7 +1,7 @@
 # redis storage through the store bridge (nginx/store-bridge*.conf), against a real redis-server started
 # on loopback by this file, under the engine selected by TEST_NGINX_JS_ENGINE: the key layout and value
 # encoding of lua-resty-session's redis storage (a record the peer wrote opens here), the session's TTL,
-# prefix/suffix/database, AUTH with an ACL user, stale_ttl, store_metadata's sorted sets, logout, and the
+# prefix/suffix/database, AUTH with an ACL user, stale_ttl, store_metadata's sorted sets, logout, TLS, and the
 # failure behaviour: a store that is down or silent fails protected locations closed with 503 (or the
 # configured status) and one error line per incident, and they recover by themselves.
 #
@@ -30,7 +30,7 @@ StoreServers::cli($REDIS, 'ACL', 'SETUSER', 'nginx', 'on', '>user-pass-31c8e2', 
 our %REDIS = (storage => 'redis', redis => { port => $PORT });
 
 # TLS: a second server that speaks only TLS (certificate for "localhost", signed by a throw-away CA),
-# reached through a second bridge whose relay has proxy_ssl on (TEST 9).
+# reached through a second bridge whose relay has proxy_ssl on (TEST 10).
 our $TLS_PORT = 6393;
 our $TLS_DIR = '/tmp/store-tls';
 mkdir $TLS_DIR;
@@ -69,6 +69,7 @@ EntryTest::setup(secret => $SECRET, hidden => ['user-pass-31c8e2'], locations =>
     }
     location = /logout { js_content session.logoutHandler; }
     location = /open { js_content harness.openCase; }
+    location = /start { js_content harness.startCase; }
 _EOC_
 StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
@@ -268,7 +269,31 @@ GET /app/x
 
 
 
-=== TEST 9: TLS to the store: a TLS-only server behind a relay with proxy_ssl on (certificate verified)
+=== TEST 9: regeneration (3/4 of the rolling timeout spent): a new record; the previous one lives on for stale_ttl only, and metadata follows
+--- init
+my $now = int time;
+# No idling timeout: the regeneration is due to the rolling timeout alone.
+my %options = (%main::REDIS, stale_ttl => 5, idling_timeout => 0, store_metadata => JSON::PP::true);
+my $old = mint(subject => 'ivan', audience => 'app', now => $now, options => { %options });
+my $old_key = main::store_key($old);
+my $body = JSON::PP->new->canonical->encode({ options => { secret => $main::SECRET, audience => 'app', %options }, now => $now + 2800 });
+my $res = http('POST', '/start', { Cookie => cookie_header(@$old), 'Content-Type' => 'application/json' }, $body);
+is($res->{content}, "started: refreshed=true subject=ivan\n", 'the session is regenerated');
+my $new_key = main::store_key($res->{set_cookie});
+isnt($new_key, $old_key, 'under a new session id');
+my $new_ttl = main::redis('TTL', "session:$new_key");
+ok($new_ttl > 3500, "the new record has the whole rolling timeout ($new_ttl)");
+my $old_ttl = main::redis('TTL', "session:$old_key");
+ok($old_ttl > 0 && $old_ttl <= 5, "the previous record expires within stale_ttl ($old_ttl)");
+my $meta = 'session:' . b64url_encode('app') . ':' . b64url_encode('ivan');
+is(main::redis('ZRANGE', $meta, 0, -1), $new_key, 'store_metadata lists the new key only');
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 10: TLS to the store: a TLS-only server behind a relay with proxy_ssl on (certificate verified)
 --- main_config eval
 StoreServers::main_config(ACCESS_SECRET => $main::SECRET, _bridge => { extra => $main::TLS_BRIDGE })
 --- config
