@@ -93,14 +93,7 @@ sub open_with {
 # The status of COOKIE at /app/ once it is no longer 503, polled for up to 5 s; and the seconds it took.
 sub status_after_outage {
     my ($cookie) = @_;
-    my $start = time;
-    my $status = 0;
-    while (time - $start < 5) {
-        $status = app($cookie)->{status};
-        last if $status != 503;
-        sleep 0.05;
-    }
-    return ($status, time - $start);
+    return poll_status('/app/x', $cookie, sub { $_[0] != 503 });
 }
 
 no_shuffle();
@@ -357,12 +350,7 @@ my $took = time - $start;
 StoreServers::resume($main::MC{11318});
 is($res->{status}, 503, 'fails closed with 503');
 ok($took >= 0.35 && $took < 2, "after the 400 ms budget ($took s)");
-my $status = 0;
-for (1 .. 40) {
-    $status = main::app($cookie)->{status};
-    last if $status == 200;
-    sleep 0.05;
-}
+my ($status) = poll_status('/app/x', $cookie, sub { $_[0] == 200 }, 2);
 is($status, 200, 'the same session opens again once memcached answers');
 use_cookie($cookie);
 --- request

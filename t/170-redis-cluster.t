@@ -422,13 +422,7 @@ StoreServers::spawn($main::NODE{$down});
 main::settle(30);
 is(main::rcli($down, 'EXISTS', $_->{key}), 1, "$_->{subject}: $down kept the record (AOF)") for @there;
 for my $session (@there) {
-    my $status = 0;
-    my $deadline = time + 5;
-    while (time < $deadline) {
-        $status = main::app($session->{cookie})->{status};
-        last if $status == 200;
-        sleep 0.1;
-    }
+    my ($status) = poll_status('/app/x', $session->{cookie}, sub { $_[0] == 200 });
     is($status, 200, "$session->{subject} opens again once $down is back");
 }
 use_cookie($there[0]{cookie});

@@ -99,12 +99,7 @@ function relayTarget(bytes: Buffer): { target: string; end: number } | null | ""
  */
 function relayPreread(session: NginxStreamRequest): void {
   const s = session as unknown as BridgeSession;
-  let head: Buffer = EMPTY;
-  s.on("upstream", function (data, flags) {
-    head = append(head, data);
-    const found = relayTarget(head);
-    if (found === null && !flags.last) return;
-    s.off("upstream");
+  onFirstLine(s, function (found, head) {
     if (found === "" && head.toString().substring(0, RELAY_PREFIX.length + RELAY_CLOSE.length + 2) === RELAY_PREFIX + RELAY_CLOSE + "\r\n") {
       // The front answered an error before it needed a store.
       s.deny();
@@ -123,13 +118,23 @@ function relayPreread(session: NginxStreamRequest): void {
 /** The relay's js_filter: drops the first line, then steps aside (no JavaScript per packet after it). */
 function relayFilter(session: NginxStreamRequest): void {
   const s = session as unknown as BridgeSession;
+  onFirstLine(s, function (found, head, flags) {
+    s.send(found ? head.subarray(found.end) : EMPTY, flags);
+  });
+}
+
+/** Gathers the client's bytes until the relay's first line is complete (or the client ends), then stops listening. */
+function onFirstLine(
+  s: BridgeSession,
+  then: (found: { target: string; end: number } | "", head: Buffer, flags: { last: boolean }) => void,
+): void {
   let head: Buffer = EMPTY;
   s.on("upstream", function (data, flags) {
     head = append(head, data);
     const found = relayTarget(head);
     if (found === null && !flags.last) return;
     s.off("upstream");
-    s.send(found ? head.subarray(found.end) : EMPTY, flags);
+    then(found === null ? "" : found, head, flags);
   });
 }
 

@@ -33,6 +33,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
+use Time::HiRes ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Digest::SHA qw(sha256);
@@ -41,7 +42,7 @@ use Test::Nginx::Socket ();
 use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
-                 sid_of loggable_id store_key subject_of error_lines load_vectors);
+                 sid_of loggable_id store_key subject_of error_lines load_vectors poll_status);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -241,6 +242,20 @@ sub load_vectors {
     my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
     open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
     return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
+}
+
+# Polls GET URI with COOKIE every 50 ms until WANTED(status) holds or SECONDS (5) pass; returns the
+# last status and the seconds it took (a store coming back, a failover).
+sub poll_status {
+    my ($uri, $cookie, $wanted, $seconds) = @_;
+    my $start = Time::HiRes::time();
+    my $status = 0;
+    while (Time::HiRes::time() - $start < ($seconds // 5)) {
+        $status = http('GET', $uri, { Cookie => $cookie })->{status};
+        last if $wanted->($status);
+        Time::HiRes::sleep(0.05);
+    }
+    return ($status, Time::HiRes::time() - $start);
 }
 
 1;
