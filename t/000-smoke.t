@@ -24,7 +24,7 @@ our $ExpectedEngine = { njs => 'njs', qjs => 'QuickJS' }->{ $ENV{TEST_NGINX_JS_E
 # Cases for TEST 4, the pattern for data-driven tests: several requests in one
 # block (one nginx start), each with its own headers and expectations. Real
 # suites would read a file instead, e.g.
-#   open my $fh, '<', "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/x.json" or die $!;
+#   open my $fh, '<', "$ENV{TEST_NGINX_REPO_DIR}/test/vectors/x.json" or die $!;
 #   our @cases = @{ decode_json(do { local $/; <$fh> })->{vectors} };
 our @cases = @{ decode_json(<<'JSON') };
 [

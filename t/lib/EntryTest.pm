@@ -237,9 +237,9 @@ sub error_lines {
     return grep { /$pattern/ } <$in>;
 }
 
-# The lua-resty-session 4.1.5 vectors (../shared/vectors), as t/lib/SessionTest.pm reads them.
+# The lua-resty-session 4.1.5 vectors (test/vectors), as t/lib/SessionTest.pm reads them.
 sub load_vectors {
-    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
+    my $path = "$ENV{TEST_NGINX_REPO_DIR}/test/vectors/lua-resty-session-4.1.5.json";
     open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
     return @{ JSON::PP->new->utf8->decode(do { local $/; <$fh> })->{vectors} };
 }

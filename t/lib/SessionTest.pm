@@ -2,7 +2,7 @@ package SessionTest;
 # Use after `use Test::Nginx::Socket 'no_plan';` in a .t file.
 # Shared set-up of the njs-session Test::Nginx files: loads the js module, selects the engine under test
 # ($TEST_NGINX_JS_ENGINE, set by build/prove.sh), imports dist/test-harness.js (and dist/session.js),
-# and gives helpers to read the interoperability vectors in ../shared/vectors.
+# and gives helpers to read the interoperability vectors in test/vectors.
 use strict;
 use warnings;
 use Cwd qw(abs_path);
@@ -27,7 +27,7 @@ sub engine_name {
 }
 
 sub load_vectors {
-    my $path = "$ENV{TEST_NGINX_REPO_DIR}/../shared/vectors/lua-resty-session-4.1.5.json";
+    my $path = "$ENV{TEST_NGINX_REPO_DIR}/test/vectors/lua-resty-session-4.1.5.json";
     open my $fh, '<:raw', $path or die "cannot read the interoperability vectors at $path: $!\n";
     my $doc = JSON::PP->new->utf8->decode(do { local $/; <$fh> });
     return @{ $doc->{vectors} };

@@ -1,4 +1,4 @@
-/** Reads the lua-resty-session 4.1.5 interoperability vectors from ../shared/vectors (never copied). */
+/** Reads the lua-resty-session 4.1.5 interoperability vectors from test/vectors (a verbatim copy, see test/vectors/README.md). */
 
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -7,7 +7,7 @@ import type { SessionOptions } from "../../src/core/config";
 
 export const VECTORS_PATH = resolve(
   dirname(fileURLToPath(import.meta.url)),
-  "../../../shared/vectors/lua-resty-session-4.1.5.json",
+  "../vectors/lua-resty-session-4.1.5.json",
 );
 
 export interface VectorOpen {

@@ -4,12 +4,14 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import { createMemoryExchange } from "../../src/core/memory-exchange";
 import { createNodePlatform } from "../../src/platform/node";
 import { createMemoryStorage } from "../support/memory-storage";
-import { loadVectors, vectorCookieHeader, vectorOptions, type Vector, type VectorOpen } from "../support/vectors";
+import { loadVectors, vectorCookieHeader, vectorOptions, VECTORS_PATH, type Vector, type VectorOpen } from "../support/vectors";
 
 const vectors = loadVectors();
 
@@ -45,6 +47,11 @@ async function openCase(vector: Vector, open: VectorOpen) {
 }
 
 describe("lua-resty-session 4.1.5 vectors", () => {
+  it("are the verbatim copy of the peer's file (test/vectors/README.md)", () => {
+    const digest = createHash("sha256").update(readFileSync(VECTORS_PATH)).digest("hex");
+    assert.equal(digest, "a82f7ed5050e92adad601d58883d28e411acbc84039b311b6545bd3b3a132076");
+  });
+
   it("are present and cover both kinds", () => {
     assert.ok(vectors.filter((v) => v.kind === "positive").length >= 20);
     assert.ok(vectors.filter((v) => v.kind === "negative").length >= 10);
