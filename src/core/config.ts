@@ -4,6 +4,7 @@
  * settings the rest of the core reads. Unknown options are errors, never silently ignored.
  */
 
+import { identityProblem } from "./publishable";
 import { sha256Bytes } from "./keys";
 import { encodeBase64Url, utf8Encode } from "./bytes";
 import {
@@ -545,6 +546,14 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
         MAX_DICT_TIMEOUT_SECONDS + " s (a js_shared_dict_zone key lives ~49.7 days at most, and a revocation must outlive its sessions)",
     );
   }
+  // Published as they are in $session_audience, Session-Audience and the like (publishable.ts).
+  const audience = pick(options.audience, DEFAULTS.audience);
+  const audienceProblem = identityProblem(audience);
+  if (audienceProblem !== null) fail("audience " + audienceProblem);
+  const subject = options.subject === null ? undefined : options.subject;
+  const subjectProblem = subject === undefined ? null : identityProblem(subject);
+  if (subjectProblem !== null) fail("subject " + subjectProblem);
+
   const registry = registryZone
     ? createRegistry(platform, {
         zone: registryZone,
@@ -562,8 +571,8 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     remember: pick(options.remember, DEFAULTS.remember),
     rememberSafety: rememberSafety,
     rememberIterations: REMEMBER_SAFETY_ITERATIONS[rememberSafety],
-    audience: pick(options.audience, DEFAULTS.audience),
-    subject: options.subject === null ? undefined : options.subject,
+    audience: audience,
+    subject: subject,
     enforceSameSubject: pick(options.enforce_same_subject, DEFAULTS.enforce_same_subject),
     staleTtl: pick(options.stale_ttl, DEFAULTS.stale_ttl),
     idlingTimeout: pick(options.idling_timeout, DEFAULTS.idling_timeout),

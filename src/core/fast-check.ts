@@ -22,7 +22,7 @@ import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, FLAG_STORAGE, HEA
 const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
-import { BindSource, boundValues, decodeEntries, SessionData, SessionEntry } from "./session";
+import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry, unpublishableSubject } from "./session";
 import type { VerifiedSession } from "./verified-cache";
 
 /**
@@ -134,21 +134,20 @@ function findAudience(known: CachedEntry, audience: string): KnownSession | null
     // An in-memory entry keeps the parse for the next request; a zone entry is a fresh copy anyway.
     known.entries = decoded;
   }
-  for (let i = 0; i < entries.length; i++) {
-    if (entries[i][1] !== audience) continue;
-    known.known = {
-      audience: audience,
-      subject: entries[i][2],
-      data: entries[i][0],
-      loggableId: known.loggableId,
-      timing: {
-        timestamp: 0,
-        creationTime: known.creationTime,
-        rollingOffset: known.rollingOffset,
-        idlingOffset: known.idlingOffset,
-      },
-    };
-    return known.known;
-  }
-  return null;
+  const i = entryIndex(entries, audience);
+  // The full path refuses such a session, and says why in the log.
+  if (i < 0 || unpublishableSubject(entries[i])) return null;
+  known.known = {
+    audience: audience,
+    subject: entries[i][2],
+    data: entries[i][0],
+    loggableId: known.loggableId,
+    timing: {
+      timestamp: 0,
+      creationTime: known.creationTime,
+      rollingOffset: known.rollingOffset,
+      idlingOffset: known.idlingOffset,
+    },
+  };
+  return known.known;
 }

@@ -47,6 +47,7 @@ import {
 } from "./format";
 import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { guard, isPromise, MaybePromise, then } from "./maybe";
+import { checkIdentity, identityProblem } from "./publishable";
 import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
@@ -196,6 +197,7 @@ export class Session {
   /** Renames the current entry's audience; an existing entry of that audience is replaced. */
   setAudience(audience: string): void {
     this.assertUsable("set audience");
+    checkIdentity("audience", audience);
     const current = this.data[this.dataIndex][1];
     if (audience === current) return;
     if (this.infoData) {
@@ -218,9 +220,16 @@ export class Session {
     return this.data[this.dataIndex][2];
   }
 
+  /** Refuses (throws) a subject nginx could not publish as it is: see publishable.ts. */
   setSubject(subject: string | undefined | null): void {
     this.assertUsable("set subject");
-    this.data[this.dataIndex][2] = subject === null || subject === undefined ? undefined : String(subject);
+    if (subject === null || subject === undefined) {
+      this.data[this.dataIndex][2] = undefined;
+      return;
+    }
+    const text = String(subject);
+    checkIdentity("subject", text);
+    this.data[this.dataIndex][2] = text;
   }
 
   getRemember(): boolean {
@@ -483,6 +492,11 @@ export class Session {
       if (info === undefined) return this.forget(remember, "unable to json decode session info");
       this.infoData = info;
     }
+    const audience = this.data[this.dataIndex][1];
+    const index = entryIndex(entries, audience);
+    // A subject set elsewhere (lua-resty-session, an older njs-session) that nginx cannot publish as it
+    // is: no session, rather than a split header or a cut identity. Not cached either.
+    if (index >= 0 && unpublishableSubject(entries[index])) return this.forget(remember, "session subject cannot be published");
     if (decrypted !== null && read.cache) {
       const header = read.header;
       read.cache.set(
@@ -503,26 +517,23 @@ export class Session {
       );
     }
 
-    const audience = this.data[this.dataIndex][1];
-    for (let i = 0; i < entries.length; i++) {
-      if (entries[i][1] === audience) {
-        const subject = entries[i][2];
-        if (settings.registry && subject !== undefined) {
-          let revoked: boolean;
-          try {
-            revoked = settings.registry.isRevoked(audience, subject, read.header.creationTime, read.now);
-          } catch (e) {
-            if (isConfigError(e)) throw e;
-            // Cannot tell whether it was revoked: refuse rather than let a revoked session through.
-            return this.forget(remember, "unable to check session revocation (" + errorText(e) + ")");
-          }
-          if (revoked) return this.forget(remember, "session revoked");
+    if (index >= 0) {
+      const subject = entries[index][2];
+      if (settings.registry && subject !== undefined) {
+        let revoked: boolean;
+        try {
+          revoked = settings.registry.isRevoked(audience, subject, read.header.creationTime, read.now);
+        } catch (e) {
+          if (isConfigError(e)) throw e;
+          // Cannot tell whether it was revoked: refuse rather than let a revoked session through.
+          return this.forget(remember, "unable to check session revocation (" + errorText(e) + ")");
         }
-        this.state = "open";
-        this.data = entries;
-        this.dataIndex = i;
-        return OK;
+        if (revoked) return this.forget(remember, "session revoked");
       }
+      this.state = "open";
+      this.data = entries;
+      this.dataIndex = index;
+      return OK;
     }
     // Valid cookie, other audiences only: keep them, and add ours so a save writes them all.
     entries.push(this.data[this.dataIndex]);
@@ -1246,6 +1257,17 @@ function encodeEntries(entries: SessionEntry[]): string {
     out.push(entry[2] === undefined ? [entry[0], entry[1]] : [entry[0], entry[1], entry[2]]);
   }
   return JSON.stringify(out);
+}
+
+/** Where the entry of this audience is in a payload's entries, or -1. */
+export function entryIndex(entries: SessionEntry[], audience: string): number {
+  for (let i = 0; i < entries.length; i++) if (entries[i][1] === audience) return i;
+  return -1;
+}
+
+/** An entry whose subject nginx could not publish as it is (publishable.ts); the session is refused. */
+export function unpublishableSubject(entry: SessionEntry): boolean {
+  return entry[2] !== undefined && identityProblem(entry[2]) !== null;
 }
 
 /** Parses and checks the decrypted payload's shape; null if it is not [[object, string, string?], ...]. */

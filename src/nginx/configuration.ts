@@ -124,6 +124,18 @@ export function locationSetting(r: NginxHTTPRequest, name: string): string | num
   return undefined;
 }
 
+/**
+ * expose_data names become nginx variable names ($session_data_<key>) and, in auth_request mode,
+ * header names (X-Session-Data-<key>): letters, digits and "_" only, as nginx variable names are.
+ */
+export function checkExposedNames(names: string[]): void {
+  for (let i = 0; i < names.length; i++) {
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(names[i])) {
+      throw configError("expose_data: " + JSON.stringify(names[i]) + " is not a usable name (letters, digits and _ only, up to 64)");
+    }
+  }
+}
+
 export interface LocationOverrides {
   options: SessionOptions;
   entry: Partial<EntryOptions>;

@@ -27,10 +27,12 @@ import type { RegistryEntry } from "../core/registry";
 import { configError, isStoreUnavailable } from "../core/errors";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { guard, MaybePromise, then } from "../core/maybe";
+import { asciiJson, identityProblem, publishedData } from "../core/publishable";
 import { timingProperty } from "../core/properties";
 import { errorText, loggableId, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import {
+  checkExposedNames,
   EMPTY_LOCATION_CONFIG,
   ENTRY_DEFAULTS,
   EntryOptions,
@@ -39,7 +41,7 @@ import {
   locationOverrides,
   readConfigurationFile,
 } from "./configuration";
-import { decodeState, encodeState, PublishedState, variableText } from "./state";
+import { decodeState, encodeState, PublishedState } from "./state";
 
 /**
  * Set-Cookie lines the auth_request handler can hand back (X-Session-Cookie-1 ..): a session cookie
@@ -105,7 +107,14 @@ export function isLocalPath(value: string): boolean {
 export function loginLocation(entry: EntryOptions, requestUri: string): string {
   const loginUrl = entry.login_url as string;
   if (!isLocalPath(requestUri)) return loginUrl;
-  return loginUrl + (loginUrl.indexOf("?") >= 0 ? "&" : "?") + entry.return_to_parameter + "=" + encodeURIComponent(requestUri);
+  let returnTo: string;
+  try {
+    returnTo = encodeURIComponent(requestUri);
+  } catch (e) {
+    // A URI that is not well-formed Unicode (QuickJS keeps unpaired surrogates): no way back, no 500.
+    return loginUrl;
+  }
+  return loginUrl + (loginUrl.indexOf("?") >= 0 ? "&" : "?") + entry.return_to_parameter + "=" + returnTo;
 }
 
 function headerValue(value: unknown): string | undefined {
@@ -122,10 +131,9 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   let contextCount = 0;
 
   function contextWith(overrides: LocationOverrides): RequestContext {
-    return {
-      options: overrides.options,
-      entry: mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]),
-    };
+    const entry = mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]);
+    checkExposedNames(entry.expose_data);
+    return { options: overrides.options, entry: entry };
   }
 
   /**
@@ -236,7 +244,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       if (!name) continue;
       const value = properties[i] === "id" ? source.loggableId : source.property(properties[i]);
       if (value === undefined || value instanceof Uint8Array) continue;
-      headers[name] = variableText(value);
+      // Numbers, the loggable id, and an identity no session can hold unless it is publishable.
+      headers[name] = String(value);
     }
     return headers;
   }
@@ -272,7 +281,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     const exposed: { [key: string]: string } = {};
     for (let i = 0; i < entry.expose_data.length; i++) {
       const key = entry.expose_data[i];
-      if (Object.prototype.hasOwnProperty.call(source.data, key)) exposed[key] = variableText(source.data[key]);
+      if (Object.prototype.hasOwnProperty.call(source.data, key)) exposed[key] = publishedData(source.data[key]);
     }
     const responseHeaders = propertyHeaders(source, settings.responseHeaders);
     const state: PublishedState = {
@@ -451,6 +460,13 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       if (contentType) r.headersOut["Content-Type"] = contentType;
       let status = reply.status;
       let location = headerValue(reply.headersOut["Location"]);
+      const subjectProblem = verdict && status < 400 ? identityProblem(verdict.subject) : null;
+      if (subjectProblem !== null) {
+        // The login backend vouched for a name nginx could not publish as it is (a line break would
+        // split $session_subject into two headers). Nothing of it reaches the log or the client.
+        platform.log("warn", "[session] login refused: the verdict's subject " + subjectProblem + " (request " + reference(r) + ")");
+        return r.return(400, "login refused: this user name cannot be used for a session\n");
+      }
       if (verdict && status < 400) {
         const session = library.new(createNjsExchange(r), context.options);
         session.setSubject(verdict.subject);
@@ -499,7 +515,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   function adminReply(r: NginxHTTPRequest, status: number, body: unknown): void {
     r.headersOut["Content-Type"] = "application/json";
     r.headersOut["Cache-Control"] = "no-store";
-    r.return(status, JSON.stringify(body) + "\n");
+    // The subject is the caller's, the user agents are the clients': ASCII-only JSON (publishable.ts).
+    r.return(status, asciiJson(body) + "\n");
   }
 
   function publicEntry(entry: RegistryEntry): { [name: string]: unknown } {

@@ -67,11 +67,3 @@ function base64Json(value: string): string | null {
   const bytes = decodeBase64Url(value);
   return bytes ? utf8Decode(bytes) : null;
 }
-
-/** A data value as a header or variable can carry it: strings as they are, the rest as JSON. */
-export function variableText(value: unknown): string {
-  if (value === undefined || value === null) return "";
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  // A header value cannot hold line breaks; anything else nginx passes through.
-  return text.replace(/[\r\n]+/g, " ");
-}
