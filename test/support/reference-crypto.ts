@@ -14,7 +14,7 @@
  *   AES-256-GCM, AAD = header[0:47], tag in header[47:63]
  */
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, pbkdf2Sync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, pbkdf2Sync, randomBytes } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
 
 export const REF_HEADER_SIZE = 82;
@@ -186,4 +186,26 @@ export function refRewriteHeader(
     refMac(ikm, sid, refMacInput(out, boundValues)).copy(out, REF.mac);
   }
   return out;
+}
+
+/**
+ * A session cookie value sealed entirely by the reference: a session "minted elsewhere" (as
+ * lua-resty-session would write it), so tests can authenticate payloads no library of ours would write.
+ */
+export function refSeal(ikm: Uint8Array, plaintext: Uint8Array, options: { flags?: number; creationTime: number }): string {
+  const header = Buffer.alloc(REF_HEADER_SIZE);
+  header.writeUIntLE(1, REF.type, 1);
+  header.writeUIntLE(options.flags || 0, REF.flags, 2);
+  const sid = randomBytes(32);
+  sid.copy(header, REF.sid);
+  header.writeUIntLE(options.creationTime, REF.creation, 5);
+  header.writeUIntLE(0, REF.rolling, 4);
+  const payloadLength = Math.ceil((plaintext.length * 4) / 3);
+  header.writeUIntLE(payloadLength, REF.dataSize, 3);
+  const sealed = refEncrypt(refKeyAndIv(ikm, sid), plaintext, header.subarray(0, REF.tag));
+  sealed.tag.copy(header, REF.tag);
+  refMac(ikm, sid, refMacInput(header)).copy(header, REF.mac);
+  const payload = b64u(sealed.ciphertext);
+  if (payload.length !== payloadLength) throw new Error("reference: payload length " + payload.length + " is not " + payloadLength);
+  return b64u(header) + payload;
 }

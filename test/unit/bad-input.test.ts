@@ -24,6 +24,7 @@ import {
   refMac,
   refMacInput,
   refRewriteHeader,
+  refSeal,
   refSplitCookie,
 } from "../support/reference-crypto";
 import { createEnv, mint, T0, type TestEnv } from "../support/session-env";
@@ -93,23 +94,9 @@ function rewrite(value: string, edits: Array<[number, number, number]>, ikm: Buf
   return b64u(refRewriteHeader(header.bytes, edits, ikm)) + payloadText;
 }
 
-/** A cookie sealed entirely by the reference: lets us authenticate payloads no library would write. */
+/** A cookie sealed entirely by the reference (refSeal) with this file's key, created at T0 unless told. */
 function forge(plaintext: Uint8Array, options: { flags?: number; creationTime?: number } = {}): string {
-  const header = Buffer.alloc(82);
-  header.writeUIntLE(1, REF.type, 1);
-  header.writeUIntLE(options.flags || 0, REF.flags, 2);
-  const sid = randomBytes(32);
-  sid.copy(header, REF.sid);
-  header.writeUIntLE(options.creationTime === undefined ? T0 : options.creationTime, REF.creation, 5);
-  header.writeUIntLE(0, REF.rolling, 4);
-  const expectedPayloadLength = Math.ceil((plaintext.length * 4) / 3);
-  header.writeUIntLE(expectedPayloadLength, REF.dataSize, 3);
-  const sealed = refEncrypt(refKeyAndIv(IKM, sid), plaintext, header.subarray(0, REF.tag));
-  sealed.tag.copy(header, REF.tag);
-  refMac(IKM, sid, refMacInput(header)).copy(header, REF.mac);
-  const payload = b64u(sealed.ciphertext);
-  assert.equal(payload.length, expectedPayloadLength);
-  return b64u(header) + payload;
+  return refSeal(IKM, plaintext, { flags: options.flags, creationTime: options.creationTime === undefined ? T0 : options.creationTime });
 }
 
 describe("sanity: the forging helpers make cookies the library accepts", () => {
