@@ -23,7 +23,12 @@ npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p tsconfig.njs.json
 
 step "unit tests (Node)"
-node --import tsx --test --test-reporter=spec test/unit/*.test.ts
+# The spec reporter's closing "# pass N / # fail N" counts every test that ran; a failure stops here,
+# saying so, instead of skipping the nginx and browser tests without a word.
+if ! node --import tsx --test --test-reporter=spec test/unit/*.test.ts; then
+    printf '\nnpm test: unit tests failed (see "# fail" above); the nginx and browser tests were not run\n' >&2
+    exit 1
+fi
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
