@@ -9,7 +9,10 @@
 # (SELECT, AUTH) takes effect, runs once per connection and never shows in a reply, and a refused one
 # is a 502 that closes; a silent store is a 504 within the request's t and its late reply reaches no
 # one; a dead store is a 502 and the bridge serves again once it is back; 403/421/400 (and an error
-# never overtaking an earlier request's answer); memcached meta commands; direct mode.
+# never overtaking an earlier request's answer); memcached meta commands; direct mode; a body that is not
+# exactly its n commands (memcached or Redis: nested arrays, inline commands) is a 400; a store's protocol
+# error or a too deeply nested reply is a 502; a store resetting the connection mid-write is a 502 and
+# no JavaScript exception; each of these closes the connection.
 #
 # Expected bytes are the stores' own protocol for values chosen here, or what the store returns when
 # asked directly (BridgeClient::redis_direct / memcached_direct, redis-cli), never the bridge's code.
@@ -292,7 +295,7 @@ is($c->closed_within(2), 'eof', 'the bridge closes the connection');
 # The connection that was open when the store went away serves nothing.
 $res = main::call($idle, target => $main::T1, commands => [[GET => 'down:k']], wait => 2);
 ok($res->{eof} || ($res->{status} // 0) == 502, 'the connection from before: closed or 502, never an answer')
-    or diag(explain($res));
+    or Test::More::diag(Test::More::explain($res));
 StoreServers::spawn($main::R1);
 my $back = BridgeClient->new;
 $res = main::call($back, target => $main::T1, commands => [[SET => 'down:k', 'v3'], [GET => 'down:k']]);
@@ -442,3 +445,111 @@ $c = BridgeClient->new;
 $res = main::call($c, target => $main::TMC, direct => 1, protocol => 'memcached', n => 1, body => "mn\r\n");
 is($res->{body}, "MN\r\n", 'memcached in direct mode');
 is($res->{headers}{connection}, 'close', 'Connection: close');
+
+
+
+=== TEST 15: memcached: the body holds exactly n commands that get one reply each, or 400 and the connection closes
+--- init
+# The front counts command lines, stepping over the data block of ms/set (whatever it looks like),
+# so that each request gets exactly its own replies: one command too many would leave its reply to be
+# read as the next request's. Expected replies are memcached's own (STORED, HD, VA).
+my $c = BridgeClient->new;
+my $res = main::call($c, target => $main::TMC, protocol => 'memcached', n => 1, body => "ms mc:data 10\r\nmn\r\nmn\r\nmn\r\n");
+is($res->{status}, 200, 'ms whose data looks like three mn lines: one command, 200');
+is($res->{body}, "HD\r\n", 'its one reply');
+$res = main::call($c, target => $main::TMC, protocol => 'memcached', n => 2, body => "set mc:classic 0 0 4\r\nmn\r\n\r\nmg mc:classic v\r\n");
+is($res->{body}, "STORED\r\nVA 4\r\nmn\r\n\r\n", 'classic set (its data block, too) then mg: two replies');
+is(memcached_direct(11411, "mg mc:data v\r\n"), "VA 10\r\nmn\r\nmn\r\nmn\r\n", 'memcached holds the look-alike data');
+my @cases = (
+    ['n=1, three mn',                 1, "mn\r\nmn\r\nmn\r\n"],
+    ['n=1, mn then a smuggled ms',    1, "mn\r\nms mc:smuggled 1\r\nx\r\n"],
+    ['n=3, one mn',                   3, "mn\r\n"],
+    ['a bare LF (memcached ends a line there)', 1, "mn\nms mc:smuggled 1\r\nx\r\n"],
+    ['a data block of another size',  1, "ms mc:smuggled 3\r\nx\r\nmn\r\n"],
+    ['the q flag (no reply on a miss)', 1, "mg mc:none v q\r\n"],
+    ['noreply',                       1, "set mc:smuggled 0 0 1 noreply\r\nx\r\n"],
+    ['classic get (VALUE ... END)',   1, "get mc:data\r\n"],
+);
+for my $case (@cases) {
+    my ($name, $n, $body) = @$case;
+    my $bad = BridgeClient->new;
+    $res = main::call($bad, target => $main::TMC, protocol => 'memcached', n => $n, body => $body);
+    is($res->{status}, 400, "$name: 400");
+    is($res->{headers}{connection}, 'close', "$name: Connection: close");
+    is($bad->closed_within(2), 'eof', "$name: the bridge closes the connection");
+}
+is(memcached_direct(11411, "mg mc:smuggled v\r\n"), "EN\r\n", 'no smuggled command reached memcached');
+is(main::call($c, target => $main::TMC, protocol => 'memcached', n => 1, body => "mg mc:classic v\r\n")->{body}, "VA 4\r\nmn\r\n\r\n",
+   'the first connection still answers each request with its own reply');
+
+
+
+=== TEST 16: Redis: the body holds exactly n commands, each an array of bulk strings, or 400 and the connection closes
+--- init
+# Anything else Redis would count differently (an inline command ends at a bare LF) or answer with a
+# protocol error and a closed connection (a nested array); 5,000 nested arrays must not reach it.
+StoreServers::cli($main::R1, 'CONFIG', 'RESETSTAT');
+my @cases = (
+    ['5,000 nested arrays',                    ("*1\r\n" x 5000) . resp('PING')],
+    ['one nested array',                       "*1\r\n" . resp('PING')],
+    ['a bare LF: one value for RESP, two inline commands for Redis', "+x\nSET inline:k smuggled\r\n"],
+    ['an integer where a command belongs',     ":1\r\n"],
+    ['an array of integers',                   "*1\r\n:1\r\n"],
+);
+for my $case (@cases) {
+    my ($name, $body) = @$case;
+    my $c = BridgeClient->new;
+    my $res = main::call($c, target => $main::T1, n => 1, body => $body);
+    is($res->{status}, 400, "$name: 400");
+    is($res->{headers}{connection}, 'close', "$name: Connection: close");
+    is($c->closed_within(2), 'eof', "$name: the bridge closes the connection");
+}
+is(main::r1('EXISTS', 'inline:k'), '0', 'the smuggled SET was not run');
+unlike(StoreServers::cli($main::R1, 'INFO', 'errorstats'), qr/errorstat_/, 'Redis answered no protocol error: none of it reached Redis');
+
+
+
+=== TEST 17: a reply by which the store says it lost track, or one too deeply nested, is a 502 that closes
+--- init
+# Redis answers "-ERR Protocol error" and closes (here: a value over 16 KB before AUTH);
+# memcached answers CLIENT_ERROR to a line it does not read as the front does (a key over 250 bytes).
+my $c = BridgeClient->new;
+my $res = main::call($c, target => $main::T3, commands => [[SET => 'unauth:k', 'U' x 20_000]]);
+is($res->{status}, 502, 'Redis "Protocol error": 502, not a 200 carrying it');
+like($res->{body}, qr/Protocol error/, 'the body says what Redis said');
+is($res->{headers}{connection}, 'close', 'Connection: close');
+is($c->closed_within(2), 'eof', 'the bridge closes the connection');
+$c = BridgeClient->new;
+$res = main::call($c, target => $main::TMC, protocol => 'memcached', n => 1, body => 'mg ' . ('k' x 300) . " v\r\n");
+is($res->{status}, 502, 'memcached CLIENT_ERROR: 502');
+like($res->{body}, qr/CLIENT_ERROR/, 'the body says what memcached said');
+is($c->closed_within(2), 'eof', 'the bridge closes the connection');
+# A script's nested tables come back as nested arrays.
+my $nested = sub { my ($depth) = @_; return "local t = 1 for i = 1, $depth do t = {t} end return t" };
+$c = BridgeClient->new;
+$res = main::call($c, target => $main::T1, commands => [[EVAL => $nested->(3), 0]]);
+is($res->{status}, 200, 'a reply nested 3 deep (as deep as CLUSTER SLOTS): 200');
+is($res->{body}, ("*1\r\n" x 3) . ":1\r\n", 'the nested reply, byte for byte');
+$res = main::call($c, target => $main::T1, commands => [[EVAL => $nested->(50), 0]]);
+is($res->{status}, 502, 'a reply nested 50 deep: 502');
+like($res->{body}, qr/malformed reply/, 'a malformed reply, says the body');
+is($res->{headers}{connection}, 'close', 'Connection: close');
+is($c->closed_within(2), 'eof', 'the bridge closes the connection');
+
+
+
+=== TEST 18: the store resets the connection while the front still writes to it: 502 and close, no JavaScript exception
+--- init
+# QUIT first: Redis answers it and closes with the 900 KB SET unread, which resets the relay's
+# connection, and the relay then resets the front's. The front's own writes to it then fail; before
+# they were caught, njs threw "ngx_stream_js_next_filter() failed" out of the filter (an [error] in
+# the bridge's log, and the session ended wherever it was).
+for my $round (1 .. 5) {
+    my $c = BridgeClient->new;
+    my $res = main::call($c, target => $main::T1, commands => [['QUIT'], [SET => 'reset:k', 'R' x 900_000]]);
+    is($res->{status}, 502, "round $round: 502");
+    is($res->{headers}{connection}, 'close', "round $round: Connection: close");
+    is($c->closed_within(2), 'eof', "round $round: the bridge closes the connection");
+}
+unlike(main::bridge_log(), qr/js (call )?exception/, 'no JavaScript exception in the bridge log');
+is(main::r1('EXISTS', 'reset:k'), '0', 'Redis never ran the SET');

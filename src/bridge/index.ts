@@ -16,9 +16,12 @@
  *           that line. One store connection per front connection, for its whole life: keepalive on the
  *           http side is keepalive to the store.
  *
- * Anything that could leave a reply unaccounted for (a store timeout, a malformed reply, the store
- * closing or refusing the connection) answers the request with an error and "Connection: close", and
- * the connection serves nothing more: a late reply can never be read as the answer to another request.
+ * A body must hold exactly the commands its request announces, each answered by one reply (Redis: arrays
+ * of bulk strings; memcached: the commands of metaCommandsEnd), or it is a 400. Anything that could
+ * leave a reply unaccounted for (a store timeout, a malformed or too deeply nested reply, a reply by
+ * which the store says it lost track of the commands, the store closing or refusing the connection, a
+ * failed write to either side) answers the request with an error and "Connection: close", and the
+ * connection serves nothing more: a late reply can never be read as the answer to another request.
  *
  * The connection prelude (AUTH, SELECT), sent first in every Redis request, goes to the store only
  * when this connection has not already run exactly that prelude successfully; its replies are
@@ -26,8 +29,8 @@
  */
 
 import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
-import { metaRepliesEnd } from "../storage/protocol/memcached";
-import { respValuesEnd } from "../storage/protocol/resp";
+import { metaCommandsEnd, metaRepliesEnd } from "../storage/protocol/memcached";
+import { respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
 import { BridgeRequest, isAllowedTarget, isTarget, parseRequestHead, StoreProtocol } from "./request";
 
 /** What this module uses of the stream session, beyond njs-types' declarations. */
@@ -64,6 +67,24 @@ function append(buffer: Buffer, data: Buffer): Buffer {
 
 function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, count: number): number {
   return protocol === "redis" ? respValuesEnd(bytes, start, bytes.length, count) : metaRepliesEnd(bytes, start, bytes.length, count);
+}
+
+function commandsEnd(protocol: StoreProtocol, bytes: Buffer, count: number): number {
+  return protocol === "redis" ? respCommandsEnd(bytes, 0, bytes.length, count) : metaCommandsEnd(bytes, 0, bytes.length, count);
+}
+
+/**
+ * The reply at `start` (complete) when it says that the store lost track of the commands, or null:
+ * Redis answers "-ERR Protocol error: ..." and closes; memcached answers ERROR or CLIENT_ERROR to a
+ * line it did not read as the front did, and may read what follows differently. The replies after it
+ * could then belong to no command or to the wrong one.
+ */
+function protocolError(protocol: StoreProtocol, bytes: Buffer, start: number, end: number): string | null {
+  const first = bytes[start];
+  if (protocol === "redis" ? first !== 0x2d : first !== 0x45 && first !== 0x43) return null;
+  const line = bytes.subarray(start, Math.min(end, start + 200)).toString().split("\r\n")[0];
+  if (protocol === "redis") return line.substring(0, 19) === "-ERR Protocol error" ? line.substring(1) : null;
+  return line === "ERROR" || line.substring(0, 13) === "CLIENT_ERROR " ? line : null;
 }
 
 /** The first RESP error among `count` replies from `start` (they are complete), or null. */
@@ -119,7 +140,12 @@ function relayPreread(session: NginxStreamRequest): void {
 function relayFilter(session: NginxStreamRequest): void {
   const s = session as unknown as BridgeSession;
   onFirstLine(s, function (found, head, flags) {
-    s.send(found ? head.subarray(found.end) : EMPTY, flags);
+    try {
+      s.send(found ? head.subarray(found.end) : EMPTY, flags);
+    } catch (e) {
+      // The store reset the connection: nginx reads its end and closes both sides, and the front,
+      // seeing the relay close, answers 502. Thrown on, this would only add an error line to the log.
+    }
   });
 }
 
@@ -167,13 +193,42 @@ function filter(session: NginxStreamRequest): void {
   let closing = false;
   let closeAfterEach = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  /** Set once a write to the store (the relay) or to the client failed: that side takes nothing more. */
+  let storeGone = false;
+  let clientGone = false;
+
+  /**
+   * s.sendUpstream and s.sendDownstream throw when nginx fails to write ("ngx_stream_js_next_filter()
+   * failed": the store reset the connection, the client went away). Out of the filter, that exception
+   * would end the session at once, the client's answer unsent. Here a failed write is a value.
+   */
+  function toStore(data: Buffer | string, options?: { flush?: boolean; last?: boolean }): boolean {
+    if (storeGone) return false;
+    try {
+      s.sendUpstream(data, options);
+      return true;
+    } catch (e) {
+      storeGone = true;
+      return false;
+    }
+  }
+
+  function toClient(data: Buffer | string, options?: { flush?: boolean; last?: boolean }): boolean {
+    if (clientGone) return false;
+    try {
+      s.sendDownstream(data, options);
+      return true;
+    } catch (e) {
+      clientGone = true;
+      return false;
+    }
+  }
 
   function respond(status: number, body: Buffer | string, close: boolean): void {
     const size = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + size + "\r\n";
     if (close) head += "Connection: close\r\n";
-    s.sendDownstream(head + "\r\n");
-    s.sendDownstream(body, { flush: true });
+    if (!toClient(head + "\r\n") || !toClient(body, { flush: true })) hangUp();
   }
 
   /**
@@ -181,13 +236,14 @@ function filter(session: NginxStreamRequest): void {
    * itself; the store (or the relay, before it has one) can: asked to hang up, it closes, and nginx
    * then closes the client side once everything written has gone out. A store that is not reading
    * (stopped) hangs up when it reads again; ngx.fetch closes on "Connection: close" in any case.
+   * A store connection that failed a write needs no asking: nginx reads its end, and closes.
    */
   function hangUp(): void {
     if (closing) return;
     closing = true;
     stopTimer();
     while (pending.length > 0) pending.shift();
-    s.sendUpstream(target ? QUIT[protocol] : RELAY_PREFIX + RELAY_CLOSE + "\r\n", { flush: true });
+    toStore(target ? QUIT[protocol] : RELAY_PREFIX + RELAY_CLOSE + "\r\n", { flush: true });
   }
 
   /** An error answer, the connection's last. */
@@ -247,13 +303,12 @@ function filter(session: NginxStreamRequest): void {
       relayLine = RELAY_PREFIX + target + "\r\n";
     }
     if (request.target !== target || request.protocol !== protocol) return fail(421, "this connection is bound to another store");
-    const commandsEnd = protocol === "redis" ? respValuesEnd(body, 0, body.length, request.commands) : body.length;
-    if (commandsEnd !== body.length) return fail(400, "the body is not " + request.commands + " commands");
+    if (commandsEnd(protocol, body, request.commands) !== body.length) return fail(400, "the body is not " + request.commands + " commands");
     let send = body;
     let preludeReplies = 0;
     let preludeKey = "";
     if (request.prelude > 0) {
-      const preludeEnd = respValuesEnd(body, 0, body.length, request.prelude);
+      const preludeEnd = commandsEnd(protocol, body, request.prelude);
       preludeKey = body.subarray(0, preludeEnd).toString("base64");
       if (preludeKey === preparedPrelude) send = body.subarray(preludeEnd);
       else preludeReplies = request.prelude;
@@ -265,8 +320,7 @@ function filter(session: NginxStreamRequest): void {
       timeout: request.timeout,
     });
     if (pending.length === 1) startTimer();
-    if (relayLine) s.sendUpstream(relayLine);
-    s.sendUpstream(send, { flush: true });
+    if ((relayLine && !toStore(relayLine)) || !toStore(send, { flush: true })) failWaiting(502, "sending to the store failed");
   }
 
   function readRequests(): void {
@@ -291,7 +345,14 @@ function filter(session: NginxStreamRequest): void {
       if (answerQueuedFailure()) return;
       const request = pending[0];
       const preludeEnd = repliesEnd(protocol, fromStore, 0, request.preludeReplies);
-      const end = preludeEnd < 0 ? preludeEnd : repliesEnd(protocol, fromStore, preludeEnd, request.replies);
+      // Reply by reply: each one is looked at for a protocol error as it is found.
+      let end = preludeEnd;
+      for (let i = 0; i < request.replies && end >= 0; i++) {
+        const replyStart = end;
+        end = repliesEnd(protocol, fromStore, replyStart, 1);
+        const error = end >= 0 ? protocolError(protocol, fromStore, replyStart, end) : null;
+        if (error !== null) return failWaiting(502, "the store reported a protocol error: " + error);
+      }
       if (end === INCOMPLETE) return;
       if (end === MALFORMED) return failWaiting(502, "malformed reply from the store");
       if (request.preludeReplies > 0) {
@@ -317,7 +378,7 @@ function filter(session: NginxStreamRequest): void {
     }
     if (flags.last) {
       stopTimer();
-      s.sendUpstream("", { last: true });
+      toStore("", { last: true });
     }
   });
 
@@ -329,7 +390,7 @@ function filter(session: NginxStreamRequest): void {
     if (flags.last) {
       if (pending.length > 0) failWaiting(502, "the store closed the connection");
       stopTimer();
-      s.sendDownstream("", { last: true });
+      toClient("", { last: true });
     }
   });
 }

@@ -17,13 +17,26 @@ import {
   MAX_KEY_BYTES,
   MAX_RELATIVE_TTL,
   metaFlag,
+  metaCommandsEnd,
   metaRepliesEnd,
   metaReplyEnd,
   parseMetaReplies,
   ttlToken,
   type MetaReply,
 } from "../../src/storage/protocol/memcached";
-import { encodeCommand, isRespError, parseReplies, respValueEnd, respValuesEnd, utf8Length, type RespValue } from "../../src/storage/protocol/resp";
+import {
+  encodeCommand,
+  isRespError,
+  MAX_ARRAY_ITEMS,
+  MAX_BULK_BYTES,
+  MAX_NESTING,
+  parseReplies,
+  respCommandsEnd,
+  respValueEnd,
+  respValuesEnd,
+  utf8Length,
+  type RespValue,
+} from "../../src/storage/protocol/resp";
 
 /** One byte per char, as written (latin1); a char above 0xFF is a mistake in the test. */
 function latin1(text: string): Uint8Array {
@@ -246,11 +259,33 @@ describe("RESP2 (resp.ts)", () => {
       for (const cut of [8, 100, 4100, 9000, reply.length - 2, reply.length - 1]) assert.equal(respValueEnd(reply, 0, cut), INCOMPLETE, `cut at ${cut}`);
     });
 
-    it("a deep nesting costs no stack", () => {
-      const depth = 100000;
-      const bytes = bytesOf("*1\r\n".repeat(depth) + ":1\r\n");
-      assert.equal(respValueEnd(bytes, 0, bytes.length), bytes.length);
-      assert.equal(respValueEnd(bytes, 0, bytes.length - 1), INCOMPLETE);
+    it("nesting up to MAX_NESTING arrays is a value; one more is MALFORMED, also before its end has arrived", () => {
+      const deepest = bytesOf("*1\r\n".repeat(MAX_NESTING) + ":1\r\n");
+      assert.equal(respValueEnd(deepest, 0, deepest.length), deepest.length);
+      assert.equal(respValueEnd(deepest, 0, deepest.length - 1), INCOMPLETE);
+      const tooDeep = bytesOf("*1\r\n".repeat(MAX_NESTING + 1) + ":1\r\n");
+      assert.equal(respValueEnd(tooDeep, 0, tooDeep.length), MALFORMED);
+      assert.equal(respValueEnd(tooDeep, 0, (MAX_NESTING + 1) * 4), MALFORMED, "the header lines alone are enough");
+      // Siblings do not add up: depth is nesting, not the number of arrays.
+      const wide = bytesOf("*20\r\n" + "*1\r\n".repeat(MAX_NESTING - 1).concat(":1\r\n").repeat(20));
+      assert.equal(respValueEnd(wide, 0, wide.length), wide.length);
+    });
+
+    it("a hostile nesting (100,000 arrays) is MALFORMED for the framer and parseReplies, never a stack overflow", () => {
+      const bytes = bytesOf("*1\r\n".repeat(100000) + ":1\r\n");
+      assert.equal(respValueEnd(bytes, 0, bytes.length), MALFORMED);
+      assert.throws(() => parseReplies(bytes, 1), /malformed store reply/);
+    });
+
+    it("sizes beyond Redis' own limits are MALFORMED, not a wait for gigabytes", () => {
+      const atBulkLimit = bytesOf("$" + MAX_BULK_BYTES + "\r\nabc");
+      assert.equal(respValueEnd(atBulkLimit, 0, atBulkLimit.length), INCOMPLETE);
+      const overBulkLimit = bytesOf("$" + (MAX_BULK_BYTES + 1) + "\r\nabc");
+      assert.equal(respValueEnd(overBulkLimit, 0, overBulkLimit.length), MALFORMED);
+      const atArrayLimit = bytesOf("*" + MAX_ARRAY_ITEMS + "\r\n:1\r\n");
+      assert.equal(respValueEnd(atArrayLimit, 0, atArrayLimit.length), INCOMPLETE);
+      const overArrayLimit = bytesOf("*" + (MAX_ARRAY_ITEMS + 1) + "\r\n:1\r\n");
+      assert.equal(respValueEnd(overArrayLimit, 0, overArrayLimit.length), MALFORMED);
     });
 
     const garbage: Array<[string, Uint8Array]> = [
@@ -290,6 +325,37 @@ describe("RESP2 (resp.ts)", () => {
       assert.equal(respValueEnd(new Uint8Array(0), 0, 0), INCOMPLETE);
       assert.equal(respValuesEnd(new Uint8Array(0), 0, 0, 1), INCOMPLETE);
     });
+  });
+
+  describe("respCommandsEnd (the bridge counts a body's commands)", () => {
+    const commands = [encodeCommand(["SET", "k", "v\r\n*1\r\n$4\r\nPING\r\n"]), encodeCommand(["GET", "k"]), encodeCommand(["PING"])].map(utf8);
+    const stream = streamOf(commands);
+
+    it("every prefix of a command stream: INCOMPLETE until a command's last byte, then exactly its end", () => {
+      assertEveryPrefix(stream, respCommandsEnd, (bytes, start, end) => respCommandsEnd(bytes, start, end, 1));
+    });
+
+    it("a bulk argument holding commands is data: three commands, not five", () => {
+      assert.equal(respCommandsEnd(stream.bytes, 0, stream.bytes.length, 3), stream.bytes.length);
+      assert.equal(respCommandsEnd(stream.bytes, 0, stream.bytes.length, 4), INCOMPLETE);
+    });
+
+    const notCommands: Array<[string, string]> = [
+      ["a nested array (Redis: protocol error, then it closes)", "*1\r\n*1\r\n$4\r\nPING\r\n"],
+      ["5,000 nested arrays", "*1\r\n".repeat(5000) + "$4\r\nPING\r\n"],
+      ["an inline command (Redis ends it at a bare LF: two commands)", "+x\nSET k v\r\n"],
+      ["an empty array (Redis answers nothing)", "*0\r\n"],
+      ["a nil array", "*-1\r\n"],
+      ["an integer argument", "*1\r\n:1\r\n"],
+      ["a nil bulk argument", "*1\r\n$-1\r\n"],
+      ["an argument without its CRLF", "*1\r\n$4\r\nPINGXX"],
+    ];
+    for (const [what, text] of notCommands) {
+      it(`MALFORMED: ${what}`, () => {
+        const bytes = bytesOf(text);
+        assert.equal(respCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
+      });
+    }
   });
 
   describe("parseReplies", () => {
@@ -488,6 +554,57 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
     it("an empty buffer is INCOMPLETE", () => {
       assert.equal(metaReplyEnd(new Uint8Array(0), 0, 0), INCOMPLETE);
     });
+  });
+
+  describe("metaCommandsEnd (the bridge counts a body's commands)", () => {
+    const commands = [
+      encodeMeta("ms", "k", ["T60"], "mn\r\nmn\r\nVA 2\r\n"),
+      encodeMeta("mg", "k", ["v", "c"]),
+      "set classic 0 0 4\r\nmn\r\n\r\n",
+      encodeMeta("md", "k", []),
+      "mn\r\n",
+    ].map(utf8);
+    const stream = streamOf(commands);
+
+    it("every prefix of a command stream: INCOMPLETE until a command's last byte, then exactly its end", () => {
+      assertEveryPrefix(stream, metaCommandsEnd, (bytes, start, end) => metaCommandsEnd(bytes, start, end, 1));
+    });
+
+    it("a data block is data, whatever it looks like: five commands, not more", () => {
+      assert.equal(metaCommandsEnd(stream.bytes, 0, stream.bytes.length, 5), stream.bytes.length);
+      assert.equal(metaCommandsEnd(stream.bytes, 0, stream.bytes.length, 6), INCOMPLETE);
+    });
+
+    it("three mn are three commands: counted as one, they end before the body does", () => {
+      const bytes = bytesOf("mn\r\nmn\r\nmn\r\n");
+      assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), 4);
+      assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 3), bytes.length);
+    });
+
+    it("a key named q or noreply is a key", () => {
+      const bytes = bytesOf("mg q v\r\ndelete noreply\r\n");
+      assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 2), bytes.length);
+    });
+
+    const refused: Array<[string, string]> = [
+      ["a bare LF (memcached ends the line there)", "mn\nmn\r\n"],
+      ["the q flag (no reply on a miss)", "mg k v q\r\n"],
+      ["noreply", "set k 0 0 1 noreply\r\nx\r\n"],
+      ["classic get (VALUE lines, then END)", "get k\r\n"],
+      ["stats (many lines)", "stats\r\n"],
+      ["an unknown command", "flush_all\r\n"],
+      ["a command in upper case (memcached: ERROR)", "MN\r\n"],
+      ["an empty line", "\r\n"],
+      ["ms without a data size", "ms k\r\n"],
+      ["ms with a size that is not a number", "ms k +1\r\nx\r\n"],
+      ["a data block longer than its size", "ms k 1\r\nxy\r\n"],
+    ];
+    for (const [what, text] of refused) {
+      it(`MALFORMED: ${what}`, () => {
+        const bytes = bytesOf(text);
+        assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
+      });
+    }
   });
 
   describe("parseMetaReplies and metaFlag", () => {

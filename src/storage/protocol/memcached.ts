@@ -82,6 +82,70 @@ export function metaRepliesEnd(bytes: Uint8Array, start: number, end: number, co
   return at;
 }
 
+/**
+ * The commands a bridge body may hold: each is answered by exactly one reply that metaReplyEnd frames
+ * (one line, or VA and its data), so that counting replies keeps requests apart. Not here: classic
+ * retrieval (get/gets/gat/gats answer VALUE blocks then END), stats and the like (many lines), quit.
+ * The value is the index of the word giving the size of the data block that follows the line, or 0.
+ */
+const ONE_REPLY_COMMANDS: { [name: string]: number } = {
+  ms: 2, // ms <key> <datalen> <flags>*
+  mg: 0,
+  md: 0,
+  ma: 0,
+  mn: 0,
+  me: 0,
+  set: 4, // set <key> <flags> <exptime> <bytes> [noreply], and so on
+  add: 4,
+  replace: 4,
+  append: 4,
+  prepend: 4,
+  cas: 4,
+  delete: 0,
+  incr: 0,
+  decr: 0,
+  touch: 0,
+};
+
+/**
+ * Where `count` commands starting at `start` end, INCOMPLETE, or MALFORMED: not a command of
+ * ONE_REPLY_COMMANDS, a line with a bare LF (memcached ends a line there), a data block of another
+ * size, or a command that asks for no reply (the meta `q` flag, classic `noreply`).
+ */
+export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, count: number): number {
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    const lineEnd = findLineEnd(bytes, at, end);
+    if (lineEnd < 0) return lineEnd;
+    const line = asciiText(bytes, at, lineEnd);
+    if (line.indexOf("\n") >= 0) return MALFORMED;
+    // memcached splits on runs of spaces.
+    const words = line.split(" ").filter(function (word) {
+      return word !== "";
+    });
+    const name = words.length > 0 ? words[0] : "";
+    if (!Object.prototype.hasOwnProperty.call(ONE_REPLY_COMMANDS, name)) return MALFORMED;
+    // Flags and options follow the key (and the data size of ms); mn has neither.
+    const quiet = name.charAt(0) === "m" ? "q" : "noreply";
+    for (let w = 2; w < words.length; w++) if (words[w] === quiet) return MALFORMED;
+    at = lineEnd + 2;
+    const sizeWord = ONE_REPLY_COMMANDS[name];
+    if (sizeWord === 0) continue;
+    if (sizeWord >= words.length) return MALFORMED;
+    const size = sizeOf(words[sizeWord]);
+    if (size < 0) return MALFORMED;
+    if (at + size + 2 > end) return INCOMPLETE;
+    if (bytes[at + size] !== CR || bytes[at + size + 1] !== LF) return MALFORMED;
+    at += size + 2;
+  }
+  return at;
+}
+
+/** A data size word: decimal digits only (memcached's strtol would take "+5" or " 5"; we need not). */
+function sizeOf(word: string): number {
+  return /^[0-9]{1,9}$/.test(word) ? Number(word) : -1;
+}
+
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
 export function parseMetaReplies(bytes: Uint8Array, count: number): MetaReply[] {
   if (metaRepliesEnd(bytes, 0, bytes.length, count) !== bytes.length) throw new Error("malformed store reply");

@@ -52,18 +52,30 @@ export function encodeCommand(args: Array<string | number>): string {
 }
 
 /**
+ * How deep arrays may nest. Our deepest reply is CLUSTER SLOTS (an array of slot ranges, each holding
+ * node arrays: depth 3); a command is depth 1. The bound keeps a hostile nesting from blowing the
+ * stack of parseValue (recursive) and from reaching a store that would close on it.
+ */
+export const MAX_NESTING = 8;
+/** Redis' own limits (proto-max-bulk-len, 512 MB; a multibulk of at most 2^20 items unauthenticated): beyond them it is not a reply. */
+export const MAX_BULK_BYTES = 512 * 1024 * 1024;
+export const MAX_ARRAY_ITEMS = 1024 * 1024;
+
+/**
  * Where the RESP value starting at `start` ends (exclusive), INCOMPLETE when `bytes` (up to `end`)
- * holds only part of it, MALFORMED when it is not RESP. Iterative, so a deep nesting costs no stack.
+ * holds only part of it, MALFORMED when it is not RESP or exceeds the bounds above. Iterative: the
+ * values still owed by each open array are a stack of at most MAX_NESTING counts.
  */
 export function respValueEnd(bytes: Uint8Array, start: number, end: number): number {
-  let pending = 1;
+  /** Values still owed, innermost array last; the outermost entry is the value asked for. */
+  const owed = [1];
   let at = start;
-  while (pending > 0) {
+  while (owed.length > 0) {
     if (at >= end) return INCOMPLETE;
     const type = bytes[at];
     const lineEnd = findLineEnd(bytes, at + 1, end);
     if (lineEnd < 0) return lineEnd;
-    pending--;
+    owed[owed.length - 1]--;
     const next = lineEnd + 2;
     switch (type) {
       case 0x2b: // + simple string
@@ -78,7 +90,7 @@ export function respValueEnd(bytes: Uint8Array, start: number, end: number): num
           at = next;
           break;
         }
-        if (size === null || size < 0) return MALFORMED;
+        if (size === null || size < 0 || size > MAX_BULK_BYTES) return MALFORMED;
         if (next + size + 2 > end) return INCOMPLETE;
         if (bytes[next + size] !== CR || bytes[next + size + 1] !== LF) return MALFORMED;
         at = next + size + 2;
@@ -87,14 +99,18 @@ export function respValueEnd(bytes: Uint8Array, start: number, end: number): num
       case 0x2a: {
         // * array
         const count = readInteger(bytes, at + 1, lineEnd);
-        if (count === null || count < -1) return MALFORMED;
-        if (count > 0) pending += count;
+        if (count === null || count < -1 || count > MAX_ARRAY_ITEMS) return MALFORMED;
+        if (count > 0) {
+          if (owed.length > MAX_NESTING) return MALFORMED;
+          owed.push(count);
+        }
         at = next;
         break;
       }
       default:
         return MALFORMED;
     }
+    while (owed.length > 0 && owed[owed.length - 1] === 0) owed.pop();
   }
   return at;
 }
@@ -105,6 +121,38 @@ export function respValuesEnd(bytes: Uint8Array, start: number, end: number, cou
   for (let i = 0; i < count; i++) {
     at = respValueEnd(bytes, at, end);
     if (at < 0) return at;
+  }
+  return at;
+}
+
+/**
+ * Where `count` commands starting at `start` end, INCOMPLETE, or MALFORMED. A command is what Redis
+ * reads as exactly one: an array of one or more bulk strings. Redis reads anything else differently
+ * (an inline command ends at a bare LF, so one line can be two commands) or answers it with a protocol
+ * error and closes (a nested array): either way its replies would no longer match the count.
+ */
+export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, count: number): number {
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    if (at >= end) return INCOMPLETE;
+    if (bytes[at] !== 0x2a) return MALFORMED;
+    const countEnd = findLineEnd(bytes, at + 1, end);
+    if (countEnd < 0) return countEnd;
+    const items = readInteger(bytes, at + 1, countEnd);
+    if (items === null || items < 1 || items > MAX_ARRAY_ITEMS) return MALFORMED;
+    at = countEnd + 2;
+    for (let item = 0; item < items; item++) {
+      if (at >= end) return INCOMPLETE;
+      if (bytes[at] !== 0x24) return MALFORMED;
+      const sizeEnd = findLineEnd(bytes, at + 1, end);
+      if (sizeEnd < 0) return sizeEnd;
+      const size = readInteger(bytes, at + 1, sizeEnd);
+      if (size === null || size < 0 || size > MAX_BULK_BYTES) return MALFORMED;
+      const dataEnd = sizeEnd + 2 + size;
+      if (dataEnd + 2 > end) return INCOMPLETE;
+      if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
+      at = dataEnd + 2;
+    }
   }
   return at;
 }
