@@ -371,10 +371,23 @@ function filter(session: NginxStreamRequest): void {
     if (!closing) answerQueuedFailure();
   }
 
+  /**
+   * A bug of ours in the translation must still end like any other error: an answer and a closed
+   * connection, not a filter that throws and leaves ngx.fetch waiting for a reply that never comes.
+   */
+  function guarded(step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      s.warn("[session-bridge] unexpected error: " + String(e));
+      if (!closing) failWaiting(502, "store bridge error");
+    }
+  }
+
   s.on("upstream", function (data, flags) {
     if (data.length > 0 && !closing) {
       fromClient = append(fromClient, data);
-      readRequests();
+      guarded(readRequests);
     }
     if (flags.last) {
       stopTimer();
@@ -385,7 +398,7 @@ function filter(session: NginxStreamRequest): void {
   s.on("downstream", function (data, flags) {
     if (data.length > 0 && !closing) {
       fromStore = append(fromStore, data);
-      readReplies();
+      guarded(readReplies);
     }
     if (flags.last) {
       if (pending.length > 0) failWaiting(502, "the store closed the connection");
