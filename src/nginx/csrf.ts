@@ -16,7 +16,7 @@
 
 import type { Settings } from "../core/config";
 import { CsrfBinding, csrfToken, foreignOrigin, verifyCsrfToken } from "../core/csrf";
-import type { MaybePromise } from "../core/maybe";
+import { guard, MaybePromise, then } from "../core/maybe";
 import type { Platform } from "../core/platform";
 import type { EntryOptions } from "./configuration";
 import type { PublishedState } from "./state";
@@ -26,7 +26,7 @@ interface RequestForm {
   get(name: string): unknown;
 }
 interface FormReadingRequest {
-  readRequestForm?: (options: { maxKeys: number }) => Promise<RequestForm>;
+  readRequestForm?: (options: { maxKeys: number }) => MaybePromise<RequestForm>;
 }
 
 /**
@@ -93,11 +93,15 @@ export function createCsrfChecks(platform: Platform, reference: (r: NginxHTTPReq
     if (!readForm || typeof reader !== "function" || contentType === undefined || !FORM_CONTENT_TYPE.test(contentType)) {
       return refuse(r, method, "missing CSRF token");
     }
-    return reader.call(r, { maxKeys: FORM_MAX_KEYS }).then(
-      function (form: RequestForm): boolean {
-        const value = form.get(entry.csrf_field);
-        if (typeof value !== "string") return refuse(r, method, "missing CSRF token");
-        return verify(r, method, settings, binding, value);
+    // A promise while the body is still to be read (js_access); the form itself, or a synchronous
+    // throw, when it was read already (js_content reads it before the handler runs).
+    return guard(
+      function () {
+        return then(reader.call(r, { maxKeys: FORM_MAX_KEYS }), function (form: RequestForm): boolean {
+          const value = form.get(entry.csrf_field);
+          if (typeof value !== "string") return refuse(r, method, "missing CSRF token");
+          return verify(r, method, settings, binding, value);
+        });
       },
       function (): boolean {
         // Malformed percent escapes, too many fields, a broken multipart body: nothing to trust.
