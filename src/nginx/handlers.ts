@@ -404,8 +404,10 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     if (entry.csrf) {
       // An auth_request subrequest is a GET: the client's method is the main request's.
       const method = mode === CheckMode.Access ? r.method : String(r.variables.request_method);
-      const binding = stateBinding(publication.state);
-      if (!isSafeMethod(method) && binding) {
+      if (!isSafeMethod(method)) {
+        const binding = stateBinding(publication.state);
+        // Every session has a creation time; should one not, the check fails closed rather than open.
+        if (!binding) throw new Error("no creation time to check the CSRF token against");
         return then(csrf.check(r, method, entry, publication.settings, binding, mode === CheckMode.Access), function (passed) {
           if (passed) publishNow(r, mode, publication, cookies);
         });

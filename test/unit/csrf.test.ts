@@ -3,13 +3,15 @@
  * its own "csrf" label, HMAC over the length-prefixed creation time, audience and subject), what it is
  * bound to (another creation time, audience or subject fails), key rotation (a fallback key still
  * verifies, an unknown key does not), the token surviving a refresh of a real session (new session id,
- * same creation time) and changing with a new login, and the Origin / Sec-Fetch-Site rule.
+ * same creation time) and changing with a new login, the Origin / Sec-Fetch-Site rule, and the
+ * configuration file's csrf options (a header name nginx cannot carry fails loudly).
  */
 
 import assert from "node:assert/strict";
 import { createHash, createHmac, hkdfSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { csrfToken, foreignOrigin, isSafeMethod, verifyCsrfToken, type CsrfBinding } from "../../src/core/csrf";
+import { fromJson } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
 import { createEnv, mint, nextCookie, T0 } from "../support/session-env";
 
@@ -139,5 +141,24 @@ describe("csrf request rules", () => {
     for (const [site, origin, host, expected] of cases) {
       assert.equal(foreignOrigin(site, origin, host), expected, JSON.stringify([site, origin, host]));
     }
+  });
+});
+
+describe("csrf options in the configuration file", () => {
+  it("takes csrf, csrf_header, csrf_field, csrf_origin_check and logout_get", () => {
+    const nginx = { csrf: true, csrf_header: "X-XSRF-Token", csrf_field: "_csrf", csrf_origin_check: false, logout_get: true };
+    assert.deepEqual(fromJson({ secret: "s", nginx: { ...nginx } }).entry, nginx);
+  });
+
+  it("refuses what would make every unsafe request a 403, or a switch that is not a boolean", () => {
+    const bad: Array<[{ [name: string]: unknown }, RegExp]> = [
+      [{ csrf_header: "X CSRF" }, /nginx\.csrf_header must be a header name/],
+      [{ csrf_header: "X-CSRF:" }, /nginx\.csrf_header must be a header name/],
+      [{ csrf_header: "" }, /nginx\.csrf_header must be a header name/],
+      [{ csrf_field: "" }, /nginx\.csrf_field must not be empty/],
+      [{ csrf: "on" }, /nginx\.csrf must be a boolean/],
+      [{ logout_get: 1 }, /nginx\.logout_get must be a boolean/],
+    ];
+    for (const [nginx, message] of bad) assert.throws(() => fromJson({ secret: "s", nginx }), message, JSON.stringify(nginx));
   });
 });
