@@ -211,18 +211,23 @@ Content-Type: text/html
 
 
 
-=== TEST 8: logout: 204 and the session cookie expired; the cookie no longer opens; no cookie: 204 too
+=== TEST 8: logout (POST with the CSRF token): 204 and the session cookie expired; the cookie no longer opens; no cookie: 204 too
+GET is refused (405) and leaves the session; the token rules themselves: t/190-csrf.t.
 --- config
     location = /logout { js_content session.logoutHandler; }
 --- init
 my $lines = main::login('', $main::GOOD)->{set_cookie};
 my $cookie = cookie_header(@$lines);
-my $res = http('POST', '/logout', { Cookie => $cookie });
+my $token = csrf_token(cookie_value($lines, 'session'), subject => 'alice');
+my $res = http('GET', '/logout', { Cookie => $cookie });
+is($res->{status}, 405, 'GET /logout: 405');
+is_deeply($res->{set_cookie}, [], 'GET /logout: the cookie stays');
+$res = http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => $token });
 is($res->{status}, 204, 'logout: 204');
 is_deeply($res->{set_cookie}, ["session=; Path=/; SameSite=Lax; HttpOnly$main::EXPIRED"], 'logout: the cookie expired');
 $res = http('GET', '/app/x', { Cookie => cookie_header(@{ $res->{set_cookie} }) || 'session=' });
 is($res->{status}, 401, 'after logout: 401');
-$::Block->set_value('more_headers', ["Cookie: $cookie", "Cookie: garbage=1"]);
+$::Block->set_value('more_headers', ["Cookie: $cookie\nX-CSRF-Token: $token", "Cookie: garbage=1"]);
 --- request eval
 ["POST /logout", "POST /logout"]
 --- error_code eval
@@ -242,9 +247,10 @@ $::Block->set_value('more_headers', ["Cookie: $cookie", "Cookie: garbage=1"]);
 --- init
 my $login = main::login('', $main::GOOD);
 is($login->{status}, 303, 'logged in');
-use_cookie(cookie_header(@{ $login->{set_cookie} }));
+use_cookie(cookie_header(@{ $login->{set_cookie} }),
+           'X-CSRF-Token: ' . csrf_token(cookie_value($login->{set_cookie}, 'session'), subject => 'alice'));
 --- request eval
-["POST /logout", "GET /logout/home", "GET /logout/evil"]
+["POST /logout", "POST /logout/home", "POST /logout/evil"]
 --- error_code eval
 [303, 303, 204]
 --- response_headers_like eval
@@ -286,16 +292,17 @@ my $cookie = cookie_header(@{ $both->{set_cookie} });
 like(http('GET', '/a/x', { Cookie => $cookie })->{content}, qr/\nx-subject: ann\n/, 'opens in a');
 like(http('GET', '/b/x', { Cookie => $cookie })->{content}, qr/\nx-subject: ben\n/, 'opens in b');
 
-my $out = http('GET', '/logout/a', { Cookie => $cookie });
+my $token = csrf_token(cookie_value($both->{set_cookie}, 'session'), subject => 'ann', audience => 'a');
+my $out = http('POST', '/logout/a', { Cookie => $cookie, 'X-CSRF-Token' => $token });
 is($out->{status}, 204, 'logout of a: 204');
 is(scalar @{ $out->{set_cookie} }, 1, 'logout of a: one Set-Cookie');
 like($out->{set_cookie}[0] // '', qr/^session=[A-Za-z0-9_-]{110,}; Path=\/; SameSite=Lax; HttpOnly$/, 'logout of a: a new live cookie (b stays)');
 my $left = cookie_header(@{ $out->{set_cookie} });
 is(http('GET', '/a/x', { Cookie => $left })->{status}, 401, 'after logout of a: a is gone');
 like(http('GET', '/b/x', { Cookie => $left })->{content}, qr/\nx-subject: ben\n/, 'after logout of a: b is still there');
-use_cookie($cookie);
+use_cookie($cookie, "X-CSRF-Token: $token");
 --- request
-GET /destroy/a
+POST /destroy/a
 --- error_code: 204
 --- response_headers
 Set-Cookie: session=; Path=/; SameSite=Lax; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0
@@ -362,7 +369,8 @@ my %lines = map { (split /=/, $_)[0] => $_ } @{ $res->{set_cookie} };
 like($lines{session} // '', qr/^session=[A-Za-z0-9_-]{110,}; Path=\/; SameSite=Lax; HttpOnly$/, 'login: a new one-chunk session');
 is($lines{$_}, "$_=; Path=/; SameSite=Lax; HttpOnly$main::EXPIRED", "login: $_ expired") for qw(session2 session3);
 
-$res = http('POST', '/logout', { Cookie => $cookie });
+my $token = csrf_token(cookie_value($big, 'session'), subject => 'big');
+$res = http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => $token });
 is($res->{status}, 204, 'logout: 204');
 is_deeply([ sort @{ $res->{set_cookie} } ],
           [ sort map { "$_=; Path=/; SameSite=Lax; HttpOnly$main::EXPIRED" } qw(remember remember2 remember3 session session2 session3) ],

@@ -25,9 +25,10 @@
 #
 # The flow (Perl, HTTP::Tiny over TLS, in `--- init`; see t/020-lifecycle.t for why multi-step flows
 # run there): no session -> 302 to /login?return_to=...; the form; a wrong password; the right one ->
-# the session cookie; a refresh forwarded next to the app's own Set-Cookie; logout -> the cookie
-# expired. The block's request then goes through Test::Nginx's server (/via-example/, proxied over
-# TLS to the example) with the cookie of the login: the app sees the identity headers.
+# the session cookie; a refresh forwarded next to the app's own Set-Cookie; logout (POST with the
+# CSRF token in a form field) -> the cookie expired. The block's request then goes through
+# Test::Nginx's server (/via-example/, proxied over TLS to the example) with the cookie of the login:
+# the app sees the identity headers.
 use strict;
 use warnings;
 use Test::Nginx::Socket 'no_plan';
@@ -283,8 +284,12 @@ sub flow {
     is(leaked($res), '', '... no internal header');
     my $bob = EntryTest::cookie_header(grep { /^session=/ } @lines);
 
-    # 6. Logout: the session cookie expired, then the login page.
-    $res = https('POST', '/logout', { Cookie => $bob });
+    # 6. Logout: POST with the session's CSRF token (a GET is refused); the session cookie expired,
+    # then the login page.
+    $res = https('GET', '/logout', { Cookie => $bob });
+    is($res->{status}, 405, 'logout by GET: 405');
+    my $token = EntryTest::csrf_token(EntryTest::cookie_value(\@lines, 'session'), subject => 'bob', audience => 'app');
+    $res = https('POST', '/logout', { Cookie => $bob, 'Content-Type' => 'application/x-www-form-urlencoded' }, "csrf_token=$token");
     is($res->{status}, 303, 'logout: 303');
     like($res->{location}, qr{^$HERE/login$}, '... to /login');
     is_deeply($res->{set_cookie}, [$EXPIRED_LINE], '... the session cookie expired');

@@ -268,7 +268,7 @@ my $cookie = cookie_header(@$lines);
 my $key = main::key_of(cookie_value($lines, 'session'));
 my $other_key = main::key_of(cookie_value($other, 'session'));
 is(app($cookie)->{status}, 200, 'opens before logout');
-my $res = http('POST', '/logout', { Cookie => $cookie });
+my $res = http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'alice') });
 is($res->{status}, 204, 'logout: 204');
 like(join("\n", @{ $res->{set_cookie} }), qr/^session=; .*Max-Age=0/m, 'logout: the cookie expired');
 ok(!-e "$dir/session_$key", 'the session file is gone');

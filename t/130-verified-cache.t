@@ -302,7 +302,7 @@ my $record = 'session:' . b64url_encode(sid_of($value));
 ok((grep { $_ eq $record } @{ main::zone_keys('sessions') }), 'the record is in the zone');
 main::accepted_twice('shm session', '/app/x', $value, 'alice');
 main::accepted_twice('shm session at /auth/', '/auth/x', $value, 'alice');
-my $res = http('POST', '/logout', { Cookie => "session=$value" });
+my $res = http('POST', '/logout', { Cookie => "session=$value", 'X-CSRF-Token' => csrf_token($value, subject => 'alice') });
 is($res->{status}, 204, 'logout: 204');
 ok(!(grep { $_ eq $record } @{ main::zone_keys('sessions') }), 'logout deleted the record');
 ok(main::cached($value), 'the cookie is still in the cache zone');

@@ -231,7 +231,8 @@ did not answer within 400 ms
 my $lines = mint(subject => 'frank', options => { %main::REDIS });
 my $key = main::store_key($lines);
 is(main::redis('EXISTS', "session:$key"), '1', 'stored');
-my $res = http('GET', '/logout', { Cookie => cookie_header(@$lines) });
+my $res = http('POST', '/logout', { Cookie => cookie_header(@$lines), 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'frank') });
+is($res->{status}, 204, 'logout: 204');
 is(main::redis('EXISTS', "session:$key"), '0', 'logout deleted the record');
 use_cookie(cookie_header(@$lines));
 --- request

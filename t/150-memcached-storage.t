@@ -234,7 +234,8 @@ my $lines = mint(subject => 'frank', options => { %main::ONE });
 my $key = main::store_key($lines);
 ok(defined main::item(11311, "session:$key"), 'stored');
 is(main::app(cookie_header(@$lines))->{status}, 200, 'opens before the logout');
-http('GET', '/logout', { Cookie => cookie_header(@$lines) });
+is(http('POST', '/logout', { Cookie => cookie_header(@$lines), 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'frank') })->{status},
+   204, 'logout: 204');
 is(main::item(11311, "session:$key"), undef, 'logout deleted the record');
 use_cookie(cookie_header(@$lines));
 --- request
@@ -379,7 +380,9 @@ my $expires = 0;
 $expires = $expires * 256 + $_ for reverse @bytes;
 ok($expires > time + 3500 && $expires <= time + 3601, "the expiry: 5 bytes little-endian, now + the rolling timeout ($expires)");
 is(main::app(cookie_header(@$lines))->{status}, 200, 'the session opens');
-http('GET', '/logout', { Cookie => cookie_header(@$lines) });
+is(http('POST', '/logout', { Cookie => cookie_header(@$lines),
+                             'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'grace', audience => 'app') })->{status},
+   204, 'logout: 204');
 is(main::item(11311, "session:$key"), undef, 'logout deleted the record');
 is(main::item(11311, $meta), undef, 'and the subject\'s list, which has no live entry left');
 --- request

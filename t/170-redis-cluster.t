@@ -238,7 +238,7 @@ main::reset_stats();
 is(main::app($cookie)->{status}, 200, 'opens again');
 is(main::cmdstat($src, 'get')->{rejected_calls}, 0, 'straight to the new owner: the map was read again');
 
-$res = http('GET', '/logout', { Cookie => $cookie });
+$res = http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'moved') });
 is($res->{status}, 204, 'logout: 204');
 is_deeply([ main::holders($key) ], [], 'logout deleted the record on the new owner');
 is(`redis-cli -c -p $src --raw EXISTS $key`, "0\n", 'redis-cli -c: gone');
@@ -274,7 +274,7 @@ is(main::cmdstat($src, 'get')->{rejected_calls}, 1, 'the source redirected the G
 ok(main::cmdstat($dst, 'asking')->{calls} >= 1, 'the target got ASKING');
 ok(main::cmdstat($dst, 'get')->{calls} >= 1, 'and served the GET');
 
-$res = http('GET', '/logout', { Cookie => $cookie });
+$res = http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'asked') });
 is($res->{status}, 204, 'logout during the migration: 204');
 is_deeply([ main::holders($key) ], [], 'the record is deleted on the target');
 main::finish_migration($slot, $dst);

@@ -55,6 +55,11 @@ function checkLogin(r) {
     r.return(200, "ok\n");
 }
 
+// The session's CSRF token as a hidden form field: nginx refuses a POST without it.
+function csrfField(r) {
+    return "<input type=\"hidden\" name=\"csrf_token\" value=\"" + escapeHtml(r.headersIn["Session-Csrf-Token"]) + "\">";
+}
+
 function app(r) {
     var h = r.headersIn;
     var rows = [
@@ -74,7 +79,23 @@ function app(r) {
         table +
         "<p>Seconds left before the session times out: <span id=\"timeout\">" + escapeHtml(h["Session-Timeout"]) + "</span>. " +
         "Reload to see the idling timeout move; idle too long and nginx sends you back to the login page.</p>" +
-        "<form method=\"post\" action=\"/logout\"><button id=\"logout\" type=\"submit\">Log out</button></form>"));
+        "<h2>A state-changing form</h2>" +
+        "<form method=\"post\" action=\"/app/note\">" + csrfField(r) +
+        "<p><label>Note <input id=\"note\" name=\"note\" required></label> " +
+        "<button id=\"save\" type=\"submit\">Save</button></p></form>" +
+        "<p class=\"note\">Both forms carry the session's CSRF token in a hidden field; nginx refuses a POST " +
+        "without it (403), and one another site makes (its Origin is not this host).</p>" +
+        "<form method=\"post\" action=\"/logout\">" + csrfField(r) +
+        "<button id=\"logout\" type=\"submit\">Log out</button></form>"));
 }
 
-export default { loginForm: loginForm, checkLogin: checkLogin, app: app };
+// POST /app/note: reached only through nginx's CSRF check; the app only echoes the note.
+function note(r) {
+    var form = qs.parse(r.requestText ? String(r.requestText) : "");
+    var text = typeof form.note === "string" ? form.note : "";
+    r.headersOut["Content-Type"] = "text/html; charset=utf-8";
+    r.return(200, page("Saved", "<h1>Saved</h1><p>Note: <span id=\"saved\">" + escapeHtml(text) + "</span></p>" +
+        "<p><a id=\"back\" href=\"/app/\">Back</a></p>"));
+}
+
+export default { loginForm: loginForm, checkLogin: checkLogin, app: app, note: note };

@@ -43,6 +43,16 @@ export interface EntryOptions {
   login_verdict_header: string;
   /** Bearer token the admin API requires (from {"env"} or {"file"}); none: only the location's own checks. */
   admin_token: string | null;
+  /** The access check refuses unsafe methods (not GET, HEAD, OPTIONS, TRACE) without the session's CSRF token. */
+  csrf: boolean;
+  /** Request header carrying the CSRF token (fetch/XHR; the only source behind auth_request). */
+  csrf_header: string;
+  /** Form field carrying the CSRF token (urlencoded or multipart bodies, js_access and logout). */
+  csrf_field: string;
+  /** With csrf (and on logout): refuse Sec-Fetch-Site: cross-site and an Origin other than the Host. */
+  csrf_origin_check: boolean;
+  /** Logout by any method and without a token: any page can then log a user out (<img src=/logout>). */
+  logout_get: boolean;
 }
 
 export const ENTRY_DEFAULTS: EntryOptions = {
@@ -57,6 +67,11 @@ export const ENTRY_DEFAULTS: EntryOptions = {
   login_backend: "/_session_login_backend",
   login_verdict_header: "X-Session-Login",
   admin_token: null,
+  csrf: false,
+  csrf_header: "X-CSRF-Token",
+  csrf_field: "csrf_token",
+  csrf_origin_check: true,
+  logout_get: false,
 };
 
 type Kind = "string" | "number" | "boolean" | "list" | "status";
@@ -77,6 +92,8 @@ const LOCATION_SETTINGS: { [name: string]: { kind: Kind; entry: boolean } } = {
   logout_redirect: { kind: "string", entry: true },
   logout_destroy: { kind: "boolean", entry: true },
   login_backend: { kind: "string", entry: true },
+  csrf: { kind: "boolean", entry: true },
+  logout_get: { kind: "boolean", entry: true },
 };
 
 export type LocationSettingName = keyof typeof LOCATION_SETTINGS;
@@ -207,6 +224,11 @@ const ENTRY_KINDS: { [name: string]: string } = {
   login_backend: "string",
   login_verdict_header: "string",
   admin_token: "secret",
+  csrf: "boolean",
+  csrf_header: "string",
+  csrf_field: "string",
+  csrf_origin_check: "boolean",
+  logout_get: "boolean",
 };
 
 function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOptions> {
@@ -230,6 +252,11 @@ function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOpt
   if (entry.unauthorized_status !== undefined && entry.unauthorized_status !== 401 && entry.unauthorized_status !== 403) {
     throw configError("nginx.unauthorized_status must be 401 or 403");
   }
+  // A header name nginx would not parse, or an empty field name, would make every unsafe request a 403.
+  if (entry.csrf_header !== undefined && entry.csrf_header !== null && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(entry.csrf_header as string)) {
+    throw configError("nginx.csrf_header must be a header name");
+  }
+  if (entry.csrf_field === "") throw configError("nginx.csrf_field must not be empty");
   const storeStatus = entry.store_unavailable_status;
   if (storeStatus !== undefined && storeStatus !== 503 && storeStatus !== 401 && storeStatus !== 403) {
     throw configError("nginx.store_unavailable_status must be 503, 401 or 403");

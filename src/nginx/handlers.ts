@@ -7,10 +7,11 @@
  *                 carried back in X-Session-* headers for auth_request_set
  *   loginRedirect js_content for `error_page 401 = @...` in auth_request mode
  *   login         js_content: asks the login backend (subrequest), turns its verdict header into a session
- *   logoutHandler js_content: logs out (or destroys), then redirects or answers 204
+ *   logoutHandler js_content: POST with the CSRF token (logout_get: any method), logs out (or destroys),
+ *                 then redirects or answers 204
  *   admin         js_content: the session registry as JSON: list a subject's sessions, revoke one or all
  *   cleanupFiles  js_periodic: removes the files of expired sessions (file storage)
- *   subject, audience, id, timeout, exists, data, upstreamCookie, requestHeader*, responseHeader*:
+ *   subject, audience, id, timeout, exists, data, upstreamCookie, csrfToken, requestHeader*, responseHeader*:
  *                 synchronous js_set handlers reading what the access check published in $session_state
  *
  * Every handler fails closed: a configuration problem is one error line (with the request id a user
@@ -25,6 +26,7 @@ import { MAX_COOKIES } from "../core/format";
 import type { Platform } from "../core/platform";
 import type { RegistryEntry } from "../core/registry";
 import { configError, isStoreUnavailable } from "../core/errors";
+import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { guard, MaybePromise, then } from "../core/maybe";
 import { asciiJson, identityProblem, publishedData } from "../core/publishable";
@@ -41,6 +43,7 @@ import {
   locationOverrides,
   readConfigurationFile,
 } from "./configuration";
+import { createCsrfChecks, stateBinding } from "./csrf";
 import { decodeState, encodeState, PublishedState } from "./state";
 
 /**
@@ -174,6 +177,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     return id ? String(id) : "-";
   }
 
+  const csrf = createCsrfChecks(platform, reference);
+
   function failClosed(r: NginxHTTPRequest, error: unknown): void {
     if (isStoreUnavailable(error)) {
       // Logged once per incident where it was detected (src/storage/remote.ts), not per request.
@@ -294,6 +299,8 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     if (source.subject !== undefined) state.s = source.subject;
     const timeout = source.property("timeout");
     if (typeof timeout === "number") state.t = timeout;
+    const created = source.property("creation_time");
+    if (typeof created === "number") state.c = created;
     return state;
   }
 
@@ -313,7 +320,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
    * Runs a handler's steps, failing closed on anything thrown or rejected. Synchronous as long as the
    * steps are: the njs engine charges ~14 µs for an access handler that returns a promise.
    */
-  function respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => void): MaybePromise<void> {
+  function respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
     return guard(
       function () {
         return then(run(), done);
@@ -391,7 +398,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
       },
       function (started) {
         if (!started.exists) return denied(r, mode, context);
-        publish(r, mode, publicationOf(sessionSource(started.session), settings, context, 0), exchange.getResponseCookies());
+        return publish(r, mode, publicationOf(sessionSource(started.session), settings, context, 0), exchange.getResponseCookies());
       },
     );
   }
@@ -401,7 +408,24 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     else r.return(context.entry.unauthorized_status);
   }
 
-  function publish(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
+  function publish(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): MaybePromise<void> {
+    const entry = publication.context.entry;
+    if (entry.csrf) {
+      // An auth_request subrequest is a GET: the client's method is the main request's.
+      const method = mode === CheckMode.Access ? r.method : String(r.variables.request_method);
+      if (!isSafeMethod(method)) {
+        const binding = stateBinding(publication.state);
+        // Every session has a creation time; should one not, the check fails closed rather than open.
+        if (!binding) throw new Error("no creation time to check the CSRF token against");
+        return then(csrf.check(r, method, entry, publication.settings, binding, mode === CheckMode.Access), function (passed) {
+          if (passed) publishNow(r, mode, publication, cookies);
+        });
+      }
+    }
+    publishNow(r, mode, publication, cookies);
+  }
+
+  function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
     if (mode === CheckMode.Access) publishAccess(r, publication);
     else publishAuthRequest(r, publication, cookies);
   }
@@ -492,15 +516,35 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     }
   }
 
+  /**
+   * Logout changes state, so by default it takes POST with the session's CSRF token (header or form
+   * field): a GET would let any page end the session with <img src=/logout>. logout_get allows any
+   * method without a token. Without a valid session there is nothing to protect, nor to log out.
+   */
   async function logout(r: NginxHTTPRequest): Promise<void> {
     try {
       const context = requestContext(r);
-      const exchange = createNjsExchange(r);
-      const result = context.entry.logout_destroy
-        ? await library.destroy(exchange, context.options)
-        : await library.logout(exchange, context.options);
-      if (!result.ok && result.exists) throw new Error("logout failed: " + result.error);
-      const target = context.entry.logout_redirect;
+      const entry = context.entry;
+      if (!entry.logout_get && r.method !== "POST") {
+        r.headersOut["Allow"] = "POST";
+        r.headersOut["Content-Type"] = "text/plain";
+        return r.return(405, "log out with POST and the CSRF token\n");
+      }
+      const opened = await library.open(createNjsExchange(r), context.options);
+      if (opened.exists) {
+        const session = opened.session;
+        if (!entry.logout_get) {
+          const binding = {
+            creationTime: session.getProperty("creation_time") as number,
+            audience: session.getAudience(),
+            subject: session.getSubject(),
+          };
+          if (!(await csrf.check(r, r.method, entry, library.settings(context.options), binding, true))) return;
+        }
+        const result = entry.logout_destroy ? await session.destroy() : await session.logout();
+        if (!result.ok) throw new Error("logout failed: " + result.error);
+      }
+      const target = entry.logout_redirect;
       if (target && isLocalPath(target)) return r.return(303, target);
       r.return(204);
     } catch (e) {
@@ -651,6 +695,18 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     return current ? JSON.stringify(current.d) : "";
   }
 
+  /** The session's CSRF token: one HMAC, only for requests that read $session_csrf_token. */
+  function csrfToken(r: NginxHTTPRequest): string {
+    const binding = stateBinding(state(r));
+    if (!binding) return "";
+    try {
+      return csrf.token(library.settings(requestContext(r).options), binding);
+    } catch (e) {
+      // A broken configuration already fails the access check that published the state.
+      return "";
+    }
+  }
+
   /** The Cookie header for the upstream: without the session's cookies when clear_request_cookie is on. */
   function upstreamCookie(r: NginxHTTPRequest): string {
     const header = r.headersIn["Cookie"];
@@ -686,6 +742,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     exists: exists,
     data: data,
     upstreamCookie: upstreamCookie,
+    csrfToken: csrfToken,
   };
 
   // requestHeaderSubject, responseHeaderTimeout, ...: one js_set handler per Session-* header, empty

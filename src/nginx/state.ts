@@ -17,6 +17,8 @@ export interface PublishedState {
   i: string;
   /** seconds left before the closest timeout */
   t?: number;
+  /** creation time (unix seconds): with a and s, what the CSRF token is bound to (src/core/csrf.ts) */
+  c?: number;
   /** exposed data keys, as strings */
   d: { [key: string]: string };
   /** request headers toward the upstream (request_headers) */

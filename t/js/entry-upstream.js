@@ -31,6 +31,12 @@ function headers(r) {
     r.return(200, r.method + ' ' + r.variables.request_uri + '\n' + lines.join('\n') + (lines.length ? '\n' : ''));
 }
 
+// The method, the Content-Type and the body the upstream got: what a check that read the body left of it.
+function body(r) {
+    r.headersOut['Content-Type'] = 'text/plain';
+    r.return(200, r.method + ' ' + (r.headersIn['Content-Type'] || '-') + '\n' + (r.requestText || ''));
+}
+
 // The subject the upstream got, after a delay (ms from ?ms=, default 100): lets requests overlap in
 // one worker. Answers "tag=<tag> subject=<X-Subject>".
 function slow(r) {
@@ -94,4 +100,4 @@ function loginBackend(r) {
     r.return(200, 'welcome ' + user + '\n');
 }
 
-export default { headers: headers, slow: slow, loginBackend: loginBackend };
+export default { headers: headers, body: body, slow: slow, loginBackend: loginBackend };

@@ -36,13 +36,13 @@ use HTTP::Tiny;
 use Time::HiRes ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
-use Digest::SHA qw(sha256);
+use Digest::SHA qw(sha256 hmac_sha256);
 use Test::More ();
 use Test::Nginx::Socket ();
 use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
-                 sid_of loggable_id store_key subject_of error_lines load_vectors poll_status);
+                 sid_of loggable_id store_key subject_of error_lines load_vectors poll_status csrf_token);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -217,6 +217,21 @@ sub refused {
 # for it ($session_id, Session-Id): base64url of the first 16 bytes of its SHA-256.
 sub sid_of { return substr(b64url_decode(substr($_[0] // '', 0, 110)), 3, 32) }
 sub loggable_id { return b64url_encode(substr(sha256($_[0]), 0, 16)) }
+
+# The CSRF token of a session, computed here, independently of src/core/csrf.ts (README "CSRF
+# protection"): HMAC-SHA256 under HKDF(SHA-256(secret), "csrf") of the length-prefixed creation time
+# (cookie header bytes 35..39, little endian), audience and subject. Arguments: the session cookie's
+# value, then subject (none: a session without one), audience ('default'), secret (setup's).
+sub csrf_token {
+    my ($value, %args) = @_;
+    my $header = CookieFormat::b64url_decode(substr($value // '', 0, 110)) // die "csrf_token: not a session cookie\n";
+    my $created = unpack('V', substr($header, 35, 4)) + 2**32 * ord(substr($header, 39, 1));
+    my $key = CookieFormat::hkdf(sha256($args{secret} // $SECRET), 'csrf', 32);
+    my $field = sub { my $bytes = shift; utf8::encode($bytes); return pack('N', length $bytes) . $bytes };
+    my $message = $field->("$created") . $field->($args{audience} // 'default')
+                . (defined $args{subject} ? $field->($args{subject}) : '');
+    return CookieFormat::b64url_encode(hmac_sha256($message, $key));
+}
 
 # The storage key of a session cookie's record (server-side storage): its session id, base64url.
 sub store_key {

@@ -4,7 +4,9 @@
  * Starts the demo on free ports with a 3 s idling timeout, then drives Debian's Chromium
  * (build/ensure-chromium.sh installs it) through playwright-core: the login redirect, a wrong password,
  * a login and the identity headers the upstream app receives, the HttpOnly session cookie, the idling
- * timeout, "remember me", and logout. The protected page is saved to artifacts/demo-protected.png.
+ * timeout, "remember me", CSRF protection (the app's form posts with the token; a POST without it, a
+ * GET logout and a form another site submits are refused), and logout through the form. The protected
+ * page is saved to artifacts/demo-protected.png.
  *
  *   bash build/ensure-chromium.sh && node --import tsx --test test/e2e/demo.test.ts
  *
@@ -16,10 +18,11 @@
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Cookie, type Page } from "playwright-core";
-import { Demo, freePorts, REPO, startDemo, waitPortsClosed } from "./demo-server";
+import { Demo, freePort, freePorts, REPO, startDemo, waitPortsClosed } from "./demo-server";
 
 const IDLING_TIMEOUT = 3; // seconds: NJS_SESSION_DEMO_IDLING_TIMEOUT
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -32,6 +35,9 @@ const LOGIN_REDIRECT_PATH = "/login?return_to=%2Fapp%2F";
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 let demo: Demo | undefined;
+/** Another site (another origin: same host, another port) whose page posts a form to the demo. */
+let attacker: Server | undefined;
+let attackerUrl = "";
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
@@ -131,6 +137,7 @@ describe("npm start demo in a browser", { timeout: START_TIMEOUT_MS + 60_000 }, 
     } catch (e) {
       problems.push(e);
     }
+    await new Promise<void>((done) => (attacker ? attacker.close(() => done()) : done()));
     if (demo) {
       const stopped = await demo.stop();
       writeFileSync(SERVER_LOG, demo.output());
@@ -227,6 +234,61 @@ describe("npm start demo in a browser", { timeout: START_TIMEOUT_MS + 60_000 }, 
     assert.ok(remember.expires > Date.now() / 1000 + 3600, `the remember cookie has an expiry (${remember.expires})`);
     assert.equal(remember.httpOnly, true, "HttpOnly");
     assert.ok(await cookie("session"), "and a session cookie");
+  });
+
+  step("the app's form posts with the session's CSRF token", async () => {
+    await page.goto(`${base}/app/`);
+    await expectProtectedPage("ada");
+    const field = await page.getAttribute("form[action='/app/note'] input[name=csrf_token]", "value");
+    assert.match(field ?? "", /^[A-Za-z0-9_-]{43}$/, "a hidden csrf_token field");
+    await page.fill("#note", "hello from the form");
+    await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#save")]);
+    assert.equal(path(), "/app/note");
+    assert.equal((await page.textContent("#saved"))?.trim(), "hello from the form", "the app got the note (and the body after nginx read the token)");
+  });
+
+  step("a same-origin POST without the token is refused (403), with a wrong one too", async () => {
+    // No named functions inside evaluate(): tsx's keepNames would reference a helper the page lacks.
+    const statuses = await page.evaluate(async () => {
+      const form = { "Content-Type": "application/x-www-form-urlencoded" };
+      const missing = await fetch("/app/note", { method: "POST", headers: form, body: "note=no-token" });
+      const wrong = await fetch("/app/note", { method: "POST", headers: { ...form, "X-CSRF-Token": "A".repeat(43) }, body: "note=x" });
+      return [missing.status, await missing.text(), wrong.status];
+    });
+    assert.deepEqual(statuses, [403, "request refused: missing CSRF token\n", 403]);
+  });
+
+  step("logout by GET (an <img src=/logout> on any page) is refused, the session stays", async () => {
+    const response = await page.goto(`${base}/logout`);
+    assert.equal(response?.status(), 405);
+    assert.equal(response?.headers()["allow"], "POST");
+    await page.goto(`${base}/app/`);
+    await expectProtectedPage("ada");
+  });
+
+  step("a form another site submits is refused (403), even with a token, and the session stays", async () => {
+    // Another origin of the same site (127.0.0.1, another port): the SameSite=Lax cookie goes along,
+    // so only nginx's check stands between this page and the app. Its form even carries a token.
+    const target = `${base}/app/note`;
+    attacker = createServer((_request, response) => {
+      response.setHeader("Content-Type", "text/html; charset=utf-8");
+      response.end(
+        `<!doctype html><form id="forged" method="post" action="${target}">` +
+          `<input name="note" value="forged"><input name="csrf_token" value="${"B".repeat(43)}"></form>` +
+          `<script>document.getElementById("forged").submit()</script>`,
+      );
+    });
+    const port = await freePort();
+    await new Promise<void>((done) => attacker!.listen(port, "127.0.0.1", () => done()));
+    attackerUrl = `http://127.0.0.1:${port}/`;
+    const [response] = await Promise.all([
+      page.waitForResponse((candidate) => candidate.url() === target && candidate.request().method() === "POST"),
+      page.goto(attackerUrl),
+    ]);
+    assert.equal(response.status(), 403, "the forged POST is refused");
+    assert.equal(await response.text(), "request refused: Origin does not match Host\n");
+    await page.goto(`${base}/app/`);
+    await expectProtectedPage("ada");
   });
 
   step("logging out goes back to /login and removes the session cookie", async () => {
