@@ -6,12 +6,17 @@
  * engines. Never loaded by the product.
  *
  * Request body (JSON): { options, now?, expected?, data?, subject?, audience?, remember? }
- * where options may carry ikm_b64url / ikm_fallbacks_b64url like the vectors do.
+ * where options may carry ikm_b64url / ikm_fallbacks_b64url like the vectors do; sealPayload takes
+ * { options, now?, payload? | payload_b64url? } instead.
  */
 
 import { createSessionLibrary } from "../../src/core/api";
-import { decodeBase64Url } from "../../src/core/bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Encode } from "../../src/core/bytes";
 import type { SessionOptions } from "../../src/core/config";
+import { chunkCookieName, cookieChunkCount, firstChunkPayloadSize, nextChunkPayloadSize } from "../../src/core/cookies";
+import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE } from "../../src/core/format";
+import { buildHeader, setMac, setTag } from "../../src/core/header";
+import { calculateMac, deriveAesKeyAndIv } from "../../src/core/keys";
 import type { Storage } from "../../src/core/storage";
 import { createNjsExchange, createNjsPlatform } from "../../src/platform/njs";
 import { registerBuiltinStorages } from "../../src/storage";
@@ -27,6 +32,9 @@ interface HarnessRequest {
   audience?: string;
   remember?: boolean;
   store?: { key: string; value: string };
+  /** sealPayload: the decrypted payload's JSON text, or its raw bytes (base64url) when not UTF-8. */
+  payload?: string;
+  payload_b64url?: string;
 }
 
 function readRequest(r: NginxHTTPRequest): HarnessRequest {
@@ -66,19 +74,21 @@ function toOptions(request: HarnessRequest): SessionOptions {
   return options as SessionOptions;
 }
 
-function libraryFor(request: HarnessRequest) {
+function platformFor(request: HarnessRequest) {
   const now = request.now;
-  return createSessionLibrary(
-    createNjsPlatform(
-      now === undefined
-        ? undefined
-        : {
-            now: function () {
-              return now;
-            },
+  return createNjsPlatform(
+    now === undefined
+      ? undefined
+      : {
+          now: function () {
+            return now;
           },
-    ),
+        },
   );
+}
+
+function libraryFor(request: HarnessRequest) {
+  return createSessionLibrary(platformFor(request));
 }
 
 /** Deep equality with numbers compared as numbers (the peer's JSON prints 2^53 as 9.007199254741e+15). */
@@ -134,6 +144,52 @@ async function saveCase(r: NginxHTTPRequest): Promise<void> {
   reply(r, 200, saved.ok ? "saved" : "save failed: " + saved.error);
 }
 
+/**
+ * Seals the given payload (the entries array [[data, audience, subject?], ...] as JSON text, or raw
+ * bytes) into a session cookie with the format's own pieces, as lua-resty-session would write it:
+ * nothing of Session runs, so no check of ours decides what the cookie may hold (a subject with a line
+ * break, invalid UTF-8). Cookie storage only; deflated past compression_threshold and chunked, like
+ * save() and the peer. The Set-Cookie lines are the result.
+ */
+async function sealPayload(r: NginxHTTPRequest): Promise<void> {
+  const request = readRequest(r);
+  const platform = platformFor(request);
+  const settings = createSessionLibrary(platform).settings(toOptions(request));
+  let plaintext = request.payload_b64url !== undefined ? decodeBase64Url(request.payload_b64url) : utf8Encode(String(request.payload));
+  if (!plaintext) return reply(r, 400, "payload_b64url is not base64url");
+  let flags = 0;
+  if (settings.compressionThreshold !== 0 && plaintext.length > settings.compressionThreshold) {
+    const deflated = platform.deflateRaw(plaintext);
+    if (deflated.length < plaintext.length) {
+      flags = FLAG_DEFLATE;
+      plaintext = deflated;
+    }
+  }
+  const sid = platform.randomBytes(32);
+  const dataSize = base64UrlSize(plaintext.length);
+  const chunks = cookieChunkCount(settings.cookieName.length, dataSize);
+  if (chunks === null) return reply(r, 400, "payload too large for nine cookies");
+  const header = buildHeader({ flags: flags, sid: sid, creationTime: platform.now(), rollingOffset: 0, dataSize: dataSize });
+  const keys = deriveAesKeyAndIv(platform, settings.ikm, sid);
+  const sealed = await platform.aesGcmEncrypt(keys.key, keys.iv, plaintext, header.slice(0, HEADER_AAD_SIZE));
+  setTag(header, sealed.tag);
+  setMac(header, calculateMac(platform, settings.ikm, sid, header.subarray(0, HEADER_MAC_INPUT_SIZE)));
+  const payload = encodeBase64Url(sealed.ciphertext);
+  const name = settings.cookieName;
+  const lines: string[] = [];
+  if (chunks === 1) lines.push(name + "=" + encodeBase64Url(header) + payload + settings.cookieAttributes);
+  else {
+    const firstSize = firstChunkPayloadSize(name.length);
+    const nextSize = nextChunkPayloadSize(name.length);
+    lines.push(name + "=" + encodeBase64Url(header) + payload.substring(0, firstSize) + settings.cookieAttributes);
+    for (let i = 2, offset = firstSize; i <= chunks; i++, offset += nextSize) {
+      lines.push(chunkCookieName(name, i) + "=" + payload.substring(offset, offset + nextSize) + settings.cookieAttributes);
+    }
+  }
+  r.headersOut["Set-Cookie"] = lines;
+  reply(r, 200, "sealed");
+}
+
 /** resty.session's start(): open and refresh; reports whether a cookie was re-issued. */
 async function startCase(r: NginxHTTPRequest): Promise<void> {
   const request = readRequest(r);
@@ -164,6 +220,7 @@ function engine(r: NginxHTTPRequest): void {
 export default {
   openCase: openCase,
   saveCase: saveCase,
+  sealPayload: sealPayload,
   startCase: startCase,
   logoutCase: logoutCase,
   destroyCase: destroyCase,
