@@ -33,7 +33,6 @@ use JSON::PP ();
 use MIME::Base64 qw(encode_base64url);
 
 our $SECRET = 'hostile-secret-6e1f0a9c';
-our $TODO;
 $ENV{TEST_NGINX_RAW_UPSTREAM_PORT} = RawHttp::start_upstream();
 
 # Every property as a request and a response header.
@@ -185,18 +184,6 @@ our @STRUCTURED = (
     ['array with CRLF', '["a\r\nX-Injected: 1",1,true]', ["a\r\nX-Injected: 1", 1, JSON::PP::true]],
     ['object with NUL and U+2028', '{"n":"x\u0000y","s":"\u2028"}', { n => "x\0y", s => "\x{2028}" }],
 );
-
-# Where the product does not hold the rule yet (found by this file; see the commit that added it). The
-# assertions stay, marked TODO for exactly these cases: "not ok # TODO" until fixed, then reported as
-# unexpectedly passing, which is the cue to delete the entry.
-sub known_gap {
-    my ($label) = @_;
-    return 'invalid UTF-8 subject bytes are decoded to U+FFFD and published: several identities become one'
-        if grep { $label eq $_->[0] } @INVALID_UTF8_SUBJECTS;
-    return 'njs engine: JSON.parse turns an unpaired \\u surrogate escape into U+FFFD, so the subject is accepted'
-        if $ENV{TEST_NGINX_JS_ENGINE} eq 'njs' && $label =~ /surrogate/;
-    return undef;
-}
 
 # ---------------------------------------------------------------------------------------------------
 # Encoding helpers, written from the rule, not from our code.
@@ -497,7 +484,6 @@ GET /a/x
 --- init
 for my $case (@main::HOSTILE, @main::TOO_LONG_SUBJECTS) {
     my ($label, $subject) = @$case;
-    local $main::TODO = main::known_gap($label);
     my $before = main::log_size();
     my $reply = main::login_with($subject, '"v"');
     is($reply->{status}, 400, "$label: 400") or diag(main::shown(substr($reply->{raw}, 0, 600)));
@@ -529,7 +515,6 @@ verified cache, so the check for "default" then starts on the fast path, which m
 --- init
 for my $case (@main::HOSTILE, @main::TOO_LONG_SUBJECTS, ['empty', '']) {
     my ($label, $subject) = @$case;
-    local $main::TODO = main::known_gap($label);
     my $alone = main::sealed_cookie(payload => '[[{"k":"v"},"default",' . main::json_string($subject) . ']]');
     main::no_session_everywhere($alone, "$label, full path");
     my $two = main::sealed_cookie(payload => '[[{},"other","bob"],[{"k":"v"},"default",' . main::json_string($subject) . ']]');
@@ -544,7 +529,6 @@ for my $case (@main::HOSTILE, @main::TOO_LONG_SUBJECTS, ['empty', '']) {
 }
 for my $case (@main::INVALID_UTF8_SUBJECTS) {
     my ($label, $bytes) = @$case;
-    local $main::TODO = main::known_gap($label);
     my $cookie = main::sealed_cookie(payload_b64url => encode_base64url(qq([[{"k":"v"},"default","$bytes"]])));
     main::no_session_everywhere($cookie, "$label (raw bytes)");
 }

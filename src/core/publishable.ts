@@ -12,8 +12,11 @@
  *     is not "publishable text" is refused when a session is given it (setSubject, the login verdict),
  *     and a session minted elsewhere (lua-resty-session, an older njs-session) that holds one is "no
  *     session". Publishable text: 1 to MAX_IDENTITY_BYTES UTF-8 bytes of well-formed Unicode, with no
- *     control character (C0, DEL, C1), no line or paragraph separator (U+2028, U+2029), and no space at
- *     either end (header parsers strip it: " admin" would reach the upstream as "admin").
+ *     control character (C0, DEL, C1), no line or paragraph separator (U+2028, U+2029), no U+FFFD, and
+ *     no space at either end (header parsers strip it: " admin" would reach the upstream as "admin").
+ *     U+FFFD is what decoding leaves where bytes were not UTF-8 (a payload minted elsewhere) and what
+ *     the njs engine's JSON.parse makes of an unpaired surrogate escape (QuickJS keeps the surrogate):
+ *     refusing it keeps "a\xffb" and "a\xfeb" from becoming one identity, the same under both engines.
  *   - Data values are published encoded, reversibly: printable ASCII other than "%" as it is, every
  *     other character as %XX of its UTF-8 bytes, a space at either end too (decodeURIComponent in any
  *     language gives the value back). Values that are not strings are published as their JSON text,
@@ -24,8 +27,8 @@
 export const MAX_IDENTITY_BYTES = 1024;
 
 /**
- * Any character an identity may not hold: C0 controls, DEL and C1 controls, U+2028/U+2029, and a
- * surrogate that is not one half of a pair. Built on first use: under the njs engine the module's top
+ * Any character an identity may not hold: C0 controls, DEL and C1 controls, U+2028/U+2029, U+FFFD,
+ * and a surrogate that is not one half of a pair. Built on first use: under the njs engine the module's top
  * level runs on every request.
  */
 let unpublishable: RegExp | null = null;
@@ -34,9 +37,9 @@ let unpublishable: RegExp | null = null;
 export function identityProblem(text: string): string | null {
   if (text === "") return "is empty";
   if (!unpublishable) {
-    unpublishable = /[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+    unpublishable = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
   }
-  if (unpublishable.test(text)) return "contains a control character, a line separator or an unpaired surrogate";
+  if (unpublishable.test(text)) return "contains a control character, a line separator, U+FFFD or an unpaired surrogate";
   if (text.charAt(0) === " " || text.charAt(text.length - 1) === " ") return "begins or ends with a space";
   // Four UTF-8 bytes per character at the most: only a long text needs counting.
   if (text.length * 4 > MAX_IDENTITY_BYTES && utf8Length(text) > MAX_IDENTITY_BYTES) {

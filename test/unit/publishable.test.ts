@@ -25,6 +25,7 @@ const REFUSED_PIECES: Array<[string, string]> = [
   ...C1.map((c): [string, string] => ["C1 0x" + c.charCodeAt(0).toString(16), c]),
   ["U+2028", "\u2028"],
   ["U+2029", "\u2029"],
+  ["U+FFFD (where bytes were not UTF-8, or the njs engine replaced an unpaired surrogate)", "\ufffd"],
   ["a lone high surrogate", "\ud800"],
   ["a lone low surrogate", "\udc00"],
   ["a reversed pair", "\udc00\ud800"],
@@ -183,6 +184,7 @@ describe("the library holds to the rule", () => {
     ["NUL", "admin\u0000x"],
     ["U+2028", "admin\u2028"],
     ["a lone surrogate", "admin\ud800"],
+    ["U+FFFD", "admin\ufffd"],
     ["an edge space", "admin "],
     ["over 1 KiB (a whole cookie still)", "a".repeat(MAX_IDENTITY_BYTES + 100)],
   ]) {
@@ -198,6 +200,16 @@ describe("the library holds to the rule", () => {
       assert.equal(env.logs.some((line) => line.message.includes(subject.substring(0, 6))), false);
     });
   }
+
+  it("a foreign session whose subject bytes are not UTF-8 is \"no session\" (decoding left U+FFFD)", async () => {
+    const env = createEnv(T0 + 10);
+    for (const bytes of [[0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80]]) {
+      const payload = Buffer.concat([Buffer.from('[[{},"app","a'), Buffer.from(bytes), Buffer.from('b"]]')]);
+      const cookie = "session=" + refSeal(refIkm(SECRET), payload, { creationTime: T0 });
+      const opened = await env.library.open(env.request(cookie), OPTS);
+      assert.equal(opened.error, "session subject cannot be published", Buffer.from(bytes).toString("hex"));
+    }
+  });
 
   it("a foreign session with a publishable subject opens; another audience's hostile subject does not matter", async () => {
     const env = createEnv(T0 + 10);
