@@ -9,15 +9,17 @@
  *   - server-side storage: the record is still there, holding the very ciphertext decrypted then;
  *   - the audience's entry exists, and the session is not revoked.
  *
- * It is synchronous and has no side effects, and it only ever says "this session is valid, nothing to
- * re-issue". Anything else (no cookie, not cached, expired, revoked, due for a refresh, a chunked
+ * The storage flag, timeout, refresh-due and revocation checks are checks.ts's, the very functions
+ * the full path calls. It is synchronous and has no side effects, and it only ever says "this session
+ * is valid, nothing to re-issue". Anything else (no cookie, not cached, expired, revoked, due for a refresh, a chunked
  * cookie, an asynchronous storage) returns null, and the full path (Session) decides, logs and
  * refreshes exactly as it always does.
  */
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./config";
-import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, FLAG_STORAGE, HEADER_ENCODED_SIZE, MAX_ROLLING_OFFSET } from "./format";
+import { lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
+import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
 
 const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 import type { Platform } from "./platform";
@@ -70,19 +72,9 @@ export function fastCheck<R>(
   if (!known || known.keyId !== settings.keyIds[0]) return null;
 
   const storage = settings.storage;
-  if (storage ? !(known.flags & FLAG_STORAGE) || !storage.synchronous : known.flags & FLAG_STORAGE) return null;
-
-  const sinceCreation = now - known.creationTime;
-  if (sinceCreation > MAX_ROLLING_OFFSET) return null;
-  if (settings.absoluteTimeout !== 0 && sinceCreation > settings.absoluteTimeout) return null;
-  const sinceRoll = sinceCreation - known.rollingOffset;
-  // Past 3/4 of the rolling timeout the full path re-saves; past the touch threshold it touches. Both
-  // come before the timeouts themselves, which they therefore also cover.
-  if (settings.rollingTimeout !== 0 && sinceRoll > settings.rollingRenewal) return null;
-  if (settings.idlingTimeout !== 0) {
-    const sinceTouch = sinceRoll - known.idlingOffset;
-    if (sinceTouch > settings.touchThreshold || sinceTouch > settings.idlingTimeout) return null;
-  }
+  if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous)) return null;
+  // Expired, or due for a touch or a re-save: the full path does that (and says why).
+  if (lifetimeProblem(settings, false, known, now) !== null || refreshDue(settings, known, now) !== RefreshDue.Nothing) return null;
   if (known.bind !== "" || known.flags & BIND_FLAGS) {
     if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
   }
@@ -113,12 +105,11 @@ export function fastCheck<R>(
   let found: KnownSession | null | undefined = known.known;
   if (!found || found.audience !== audience) found = findAudience(known, audience);
   if (!found) return null;
-  if (settings.registry && found.subject !== undefined) {
-    try {
-      if (settings.registry.isRevoked(audience, found.subject, known.creationTime, now)) return null;
-    } catch (e) {
-      return null;
-    }
+  try {
+    if (revocationProblem(settings, audience, found.subject, known.creationTime, now) !== null) return null;
+  } catch (e) {
+    // A misconfigured registry: the full path throws it, loudly.
+    return null;
   }
   found.timing.timestamp = now;
   return found;

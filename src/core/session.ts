@@ -48,6 +48,7 @@ import {
 import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { guard, isPromise, MaybePromise, then } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
+import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
@@ -329,24 +330,9 @@ export class Session {
     if (!parsed.header) return failed(parsed.error);
     const header = parsed.header;
 
-    if (storage ? !(header.flags & FLAG_STORAGE) : header.flags & FLAG_STORAGE) return failed("invalid session flags");
-
-    const sinceCreation = now - header.creationTime;
-    if (sinceCreation > MAX_ROLLING_OFFSET) return failed("session lifetime exceeded");
-    const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
-    if (absoluteTimeout !== 0 && sinceCreation > absoluteTimeout) {
-      return failed(remember ? "session remember absolute timeout exceeded" : "session absolute timeout exceeded");
-    }
-    const sinceRoll = sinceCreation - header.rollingOffset;
-    const rollingTimeout = remember ? settings.rememberRollingTimeout : settings.rollingTimeout;
-    if (rollingTimeout !== 0 && sinceRoll > rollingTimeout) {
-      return failed(remember ? "session remember rolling timeout exceeded" : "session rolling timeout exceeded");
-    }
-    if (remember) {
-      if (header.idlingOffset !== 0) return failed("invalid session idling offset");
-    } else if (settings.idlingTimeout !== 0 && sinceRoll - header.idlingOffset > settings.idlingTimeout) {
-      return failed("session idling timeout exceeded");
-    }
+    if (storageFlagsMismatch(settings, header.flags)) return failed("invalid session flags");
+    const expired = lifetimeProblem(settings, remember, header, now);
+    if (expired !== null) return failed(expired);
 
     // The cached verification stands only for the same key, still configured, and the same bound values.
     const bound = this.boundValues(header.flags);
@@ -357,10 +343,6 @@ export class Session {
       if (keyIndex < 0) return failed("invalid session message authentication code");
     }
 
-    let lifetime = MAX_TTL;
-    if (absoluteTimeout !== 0) lifetime = Math.min(lifetime, absoluteTimeout - sinceCreation);
-    if (rollingTimeout !== 0) lifetime = Math.min(lifetime, rollingTimeout - sinceRoll);
-    if (!remember && settings.idlingTimeout !== 0) lifetime = Math.min(lifetime, settings.idlingTimeout - (sinceRoll - header.idlingOffset));
     const read: CookieRead = {
       remember: remember,
       metaOnly: metaOnly,
@@ -371,7 +353,7 @@ export class Session {
       bound: bound,
       verified: verified,
       cache: cache,
-      lifetime: Math.max(1, lifetime),
+      lifetime: lifetimeLeft(settings, remember, header, now),
     };
 
     if (storage) {
@@ -518,18 +500,8 @@ export class Session {
     }
 
     if (index >= 0) {
-      const subject = entries[index][2];
-      if (settings.registry && subject !== undefined) {
-        let revoked: boolean;
-        try {
-          revoked = settings.registry.isRevoked(audience, subject, read.header.creationTime, read.now);
-        } catch (e) {
-          if (isConfigError(e)) throw e;
-          // Cannot tell whether it was revoked: refuse rather than let a revoked session through.
-          return this.forget(remember, "unable to check session revocation (" + errorText(e) + ")");
-        }
-        if (revoked) return this.forget(remember, "session revoked");
-      }
+      const revoked = revocationProblem(settings, audience, entries[index][2], read.header.creationTime, read.now);
+      if (revoked !== null) return this.forget(remember, revoked);
       this.state = "open";
       this.data = entries;
       this.dataIndex = index;
@@ -906,9 +878,9 @@ export class Session {
     };
     if (meta.ikm !== settings.ikm) return resave();
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
-    const sinceRoll = meta.timestamp - meta.creationTime - meta.rollingOffset;
-    if (settings.rollingTimeout > 0 && sinceRoll > settings.rollingRenewal) return resave();
-    if (settings.idlingTimeout > 0 && sinceRoll - meta.idlingOffset > settings.touchThreshold) {
+    const due = refreshDue(settings, meta, meta.timestamp);
+    if (due === RefreshDue.Resave) return resave();
+    if (due === RefreshDue.Touch) {
       const touched = this.touch();
       if (touched.ok) this.touchInRegistry();
       return withRefreshed(touched);

@@ -1,0 +1,89 @@
+/**
+ * The checks every session check makes, whichever path it takes: the full path (Session.openCookie,
+ * refreshMaybe) and the fast path (fast-check.ts) call these same functions, so that what one of
+ * them refuses the other cannot let through. Each returns the stable reason the full path reports, or
+ * null when the session passes.
+ */
+
+import type { Settings } from "./config";
+import { isConfigError, errorText } from "./errors";
+import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
+
+/** The cookie fields the timeouts count from (a header, a verified-cache entry, a CookieMeta). */
+export interface TimingFields {
+  creationTime: number;
+  rollingOffset: number;
+  idlingOffset: number;
+}
+
+/** A cookie written for server-side storage read with cookie storage configured, or the reverse. */
+export function storageFlagsMismatch(settings: Settings, flags: number): boolean {
+  return settings.storage ? !(flags & FLAG_STORAGE) : (flags & FLAG_STORAGE) !== 0;
+}
+
+/**
+ * Whether the session (or the remember cookie) has outlived a timeout as of `now`. A remember cookie
+ * has its own rolling and absolute timeouts, no idling one, and an idling offset that must be 0.
+ */
+export function lifetimeProblem(settings: Settings, remember: boolean, timing: TimingFields, now: number): string | null {
+  const sinceCreation = now - timing.creationTime;
+  if (sinceCreation > MAX_ROLLING_OFFSET) return "session lifetime exceeded";
+  const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
+  if (absoluteTimeout !== 0 && sinceCreation > absoluteTimeout) {
+    return remember ? "session remember absolute timeout exceeded" : "session absolute timeout exceeded";
+  }
+  const sinceRoll = sinceCreation - timing.rollingOffset;
+  const rollingTimeout = remember ? settings.rememberRollingTimeout : settings.rollingTimeout;
+  if (rollingTimeout !== 0 && sinceRoll > rollingTimeout) {
+    return remember ? "session remember rolling timeout exceeded" : "session rolling timeout exceeded";
+  }
+  if (remember) {
+    if (timing.idlingOffset !== 0) return "invalid session idling offset";
+  } else if (settings.idlingTimeout !== 0 && sinceRoll - timing.idlingOffset > settings.idlingTimeout) {
+    return "session idling timeout exceeded";
+  }
+  return null;
+}
+
+/** Seconds the session can live at most from `now` (at least 1): how long a verification may be cached. */
+export function lifetimeLeft(settings: Settings, remember: boolean, timing: TimingFields, now: number): number {
+  const sinceCreation = now - timing.creationTime;
+  const sinceRoll = sinceCreation - timing.rollingOffset;
+  const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
+  const rollingTimeout = remember ? settings.rememberRollingTimeout : settings.rollingTimeout;
+  let lifetime = MAX_TTL;
+  if (absoluteTimeout !== 0) lifetime = Math.min(lifetime, absoluteTimeout - sinceCreation);
+  if (rollingTimeout !== 0) lifetime = Math.min(lifetime, rollingTimeout - sinceRoll);
+  if (!remember && settings.idlingTimeout !== 0) lifetime = Math.min(lifetime, settings.idlingTimeout - (sinceRoll - timing.idlingOffset));
+  return Math.max(1, lifetime);
+}
+
+/** What a refresh of a valid session must do as of `now`. */
+export const enum RefreshDue {
+  Nothing,
+  /** Re-send the header with a new idling offset (the idle clock restarts). */
+  Touch,
+  /** Save under a new session id (past 3/4 of the rolling timeout, as the peer does). */
+  Resave,
+}
+
+export function refreshDue(settings: Settings, timing: TimingFields, now: number): RefreshDue {
+  const sinceRoll = now - timing.creationTime - timing.rollingOffset;
+  if (settings.rollingTimeout > 0 && sinceRoll > settings.rollingRenewal) return RefreshDue.Resave;
+  if (settings.idlingTimeout > 0 && sinceRoll - timing.idlingOffset > settings.touchThreshold) return RefreshDue.Touch;
+  return RefreshDue.Nothing;
+}
+
+/**
+ * Whether the registry says this session was revoked. A registry that cannot answer refuses the
+ * session (a revoked one must not slip through); a misconfigured one throws (fail closed, loudly).
+ */
+export function revocationProblem(settings: Settings, audience: string, subject: string | undefined, creationTime: number, now: number): string | null {
+  if (!settings.registry || subject === undefined) return null;
+  try {
+    return settings.registry.isRevoked(audience, subject, creationTime, now) ? "session revoked" : null;
+  } catch (e) {
+    if (isConfigError(e)) throw e;
+    return "unable to check session revocation (" + errorText(e) + ")";
+  }
+}
