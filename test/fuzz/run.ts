@@ -29,7 +29,7 @@
  *     as long as a session id.
  *
  * Environment: FUZZ_REQUESTS (per engine, 20000: ~20 s per engine here), FUZZ_ENGINES ("njs qjs"), FUZZ_SEED (1),
- * FUZZ_CONNECTIONS (16), FUZZ_PORT_BASE (19170), FUZZ_CASE (run only that case number, printing the
+ * FUZZ_CONNECTIONS (16), FUZZ_PORT_BASE (19170), FUZZ_WORK (.cache/fuzz, relative to the repo), FUZZ_CASE (run only that case number, printing the
  * requests and answers: a finding's reproducer), NJS_SESSION_ROOTFS (as nginx/in-rootfs.sh).
  */
 
@@ -53,7 +53,8 @@ const process = (globalThis as unknown as { process: NodeJS.Process }).process;
 const LATIN1 = "latin1" as unknown as BufferEncoding;
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const work = join(repo, ".cache", "fuzz");
+/** Inside the repo: nginx sees the repo at the same path in the rootfs, and nothing else of the host. */
+const work = resolve(repo, process.env.FUZZ_WORK || ".cache/fuzz");
 
 type Engine = "njs" | "qjs";
 type Storage = "cookie" | "shm";
