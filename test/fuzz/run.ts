@@ -29,7 +29,7 @@
  *     as long as a session id.
  *
  * Environment: FUZZ_REQUESTS (per engine, 20000: ~20 s per engine here), FUZZ_ENGINES ("njs qjs"), FUZZ_SEED (1),
- * FUZZ_CONNECTIONS (16), FUZZ_PORT_BASE (19170), FUZZ_WORK (.cache/fuzz, relative to the repo), FUZZ_CASE (run only that case number, printing the
+ * FUZZ_CONNECTIONS (16), FUZZ_PORT_BASE (19170), FUZZ_WORK (.cache/fuzz, relative to the repo), FUZZ_JS_PATH (dist), FUZZ_CASE (run only that case number, printing the
  * requests and answers: a finding's reproducer), NJS_SESSION_ROOTFS (as nginx/in-rootfs.sh).
  */
 
@@ -103,6 +103,8 @@ interface Instance {
 }
 
 const backendPort = settings.portBase;
+/** Where session.js is: dist/, or a mutant of it (to show that a broken check is caught). */
+const jsPath = resolve(repo, process.env.FUZZ_JS_PATH || "dist");
 
 function instanceConf(instance: Instance): string {
   const dir = instance.dir;
@@ -130,7 +132,7 @@ http {
     access_log off;
     keepalive_requests 10000000;
     js_engine ${instance.engine};
-    js_path ${repo}/dist/;
+    js_path ${jsPath}/;
     include ${repo}/nginx/njs-session.conf;
     variables_hash_max_size 2048;
     js_var $session_data_name;
@@ -569,7 +571,7 @@ function addFinding(finding: Finding): void {
   // The kind of finding without the case's own values (what a header read, ids, connection numbers).
   const kind = finding.family === "error.log"
     ? finding.what + ": " + finding.reply.replace(/^"\S+ \S+ /, "").replace(/\d+#\d+: (\*\d+ )?|\b[0-9a-f]{32}\b|, client: .*$/g, "").substring(0, 160)
-    : finding.what.replace(/ (reads|\().*$/, "");
+    : finding.what.replace(/ (reads|\().*$/, "").replace(/0x[0-9a-f]{2}/, "0x..");
   const key = `${finding.engine} ${finding.storage} ${finding.mode} [${family}] ${kind}`;
   let group = findings.get(key);
   if (!group) findings.set(key, (group = { key, count: 0, variants: [], examples: [] }));
