@@ -570,7 +570,7 @@ function addFinding(finding: Finding): void {
   const variant = colon < 0 ? "" : finding.family.substring(colon + 1).replace(/@\w+$/, "");
   // The kind of finding without the case's own values (what a header read, ids, connection numbers).
   const kind = finding.family === "error.log"
-    ? finding.what + ": " + finding.reply.replace(/^"\S+ \S+ /, "").replace(/\d+#\d+: (\*\d+ )?|\b[0-9a-f]{32}\b|, client: .*$/g, "").substring(0, 160)
+    ? finding.what + ": " + finding.reply.replace(/^"\S+ \S+ /, "").replace(/\d+#\d+: (\*\d+ )?|[A-Za-z0-9_-]{16,}|, client: .*$/g, "").substring(0, 100)
     : finding.what.replace(/ (reads|\().*$/, "").replace(/0x[0-9a-f]{2}/, "0x..");
   const key = `${finding.engine} ${finding.storage} ${finding.mode} [${family}] ${kind}`;
   let group = findings.get(key);
