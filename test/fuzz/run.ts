@@ -6,7 +6,7 @@
  *   1. writes one nginx instance per storage (cookie, shm) for the engine: the protected locations in
  *      both modes, the login handler and a plain echo upstream (answers with the X-User it received);
  *      starts them in the project's rootfs (nginx/in-rootfs.sh) on the host network, ports
- *      FUZZ_PORT_BASE.. (19170..19179); they die with that command, which ends when this process
+ *      FUZZ_PORT_BASE.. (19170..19178); they die with that command, which ends when this process
  *      closes its stdin: at the end, on failure, on Ctrl-C, or when this process is killed;
  *   2. a raw TCP server here is the login backend (answers verdict case n for `?v=n`) and the upstream
  *      of the sessions those verdicts made: it checks the exact bytes nginx sends it;
@@ -23,14 +23,22 @@
  *   - after a hostile verdict: a control character (C0, DEL) or an extra line in any header nginx sends
  *     upstream or to the client, bytes after the request (smuggling), or an identity the upstream reads
  *     differently from the verdict's subject (truncated, trimmed, re-encoded);
- *   - error.log lines at [alert], [crit] or [emerg]; [error] lines carrying an exception; the secret,
+ *   - error.log lines at [alert], [crit] or [emerg]; [error] lines of an exception not ours (ours go
+ *     with a 500, counted above); the secret,
  *     the ikm, a seed's cookie value or session id anywhere but in nginx's own "client sent ..." lines
  *     (nginx itself prints request headers at info: README "Security"); in our lines, any base64url run
  *     as long as a session id.
  *
- * Environment: FUZZ_REQUESTS (per engine, 20000: ~20 s per engine here), FUZZ_ENGINES ("njs qjs"), FUZZ_SEED (1),
- * FUZZ_CONNECTIONS (16), FUZZ_PORT_BASE (19170), FUZZ_WORK (.cache/fuzz, relative to the repo), FUZZ_JS_PATH (dist), FUZZ_CASE (run only that case number, printing the
- * requests and answers: a finding's reproducer), NJS_SESSION_ROOTFS (as nginx/in-rootfs.sh).
+ * Environment:
+ *   FUZZ_REQUESTS     requests per engine (20000: about 20 s per engine here; the long run: 1000000)
+ *   FUZZ_ENGINES      "njs qjs"
+ *   FUZZ_SEED         1: which cases; the seed sessions are new on every run, the mutations are not
+ *   FUZZ_CASE         run only that case number and print its requests and answers (a reproducer)
+ *   FUZZ_CONNECTIONS  16 concurrent clients
+ *   FUZZ_PORT_BASE    19170: the backend, then four ports per engine (up to base + 8)
+ *   FUZZ_WORK         .cache/fuzz (relative to the repo, which is all nginx sees of the host)
+ *   FUZZ_JS_PATH      dist: the directory holding session.js (e.g. a deliberately broken one)
+ *   NJS_SESSION_ROOTFS as for nginx/in-rootfs.sh
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
