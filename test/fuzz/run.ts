@@ -24,10 +24,9 @@
  *     upstream or to the client, bytes after the request (smuggling), or an identity the upstream reads
  *     differently from the verdict's subject (truncated, trimmed, re-encoded);
  *   - error.log lines at [alert], [crit] or [emerg]; [error] lines of an exception not ours (ours go
- *     with a 500, counted above); the secret,
- *     the ikm, a seed's cookie value or session id anywhere but in nginx's own "client sent ..." lines
- *     (nginx itself prints request headers at info: README "Security"); in our lines, any base64url run
- *     as long as a session id.
+ *     with a 500, counted above); the secret, the ikm, a seed's cookie value or session id anywhere but
+ *     in nginx's own "client sent ..." lines (nginx itself prints request headers at info: README
+ *     "Security"); in our lines, any base64url run as long as a session id.
  *
  * Environment:
  *   FUZZ_REQUESTS     requests per engine (20000: about 20 s per engine here; the long run: 1000000)
