@@ -578,7 +578,7 @@ function addFinding(finding: Finding): void {
   // The kind of finding without the case's own values (what a header read, ids, connection numbers).
   const kind = finding.family === "error.log"
     ? finding.what + ": " + finding.reply.replace(/^"\S+ \S+ /, "").replace(/\d+#\d+: (\*\d+ )?|[A-Za-z0-9_-]{16,}|, client: .*$/g, "").substring(0, 100)
-    : finding.what.replace(/ (reads|\().*$/, "").replace(/0x[0-9a-f]{2}/, "0x..");
+    : finding.what.replace(/"(?:[^"\\]|\\.)*"/g, "\"…\"").replace(/\(fuzz-subject:.*\)/, "").replace(/0x[0-9a-f]{2}/g, "0x..");
   const key = `${finding.engine} ${finding.storage} ${finding.mode} [${family}] ${kind}`;
   let group = findings.get(key);
   if (!group) findings.set(key, (group = { key, count: 0, variants: [], examples: [] }));
