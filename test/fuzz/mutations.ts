@@ -97,8 +97,8 @@ export interface Seed {
   subject: string;
   /** The session cookie's chunks, in order: ["session", v1], ["session2", v2], ... */
   chunks: Array<[string, string]>;
-  /** The remember cookie, when the session has one. */
-  remember?: [string, string];
+  /** The remember cookie's chunks, when the session has one: ["remember", v1], ["remember2", v2], ... */
+  remember?: Array<[string, string]>;
 }
 
 export interface CookieCase {
@@ -138,18 +138,18 @@ export function strictBase64Url(text: string): Buffer | null {
   return Buffer.from(text, "base64url");
 }
 
-/** The whole value of a session: header + payload text, chunks joined. */
-function joined(seed: Seed): string {
-  return seed.chunks.map((chunk) => chunk[1]).join("");
+/** The whole value of a session (or of its remember cookie): header + payload text, chunks joined. */
+function joined(seed: Seed, chunks: Array<[string, string]> = seed.chunks): string {
+  return chunks.map((chunk) => chunk[1]).join("");
 }
 
-/** Splits a value back into chunks of the seed's sizes (the tampered value keeps every length). */
-function split(seed: Seed, value: string): Array<[string, string]> {
+/** Splits a value back into chunks of the same names and sizes (the last one takes what is left). */
+function split(seed: Seed, value: string, chunks: Array<[string, string]> = seed.chunks): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let at = 0;
-  for (let i = 0; i < seed.chunks.length; i++) {
-    const size = i === seed.chunks.length - 1 ? value.length - at : seed.chunks[i][1].length;
-    out.push([seed.chunks[i][0], value.substring(at, at + size)]);
+  for (let i = 0; i < chunks.length; i++) {
+    const size = i === chunks.length - 1 ? value.length - at : chunks[i][1].length;
+    out.push([chunks[i][0], value.substring(at, at + size)]);
     at += size;
   }
   return out;
@@ -230,7 +230,7 @@ function caseVariant(random: Random, name: string): string {
 
 /** The session pairs with the remember cookie after them, when there is one. */
 function allPairs(seed: Seed, chunks: Array<[string, string]> = seed.chunks, remember = seed.remember): Array<[string, string]> {
-  return remember ? [...chunks, remember] : [...chunks];
+  return remember ? [...chunks, ...remember] : [...chunks];
 }
 
 /** A session whose every MAC-covered or sealed byte may have changed: intact only via the remember cookie. */
@@ -369,20 +369,27 @@ function rememberVariant(random: Random, seed: Seed): CookieCase {
     // A remember cookie made from the session cookie (same format, other keys): must not open.
     return { family: "remember:from-session", cookieLines: [header([[ "remember", joined(seed) ]])], intact: false };
   }
-  const [name, value] = seed.remember;
-  const kind = random.pick(["flip-alone", "flip-beside", "alone", "session-as-remember", "remember-as-session"] as const);
-  if (kind === "alone") return { family: "remember:alone", cookieLines: [header([seed.remember])], intact: true };
+  const remember = seed.remember;
+  const value = joined(seed, remember);
+  const kind = random.pick(["flip-alone", "flip-beside", "payload-alone", "alone", "session-as-remember", "remember-as-session"] as const);
+  if (kind === "alone") return { family: "remember:alone", cookieLines: [header(remember)], intact: true };
   if (kind === "session-as-remember") {
-    return { family: "remember:session-value", cookieLines: [header([[name, joined(seed)]])], intact: false };
+    // The session cookie's chunks under the remember cookie's names (other keys): must not open.
+    const renamed = seed.chunks.map((pair, i) => [remember[0][0] + (i ? String(i + 1) : ""), pair[1]] as [string, string]);
+    return { family: "remember:session-value", cookieLines: [header(renamed)], intact: false };
   }
   if (kind === "remember-as-session") {
-    return { family: "remember:as-session", cookieLines: [header([[seed.chunks[0][0], value]])], intact: false };
+    const renamed = remember.map((pair, i) => [seed.chunks[0][0] + (i ? String(i + 1) : ""), pair[1]] as [string, string]);
+    return { family: "remember:as-session", cookieLines: [header(renamed)], intact: false };
+  }
+  if (kind === "payload-alone") {
+    return { family: "remember:flip:payload", cookieLines: [header(split(seed, flipPayload(random, value), remember))], intact: value.length === HEADER_ENCODED_SIZE };
   }
   const field = random.pick(HEADER_FIELDS);
-  const bad = withHeaderBytes(value, (bytes) => flipBits(random, bytes, field.offset, field.size));
-  if (kind === "flip-alone") return { family: "remember:flip:" + field.name, cookieLines: [header([[name, bad]])], intact: false };
+  const bad = split(seed, withHeaderBytes(value, (bytes) => flipBits(random, bytes, field.offset, field.size)), remember);
+  if (kind === "flip-alone") return { family: "remember:flip:" + field.name, cookieLines: [header(bad)], intact: false };
   // Beside an intact session cookie: the session opens from the session cookie.
-  return { family: "remember:flip-beside:" + field.name, cookieLines: [header([...seed.chunks, [name, bad]])], intact: true };
+  return { family: "remember:flip-beside:" + field.name, cookieLines: [header([...seed.chunks, ...bad])], intact: true };
 }
 
 function nameVariant(random: Random, seed: Seed): CookieCase {

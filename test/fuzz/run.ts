@@ -151,8 +151,10 @@ ${instance.storage === "shm" ? "    js_shared_dict_zone zone=sessions:128m timeo
     }
     server {
         listen 127.0.0.1:${instance.port};
-        location /access/ { js_access session.access; ${app}; }
+        # Remember cookies are read where remember is on: here, so that the tampered ones are tried too.
+        location /access/ { set $session_config_remember on; js_access session.access; ${app}; }
         location /auth/ {
+            set $session_config_remember on;
             include ${repo}/nginx/session-auth-request.conf;
             ${app};
         }
@@ -519,11 +521,11 @@ function firstPair(line: string): [string, string] {
 }
 
 function seedFrom(label: string, subject: string, pairs: Array<[string, string]>): Seed {
-  const chunks = pairs.filter((pair) => /^session\d?$/.test(pair[0]));
-  chunks.sort((a, b) => (a[0].length - b[0].length) || a[0].localeCompare(b[0]));
-  const remember = pairs.find((pair) => pair[0] === "remember");
+  const inOrder = (a: [string, string], b: [string, string]): number => a[0].length - b[0].length || a[0].localeCompare(b[0]);
+  const chunks = pairs.filter((pair) => /^session\d?$/.test(pair[0])).sort(inOrder);
+  const remember = pairs.filter((pair) => /^remember\d?$/.test(pair[0])).sort(inOrder);
   if (!chunks.length) throw new Error("no session cookie for seed " + label);
-  return { label, subject, chunks, remember };
+  return { label, subject, chunks, remember: remember.length ? remember : undefined };
 }
 
 async function loginSeeds(instance: Instance): Promise<Seed[]> {
@@ -673,7 +675,7 @@ function secretsOf(ikm: Uint8Array, seeds: Seed[]): Array<[string, string]> {
   const key = Buffer.from(ikm);
   out.push(["the ikm (base64url)", key.toString("base64url")], ["the ikm (base64)", key.toString("base64").replace(/=+$/, "")], ["the ikm (hex)", key.toString("hex")]);
   for (const seed of seeds) {
-    for (const [name, value] of [...seed.chunks, ...(seed.remember ? [seed.remember] : [])]) {
+    for (const [name, value] of [...seed.chunks, ...(seed.remember || [])]) {
       out.push([`cookie ${name} of seed ${seed.label}`, value]);
       if (name === "session" || name === "remember") {
         const sid = Buffer.from(value.substring(0, HEADER_ENCODED_SIZE), "base64url").subarray(SID_OFFSET, SID_OFFSET + SID_SIZE);
@@ -754,15 +756,19 @@ async function runEngine(engine: Engine, minted: { seeds: Seed[]; ikm: Uint8Arra
     for (const instance of instances) await waitForPort(instance.port, nginx);
     const shm = instances[1];
     shm.seeds = await loginSeeds(shm);
-    // Every seed must open in both modes, or the mutations start from nothing.
+    // Every seed must open in both modes, and its remember cookie alone too, or the mutations start
+    // from nothing (a case's `intact` only permits opening).
     for (const instance of instances) {
       const connection = new Connection(instance.port);
       for (const seed of instance.seeds) {
-        for (const mode of ["access", "auth"] as const) {
-          const pairs = [...seed.chunks, ...(seed.remember ? [seed.remember] : [])];
-          const reply = await connection.send(request("GET", `/${mode}/seed`, ["Cookie: " + pairs.map((p) => p[0] + "=" + p[1]).join("; ")]));
-          if (reply.status !== 200 || reply.body.toString(LATIN1) !== `fuzz-subject:${seed.subject}\n`) {
-            throw new Error(`seed ${seed.label} (${seed.subject}) does not open on ${engine}/${instance.storage}/${mode}: ${reply.status} ${shown(reply.body)}`);
+        const sets: Array<[string, Array<[string, string]>]> = [["its cookies", [...seed.chunks, ...(seed.remember || [])]]];
+        if (seed.remember) sets.push(["its remember cookie alone", seed.remember]);
+        for (const [what, pairs] of sets) {
+          for (const mode of ["access", "auth"] as const) {
+            const reply = await connection.send(request("GET", `/${mode}/seed`, ["Cookie: " + pairs.map((p) => p[0] + "=" + p[1]).join("; ")]));
+            if (reply.status !== 200 || reply.body.toString(LATIN1) !== `fuzz-subject:${seed.subject}\n`) {
+              throw new Error(`seed ${seed.label} (${seed.subject}) does not open from ${what} on ${engine}/${instance.storage}/${mode}: ${reply.status} ${shown(reply.body)}`);
+            }
           }
         }
       }
