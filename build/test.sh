@@ -5,6 +5,7 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
+#   6. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +33,9 @@ fi
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
+
+step "fuzz: hostile cookies and login verdicts (short run, both engines)"
+FUZZ_NO_BUILD=1 bash build/fuzz.sh
 
 step "end to end: the npm start demo in Chromium"
 bash build/ensure-chromium.sh
