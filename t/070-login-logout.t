@@ -6,7 +6,7 @@
 # or 303 to logout_redirect.
 #
 # The backend: POST user=alice&password=wonderland passes; ?verdict=evil|noredirect|invalid|remember|
-# denied401 picks the verdict (see entry-upstream.js); GET is its login page (200, no verdict); any
+# denied401|newline|bigdata|deep picks the verdict (see entry-upstream.js); GET is its login page (200, no verdict); any
 # other POST is a 401 form.
 #
 # Set-up and helpers: t/lib/EntryTest.pm (see t/050-access.t for the pattern).
@@ -28,6 +28,10 @@ EntryTest::setup(secret => $SECRET, hidden => ['wonderland'], locations => <<'_E
     location = /_session_login_backend {
         internal;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+        # TEST 14's verdicts are large headers.
+        proxy_buffer_size 128k;
+        proxy_buffers 4 128k;
+        proxy_busy_buffers_size 128k;
     }
     location = /backend { js_content upstream.loginBackend; }
     location /app/ {
@@ -380,3 +384,34 @@ POST /logout
 --- error_code: 204
 --- response_headers
 Set-Cookie:
+
+
+
+=== TEST 14: verdicts a session cannot take are clear answers, never a 500 (found by npm run fuzz)
+A redirect ending in a line feed ("/\n": the njs engine's `$` matched before it, and the Location header
+failed) is ignored like any non-local one; data too large for the cookie is a 400 that says so; data
+nested 5,000 deep (QuickJS parsed it, then overflowed its stack writing it) is an invalid verdict.
+--- init
+my ($res, $log) = logged('POST', '/login?verdict=newline', { 'Content-Type' => 'application/x-www-form-urlencoded' }, $main::GOOD);
+is($res->{status}, 200, 'redirect "/\n": the backend status, not a 500');
+is(scalar @{ $res->{set_cookie} }, 1, 'redirect "/\n": the session cookie');
+ok(!exists $res->{headers}{location}, 'redirect "/\n": no Location');
+like($log, qr/\[warn\] .*login verdict redirect ignored: not a local path/, 'redirect "/\n": [warn]');
+($res, $log) = logged('POST', '/login?verdict=bigdata', { 'Content-Type' => 'application/x-www-form-urlencoded' }, $main::GOOD);
+is($res->{status}, 400, 'data too large: 400');
+is($res->{content}, "login refused: the session data is too large\n", 'data too large: says why');
+is_deeply($res->{set_cookie}, [], 'data too large: no cookie');
+like($log, qr/\[warn\] .*login refused: cookie size limit exceeded: send less data or use server-side storage/, 'data too large: [warn] for the operator');
+unlike($log, qr/\[error\]/, 'data too large: no [error]');
+($res, $log) = logged('POST', '/login?verdict=deep', { 'Content-Type' => 'application/x-www-form-urlencoded' }, $main::GOOD);
+is($res->{status}, 200, 'data nested 5,000 deep: the backend status, not a 500');
+is_deeply($res->{set_cookie}, [], 'data nested 5,000 deep: no cookie');
+like($log, qr/\[warn\] .*login verdict ignored/, 'data nested 5,000 deep: [warn]');
+unlike($log, qr/\[error\]/, 'data nested 5,000 deep: no [error]');
+--- request
+GET /login
+--- error_code: 200
+--- no_error_log
+[alert]
+[crit]
+[emerg]

@@ -80,7 +80,13 @@ let needsEncoding: RegExp | null = null;
 /** A data value as a header or variable carries it (see the header comment). */
 export function publishedData(value: unknown): string {
   if (value === undefined || value === null) return "";
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = typeof value === "string" ? value : JSON.stringify(value);
+  } catch (e) {
+    // Nested past the engine's stack (QuickJS) or otherwise unwritable: published empty, not a 500.
+    return "";
+  }
   if (text === undefined) return "";
   if (!needsEncoding) needsEncoding = /[^\x20-\x24\x26-\x7e]|^ | $/;
   // Most values (ids, e-mail addresses, role names) need nothing: one test, no copy.

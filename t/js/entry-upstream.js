@@ -70,6 +70,16 @@ function formValue(body, name) {
 // GET (no credentials) answers the login page: 200 with a form and no verdict; a failed POST answers
 // 401 with a form and no verdict. Every answer carries X-Backend: login and
 // echoes the request's X-Session-Login header (if any) as X-Client-Verdict-Seen (never as a verdict).
+// Hex digits deflate cannot squeeze much: data that outgrows the cookie's nine chunks.
+function noise(size) {
+    var out = '', seed = 12345;
+    while (out.length < size) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        out += (seed >>> 8).toString(16);
+    }
+    return out.substring(0, size);
+}
+
 function loginBackend(r) {
     var body = r.requestText;
     var user = formValue(body, 'user');
@@ -96,7 +106,12 @@ function loginBackend(r) {
     if (verdict === 'evil') decision.redirect = '//evil.example';
     if (verdict === 'noredirect') delete decision.redirect;
     if (verdict === 'remember') decision.remember = true;
-    r.headersOut['X-Session-Login'] = verdict === 'invalid' ? 'not-json' : JSON.stringify(decision);
+    if (verdict === 'newline') decision.redirect = '/\n';
+    if (verdict === 'bigdata') decision.data = { noise: noise(48000) };
+    var text = verdict === 'invalid' ? 'not-json' : JSON.stringify(decision);
+    // Built as text: JSON.stringify itself may not write 5,000 levels.
+    if (verdict === 'deep') text = '{"subject":"alice","data":{"name":' + '['.repeat(5000) + '1' + ']'.repeat(5000) + '}}';
+    r.headersOut['X-Session-Login'] = text;
     r.return(200, 'welcome ' + user + '\n');
 }
 

@@ -1,0 +1,226 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * What every entry point shares: the configuration (file, init(), per-location overrides) resolved
+ * into a request's context, the request id as a reference, and failing closed. Each entry point file
+ * (check.ts, login.ts, logout.ts, admin.ts, variables.ts) takes an EntryEnvironment.
+ */
+
+import type { SessionLibrary } from "../core/api";
+import { isConfigError, SessionOptions } from "../core/config";
+import { errorText, isStoreUnavailable } from "../core/errors";
+import { guard, MaybePromise, then } from "../core/maybe";
+import type { Platform } from "../core/platform";
+import {
+  checkExposedNames,
+  EMPTY_LOCATION_CONFIG,
+  ENTRY_DEFAULTS,
+  EntryOptions,
+  FileConfiguration,
+  LocationOverrides,
+  locationOverrides,
+  readConfigurationFile,
+} from "./configuration";
+
+export interface RequestContext {
+  /** The location's overrides of the session options; undefined when it has none. */
+  options: SessionOptions | undefined;
+  entry: EntryOptions;
+}
+
+export interface EntryPointsConfiguration {
+  /** Set when NJS_SESSION_CONFIG names a file: its options, or why it could not be used. */
+  file: FileConfiguration | null;
+  fileError: Error | null;
+  /** Entry options given by a user module through init({ nginx: {...} }). */
+  entry: Partial<EntryOptions>;
+}
+
+export function loadFileConfiguration(library: SessionLibrary): EntryPointsConfiguration {
+  const configuration: EntryPointsConfiguration = { file: null, fileError: null, entry: {} };
+  const path = typeof process !== "undefined" && process.env ? process.env.NJS_SESSION_CONFIG : undefined;
+  if (!path) return configuration;
+  try {
+    configuration.file = readConfigurationFile(String(path));
+    library.init(configuration.file.options);
+  } catch (e) {
+    configuration.fileError = e as Error;
+  }
+  return configuration;
+}
+
+function mergeEntry(layers: Array<Partial<EntryOptions> | undefined>): EntryOptions {
+  const merged: { [name: string]: unknown } = {};
+  for (let l = 0; l < layers.length; l++) {
+    const layer = layers[l] as { [name: string]: unknown } | undefined;
+    if (!layer) continue;
+    const names = Object.keys(layer);
+    for (let i = 0; i < names.length; i++) if (layer[names[i]] !== undefined) merged[names[i]] = layer[names[i]];
+  }
+  return merged as unknown as EntryOptions;
+}
+
+/**
+ * A path on this site, fit for a Location header: "/..." but not "//host" or "/\host", and printable
+ * ASCII only (a URL's other characters travel percent-encoded). No "$" anchor: the njs engine's `$`
+ * also matches before a final line feed, which let "/\n" through into a header (a 500).
+ */
+export function isLocalPath(value: string): boolean {
+  if (value.charAt(0) !== "/") return false;
+  const second = value.charAt(1);
+  if (second === "/" || second === "\\") return false;
+  return !/[^\x21-\x7e]/.test(value);
+}
+
+/** Where a browser without a session goes: the login URL with the original URL, if that is local. */
+export function loginLocation(entry: EntryOptions, requestUri: string): string {
+  const loginUrl = entry.login_url as string;
+  if (!isLocalPath(requestUri)) return loginUrl;
+  let returnTo: string;
+  try {
+    returnTo = encodeURIComponent(requestUri);
+  } catch (e) {
+    // A URI that is not well-formed Unicode (QuickJS keeps unpaired surrogates): no way back, no 500.
+    return loginUrl;
+  }
+  return loginUrl + (loginUrl.indexOf("?") >= 0 ? "&" : "?") + entry.return_to_parameter + "=" + returnTo;
+}
+
+export function headerValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? String(value[0]) : String(value);
+}
+
+export interface EntryEnvironment {
+  platform: Platform;
+  library: SessionLibrary;
+  configuration: EntryPointsConfiguration;
+  /** The options of this request's location (throws the configuration's error, if any). */
+  requestContext(r: NginxHTTPRequest): RequestContext;
+  /** A reference a user can quote and an operator can grep: the request id. */
+  reference(r: NginxHTTPRequest): string;
+  /** One error line with the reference and a 500 (or the store-unavailable status): fail closed. */
+  failClosed(r: NginxHTTPRequest, error: unknown): void;
+  /** No session: a login redirect for GET/HEAD when login_url is set, else unauthorized_status. */
+  deny(r: NginxHTTPRequest, entry: EntryOptions): void;
+  setVariable(r: NginxHTTPRequest, name: string, value: string): void;
+  respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void>;
+}
+
+export function createEntryEnvironment(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration): EntryEnvironment {
+  /** The context of a location without overrides, made once per configuration (init() may change it). */
+  let plainContext: RequestContext | null = null;
+  let plainContextEntry: Partial<EntryOptions> | null = null;
+  /** Contexts by the location's overrides text, where module state outlives a request (QuickJS). */
+  const contextsByOverrides: { [text: string]: RequestContext } = {};
+  let contextCount = 0;
+
+  function contextWith(overrides: LocationOverrides): RequestContext {
+    const entry = mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]);
+    checkExposedNames(entry.expose_data);
+    return { options: overrides.options, entry: entry };
+  }
+
+  /**
+   * The options of this request's location. njs-session.conf gathers every $session_config_* into
+   * $session_location_config, so the common case (no overrides) is one variable read; a location with
+   * overrides is parsed once per distinct text where module state persists. Without that variable
+   * (an nginx.conf that declares the $session_config_* itself), each one is read.
+   */
+  function requestContext(r: NginxHTTPRequest): RequestContext {
+    if (configuration.fileError) throw configuration.fileError;
+    if (plainContextEntry !== configuration.entry) {
+      plainContext = null;
+      plainContextEntry = configuration.entry;
+      const texts = Object.keys(contextsByOverrides);
+      for (let i = 0; i < texts.length; i++) delete contextsByOverrides[texts[i]];
+      contextCount = 0;
+    }
+    const text = r.variables.session_location_config;
+    if (text === EMPTY_LOCATION_CONFIG) {
+      if (!plainContext) plainContext = { options: undefined, entry: contextWith({ options: {}, entry: {} }).entry };
+      return plainContext;
+    }
+    if (text === undefined) return contextWith(locationOverrides(r));
+    const known = contextsByOverrides[text];
+    if (known) return known;
+    const context = contextWith(locationOverrides(r));
+    // Locations are few; the bound only guards against overrides set from request data.
+    if (platform.keepsModuleState && contextCount < 256) {
+      contextsByOverrides[text] = context;
+      contextCount++;
+    }
+    return context;
+  }
+
+  /** A reference a user can quote and an operator can grep: the request id. */
+  function reference(r: NginxHTTPRequest): string {
+    const id = r.variables.request_id;
+    return id ? String(id) : "-";
+  }
+
+  function failClosed(r: NginxHTTPRequest, error: unknown): void {
+    if (isStoreUnavailable(error)) {
+      // Logged once per incident where it was detected (src/storage/remote.ts), not per request.
+      let status = ENTRY_DEFAULTS.store_unavailable_status;
+      try {
+        status = requestContext(r).entry.store_unavailable_status;
+      } catch (e) {
+        // The configuration that named the store loaded; this cannot fail now, and 503 is safe.
+      }
+      r.return(status, "session store unavailable\n");
+      return;
+    }
+    const kind = isConfigError(error) ? "" : "unexpected error: ";
+    // Read once: unless the configuration uses $request_id, nginx makes a new one on every read.
+    const requestReference = reference(r);
+    platform.log("error", "[session] " + kind + errorText(error) + " (request " + requestReference + ")");
+    r.return(500, "session check failed, reference " + requestReference + "\n");
+  }
+
+  function deny(r: NginxHTTPRequest, entry: EntryOptions): void {
+    if (entry.login_url && (r.method === "GET" || r.method === "HEAD")) {
+      r.return(302, loginLocation(entry, String(r.variables.request_uri || "")));
+      return;
+    }
+    r.return(entry.unauthorized_status);
+  }
+
+  function setVariable(r: NginxHTTPRequest, name: string, value: string): void {
+    try {
+      r.variables[name] = value;
+    } catch (e) {
+      const error = new Error(
+        "invalid session configuration: nginx variable $" + name + " is not declared (add `js_var $" + name + ";`, see nginx/njs-session.conf)",
+      );
+      error.name = "ConfigError";
+      throw error;
+    }
+  }
+
+  /**
+   * Runs a handler's steps, failing closed on anything thrown or rejected. Synchronous as long as the
+   * steps are: the njs engine charges ~14 µs for an access handler that returns a promise.
+   */
+  function respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
+    return guard(
+      function () {
+        return then(run(), done);
+      },
+      function (e) {
+        failClosed(r, e);
+      },
+    );
+  }
+
+  return {
+    platform: platform,
+    library: library,
+    configuration: configuration,
+    requestContext: requestContext,
+    reference: reference,
+    failClosed: failClosed,
+    deny: deny,
+    setVariable: setVariable,
+    respond: respond,
+  };
+}
