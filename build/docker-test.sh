@@ -44,6 +44,10 @@ fi
 [[ -f dist/session.js && -f dist/store-bridge.js ]] || die "no dist/session.js or dist/store-bridge.js: run node build/build.mjs first"
 [[ -f "$ROOTFS/.njs-session/base.stamp" ]] || bash nginx/provision.sh
 
+# README shows the compose file, which nothing here can run: at least it shows the real one.
+[[ "$(<README.md)" == *"$(<nginx/examples/docker-compose.yml)"* ]] ||
+    die "README.md does not hold nginx/examples/docker-compose.yml verbatim"
+
 started=$SECONDS
 mkdir -p "$STATE"
 

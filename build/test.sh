@@ -5,6 +5,7 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
+#   6. the Dockerfile, built with podman from that rootfs (build/docker-test.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +33,9 @@ fi
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
+
+step "Docker image: the Dockerfile built with podman, checking itself"
+bash build/docker-test.sh
 
 step "end to end: the npm start demo in Chromium"
 bash build/ensure-chromium.sh
