@@ -6,6 +6,7 @@
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
 #   6. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
+#   7. the Dockerfile, built with podman from that rootfs (build/docker-test.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -36,6 +37,9 @@ bash build/prove.sh
 
 step "fuzz: hostile cookies and login verdicts (short run, both engines)"
 FUZZ_NO_BUILD=1 bash build/fuzz.sh
+
+step "Docker image: the Dockerfile built with podman, checking itself"
+bash build/docker-test.sh
 
 step "end to end: the npm start demo in Chromium"
 bash build/ensure-chromium.sh
