@@ -11,7 +11,8 @@
 // Stopping: SIGINT, SIGTERM or SIGHUP (Ctrl-C, `kill` of this process or of npm, which forwards
 // INT and TERM to us because package.json `exec`s node instead of leaving a shell in between)
 // stops whatever runs (a build or provisioning step, or nginx) and everything it started, then
-// exits 0. A second signal, or no exit within STOP_GRACE_MS, kills it all with SIGKILL.
+// exits 0. A second signal (a second later or more), or no exit within STOP_GRACE_MS, kills it all
+// with SIGKILL.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -43,6 +44,10 @@ function fail(message) {
 // under bash. The group is everything the step started.
 let current = null; // the running child
 let stopping = false;
+let stopAskedAt = 0;
+// Ctrl-C reaches node twice (from the terminal, and forwarded by npm): a repeat this soon is the same
+// request, not an impatient second one.
+const SAME_REQUEST_MS = 1000;
 
 function signalGroup(child, signal) {
   try {
@@ -54,11 +59,13 @@ function signalGroup(child, signal) {
 
 function stop(signal) {
   if (stopping) {
+    if (Date.now() - stopAskedAt < SAME_REQUEST_MS) return;
     // Asked twice: no more waiting.
     if (current) signalGroup(current, "SIGKILL");
     process.exit(1);
   }
   stopping = true;
+  stopAskedAt = Date.now();
   console.error(`\nnpm start: ${signal}: stopping${current ? "" : "."}`);
   if (!current) process.exit(0);
   // nginx treats SIGTERM and SIGINT alike (fast shutdown); SIGTERM also reaches the namespace's
