@@ -5,6 +5,7 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
+#   6. the release package (build/test-package.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +33,9 @@ fi
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
+
+step "the release package: npm pack, installed offline, loaded in nginx; npm run release"
+bash build/test-package.sh
 
 step "end to end: the npm start demo in Chromium"
 bash build/ensure-chromium.sh
