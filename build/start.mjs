@@ -157,6 +157,8 @@ await step("bash", ["nginx/provision.sh", "--base"]);
 
 // ---- the runtime folder ------------------------------------------------------------------------
 mkdirSync(runtime, { recursive: true });
+// nginx creates only the last level of a temp path (NGINX_BIN's are in here).
+if (nginxBin) mkdirSync(join(runtime, "tmp"), { recursive: true });
 
 function demoSecret() {
   if (process.env.NJS_SESSION_DEMO_SECRET) return process.env.NJS_SESSION_DEMO_SECRET;
