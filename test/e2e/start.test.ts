@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -224,6 +224,10 @@ function snapshot(runtime: string): Record<string, string> {
 describe("npm start", { concurrency: false }, () => {
   let port = 0;
   let cookie = "";
+  after(() => {
+    // The runtime folder these starts made (a free port: nobody else's).
+    if (port) rmSync(join(REPO, ".cache", `demo-${port}`), { recursive: true, force: true });
+  });
 
   it("stops on SIGINT to npm, leaving nothing; a second start on its port fails before touching it", async () => {
     port = await freePortPair();
