@@ -7,12 +7,16 @@
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
 #   6. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
 #   7. the Dockerfile, built with podman from that rootfs (build/docker-test.sh)
+#   8. the release package (build/test-package.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n===== %s =====\n' "$*"; }
 
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+if [[ -L node_modules ]]; then
+    # A work tree sharing another's node_modules: npm ci would empty the folder the link points to.
+    echo "npm test: node_modules is a link; using it as it is (run npm ci where it points, if needed)" >&2
+elif [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
     step "installing npm dependencies"
     npm ci --no-audit --no-fund
 fi
@@ -40,6 +44,9 @@ FUZZ_NO_BUILD=1 bash build/fuzz.sh
 
 step "Docker image: the Dockerfile built with podman, checking itself"
 bash build/docker-test.sh
+
+step "the release package: npm pack, installed offline, loaded in nginx; npm run release"
+bash build/test-package.sh
 
 step "end to end: the npm start demo in Chromium"
 bash build/ensure-chromium.sh

@@ -3,6 +3,7 @@
 #
 # Usage:
 #   bash nginx/provision.sh [EXTRA_PACKAGE...]
+#   bash nginx/provision.sh --base     # nginx + njs only (what `npm start` needs); no extras
 #
 # Two modes:
 #
@@ -18,6 +19,9 @@
 #      - <rootfs>/.njs-session/extra.stamp lists the extra packages installed
 #        afterwards with apt-get inside the chroot. Asking for a package not in
 #        it installs only the extras (no rebuild).
+#      - debootstrap and apt-get write to a log beside the rootfs; every few
+#        seconds a line says which step runs, for how long, and the log's last
+#        line, so that a first run (minutes, mostly downloads) is never silent.
 #
 # 2. NGINX_BIN=/path/to/nginx (host binary): no rootfs at all. The script
 #    checks that the binary runs njs >= $NJS_SESSION_MIN_NJS (0.9.9) and fails
@@ -56,6 +60,12 @@ BASE_PACKAGES="nginx,libnginx-mod-http-js,libnginx-mod-stream-js"
 # which Test::Nginx uses to kill stale holders of its port. The stores the storage tests start
 # themselves (t/lib/StoreServers.pm): Redis, its Sentinel, Valkey, memcached.
 DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl psmisc redis-server redis-sentinel valkey-server memcached"
+
+BASE_ONLY=0
+if [[ "${1:-}" == --base ]]; then
+    BASE_ONLY=1
+    shift
+fi
 
 log() { printf 'provision: %s\n' "$*" >&2; }
 die() { printf 'provision: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -209,6 +219,35 @@ wipe_rootfs() {
     rm -rf --one-file-system "$ROOTFS"
 }
 
+# Run a long command with its output in log $2, saying every HEARTBEAT seconds that it still runs
+# and what it is at (the log's last line). Its exit status is the command's. Ctrl-C and SIGTERM
+# stop it too: a background job starts with SIGINT ignored, which `env --default-signal` undoes, and
+# the trap passes SIGTERM on (the job is not in the foreground, so only a group-wide signal would
+# reach it otherwise).
+HEARTBEAT="${NJS_SESSION_PROVISION_HEARTBEAT:-5}"
+run_with_progress() {
+    local label="$1" logfile="$2" pid rc=0 started=$SECONDS next=$((SECONDS + HEARTBEAT)) last
+    shift 2
+    env --default-signal=INT "$@" >"$logfile" 2>&1 9>&- &
+    pid=$!
+    # shellcheck disable=SC2064 # $pid is meant to be expanded now
+    trap "kill -TERM $pid 2>/dev/null; exit 143" TERM
+    # shellcheck disable=SC2064
+    trap "kill -INT $pid 2>/dev/null; exit 130" INT
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if (( SECONDS >= next )) && kill -0 "$pid" 2>/dev/null; then
+            last="$(tail -n 1 "$logfile" 2>/dev/null | tr -d '\r' | cut -c1-100)"
+            log "$label: $((SECONDS - started)) s${last:+ - $last}"
+            next=$((SECONDS + HEARTBEAT))
+        fi
+    done
+    wait "$pid" || rc=$?
+    trap - TERM INT
+    log "$label: done in $((SECONDS - started)) s (exit status $rc)"
+    return "$rc"
+}
+
 ensure_debootstrap() {
     command -v debootstrap >/dev/null 2>&1 && return
     log "installing debootstrap on the host"
@@ -234,7 +273,7 @@ configure_chroot_apt() {
 
 build_base() {
     ensure_debootstrap
-    log "building the $SUITE rootfs at $ROOTFS (debootstrap, ~30 s)"
+    log "building the $SUITE rootfs at $ROOTFS with debootstrap (downloads nginx, njs and a minimal Debian; a few minutes on a first run)"
     wipe_rootfs
     mkdir -p "$ROOTFS"
     local dblog="$ROOTFS.debootstrap.log" script=()
@@ -245,9 +284,9 @@ build_base() {
     fi
     # debootstrap mounts /proc and /sys inside the target while it works; in
     # a private mount namespace those mounts cannot outlive an interrupted run.
-    if ! unshare --mount --propagation private -- \
+    if ! run_with_progress debootstrap "$dblog" unshare --mount --propagation private -- \
             debootstrap --variant=minbase --include="$BASE_PACKAGES" \
-            "$SUITE" "$ROOTFS" "$MIRROR" "${script[@]}" >"$dblog" 2>&1; then
+            "$SUITE" "$ROOTFS" "$MIRROR" "${script[@]}"; then
         tail -n 30 "$dblog" >&2
         die "debootstrap failed (full log: $dblog)"
     fi
@@ -270,12 +309,12 @@ install_extras() {
     # /proc (and the rest) comes from in-rootfs.sh, inside a private mount
     # namespace. `dpkg --configure -a` finishes an install that was interrupted.
     # shellcheck disable=SC2086
-    if ! (cd "$REPO" && bash "$REPO/nginx/in-rootfs.sh" sh -ec '
+    if ! (cd "$REPO" && run_with_progress apt-get "$ROOTFS.apt.log" bash "$REPO/nginx/in-rootfs.sh" sh -ec '
             export DEBIAN_FRONTEND=noninteractive
             dpkg --configure -a
             apt-get update -q
             apt-get install -y -q --no-install-recommends "$@"
-            apt-get clean' sh $EXTRA_PACKAGES >"$ROOTFS.apt.log" 2>&1 9>&-); then
+            apt-get clean' sh $EXTRA_PACKAGES); then
         tail -n 30 "$ROOTFS.apt.log" >&2
         die "apt-get install in the rootfs failed (full log: $ROOTFS.apt.log)"
     fi
@@ -296,7 +335,7 @@ elif [[ -e "$ROOTFS" ]]; then
 else
     build_base
 fi
-install_extras
+[[ $BASE_ONLY == 1 ]] || install_extras
 
 # Print what the tests will run with. (fd 9 = the lock: not for children.)
 exec 9>&-
@@ -304,5 +343,6 @@ cd "$REPO"
 bash "$REPO/nginx/in-rootfs.sh" sh -c '
     nginx -v 2>&1
     dpkg-query -W -f "njs (libnginx-mod-http-js): \${Version}\n" libnginx-mod-http-js
-    dpkg-query -W -f "Test::Nginx (libtest-nginx-perl): \${Version}\n" libtest-nginx-perl'
+    dpkg-query -W -f "Test::Nginx (libtest-nginx-perl): \${Version}\n" libtest-nginx-perl 2>/dev/null ||
+        echo "Test::Nginx: not installed (--base)"'
 echo "rootfs: $ROOTFS"

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The release package, as a user gets it:
+#   1. `npm pack` (prepack builds dist/): the tarball holds the njs modules, every nginx snippet,
+#      example and demo file of the repository, README, CHANGELOG and package.json, and nothing else;
+#   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
+#   3. the packed tarball installs into an empty folder without the network, and its `exports`
+#      resolve;
+#   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
+#      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
+#      cookie, and session.version (read by a handler of ours that imports session.js, as README's
+#      "Using it from your own njs handlers" does) is package.json's version.
+# Needs the provisioned rootfs (nginx/provision.sh; `npm test` runs this after build/prove.sh).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO"
+# Inside the repository: the rootfs sees only the repository (nginx/in-rootfs.sh).
+WORK="$REPO/.cache/package-test"
+PORT=8080 # a network namespace of its own: any port
+
+die() { printf 'test-package: FAIL: %s\n' "$*" >&2; exit 1; }
+ok() { printf 'test-package: ok - %s\n' "$*"; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK/pack" "$WORK/app" "$WORK/www/app" "$WORK/logs" "$WORK/release"
+version="$(node -p 'require("./package.json").version')"
+
+# 1. npm pack
+npm pack --silent --pack-destination "$WORK/pack" >/dev/null
+tarball="$WORK/pack/njs-session-$version.tgz"
+[[ -f "$tarball" ]] || die "npm pack wrote no $tarball"
+tar -xzf "$tarball" -C "$WORK/pack"
+(cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
+{
+    printf '%s\n' package.json README.md CHANGELOG.md dist/session.js dist/store-bridge.js
+    git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
+} | LC_ALL=C sort -u >"$WORK/expected"
+diff -u "$WORK/expected" "$WORK/packed" >&2 || die "npm pack's files differ from the expected list (- expected, + packed)"
+cmp -s dist/session.js "$WORK/pack/package/dist/session.js" || die "the packed session.js is not the one prepack built"
+ok "npm pack: $(wc -l <"$WORK/packed") files, the njs modules, snippets, examples and demo"
+
+# 2. npm run release: the same nginx-side files
+npm run --silent release >/dev/null
+release="$REPO/njs-session-$version.tar.gz"
+[[ -f "$release" ]] || die "npm run release wrote no $release"
+tar -xzf "$release" -C "$WORK/release"
+[[ -d "$WORK/release/njs-session-$version" ]] || die "the release tarball has no njs-session-$version/ folder"
+diff -r --exclude=package.json "$WORK/pack/package" "$WORK/release/njs-session-$version" >&2 ||
+    die "the release tarball and the npm package differ"
+ok "npm run release: $(basename "$release") holds the package's files but package.json"
+
+# 3. install into an empty project, offline
+cd "$WORK/app"
+printf '{ "name": "package-test", "private": true }\n' >package.json
+npm install --offline --no-audit --no-fund --silent "$tarball" >/dev/null
+installed="$WORK/app/node_modules/njs-session"
+resolved="$(node --input-type=module -e 'console.log(new URL(import.meta.resolve("njs-session/session.js")).pathname)')"
+[[ "$resolved" == "$installed/dist/session.js" ]] || die "njs-session/session.js resolves to '$resolved'"
+if node --input-type=module -e 'await import("njs-session")' 2>/dev/null; then
+    die 'import "njs-session" works: the Node entry point is issue 17; update this test and CHANGELOG'
+fi
+ok "installed offline; exports resolve njs-session/session.js; no Node entry point yet"
+cd "$REPO"
+
+# 4. nginx loads the installed module
+cat >"$WORK/version.js" <<'EOF'
+import session from "session.js";
+function version(r) { r.return(200, session.version); }
+export default { version };
+EOF
+cat >"$WORK/session.json" <<'EOF'
+{ "secret": { "env": "NJS_SESSION_PACKAGE_TEST_SECRET" }, "nginx": { "unauthorized_status": 401 } }
+EOF
+echo protected >"$WORK/www/app/index.html"
+for engine in njs qjs; do
+    rm -f "$WORK/logs/"*
+    cat >"$WORK/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
+worker_processes 1;
+error_log $WORK/logs/error.log info;
+pid $WORK/logs/nginx.pid;
+env NJS_SESSION_CONFIG=$WORK/session.json;
+env NJS_SESSION_PACKAGE_TEST_SECRET;
+events {}
+http {
+    access_log off;
+    js_engine $engine;
+    js_path $installed/dist/;
+    js_path $WORK/;
+    variables_hash_max_size 2048;
+    include $installed/nginx/njs-session.conf;
+    js_import version from version.js;
+    server {
+        listen 127.0.0.1:$PORT;
+        root $WORK/www;
+        # Static content: the access phase runs (a \`return\` would answer before it).
+        location /app/ {
+            js_access session.access;
+        }
+        location = /version {
+            js_content version.version;
+        }
+    }
+}
+EOF
+    # One shell in the rootfs: nginx -t, nginx, then each request's status line and, for /version,
+    # its body, over bash's /dev/tcp (no curl in the rootfs).
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    answers="$(NJS_SESSION_NETNS=1 NJS_SESSION_PACKAGE_TEST_SECRET=package-test-secret-0123456789abcdef \
+        bash nginx/in-rootfs.sh bash -c '
+            set -e
+            nginx -q -t -e "$1/logs/error.log" -p "$1" -c "$1/nginx.conf"
+            nginx -e "$1/logs/error.log" -p "$1" -c "$1/nginx.conf"
+            for _ in $(seq 50); do
+                (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && break
+                sleep 0.1
+            done
+            get() {
+                exec 3<>"/dev/tcp/127.0.0.1/$2"
+                printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3
+                cat <&3 >/tmp/response
+                exec 3<&-
+            }
+            get /app/ "$2"
+            head -n1 /tmp/response | tr -d "\r"
+            get /version "$2"
+            head -n1 /tmp/response | tr -d "\r"
+            sed -n "/^\r$/,\$p" /tmp/response | tail -n +2
+            echo
+            nginx -s quit -e "$1/logs/error.log" -p "$1" -c "$1/nginx.conf"' \
+        sh "$WORK" "$PORT" 2>&1)" || die "$engine: nginx failed: $answers"
+    expected="HTTP/1.1 401 Unauthorized
+HTTP/1.1 200 OK
+$version"
+    if [[ "$answers" != "$expected" ]]; then
+        cat "$WORK/logs/error.log" >&2 2>/dev/null || true
+        die "$engine: expected 401 for /app/ and 200 $version for /version, got: $answers"
+    fi
+    if grep -E '\[(emerg|alert|crit|error)\]' "$WORK/logs/error.log" >&2; then
+        die "$engine: error.log has errors (above)"
+    fi
+    ok "js_engine $engine: the installed session.js loads; /app/ 401 without a cookie; session.version $version"
+done
+rm -rf "$WORK"
