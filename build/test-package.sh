@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release package, as a user gets it:
 #   1. `npm pack` (prepack builds dist/): the tarball holds the njs modules, every nginx snippet,
-#      example and demo file of the repository, README, CHANGELOG and package.json, and nothing else;
+#      example and demo file of the repository, README, CHANGELOG, LICENSE and package.json, and nothing else;
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
 #      resolve;
@@ -32,7 +32,7 @@ tarball="$WORK/pack/njs-session-$version.tgz"
 tar -xzf "$tarball" -C "$WORK/pack"
 (cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
 {
-    printf '%s\n' package.json README.md CHANGELOG.md dist/session.js dist/store-bridge.js
+    printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
 } | LC_ALL=C sort -u >"$WORK/expected"
 diff -u "$WORK/expected" "$WORK/packed" >&2 || die "npm pack's files differ from the expected list (- expected, + packed)"
