@@ -194,6 +194,11 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   verified_cache_bytes: "count",
 };
 
+/** Every option name init()/new()/open() take (README's options table is checked against it). */
+export function optionNames(): string[] {
+  return Object.keys(OPTION_KINDS);
+}
+
 /** What the core reads: validated, derived (ikm hashed, cookie attributes pre-rendered), immutable. */
 export interface Settings {
   ikm: Bytes;

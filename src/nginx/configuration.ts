@@ -231,6 +231,11 @@ const ENTRY_KINDS: { [name: string]: string } = {
   logout_get: "boolean",
 };
 
+/** Every option of the configuration file's "nginx" block (README's table is checked against it). */
+export function entryOptionNames(): string[] {
+  return Object.keys(ENTRY_KINDS);
+}
+
 function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOptions> {
   const names = Object.keys(entry);
   for (let i = 0; i < names.length; i++) {
