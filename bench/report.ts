@@ -170,6 +170,9 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
     raw.settings.peer
       ? `× peer: against ${raw.settings.peer} doing the same job in the same round (same nginx, upstream, secret, options, wrk settings).`
       : `The peer (lua-resty-session) was not measured in this run: BENCH_PEER_LIB was not set.`,
+    ...(Array.isArray(raw.settings.peer_cookies_on_ours)
+      ? [`Cookies the peer minted at its login, sent to our cookie storage: ${(raw.settings.peer_cookies_on_ours as string[]).join(", ")} (ours on the peer: its cookie scenarios use our cookies).`]
+      : []),
     ...(raw.settings.note ? [``, `${raw.settings.note}`] : []),
     ``,
   ];
@@ -179,7 +182,8 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
     `| scenario | × bare proxy | × bare return 200 | × peer | median req/s | p99 ms | worker CPU | failed |${instructionHead}`,
     `|---|---:|---:|---:|---:|---:|---:|---:|${withInstructions ? "---:|---:|" : ""}`,
   );
-  const thousands = (value: number | null): string => (value === null ? "—" : `${(value / 1000).toFixed(1)}k`);
+  const thousands = (value: number | null): string =>
+    value === null ? "—" : Math.abs(value) >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : `${(value / 1000).toFixed(1)}k`;
   for (const s of summaries) {
     const instructions = withInstructions ? ` ${thousands(s.instructions_per_request)} | ${s.id === "proxy" || s.id === "return200" ? "—" : thousands(s.instructions_above_proxy)} |` : "";
     lines.push(

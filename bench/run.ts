@@ -472,6 +472,21 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     lines.push(`collect_cookies ${q(poolFile)} ${q(join(work, instance.name))} ${q(url(instance, "/login"))} ${settings.pool} BENCH_METHOD=POST BENCH_BODY=${q(LOGIN_BODY)}`);
     lines.push(`head -n1 ${q(poolFile)} >${q(poolFile.replace("-pool.txt", "-warm.txt"))}`);
   }
+  const peerCookie = instances.find((i) => i.name === "peer-cookie");
+  if (peerCookie) {
+    // Ours → peer holds by construction (the peer's cookie scenarios get cookies our core minted);
+    // peer → ours is checked here, and only reported: the formats agreeing is not what is measured.
+    const minted = file("peer-minted.txt");
+    lines.push(`log "the peer's cookies, sent to ours"`);
+    lines.push(`collect_cookies ${q(minted)} ${q(join(work, peerCookie.name))} ${q(url(peerCookie, "/login"))} 100 BENCH_METHOD=POST BENCH_BODY=${q(LOGIN_BODY)}`);
+    for (const engine of settings.engines) {
+      const ours = instances.find((i) => i.name === `${engine}-cookie`) as Instance;
+      lines.push(
+        `if check_wrk ${q(join(out, `interchange-${engine}.json`))} ${q(join(work, ours.name))} ${q(url(ours, "/app/"))} 200 no BENCH_COOKIES=${q(minted)}; ` +
+          `then echo "${engine}: accepted" >>${q(join(out, "interchange.txt"))}; else echo "${engine}: REFUSED" >>${q(join(out, "interchange.txt"))}; fi`,
+      );
+    }
+  }
   lines.push(`log "checking every scenario's responses (and warming up)"`);
   for (const s of scenarios) {
     lines.push(
@@ -591,6 +606,8 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
       connections: settings.connections,
       pool: settings.pool,
       peer: settings.peerLib ? PEER : null,
+      /** Cookies the peer minted at its login, sent to our cookie-storage instance of each engine. */
+      peer_cookies_on_ours: existsSync(join(out, "interchange.txt")) ? readFileSync(join(out, "interchange.txt"), "utf8").trim().split("\n") : null,
       note: settings.note || null,
       instructions: settings.instructions
         ? `callgrind, one process (master_process off), one connection: (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.instructionRequests.join(" and ")} (login with remember: a tenth)`
