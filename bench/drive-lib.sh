@@ -54,6 +54,23 @@ run_wrk() {
     awk -v a="$after" -v b="$before" -v hz="$HZ" 'BEGIN { printf "%.3f\n", (a - b) / hz }' >"$out.cpu"
 }
 
+# check_wrk OUT DIR URL STATUS COOKIE [VAR=VALUE...]: one second of wrk that also warms the instance
+# up, failing the run unless every response had STATUS and set a cookie or not (COOKIE: yes/no).
+# A benchmark of 401s, or of a check that re-issues a cookie on every request, measures something else.
+check_wrk() {
+    local out="$1" dir="$2" url="$3" status="$4" cookie="$5"; shift 5
+    run_wrk "$out" "$dir" "$url" 1s BENCH_EXPECT_STATUS="$status" BENCH_EXPECT_COOKIE="$cookie" "$@"
+    local checked wrong first_status first_cookie
+    read -r checked wrong first_status first_cookie <"$out.check"
+    if [[ "$checked" -lt 10 || "$wrong" -ne 0 ]]; then
+        log "CHECK FAILED: $url ($dir): $wrong of $checked responses were not $status with cookie=$cookie" \
+            "(first: status $first_status, cookie=$first_cookie); the instance's error log ends with:"
+        tail -n 20 "$dir/error.log" >&2
+        return 1
+    fi
+    log "checked $url: $checked responses, all $status, cookie=$cookie"
+}
+
 # limited_wrk OUT LOG CONNECTIONS URL [VAR=VALUE...] (BENCH_LIMIT set): runs wrk until the script
 # has seen BENCH_LIMIT responses, then stops it with SIGINT (wrk still writes its summary).
 limited_wrk() {
@@ -78,11 +95,12 @@ rss_after() {
     rss_kb "$(worker_pid "$dir")" >"$out.rss"
 }
 
-# collect_cookies FILE DIR URL COUNT [VAR=VALUE...]: log in COUNT times, keeping each new session's cookie.
+# collect_cookies FILE DIR URL COUNT [VAR=VALUE...]: log in COUNT times, keeping each new session's cookie
+# (over COLLECT_CONNECTIONS connections, 8).
 collect_cookies() {
     local file="$1" dir="$2" url="$3" count="$4"; shift 4
     : >"$file"
-    limited_wrk "$file.json" "$file.log" 8 "$url" BENCH_LIMIT="$count" BENCH_COLLECT="$file" "$@"
+    limited_wrk "$file.json" "$file.log" "${COLLECT_CONNECTIONS:-8}" "$url" BENCH_LIMIT="$count" BENCH_COLLECT="$file" "$@"
     local got
     got="$(grep -c . "$file" || true)"
     [[ "$got" -ge "$count" ]] || { log "collected $got cookies from $url, wanted $count"; return 1; }
@@ -96,6 +114,11 @@ versions() {
         { wrk --version 2>&1 || true; } | head -n1
         redis-server --version | cut -d' ' -f1-3
         memcached -V
+        if [[ -n "${BENCH_PEER:-}" ]]; then
+            dpkg-query -W -f 'lua-nginx-module ${Version}\n' libnginx-mod-http-lua
+            echo "$BENCH_PEER"
+        fi
+        if [[ "${BENCH_INSTRUCTIONS:-0}" == 1 ]]; then valgrind --version; fi
     } >"$1"
 }
 
@@ -113,4 +136,40 @@ start_stores() {
         sleep 0.05
     done
     log "the stores do not answer"; return 1
+}
+
+# callgrind_requests OUT DIR PORT COUNT URL [VAR=VALUE...]: the instance in DIR, as one process
+# (DIR/nginx-cg.conf: master_process off, daemon off) under callgrind, serves COUNT requests on one
+# connection; OUT gets the instructions it executed in all (start-up and exit included: the caller
+# subtracts two such runs). With CG_PRELUDE=URL, CG_PRELUDE_COUNT logins there first fill
+# CG_PRELUDE_POOL (a store's sessions live in this process's zone, or must be made by it).
+callgrind_requests() {
+    local out="$1" dir="$2" port="$3" count="$4" url="$5"; shift 5
+    rm -f "$out" "$out.cg"
+    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out.cg" \
+        nginx -p "$dir" -c "$dir/nginx-cg.conf" -e "$dir/error.log" 2>"$out.valgrind" &
+    local nginx_pid=$! i
+    for i in $(seq 1 1200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+        kill -0 "$nginx_pid" 2>/dev/null || { cat "$out.valgrind" "$dir/error.log" >&2; log "nginx under callgrind died"; return 1; }
+        sleep 0.1
+    done
+    if [[ -n "${CG_PRELUDE:-}" ]]; then
+        # One connection: the logins beyond the count that were in flight are the same in both runs.
+        COLLECT_CONNECTIONS=1 collect_cookies "$CG_PRELUDE_POOL" "$dir" "$CG_PRELUDE" "$CG_PRELUDE_COUNT" BENCH_METHOD=POST BENCH_BODY="$CG_PRELUDE_BODY"
+        head -n1 "$CG_PRELUDE_POOL" >"${CG_PRELUDE_POOL%-pool.txt}-warm.txt"
+    fi
+    limited_wrk "$out.wrk" "$out.wrk.log" 1 "$url" BENCH_LIMIT="$count" "$@"
+    # Under valgrind a signal can land just before nginx blocks in epoll_wait, which then sleeps on
+    # (seen: one QUIT of two lost): ask again until it has gone.
+    for i in $(seq 1 600); do
+        kill -QUIT "$nginx_pid" 2>/dev/null || break
+        sleep 0.5
+        kill -0 "$nginx_pid" 2>/dev/null || break
+    done
+    wait "$nginx_pid" || true
+    # callgrind's summary line: "summary: N" (older) or "totals: N".
+    awk '/^(summary|totals):/ { print $2; exit }' "$out.cg" >"$out"
+    [[ -s "$out" ]] || { cat "$out.valgrind" >&2; log "no callgrind totals in $out.cg"; return 1; }
+    rm -f "$out.cg"
 }

@@ -1,7 +1,9 @@
 /**
  * Turns one bench run into bench/results.json, bench/results.md and bench/results.svg. Every figure
  * is a ratio to a bare nginx measured in the same run: round by round (the rounds were interleaved),
- * then the median over rounds.
+ * then the median over rounds. With the peer (lua-resty-session) measured in the same rounds, each of
+ * our scenarios is also a ratio to the peer doing the same job, round by round. With callgrind runs,
+ * instructions per request beside (deterministic, user space only).
  */
 
 import { writeFileSync } from "node:fs";
@@ -20,9 +22,14 @@ export interface Run {
 export interface ScenarioResult {
   id: string;
   label: string;
+  /** "njs", "qjs", "peer", or null for the bare nginx. */
   engine: string | null;
+  /** The job, the same under every implementation ("cookie-warm", "login", ...). */
+  job: string;
   group: string;
   runs: Run[];
+  /** callgrind: instructions per request, and the two runs' totals it was taken from. */
+  instructions?: { per_request: number; requests: number[]; totals: number[] };
 }
 
 export interface RawResults {
@@ -67,6 +74,7 @@ export interface Summary {
   id: string;
   label: string;
   engine: string | null;
+  job: string;
   group: string;
   median_rps: number;
   /** Median over rounds of this round's rps / the bare proxy's rps in the same round. */
@@ -75,6 +83,10 @@ export interface Summary {
   p99_ms: number;
   worker_cpu: number;
   failed_requests: number;
+  /** Ours: median over rounds of this round's rps / the peer's rps for the same job. */
+  ratio_to_peer: number | null;
+  instructions_per_request: number | null;
+  instructions_above_proxy: number | null;
 }
 
 export function summarize(raw: RawResults): { summaries: Summary[]; checks: Array<{ text: string; measured: string; met: boolean }> } {
@@ -82,10 +94,14 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
   for (const s of raw.scenarios) byId[s.id] = s;
   const ratio = (s: ScenarioResult, base: string): number =>
     median(s.runs.map((run, i) => run.rps / byId[base].runs[i].rps));
-  const summaries = raw.scenarios.map((s) => ({
+  const peerOf = (s: ScenarioResult): ScenarioResult | undefined =>
+    s.engine && s.engine !== "peer" ? raw.scenarios.find((p) => p.engine === "peer" && p.job === s.job) : undefined;
+  const proxyInstructions = byId["proxy"] && byId["proxy"].instructions ? byId["proxy"].instructions.per_request : null;
+  const summaries: Summary[] = raw.scenarios.map((s) => ({
     id: s.id,
     label: s.label,
     engine: s.engine,
+    job: s.job,
     group: s.group,
     median_rps: Math.round(median(s.runs.map((run) => run.rps))),
     ratio_to_proxy: round(ratio(s, "proxy")),
@@ -96,6 +112,9 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
       (sum, run) => sum + run.errors.status + run.errors.connect + run.errors.read + run.errors.write + run.errors.timeout,
       0,
     ),
+    ratio_to_peer: peerOf(s) ? round(median(s.runs.map((run, i) => run.rps / (peerOf(s) as ScenarioResult).runs[i].rps))) : null,
+    instructions_per_request: s.instructions ? s.instructions.per_request : null,
+    instructions_above_proxy: s.instructions && proxyInstructions !== null ? s.instructions.per_request - proxyInstructions : null,
   }));
   const summaryOf: { [id: string]: Summary } = {};
   for (const s of summaries) summaryOf[s.id] = s;
@@ -107,7 +126,11 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
     const measured = target.base === "proxy" ? s.ratio_to_proxy : s.ratio_to_return200;
     checks.push({ text: target.text, measured: measured.toFixed(2), met: measured >= target.min && s.failed_requests === 0 });
   }
-  for (const s of summaries.filter((x) => x.group === "login" && !x.id.endsWith("remember"))) {
+  for (const s of summaries.filter((x) => x.group === "login" && x.engine !== "peer" && !x.id.endsWith("remember"))) {
+    if (s.ratio_to_peer !== null) {
+      checks.push({ text: `${s.label} ≥ 1.0 × the peer's login (same run)`, measured: `${s.ratio_to_peer.toFixed(2)} × peer`, met: s.ratio_to_peer >= 1 && s.failed_requests === 0 });
+      continue;
+    }
     checks.push({
       text: `${s.label} ≥ the peer's ${PEER_LOGIN_RPS} req/s`,
       measured: `${s.ratio_to_return200.toFixed(2)} × bare return 200 (${s.median_rps} req/s)`,
@@ -144,14 +167,49 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
       `${raw.settings.rounds} interleaved rounds of ${raw.settings.duration_s} s; cold pools of ${raw.settings.pool} sessions.`,
     ``,
     `Ratios are per round against the bare nginx of the same round, then the median of the rounds.`,
+    raw.settings.peer
+      ? `× peer: against ${raw.settings.peer} doing the same job in the same round (same nginx, upstream, secret, options, wrk settings).`
+      : `The peer (lua-resty-session) was not measured in this run: BENCH_PEER_LIB was not set.`,
+    ...(Array.isArray(raw.settings.peer_cookies_on_ours)
+      ? [`Cookies the peer minted at its login, sent to our cookie storage: ${(raw.settings.peer_cookies_on_ours as string[]).join(", ")} (ours on the peer: its cookie scenarios use our cookies).`]
+      : []),
+    ...(raw.settings.note ? [``, `${raw.settings.note}`] : []),
     ``,
-    `| scenario | × bare proxy | × bare return 200 | median req/s | p99 ms | worker CPU | failed |`,
-    `|---|---:|---:|---:|---:|---:|---:|`,
   ];
+  const withInstructions = summaries.some((s) => s.instructions_per_request !== null);
+  const instructionHead = withInstructions ? " instructions/request | above bare proxy |" : "";
+  lines.push(
+    `| scenario | × bare proxy | × bare return 200 | × peer | median req/s | p99 ms | worker CPU | failed |${instructionHead}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|${withInstructions ? "---:|---:|" : ""}`,
+  );
+  const thousands = (value: number | null): string =>
+    value === null ? "—" : Math.abs(value) >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : `${(value / 1000).toFixed(1)}k`;
   for (const s of summaries) {
+    const instructions = withInstructions ? ` ${thousands(s.instructions_per_request)} | ${s.id === "proxy" || s.id === "return200" ? "—" : thousands(s.instructions_above_proxy)} |` : "";
     lines.push(
-      `| ${s.label} | ${s.ratio_to_proxy.toFixed(2)} | ${s.ratio_to_return200.toFixed(2)} | ${s.median_rps} | ${s.p99_ms} | ${s.worker_cpu.toFixed(2)} | ${s.failed_requests} |`,
+      `| ${s.label} | ${s.ratio_to_proxy.toFixed(2)} | ${s.ratio_to_return200.toFixed(2)} | ${s.ratio_to_peer === null ? "—" : s.ratio_to_peer.toFixed(2)} | ${s.median_rps} | ${s.p99_ms} | ${s.worker_cpu.toFixed(2)} | ${s.failed_requests} |${instructions}`,
     );
+  }
+  const peers = summaries.filter((s) => s.engine === "peer");
+  if (peers.length) {
+    const of = (engine: string, job: string): Summary | undefined => summaries.find((s) => s.engine === engine && s.job === job);
+    const engines = ["qjs", "njs"].filter((e) => summaries.some((s) => s.engine === e));
+    const names: { [engine: string]: string } = { qjs: "QuickJS", njs: "njs engine" };
+    lines.push(
+      ``,
+      `Side by side (× bare proxy; ÷ peer is the per-round ratio to the peer${withInstructions ? "; instructions per request above the bare proxy in brackets" : ""}):`,
+      ``,
+      `| job | ${engines.map((e) => names[e]).join(" | ")} | ${raw.settings.peer} | ${engines.map((e) => `${names[e]} ÷ peer`).join(" | ")} |`,
+      `|---|${engines.map(() => "---:").join("|")}|---:|${engines.map(() => "---:").join("|")}|`,
+    );
+    const cell = (s: Summary | undefined): string =>
+      s ? `${s.ratio_to_proxy.toFixed(2)}${withInstructions ? ` (${thousands(s.instructions_above_proxy)})` : ""}` : "—";
+    for (const peer of peers) {
+      const job = peer.label.replace(/^[^:]*: /, "");
+      lines.push(
+        `| ${job} | ${engines.map((e) => cell(of(e, peer.job))).join(" | ")} | ${cell(peer)} | ${engines.map((e) => { const s = of(e, peer.job); return s && s.ratio_to_peer !== null ? s.ratio_to_peer.toFixed(2) : "—"; }).join(" | ")} |`,
+      );
+    }
   }
   if (raw.rss.length) {
     lines.push(``, `| worker RSS (${raw.rss[0].load}) | ${raw.rss[0].after.map((a) => `after ${a.requests}`).join(" | ")} |`);
@@ -179,11 +237,11 @@ function svg(summaries: Summary[]): string {
   const width = labelWidth + barWidth + 70;
   const max = Math.max(1.2, ...rows.map((s) => s.ratio_to_proxy));
   const x = (value: number): number => labelWidth + (value / max) * barWidth;
-  const colors: { [group: string]: string } = { bare: "#9e9e9e", protected: "#2e7d32", login: "#1565c0", refresh: "#ef6c00" };
+  const colors: { [group: string]: string } = { bare: "#9e9e9e", protected: "#2e7d32", login: "#1565c0", refresh: "#ef6c00", peer: "#6a1b9a" };
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">Throughput as a ratio to bare proxy (same run; red: target)</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Throughput as a ratio to bare proxy (same run; red: target; purple: the peer)</text>`,
   ];
   for (let tick = 0; tick <= max + 1e-9; tick += 0.25) {
     parts.push(`<line x1="${x(tick)}" y1="${top - 4}" x2="${x(tick)}" y2="${height - 26}" stroke="#e0e0e0"/>`);
@@ -192,7 +250,7 @@ function svg(summaries: Summary[]): string {
   rows.forEach((s, i) => {
     const y = top + i * rowHeight;
     parts.push(`<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escapeXml(s.label)}</text>`);
-    parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${Math.max(1, x(s.ratio_to_proxy) - labelWidth)}" height="${rowHeight - 7}" fill="${colors[s.group] || "#455a64"}"/>`);
+    parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${Math.max(1, x(s.ratio_to_proxy) - labelWidth)}" height="${rowHeight - 7}" fill="${colors[s.engine === "peer" ? "peer" : s.group] || "#455a64"}"/>`);
     parts.push(`<text x="${x(s.ratio_to_proxy) + 4}" y="${y + 14}">${s.ratio_to_proxy.toFixed(2)}</text>`);
     const target = TARGETS.find((t) => t.scenario === s.id && t.base === "proxy");
     if (target) parts.push(`<line x1="${x(target.min)}" y1="${y + 1}" x2="${x(target.min)}" y2="${y + rowHeight - 2}" stroke="#c62828" stroke-width="3"/>`);

@@ -16,11 +16,23 @@
  * Environment: BENCH_DURATION (s, 5), BENCH_ROUNDS (3), BENCH_ENGINES ("njs qjs"), BENCH_POOL (cookies
  * in a cold pool, 50000), BENCH_CONNECTIONS (32), BENCH_RSS (1: measure RSS, 0: skip),
  * BENCH_RSS_REQUESTS ("100000 1000000"), BENCH_ONLY (comma-separated scenario ids, for quick looks).
+ *
+ * BENCH_PEER_LIB=<dir>: also measure the peer, lua-resty-session, on the same nginx (lua-nginx-module
+ * from Debian testing), the same upstream, secret and options, in the same rounds. The directory holds
+ * its Lua libraries (resty/session*, resty/openssl*, ffi-zlib.lua, resty/redis.lua), assembled from
+ * their public repositories as README "Performance" says; it is copied into .cache/bench for the run
+ * (the rootfs sees only the repo), never into the tree.
+ *
+ * BENCH_INSTRUCTIONS=1: after the wrk rounds, every scenario again under callgrind (docs/NOTES.md "How
+ * to measure"): instructions per request = (run of N2 requests − run of N1) / (N2 − N1), one process
+ * (master_process off), one connection. BENCH_INSTRUCTIONS_REQUESTS ("200 1200"): N1 and N2.
+ *
+ * BENCH_NOTE: a line the report prints about the run's conditions (e.g. a machine shared with others).
  */
 
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSessionLibrary } from "../src/core/api";
@@ -40,7 +52,17 @@ const settings = {
   rss: process.env.BENCH_RSS !== "0",
   rssRequests: (process.env.BENCH_RSS_REQUESTS || "100000 1000000").split(/[\s,]+/).filter(Boolean).map(Number),
   only: (process.env.BENCH_ONLY || "").split(",").filter(Boolean),
+  peerLib: process.env.BENCH_PEER_LIB || "",
+  /** A line for the report about the run's conditions (e.g. "the machine was shared with test runs"). */
+  note: process.env.BENCH_NOTE || "",
+  instructions: process.env.BENCH_INSTRUCTIONS === "1",
+  instructionRequests: (process.env.BENCH_INSTRUCTIONS_REQUESTS || "200 1200").split(/[\s,]+/).filter(Boolean).map(Number),
 };
+
+/** The peer's version, as measured: BENCH_PEER_LIB must hold this release of lua-resty-session. */
+const PEER = "lua-resty-session 4.1.5";
+/** What BENCH_PEER_LIB must hold (the four public repositories' lib/ directories). */
+const PEER_FILES = ["resty/session.lua", "resty/session/shm.lua", "resty/session/redis.lua", "resty/openssl.lua", "ffi-zlib.lua", "resty/redis.lua"];
 
 type Engine = "njs" | "qjs";
 const SECRET = randomBytes(32).toString("base64url");
@@ -59,17 +81,26 @@ interface Instance {
   http: string;
   /** session.json, for instances running njs-session. */
   session?: object;
+  /** The peer's options (peer-session.json, read by its init_by_lua), for instances running the peer. */
+  peer?: object;
 }
 
 let nextPort = 19100;
 
-function main(cpuMask: string, dir: string, http: string, session: boolean, stream?: string): string {
+/**
+ * An instance's nginx.conf; with `oneProcess`, the same for callgrind: nginx as one process in the
+ * foreground (master_process off), so the instructions counted are the requests' and start-up's only.
+ */
+function main(instance: Instance, dir: string, oneProcess = false): string {
+  const { cpuMask, http, stream } = instance;
+  const session = !!instance.session;
   const modules = (session ? "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n" : "") +
+    (instance.peer ? "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n" : "") +
     (stream ? "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nload_module /usr/lib/nginx/modules/ngx_stream_js_module.so;\n" : "");
-  return `${modules}worker_processes 1;
+  const processModel = oneProcess ? `daemon off;\nmaster_process off;\npid ${dir}/nginx-cg.pid;\n` : `pid ${dir}/nginx.pid;\n`;
+  return `${modules}${processModel}worker_processes 1;
 worker_cpu_affinity ${cpuMask};
 worker_rlimit_nofile 8192;
-pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 ${session ? `env NJS_SESSION_CONFIG=${dir}/session.json;\n` : ""}events { worker_connections 4096; }
 ${stream || ""}http {
@@ -193,18 +224,102 @@ ${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${upstre
   };
 }
 
+/** Where the run's copy of BENCH_PEER_LIB lives (inside the repo's .cache, so the rootfs sees it). */
+const peerLibCopy = join(work, "peer-lib");
+
+/**
+ * The peer, lua-resty-session, set up as a user of it would: options once in init_by_lua (the same
+ * options as ours, same secret), and small handlers that do what our entry points do. The check is
+ * start() (open, then refresh as needed: our session.access does the same) with the subject handed
+ * to the upstream through a variable; login asks the same login backend with a subrequest and turns
+ * its verdict header into a new session.
+ */
+function peerInstance(kind: "cookie" | "shm" | "refresh" | "redis"): Instance {
+  const port = nextPort++;
+  const peer = {
+    ...BASE_SESSION,
+    ...(kind === "shm" ? { storage: "shm", shm: { zone: "sessions" } } : {}),
+    ...(kind === "redis" ? { storage: "redis", redis: { host: "127.0.0.1", port: REDIS_PORT } } : {}),
+    ...(kind === "refresh" ? { touch_threshold: 0 } : {}),
+  };
+  const login = (backend: string): string => `content_by_lua_block {
+                local cjson = require "cjson.safe"
+                ngx.req.read_body()
+                local reply = ngx.location.capture("${backend}", {
+                    method = ngx["HTTP_" .. ngx.req.get_method()], args = ngx.var.args, body = ngx.req.get_body_data(),
+                })
+                local verdict = reply.status < 400 and cjson.decode(reply.header["X-Session-Login"] or "")
+                if type(verdict) == "table" and type(verdict.subject) == "string" then
+                    local session = require("resty.session").new()
+                    session:set_subject(verdict.subject)
+                    if verdict.remember ~= nil then session:set_remember(verdict.remember == true) end
+                    local ok, err = session:save()
+                    if not ok then
+                        ngx.log(ngx.ERR, "peer login: unable to save the new session: ", err)
+                        return ngx.exit(500)
+                    end
+                end
+                ngx.status = reply.status
+                ngx.print(reply.body)
+            }`;
+  return {
+    name: `peer-${kind}`,
+    port,
+    cpuMask: "01",
+    peer,
+    http: `    lua_package_path "${peerLibCopy}/?.lua;;";
+${kind === "shm" ? "    lua_shared_dict sessions 128m;\n" : ""}    init_by_lua_block {
+        local file = assert(io.open("${join(work, `peer-${kind}`, "peer-session.json")}"))
+        require("resty.session").init(require("cjson").decode(file:read("*a")))
+        file:close()
+    }
+${upstreamBlock}
+    server {
+        listen 127.0.0.1:${port} backlog=4096;
+        location /app/ {
+            set $session_subject "";
+            access_by_lua_block {
+                local session, err, exists, refreshed = require("resty.session").start()
+                if not exists then return ngx.exit(401) end
+                if not refreshed then
+                    ngx.log(ngx.ERR, "peer check: refresh failed: ", err)
+                    return ngx.exit(500)
+                end
+                ngx.var.session_subject = session:get_subject()
+            }
+            proxy_set_header X-Session-Subject $session_subject;
+            ${proxy};
+        }
+        location = /login { ${login("/_session_login_backend")} }
+        location = /login-remember { ${login("/_session_login_backend_remember")} }
+        location = /_session_login_backend { internal; ${proxy}/check-login; }
+        location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
+    }`,
+  };
+}
+
 // -------------------------------------------------------------------------------------------------
 // Scenarios
 
 interface Scenario {
   id: string;
   label: string;
-  engine: Engine | null;
+  /** "njs" or "qjs": ours under that engine; "peer": lua-resty-session; null: bare nginx. */
+  engine: Engine | "peer" | null;
+  /** The same job under every implementation (e.g. "cookie-warm"): how the report pairs ours with the peer's. */
+  job: string;
   instance: Instance;
   path: string;
   /** Cookie pool file (one Cookie header per line); none: no cookie. */
   cookies?: string;
+  /**
+   * The cookies name sessions in the instance's own shared memory zone (made by its login), which a
+   * restart empties: under callgrind, the process logs in first to make them.
+   */
+  inZone?: "warm" | "cold";
   login?: boolean;
+  /** What every response must be, checked before measuring (drive-lib.sh check_wrk). */
+  expect: { status: number; cookie: "yes" | "no" };
   /** Which group the report draws it in. */
   group: "bare" | "protected" | "login" | "refresh";
 }
@@ -242,10 +357,18 @@ function writeLines(path: string, lines: string[]): void {
 async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]; pools: Array<[Instance, string]> }> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, "out"), { recursive: true });
+  mkdirSync(join(work, "cg"), { recursive: true });
+  if (settings.peerLib) {
+    const missing = PEER_FILES.filter((name) => !existsSync(join(settings.peerLib, name)));
+    if (missing.length) throw new Error(`BENCH_PEER_LIB=${settings.peerLib} lacks ${missing.join(", ")} (README "Performance" says how to assemble it)`);
+    cpSync(settings.peerLib, peerLibCopy, { recursive: true });
+  }
   const instances: Instance[] = [upstream, bare];
+  const ok = { status: 200, cookie: "no" } as const;
+  const issues = { status: 200, cookie: "yes" } as const;
   const scenarios: Scenario[] = [
-    { id: "return200", label: "bare return 200", engine: null, instance: bare, path: "/return200", group: "bare" },
-    { id: "proxy", label: "bare proxy", engine: null, instance: bare, path: "/open/", group: "bare" },
+    { id: "return200", label: "bare return 200", engine: null, job: "return200", instance: bare, path: "/return200", expect: ok, group: "bare" },
+    { id: "proxy", label: "bare proxy", engine: null, job: "proxy", instance: bare, path: "/open/", expect: ok, group: "bare" },
   ];
   const pools: Array<[Instance, string]> = [];
 
@@ -256,35 +379,55 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
   // Old enough that every request passes touch_threshold 0, so every response re-issues the cookie.
   writeLines(file("refresh-warm.txt"), await mintCookies(1, { ...BASE_SESSION, touch_threshold: 0 }, 5));
 
-  for (const engine of settings.engines) {
-    const cookie = sessionInstance(engine, "cookie");
-    const shm = sessionInstance(engine, "shm");
-    const refresh = sessionInstance(engine, "refresh");
-    const redis = sessionInstance(engine, "redis");
-    const memcached = sessionInstance(engine, "memcached");
-    instances.push(cookie, shm, refresh, redis, memcached);
-    pools.push([shm, file(`${engine}-shm-pool.txt`)], [redis, file(`${engine}-redis-pool.txt`)], [memcached, file(`${engine}-memcached-pool.txt`)]);
-    const E = engine === "qjs" ? "QuickJS" : "njs engine";
-    scenarios.push(
-      { id: `${engine}-cookie-warm`, label: `${E}: cookie, warm`, engine, instance: cookie, path: "/app/", cookies: file("cookie-warm.txt"), group: "protected" },
-      { id: `${engine}-cookie-cold`, label: `${E}: cookie, cold`, engine, instance: cookie, path: "/app/", cookies: file("cookie-pool.txt"), group: "protected" },
-      { id: `${engine}-shm-warm`, label: `${E}: shm, warm`, engine, instance: shm, path: "/app/", cookies: file(`${engine}-shm-warm.txt`), group: "protected" },
-      { id: `${engine}-shm-cold`, label: `${E}: shm, cold`, engine, instance: shm, path: "/app/", cookies: file(`${engine}-shm-pool.txt`), group: "protected" },
-      { id: `${engine}-redis-warm`, label: `${E}: redis, warm`, engine, instance: redis, path: "/app/", cookies: file(`${engine}-redis-warm.txt`), group: "protected" },
-      { id: `${engine}-redis-cold`, label: `${E}: redis, cold`, engine, instance: redis, path: "/app/", cookies: file(`${engine}-redis-pool.txt`), group: "protected" },
-      { id: `${engine}-memcached-warm`, label: `${E}: memcached, warm`, engine, instance: memcached, path: "/app/", cookies: file(`${engine}-memcached-warm.txt`), group: "protected" },
-      { id: `${engine}-memcached-cold`, label: `${E}: memcached, cold`, engine, instance: memcached, path: "/app/", cookies: file(`${engine}-memcached-pool.txt`), group: "protected" },
-      { id: `${engine}-login`, label: `${E}: login`, engine, instance: cookie, path: "/login", login: true, group: "login" },
-      { id: `${engine}-login-remember`, label: `${E}: login with remember`, engine, instance: cookie, path: "/login-remember", login: true, group: "login" },
-      { id: `${engine}-refresh`, label: `${E}: touch on every request`, engine, instance: refresh, path: "/app/", cookies: file("refresh-warm.txt"), group: "refresh" },
+  /** The scenarios every implementation runs, on its instances of each storage. */
+  const jobs = (prefix: string, E: string, engine: Engine | "peer", on: { [kind: string]: Instance }): Scenario[] => {
+    const list: Scenario[] = [
+      { id: `${prefix}-cookie-warm`, label: `${E}: cookie, warm`, engine, job: "cookie-warm", instance: on.cookie, path: "/app/", cookies: file("cookie-warm.txt"), expect: ok, group: "protected" },
+      { id: `${prefix}-cookie-cold`, label: `${E}: cookie, cold`, engine, job: "cookie-cold", instance: on.cookie, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
+    ];
+    for (const kind of ["shm", "redis", "memcached"]) {
+      const instance = on[kind];
+      if (!instance) continue;
+      pools.push([instance, file(`${instance.name}-pool.txt`)]);
+      list.push(
+        { id: `${prefix}-${kind}-warm`, label: `${E}: ${kind}, warm`, engine, job: `${kind}-warm`, instance, path: "/app/", cookies: file(`${instance.name}-warm.txt`), inZone: kind === "shm" ? "warm" : undefined, expect: ok, group: "protected" },
+        { id: `${prefix}-${kind}-cold`, label: `${E}: ${kind}, cold`, engine, job: `${kind}-cold`, instance, path: "/app/", cookies: file(`${instance.name}-pool.txt`), inZone: kind === "shm" ? "cold" : undefined, expect: ok, group: "protected" },
+      );
+    }
+    list.push(
+      { id: `${prefix}-login`, label: `${E}: login`, engine, job: "login", instance: on.cookie, path: "/login", login: true, expect: issues, group: "login" },
+      { id: `${prefix}-login-remember`, label: `${E}: login with remember`, engine, job: "login-remember", instance: on.cookie, path: "/login-remember", login: true, expect: issues, group: "login" },
+      { id: `${prefix}-refresh`, label: `${E}: touch on every request`, engine, job: "refresh", instance: on.refresh, path: "/app/", cookies: file("refresh-warm.txt"), expect: issues, group: "refresh" },
     );
+    return list;
+  };
+
+  for (const engine of settings.engines) {
+    const on: { [kind: string]: Instance } = {};
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached"] as Kind[]) {
+      on[kind] = sessionInstance(engine, kind);
+      instances.push(on[kind]);
+    }
+    scenarios.push(...jobs(engine, engine === "qjs" ? "QuickJS" : "njs engine", engine, on));
+  }
+  if (settings.peerLib) {
+    // The peer gets the very cookie files ours get (cookie storage: minted above, by our core; the
+    // formats are the same), and its own store pools, made by its own login.
+    const on: { [kind: string]: Instance } = {};
+    for (const kind of ["cookie", "shm", "refresh", "redis"] as const) {
+      on[kind] = peerInstance(kind);
+      instances.push(on[kind]);
+    }
+    scenarios.push(...jobs("peer", PEER, "peer", on));
   }
 
   for (const instance of instances) {
     const dir = join(work, instance.name);
     mkdirSync(join(dir, "logs"), { recursive: true });
-    writeFileSync(join(dir, "nginx.conf"), main(instance.cpuMask, dir, instance.http, !!instance.session, instance.stream));
+    writeFileSync(join(dir, "nginx.conf"), main(instance, dir));
+    writeFileSync(join(dir, "nginx-cg.conf"), main(instance, dir, true));
     if (instance.session) writeFileSync(join(dir, "session.json"), JSON.stringify(instance.session, null, 2) + "\n");
+    if (instance.peer) writeFileSync(join(dir, "peer-session.json"), JSON.stringify(instance.peer, null, 2) + "\n");
   }
   const selected = settings.only.length ? scenarios.filter((s) => s.group === "bare" || settings.only.includes(s.id)) : scenarios;
   return { instances, scenarios: selected, pools };
@@ -294,11 +437,17 @@ function q(text: string): string {
   return "'" + text.replace(/'/g, "'\\''") + "'";
 }
 
-function wrkEnv(scenario: Scenario): string {
+function wrkEnv(scenario: Scenario, cookies = scenario.cookies): string {
   const vars: string[] = [];
-  if (scenario.cookies) vars.push(`BENCH_COOKIES=${q(scenario.cookies)}`);
+  if (cookies) vars.push(`BENCH_COOKIES=${q(cookies)}`);
   if (scenario.login) vars.push("BENCH_METHOD=POST", `BENCH_BODY=${q(LOGIN_BODY)}`);
   return vars.join(" ");
+}
+
+/** Requests per callgrind run (N1, N2). Login with remember is PBKDF2, ~10M instructions each: a tenth. */
+function instructionRequests(scenario: Scenario): number[] {
+  const scale = scenario.job === "login-remember" ? 0.1 : 1;
+  return settings.instructionRequests.map((n) => Math.max(1, Math.round(n * scale)));
 }
 
 function url(instance: Instance, path: string): string {
@@ -310,7 +459,8 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
   const out = join(work, "out");
   const lines = [
     "#!/usr/bin/env bash",
-    `export BENCH_DIR=${q(join(repo, "bench"))} BENCH_CONNECTIONS=${settings.connections}`,
+    `export BENCH_DIR=${q(join(repo, "bench"))} BENCH_CONNECTIONS=${settings.connections} BENCH_INSTRUCTIONS=${settings.instructions ? 1 : 0}` +
+      (settings.peerLib ? ` BENCH_PEER=${q(PEER)}` : ""),
     `source ${q(join(repo, "bench", "drive-lib.sh"))}`,
     `versions ${q(join(out, "versions.txt"))}`,
     `start_stores ${REDIS_PORT} ${MEMCACHED_PORT}`,
@@ -322,9 +472,26 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     lines.push(`collect_cookies ${q(poolFile)} ${q(join(work, instance.name))} ${q(url(instance, "/login"))} ${settings.pool} BENCH_METHOD=POST BENCH_BODY=${q(LOGIN_BODY)}`);
     lines.push(`head -n1 ${q(poolFile)} >${q(poolFile.replace("-pool.txt", "-warm.txt"))}`);
   }
-  lines.push(`log "warming up"`);
+  const peerCookie = instances.find((i) => i.name === "peer-cookie");
+  if (peerCookie) {
+    // Ours → peer holds by construction (the peer's cookie scenarios get cookies our core minted);
+    // peer → ours is checked here, and only reported: the formats agreeing is not what is measured.
+    const minted = file("peer-minted.txt");
+    lines.push(`log "the peer's cookies, sent to ours"`);
+    lines.push(`collect_cookies ${q(minted)} ${q(join(work, peerCookie.name))} ${q(url(peerCookie, "/login"))} 100 BENCH_METHOD=POST BENCH_BODY=${q(LOGIN_BODY)}`);
+    for (const engine of settings.engines) {
+      const ours = instances.find((i) => i.name === `${engine}-cookie`) as Instance;
+      lines.push(
+        `if check_wrk ${q(join(out, `interchange-${engine}.json`))} ${q(join(work, ours.name))} ${q(url(ours, "/app/"))} 200 no BENCH_COOKIES=${q(minted)}; ` +
+          `then echo "${engine}: accepted" >>${q(join(out, "interchange.txt"))}; else echo "${engine}: REFUSED" >>${q(join(out, "interchange.txt"))}; fi`,
+      );
+    }
+  }
+  lines.push(`log "checking every scenario's responses (and warming up)"`);
   for (const s of scenarios) {
-    lines.push(`run_wrk ${q(join(out, `${s.id}.warmup.json`))} ${q(join(work, s.instance.name))} ${q(url(s.instance, s.path))} 1s ${wrkEnv(s)}`);
+    lines.push(
+      `check_wrk ${q(join(out, `${s.id}.check.json`))} ${q(join(work, s.instance.name))} ${q(url(s.instance, s.path))} ${s.expect.status} ${s.expect.cookie} ${wrkEnv(s)}`,
+    );
   }
   for (let round = 1; round <= settings.rounds; round++) {
     lines.push(`log "round ${round} of ${settings.rounds}"`);
@@ -348,12 +515,45 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
       }
     }
   }
-  for (const instance of instances) lines.push(`stop_nginx ${q(join(work, instance.name))}`);
+  for (const instance of instances) {
+    if (instance !== upstream) lines.push(`stop_nginx ${q(join(work, instance.name))}`);
+  }
+  if (settings.instructions) {
+    lines.push("sleep 1");
+    for (const s of scenarios) {
+      const counts = instructionRequests(s);
+      lines.push(`log "callgrind: ${s.id} (${counts.join(" and ")} requests)"`);
+      for (const n of counts) {
+        const dir = join(work, s.instance.name);
+        let prelude = "";
+        let cookies = s.cookies;
+        if (s.inZone) {
+          // The same logins in both runs, so that they cancel out in the difference.
+          const poolFile = join(work, "cg", `${s.id}-${n}-pool.txt`);
+          const logins = s.inZone === "warm" ? 1 : Math.max(...counts);
+          prelude = `CG_PRELUDE=${q(url(s.instance, "/login"))} CG_PRELUDE_COUNT=${logins} CG_PRELUDE_POOL=${q(poolFile)} CG_PRELUDE_BODY=${q(LOGIN_BODY)} `;
+          cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
+        }
+        lines.push(
+          `${prelude}callgrind_requests ${q(join(out, `${s.id}.cg${n}`))} ${q(dir)} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies)}`,
+        );
+      }
+    }
+  }
+  lines.push(`stop_nginx ${q(join(work, upstream.name))}`);
   return lines.join("\n") + "\n";
 }
 
 function readJson(path: string): any {
   return JSON.parse(readFileSync(path, "utf8"));
+}
+
+/** Instructions per request from the two callgrind runs of a scenario. */
+function instructionsOf(scenario: Scenario): { per_request: number; requests: number[]; totals: number[] } {
+  const counts = instructionRequests(scenario);
+  const totals = counts.map((n) => Number(readFileSync(join(work, "out", `${scenario.id}.cg${n}`), "utf8")));
+  const perRequest = (totals[totals.length - 1] - totals[0]) / (counts[counts.length - 1] - counts[0]);
+  return { per_request: Math.round(perRequest), requests: counts, totals };
 }
 
 function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
@@ -362,7 +562,9 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
     id: s.id,
     label: s.label,
     engine: s.engine,
+    job: s.job,
     group: s.group,
+    instructions: settings.instructions ? instructionsOf(s) : undefined,
     runs: Array.from({ length: settings.rounds }, (_, i) => {
       const path = join(out, `${s.id}.${i + 1}.json`);
       const summary = readJson(path);
@@ -403,6 +605,13 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
       rounds: settings.rounds,
       connections: settings.connections,
       pool: settings.pool,
+      peer: settings.peerLib ? PEER : null,
+      /** Cookies the peer minted at its login, sent to our cookie-storage instance of each engine. */
+      peer_cookies_on_ours: existsSync(join(out, "interchange.txt")) ? readFileSync(join(out, "interchange.txt"), "utf8").trim().split("\n") : null,
+      note: settings.note || null,
+      instructions: settings.instructions
+        ? `callgrind, one process (master_process off), one connection: (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.instructionRequests.join(" and ")} (login with remember: a tenth)`
+        : null,
       worker: "one nginx worker pinned to core 0; wrk -t1 and the upstream nginx on core 1",
     },
     scenarios: results,
@@ -412,7 +621,9 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
 }
 
 async function mainRun(): Promise<void> {
-  execFileSync("bash", [join(repo, "nginx", "provision.sh"), "wrk"], { stdio: "inherit" });
+  // The peer needs lua-nginx-module (with lua-resty-core and cjson) from Debian testing; callgrind, valgrind.
+  const packages = ["wrk", ...(settings.peerLib ? ["libnginx-mod-http-lua", "lua-resty-core", "lua-cjson"] : []), ...(settings.instructions ? ["valgrind"] : [])];
+  execFileSync("bash", [join(repo, "nginx", "provision.sh"), ...packages], { stdio: "inherit" });
   execFileSync("node", [join(repo, "build", "build.mjs")], { stdio: "inherit" });
   const { instances, scenarios, pools } = await prepare();
   const planPath = join(work, "plan.sh");
@@ -426,6 +637,12 @@ async function mainRun(): Promise<void> {
   process.stdout.write(readFileSync(written.markdown, "utf8"));
   if (raw.log_problems.length) {
     process.stderr.write("bench: the error logs have problems:\n" + raw.log_problems.join("\n") + "\n");
+    process.exitCode = 1;
+  }
+  // Checked before measuring too (check_wrk); a run can still go wrong later (a store, a timeout).
+  const failed = raw.scenarios.filter((s) => s.runs.some((run) => Object.values(run.errors).some((n) => n > 0)));
+  if (failed.length) {
+    process.stderr.write(`bench: FAILED requests (wrong status, timeouts, socket errors) in: ${failed.map((s) => s.id).join(", ")}\n`);
     process.exitCode = 1;
   }
 }

@@ -7,6 +7,9 @@
 --                  stops and touches BENCH_OUT.done; wrk's main thread sleeps out -d regardless,
 --                  so the caller sends it SIGINT on seeing that file (drive-lib.sh: limited_wrk)
 --   BENCH_COLLECT  append each response's Set-Cookie name=value to this file (minting a pool)
+--   BENCH_EXPECT_STATUS  (check runs, not measured) the status every response must have; with
+--                  BENCH_EXPECT_COOKIE "yes" or "no" (whether it sets a cookie), the script writes
+--                  BENCH_OUT.check: "<responses> <wrong> <first wrong status> <first wrong cookie>"
 -- Run with -t1: the counters below are per thread.
 
 local cookies = {}
@@ -39,15 +42,29 @@ end
 
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "")
 local collect_path = os.getenv("BENCH_COLLECT")
-if limit or (collect_path and collect_path ~= "") then
+local expect_status = tonumber(os.getenv("BENCH_EXPECT_STATUS") or "")
+local expect_cookie = os.getenv("BENCH_EXPECT_COOKIE")
+-- Globals of the thread's Lua state, read by done() through thread:get.
+checked, wrong, first_wrong = 0, 0, "- -"
+local threads = {}
+function setup(thread) threads[#threads + 1] = thread end
+
+-- A response() callback makes wrk parse every response's headers: only runs that need one get it.
+if limit or (collect_path and collect_path ~= "") or expect_status then
   local seen = 0
   local collected = nil
   if collect_path and collect_path ~= "" then collected = io.open(collect_path, "a") end
   response = function(status, headers, body)
     seen = seen + 1
-    if collected then
-      local line = headers["Set-Cookie"]
-      if line then collected:write((line:match("^([^;]*)")), "\n") end
+    local cookie = headers["Set-Cookie"]
+    if collected and cookie then collected:write((cookie:match("^([^;]*)")), "\n") end
+    if expect_status then
+      local has_cookie = cookie and "yes" or "no"
+      checked = checked + 1
+      if status ~= expect_status or (expect_cookie and expect_cookie ~= "" and has_cookie ~= expect_cookie) then
+        if wrong == 0 then first_wrong = status .. " " .. has_cookie end
+        wrong = wrong + 1
+      end
     end
     if limit and seen >= limit then
       if collected then collected:close(); collected = nil end
@@ -67,4 +84,10 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
   out:close()
+  if expect_status then
+    local check = assert(io.open(os.getenv("BENCH_OUT") .. ".check", "w"))
+    local thread = threads[1]
+    check:write(string.format("%d %d %s\n", thread:get("checked"), thread:get("wrong"), thread:get("first_wrong")))
+    check:close()
+  end
 end
