@@ -17,6 +17,11 @@
 #                        (default: --modules-path of `$NGINX_BIN -V`)
 #   TEST_NGINX_*         passed through to Test::Nginx (e.g. TEST_NGINX_PORT,
 #                        TEST_NGINX_NO_CLEAN=1 to keep nginx running after a test)
+#   NJS_SESSION_FLOOR    1: run against the oldest njs we support instead: Debian trixie's nginx 1.26 +
+#                        njs 0.8.9 (njs engine only; no QuickJS there), in its own rootfs
+#                        (<repo>/.cache/rootfs-trixie, no stores), on the files listed in
+#                        FLOOR_FILES below unless files are given. Blocks that need a newer njs
+#                        are skipped by t/lib/NjsVersion.pm, each with a line naming what it needs.
 #   NJS_SESSION_NETNS    1 (default): each engine's run gets its own
 #                        loopback-only network namespace (see nginx/in-rootfs.sh),
 #                        so concurrent runs never share port 1984; 0: host network.
@@ -28,8 +33,9 @@
 #   TEST_NGINX_MODULES_DIR  for `load_module $TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;`
 #   TEST_NGINX_REPO_DIR     absolute repo root, e.g. for js_import/js_path
 #   TEST_NGINX_BINARY       the nginx under test
-#   TEST_NGINX_SERVROOT     <repo>/t/servroot-<engine>, so the two runs never
+#   TEST_NGINX_SERVROOT     <repo>/t/servroot-<engine> (-floor), so no two runs
 #                           share a server root
+#   TEST_NGINX_NJS_VERSION  the njs version of the nginx under test (t/lib/NjsVersion.pm)
 # Test::Nginx itself adds `user root;` to nginx.conf when run as root.
 set -euo pipefail
 
@@ -37,6 +43,22 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO"  # Test::Nginx and the t/ paths are relative to the repo root
 
 die() { printf 'prove.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The floor run: everything but the network stores (their bridge needs js_fetch_proxy, njs >= 0.9.4;
+# README's compatibility matrix says so). Blocks inside these files that need more are skipped one by one.
+FLOOR_FILES="t/000-smoke.t t/010-vectors.t t/020-lifecycle.t t/030-bad-input.t t/040-user-module.t
+    t/050-access.t t/060-auth-request.t t/070-login-logout.t t/080-isolation.t t/090-readme-examples.t
+    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/190-njs-floor.t"
+floor="${NJS_SESSION_FLOOR:-0}"
+[[ "$floor" == 0 || "$floor" == 1 ]] || die "NJS_SESSION_FLOOR must be 0 or 1, not '$floor'"
+if [[ $floor == 1 ]]; then
+    [[ -z "${NGINX_BIN:-}" ]] || die "NJS_SESSION_FLOOR=1 runs its own rootfs: unset NGINX_BIN"
+    [[ -z "${NJS_SESSION_ENGINES:-}" || "${NJS_SESSION_ENGINES}" == njs ]] ||
+        die "NJS_SESSION_FLOOR=1: njs 0.8.9 has only the njs engine (NJS_SESSION_ENGINES=$NJS_SESSION_ENGINES)"
+    NJS_SESSION_ENGINES=njs
+    export NJS_SESSION_SUITE=trixie NJS_SESSION_STORES=0
+    export NJS_SESSION_ROOTFS="${NJS_SESSION_ROOTFS:-$REPO/.cache/rootfs-trixie}"
+fi
 
 engines="${NJS_SESSION_ENGINES:-njs qjs}"
 engines="${engines//,/ }"
@@ -52,11 +74,17 @@ have_target=0
 for arg in "$@"; do
     [[ "$arg" == -* ]] || have_target=1
 done
-[[ $have_target == 1 ]] || prove_args+=(t)
+if [[ $have_target == 0 && $floor == 1 ]]; then
+    # shellcheck disable=SC2206 # the list is words
+    prove_args+=($FLOOR_FILES)
+elif [[ $have_target == 0 ]]; then
+    prove_args+=(t)
+fi
 
 # Provision (cached: a fraction of a second when nothing changed); prints the
 # nginx and njs versions the tests run with.
-bash "$REPO/nginx/provision.sh"
+provisioned="$(bash "$REPO/nginx/provision.sh")"
+printf '%s\n' "$provisioned"
 
 export TEST_NGINX_REPO_DIR="$REPO"
 if [[ -n "${NGINX_BIN:-}" ]]; then
@@ -69,6 +97,7 @@ if [[ -n "${NGINX_BIN:-}" ]]; then
         [[ -n "$NGINX_MODULES_DIR" ]] || NGINX_MODULES_DIR="$(cd "$(dirname "$NGINX_BIN")/.." && pwd -P)/modules"
     fi
     export TEST_NGINX_MODULES_DIR="$NGINX_MODULES_DIR"
+    TEST_NGINX_NJS_VERSION="$(sed -n 's/^njs version: \([0-9.]*\).*/\1/p' <<<"$provisioned")"
     runner=()  # on the host
 else
     # Paths inside the rootfs (Debian's layout).
@@ -78,7 +107,12 @@ else
     # A private loopback-only network per run: concurrent runs (another work
     # tree, another engineer) would otherwise fight over port 1984.
     export NJS_SESSION_NETNS="${NJS_SESSION_NETNS:-1}"
+    # The package version, e.g. "0.8.9-1" (provision.sh printed it).
+    TEST_NGINX_NJS_VERSION="$(sed -n 's/^njs (libnginx-mod-http-js): \([0-9.]*\).*/\1/p' <<<"$provisioned")"
 fi
+[[ "$TEST_NGINX_NJS_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+    die "could not read the njs version from provision.sh's output (got '$TEST_NGINX_NJS_VERSION')"
+export TEST_NGINX_NJS_VERSION
 
 # One run per work tree at a time: two runs would share t/servroot-<engine>
 # and delete each other's server roots. (Other work trees are not affected.)
@@ -93,7 +127,8 @@ failed=0
 for engine in $engines; do
     export TEST_NGINX_JS_ENGINE="$engine"
     export TEST_NGINX_SERVROOT="$REPO/t/servroot-$engine"
-    printf '\n===== prove under js_engine %s (%s) =====\n' "$engine" "$TEST_NGINX_BINARY"
+    [[ $floor == 0 ]] || TEST_NGINX_SERVROOT+="-floor"
+    printf '\n===== prove under js_engine %s (%s, njs %s) =====\n' "$engine" "$TEST_NGINX_BINARY" "$TEST_NGINX_NJS_VERSION"
     if "${runner[@]}" prove "${prove_args[@]}" 8>&-; then  # the lock is not for children
         results+=("$engine: PASS")
     else

@@ -5,9 +5,11 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs)
-#   6. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
-#   7. the Dockerfile, built with podman from that rootfs (build/docker-test.sh)
-#   8. the release package (build/test-package.sh)
+#   6. the njs floor: the t/ files that apply under Debian trixie's nginx 1.26 + njs 0.8.9 (own rootfs),
+#      and what `nginx -t` says on the host's older njs (build/below-floor.sh; skipped where it cannot run)
+#   7. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
+#   8. the Dockerfile, built with podman from that rootfs (build/docker-test.sh)
+#   9. the release package (build/test-package.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -38,6 +40,12 @@ fi
 
 step "integration tests (nginx, both engines)"
 bash build/prove.sh
+
+step "integration tests on the njs floor (Debian trixie: nginx 1.26 + njs 0.8.9, njs engine)"
+NJS_SESSION_FLOOR=1 bash build/prove.sh
+
+step "below the floor: nginx -t on the host's Debian nginx + njs"
+bash build/below-floor.sh
 
 step "fuzz: hostile cookies and login verdicts (short run, both engines)"
 FUZZ_NO_BUILD=1 bash build/fuzz.sh

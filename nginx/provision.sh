@@ -40,6 +40,7 @@
 #                               same effect as passing them as arguments
 #   NJS_SESSION_SUITE           Debian suite (default: testing)
 #   NJS_SESSION_MIRROR          Debian mirror (default: http://deb.debian.org/debian)
+#   NJS_SESSION_STORES          0: no Redis/Valkey/memcached in the rootfs (default 1)
 #   NGINX_BIN, NGINX_MODULES_DIR, NJS_SESSION_MIN_NJS   see mode 2 above
 #
 # Needs root (debootstrap, chroot, mount namespaces).
@@ -59,7 +60,16 @@ BASE_PACKAGES="nginx,libnginx-mod-http-js,libnginx-mod-stream-js"
 # misses a virtual dependency of libtest-nginx-perl. psmisc gives `fuser`,
 # which Test::Nginx uses to kill stale holders of its port. The stores the storage tests start
 # themselves (t/lib/StoreServers.pm): Redis, its Sentinel, Valkey, memcached.
-DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl psmisc redis-server redis-sentinel valkey-server memcached"
+# NJS_SESSION_STORES=0 leaves the stores out (the njs floor rootfs runs no store test).
+DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl psmisc"
+# Debian trixie has no libtest-nginx-perl (testing has): another suite takes that one package from
+# testing, pinned so that nothing else comes from there (see configure_chroot_apt).
+if [[ "$SUITE" != testing ]]; then
+    DEFAULT_EXTRA_PACKAGES="libtest-nginx-perl/testing psmisc"
+fi
+if [[ "${NJS_SESSION_STORES:-1}" != 0 ]]; then
+    DEFAULT_EXTRA_PACKAGES+=" redis-server redis-sentinel valkey-server memcached"
+fi
 
 BASE_ONLY=0
 if [[ "${1:-}" == --base ]]; then
@@ -269,6 +279,13 @@ configure_chroot_apt() {
     echo 'APT::Install-Recommends "false";' >>"$ROOTFS/etc/apt/apt.conf.d/99njs-session"
     # Name resolution for apt-get inside the chroot: the host's current one.
     cp -L /etc/resolv.conf "$ROOTFS/etc/resolv.conf" 2>/dev/null || true
+    if [[ "$SUITE" != testing ]]; then
+        # testing as a source for what this suite lacks (Test::Nginx), asked for by name only
+        # (`pkg/testing`): priority 100 never upgrades anything of $SUITE on its own.
+        echo "deb $MIRROR testing main" >"$ROOTFS/etc/apt/sources.list.d/njs-session-testing.list"
+        printf 'Package: *\nPin: release a=testing\nPin-Priority: 100\n' \
+            >"$ROOTFS/etc/apt/preferences.d/njs-session-testing"
+    fi
 }
 
 build_base() {

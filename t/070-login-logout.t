@@ -23,7 +23,7 @@ our $FORM = 'Content-Type: application/x-www-form-urlencoded';
 our $EXPIRED = '; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0';
 
 # The login backend, the protected application and logout, for every block.
-EntryTest::setup(secret => $SECRET, hidden => ['wonderland'], locations => <<'_EOC_');
+EntryTest::setup(secret => $SECRET, either_mode => 1, hidden => ['wonderland'], locations => <<'_EOC_');
     location = /login { js_content session.login; }
     location = /_session_login_backend {
         internal;

@@ -18,7 +18,7 @@ use Time::HiRes qw(sleep);
 our $SECRET = 'shm-storage-secret-5c1d9e';
 our %SHM = (storage => 'shm', shm => { zone => 'sessions' });
 
-EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
+EntryTest::setup(secret => $SECRET, either_mode => 1, locations => <<'_EOC_');
     location /app/ {
         js_access session.access;
         proxy_set_header X-Subject $session_subject;

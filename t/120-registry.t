@@ -23,7 +23,7 @@ our $SECRET = 'registry-secret-0b7e4d2a';
 our $TOKEN = 'admin-token-93c1f6e08a';
 our $GOOD = 'user=alice&password=wonderland';
 
-EntryTest::setup(secret => $SECRET, hidden => ['wonderland', $TOKEN], locations => <<'_EOC_');
+EntryTest::setup(secret => $SECRET, either_mode => 1, hidden => ['wonderland', $TOKEN], locations => <<'_EOC_');
     location /app/ {
         js_access session.access;
         add_header X-Worker $pid always;

@@ -32,7 +32,7 @@ use Time::HiRes ();
 our $SECRET = 'verified-cache-secret-7d41c9e2';       # env ACCESS_SECRET; the harness's default
 our $NEW_SECRET = 'verified-cache-rotated-2f8a6051';  # env NEW_SECRET: the secret rotated to
 
-EntryTest::setup(secret => $SECRET, hidden => [$NEW_SECRET], locations => <<'_EOC_');
+EntryTest::setup(secret => $SECRET, either_mode => 1, hidden => [$NEW_SECRET], locations => <<'_EOC_');
     location /app/ {
         js_access session.access;
         add_header X-Worker $pid always;

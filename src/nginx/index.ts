@@ -10,6 +10,8 @@
  *   session.init({ secret: process.env.SESSION_SECRET, nginx: { login_url: "/login" } });
  */
 
+// First: refuses an njs older than the floor before any other code of the bundle runs.
+import "./floor";
 import { createSessionLibrary } from "../core/api";
 import type { SessionOptions } from "../core/config";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";

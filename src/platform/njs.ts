@@ -67,15 +67,22 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
     },
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
-      return bytes(
-        await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: iterations }, key, size * 8),
+      // No `await` inside call arguments: njs < 0.9.7 refuses it at compile time (the 0.8.9 floor).
+      const bits = await subtle.deriveBits(
+        { name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: iterations },
+        key,
+        size * 8,
       );
+      return bytes(bits);
     },
     aesGcmEncrypt: async function (key, iv, plaintext, aad) {
       const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-      const sealed = bytes(
-        await subtle.encrypt({ name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 }, cryptoKey, plaintext),
+      const encrypted = await subtle.encrypt(
+        { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
+        cryptoKey,
+        plaintext,
       );
+      const sealed = bytes(encrypted);
       return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
     },
     aesGcmDecrypt: async function (key, iv, ciphertext, aad, tag) {
@@ -84,9 +91,12 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
       sealed.set(ciphertext);
       sealed.set(tag, ciphertext.length);
       try {
-        return bytes(
-          await subtle.decrypt({ name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 }, cryptoKey, sealed),
+        const plaintext = await subtle.decrypt(
+          { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
+          cryptoKey,
+          sealed,
         );
+        return bytes(plaintext);
       } catch (e) {
         return null;
       }

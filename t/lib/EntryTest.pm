@@ -38,6 +38,7 @@ use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Digest::SHA qw(sha256 hmac_sha256);
 use Test::More ();
+use NjsVersion ();    # skips the blocks the njs under test is too old for
 use Test::Nginx::Socket ();
 use CookieFormat;
 
@@ -78,19 +79,42 @@ sub main_config {
         map { "env $_=$env{$_};\n" } sort keys %env;
 }
 
-# setup(secret => S, hidden => [...], locations => '...'): S is passed as env ACCESS_SECRET.
+# The check of a file whose tests hold in either mode, in auth_request mode (setup's either_mode).
+our $AUTH_REQUEST_CHECK = 'include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;';
+our $AUTH_REQUEST_LOCATION = "    location = /_session_auth { internal; js_content session.authRequest; }\n";
+
+# The mode either_mode files run in: auth_request where njs has no js_access (< 0.9.9, the floor),
+# or when TEST_NGINX_SESSION_MODE=auth_request asks for it (to run them so on a newer njs too).
+sub check_mode {
+    my $mode = $ENV{TEST_NGINX_SESSION_MODE}
+        // (NjsVersion::at_least('0.9.9') ? 'js_access' : 'auth_request');
+    die "TEST_NGINX_SESSION_MODE must be js_access or auth_request, not '$mode'\n"
+        unless $mode eq 'js_access' || $mode eq 'auth_request';
+    return $mode;
+}
+
+# setup(secret => S, hidden => [...], locations => '...', either_mode => 1): S is passed as env
+# ACCESS_SECRET. either_mode: every `js_access session.access;` of the file means "the session check"
+# and its assertions hold in both modes; in auth_request mode (check_mode) it becomes the include of
+# nginx/session-auth-request.conf, with the internal /_session_auth location added if missing.
 sub setup {
     my (%args) = @_;
     $SECRET = $args{secret} // die "EntryTest::setup: secret is required\n";
     @HIDDEN = ($SECRET, @{ $args{hidden} // [] });
     my $main = main_config(ACCESS_SECRET => $SECRET);
     my $locations = $LOCATIONS . ($args{locations} // '');
+    my $auth_request = $args{either_mode} && check_mode() eq 'auth_request';
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
         $::Block = $block;
         $block->set_value('main_config', $main) unless defined $block->main_config;
         $block->set_value('http_config', $HTTP . ($block->http_config // ''));
-        $block->set_value('config', ($block->config // '') . $locations);
+        my $config = ($block->config // '') . $locations;
+        if ($auth_request && $config =~ s/\bjs_access session\.access;/$AUTH_REQUEST_CHECK/g) {
+            # (unless the file has its own, for its auth_request tests)
+            $config .= $AUTH_REQUEST_LOCATION unless $config =~ m{location = /_session_auth\b};
+        }
+        $block->set_value('config', $config);
         my $json = $block->session_json // '{"secret": {"env": "ACCESS_SECRET"}}';
         $block->set_value('user_files', ">>> session.json\n$json\n" . ($block->user_files // ''));
         $block->set_value('init', "package main;\nTest::More::subtest(\$::Block->name . ' - init' => sub {\n"

@@ -9,6 +9,7 @@ use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use JSON::PP ();
 use Test::Nginx::Socket ();
+use NjsVersion ();    # skips the blocks the njs under test is too old for
 use Exporter 'import';
 
 our @EXPORT = qw(load_vectors json_encode request_body engine_name);
