@@ -25,7 +25,7 @@ my $bundle = do { local $/; <$in> };
 close $in;
 my $floor = qq{var NJS_FLOOR = "0.8.9";\nvar NJS_FLOOR_NUMBER = 2057;\n};
 my $count = () = $bundle =~ /\Q$floor\E/g;
-die "dist/session.js: the floor constants of src/nginx/floor.ts not found once (found $count): update t/190\n"
+die "dist/session.js: the floor constants of src/nginx/floor.ts not found once (found $count): update t/210\n"
     unless $count == 1;
 $bundle =~ s/\Q$floor\E/var NJS_FLOOR = "99.0.0";\nvar NJS_FLOOR_NUMBER = 6488064;\n/;
 our $RAISED = tempdir(CLEANUP => 1);
