@@ -38,6 +38,24 @@ const FORM_MAX_KEYS = 1024;
 /** Bodies readRequestForm() parses; any other body (JSON from fetch) must carry the header. */
 const FORM_CONTENT_TYPE = /^\s*(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
 
+const URLENCODED = /^\s*application\/x-www-form-urlencoded\s*(?:;|$)/i;
+
+/** The first value of `name` in an urlencoded body; undefined when absent or not decodable. */
+export function urlencodedField(body: string, name: string): string | undefined {
+  const pairs = body.split("&");
+  for (let i = 0; i < pairs.length; i++) {
+    const equals = pairs[i].indexOf("=");
+    const key = equals < 0 ? pairs[i] : pairs[i].substring(0, equals);
+    try {
+      if (decodeURIComponent(key.split("+").join(" ")) !== name) continue;
+      return equals < 0 ? "" : decodeURIComponent(pairs[i].substring(equals + 1).split("+").join(" "));
+    } catch (e) {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 function headerText(r: NginxHTTPRequest, name: string): string | undefined {
   const value = r.headersIn[name];
   if (value === undefined || value === null) return undefined;
@@ -90,6 +108,12 @@ export function createCsrfChecks(platform: Platform, reference: (r: NginxHTTPReq
     if (fromHeader !== undefined) return verify(r, method, settings, binding, fromHeader);
     const contentType = headerText(r, "Content-Type");
     const reader = (r as unknown as FormReadingRequest).readRequestForm;
+    if (readForm && typeof reader !== "function" && contentType !== undefined && URLENCODED.test(contentType)) {
+      // njs < 0.9.9 has no readRequestForm(); js_content (the logout handler) still has the body read.
+      const body = (r as unknown as { requestText?: unknown }).requestText;
+      const value = typeof body === "string" ? urlencodedField(body, entry.csrf_field) : undefined;
+      return value === undefined ? refuse(r, method, "missing CSRF token") : verify(r, method, settings, binding, value);
+    }
     if (!readForm || typeof reader !== "function" || contentType === undefined || !FORM_CONTENT_TYPE.test(contentType)) {
       return refuse(r, method, "missing CSRF token");
     }

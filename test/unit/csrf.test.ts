@@ -12,6 +12,7 @@ import { createHash, createHmac, hkdfSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { csrfToken, foreignOrigin, isSafeMethod, verifyCsrfToken, type CsrfBinding } from "../../src/core/csrf";
 import { fromJson } from "../../src/nginx/configuration";
+import { urlencodedField } from "../../src/nginx/csrf";
 import { createNodePlatform } from "../../src/platform/node";
 import { createEnv, mint, nextCookie, T0 } from "../support/session-env";
 
@@ -160,5 +161,21 @@ describe("csrf options in the configuration file", () => {
       [{ logout_get: 1 }, /nginx\.logout_get must be a boolean/],
     ];
     for (const [nginx, message] of bad) assert.throws(() => fromJson({ secret: "s", nginx }), message, JSON.stringify(nginx));
+  });
+});
+
+describe("urlencodedField: the form field on njs without readRequestForm()", () => {
+  it("finds the first value of the field, decoded as a browser encodes it", () => {
+    const token = "a-b_c+d/e=";
+    const body = new URLSearchParams([["note", "x & y"], ["csrf_token", token], ["csrf_token", "second"]]).toString();
+    assert.equal(urlencodedField(body, "csrf_token"), token);
+    assert.equal(urlencodedField(body, "note"), "x & y");
+    assert.equal(urlencodedField("csrf_token=", "csrf_token"), "");
+  });
+
+  it("is undefined when the field is missing or the body is not decodable", () => {
+    assert.equal(urlencodedField("note=1&other=2", "csrf_token"), undefined);
+    assert.equal(urlencodedField("", "csrf_token"), undefined);
+    assert.equal(urlencodedField("csrf_token=%E0%A4%A", "csrf_token"), undefined);
   });
 });
