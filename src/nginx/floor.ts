@@ -17,7 +17,7 @@
 
 /** The floor: njs 0.8.9 (Debian trixie's), the oldest njs the test suite runs on (build/prove.sh). */
 export const NJS_FLOOR = "0.8.9";
-/** NJS_FLOOR as njs.version_number writes it (0xMMmmpp); t/190 rewrites both to test the refusal. */
+/** NJS_FLOOR as njs.version_number writes it (0xMMmmpp); t/210 rewrites both to test the refusal. */
 export const NJS_FLOOR_NUMBER = 0x000809;
 
 if (njs.version_number < NJS_FLOOR_NUMBER) {
