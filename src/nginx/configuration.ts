@@ -175,6 +175,22 @@ export function locationOverrides(r: NginxHTTPRequest): LocationOverrides {
 // -------------------------------------------------------------------------------------------------
 // The JSON file
 
+/**
+ * Why a file could not be read, from the fs error's code (njs and Node both set `code`), never its
+ * contents. Files named in the configuration are read by nginx's worker processes, so a file only
+ * root can read fails there even though `nginx -t` run by root was fine.
+ */
+export function cannotRead(path: string, error: unknown): string {
+  const code = error && typeof error === "object" ? (error as { code?: unknown }).code : undefined;
+  const base = "cannot read " + path;
+  if (code === "EACCES" || code === "EPERM")
+    return base + ": permission denied (nginx's worker processes read it; make it readable by their user, e.g. `user` in nginx.conf)";
+  if (code === "ENOENT") return base + ": no such file";
+  if (code === "ENOTDIR") return base + ": a part of the path is not a directory";
+  if (code === "EISDIR") return base + ": it is a directory";
+  return typeof code === "string" ? base + ": " + code : base;
+}
+
 /** A secret given as a literal, `{"env": NAME}` or `{"file": PATH}`. */
 function resolveSource(name: string, value: unknown): string {
   if (typeof value === "string") return value;
@@ -190,7 +206,7 @@ function resolveSource(name: string, value: unknown): string {
       try {
         text = String(fs.readFileSync(source.file, "utf8"));
       } catch (e) {
-        throw configError(name + ": cannot read " + source.file);
+        throw configError(name + ": " + cannotRead(source.file, e));
       }
       // Secret files usually end with a newline that is not part of the secret.
       return text.replace(/\r?\n$/, "");
@@ -310,7 +326,7 @@ export function readConfigurationFile(path: string): FileConfiguration {
   try {
     text = String(fs.readFileSync(path, "utf8"));
   } catch (e) {
-    throw configError("cannot read " + path);
+    throw configError(cannotRead(path, e));
   }
   let document: unknown;
   try {

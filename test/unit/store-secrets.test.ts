@@ -4,11 +4,11 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fromJson } from "../../src/nginx/configuration";
+import { cannotRead, fromJson, readConfigurationFile } from "../../src/nginx/configuration";
 
 /** Node's process.env (the njs typings configuration.ts pulls in declare it read-only). */
 const env = process.env as unknown as { [name: string]: string | undefined };
@@ -41,5 +41,45 @@ describe("store passwords in the configuration file", () => {
       () => fromJson({ secret: "s", storage: "redis", redis: { password: { env: "STORE_SECRETS_TEST_MISSING" } } }),
       /redis\.password: environment variable STORE_SECRETS_TEST_MISSING/,
     );
+  });
+});
+
+describe("a {\"file\": PATH} secret that cannot be read says why", () => {
+  const dir = mkdtempSync(join(tmpdir(), "secret-files-"));
+
+  it("a missing file: no such file", () => {
+    const path = join(dir, "missing");
+    assert.throws(() => fromJson({ secret: { file: path } }), (e: Error) => e.message.includes("secret: cannot read " + path + ": no such file"));
+  });
+
+  it("a directory: it is a directory", () => {
+    assert.throws(() => fromJson({ secret: { file: dir } }), (e: Error) => e.message.includes("secret: cannot read " + dir + ": it is a directory"));
+  });
+
+  it("a file below a file: a part of the path is not a directory", () => {
+    writeFileSync(join(dir, "plain"), "x");
+    const path = join(dir, "plain", "secret");
+    assert.throws(() => fromJson({ secret: { file: path } }), (e: Error) => e.message.includes(path + ": a part of the path is not a directory"));
+  });
+
+  // Root reads a 0000 file, so a real EACCES needs another uid: tested when the suite runs as one,
+  // and the mapping itself always (njs and Node both put the errno name in `code`).
+  it("permission denied names the workers' user as the fix", () => {
+    const message = cannotRead("/run/secrets/session", Object.assign(new Error("Permission denied"), { code: "EACCES" }));
+    assert.equal(message, "cannot read /run/secrets/session: permission denied (nginx's worker processes read it; make it readable by their user, e.g. `user` in nginx.conf)");
+    assert.match(cannotRead("/x", { code: "EPERM" }), /permission denied/);
+    assert.equal(cannotRead("/x", { code: "EIO" }), "cannot read /x: EIO");
+    assert.equal(cannotRead("/x", "weird"), "cannot read /x");
+  });
+
+  it("a real unreadable file, when not running as root", { skip: (process as unknown as { getuid?: () => number }).getuid?.() === 0 && "root reads any file" }, () => {
+    const path = join(dir, "unreadable");
+    writeFileSync(path, "top-secret-value", { mode: 0o000 });
+    chmodSync(path, 0o000);
+    assert.throws(() => fromJson({ secret: { file: path } }), (e: Error) => /: permission denied/.test(e.message) && !e.message.includes("top-secret-value"));
+  });
+
+  it("the configuration file itself: the same reasons", () => {
+    assert.throws(() => readConfigurationFile(join(dir, "nope.json")), /cannot read .*nope\.json: no such file/);
   });
 });
