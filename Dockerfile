@@ -1,6 +1,6 @@
 # njs-session on the official nginx image (Debian-based; it ships the njs modules): dist/session.js,
 # dist/store-bridge.js, the nginx/ snippets and a ready example site (docker/nginx.conf) protecting
-# /app/, configured by NJS_SESSION_* environment variables (README "Docker").
+# /app/, configured by NJS_SESSION_* environment variables (README "Docker", docs/docker.md).
 #
 #   npm ci && npm run build                       # dist/ is built, not kept in git
 #   docker build -t njs-session .

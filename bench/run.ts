@@ -20,7 +20,7 @@
  * BENCH_PEER_LIB=<dir>: also measure the peer, lua-resty-session, on the same nginx (lua-nginx-module
  * from Debian testing), the same upstream, secret and options, in the same rounds. The directory holds
  * its Lua libraries (resty/session*, resty/openssl*, ffi-zlib.lua, resty/redis.lua), assembled from
- * their public repositories as README "Performance" says; it is copied into .cache/bench for the run
+ * their public repositories as docs/performance.md says; it is copied into .cache/bench for the run
  * (the rootfs sees only the repo), never into the tree.
  *
  * BENCH_INSTRUCTIONS=1: after the wrk rounds, every scenario again under callgrind (docs/NOTES.md "How
@@ -360,7 +360,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
   mkdirSync(join(work, "cg"), { recursive: true });
   if (settings.peerLib) {
     const missing = PEER_FILES.filter((name) => !existsSync(join(settings.peerLib, name)));
-    if (missing.length) throw new Error(`BENCH_PEER_LIB=${settings.peerLib} lacks ${missing.join(", ")} (README "Performance" says how to assemble it)`);
+    if (missing.length) throw new Error(`BENCH_PEER_LIB=${settings.peerLib} lacks ${missing.join(", ")} (docs/performance.md says how to assemble it)`);
     cpSync(settings.peerLib, peerLibCopy, { recursive: true });
   }
   const instances: Instance[] = [upstream, bare];

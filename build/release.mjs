@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run release`: writes njs-session-<version>.tar.gz in the repository root, for people who
 // install the nginx side without npm: the njs modules, the snippets, the example configurations,
-// the demo, README and CHANGELOG, under one njs-session-<version>/ folder.
+// the demo, README, the docs/ pages it links and CHANGELOG, under one njs-session-<version>/ folder.
 //
 // The file list is the npm package's (package.json `files`, as `npm pack` reads it) minus
 // package.json, so that the two can never disagree on what an nginx needs; build/test-package.sh

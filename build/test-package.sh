@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The release package, as a user gets it:
 #   1. `npm pack` (prepack builds dist/): the tarball holds the njs modules, every nginx snippet,
-#      example and demo file of the repository, README, CHANGELOG, LICENSE and package.json, and nothing else;
+#      example and demo file of the repository, README and the docs/ pages it links, CHANGELOG, LICENSE
+#      and package.json, and nothing else;
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
 #      resolve;
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
-#      cookie, and session.version (read by a handler of ours that imports session.js, as README's
+#      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
 #      "Using it from your own njs handlers" does) is package.json's version.
 # Needs the provisioned rootfs (nginx/provision.sh; `npm test` runs this after build/prove.sh).
 set -euo pipefail
@@ -34,6 +35,7 @@ tar -xzf "$tarball" -C "$WORK/pack"
 {
     printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
+    git ls-files 'docs/*.md' | grep -v '^docs/NOTES\.md$'    # the pages README links (NOTES.md: working notes)
 } | LC_ALL=C sort -u >"$WORK/expected"
 diff -u "$WORK/expected" "$WORK/packed" >&2 || die "npm pack's files differ from the expected list (- expected, + packed)"
 cmp -s dist/session.js "$WORK/pack/package/dist/session.js" || die "the packed session.js is not the one prepack built"

@@ -1,4 +1,4 @@
-# A user's own njs module importing dist/session.js (the README example, t/js/app.js): log in, use the
+# A user's own njs module importing dist/session.js (the docs/api.md example, t/js/app.js): log in, use the
 # session, log out, under the engine selected by TEST_NGINX_JS_ENGINE. The flow runs in `--- init`
 # with a small HTTP client against the nginx Test::Nginx started for the block (see t/020-lifecycle.t
 # for why), then Test::Nginx checks the final request.
@@ -80,7 +80,7 @@ user-module-secret-42
 
 
 
-=== TEST 2: a custom storage passed to init() as an object (README "Your own storage")
+=== TEST 2: a custom storage passed to init() as an object (docs/storage.md, "Your own storage")
 --- main_config eval
 "load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\nenv SESSION_SECRET=$::SECRET;"
 --- http_config

@@ -486,7 +486,7 @@ unexpected error
 GET /app/x
 --- error_code: 500
 --- error_log
-invalid session configuration: secret: cannot read /nonexistent/secret
+invalid session configuration: secret: cannot read /nonexistent/secret: no such file
 --- no_error_log
 [alert]
 [emerg]

@@ -1,7 +1,9 @@
-# The README's configurations are real: README.md ("Protecting locations without writing JavaScript")
-# shows nginx/examples/js-access.conf, nginx/examples/auth-request.conf and nginx/examples/session.json
-# verbatim (checked first, so the documentation cannot drift from what runs here), and each example
-# nginx.conf is run under the engine selected by TEST_NGINX_JS_ENGINE through a whole browser flow.
+# The documentation's configurations are real: the page README.md links for each (docs/configuration.md:
+# js-access.conf, auth-request.conf, session.json and the npm start demo's nginx.conf; docs/storage.md:
+# shm.conf, file.conf and their JSON; docs/several-nodes.md: several-nodes.conf and the Redis, Sentinel,
+# Cluster and memcached JSON) shows each file of nginx/examples/ verbatim (checked first, so the
+# documentation cannot drift from what runs here), and each example nginx.conf is run under the engine
+# selected by TEST_NGINX_JS_ENGINE through a whole browser flow.
 #
 # How an example runs. Test::Nginx writes its own nginx.conf around a block: the main_config, then
 # `http {` with its logs and temp paths, the block's http_config and its own server (port
@@ -75,9 +77,17 @@ sub slurp {
 }
 
 # --------------------------------------------------------------------------------------------------
-# The README shows the files verbatim, each as one whole code block.
+# The documentation shows the files verbatim, each as one whole code block of the page named here
+# (README.md links each page).
 
-my $readme = slurp("$REPO/README.md");
+# Which page shows which file.
+our %PAGE = ('js-access.conf' => 'docs/configuration.md', 'auth-request.conf' => 'docs/configuration.md',
+             'session.json' => 'docs/configuration.md',
+             'shm.conf' => 'docs/storage.md', 'shm-session.json' => 'docs/storage.md',
+             'file.conf' => 'docs/storage.md', 'file-session.json' => 'docs/storage.md',
+             map { $_ => 'docs/several-nodes.md' } 'several-nodes.conf', 'redis-session.json',
+             'redis-sentinel-session.json', 'redis-cluster-session.json', 'memcached-session.json');
+my %page_text;
 # Each example nginx.conf and the configuration file it runs with.
 our %SESSION_FILE = ('js-access.conf' => 'session.json', 'auth-request.conf' => 'session.json',
                      'shm.conf' => 'shm-session.json', 'file.conf' => 'file-session.json',
@@ -87,12 +97,27 @@ our @STORE_FILES = ('redis-sentinel-session.json', 'redis-cluster-session.json',
 my %EXAMPLE = map { $_ => slurp("$REPO/nginx/examples/$_") } keys %SESSION_FILE, values %SESSION_FILE, @STORE_FILES;
 for my $file (sort keys %EXAMPLE) {
     my $fence = $file =~ /\.json$/ ? 'json' : 'nginx';
-    ok(index($readme, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
-       "README.md shows nginx/examples/$file verbatim in a ```$fence block");
+    my $page = $PAGE{$file} or BAIL_OUT("no page named for nginx/examples/$file in %PAGE");
+    $page_text{$page} //= slurp("$REPO/$page");
+    ok(index($page_text{$page}, "```$fence\n$EXAMPLE{$file}```\n") >= 0,
+       "$page shows nginx/examples/$file verbatim in a ```$fence block");
 }
 # And the configuration `npm start` runs (tested end to end by test/e2e/demo.test.ts).
-ok(index($readme, "```nginx\n" . slurp("$REPO/nginx/demo/nginx.conf") . "```\n") >= 0,
-   'README.md shows nginx/demo/nginx.conf verbatim in a ```nginx block');
+ok(index(slurp("$REPO/docs/configuration.md"), "```nginx\n" . slurp("$REPO/nginx/demo/nginx.conf") . "```\n") >= 0,
+   'docs/configuration.md shows nginx/demo/nginx.conf verbatim in a ```nginx block');
+# README.md links every page that shows an example.
+my $readme = slurp("$REPO/README.md");
+for my $page (sort { $a cmp $b } keys %{{ map { $_ => 1 } values %PAGE }}) {
+    ok(index($readme, "]($page") >= 0, "README.md links $page");
+}
+# README's "A protected location" shows the lines of js-access.conf that matter: each line of its
+# nginx block (and its session.json) is a line of the example, so the excerpt cannot drift either.
+my ($excerpt) = $readme =~ /^## A protected location\n.*?^```nginx\n(.*?)^```\n/ms;
+ok(defined $excerpt, 'README.md "A protected location" has an nginx block');
+my %example_line = map { s/^\s+//r => 1 } split /\n/, $EXAMPLE{'js-access.conf'};
+my @foreign = grep { !$example_line{$_} } map { s/^\s+//r } grep { /\S/ } split /\n/, $excerpt // '';
+is(join("\n", @foreign), '', 'every line of README\'s protected location is a line of nginx/examples/js-access.conf');
+ok(index($readme, "```json\n$EXAMPLE{'session.json'}```\n") >= 0, 'README.md shows nginx/examples/session.json verbatim');
 
 # --------------------------------------------------------------------------------------------------
 # A throw-away self-signed certificate for `listen 443 ssl`.

@@ -332,7 +332,7 @@ GET /app/none
 
 
 
-=== TEST 12: zone sizing: how many typical sessions a 256 KiB zone holds (README's bytes per session)
+=== TEST 12: zone sizing: how many typical sessions a 256 KiB zone holds (docs/storage.md's bytes per session)
 A typical session: a subject and a small data table ({"email": ...}), default options. The figure is
 printed (diag) and bounded so a regression in record size shows.
 --- http_config

@@ -51,7 +51,7 @@ export function identityProblem(text: string): string | null {
 /** Throws a clear error for a subject or audience that cannot be published (see identityProblem). */
 export function checkIdentity(what: "subject" | "audience", text: string): void {
   const problem = identityProblem(text);
-  if (problem !== null) throw new Error("invalid " + what + ": it " + problem + " (README: Security, what is published)");
+  if (problem !== null) throw new Error("invalid " + what + ": it " + problem + " (docs/security.md: what the module publishes)");
 }
 
 /**

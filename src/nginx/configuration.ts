@@ -175,6 +175,49 @@ export function locationOverrides(r: NginxHTTPRequest): LocationOverrides {
 // -------------------------------------------------------------------------------------------------
 // The JSON file
 
+/**
+ * The user this process runs as, "nobody (uid 65534)", from /proc/self/status and /etc/passwd (njs's
+ * `process` has no getuid); null where they cannot be read. Only asked when a read was refused.
+ */
+export function processUser(read: (path: string) => string = (path) => String(fs.readFileSync(path, "utf8"))): string | null {
+  try {
+    const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(read("/proc/self/status"));
+    if (!uid) return null;
+    let name = "";
+    try {
+      const lines = read("/etc/passwd").split("\n");
+      for (let i = 0; i < lines.length && !name; i++) {
+        const fields = lines[i].split(":");
+        if (fields.length > 2 && fields[2] === uid[1]) name = fields[0];
+      }
+    } catch (e) {
+      // no /etc/passwd: the uid alone
+    }
+    return name ? name + " (uid " + uid[1] + ")" : "uid " + uid[1];
+  } catch (e) {
+    return null;
+  }
+}
+
+/**
+ * Why a file could not be read, from the fs error's code (njs and Node both set `code`), never its
+ * contents. Files named in the configuration are read by nginx's worker processes, so a file only
+ * root can read fails there even though `nginx -t` run by root was fine: the message names the user.
+ */
+export function cannotRead(path: string, error: unknown, user: () => string | null = processUser): string {
+  const code = error && typeof error === "object" ? (error as { code?: unknown }).code : undefined;
+  const base = "cannot read " + path;
+  if (code === "EACCES" || code === "EPERM") {
+    const who = user();
+    return base + ": permission denied" + (who ? " for user " + who : "") +
+      " (nginx's worker processes read it; make it readable by their user, `user` in nginx.conf)";
+  }
+  if (code === "ENOENT") return base + ": no such file";
+  if (code === "ENOTDIR") return base + ": a part of the path is not a directory";
+  if (code === "EISDIR") return base + ": it is a directory";
+  return typeof code === "string" ? base + ": " + code : base;
+}
+
 /** A secret given as a literal, `{"env": NAME}` or `{"file": PATH}`. */
 function resolveSource(name: string, value: unknown): string {
   if (typeof value === "string") return value;
@@ -190,7 +233,7 @@ function resolveSource(name: string, value: unknown): string {
       try {
         text = String(fs.readFileSync(source.file, "utf8"));
       } catch (e) {
-        throw configError(name + ": cannot read " + source.file);
+        throw configError(name + ": " + cannotRead(source.file, e));
       }
       // Secret files usually end with a newline that is not part of the secret.
       return text.replace(/\r?\n$/, "");
@@ -310,7 +353,7 @@ export function readConfigurationFile(path: string): FileConfiguration {
   try {
     text = String(fs.readFileSync(path, "utf8"));
   } catch (e) {
-    throw configError("cannot read " + path);
+    throw configError(cannotRead(path, e));
   }
   let document: unknown;
   try {

@@ -1,4 +1,4 @@
-// The README's "Using it from your own njs handlers" example, verbatim in behaviour: a user module that
+// docs/api.md's "Using it from your own njs handlers" example, verbatim in behaviour: a user module that
 // imports dist/session.js (found through js_path) and uses its default export. t/040-user-module.t
 // runs it under both engines.
 import session from "session.js";

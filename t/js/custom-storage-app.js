@@ -1,4 +1,4 @@
-// The README's "Your own storage" example: a user module passing a storage object to init(), here over
+// docs/storage.md's "Your own storage" example: a user module passing a storage object to init(), here over
 // a js_shared_dict_zone. t/040-user-module.t runs it under both engines.
 import session from "session.js";
 

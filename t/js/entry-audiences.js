@@ -1,6 +1,6 @@
 // A user module for t/070-login-logout.t: adds an audience to the request's session (or starts one),
 // so that a cookie holds several audiences, which is where logout and destroy differ. It imports
-// dist/session.js like the README's user modules do; that copy reads the same NJS_SESSION_CONFIG.
+// dist/session.js like docs/api.md's user modules do; that copy reads the same NJS_SESSION_CONFIG.
 import session from "session.js";
 
 // GET ?audience=NAME&subject=WHO: opens the session for NAME (absent: the session keeps its other

@@ -242,7 +242,7 @@ sub refused {
 sub sid_of { return substr(b64url_decode(substr($_[0] // '', 0, 110)), 3, 32) }
 sub loggable_id { return b64url_encode(substr(sha256($_[0]), 0, 16)) }
 
-# The CSRF token of a session, computed here, independently of src/core/csrf.ts (README "CSRF
+# The CSRF token of a session, computed here, independently of src/core/csrf.ts (docs/security.md, "CSRF
 # protection"): HMAC-SHA256 under HKDF(SHA-256(secret), "csrf") of the length-prefixed creation time
 # (cookie header bytes 35..39, little endian), audience and subject. Arguments: the session cookie's
 # value, then subject (none: a session without one), audience ('default'), secret (setup's).

@@ -25,8 +25,8 @@
  *     differently from the verdict's subject (truncated, trimmed, re-encoded);
  *   - error.log lines at [alert], [crit] or [emerg]; [error] lines of an exception not ours (ours go
  *     with a 500, counted above); the secret, the ikm, a seed's cookie value or session id anywhere but
- *     in nginx's own "client sent ..." lines (nginx itself prints request headers at info: README
- *     "Security"); in our lines, any base64url run as long as a session id.
+ *     in nginx's own "client sent ..." lines (nginx itself prints request headers at info: docs/security.md,
+ *     "What you must do"); in our lines, any base64url run as long as a session id.
  *
  * Environment:
  *   FUZZ_REQUESTS     requests per engine (20000: about 20 s per engine here; the long run: 1000000)
@@ -82,7 +82,7 @@ const SECRET = randomBytes(32).toString("base64url");
 const SECRET_ENV = "NJS_SESSION_FUZZ_SECRET";
 
 /**
- * The README's session.json, with timeouts long enough for a long run (the seeds must stay valid) and
+ * The session.json of docs/configuration.md (nginx/examples/session.json), with timeouts long enough for a long run (the seeds must stay valid) and
  * remember cookies derived with PBKDF2 at "Low" (the default "Medium" costs a tampered remember cookie
  * 10,000 iterations, which would make the fuzz measure PBKDF2).
  */
@@ -665,7 +665,7 @@ interface LogScan {
   levels: { [level: string]: number };
   /** Our own lines by reason, request ids and numbers stripped. */
   reasons: { [reason: string]: number };
-  /** nginx's own info lines that print request headers (not ours; counted, see README "Security"). */
+  /** nginx's own info lines that print request headers (not ours; counted, see docs/security.md). */
   nginxHeaderEchoes: number;
 }
 

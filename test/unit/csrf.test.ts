@@ -28,7 +28,7 @@ function field(text: string): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
-/** The token as README "CSRF protection" specifies it, with node:crypto only. */
+/** The token as docs/security.md ("CSRF protection") specifies it, with node:crypto only. */
 function referenceToken(ikm: Uint8Array, binding: CsrfBinding): string {
   const key = Buffer.from(hkdfSync("sha256", ikm, Buffer.alloc(0), Buffer.from("csrf"), 32));
   const parts = [field(String(binding.creationTime)), field(binding.audience)];

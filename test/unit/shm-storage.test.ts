@@ -33,7 +33,7 @@ registerBuiltinStorages();
 
 const SECRET = "shm-storage-secret";
 const DAY_MS = 86_400_000;
-/** The zone as the README declares it: `js_shared_dict_zone zone=sessions:10m timeout=1d;`. */
+/** The zone as docs/storage.md declares it: `js_shared_dict_zone zone=sessions:10m timeout=1d;`. */
 const ZONE: MemorySharedDictOptions = { name: "sessions", timeout: DAY_MS };
 const SHM: SessionOptions = { secret: SECRET, storage: "shm", audience: "app" };
 
