@@ -173,6 +173,8 @@ login_flow() {
     expect "with the cookie: 200 from the app" is "$STATUS" 200
     expect "... which was told the subject" matches "$BODY" '<span id="subject">alice</span>'
     expect "... and did not get the session cookie" matches "$BODY" 'session cookies removed'
+    CSRF_TOKEN=$(grep -o 'name="csrf_token" value="[A-Za-z0-9_-]*"' <<<"$BODY" | head -n1 | sed 's/.*value="//; s/"$//' || true)
+    expect "... and the session's CSRF token for its forms" matches "$CSRF_TOKEN" '^[A-Za-z0-9_-]{43}$'
 }
 
 # --- 1. misconfiguration stops the container before nginx ----------------------------------------
@@ -212,6 +214,8 @@ tampered="${ALICE:0:60}$([[ ${ALICE:60:1} == A ]] && echo B || echo A)${ALICE:61
 request GET /app/page "$tampered"
 expect "a tampered cookie: 302 to the login form" is "$STATUS" 302
 request POST /logout "$ALICE"
+expect "logout without the CSRF token: 403" is "$STATUS" 403
+request POST /logout "$ALICE" "csrf_token=$CSRF_TOKEN"
 expect "logout: 303 to /login" matches "$STATUS $LOCATION" '^303 .*/login$'
 expect "... the session cookie expired" matches "${SET_COOKIES[*]:-}" '^session=; .*Expires=Thu, 01 Jan 1970'
 stop_nginx
