@@ -22,7 +22,8 @@ import { concatBytes, constantTimeEqual, encodeBase64Url, utf8Encode } from "./b
 import { hkdfSha256 } from "./keys";
 import type { Platform } from "./platform";
 
-const CSRF_INFO = utf8Encode("csrf");
+/** HKDF info of the csrf key: "csrf" (built when a key is first derived, not at module load). */
+const CSRF_INFO_TEXT = "csrf";
 const CSRF_KEY_SIZE = 32;
 const LENGTH_SIZE = 4;
 
@@ -42,7 +43,7 @@ const MAX_CSRF_KEYS = 16;
 
 function csrfKey(platform: Platform, ikm: Uint8Array): Uint8Array {
   for (let i = 0; i < csrfKeys.length; i++) if (csrfKeys[i].ikm === ikm) return csrfKeys[i].key;
-  const key = hkdfSha256(platform, ikm, CSRF_INFO, CSRF_KEY_SIZE);
+  const key = hkdfSha256(platform, ikm, utf8Encode(CSRF_INFO_TEXT), CSRF_KEY_SIZE);
   if (csrfKeys.length < MAX_CSRF_KEYS) csrfKeys.push({ ikm: ikm, key: key });
   return key;
 }
@@ -96,8 +97,6 @@ export function isSafeMethod(method: string): boolean {
   return method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "TRACE";
 }
 
-const DEFAULT_PORTS: { [scheme: string]: string } = { http: ":80", https: ":443" };
-
 /** "host[:port]" lower-cased, without `suffix` (the scheme's default port) at its end. */
 function authority(text: string, suffix: string): string {
   const lower = text.toLowerCase();
@@ -109,7 +108,8 @@ function authority(text: string, suffix: string): string {
 function sameHost(origin: string, host: string): boolean {
   const match = /^(https?):\/\/([^\/?#@\s]+)$/i.exec(origin);
   if (!match) return false;
-  const defaultPort = DEFAULT_PORTS[match[1].toLowerCase()];
+  // The scheme's default port (no table at module level: the njs engine would build it per request).
+  const defaultPort = match[1].toLowerCase() === "https" ? ":443" : ":80";
   return authority(match[2], defaultPort) === authority(host.trim(), defaultPort);
 }
 

@@ -19,6 +19,7 @@ import { CsrfBinding, csrfToken, foreignOrigin, verifyCsrfToken } from "../core/
 import { guard, MaybePromise, then } from "../core/maybe";
 import type { Platform } from "../core/platform";
 import type { EntryOptions } from "./configuration";
+import { headerValue } from "./entry-context";
 import type { PublishedState } from "./state";
 
 /** r.readRequestForm() of njs 0.9.9+, which the njs-types typings predate. */
@@ -35,10 +36,20 @@ interface FormReadingRequest {
  */
 const FORM_MAX_KEYS = 1024;
 
-/** Bodies readRequestForm() parses; any other body (JSON from fetch) must carry the header. */
-const FORM_CONTENT_TYPE = /^\s*(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
+/**
+ * The form body a content type names: "application/x-www-form-urlencoded", "multipart/form-data"
+ * (the two readRequestForm() parses), or "" for any other body (JSON from fetch), which must carry the
+ * header. The RegExp is built on first use: under the njs engine the module's top level runs on every
+ * request.
+ */
+let formContentType: RegExp | null = null;
 
-const URLENCODED = /^\s*application\/x-www-form-urlencoded\s*(?:;|$)/i;
+function formKind(contentType: string | undefined): string {
+  if (contentType === undefined) return "";
+  if (!formContentType) formContentType = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
+  const match = formContentType.exec(contentType);
+  return match ? match[1].toLowerCase() : "";
+}
 
 /** The first value of `name` in an urlencoded body; undefined when absent or not decodable. */
 export function urlencodedField(body: string, name: string): string | undefined {
@@ -57,9 +68,7 @@ export function urlencodedField(body: string, name: string): string | undefined 
 }
 
 function headerText(r: NginxHTTPRequest, name: string): string | undefined {
-  const value = r.headersIn[name];
-  if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? String(value[0]) : String(value);
+  return headerValue(r.headersIn[name]);
 }
 
 /** What a published state binds a token to; null when it has no creation time (no session). */
@@ -106,15 +115,15 @@ export function createCsrfChecks(platform: Platform, reference: (r: NginxHTTPReq
     // A header decides alone: a wrong one is not rescued by a form field.
     const fromHeader = headerText(r, entry.csrf_header);
     if (fromHeader !== undefined) return verify(r, method, settings, binding, fromHeader);
-    const contentType = headerText(r, "Content-Type");
+    const form = formKind(headerText(r, "Content-Type"));
     const reader = (r as unknown as FormReadingRequest).readRequestForm;
-    if (readForm && typeof reader !== "function" && contentType !== undefined && URLENCODED.test(contentType)) {
+    if (readForm && typeof reader !== "function" && form === "application/x-www-form-urlencoded") {
       // njs < 0.9.9 has no readRequestForm(); js_content (the logout handler) still has the body read.
       const body = (r as unknown as { requestText?: unknown }).requestText;
       const value = typeof body === "string" ? urlencodedField(body, entry.csrf_field) : undefined;
       return value === undefined ? refuse(r, method, "missing CSRF token") : verify(r, method, settings, binding, value);
     }
-    if (!readForm || typeof reader !== "function" || contentType === undefined || !FORM_CONTENT_TYPE.test(contentType)) {
+    if (!readForm || typeof reader !== "function" || form === "") {
       return refuse(r, method, "missing CSRF token");
     }
     // A promise while the body is still to be read (js_access); the form itself, or a synchronous
