@@ -1,0 +1,67 @@
+/**
+ * Everything that outlives a request, in one place and under one bounding policy: location contexts,
+ * resolved settings, storage instances, derived keys, verified caches, store incidents and topology.
+ * No other module keeps state across requests (a module-level `let` or table elsewhere is a bug).
+ *
+ * How long "outlives a request" is depends on where the code runs:
+ *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests
+ *     of one worker (js_context_reuse); never across workers.
+ *   - nginx, njs engine: the module's top level runs again for every request (ngx_njs_clone →
+ *     njs_vm_start), so all of this lives for one request. What must outlive a request there goes to
+ *     a shared dict zone (njs_session_cache) instead.
+ *   - Node: the process.
+ * Hence nothing here may hold one request's identity for another request to read, unless the value is
+ * a function of what that other request hands in itself (a cookie value verified before, a config text).
+ *
+ * The bounding policy: every table is a BoundedTable made by retainedTable(); it holds at most its
+ * bound, and when full the oldest entry goes. Bounds guard against input-made keys (per-request
+ * overrides, many cookies); the keys that configuration makes are few.
+ *
+ * Tables are made on first use: under the njs engine this module's top level is paid by every request.
+ */
+
+export interface BoundedTable<V> {
+  get(key: string): V | undefined;
+  /** Adds or replaces; when the table is full, its oldest entry is dropped first. */
+  set(key: string, value: V): void;
+  clear(): void;
+}
+
+interface TableState<V> {
+  values: { [key: string]: V };
+  /** Insertion order, for dropping the oldest. */
+  order: string[];
+  bound: number;
+}
+
+function makeTable<V>(bound: number): BoundedTable<V> {
+  const state: TableState<V> = { values: {}, order: [], bound: bound };
+  return {
+    get: function (key: string): V | undefined {
+      return Object.prototype.hasOwnProperty.call(state.values, key) ? state.values[key] : undefined;
+    },
+    set: function (key: string, value: V): void {
+      if (!Object.prototype.hasOwnProperty.call(state.values, key)) {
+        if (state.order.length >= state.bound) delete state.values[state.order.shift() as string];
+        state.order.push(key);
+      }
+      state.values[key] = value;
+    },
+    clear: function (): void {
+      state.values = {};
+      state.order = [];
+    },
+  };
+}
+
+const tables: { [name: string]: BoundedTable<unknown> } = {};
+
+/** The table of this name, made with this bound on first use (the same name must keep one bound). */
+export function retainedTable<V>(name: string, bound: number): BoundedTable<V> {
+  let table = tables[name];
+  if (!table) {
+    table = makeTable<unknown>(bound);
+    tables[name] = table;
+  }
+  return table as BoundedTable<V>;
+}
