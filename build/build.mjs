@@ -3,6 +3,11 @@
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
 // Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
 // Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t).
+//
+// dist/session.js is two bundles in one module: the eager part (src/nginx/index.ts) at the top
+// level, and the rest (src/nginx/full.ts) inside one function, njsSessionFull(shared), that the eager
+// part calls on first need. Under the njs engine every request runs the module's top level again, and
+// a function's inner declarations cost nothing until it is called (src/nginx/index.ts says more).
 import { build } from "esbuild";
 import { transformAsync } from "@babel/core";
 import { readFileSync } from "node:fs";
@@ -13,12 +18,12 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 const ENTRIES = [
-  { entry: "src/nginx/index.ts", output: "dist/session.js" },
+  { entry: "src/nginx/index.ts", lazy: "src/nginx/full.ts", output: "dist/session.js" },
   { entry: "test/nginx/harness.ts", output: "dist/test-harness.js" },
   { entry: "src/bridge/index.ts", output: "dist/store-bridge.js" },
 ];
 // NJS_SESSION_BUILD_ONLY=PATH: build only the product, to PATH (profiling beside a running test suite).
-if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(0, ENTRIES.length, { entry: "src/nginx/index.ts", output: process.env.NJS_SESSION_BUILD_ONLY });
+if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(1, ENTRIES.length - 1), (ENTRIES[0].output = process.env.NJS_SESSION_BUILD_ONLY);
 
 /** njs modules are ES modules with exactly one default export, written `export default name;`. */
 function toSingleDefaultExport(code, entry) {
@@ -47,7 +52,34 @@ function hoistBuiltinImports(code) {
   return floor + imports.join("") + code.replace(BUILTIN_IMPORT, "");
 }
 
-async function buildEntry({ entry, output }) {
+/**
+ * Modules of which the eager and the lazy part must share one instance: the lazy bundle gets, instead
+ * of its own copy, the eager part's exports handed to njsSessionFull(shared). (Other modules both
+ * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
+ * against the file so that an export added there cannot be silently missing here.
+ */
+const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable"] };
+const LAZY_FUNCTION = "njsSessionFull";
+const LAZY_PARAMETER = "njsSessionShared";
+
+function sharedModulesPlugin() {
+  return {
+    name: "shared-modules",
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const path = args.path.slice(root.length + 1);
+        const names = SHARED_MODULES[path];
+        if (!names) return undefined;
+        const exported = [...readFileSync(args.path, "utf8").matchAll(/^export (?:function|const|let) ([A-Za-z0-9_$]+)/gm)].map((m) => m[1]);
+        if (exported.join() !== names.join()) throw new Error(`${path} exports ${exported.join(", ")}; build/build.mjs SHARED_MODULES says ${names.join(", ")}`);
+        const lines = names.map((name) => `export const ${name} = ${LAZY_PARAMETER}.${name};`);
+        return { contents: `declare const ${LAZY_PARAMETER}: any;\n${lines.join("\n")}\n`, loader: "ts" };
+      });
+    },
+  };
+}
+
+async function bundle(entry, plugins) {
   const bundled = await build({
     entryPoints: [resolve(root, entry)],
     bundle: true,
@@ -59,24 +91,62 @@ async function buildEntry({ entry, output }) {
     external: ["crypto", "zlib", "fs", "querystring", "xml"],
     legalComments: "none",
     charset: "utf8",
+    plugins: plugins,
   });
-  const code = toSingleDefaultExport(bundled.outputFiles[0].text, entry);
+  return toSingleDefaultExport(bundled.outputFiles[0].text, entry);
+}
+
+/** babel with babel-preset-njs; its helpers (for classes, spread, ...) land at the top of `code`. */
+async function lower(code, sourceType) {
   const lowered = await transformAsync(code, {
     babelrc: false,
     configFile: false,
-    sourceType: "module",
+    sourceType: sourceType,
+    // The lazy part is a function body: its last statement returns the module.
+    parserOpts: { allowReturnOutsideFunction: sourceType === "script" },
     presets: [["babel-preset-njs"]],
     compact: false,
     comments: false,
   });
+  return lowered.code;
+}
+
+/**
+ * The lazy bundle as one function declaration, lowered on its own so that babel's helpers are inside
+ * it too: its built-in imports go to the module's top level (imports cannot sit in a function), its
+ * default export becomes the function's result.
+ */
+async function asLazyFunction(code, entry, eagerCode) {
+  const imports = code.match(BUILTIN_IMPORT) || [];
+  const match = code.match(/\nexport default ([A-Za-z0-9_$]+);\n$/);
+  if (!match) throw new Error(`${entry}: expected a single default export in the bundle`);
+  const body = await lower(code.slice(0, match.index).replace(BUILTIN_IMPORT, "") + `\nreturn ${match[1]};\n`, "script");
+  // The hoisted imports' names join the eager part's top level: none may clash with its own.
+  for (const line of imports) {
+    const name = line.match(/^import ([A-Za-z0-9_$]+)/)[1];
+    const declared = new RegExp(`(?:function|var|let|const|class|import)\\s+${name.replace(/\$/g, "\\$")}\\b`);
+    if (declared.test(eagerCode) && !eagerCode.includes(line)) throw new Error(`${entry}: the built-in import ${name} clashes with a name of the eager part`);
+  }
+  return { imports: imports, declaration: `function ${LAZY_FUNCTION}(${LAZY_PARAMETER}) {\n${body}\n}\n` };
+}
+
+async function buildEntry({ entry, lazy, output }) {
+  const code = await bundle(entry, []);
+  let lowered = await lower(code, "module");
+  if (lazy) {
+    const part = await asLazyFunction(await bundle(lazy, [sharedModulesPlugin()]), lazy, code);
+    const eagerImports = code.match(BUILTIN_IMPORT) || [];
+    const imports = part.imports.filter((line) => !eagerImports.includes(line));
+    lowered = imports.join("") + lowered + "\n" + part.declaration;
+  }
   const target = resolve(root, output);
   await mkdir(dirname(target), { recursive: true });
   // Written aside and renamed: an nginx starting meanwhile (a demo, a test run beside this build)
   // reads the old module or the new one, never half of one.
   const partial = `${target}.${process.pid}.partial`;
-  await writeFile(partial, `// Generated by build/build.mjs from ${entry}; do not edit.\n${hoistBuiltinImports(lowered.code)}\n`);
+  await writeFile(partial, `// Generated by build/build.mjs from ${entry}${lazy ? " and " + lazy : ""}; do not edit.\n${hoistBuiltinImports(lowered)}\n`);
   await rename(partial, target);
-  console.log(`built ${output} (${lowered.code.length} bytes)`);
+  console.log(`built ${output} (${lowered.length} bytes)`);
 }
 
 for (const item of ENTRIES) await buildEntry(item);

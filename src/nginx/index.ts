@@ -1,6 +1,6 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * dist/session.js: the njs module. Its default export holds
+ * dist/session.js, the njs module: its small eager part. The default export holds
  *   - the resty.session surface for users' own handlers, taking nginx's `r`
  *     (init, new, open, start, logout, destroy), and
  *   - the ready-made entry points (access, authRequest, login, logout, js_set handlers), see
@@ -8,59 +8,132 @@
  *
  *   import session from "session.js";
  *   session.init({ secret: process.env.SESSION_SECRET, nginx: { login_url: "/login" } });
+ *
+ * Why eager and lazy parts: under the njs engine every request starts from the module's top level
+ * (ngx_njs_clone → njs_vm_start), for every js_import of the http{} block, whether or not the request
+ * runs any of its code. So the top level here only declares what a request may call first: the
+ * js_set getters of the published state (getters.ts) and one forwarding function per entry point.
+ * Everything else (configuration, Session, storages, handlers) is full.ts, which build/build.mjs
+ * compiles into the function njsSessionFull() and which is built on the first call that needs it:
+ * once per JS context under QuickJS, once per request that needs it under the njs engine.
  */
 
 // First: refuses an njs older than the floor before any other code of the bundle runs.
 import "./floor";
-import { createSessionLibrary } from "../core/api";
-import type { SessionOptions } from "../core/config";
-import { createNjsExchange, createNjsPlatform } from "../platform/njs";
-import type { EntryOptions } from "./configuration";
-import { createEntryPoints, loadFileConfiguration } from "./handlers";
-import { registerBuiltinStorages } from "../storage";
+import { retainedTable } from "../core/retained";
+import * as getters from "./getters";
 
+/** The package's version (package.json's; a unit test holds them together). */
 const VERSION = "0.1.0";
 
-registerBuiltinStorages();
-const platform = createNjsPlatform();
-const library = createSessionLibrary(platform);
-// Read once when the module loads (per worker under QuickJS; before the per-request clone under njs).
-const configuration = loadFileConfiguration(library);
-const entryPoints = createEntryPoints(platform, library, configuration);
+type Handler = (...args: unknown[]) => unknown;
 
-/** resty.session's init(), plus the entry points' own options under `nginx`. */
-function init(options?: SessionOptions & { nginx?: Partial<EntryOptions> }) {
-  const sessionOptions: { [name: string]: unknown } = {};
-  const table = (options || {}) as { [name: string]: unknown };
-  const names = Object.keys(table);
-  for (let i = 0; i < names.length; i++) if (names[i] !== "nginx") sessionOptions[names[i]] = table[names[i]];
-  library.init(sessionOptions as SessionOptions);
-  if (options && options.nginx) configuration.entry = options.nginx;
+/** What full.ts's default export holds. */
+interface FullModule {
+  [name: string]: Handler;
+}
+
+/**
+ * full.ts, compiled by build/build.mjs into a function of the bundle's top level. The modules both
+ * parts need a single instance of (retained.ts: state that outlives a request) are handed in.
+ */
+declare function njsSessionFull(shared: { retainedTable: typeof retainedTable }): FullModule;
+
+function full(): FullModule {
+  const table = retainedTable<FullModule>("module", 1);
+  let loaded = table.get("full");
+  if (!loaded) {
+    loaded = njsSessionFull({ retainedTable: retainedTable });
+    table.set("full", loaded);
+  }
+  return loaded;
+}
+
+// One declared function per entry point: cheaper at load than closures made in a loop, and each
+// passes on exactly what nginx or a user's module hands it.
+function access(r: unknown) {
+  return full().access(r);
+}
+function authRequest(r: unknown) {
+  return full().authRequest(r);
+}
+function loginRedirect(r: unknown) {
+  return full().loginRedirect(r);
+}
+function login(r: unknown) {
+  return full().login(r);
+}
+function logoutHandler(r: unknown) {
+  return full().logoutHandler(r);
+}
+function admin(r: unknown) {
+  return full().admin(r);
+}
+function cleanupFiles() {
+  return full().cleanupFiles();
+}
+function upstreamCookie(r: unknown) {
+  return full().upstreamCookie(r);
+}
+function csrfToken(r: unknown) {
+  return full().csrfToken(r);
+}
+function init(options: unknown) {
+  return full().init(options);
+}
+function newSession(r: unknown, options: unknown) {
+  return full().new(r, options);
+}
+function open(r: unknown, options: unknown) {
+  return full().open(r, options);
+}
+function start(r: unknown, options: unknown) {
+  return full().start(r, options);
+}
+function logout(r: unknown, options: unknown) {
+  return full().logout(r, options);
+}
+function destroy(r: unknown, options: unknown) {
+  return full().destroy(r, options);
 }
 
 const api: { [name: string]: unknown } = {
   version: VERSION,
   init: init,
-  new: function (r: NginxHTTPRequest, options?: SessionOptions) {
-    return library.new(createNjsExchange(r), options);
-  },
-  open: function (r: NginxHTTPRequest, options?: SessionOptions) {
-    return library.open(createNjsExchange(r), options);
-  },
-  start: function (r: NginxHTTPRequest, options?: SessionOptions) {
-    return library.start(createNjsExchange(r), options);
-  },
-  logout: function (r: NginxHTTPRequest, options?: SessionOptions) {
-    return library.logout(createNjsExchange(r), options);
-  },
-  destroy: function (r: NginxHTTPRequest, options?: SessionOptions) {
-    return library.destroy(createNjsExchange(r), options);
-  },
+  new: newSession,
+  open: open,
+  start: start,
+  logout: logout,
+  destroy: destroy,
+  access: access,
+  authRequest: authRequest,
+  loginRedirect: loginRedirect,
+  login: login,
+  logoutHandler: logoutHandler,
+  admin: admin,
+  cleanupFiles: cleanupFiles,
+  upstreamCookie: upstreamCookie,
+  csrfToken: csrfToken,
+  subject: getters.subject,
+  audience: getters.audience,
+  id: getters.id,
+  timeout: getters.timeout,
+  exists: getters.exists,
+  data: getters.data,
+  requestHeaderId: getters.requestHeaderId,
+  requestHeaderAudience: getters.requestHeaderAudience,
+  requestHeaderSubject: getters.requestHeaderSubject,
+  requestHeaderTimeout: getters.requestHeaderTimeout,
+  requestHeaderIdlingTimeout: getters.requestHeaderIdlingTimeout,
+  requestHeaderRollingTimeout: getters.requestHeaderRollingTimeout,
+  requestHeaderAbsoluteTimeout: getters.requestHeaderAbsoluteTimeout,
+  responseHeaderId: getters.responseHeaderId,
+  responseHeaderAudience: getters.responseHeaderAudience,
+  responseHeaderSubject: getters.responseHeaderSubject,
+  responseHeaderTimeout: getters.responseHeaderTimeout,
+  responseHeaderIdlingTimeout: getters.responseHeaderIdlingTimeout,
+  responseHeaderRollingTimeout: getters.responseHeaderRollingTimeout,
+  responseHeaderAbsoluteTimeout: getters.responseHeaderAbsoluteTimeout,
 };
-
-// The entry points under the names the nginx snippets use (`logout` above is the API helper; the
-// logout location handler is `logoutHandler`).
-const names = Object.keys(entryPoints);
-for (let i = 0; i < names.length; i++) api[names[i]] = entryPoints[names[i]];
 
 export default api;

@@ -7,6 +7,7 @@
  */
 
 import { decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "../core/bytes";
+import { retainedTable } from "../core/retained";
 
 export interface PublishedState {
   /** subject */
@@ -38,18 +39,22 @@ export function encodeState(state: PublishedState, forHeader: boolean): string {
 }
 
 /**
- * The last text decoded and what it decoded to: a request reads several $session_* variables, each a
- * js_set call decoding the same $session_state. Where module state persists (QuickJS) the next call
- * finds it here. Safe across requests: the value is a function of the text alone, and a request only
- * ever hands in its own variable's text.
+ * A request reads several $session_* variables, each a js_set call decoding the same $session_state:
+ * where module state persists (QuickJS) the next call finds the last decoding here. Safe across
+ * requests: the value is a function of the text alone, and a request only ever hands in its own
+ * variable's text.
  */
-let lastText: string | null = null;
-let lastState: PublishedState | null = null;
+interface LastDecoding {
+  text: string;
+  state: PublishedState | null;
+}
 
 /** The state of this request, or null when the access check did not run or found no session. */
 export function decodeState(value: unknown): PublishedState | null {
   if (typeof value !== "string" || value === "") return null;
-  if (value === lastText) return lastState;
+  const memo = retainedTable<LastDecoding>("published-state", 1);
+  const last = memo.get("last");
+  if (last && last.text === value) return last.state;
   let state: PublishedState | null = null;
   const json = value.charAt(0) === "{" ? value : base64Json(value);
   if (json !== null) {
@@ -60,8 +65,7 @@ export function decodeState(value: unknown): PublishedState | null {
       state = null;
     }
   }
-  lastText = value;
-  lastState = state;
+  memo.set("last", { text: value, state: state });
   return state;
 }
 

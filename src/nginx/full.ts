@@ -1,0 +1,61 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * The lazy part of dist/session.js: everything but the module's small eager part (index.ts), built
+ * by build/build.mjs into one function that index.ts calls on the first request that needs it. Its
+ * default export holds
+ *   - the resty.session surface for users' own handlers, taking nginx's `r`
+ *     (init, new, open, start, logout, destroy), and
+ *   - the ready-made entry points (access, authRequest, login, logout, ...), see handlers.ts.
+ * Its top level runs once per JS context under QuickJS, and under the njs engine once per request
+ * that needs it (the engine starts every request from the module's top level).
+ */
+
+import { createSessionLibrary } from "../core/api";
+import type { SessionOptions } from "../core/config";
+import { createNjsExchange, createNjsPlatform } from "../platform/njs";
+import type { EntryOptions } from "./configuration";
+import { createEntryPoints, loadFileConfiguration } from "./handlers";
+import { registerBuiltinStorages } from "../storage";
+
+registerBuiltinStorages();
+const platform = createNjsPlatform();
+const library = createSessionLibrary(platform);
+// Read once when the module loads (per worker under QuickJS; before the per-request clone under njs).
+const configuration = loadFileConfiguration(library);
+const entryPoints = createEntryPoints(platform, library, configuration);
+
+/** resty.session's init(), plus the entry points' own options under `nginx`. */
+function init(options?: SessionOptions & { nginx?: Partial<EntryOptions> }) {
+  const sessionOptions: { [name: string]: unknown } = {};
+  const table = (options || {}) as { [name: string]: unknown };
+  const names = Object.keys(table);
+  for (let i = 0; i < names.length; i++) if (names[i] !== "nginx") sessionOptions[names[i]] = table[names[i]];
+  library.init(sessionOptions as SessionOptions);
+  if (options && options.nginx) configuration.entry = options.nginx;
+}
+
+const api: { [name: string]: unknown } = {
+  init: init,
+  new: function (r: NginxHTTPRequest, options?: SessionOptions) {
+    return library.new(createNjsExchange(r), options);
+  },
+  open: function (r: NginxHTTPRequest, options?: SessionOptions) {
+    return library.open(createNjsExchange(r), options);
+  },
+  start: function (r: NginxHTTPRequest, options?: SessionOptions) {
+    return library.start(createNjsExchange(r), options);
+  },
+  logout: function (r: NginxHTTPRequest, options?: SessionOptions) {
+    return library.logout(createNjsExchange(r), options);
+  },
+  destroy: function (r: NginxHTTPRequest, options?: SessionOptions) {
+    return library.destroy(createNjsExchange(r), options);
+  },
+};
+
+// The entry points under the names the nginx snippets use (`logout` above is the API helper; the
+// logout location handler is `logoutHandler`).
+const names = Object.keys(entryPoints);
+for (let i = 0; i < names.length; i++) api[names[i]] = entryPoints[names[i]];
+
+export default api;
