@@ -9,6 +9,20 @@ import type { Settings } from "./config";
 import { isConfigError, errorText } from "./errors";
 import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
 
+/** The settings the checks read (the full Settings, or the warm check's part of them). */
+export type CheckedSettings = Pick<
+  Settings,
+  | "storage"
+  | "registry"
+  | "idlingTimeout"
+  | "rollingTimeout"
+  | "absoluteTimeout"
+  | "rememberRollingTimeout"
+  | "rememberAbsoluteTimeout"
+  | "touchThreshold"
+  | "rollingRenewal"
+>;
+
 /** The cookie fields the timeouts count from (a header, a verified-cache entry, a CookieMeta). */
 export interface TimingFields {
   creationTime: number;
@@ -17,7 +31,7 @@ export interface TimingFields {
 }
 
 /** A cookie written for server-side storage read with cookie storage configured, or the reverse. */
-export function storageFlagsMismatch(settings: Settings, flags: number): boolean {
+export function storageFlagsMismatch(settings: CheckedSettings, flags: number): boolean {
   return settings.storage ? !(flags & FLAG_STORAGE) : (flags & FLAG_STORAGE) !== 0;
 }
 
@@ -25,7 +39,7 @@ export function storageFlagsMismatch(settings: Settings, flags: number): boolean
  * Whether the session (or the remember cookie) has outlived a timeout as of `now`. A remember cookie
  * has its own rolling and absolute timeouts, no idling one, and an idling offset that must be 0.
  */
-export function lifetimeProblem(settings: Settings, remember: boolean, timing: TimingFields, now: number): string | null {
+export function lifetimeProblem(settings: CheckedSettings, remember: boolean, timing: TimingFields, now: number): string | null {
   const sinceCreation = now - timing.creationTime;
   if (sinceCreation > MAX_ROLLING_OFFSET) return "session lifetime exceeded";
   const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
@@ -46,7 +60,7 @@ export function lifetimeProblem(settings: Settings, remember: boolean, timing: T
 }
 
 /** Seconds the session can live at most from `now` (at least 1): how long a verification may be cached. */
-export function lifetimeLeft(settings: Settings, remember: boolean, timing: TimingFields, now: number): number {
+export function lifetimeLeft(settings: CheckedSettings, remember: boolean, timing: TimingFields, now: number): number {
   const sinceCreation = now - timing.creationTime;
   const sinceRoll = sinceCreation - timing.rollingOffset;
   const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
@@ -67,7 +81,7 @@ export const enum RefreshDue {
   Resave,
 }
 
-export function refreshDue(settings: Settings, timing: TimingFields, now: number): RefreshDue {
+export function refreshDue(settings: CheckedSettings, timing: TimingFields, now: number): RefreshDue {
   const sinceRoll = now - timing.creationTime - timing.rollingOffset;
   if (settings.rollingTimeout > 0 && sinceRoll > settings.rollingRenewal) return RefreshDue.Resave;
   if (settings.idlingTimeout > 0 && sinceRoll - timing.idlingOffset > settings.touchThreshold) return RefreshDue.Touch;
@@ -78,7 +92,7 @@ export function refreshDue(settings: Settings, timing: TimingFields, now: number
  * Whether the registry says this session was revoked. A registry that cannot answer refuses the
  * session (a revoked one must not slip through); a misconfigured one throws (fail closed, loudly).
  */
-export function revocationProblem(settings: Settings, audience: string, subject: string | undefined, creationTime: number, now: number): string | null {
+export function revocationProblem(settings: CheckedSettings, audience: string, subject: string | undefined, creationTime: number, now: number): string | null {
   if (!settings.registry || subject === undefined) return null;
   try {
     return settings.registry.isRevoked(audience, subject, creationTime, now) ? "session revoked" : null;

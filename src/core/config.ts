@@ -230,6 +230,8 @@ export interface Settings {
   requestHeaders: string[];
   responseHeaders: string[];
   storage: Storage | null;
+  /** The `storage` option's name ("cookie", "shm", ...), or "custom" for a storage object. */
+  storageName: string;
   /** The raw options of the chosen storage (e.g. `shm = { zone = "sessions" }`). */
   storageOptions: StorageOptions | undefined;
   /** The session registry and revocation list, when a zone holds them; null otherwise. */
@@ -595,6 +597,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     requestHeaders: options.request_headers || [],
     responseHeaders: options.response_headers || [],
     storage: storage,
+    storageName: typeof storageOption === "string" ? storageOption : storageOption ? "custom" : "cookie",
     storageOptions: storageOptions,
     registry: registry,
     keyIds: [ikm].concat(ikmFallbacks).map(function (key) {

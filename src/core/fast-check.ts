@@ -18,7 +18,7 @@
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./config";
-import { lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
+import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
 
 const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
@@ -50,8 +50,11 @@ interface CachedEntry extends VerifiedSession {
   known?: KnownSession;
 }
 
+/** What the fast check reads of the settings. */
+export type FastCheckSettings = CheckedSettings & Pick<Settings, "verifiedCache" | "keyIds" | "hashStorageKey" | "cookieName" | "audience">;
+
 export function fastCheck<R>(
-  settings: Settings,
+  settings: FastCheckSettings,
   platform: Platform,
   /**
    * The value of the request's cookie named exactly settings.cookieName, as the full path would find

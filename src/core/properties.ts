@@ -5,6 +5,9 @@
 
 import type { Settings } from "./config";
 
+/** The settings the time-derived properties read. */
+export type TimingSettings = Pick<Settings, "idlingTimeout" | "rollingTimeout" | "absoluteTimeout">;
+
 /** The cookie fields the timeouts count from, and the moment it was read. */
 export interface SessionTiming {
   timestamp: number;
@@ -14,7 +17,7 @@ export interface SessionTiming {
 }
 
 /** "timeout", "idling_timeout", ... "creation_time", "timestamp"; undefined for other names. */
-export function timingProperty(name: string, settings: Settings, timing: SessionTiming): number | undefined {
+export function timingProperty(name: string, settings: TimingSettings, timing: SessionTiming): number | undefined {
   const sinceCreation = timing.timestamp - timing.creationTime;
   const sinceRoll = sinceCreation - timing.rollingOffset;
   const idling = settings.idlingTimeout > 0 ? settings.idlingTimeout - (sinceRoll - timing.idlingOffset) : undefined;

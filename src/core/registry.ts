@@ -77,6 +77,8 @@ const RESERVE_WINDOW = 60;
 
 export interface Registry {
   readonly zone: string;
+  /** What it was made with: the warm check (src/nginx/check-view.ts) makes its twin from them. */
+  readonly options: RegistryOptions;
   /** Registry keys of an audience and subject: base64url, the subject hashed when hash_subject is on. */
   encodeAudience(audience: string): string;
   encodeSubject(subject: string): string;
@@ -271,6 +273,7 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
 
   return {
     zone: zone,
+    options: options,
     encodeAudience: encodeAudience,
     encodeSubject: encodeSubject,
     reserve: function (audience, subject, now) {

@@ -46,6 +46,8 @@ export interface VerifiedSession {
 }
 
 export interface VerifiedCache {
+  /** The js_shared_dict_zone behind it, if any. */
+  readonly zone?: string;
   get(cookie: string): VerifiedSession | null;
   /** `ttl`: seconds the session can live at most from now; the entry need not outlive it. */
   set(cookie: string, session: VerifiedSession, ttl: number): void;
@@ -106,6 +108,7 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
  */
 export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedCache): VerifiedCache {
   return {
+    zone: zone.zone,
     get: function (cookie) {
       const near = memory.get(cookie);
       if (near) return near;
@@ -123,6 +126,7 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
 /** In a shared dict zone: one JSON text per cookie value, expiring with the session. */
 export function createZoneVerifiedCache(dict: SharedDict, zone: string): VerifiedCache {
   return {
+    zone: zone,
     get: function (cookie) {
       let text: string | number | undefined;
       try {

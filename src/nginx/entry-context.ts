@@ -20,11 +20,14 @@ import {
   locationOverrides,
   readConfigurationFile,
 } from "./configuration";
+import { setVariable } from "./publication";
 
 export interface RequestContext {
   /** The location's overrides of the session options; undefined when it has none. */
   options: SessionOptions | undefined;
   entry: EntryOptions;
+  /** The $session_location_config text it was resolved from; undefined without that variable. */
+  locationText: string | undefined;
 }
 
 export interface EntryPointsConfiguration {
@@ -114,10 +117,10 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
   const contextsByOverrides: { [text: string]: RequestContext } = {};
   let contextCount = 0;
 
-  function contextWith(overrides: LocationOverrides): RequestContext {
+  function contextWith(overrides: LocationOverrides, locationText: string | undefined): RequestContext {
     const entry = mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]);
     checkExposedNames(entry.expose_data);
-    return { options: overrides.options, entry: entry };
+    return { options: overrides.options, entry: entry, locationText: locationText };
   }
 
   /**
@@ -137,13 +140,13 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     }
     const text = r.variables.session_location_config;
     if (text === EMPTY_LOCATION_CONFIG) {
-      if (!plainContext) plainContext = { options: undefined, entry: contextWith({ options: {}, entry: {} }).entry };
+      if (!plainContext) plainContext = { options: undefined, entry: contextWith({ options: {}, entry: {} }, text).entry, locationText: text };
       return plainContext;
     }
-    if (text === undefined) return contextWith(locationOverrides(r));
+    if (text === undefined) return contextWith(locationOverrides(r), undefined);
     const known = contextsByOverrides[text];
     if (known) return known;
-    const context = contextWith(locationOverrides(r));
+    const context = contextWith(locationOverrides(r), String(text));
     // Locations are few; the bound only guards against overrides set from request data.
     if (platform.keepsModuleState && contextCount < 256) {
       contextsByOverrides[text] = context;
@@ -183,18 +186,6 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
       return;
     }
     r.return(entry.unauthorized_status);
-  }
-
-  function setVariable(r: NginxHTTPRequest, name: string, value: string): void {
-    try {
-      r.variables[name] = value;
-    } catch (e) {
-      const error = new Error(
-        "invalid session configuration: nginx variable $" + name + " is not declared (add `js_var $" + name + ";`, see nginx/njs-session.conf)",
-      );
-      error.name = "ConfigError";
-      throw error;
-    }
   }
 
   /**

@@ -15,7 +15,9 @@
  * js_set getters of the published state (getters.ts) and one forwarding function per entry point.
  * Everything else (configuration, Session, storages, handlers) is full.ts, which build/build.mjs
  * compiles into the function njsSessionFull() and which is built on the first call that needs it:
- * once per JS context under QuickJS, once per request that needs it under the njs engine.
+ * once per JS context under QuickJS, once per request that needs it under the njs engine. Under the
+ * njs engine a session check first tries warm.ts (njsSessionWarm()): a cookie verified before,
+ * checked with the settings the full check left in the cache zone, without building the rest.
  */
 
 // First: refuses an njs older than the floor before any other code of the bundle runs.
@@ -39,9 +41,16 @@ interface FullModule {
  */
 declare function njsSessionFull(shared: { retainedTable: typeof retainedTable }): FullModule;
 
+/** warm.ts's default export, compiled likewise into njsSessionWarm(). */
+interface WarmModule {
+  access(r: unknown): boolean;
+  authRequest(r: unknown): boolean;
+}
+declare function njsSessionWarm(shared: { retainedTable: typeof retainedTable }): WarmModule;
+
 function full(): FullModule {
-  const table = retainedTable<FullModule>("module", 1);
-  let loaded = table.get("full");
+  const table = retainedTable<FullModule | WarmModule>("module", 2);
+  let loaded = table.get("full") as FullModule | undefined;
   if (!loaded) {
     loaded = njsSessionFull({ retainedTable: retainedTable });
     table.set("full", loaded);
@@ -49,12 +58,33 @@ function full(): FullModule {
   return loaded;
 }
 
+/**
+ * The warm check, where it pays: under the njs engine, in a request that has not built the rest
+ * anyway (a user's module may have called init() already). Under QuickJS the rest lives on in the
+ * context, and its own check is cheaper than reading the warm check's settings from the zone.
+ */
+function warm(): WarmModule | null {
+  if ((njs as unknown as { engine?: string }).engine === "QuickJS") return null;
+  const table = retainedTable<FullModule | WarmModule>("module", 2);
+  if (table.get("full")) return null;
+  let loaded = table.get("warm") as WarmModule | undefined;
+  if (!loaded) {
+    loaded = njsSessionWarm({ retainedTable: retainedTable });
+    table.set("warm", loaded);
+  }
+  return loaded;
+}
+
 // One declared function per entry point: cheaper at load than closures made in a loop, and each
 // passes on exactly what nginx or a user's module hands it.
 function access(r: unknown) {
+  const warmCheck = warm();
+  if (warmCheck && warmCheck.access(r)) return;
   return full().access(r);
 }
 function authRequest(r: unknown) {
+  const warmCheck = warm();
+  if (warmCheck && warmCheck.authRequest(r)) return;
   return full().authRequest(r);
 }
 function loginRedirect(r: unknown) {

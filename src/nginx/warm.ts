@@ -1,0 +1,58 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * The warm check: the session check of a request whose cookie was fully verified before, built
+ * without the rest of the module. It is the njs engine's path: there every request starts from the
+ * module's top level, and the rest (configuration, Session, storages) would be built again for each
+ * one. build/build.mjs compiles this file into njsSessionWarm(), which index.ts calls first under the
+ * njs engine (under QuickJS the rest is built once per context and its own check is cheaper).
+ *
+ * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
+ * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck, and
+ * publishing is the same publication.ts. Anything else (no view yet, no cookie, a cookie not verified
+ * before, due for a refresh, a CSRF check due, anything thrown) answers false, and the full check
+ * runs, deciding, logging and failing closed as always.
+ */
+
+import { quickCookie } from "../core/cookies";
+import { isSafeMethod } from "../core/csrf";
+import { fastCheck } from "../core/fast-check";
+import { createNjsPlatform, njsBindSource } from "../platform/njs";
+import { readCheckView } from "./check-view";
+import { CheckMode, knownSource, publicationOf, publishNow } from "./publication";
+
+/** A fast check never re-issues a cookie. */
+const NO_COOKIES: string[] = [];
+
+function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
+  try {
+    const text = r.variables.session_location_config;
+    if (typeof text !== "string") return false;
+    const platform = createNjsPlatform();
+    const view = readCheckView(platform, text);
+    if (!view) return false;
+    // An auth_request subrequest is a GET: the client's method is the main request's.
+    if (view.entry.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
+    const header = r.headersIn["Cookie"];
+    const cookie = typeof header === "string" ? quickCookie(header, view.settings.cookieName) : undefined;
+    if (!cookie) return false;
+    const now = platform.now();
+    const known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
+    if (!known) return false;
+    publishNow(r, mode, publicationOf(knownSource(known, view.settings), view.settings, view.entry, null, now), NO_COOKIES);
+    return true;
+  } catch (e) {
+    // The full check meets the same problem, and reports it.
+    return false;
+  }
+}
+
+export default {
+  /** js_access: true when the request was checked and published; false: run the full check. */
+  access: function (r: NginxHTTPRequest): boolean {
+    return warmCheck(r, CheckMode.Access);
+  },
+  /** auth_request's js_content: true when answered (204); false: run the full check. */
+  authRequest: function (r: NginxHTTPRequest): boolean {
+    return warmCheck(r, CheckMode.AuthRequest);
+  },
+};
