@@ -57,13 +57,16 @@ interface CheckView {
   shm?: StorageOptions | null;
   registry: RegistryOptions | null;
   cacheZone: string;
-  entry: EntryOptions;
+  entry: WarmEntry;
 }
+
+/** The entry options the warm check reads: what it publishes, and whether a CSRF check may be due. */
+export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
 
 /** What the warm check gets from a view. */
 export interface LocationView {
   settings: CheckSettings;
-  entry: EntryOptions;
+  entry: WarmEntry;
 }
 
 function viewKey(locationText: string): string {
@@ -80,7 +83,7 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     s: plain as unknown as PlainSettings,
     registry: settings.registry ? settings.registry.options : null,
     cacheZone: cacheZone,
-    entry: entry,
+    entry: { expose_data: entry.expose_data, csrf: entry.csrf },
   };
   if (settings.storageName === "shm") view.shm = settings.storageOptions || null;
   return view;

@@ -75,7 +75,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
           publication = publicationOf(knownSource(known, settings), settings, context.entry, context, now);
           known.publication = publication;
         }
-        return publish(r, mode, publication, NO_COOKIES);
+        return publish(r, mode, context, settings, publication, NO_COOKIES);
       }
     } catch (e) {
       return failClosed(r, e);
@@ -88,7 +88,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       },
       function (started) {
         if (!started.exists) return denied(r, mode, context);
-        return publish(r, mode, publicationOf(sessionSource(started.session), settings, context.entry, context, 0), exchange.getResponseCookies());
+        return publish(r, mode, context, settings, publicationOf(sessionSource(started.session), settings, context.entry, context, 0), exchange.getResponseCookies());
       },
     );
   }
@@ -98,8 +98,15 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     else r.return(context.entry.unauthorized_status);
   }
 
-  function publish(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): MaybePromise<void> {
-    const entry = publication.entry;
+  function publish(
+    r: NginxHTTPRequest,
+    mode: CheckMode,
+    context: RequestContext,
+    settings: Settings,
+    publication: Publication,
+    cookies: string[],
+  ): MaybePromise<void> {
+    const entry = context.entry;
     if (entry.csrf) {
       // An auth_request subrequest is a GET: the client's method is the main request's.
       const method = mode === CheckMode.Access ? r.method : String(r.variables.request_method);
@@ -107,7 +114,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         const binding = stateBinding(publication.state);
         // Every session has a creation time; should one not, the check fails closed rather than open.
         if (!binding) throw new Error("no creation time to check the CSRF token against");
-        return then(csrf.check(r, method, entry, publication.settings as Settings, binding, mode === CheckMode.Access), function (passed) {
+        return then(csrf.check(r, method, entry, settings, binding, mode === CheckMode.Access), function (passed) {
           if (passed) publishNow(r, mode, publication, cookies);
         });
       }

@@ -29,6 +29,9 @@ export const enum CheckMode {
   AuthRequest,
 }
 
+/** The entry options publishing reads. */
+export type PublishingEntry = Pick<EntryOptions, "expose_data">;
+
 /** The settings publishing reads. */
 export interface PublishingSettings extends TimingSettings {
   requestHeaders: string[];
@@ -64,7 +67,7 @@ export interface Publication {
   /** Who made it, to tell whether a kept one still applies (check.ts compares them by identity). */
   context: unknown;
   settings: unknown;
-  entry: EntryOptions;
+  entry: PublishingEntry;
   state: PublishedState;
   /** encodeState(state, false): $session_state's text. */
   json: string;
@@ -73,7 +76,7 @@ export interface Publication {
   dataNames: string[];
 }
 
-export function publicationOf(source: StateSource, settings: PublishingSettings, entry: EntryOptions, context: unknown, at: number): Publication {
+export function publicationOf(source: StateSource, settings: PublishingSettings, entry: PublishingEntry, context: unknown, at: number): Publication {
   const state = stateOf(source, settings, entry);
   return {
     at: at,
@@ -102,7 +105,7 @@ function propertyHeaders(source: StateSource, properties: string[]): { [name: st
 }
 
 /** What the rest of the request may know about the session; response_headers go on the response. */
-function stateOf(source: StateSource, settings: PublishingSettings, entry: EntryOptions): PublishedState {
+function stateOf(source: StateSource, settings: PublishingSettings, entry: PublishingEntry): PublishedState {
   const exposed: { [key: string]: string } = {};
   for (let i = 0; i < entry.expose_data.length; i++) {
     const key = entry.expose_data[i];
