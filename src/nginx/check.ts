@@ -115,11 +115,11 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         // Every session has a creation time; should one not, the check fails closed rather than open.
         if (!binding) throw new Error("no creation time to check the CSRF token against");
         return then(csrf.check(r, method, entry, settings, binding, mode === CheckMode.Access), function (passed) {
-          if (passed) publishNow(r, mode, publication, cookies);
+          if (passed) publishNow(r, mode, publication, cookies, !platform.keepsModuleState);
         });
       }
     }
-    publishNow(r, mode, publication, cookies);
+    publishNow(r, mode, publication, cookies, !platform.keepsModuleState);
   }
 
   // A mode rather than callbacks: two closures per request cost QuickJS more than the rest of publishing.

@@ -13,7 +13,7 @@ import { timingProperty } from "../core/properties";
 import type { TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
-import { encodeState, PublishedState } from "./state";
+import { encodeState, PublishedState, rememberPublishedState } from "./state";
 
 /**
  * Set-Cookie lines the auth_request handler can hand back (X-Session-Cookie-1 ..): a session cookie
@@ -169,8 +169,15 @@ function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cooki
   r.return(204);
 }
 
-/** Publishes as the mode does (the CSRF check, where due, comes first: check.ts). */
-export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
-  if (mode === CheckMode.Access) publishAccess(r, publication);
-  else publishAuthRequest(r, publication, cookies);
+/**
+ * Publishes as the mode does (the CSRF check, where due, comes first: check.ts). `remember`: also
+ * leave the state decoded for this request's getters (state.ts), where module state is per request.
+ */
+export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[], remember: boolean): void {
+  if (mode === CheckMode.Access) {
+    publishAccess(r, publication);
+    if (remember) rememberPublishedState(publication.json, publication.state);
+  } else {
+    publishAuthRequest(r, publication, cookies);
+  }
 }

@@ -49,6 +49,14 @@ interface LastDecoding {
   state: PublishedState | null;
 }
 
+/**
+ * What the check just published, so that the getters of this request find it decoded. Worth it where
+ * module state lives for one request (the njs engine): there the memo is empty at every request.
+ */
+export function rememberPublishedState(text: string, state: PublishedState): void {
+  retainedTable<LastDecoding>("published-state", 1).set("last", { text: text, state: state });
+}
+
 /** The state of this request, or null when the access check did not run or found no session. */
 export function decodeState(value: unknown): PublishedState | null {
   if (typeof value !== "string" || value === "") return null;

@@ -38,7 +38,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
     const now = platform.now();
     const known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
     if (!known) return false;
-    publishNow(r, mode, publicationOf(knownSource(known, view.settings), view.settings, view.entry, null, now), NO_COOKIES);
+    publishNow(r, mode, publicationOf(knownSource(known, view.settings), view.settings, view.entry, null, now), NO_COOKIES, true);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.
