@@ -65,7 +65,7 @@ function hoistBuiltinImports(code) {
  * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
  * against the file so that an export added there cannot be silently missing here.
  */
-const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable"] };
+const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet"] };
 const LAZY_PARAMETER = "njsSessionShared";
 
 function sharedModulesPlugin() {

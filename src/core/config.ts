@@ -16,6 +16,7 @@ import {
   REMEMBER_SAFETY_ITERATIONS,
 } from "./format";
 import { configError, isConfigError } from "./errors";
+import { retainedGet, retainedSet } from "./retained";
 import type { Platform } from "./platform";
 import { createRegistry, Registry } from "./registry";
 import { lookupZone, MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
@@ -370,29 +371,15 @@ export function registerStorage(name: string, factory: StorageFactory): void {
 }
 
 /**
- * Storages made from a name, kept per platform, name and options: settings are resolved again for
- * every call with per-request overrides, and a storage may hold connections or state worth keeping.
+ * Storages made from a name, kept per platform, name and options (retained.ts): settings are resolved
+ * again for every call with per-request overrides, and a storage may hold connections or state worth
+ * keeping. Bounded: per-request overrides could otherwise make one per distinct options table.
  */
-const STORAGE_INSTANCES: Array<{ platform: Platform; key: string; storage: Storage }> = [];
-
 function namedStorage(name: string, options: StorageOptions | undefined, platform: Platform): Storage {
   const key = name + "\n" + JSON.stringify(options === undefined ? null : options);
-  for (let i = 0; i < STORAGE_INSTANCES.length; i++) {
-    const known = STORAGE_INSTANCES[i];
-    if (known.platform === platform && known.key === key) return known.storage;
-  }
-  const storage = STORAGE_FACTORIES[name](options, platform);
-  // Bounded: per-request overrides could otherwise make one per distinct options table.
-  if (STORAGE_INSTANCES.length >= 64) STORAGE_INSTANCES.shift();
-  STORAGE_INSTANCES.push({ platform: platform, key: key, storage: storage });
-  return storage;
+  const known = retainedGet<Storage>("storages", key, platform);
+  return known || retainedSet("storages", 64, key, platform, STORAGE_FACTORIES[name](options, platform));
 }
-
-/**
- * The in-memory verified caches, one per platform and bounds: settings resolved for different
- * locations share it (an entry names the key and bind it was verified with, so sharing is safe).
- */
-const MEMORY_CACHES: Array<{ platform: Platform; key: string; cache: VerifiedCache }> = [];
 
 function verifiedCacheFor(options: SessionOptions, platform: Platform): VerifiedCache | null {
   const entries = pick(options.verified_cache_entries, DEFAULTS.verified_cache_entries);
@@ -410,15 +397,14 @@ function verifiedCacheFor(options: SessionOptions, platform: Platform): Verified
   return zone ? createTieredVerifiedCache(memory, zone) : memory;
 }
 
+/**
+ * The in-memory verified caches, one per platform and bounds (retained.ts): settings resolved for
+ * different locations share it (an entry names the key and bind it was verified with, so sharing is safe).
+ */
 function memoryCache(platform: Platform, entries: number, bytes: number): VerifiedCache {
   const key = entries + ":" + bytes;
-  for (let i = 0; i < MEMORY_CACHES.length; i++) {
-    if (MEMORY_CACHES[i].platform === platform && MEMORY_CACHES[i].key === key) return MEMORY_CACHES[i].cache;
-  }
-  const cache = createMemoryVerifiedCache(entries, bytes);
-  if (MEMORY_CACHES.length >= 8) MEMORY_CACHES.shift();
-  MEMORY_CACHES.push({ platform: platform, key: key, cache: cache });
-  return cache;
+  const known = retainedGet<VerifiedCache>("memory-verified-caches", key, platform);
+  return known || retainedSet("memory-verified-caches", 8, key, platform, createMemoryVerifiedCache(entries, bytes));
 }
 
 /** A key's id for the verified cache: a prefix of its SHA-256 (keys are random; this reveals nothing). */

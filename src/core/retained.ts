@@ -22,9 +22,8 @@
 
 export interface BoundedTable<V> {
   get(key: string): V | undefined;
-  /** Adds or replaces; when the table is full, its oldest entry is dropped first. */
+  /** Adds or replaces (undefined is no value); when the table is full, its oldest entry is dropped first. */
   set(key: string, value: V): void;
-  clear(): void;
 }
 
 interface TableState<V> {
@@ -35,21 +34,18 @@ interface TableState<V> {
 }
 
 function makeTable<V>(bound: number): BoundedTable<V> {
-  const state: TableState<V> = { values: {}, order: [], bound: bound };
+  // No prototype: a key such as "constructor" or "__proto__" is just a key (keys may come from requests).
+  const state: TableState<V> = { values: Object.create(null), order: [], bound: bound };
   return {
     get: function (key: string): V | undefined {
-      return Object.prototype.hasOwnProperty.call(state.values, key) ? state.values[key] : undefined;
+      return state.values[key];
     },
     set: function (key: string, value: V): void {
-      if (!Object.prototype.hasOwnProperty.call(state.values, key)) {
+      if (state.values[key] === undefined) {
         if (state.order.length >= state.bound) delete state.values[state.order.shift() as string];
         state.order.push(key);
       }
       state.values[key] = value;
-    },
-    clear: function (): void {
-      state.values = {};
-      state.order = [];
     },
   };
 }
@@ -64,4 +60,34 @@ export function retainedTable<V>(name: string, bound: number): BoundedTable<V> {
     tables[name] = table;
   }
   return table as BoundedTable<V>;
+}
+
+interface Owned<V> {
+  owner: object;
+  value: V;
+}
+
+/**
+ * Tables of values per owner object under a string key: several owners (platforms, configurations)
+ * live side by side in one Node process, and init() makes a new configuration in nginx. Bounded like
+ * any table by key, and by `bound` owners per key.
+ */
+export function retainedGet<V>(name: string, key: string, owner: object): V | undefined {
+  const table = tables[name] as BoundedTable<Array<Owned<V>>> | undefined;
+  const owned = table ? table.get(key) : undefined;
+  if (!owned) return undefined;
+  for (let i = 0; i < owned.length; i++) if (owned[i].owner === owner) return owned[i].value;
+  return undefined;
+}
+
+export function retainedSet<V>(name: string, bound: number, key: string, owner: object, value: V): V {
+  const table = retainedTable<Array<Owned<V>>>(name, bound);
+  let owned = table.get(key);
+  if (!owned) {
+    owned = [];
+    table.set(key, owned);
+  }
+  if (owned.length >= bound) owned.shift();
+  owned.push({ owner: owner, value: value });
+  return value;
 }

@@ -20,6 +20,7 @@ import {
   locationOverrides,
   readConfigurationFile,
 } from "./configuration";
+import { retainedGet, retainedSet } from "../core/retained";
 import { setVariable } from "./publication";
 
 export interface RequestContext {
@@ -110,13 +111,6 @@ export interface EntryEnvironment {
 }
 
 export function createEntryEnvironment(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration): EntryEnvironment {
-  /** The context of a location without overrides, made once per configuration (init() may change it). */
-  let plainContext: RequestContext | null = null;
-  let plainContextEntry: Partial<EntryOptions> | null = null;
-  /** Contexts by the location's overrides text, where module state outlives a request (QuickJS). */
-  const contextsByOverrides: { [text: string]: RequestContext } = {};
-  let contextCount = 0;
-
   function contextWith(overrides: LocationOverrides, locationText: string | undefined): RequestContext {
     const entry = mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]);
     checkExposedNames(entry.expose_data);
@@ -125,34 +119,22 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
 
   /**
    * The options of this request's location. njs-session.conf gathers every $session_config_* into
-   * $session_location_config, so the common case (no overrides) is one variable read; a location with
-   * overrides is parsed once per distinct text where module state persists. Without that variable
-   * (an nginx.conf that declares the $session_config_* itself), each one is read.
+   * $session_location_config, so the common case (no overrides) is one variable read; each distinct
+   * text is resolved once (retained.ts), for the entry options in force: init() replaces them, and
+   * then every context is made afresh. Without that variable (an nginx.conf that declares the
+   * $session_config_* itself), each one is read.
    */
   function requestContext(r: NginxHTTPRequest): RequestContext {
     if (configuration.fileError) throw configuration.fileError;
-    if (plainContextEntry !== configuration.entry) {
-      plainContext = null;
-      plainContextEntry = configuration.entry;
-      const texts = Object.keys(contextsByOverrides);
-      for (let i = 0; i < texts.length; i++) delete contextsByOverrides[texts[i]];
-      contextCount = 0;
-    }
-    const text = r.variables.session_location_config;
-    if (text === EMPTY_LOCATION_CONFIG) {
-      if (!plainContext) plainContext = { options: undefined, entry: contextWith({ options: {}, entry: {} }, text).entry, locationText: text };
-      return plainContext;
-    }
-    if (text === undefined) return contextWith(locationOverrides(r), undefined);
-    const known = contextsByOverrides[text];
-    if (known) return known;
-    const context = contextWith(locationOverrides(r), String(text));
+    const value = r.variables.session_location_config;
+    if (value === undefined) return contextWith(locationOverrides(r), undefined);
+    const text = String(value);
     // Locations are few; the bound only guards against overrides set from request data.
-    if (platform.keepsModuleState && contextCount < 256) {
-      contextsByOverrides[text] = context;
-      contextCount++;
-    }
-    return context;
+    const known = retainedGet<RequestContext>("location-contexts", text, configuration.entry);
+    if (known) return known;
+    const context =
+      text === EMPTY_LOCATION_CONFIG ? { options: undefined, entry: contextWith({ options: {}, entry: {} }, text).entry, locationText: text } : contextWith(locationOverrides(r), text);
+    return retainedSet("location-contexts", 256, text, configuration.entry, context);
   }
 
   /** A reference a user can quote and an operator can grep: the request id. */

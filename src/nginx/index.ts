@@ -22,7 +22,7 @@
 
 // First: refuses an njs older than the floor before any other code of the bundle runs.
 import "./floor";
-import { retainedTable } from "../core/retained";
+import { retainedGet, retainedSet, retainedTable } from "../core/retained";
 import * as getters from "./getters";
 
 /** The package's version (package.json's; a unit test holds them together). */
@@ -35,24 +35,31 @@ interface FullModule {
   [name: string]: Handler;
 }
 
+/** retained.ts's exports, handed to each lazy part (build/build.mjs SHARED_MODULES). */
+interface SharedModules {
+  retainedTable: typeof retainedTable;
+  retainedGet: typeof retainedGet;
+  retainedSet: typeof retainedSet;
+}
+
 /**
  * full.ts, compiled by build/build.mjs into a function of the bundle's top level. The modules both
  * parts need a single instance of (retained.ts: state that outlives a request) are handed in.
  */
-declare function njsSessionFull(shared: { retainedTable: typeof retainedTable }): FullModule;
+declare function njsSessionFull(shared: SharedModules): FullModule;
 
 /** warm.ts's default export, compiled likewise into njsSessionWarm(). */
 interface WarmModule {
   access(r: unknown): boolean;
   authRequest(r: unknown): boolean;
 }
-declare function njsSessionWarm(shared: { retainedTable: typeof retainedTable }): WarmModule;
+declare function njsSessionWarm(shared: SharedModules): WarmModule;
 
 function full(): FullModule {
   const table = retainedTable<FullModule | WarmModule>("module", 2);
   let loaded = table.get("full") as FullModule | undefined;
   if (!loaded) {
-    loaded = njsSessionFull({ retainedTable: retainedTable });
+    loaded = njsSessionFull({ retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet });
     table.set("full", loaded);
   }
   return loaded;
@@ -69,7 +76,7 @@ function warm(): WarmModule | null {
   if (table.get("full")) return null;
   let loaded = table.get("warm") as WarmModule | undefined;
   if (!loaded) {
-    loaded = njsSessionWarm({ retainedTable: retainedTable });
+    loaded = njsSessionWarm({ retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet });
     table.set("warm", loaded);
   }
   return loaded;

@@ -1,0 +1,50 @@
+/** retained.ts: the one home of state that outlives a request, and its bounding policy. */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { retainedGet, retainedSet, retainedTable } from "../../src/core/retained";
+
+describe("retained tables", () => {
+  it("drop the oldest entry when full, and keep replacing in place", () => {
+    const table = retainedTable<number>("test-fifo", 3);
+    table.set("a", 1);
+    table.set("b", 2);
+    table.set("c", 3);
+    table.set("b", 20); // a replacement is not a new entry
+    table.set("d", 4);
+    assert.equal(table.get("a"), undefined);
+    assert.deepEqual(["b", "c", "d"].map((key) => table.get(key)), [20, 3, 4]);
+  });
+
+  it("are one table per name, whatever bound a later caller names", () => {
+    const first = retainedTable<number>("test-same", 1);
+    assert.equal(retainedTable<number>("test-same", 100), first);
+    first.set("x", 1);
+    first.set("y", 2);
+    assert.equal(first.get("x"), undefined);
+  });
+
+  it("take keys that name Object.prototype's members as plain keys", () => {
+    const table = retainedTable<string>("test-keys", 4);
+    assert.equal(table.get("constructor"), undefined);
+    assert.equal(table.get("__proto__"), undefined);
+    table.set("__proto__", "p");
+    table.set("toString", "t");
+    assert.equal(table.get("__proto__"), "p");
+    assert.equal(table.get("toString"), "t");
+  });
+
+  it("keep values per owner under one key, at most `bound` owners", () => {
+    const one = {};
+    const two = {};
+    assert.equal(retainedGet("test-owned", "k", one), undefined);
+    retainedSet("test-owned", 2, "k", one, "for one");
+    retainedSet("test-owned", 2, "k", two, "for two");
+    assert.equal(retainedGet("test-owned", "k", one), "for one");
+    assert.equal(retainedGet("test-owned", "k", two), "for two");
+    const three = {};
+    retainedSet("test-owned", 2, "k", three, "for three");
+    assert.equal(retainedGet("test-owned", "k", one), undefined);
+    assert.equal(retainedGet("test-owned", "k", three), "for three");
+  });
+});
