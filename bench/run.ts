@@ -184,6 +184,33 @@ function bridge(engine: Engine): { stream: string; http: string } {
   };
 }
 
+/** The empty js_access of the "module tax" scenarios (bench/empty-access.js). */
+const emptyAccess = `js_import empty_access from ${join(repo, "bench", "empty-access.js")};`;
+const emptyAccessLocation = (): string => `location /open/ { js_access empty_access.access; ${proxy}; }`;
+
+/**
+ * The same empty js_access in an http{} without session.js: what an nginx pays for njs alone. Beside
+ * the same location in an instance that imports session.js (sessionInstance, cookie), it shows what
+ * importing session.js costs the requests that never use it: under the njs engine every request runs
+ * every imported module's top level.
+ */
+function emptyAccessInstance(engine: Engine): Instance {
+  const port = nextPort++;
+  return {
+    name: `${engine}-empty`,
+    port,
+    cpuMask: "01",
+    session: {},
+    http: `    js_engine ${engine};
+    ${emptyAccess}
+${upstreamBlock}
+    server {
+        listen 127.0.0.1:${port} backlog=4096;
+        ${emptyAccessLocation()}
+    }`,
+  };
+}
+
 function sessionInstance(engine: Engine, kind: Kind): Instance {
   const port = nextPort++;
   const shm = kind === "shm";
@@ -205,7 +232,7 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     js_path ${repo}/dist/;
     include ${repo}/nginx/njs-session.conf;
     variables_hash_max_size 2048;
-${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${upstreamBlock}
+${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${upstreamBlock}
     server {
         listen 127.0.0.1:${port} backlog=4096;
         location /app/ {
@@ -220,7 +247,7 @@ ${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${upstre
         }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-    }`,
+${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
   };
 }
 
@@ -320,8 +347,8 @@ interface Scenario {
   login?: boolean;
   /** What every response must be, checked before measuring (drive-lib.sh check_wrk). */
   expect: { status: number; cookie: "yes" | "no" };
-  /** Which group the report draws it in. */
-  group: "bare" | "protected" | "login" | "refresh";
+  /** Which group the report draws it in ("module": the empty js_access pair). */
+  group: "bare" | "module" | "protected" | "login" | "refresh";
 }
 
 const LOGIN_BODY = "user=bench-user&password=secret";
@@ -408,7 +435,14 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }
-    scenarios.push(...jobs(engine, engine === "qjs" ? "QuickJS" : "njs engine", engine, on));
+    const E = engine === "qjs" ? "QuickJS" : "njs engine";
+    const empty = emptyAccessInstance(engine);
+    instances.push(empty);
+    scenarios.push(
+      { id: `${engine}-js-empty`, label: `${E}: empty js_access`, engine, job: "js-empty", instance: empty, path: "/open/", expect: ok, group: "module" },
+      { id: `${engine}-js-empty-session`, label: `${E}: empty js_access, session.js imported`, engine, job: "js-empty-session", instance: on.cookie, path: "/open/", expect: ok, group: "module" },
+    );
+    scenarios.push(...jobs(engine, E, engine, on));
   }
   if (settings.peerLib) {
     // The peer gets the very cookie files ours get (cookie storage: minted above, by our core; the

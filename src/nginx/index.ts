@@ -11,8 +11,8 @@
  *
  * Why eager and lazy parts: under the njs engine every request starts from the module's top level
  * (ngx_njs_clone → njs_vm_start), for every js_import of the http{} block, whether or not the request
- * runs any of its code. So the top level here only declares what a request may call first: the
- * js_set getters of the published state (getters.ts) and one forwarding function per entry point.
+ * runs any of its code. So the top level here only declares one forwarding function per entry point.
+ * (The $session_* variables need none: nginx's own maps read them out of $session_state, state.ts.)
  * Everything else (configuration, Session, storages, handlers) is full.ts, which build/build.mjs
  * compiles into the function njsSessionFull() and which is built on the first call that needs it:
  * once per JS context under QuickJS, once per request that needs it under the njs engine. Under the
@@ -23,7 +23,7 @@
 // First: refuses an njs older than the floor before any other code of the bundle runs.
 import "./floor";
 import { retainedGet, retainedSet, retainedTable } from "../core/retained";
-import * as getters from "./getters";
+import { stateFromHeader } from "./state-header";
 
 /** The package's version (package.json's; a unit test holds them together). */
 const VERSION = "0.1.0";
@@ -151,26 +151,7 @@ const api: { [name: string]: unknown } = {
   cleanupFiles: cleanupFiles,
   upstreamCookie: upstreamCookie,
   csrfToken: csrfToken,
-  subject: getters.subject,
-  audience: getters.audience,
-  id: getters.id,
-  timeout: getters.timeout,
-  exists: getters.exists,
-  data: getters.data,
-  requestHeaderId: getters.requestHeaderId,
-  requestHeaderAudience: getters.requestHeaderAudience,
-  requestHeaderSubject: getters.requestHeaderSubject,
-  requestHeaderTimeout: getters.requestHeaderTimeout,
-  requestHeaderIdlingTimeout: getters.requestHeaderIdlingTimeout,
-  requestHeaderRollingTimeout: getters.requestHeaderRollingTimeout,
-  requestHeaderAbsoluteTimeout: getters.requestHeaderAbsoluteTimeout,
-  responseHeaderId: getters.responseHeaderId,
-  responseHeaderAudience: getters.responseHeaderAudience,
-  responseHeaderSubject: getters.responseHeaderSubject,
-  responseHeaderTimeout: getters.responseHeaderTimeout,
-  responseHeaderIdlingTimeout: getters.responseHeaderIdlingTimeout,
-  responseHeaderRollingTimeout: getters.responseHeaderRollingTimeout,
-  responseHeaderAbsoluteTimeout: getters.responseHeaderAbsoluteTimeout,
+  stateFromHeader: stateFromHeader,
 };
 
 export default api;

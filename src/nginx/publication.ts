@@ -14,6 +14,7 @@ import type { TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
 import { encodeState, PublishedState, rememberPublishedState } from "./state";
+import { stateHeader } from "./state-header";
 
 /**
  * Set-Cookie lines the auth_request handler can hand back (X-Session-Cookie-1 ..): a session cookie
@@ -69,8 +70,8 @@ export interface Publication {
   settings: unknown;
   entry: PublishingEntry;
   state: PublishedState;
-  /** encodeState(state, false): $session_state's text. */
-  json: string;
+  /** encodeState(state): $session_state's text (and X-Session-State's). */
+  text: string;
   /** Names in state.p and state.d: most sessions have none, and then nothing else is written. */
   responseHeaderNames: string[];
   dataNames: string[];
@@ -84,7 +85,7 @@ export function publicationOf(source: StateSource, settings: PublishingSettings,
     settings: settings,
     entry: entry,
     state: state,
-    json: encodeState(state, false),
+    text: encodeState(state),
     responseHeaderNames: Object.keys(state.p),
     dataNames: Object.keys(state.d),
   };
@@ -148,7 +149,7 @@ function applyResponseHeaders(r: NginxHTTPRequest, publication: Publication): vo
 /** js_access: publish the session in $session_state. */
 function publishAccess(r: NginxHTTPRequest, publication: Publication): void {
   applyResponseHeaders(r, publication);
-  setVariable(r, "session_state", publication.json);
+  setVariable(r, "session_state", publication.text);
   const names = publication.dataNames;
   for (let i = 0; i < names.length; i++) setVariable(r, "session_data_" + names[i], publication.state.d[names[i]]);
   // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
@@ -159,7 +160,7 @@ function publishAccess(r: NginxHTTPRequest, publication: Publication): void {
 function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cookies: string[]): void {
   const state = publication.state;
   applyResponseHeaders(r, publication);
-  r.headersOut["X-Session-State"] = encodeState(state, true);
+  r.headersOut["X-Session-State"] = stateHeader(publication.text);
   const names = publication.dataNames;
   for (let i = 0; i < names.length; i++) r.headersOut["X-Session-Data-" + names[i]] = state.d[names[i]];
   if (cookies.length > MAX_FORWARDED_COOKIES) {
@@ -176,7 +177,7 @@ function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cooki
 export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[], remember: boolean): void {
   if (mode === CheckMode.Access) {
     publishAccess(r, publication);
-    if (remember) rememberPublishedState(publication.json, publication.state);
+    if (remember) rememberPublishedState(publication.text, publication.state);
   } else {
     publishAuthRequest(r, publication, cookies);
   }

@@ -1,12 +1,20 @@
 /**
- * The identity an access check hands to the rest of the request. The access handler writes it into
- * the per-request nginx variable $session_state (js_var; in auth_request mode it travels back in the
- * X-Session-State header and `auth_request_set`), and the synchronous js_set handlers read it. Kept
- * in nginx's per-request variables, never in module scope: QuickJS keeps module scope across
+ * The identity an access check hands to the rest of the request: one line of TAB-separated fields in
+ * the per-request nginx variable $session_state (js_var). nginx's own `map`s in njs-session.conf take
+ * each $session_* variable out of it with a regex, only when something reads that variable, and with
+ * no JavaScript at all: no getter to call, none to declare at module load (under the njs engine every
+ * request pays for each function the module declares), no JSON to parse again per variable.
+ *
+ * No field can hold a TAB: identity is publishable (publishable.ts refuses control characters), the
+ * numbers and the loggable id are plain, data is JSON (which escapes control characters) of
+ * percent-encoded values, and the Session-* header values are these. In auth_request mode the same
+ * text travels in the X-Session-State header of the 204 (a TAB may stand in a header value, and this
+ * one never leaves nginx) and `auth_request_set` copies it into $session_state.
+ *
+ * Kept in nginx's per-request variables, never in module scope: QuickJS keeps module scope across
  * requests, so nothing there may carry one request's identity.
  */
 
-import { decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "../core/bytes";
 import { retainedTable } from "../core/retained";
 
 export interface PublishedState {
@@ -29,20 +37,41 @@ export interface PublishedState {
 }
 
 /**
- * The state as text: JSON in $session_state (js_access), base64url of it in the X-Session-State header
- * (auth_request), where nginx hands header values on byte for byte but a line break or a non-ASCII
- * character has no business.
+ * The fields, in order: subject, audience, id, timeout, creation time, data, then the value of each
+ * of these headers for request_headers, then for response_headers ("" where not configured). The
+ * maps of nginx/njs-session.conf name the same positions (test/unit/module-surface.test.ts).
  */
-export function encodeState(state: PublishedState, forHeader: boolean): string {
-  const json = JSON.stringify(state);
-  return forHeader ? encodeBase64Url(utf8Encode(json)) : json;
+export const STATE_HEADER_NAMES = [
+  "Session-Id",
+  "Session-Audience",
+  "Session-Subject",
+  "Session-Timeout",
+  "Session-Idling-Timeout",
+  "Session-Rolling-Timeout",
+  "Session-Absolute-Timeout",
+];
+const FIXED_FIELDS = 6;
+const FIELD_COUNT = FIXED_FIELDS + 2 * STATE_HEADER_NAMES.length;
+const SEPARATOR = "\t";
+
+function optional(value: string | number | undefined): string {
+  return value === undefined ? "" : String(value);
+}
+
+/** The state as $session_state's text (and the X-Session-State header's). */
+export function encodeState(state: PublishedState): string {
+  let text = optional(state.s) + SEPARATOR + state.a + SEPARATOR + state.i + SEPARATOR + optional(state.t) + SEPARATOR + optional(state.c);
+  text += SEPARATOR + JSON.stringify(state.d);
+  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(state.q[STATE_HEADER_NAMES[i]]);
+  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(state.p[STATE_HEADER_NAMES[i]]);
+  return text;
 }
 
 /**
- * A request reads several $session_* variables, each a js_set call decoding the same $session_state:
- * where module state persists (QuickJS) the next call finds the last decoding here. Safe across
- * requests: the value is a function of the text alone, and a request only ever hands in its own
- * variable's text.
+ * A request that needs the state decoded ($session_csrf_token) may ask more than once: where module
+ * state persists (QuickJS), or where the check just published it (rememberPublishedState), the last
+ * decoding is found here. Safe across requests: the value is a function of the text alone, and a
+ * request only ever hands in its own variable's text.
  */
 interface LastDecoding {
   text: string;
@@ -50,11 +79,17 @@ interface LastDecoding {
 }
 
 /**
- * What the check just published, so that the getters of this request find it decoded. Worth it where
- * module state lives for one request (the njs engine): there the memo is empty at every request.
+ * What the check just published, so that this request finds it decoded. Worth it where module state
+ * lives for one request (the njs engine): there the memo is empty at every request.
  */
 export function rememberPublishedState(text: string, state: PublishedState): void {
   retainedTable<LastDecoding>("published-state", 1).set("last", { text: text, state: state });
+}
+
+function numberField(text: string): number | undefined {
+  if (text === "") return undefined;
+  const value = Number(text);
+  return isFinite(value) ? value : undefined;
 }
 
 /** The state of this request, or null when the access check did not run or found no session. */
@@ -63,21 +98,32 @@ export function decodeState(value: unknown): PublishedState | null {
   const memo = retainedTable<LastDecoding>("published-state", 1);
   const last = memo.get("last");
   if (last && last.text === value) return last.state;
-  let state: PublishedState | null = null;
-  const json = value.charAt(0) === "{" ? value : base64Json(value);
-  if (json !== null) {
-    try {
-      const parsed = JSON.parse(json);
-      state = parsed && typeof parsed === "object" && typeof parsed.a === "string" ? parsed : null;
-    } catch (e) {
-      state = null;
-    }
-  }
+  const state = parseState(value);
   memo.set("last", { text: value, state: state });
   return state;
 }
 
-function base64Json(value: string): string | null {
-  const bytes = decodeBase64Url(value);
-  return bytes ? utf8Decode(bytes) : null;
+function parseState(text: string): PublishedState | null {
+  const fields = text.split(SEPARATOR);
+  if (fields.length !== FIELD_COUNT || fields[1] === "") return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(fields[5]);
+  } catch (e) {
+    return null;
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) return null;
+  const state: PublishedState = { a: fields[1], i: fields[2], d: data as { [key: string]: string }, q: {}, p: {} };
+  if (fields[0] !== "") state.s = fields[0];
+  const timeout = numberField(fields[3]);
+  if (timeout !== undefined) state.t = timeout;
+  const created = numberField(fields[4]);
+  if (created !== undefined) state.c = created;
+  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) {
+    const requestValue = fields[FIXED_FIELDS + i];
+    if (requestValue !== "") state.q[STATE_HEADER_NAMES[i]] = requestValue;
+    const responseValue = fields[FIXED_FIELDS + STATE_HEADER_NAMES.length + i];
+    if (responseValue !== "") state.p[STATE_HEADER_NAMES[i]] = responseValue;
+  }
+  return state;
 }

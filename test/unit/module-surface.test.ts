@@ -1,9 +1,11 @@
 /**
- * dist/session.js's surface: the eager part (src/nginx/index.ts) forwards to the lazy part (full.ts)
- * and holds the js_set getters itself, so nothing but these tests ties the names together:
+ * dist/session.js's surface: the eager part (src/nginx/index.ts) forwards to the lazy part (full.ts),
+ * and nginx's maps (njs-session.conf) read the variables out of $session_state (state.ts), so nothing
+ * but these tests ties the names and positions together:
  *   - every `session.<name>` the nginx snippets and docs use is exported by index.ts;
  *   - every entry point full.ts provides has a forwarding function in index.ts;
- *   - one getter per Session-* header of config.ts's HEADER_NAMES, reading the right published header;
+ *   - each $session_* map takes its own field of what encodeState writes, for every Session-* header
+ *     of config.ts's HEADER_NAMES;
  *   - the version is package.json's.
  */
 
@@ -13,8 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { HEADER_NAMES } from "../../src/core/config";
-import * as getters from "../../src/nginx/getters";
-import { encodeState, PublishedState } from "../../src/nginx/state";
+import { decodeState, encodeState, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -58,33 +59,63 @@ describe("dist/session.js surface", () => {
     for (const name of names) assert.ok(exported.includes(name), `index.ts does not forward ${name}`);
   });
 
-  it("has a request and a response getter per Session-* header, each reading its own header", () => {
-    const headers = [...new Set(Object.values(HEADER_NAMES))];
-    const table = getters as unknown as { [name: string]: (r: unknown) => string };
-    for (const header of headers) {
-      const suffix = header.substring("Session-".length).split("-").join("");
-      const q: { [name: string]: string } = {};
-      const p: { [name: string]: string } = {};
-      for (const other of headers) {
-        q[other] = "q:" + other;
-        p[other] = "p:" + other;
+  /** njs-session.conf's maps over $session_state: variable name → the value nginx would give it. */
+  function mapsOver(state: string): { [variable: string]: string } {
+    const conf = readFileSync(join(root, "nginx/njs-session.conf"), "utf8");
+    const values: { [variable: string]: string } = {};
+    for (const m of conf.matchAll(/^map \$session_state \$(\w+)\s*\{(.*)\}\s*$/gm)) {
+      const body = m[2].trim();
+      const regex = body.match(/^"~(.*)" \$1;$/);
+      if (regex) {
+        // nginx turns \t in a quoted string into a TAB, as a JavaScript RegExp reads \t.
+        const found = new RegExp(regex[1]).exec(state);
+        values[m[1]] = found ? found[1] : "";
+      } else {
+        assert.equal(body, '"" 0; default 1;', `an unexpected map for $${m[1]}`);
+        values[m[1]] = state === "" ? "0" : "1";
       }
-      const state: PublishedState = { a: "default", i: "id", d: {}, q: q, p: p };
-      const r = { variables: { session_state: encodeState(state, false) } };
-      assert.equal(table["requestHeader" + suffix](r), "q:" + header);
-      assert.equal(table["responseHeader" + suffix](r), "p:" + header);
-      const without = { variables: { session_state: encodeState({ a: "default", i: "id", d: {}, q: {}, p: {} }, true) } };
-      assert.equal(table["requestHeader" + suffix](without), "");
-      assert.equal(table["responseHeader" + suffix](without), "");
-      assert.ok(exportedNames().includes("requestHeader" + suffix) && exportedNames().includes("responseHeader" + suffix));
     }
+    return values;
+  }
+
+  it("has one map per published variable, each taking its own field of $session_state", () => {
+    const headers = [...new Set(Object.values(HEADER_NAMES))];
+    assert.deepEqual([...STATE_HEADER_NAMES].sort(), headers.sort(), "state.ts publishes every Session-* header");
+    const q: { [name: string]: string } = {};
+    const p: { [name: string]: string } = {};
+    for (const header of headers) {
+      q[header] = "q:" + header;
+      p[header] = "p:" + header;
+    }
+    const state: PublishedState = { s: "alice ü", a: "app", i: "abc", t: 60, c: 1700000000, d: { k: "v%25" }, q: q, p: p };
+    const values = mapsOver(encodeState(state));
+    const expected: { [variable: string]: string } = {
+      session_subject: "alice ü",
+      session_audience: "app",
+      session_id: "abc",
+      session_timeout: "60",
+      session_exists: "1",
+      session_data: '{"k":"v%25"}',
+    };
+    for (const header of headers) {
+      const name = header.substring("Session-".length).toLowerCase().split("-").join("_");
+      expected["session_request_header_" + name] = "q:" + header;
+      expected["session_response_header_" + name] = "p:" + header;
+    }
+    assert.deepEqual(values, expected);
+    const none = mapsOver("");
+    for (const variable of Object.keys(expected)) assert.equal(none[variable], variable === "session_exists" ? "0" : "", variable);
   });
 
-  it("reads the identity getters from this request's state only", () => {
-    const r = { variables: { session_state: encodeState({ s: "alice", a: "app", i: "abc", t: 60, d: { k: "v" }, q: {}, p: {} }, true) } };
-    assert.deepEqual([getters.subject(r as never), getters.audience(r as never), getters.id(r as never), getters.timeout(r as never), getters.exists(r as never), getters.data(r as never)], ["alice", "app", "abc", "60", "1", '{"k":"v"}']);
-    const none = { variables: { session_state: "" } };
-    assert.deepEqual([getters.subject(none as never), getters.exists(none as never), getters.data(none as never)], ["", "0", ""]);
+  it("decodes what it encodes, and refuses any other shape", () => {
+    const state: PublishedState = { s: "bob", a: "app", i: "id", t: 5, c: 7, d: {}, q: { "Session-Subject": "bob" }, p: {} };
+    assert.deepEqual(decodeState(encodeState(state)), state);
+    const noSubject: PublishedState = { a: "app", i: "id", d: {}, q: {}, p: {} };
+    assert.deepEqual(decodeState(encodeState(noSubject)), noSubject);
+    assert.equal(decodeState(encodeState(state) + "\textra"), null);
+    assert.equal(decodeState("{}"), null);
+    assert.equal(decodeState(encodeState(state).replace('{}', "[")), null);
+    assert.equal(decodeState(""), null);
   });
 
   it("says package.json's version", () => {
