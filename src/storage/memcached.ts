@@ -133,7 +133,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
     const store = "memcached " + target;
-    return exchange(platform, store, request).then(function (bytes) {
+    return exchange(platform, store, request, function (bytes) {
       let replies: MetaReply[];
       try {
         replies = parseMetaReplies(bytes, commands.length);

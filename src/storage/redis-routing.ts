@@ -43,8 +43,11 @@ function encodePrelude(prelude: Command[]): string {
   return text;
 }
 
-/** One pipeline on one server: its replies, error replies included (the router decides about them). */
-export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[]): Promise<RespValue[]> {
+/**
+ * One pipeline on one server: its replies, error replies included (the router decides about them),
+ * or with `checkReplies`, checked() in the same step.
+ */
+export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[], checkReplies?: boolean): Promise<RespValue[]> {
   const setUp = prelude || connection.prelude;
   let payload = encodePrelude(setUp);
   for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
@@ -57,12 +60,14 @@ export function pipeline(connection: Connection, target: string, commands: Comma
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
-  return exchange(connection.platform, connection.store, request).then(function (bytes) {
+  return exchange(connection.platform, connection.store, request, function (bytes) {
+    let replies: RespValue[];
     try {
-      return parseReplies(bytes, commands.length);
+      replies = parseReplies(bytes, commands.length);
     } catch (e) {
       throw unavailable(connection.platform, connection.store, at(connection.store, target) + "malformed reply");
     }
+    return checkReplies ? checked(connection, target, commands, replies) : replies;
   });
 }
 
@@ -83,9 +88,7 @@ function checked(connection: Connection, target: string, commands: Command[], re
 export function singleRouter(connection: Connection, target: string): RedisRouter {
   return {
     run: function (commands) {
-      return pipeline(connection, target, commands).then(function (replies) {
-        return checked(connection, target, commands, replies);
-      });
+      return pipeline(connection, target, commands, undefined, true);
     },
   };
 }
