@@ -14,6 +14,7 @@
 import { HEADER_NAMES, Settings } from "../core/config";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
+import { fastStoreCheck } from "../core/fast-store-check";
 import { MAX_COOKIES } from "../core/format";
 import { MaybePromise, then } from "../core/maybe";
 import { timingProperty } from "../core/properties";
@@ -184,7 +185,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   /**
    * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
    * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
-   * rest of the second (the state only changes with the clock). Else the full start() (open, refresh),
+   * rest of the second (the state only changes with the clock). With redis or memcached storage, the
+   * same check after its one store read (fast-store-check.ts). Else the full start() (open, refresh),
    * synchronous too when it can be.
    */
   function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
@@ -199,17 +201,38 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
       const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
       const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
-      if (known) {
-        let publication = known.publication as Publication | undefined;
-        if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
-          publication = publicationOf(knownSource(known, settings), settings, context, now);
-          known.publication = publication;
-        }
-        return publish(r, mode, publication, NO_COOKIES);
+      if (known) return publishKnown(r, mode, known, settings, context, now);
+      // Redis, memcached: the same fast check, after the one store read it needs.
+      const asked = fastStoreCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
+      if (asked) {
+        return respond(
+          r,
+          function () {
+            return asked;
+          },
+          function (found) {
+            return found ? publishKnown(r, mode, found, settings, context, now) : fullCheck(r, mode, context, settings);
+          },
+        );
       }
     } catch (e) {
       return failClosed(r, e);
     }
+    return fullCheck(r, mode, context, settings);
+  }
+
+  /** What the fast check found, published; the publication is kept on the session for the rest of the second. */
+  function publishKnown(r: NginxHTTPRequest, mode: CheckMode, known: KnownSession, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
+    let publication = known.publication as Publication | undefined;
+    if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
+      publication = publicationOf(knownSource(known, settings), settings, context, now);
+      known.publication = publication;
+    }
+    return publish(r, mode, publication, NO_COOKIES);
+  }
+
+  /** The full start() (open, refresh), synchronous too when it can be. */
+  function fullCheck(r: NginxHTTPRequest, mode: CheckMode, context: RequestContext, settings: Settings): MaybePromise<void> {
     const exchange = createNjsExchange(r);
     return respond(
       r,
