@@ -16,7 +16,8 @@ import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { fastStoreCheck } from "../core/fast-store-check";
 import { MAX_COOKIES } from "../core/format";
-import { MaybePromise, then } from "../core/maybe";
+import { isStoreUnavailable } from "../core/errors";
+import { guard, MaybePromise, then } from "../core/maybe";
 import { timingProperty } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import { quickCookie } from "../core/cookies";
@@ -27,6 +28,7 @@ import type { CsrfChecks } from "./csrf";
 import { stateBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
 import { encodeState, PublishedState } from "./state";
+import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 
 /**
  * Set-Cookie lines the auth_request handler can hand back (X-Session-Cookie-1 ..): a session cookie
@@ -52,7 +54,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   const failClosed = env.failClosed;
   const deny = env.deny;
   const setVariable = env.setVariable;
-  const respond = env.respond;
 
   /** What the rest of the request may know about the session (a Session, or the fast check's find). */
   interface StateSource {
@@ -205,8 +206,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // Redis, memcached: the same fast check, after the one store read it needs.
       const asked = fastStoreCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
       if (asked) {
-        return respond(
+        return respondChecked(
           r,
+          mode,
           function () {
             return asked;
           },
@@ -216,9 +218,27 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         );
       }
     } catch (e) {
-      return failClosed(r, e);
+      return failCheck(r, mode, e);
     }
     return fullCheck(r, mode, context, settings);
+  }
+
+  /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
+  function failCheck(r: NginxHTTPRequest, mode: CheckMode, error: unknown): void {
+    if (mode === CheckMode.AuthRequest && isStoreUnavailable(error)) answerOutageToAuthRequest(r, env.storeUnavailableStatus(r));
+    else failClosed(r, error);
+  }
+
+  /** respond(), failing as failCheck does. */
+  function respondChecked<T>(r: NginxHTTPRequest, mode: CheckMode, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
+    return guard(
+      function () {
+        return then(run(), done);
+      },
+      function (e) {
+        failCheck(r, mode, e);
+      },
+    );
   }
 
   /** What the fast check found, published; the publication is kept on the session for the rest of the second. */
@@ -234,8 +254,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   /** The full start() (open, refresh), synchronous too when it can be. */
   function fullCheck(r: NginxHTTPRequest, mode: CheckMode, context: RequestContext, settings: Settings): MaybePromise<void> {
     const exchange = createNjsExchange(r);
-    return respond(
+    return respondChecked(
       r,
+      mode,
       function () {
         return library.startMaybe(exchange, context.options);
       },
@@ -284,6 +305,11 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
 
   function loginRedirect(r: NginxHTTPRequest): void {
     try {
+      const outage = reportedOutageStatus(r);
+      if (outage !== undefined) {
+        r.return(outage, "session store unavailable\n");
+        return;
+      }
       deny(r, requestContext(r).entry);
     } catch (e) {
       failClosed(r, e);
