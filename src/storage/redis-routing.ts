@@ -15,6 +15,7 @@
 import { utf8Encode } from "../core/bytes";
 import { configError, errorText, isStoreUnavailable } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
+import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
 import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
@@ -100,7 +101,11 @@ interface TopologyCache {
   forget(key: string): void;
 }
 
-const TOPOLOGY_IN_MEMORY: { [key: string]: { value: string; until: number } } = {};
+/** Without the zone: remembered topology in this worker's memory. */
+function topologyInMemory(): BoundedTable<{ value: string; until: number }> {
+  // One entry per configured deployment (its master, its slot map); the bound is a backstop.
+  return retainedTable<{ value: string; until: number }>("redis topology", 256);
+}
 
 function topologyCache(platform: Platform): TopologyCache {
   function dict(): SharedDict | undefined {
@@ -117,7 +122,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // Fall through to memory.
         }
       }
-      const known = TOPOLOGY_IN_MEMORY[key];
+      const known = topologyInMemory().get(key);
       return known && known.until > Date.now() ? known.value : undefined;
     },
     set: function (key, value, ttlMs) {
@@ -130,7 +135,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // A full zone: memory.
         }
       }
-      TOPOLOGY_IN_MEMORY[key] = { value: value, until: Date.now() + ttlMs };
+      topologyInMemory().set(key, { value: value, until: Date.now() + ttlMs });
     },
     forget: function (key) {
       const shared = dict();
@@ -141,7 +146,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // Nothing to forget there.
         }
       }
-      delete TOPOLOGY_IN_MEMORY[key];
+      topologyInMemory().delete(key);
     },
   };
 }

@@ -12,6 +12,7 @@
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
+import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
@@ -87,10 +88,11 @@ export function serverAddress(storage: string, value: unknown, defaultPort: numb
   return host + ":" + port;
 }
 
-interface IncidentMemory {
-  [store: string]: number;
+/** Without the zone: open incidents by store, with when they started (this worker's memory). */
+function incidentsInMemory(): BoundedTable<number> {
+  // Stores are few (a cluster's masters at most); the bound is a backstop.
+  return retainedTable<number>("store incidents", 1024);
 }
-const INCIDENTS_IN_MEMORY: IncidentMemory = {};
 const INCIDENT_KEY = "@store-incident:";
 /** Long enough for any outage; the mark only decides whether to log. */
 const INCIDENT_MARK_SECONDS = 7 * 24 * 3600;
@@ -109,8 +111,9 @@ function incidentStarted(platform: Platform, store: string, now: number): boolea
       // A full zone: fall back to this worker's memory.
     }
   }
-  if (INCIDENTS_IN_MEMORY[store] !== undefined) return false;
-  INCIDENTS_IN_MEMORY[store] = now;
+  const memory = incidentsInMemory();
+  if (memory.get(store) !== undefined) return false;
+  memory.set(store, now);
   return true;
 }
 
@@ -126,9 +129,11 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
       // As above: memory only.
     }
   }
-  if (INCIDENTS_IN_MEMORY[store] !== undefined) {
-    if (since === undefined) since = INCIDENTS_IN_MEMORY[store];
-    delete INCIDENTS_IN_MEMORY[store];
+  const memory = incidentsInMemory();
+  const remembered = memory.get(store);
+  if (remembered !== undefined) {
+    if (since === undefined) since = remembered;
+    memory.delete(store);
   }
   return since;
 }
