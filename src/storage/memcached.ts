@@ -51,6 +51,8 @@ export function hash32(text: string): number {
 
 /** The server a key lives on: rendezvous (highest random weight) hashing. */
 export function serverFor(servers: string[], name: string): string {
+  // One server holds everything: no hashing (hash32 walks the name in JavaScript).
+  if (servers.length === 1) return servers[0];
   let best = servers[0];
   let bestWeight = -1;
   for (let i = 0; i < servers.length; i++) {
