@@ -25,6 +25,8 @@ export type Command = Array<string | number>;
 
 export interface RedisRouter {
   run(commands: Command[]): Promise<RespValue[]>;
+  /** GET key: the value, or null. */
+  get(key: string): Promise<string | null>;
 }
 
 /** How to reach any server of the deployment: timeouts, the bridge in direct mode, the prelude. */
@@ -49,7 +51,26 @@ function encodePrelude(prelude: Command[]): string {
  * or with `checkReplies`, checked() in the same step.
  */
 export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[], checkReplies?: boolean): Promise<RespValue[]> {
-  const setUp = prelude || connection.prelude;
+  return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, prelude || connection.prelude), function (bytes) {
+    const replies = parsedReplies(connection, target, bytes, commands.length);
+    return checkReplies ? checked(connection, target, commands, replies) : replies;
+  });
+}
+
+/** GET on one server: the value, or null; checked, in one promise step (every session check's read). */
+function getValue(connection: Connection, target: string, key: string): Promise<string | null> {
+  const commands: Command[] = [["GET", key]];
+  return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, connection.prelude), function (bytes) {
+    return storedValue(checked(connection, target, commands, parsedReplies(connection, target, bytes, 1)));
+  });
+}
+
+/** A GET's reply as redis storage hands it on: the value, or null. */
+function storedValue(replies: RespValue[]): string | null {
+  return typeof replies[0] === "string" ? replies[0] : null;
+}
+
+function storeRequest(connection: Connection, target: string, commands: Command[], setUp: Command[]): StoreRequest {
   let payload = encodePrelude(setUp);
   for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
   const request: StoreRequest = {
@@ -61,15 +82,16 @@ export function pipeline(connection: Connection, target: string, commands: Comma
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
-  return exchange(connection.platform, connection.store, request, function (bytes) {
-    let replies: RespValue[];
-    try {
-      replies = parseReplies(bytes, commands.length);
-    } catch (e) {
-      throw unavailable(connection.platform, connection.store, at(connection.store, target) + "malformed reply");
-    }
-    return checkReplies ? checked(connection, target, commands, replies) : replies;
-  });
+  return request;
+}
+
+/** Exactly `count` replies, or the store is unavailable (a reply we cannot read is no answer). */
+function parsedReplies(connection: Connection, target: string, bytes: Uint8Array, count: number): RespValue[] {
+  try {
+    return parseReplies(bytes, count);
+  } catch (e) {
+    throw unavailable(connection.platform, connection.store, at(connection.store, target) + "malformed reply");
+  }
 }
 
 /**
@@ -90,6 +112,9 @@ export function singleRouter(connection: Connection, target: string): RedisRoute
   return {
     run: function (commands) {
       return pipeline(connection, target, commands, undefined, true);
+    },
+    get: function (key) {
+      return getValue(connection, target, key);
     },
   };
 }
@@ -228,6 +253,9 @@ export function sentinelRouter(connection: Connection, options: SentinelOptions)
   return {
     run: function (commands) {
       return attempt(commands, true);
+    },
+    get: function (key) {
+      return attempt([["GET", key]], true).then(storedValue);
     },
   };
 }
@@ -428,13 +456,12 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
     return checked(connection, "", commands, replies, false);
   }
 
-  return {
-    run: function (commands) {
-      return slotMap().then(
-        function (ranges) {
-          return runMapped(commands, ranges, 0);
-        },
-      ).then(undefined, function (e) {
+  function run(commands: Command[]): Promise<RespValue[]> {
+    return slotMap()
+      .then(function (ranges) {
+        return runMapped(commands, ranges, 0);
+      })
+      .then(undefined, function (e) {
         // A node gone (failover, removal): read the map again and try once more.
         if (!isStoreUnavailable(e)) throw e;
         cache.forget(cacheKey);
@@ -442,6 +469,12 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
           return runMapped(commands, ranges, 0);
         });
       });
+  }
+
+  return {
+    run: run,
+    get: function (key) {
+      return run([["GET", key]]).then(storedValue);
     },
   };
 }
