@@ -11,6 +11,8 @@
  * logs; that second round trip is paid only by sessions that are ending.
  *
  * A store that cannot answer rejects (StoreUnavailable): the caller fails closed, as the full path would.
+ *
+ * Two calls, so that the caller continues in one promise step: askStore() reads, storeVerdict() judges.
  */
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
@@ -52,27 +54,44 @@ function pinnedCache(cache: VerifiedCache, cookie: string, entry: VerifiedSessio
   return view;
 }
 
-export function fastStoreCheck<R>(
+/** The store read of a session fastCheck could pass, under way. */
+export interface StoreQuestion {
+  cookie: string;
+  entry: VerifiedSession;
+  key: string;
+  stored: Promise<string | null | undefined>;
+}
+
+/** Asks the store for the record, when fastCheck could pass the session; null when it could not. */
+export function askStore(
   settings: Settings,
   platform: Platform,
   /** As for fastCheck: the value of the cookie named exactly settings.cookieName. */
   cookie: string | undefined,
   now: number,
-  request: R,
-  bindSourceOf: (request: R) => BindSource,
-): Promise<KnownSession | null> | null {
+): StoreQuestion | null {
   const storage = settings.storage;
   const cache = settings.verifiedCache;
   if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
   const entry = cache.get(cookie);
   if (!entry || entry.keyId !== settings.keyIds[0] || storageFlagsMismatch(settings, entry.flags)) return null;
   if (lifetimeProblem(settings, false, entry, now) !== null || refreshDue(settings, entry, now) !== RefreshDue.Nothing) return null;
-  const name = settings.cookieName;
   const key = storageKeyOf(settings, platform, entry.sid);
-  return Promise.resolve(storage.get(name, key, now)).then(function (stored) {
-    const answered = Object.create(settings) as { -readonly [K in keyof Settings]: Settings[K] };
-    answered.storage = recordStorage(name, key, stored);
-    answered.verifiedCache = pinnedCache(cache, cookie, entry);
-    return fastCheck(answered, platform, cookie, now, request, bindSourceOf);
-  });
+  return { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(storage.get(settings.cookieName, key, now)) };
+}
+
+/** fastCheck's verdict on the session asked about, against the record the store answered. */
+export function storeVerdict<R>(
+  question: StoreQuestion,
+  stored: string | null | undefined,
+  settings: Settings,
+  platform: Platform,
+  now: number,
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): KnownSession | null {
+  const answered = Object.create(settings) as { -readonly [K in keyof Settings]: Settings[K] };
+  answered.storage = recordStorage(settings.cookieName, question.key, stored);
+  answered.verifiedCache = pinnedCache(settings.verifiedCache as VerifiedCache, question.cookie, question.entry);
+  return fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
 }

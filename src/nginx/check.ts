@@ -14,7 +14,7 @@
 import { HEADER_NAMES, Settings } from "../core/config";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
-import { fastStoreCheck } from "../core/fast-store-check";
+import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";
 import { MAX_COOKIES } from "../core/format";
 import { isStoreUnavailable } from "../core/errors";
 import { guard, isPromise, MaybePromise, then } from "../core/maybe";
@@ -204,12 +204,12 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
       if (known) return publishKnown(r, mode, known, settings, context, now);
       // Redis, memcached: the same fast check, after the one store read it needs.
-      const asked = fastStoreCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
-      if (asked) {
+      const question = askStore(settings, platform, cookie || undefined, now);
+      if (question) {
         // One promise step (each costs the interpreter more than publishing).
-        return asked.then(
-          function (found) {
-            return afterStoreRead(r, mode, found, settings, context, now);
+        return question.stored.then(
+          function (stored) {
+            return afterStoreRead(r, mode, question, stored, settings, context, now);
           },
           function (e) {
             failCheck(r, mode, e);
@@ -241,8 +241,17 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /** The store-backed fast check's finding published, or the full path when it found nothing it could pass. */
-  function afterStoreRead(r: NginxHTTPRequest, mode: CheckMode, found: KnownSession | null, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
+  function afterStoreRead(
+    r: NginxHTTPRequest,
+    mode: CheckMode,
+    question: StoreQuestion,
+    stored: string | null | undefined,
+    settings: Settings,
+    context: RequestContext,
+    now: number,
+  ): MaybePromise<void> {
     try {
+      const found = storeVerdict(question, stored, settings, platform, now, r, njsBindSource);
       const done = found ? publishKnown(r, mode, found, settings, context, now) : fullCheck(r, mode, context, settings);
       return isPromise(done)
         ? done.then(undefined, function (e) {
