@@ -250,10 +250,14 @@ if command -v redis-server >/dev/null; then
     expect "redis: the session is a record in Redis" is "$(redis DBSIZE)" 1
     redis SHUTDOWN NOSAVE >/dev/null 2>&1 || true
     request GET /app/page "$ALICE"
-    # session.authRequest answers 503 (nginx.store_unavailable_status), but nginx's auth_request passes
-    # only 401 and 403 through: any other status of the subrequest becomes 500.
-    expect "redis: Redis stopped -> the request fails closed (auth_request: 500)" is "$STATUS" 500
+    # auth_request passes only 401 and 403 on: session.authRequest answers 401 naming the status it
+    # means, and the error_page 401 location (session.loginRedirect) answers store_unavailable_status.
+    expect "redis: Redis stopped -> the request fails closed (503, nginx.store_unavailable_status)" is "$STATUS" 503
     expect "... without the page" is "$(grep -c 'id="subject"' <<<"$BODY" || true)" 0
+    request GET /app/page "$ALICE"
+    expect "... every request while it is down" is "$STATUS" 503
+    expect "... one error line for the outage" is "$(grep -c 'unavailable: .*logged once' "$WORK/error.log" || true)" 1
+    expect "... no auth_request complaint" is "$(grep -c 'auth request unexpected status' "$WORK/error.log" || true)" 0
     stop_nginx
 else
     printf 'skip - sessions in Redis (no redis-server in this base)\n'

@@ -304,3 +304,89 @@ use_cookie(cookie_header(@$lines));
 GET /app/page
 --- error_code: 200
 --- response_body_like: x-subject: heidi
+
+
+
+=== TEST 11: auth_request mode, the store down: store_unavailable_status (503) through error_page 401, not 500 and not a login redirect; one error line; 401 without that error_page
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}, "nginx": {"login_url": "/login"}}
+--- config
+    location /ar/ {
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        error_page 401 = @session_login;
+        proxy_set_header X-Subject $session_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location /ar-plain/ {
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /_session_auth { internal; js_content session.authRequest; }
+    location @session_login { js_content session.loginRedirect; }
+--- init
+my $lines = mint(subject => 'gina', options => { %main::REDIS });
+my $cookie = cookie_header(@$lines);
+is(http('GET', '/ar/x', { Cookie => $cookie })->{status}, 200, 'opens while Redis is up');
+is(http('GET', '/ar/x', { 'X-Session-Unavailable' => '503' })->{status}, 302, 'no session: the login redirect (a request header names no outage)');
+StoreServers::stop($main::REDIS);
+my @statuses = map { http('GET', '/ar/x', { Cookie => $cookie })->{status} } 1 .. 5;
+is_deeply(\@statuses, [(503) x 5], 'every request answers store_unavailable_status while Redis is down');
+my $res = http('GET', '/ar/x', { Cookie => $cookie });
+is($res->{content}, "session store unavailable\n", 'the body says so');
+ok(!exists $res->{headers}{'x-session-unavailable'}, 'the subrequest header stays inside');
+is(http('GET', '/ar-plain/x', { Cookie => $cookie })->{status}, 401, 'without error_page 401: the 401 auth_request passes on');
+StoreServers::spawn($main::REDIS);
+my ($status) = poll_status('/ar/x', $cookie, sub { $_[0] == 200 });
+is($status, 200, 'opens again once Redis answers');
+my @down = main::error_lines(qr/\[error\].*unavailable/);
+is(scalar @down, 1, 'one error line for the incident') or diag(join '', @down);
+is(scalar main::error_lines(qr/auth request unexpected status/), 0, 'auth_request never saw a status it does not pass on');
+use_cookie($cookie);
+--- request
+GET /ar/page
+--- error_code: 200
+--- response_body_like: x-subject: gina
+--- no_error_log
+[crit]
+[alert]
+auth request unexpected status
+--- error_log
+unavailable
+
+
+
+=== TEST 12: auth_request mode, store_unavailable_status 403: the subrequest's 403 passes on as it is, with or without error_page 401
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6390}, "nginx": {"store_unavailable_status": 403}}
+--- config
+    location /ar/ {
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        error_page 401 = @session_login;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location /ar-plain/ {
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /_session_auth { internal; js_content session.authRequest; }
+    location @session_login { js_content session.loginRedirect; }
+--- init
+my $lines = mint(subject => 'hank', options => { %main::REDIS });
+my $cookie = cookie_header(@$lines);
+is(http('GET', '/ar/x', { Cookie => $cookie })->{status}, 200, 'opens while Redis is up');
+StoreServers::stop($main::REDIS);
+is(http('GET', '/ar/x', { Cookie => $cookie })->{status}, 403, 'with error_page 401: 403');
+is(http('GET', '/ar-plain/x', { Cookie => $cookie })->{status}, 403, 'without: 403');
+StoreServers::spawn($main::REDIS);
+my ($status) = poll_status('/ar/x', $cookie, sub { $_[0] == 200 });
+is($status, 200, 'opens again once Redis answers');
+use_cookie($cookie);
+--- request
+GET /ar/page
+--- error_code: 200
+--- no_error_log
+[crit]
+[alert]
+auth request unexpected status
+--- error_log
+unavailable

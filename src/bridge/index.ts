@@ -31,7 +31,7 @@
 import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
 import { metaCommandsEnd, metaRepliesEnd } from "../storage/protocol/memcached";
 import { respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
-import { BridgeRequest, isAllowedTarget, isTarget, parseRequestHead, StoreProtocol } from "./request";
+import { BridgeRequest, isAllowedTarget, isTarget, lastHead, parseRequestHead, StoreProtocol } from "./request";
 
 /** What this module uses of the stream session, beyond njs-types' declarations. */
 interface BridgeSession {
@@ -171,6 +171,8 @@ interface Pending {
   preludeKey: string;
   replies: number;
   timeout: number;
+  /** When the store must have answered it (Date.now() milliseconds); set once it is the oldest. */
+  deadline: number;
   /** Set for an error answer queued behind earlier requests. */
   failure?: { status: number; reason: string };
 }
@@ -192,7 +194,10 @@ function filter(session: NginxStreamRequest): void {
   /** Set once the connection serves no more requests (an error, or direct mode's one request). */
   let closing = false;
   let closeAfterEach = false;
+  /** One timer for the connection, armed while a request waits: see startTimer. */
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let timerAt = 0;
+  const previousHead = lastHead();
   /** Set once a write to the store (the relay) or to the client failed: that side takes nothing more. */
   let storeGone = false;
   let clientGone = false;
@@ -225,10 +230,11 @@ function filter(session: NginxStreamRequest): void {
   }
 
   function respond(status: number, body: Buffer | string, close: boolean): void {
-    const size = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + size + "\r\n";
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + bytes.length + "\r\n";
     if (close) head += "Connection: close\r\n";
-    if (!toClient(head + "\r\n") || !toClient(body, { flush: true })) hangUp();
+    // One write: each send is a trip through nginx's filter chain.
+    if (!toClient(Buffer.concat([Buffer.from(head + "\r\n"), bytes]), { flush: true })) hangUp();
   }
 
   /**
@@ -257,7 +263,7 @@ function filter(session: NginxStreamRequest): void {
   function fail(status: number, reason: string): void {
     if (closing) return;
     if (pending.length === 0) return answerFailure(status, reason);
-    pending.push({ preludeReplies: 0, preludeKey: "", replies: 0, timeout: 0, failure: { status: status, reason: reason } });
+    pending.push({ preludeReplies: 0, preludeKey: "", replies: 0, timeout: 0, deadline: 0, failure: { status: status, reason: reason } });
   }
 
   /** The error answer to the oldest waiting request (the store failed it); nothing after it is answered. */
@@ -280,14 +286,34 @@ function filter(session: NginxStreamRequest): void {
     timer = null;
   }
 
+  /**
+   * The oldest waiting request's deadline starts now (the store answers in order: a request's time
+   * begins once the one before it is answered). One timer per connection, not one per request: it is
+   * armed when none is, and when it fires it fails the oldest request if that one's deadline has passed,
+   * else sleeps again until that deadline. A timer set and cleared per request costs more than the
+   * rest of forwarding the request.
+   */
   function startTimer(): void {
+    const oldest = pending[0];
+    if (!oldest || oldest.failure) return;
+    oldest.deadline = Date.now() + oldest.timeout;
+    if (timer !== null && timerAt <= oldest.deadline) return;
     stopTimer();
-    if (pending.length === 0 || pending[0].failure) return;
-    const waitingFor = pending[0];
-    timer = setTimeout(function () {
-      timer = null;
-      if (pending[0] === waitingFor) failWaiting(504, "store did not answer within " + waitingFor.timeout + " ms");
-    }, waitingFor.timeout);
+    armTimer(oldest.timeout);
+  }
+
+  function armTimer(delay: number): void {
+    timerAt = Date.now() + delay;
+    timer = setTimeout(onTimer, delay);
+  }
+
+  function onTimer(): void {
+    timer = null;
+    const oldest = pending[0];
+    if (closing || !oldest || oldest.failure) return;
+    const left = oldest.deadline - Date.now();
+    if (left > 0) return armTimer(left);
+    failWaiting(504, "store did not answer within " + oldest.timeout + " ms");
   }
 
   function accept(request: BridgeRequest, body: Buffer): void {
@@ -318,6 +344,7 @@ function filter(session: NginxStreamRequest): void {
       preludeKey: preludeKey,
       replies: request.commands - request.prelude,
       timeout: request.timeout,
+      deadline: 0,
     });
     if (pending.length === 1) startTimer();
     if ((relayLine && !toStore(relayLine)) || !toStore(send, { flush: true })) failWaiting(502, "sending to the store failed");
@@ -327,7 +354,7 @@ function filter(session: NginxStreamRequest): void {
     while (fromClient.length > 0 && !closing) {
       // Direct mode: one request per connection.
       if (closeAfterEach && target) return fail(400, "one request per connection without js_fetch_proxy");
-      const request = parseRequestHead(fromClient, fromClient.length);
+      const request = parseRequestHead(fromClient, fromClient.length, previousHead);
       if (request === INCOMPLETE) return;
       if (typeof request === "number") {
         fromClient = EMPTY;

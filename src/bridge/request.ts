@@ -75,11 +75,27 @@ const TRANSFER_ENCODING_HEADER = /\r\ntransfer-encoding:/i;
 const USUAL_QUERY = /^n=([0-9]{1,9})&p=([0-9]{1,9})&t=([0-9]{1,9})$/;
 
 /**
+ * The last head a connection read, and what it said. ngx.fetch sends the same head, byte for byte, for
+ * every request of one kind on a connection (same store, same command counts, same body size: every
+ * session check's read); the same text says the same thing, so its checks are not run again.
+ */
+export interface LastHead {
+  text: string;
+  request: BridgeRequest | null;
+}
+
+export function lastHead(): LastHead {
+  return { text: "", request: null };
+}
+
+/**
  * The head at the start of `bytes` (up to `end`): a request, INCOMPLETE, or MALFORMED. Whole-head
  * regular expressions over the natively decoded text: QuickJS runs them in C, where splitting the head
- * into lines and looking at each cost 20 µs a request.
+ * into lines and looking at each cost 20 µs a request. With `last`, a head identical to the previous
+ * one is answered from it, and a new well-formed head is remembered there. The request returned is
+ * shared with later identical heads: read only.
  */
-export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest | number {
+export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead): BridgeRequest | number {
   const view = NATIVE.from(bytes.buffer, bytes.byteOffset, Math.min(end, bytes.length, MAX_HEAD));
   const blank = view.indexOf("\r\n\r\n");
   if (blank < 0) {
@@ -91,6 +107,17 @@ export function parseRequestHead(bytes: Uint8Array, end: number): BridgeRequest 
   const headEnd = blank + 4;
   // The head is ASCII; anything else fails the checks below. `head` ends with the CRLF of its last line.
   const head = view.toString("utf8", 0, blank + 2);
+  if (last && last.request && last.text === head) return last.request;
+  const request = readHead(head, headEnd);
+  if (last && typeof request !== "number") {
+    last.text = head;
+    last.request = request;
+  }
+  return request;
+}
+
+/** The request a complete head (`head`: up to its last CRLF; the body starts at `headEnd`) makes. */
+function readHead(head: string, headEnd: number): BridgeRequest | number {
   const lineEnd = head.indexOf("\r\n");
   const requestLine = REQUEST_LINE.exec(head.substring(0, lineEnd));
   if (!requestLine) return MALFORMED;

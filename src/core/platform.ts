@@ -45,7 +45,7 @@ export interface Platform {
    * raw bytes of exactly their replies; rejects with the reason when the store cannot answer. In
    * nginx this goes through the store bridge (src/bridge); absent where no transport exists.
    */
-  storeExchange?(request: StoreRequest): Promise<Uint8Array>;
+  storeExchange?(request: StoreRequest): Promise<Uint8Array | ArrayBuffer>;
   /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
    * context), false on the njs engine, which clones the module for every request. The in-memory

@@ -24,6 +24,8 @@ export interface BoundedTable<V> {
   get(key: string): V | undefined;
   /** Adds or replaces (undefined is no value); when the table is full, its oldest entry is dropped first. */
   set(key: string, value: V): void;
+  /** Removes the entry, if there is one. */
+  delete(key: string): void;
 }
 
 interface TableState<V> {
@@ -46,6 +48,11 @@ function makeTable<V>(bound: number): BoundedTable<V> {
         state.order.push(key);
       }
       state.values[key] = value;
+    },
+    delete: function (key: string): void {
+      if (state.values[key] === undefined) return;
+      delete state.values[key];
+      state.order.splice(state.order.indexOf(key), 1);
     },
   };
 }

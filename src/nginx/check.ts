@@ -7,22 +7,27 @@
  *                 carried back in X-Session-* headers for auth_request_set
  *   loginRedirect js_content for `error_page 401 = @...` in auth_request mode
  *
- * What it finds is published (publishable.ts's rule) in $session_state for the js_set getters
- * (variables.ts), and, with `csrf` on, an unsafe method must carry the session's token (csrf.ts).
+ * What it finds is published (publishable.ts's rule) by publication.ts, in $session_state for
+ * njs-session.conf's maps, and, with `csrf` on, an unsafe method must carry the session's token
+ * (csrf.ts). Under the njs engine a cookie verified before is checked by warm.ts first, without this
+ * part of the module; the full check leaves it the settings it needs (check-view.ts).
  */
 
 import type { Settings } from "../core/config";
 import { isSafeMethod } from "../core/csrf";
-import { fastCheck } from "../core/fast-check";
-import { MaybePromise, then } from "../core/maybe";
+import { fastCheck, KnownSession } from "../core/fast-check";
+import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";
+import { isStoreUnavailable } from "../core/errors";
+import { guard, isPromise, MaybePromise, then } from "../core/maybe";
 import { quickCookie } from "../core/cookies";
 import { loggableId, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
+import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
 import { stateBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
 import { CheckMode, knownSource, Publication, publicationOf, publishNow, StateSource } from "./publication";
-import { keepCheckView } from "./check-view";
+import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
 
@@ -35,7 +40,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   const requestContext = env.requestContext;
   const failClosed = env.failClosed;
   const deny = env.deny;
-  const respond = env.respond;
 
   function sessionSource(session: Session): StateSource {
     return {
@@ -52,7 +56,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   /**
    * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
    * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
-   * rest of the second (the state only changes with the clock). Else the full start() (open, refresh),
+   * rest of the second (the state only changes with the clock). With redis or memcached storage, the
+   * same check after its one store read (fast-store-check.ts). Else the full start() (open, refresh),
    * synchronous too when it can be.
    */
   function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
@@ -69,20 +74,83 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
       const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
       const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
-      if (known) {
-        let publication = known.publication as Publication | undefined;
-        if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
-          publication = publicationOf(knownSource(known, settings), settings, context.entry, context, now);
-          known.publication = publication;
-        }
-        return publish(r, mode, context, settings, publication, NO_COOKIES);
+      if (known) return publishKnown(r, mode, known, settings, context, now);
+      // Redis, memcached: the same fast check, after the one store read it needs.
+      const question = askStore(settings, platform, cookie || undefined, now);
+      if (question) {
+        // One promise step (each costs the interpreter more than publishing).
+        return question.stored.then(
+          function (stored) {
+            return afterStoreRead(r, mode, question, stored, settings, context, now);
+          },
+          function (e) {
+            failCheck(r, mode, e);
+          },
+        );
       }
     } catch (e) {
-      return failClosed(r, e);
+      return failCheck(r, mode, e);
     }
+    return fullCheck(r, mode, context, settings);
+  }
+
+  /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
+  function failCheck(r: NginxHTTPRequest, mode: CheckMode, error: unknown): void {
+    if (mode === CheckMode.AuthRequest && isStoreUnavailable(error)) answerOutageToAuthRequest(r, env.storeUnavailableStatus(r));
+    else failClosed(r, error);
+  }
+
+  /** respond(), failing as failCheck does. */
+  function respondChecked<T>(r: NginxHTTPRequest, mode: CheckMode, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
+    return guard(
+      function () {
+        return then(run(), done);
+      },
+      function (e) {
+        failCheck(r, mode, e);
+      },
+    );
+  }
+
+  /** The store-backed fast check's finding published, or the full path when it found nothing it could pass. */
+  function afterStoreRead(
+    r: NginxHTTPRequest,
+    mode: CheckMode,
+    question: StoreQuestion,
+    stored: string | null | undefined,
+    settings: Settings,
+    context: RequestContext,
+    now: number,
+  ): MaybePromise<void> {
+    try {
+      const found = storeVerdict(question, stored, settings, platform, now, r, njsBindSource);
+      const done = found ? publishKnown(r, mode, found, settings, context, now) : fullCheck(r, mode, context, settings);
+      return isPromise(done)
+        ? done.then(undefined, function (e) {
+            failCheck(r, mode, e);
+          })
+        : done;
+    } catch (e) {
+      failCheck(r, mode, e);
+    }
+  }
+
+  /** What the fast check found, published; the publication is kept on the session for the rest of the second. */
+  function publishKnown(r: NginxHTTPRequest, mode: CheckMode, known: KnownSession, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
+    let publication = known.publication as Publication | undefined;
+    if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
+      publication = publicationOf(knownSource(known, settings), settings, context.entry, context, now);
+      known.publication = publication;
+    }
+    return publish(r, mode, context, settings, publication, NO_COOKIES);
+  }
+
+  /** The full start() (open, refresh), synchronous too when it can be. */
+  function fullCheck(r: NginxHTTPRequest, mode: CheckMode, context: RequestContext, settings: Settings): MaybePromise<void> {
     const exchange = createNjsExchange(r);
-    return respond(
+    return respondChecked(
       r,
+      mode,
       function () {
         return library.startMaybe(exchange, context.options);
       },
@@ -133,6 +201,11 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
 
   function loginRedirect(r: NginxHTTPRequest): void {
     try {
+      const outage = reportedOutageStatus(r);
+      if (outage !== undefined) {
+        r.return(outage, "session store unavailable\n");
+        return;
+      }
       deny(r, requestContext(r).entry);
     } catch (e) {
       failClosed(r, e);

@@ -104,6 +104,8 @@ export interface EntryEnvironment {
   reference(r: NginxHTTPRequest): string;
   /** One error line with the reference and a 500 (or the store-unavailable status): fail closed. */
   failClosed(r: NginxHTTPRequest, error: unknown): void;
+  /** The location's store_unavailable_status (503 when the configuration cannot be read). */
+  storeUnavailableStatus(r: NginxHTTPRequest): number;
   /** No session: a login redirect for GET/HEAD when login_url is set, else unauthorized_status. */
   deny(r: NginxHTTPRequest, entry: EntryOptions): void;
   setVariable(r: NginxHTTPRequest, name: string, value: string): void;
@@ -143,16 +145,19 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     return id ? String(id) : "-";
   }
 
+  function storeUnavailableStatus(r: NginxHTTPRequest): number {
+    try {
+      return requestContext(r).entry.store_unavailable_status;
+    } catch (e) {
+      // The configuration that named the store loaded; this cannot fail now, and 503 is safe.
+      return ENTRY_DEFAULTS.store_unavailable_status;
+    }
+  }
+
   function failClosed(r: NginxHTTPRequest, error: unknown): void {
     if (isStoreUnavailable(error)) {
       // Logged once per incident where it was detected (src/storage/remote.ts), not per request.
-      let status = ENTRY_DEFAULTS.store_unavailable_status;
-      try {
-        status = requestContext(r).entry.store_unavailable_status;
-      } catch (e) {
-        // The configuration that named the store loaded; this cannot fail now, and 503 is safe.
-      }
-      r.return(status, "session store unavailable\n");
+      r.return(storeUnavailableStatus(r), "session store unavailable\n");
       return;
     }
     const kind = isConfigError(error) ? "" : "unexpected error: ";
@@ -192,6 +197,7 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     requestContext: requestContext,
     reference: reference,
     failClosed: failClosed,
+    storeUnavailableStatus: storeUnavailableStatus,
     deny: deny,
     setVariable: setVariable,
     respond: respond,

@@ -141,7 +141,7 @@ const NOT_THE_BRIDGE = /invalid http|connect failed|prematurely closed/;
  * connections. With `bridge` (njs without js_fetch_proxy) the URL is the bridge's and Host names the
  * store; the bridge then closes each connection after its reply.
  */
-function fetchFromStore(request: StoreRequest): Promise<Uint8Array> {
+function fetchFromStore(request: StoreRequest): Promise<ArrayBuffer> {
   const query = "/" + request.protocol + "?n=" + request.commands + "&p=" + request.prelude + "&t=" + request.timeout;
   const init: { method: string; body: string; headers?: { [name: string]: string } } = { method: "POST", body: request.payload };
   let url = "http://" + request.target + query;
@@ -151,7 +151,7 @@ function fetchFromStore(request: StoreRequest): Promise<Uint8Array> {
   }
   return ngx.fetch(url, init as unknown as NgxFetchOptions).then(
     function (reply) {
-      if (reply.status === 200) return reply.arrayBuffer().then(bytes);
+      if (reply.status === 200) return reply.arrayBuffer();
       return reply.text().then(function (text) {
         throw new Error("store bridge answered " + reply.status + ": " + String(text).trim().substring(0, 200));
       });

@@ -51,6 +51,8 @@ export function hash32(text: string): number {
 
 /** The server a key lives on: rendezvous (highest random weight) hashing. */
 export function serverFor(servers: string[], name: string): string {
+  // One server holds everything: no hashing (hash32 walks the name in JavaScript).
+  if (servers.length === 1) return servers[0];
   let best = servers[0];
   let bestWeight = -1;
   for (let i = 0; i < servers.length; i++) {
@@ -133,7 +135,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
     const store = "memcached " + target;
-    return exchange(platform, store, request).then(function (bytes) {
+    return exchange(platform, store, request, function (bytes) {
       let replies: MetaReply[];
       try {
         replies = parseMetaReplies(bytes, commands.length);

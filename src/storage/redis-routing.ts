@@ -15,6 +15,7 @@
 import { utf8Encode } from "../core/bytes";
 import { configError, errorText, isStoreUnavailable } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
+import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
 import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
@@ -24,6 +25,8 @@ export type Command = Array<string | number>;
 
 export interface RedisRouter {
   run(commands: Command[]): Promise<RespValue[]>;
+  /** GET key: the value, or null. */
+  get(key: string): Promise<string | null>;
 }
 
 /** How to reach any server of the deployment: timeouts, the bridge in direct mode, the prelude. */
@@ -43,9 +46,31 @@ function encodePrelude(prelude: Command[]): string {
   return text;
 }
 
-/** One pipeline on one server: its replies, error replies included (the router decides about them). */
-export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[]): Promise<RespValue[]> {
-  const setUp = prelude || connection.prelude;
+/**
+ * One pipeline on one server: its replies, error replies included (the router decides about them),
+ * or with `checkReplies`, checked() in the same step.
+ */
+export function pipeline(connection: Connection, target: string, commands: Command[], prelude?: Command[], checkReplies?: boolean): Promise<RespValue[]> {
+  return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, prelude || connection.prelude), function (bytes) {
+    const replies = parsedReplies(connection, target, bytes, commands.length);
+    return checkReplies ? checked(connection, target, commands, replies) : replies;
+  });
+}
+
+/** GET on one server: the value, or null; checked, in one promise step (every session check's read). */
+function getValue(connection: Connection, target: string, key: string): Promise<string | null> {
+  const commands: Command[] = [["GET", key]];
+  return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, connection.prelude), function (bytes) {
+    return storedValue(checked(connection, target, commands, parsedReplies(connection, target, bytes, 1)));
+  });
+}
+
+/** A GET's reply as redis storage hands it on: the value, or null. */
+function storedValue(replies: RespValue[]): string | null {
+  return typeof replies[0] === "string" ? replies[0] : null;
+}
+
+function storeRequest(connection: Connection, target: string, commands: Command[], setUp: Command[]): StoreRequest {
   let payload = encodePrelude(setUp);
   for (let i = 0; i < commands.length; i++) payload += encodeCommand(commands[i]);
   const request: StoreRequest = {
@@ -57,13 +82,16 @@ export function pipeline(connection: Connection, target: string, commands: Comma
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
-  return exchange(connection.platform, connection.store, request).then(function (bytes) {
-    try {
-      return parseReplies(bytes, commands.length);
-    } catch (e) {
-      throw unavailable(connection.platform, connection.store, at(connection.store, target) + "malformed reply");
-    }
-  });
+  return request;
+}
+
+/** Exactly `count` replies, or the store is unavailable (a reply we cannot read is no answer). */
+function parsedReplies(connection: Connection, target: string, bytes: Uint8Array, count: number): RespValue[] {
+  try {
+    return parseReplies(bytes, count);
+  } catch (e) {
+    throw unavailable(connection.platform, connection.store, at(connection.store, target) + "malformed reply");
+  }
 }
 
 /**
@@ -83,9 +111,10 @@ function checked(connection: Connection, target: string, commands: Command[], re
 export function singleRouter(connection: Connection, target: string): RedisRouter {
   return {
     run: function (commands) {
-      return pipeline(connection, target, commands).then(function (replies) {
-        return checked(connection, target, commands, replies);
-      });
+      return pipeline(connection, target, commands, undefined, true);
+    },
+    get: function (key) {
+      return getValue(connection, target, key);
     },
   };
 }
@@ -97,7 +126,11 @@ interface TopologyCache {
   forget(key: string): void;
 }
 
-const TOPOLOGY_IN_MEMORY: { [key: string]: { value: string; until: number } } = {};
+/** Without the zone: remembered topology in this worker's memory. */
+function topologyInMemory(): BoundedTable<{ value: string; until: number }> {
+  // One entry per configured deployment (its master, its slot map); the bound is a backstop.
+  return retainedTable<{ value: string; until: number }>("redis topology", 256);
+}
 
 function topologyCache(platform: Platform): TopologyCache {
   function dict(): SharedDict | undefined {
@@ -114,7 +147,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // Fall through to memory.
         }
       }
-      const known = TOPOLOGY_IN_MEMORY[key];
+      const known = topologyInMemory().get(key);
       return known && known.until > Date.now() ? known.value : undefined;
     },
     set: function (key, value, ttlMs) {
@@ -127,7 +160,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // A full zone: memory.
         }
       }
-      TOPOLOGY_IN_MEMORY[key] = { value: value, until: Date.now() + ttlMs };
+      topologyInMemory().set(key, { value: value, until: Date.now() + ttlMs });
     },
     forget: function (key) {
       const shared = dict();
@@ -138,7 +171,7 @@ function topologyCache(platform: Platform): TopologyCache {
           // Nothing to forget there.
         }
       }
-      delete TOPOLOGY_IN_MEMORY[key];
+      topologyInMemory().delete(key);
     },
   };
 }
@@ -220,6 +253,9 @@ export function sentinelRouter(connection: Connection, options: SentinelOptions)
   return {
     run: function (commands) {
       return attempt(commands, true);
+    },
+    get: function (key) {
+      return attempt([["GET", key]], true).then(storedValue);
     },
   };
 }
@@ -420,13 +456,12 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
     return checked(connection, "", commands, replies, false);
   }
 
-  return {
-    run: function (commands) {
-      return slotMap().then(
-        function (ranges) {
-          return runMapped(commands, ranges, 0);
-        },
-      ).then(undefined, function (e) {
+  function run(commands: Command[]): Promise<RespValue[]> {
+    return slotMap()
+      .then(function (ranges) {
+        return runMapped(commands, ranges, 0);
+      })
+      .then(undefined, function (e) {
         // A node gone (failover, removal): read the map again and try once more.
         if (!isStoreUnavailable(e)) throw e;
         cache.forget(cacheKey);
@@ -434,6 +469,12 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
           return runMapped(commands, ranges, 0);
         });
       });
+  }
+
+  return {
+    run: run,
+    get: function (key) {
+      return run([["GET", key]]).then(storedValue);
     },
   };
 }

@@ -147,9 +147,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
       });
     },
     get: function (name, key) {
-      return run([["GET", storageName(naming, name, key)]]).then(function (replies) {
-        return typeof replies[0] === "string" ? replies[0] : null;
-      });
+      return router.get(storageName(naming, name, key));
     },
     delete: function (name, key, now, metadata) {
       const commands: Command[] = [["UNLINK", storageName(naming, name, key)]];

@@ -12,6 +12,7 @@
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
+import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
@@ -87,10 +88,11 @@ export function serverAddress(storage: string, value: unknown, defaultPort: numb
   return host + ":" + port;
 }
 
-interface IncidentMemory {
-  [store: string]: number;
+/** Without the zone: open incidents by store, with when they started (this worker's memory). */
+function incidentsInMemory(): BoundedTable<number> {
+  // Stores are few (a cluster's masters at most); the bound is a backstop.
+  return retainedTable<number>("store incidents", 1024);
 }
-const INCIDENTS_IN_MEMORY: IncidentMemory = {};
 const INCIDENT_KEY = "@store-incident:";
 /** Long enough for any outage; the mark only decides whether to log. */
 const INCIDENT_MARK_SECONDS = 7 * 24 * 3600;
@@ -109,8 +111,9 @@ function incidentStarted(platform: Platform, store: string, now: number): boolea
       // A full zone: fall back to this worker's memory.
     }
   }
-  if (INCIDENTS_IN_MEMORY[store] !== undefined) return false;
-  INCIDENTS_IN_MEMORY[store] = now;
+  const memory = incidentsInMemory();
+  if (memory.get(store) !== undefined) return false;
+  memory.set(store, now);
   return true;
 }
 
@@ -126,9 +129,11 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
       // As above: memory only.
     }
   }
-  if (INCIDENTS_IN_MEMORY[store] !== undefined) {
-    if (since === undefined) since = INCIDENTS_IN_MEMORY[store];
-    delete INCIDENTS_IN_MEMORY[store];
+  const memory = incidentsInMemory();
+  const remembered = memory.get(store);
+  if (remembered !== undefined) {
+    if (since === undefined) since = remembered;
+    memory.delete(store);
   }
   return since;
 }
@@ -137,15 +142,21 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  * One round trip to a store server. `store` names what fails as one, for the incident log: a server
  * ("redis 10.0.0.5:6379", "memcached 10.0.0.6:11211", "redis cluster node 10.0.0.7:7000") or a
  * Sentinel deployment ("redis sentinel master mymaster"), whichever of its servers the requests went
- * to. Resolves to the raw replies;
+ * to. Resolves to what `read` makes of the raw replies (in the same step: every promise step costs
+ * the interpreter more than reading a short reply);
  * rejects with a StoreUnavailable error (logged once per incident) when the server cannot answer.
  * Replies may still say it cannot serve (LOADING, out of memory): only answered() ends an incident.
  */
-export function exchange(platform: Platform, store: string, request: StoreRequest): Promise<Uint8Array> {
+export function exchange<T>(platform: Platform, store: string, request: StoreRequest, read: (replies: Uint8Array) => T): Promise<T> {
   if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request).then(undefined, function (e) {
-    throw unavailable(platform, store, at(store, request.target) + errorText(e));
-  });
+  return platform.storeExchange(request).then(
+    function (replies) {
+      return read(replies instanceof Uint8Array ? replies : new Uint8Array(replies));
+    },
+    function (e) {
+      throw unavailable(platform, store, at(store, request.target) + errorText(e));
+    },
+  );
 }
 
 /** The store served a request (not only answered it): an open incident ends, with one line. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { INCOMPLETE, MALFORMED } from "../../src/storage/protocol/lines";
-import { isAllowedTarget, isTarget, MAX_BODY, MAX_HEAD, parseRequestHead, type BridgeRequest } from "../../src/bridge/request";
+import { isAllowedTarget, isTarget, lastHead, MAX_BODY, MAX_HEAD, parseRequestHead, type BridgeRequest } from "../../src/bridge/request";
 
 /** One byte per char: heads are ASCII. */
 function bytesOf(text: string): Uint8Array {
@@ -176,6 +176,30 @@ describe("parseRequestHead", () => {
         assert.equal((parseRequestHead(bytes, bytes.length) as BridgeRequest).headEnd, head.length);
       }
     });
+  });
+});
+
+describe("parseRequestHead with the connection's last head", () => {
+  const first = headText("POST http://10.0.0.5:6379/redis?n=1&p=0&t=3000 HTTP/1.1", ["Host: 10.0.0.5:6379", "Content-Length: 14"]);
+  const body = "*1\r\n$4\r\nPING\r\n";
+
+  it("the same head again: the same verdict, without parsing it again", () => {
+    const last = lastHead();
+    const once = parseRequestHead(bytesOf(first + body), first.length + body.length, last);
+    assert.equal(typeof once, "object");
+    assert.equal(parseRequestHead(bytesOf(first + body), first.length + body.length, last), once, "the remembered request");
+    assert.deepEqual(once, parseRequestHead(bytesOf(first + body), first.length + body.length), "what a fresh parse says");
+  });
+
+  it("a head that differs in any byte is parsed afresh, and a malformed one is never remembered", () => {
+    const last = lastHead();
+    parseRequestHead(bytesOf(first + body), first.length + body.length, last);
+    const other = first.replace("t=3000", "t=2000");
+    assert.equal((parseRequestHead(bytesOf(other + body), other.length + body.length, last) as BridgeRequest).timeout, 2000);
+    const broken = first.replace("Host:", "Host :");
+    assert.equal(parseRequestHead(bytesOf(broken + body), broken.length + body.length, last), MALFORMED);
+    assert.equal((parseRequestHead(bytesOf(other + body), other.length + body.length, last) as BridgeRequest).timeout, 2000, "the last good head stays");
+    assert.equal(parseRequestHead(bytesOf(broken + body), broken.length + body.length, last), MALFORMED, "still malformed");
   });
 });
 

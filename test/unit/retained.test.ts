@@ -47,4 +47,17 @@ describe("retained tables", () => {
     assert.equal(retainedGet("test-owned", "k", one), undefined);
     assert.equal(retainedGet("test-owned", "k", three), "for three");
   });
+
+  it("delete removes the entry and its place in the order", () => {
+    const table = retainedTable<number>("test-delete", 2);
+    table.set("a", 1);
+    table.set("b", 2);
+    table.delete("a");
+    table.delete("missing");
+    assert.equal(table.get("a"), undefined);
+    table.set("c", 3);
+    assert.deepEqual([table.get("b"), table.get("c")], [2, 3], "the freed place is used, nothing else dropped");
+    table.set("d", 4);
+    assert.deepEqual([table.get("b"), table.get("c"), table.get("d")], [undefined, 3, 4], "then the oldest goes");
+  });
 });

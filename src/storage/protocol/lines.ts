@@ -9,6 +9,8 @@ export const INCOMPLETE = -1;
 /** The bytes cannot be the protocol: the connection is beyond repair. */
 export const MALFORMED = -2;
 
+import { utf8Decode } from "../../core/bytes";
+
 export const CR = 0x0d;
 export const LF = 0x0a;
 
@@ -42,6 +44,15 @@ export function readInteger(bytes: Uint8Array, start: number, end: number): numb
     value = value * 10 + digit;
   }
   return negative ? -value : value;
+}
+
+/**
+ * A protocol line's text, decoded by the engine (UTF-8): a JavaScript loop costs the interpreters
+ * about a microsecond a byte. Spaces and line feeds come out as they went in (an invalid sequence
+ * becomes U+FFFD without swallowing the ASCII byte after it), and they are all a reader splits on.
+ */
+export function lineText(bytes: Uint8Array, start: number, end: number): string {
+  return utf8Decode(bytes.subarray(start, end));
 }
 
 /** The bytes of [start, end) as latin1 text: protocol lines are ASCII. */

@@ -13,7 +13,7 @@
  */
 
 import { utf8Decode } from "../../core/bytes";
-import { asciiText, CR, findLineEnd, INCOMPLETE, LF, MALFORMED, readInteger } from "./lines";
+import { CR, findLineEnd, INCOMPLETE, LF, lineText, MALFORMED, readInteger } from "./lines";
 import { utf8Length } from "./resp";
 
 export { INCOMPLETE, MALFORMED };
@@ -117,12 +117,10 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   for (let i = 0; i < count; i++) {
     const lineEnd = findLineEnd(bytes, at, end);
     if (lineEnd < 0) return lineEnd;
-    const line = asciiText(bytes, at, lineEnd);
+    const line = lineText(bytes, at, lineEnd);
     if (line.indexOf("\n") >= 0) return MALFORMED;
     // memcached splits on runs of spaces.
-    const words = line.split(" ").filter(function (word) {
-      return word !== "";
-    });
+    const words = nonEmpty(line.split(" "));
     const name = words.length > 0 ? words[0] : "";
     if (!Object.prototype.hasOwnProperty.call(ONE_REPLY_COMMANDS, name)) return MALFORMED;
     // Flags and options follow the key (and the data size of ms); mn has neither.
@@ -141,6 +139,13 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   return at;
 }
 
+/** The words that are not empty, in order (a loop: a callback per call costs the interpreters more). */
+function nonEmpty(words: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < words.length; i++) if (words[i] !== "") kept.push(words[i]);
+  return kept;
+}
+
 /** A data size word: decimal digits only (memcached's strtol would take "+5" or " 5"; we need not). */
 function sizeOf(word: string): number {
   return /^[0-9]{1,9}$/.test(word) ? Number(word) : -1;
@@ -153,7 +158,7 @@ export function parseMetaReplies(bytes: Uint8Array, count: number): MetaReply[] 
   let at = 0;
   for (let i = 0; i < count; i++) {
     const lineEnd = findLineEnd(bytes, at, bytes.length);
-    const words = asciiText(bytes, at, lineEnd).split(" ");
+    const words = lineText(bytes, at, lineEnd).split(" ");
     const reply: MetaReply = { code: words[0], flags: [] };
     if (reply.code === "CLIENT_ERROR" || reply.code === "SERVER_ERROR") {
       reply.message = words.slice(1).join(" ");

@@ -1,0 +1,97 @@
+/**
+ * The fast check (fast-check.ts) for a storage that answers asynchronously (redis, memcached): the
+ * record a cached session needs is read first, with the one store round trip the check costs, and
+ * fastCheck then judges the session against that record exactly as it judges a shm record. No
+ * Session is built; the verdicts are fastCheck's own.
+ *
+ * Only a session fastCheck could pass is asked about: a cookie verified before (verified-cache.ts),
+ * with the current key, alive, and with no touch or re-save due. Anything else returns null at once
+ * and the full path (Session) runs, making the round trip itself. When the record says no (gone,
+ * replaced: a logout on another node), fastCheck says null and the full path asks again, decides and
+ * logs; that second round trip is paid only by sessions that are ending.
+ *
+ * A store that cannot answer rejects (StoreUnavailable): the caller fails closed, as the full path would.
+ *
+ * Two calls, so that the caller continues in one promise step: askStore() reads, storeVerdict() judges.
+ */
+
+import { decodeBase64Url, encodeBase64Url } from "./bytes";
+import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
+import type { Settings } from "./config";
+import { fastCheck, KnownSession } from "./fast-check";
+import { HEADER_ENCODED_SIZE } from "./format";
+import type { Platform } from "./platform";
+import type { BindSource } from "./session";
+import type { Storage } from "./storage";
+import type { VerifiedCache, VerifiedSession } from "./verified-cache";
+
+/** The storage key of a session id, as the full path derives it (Session's storageKey). */
+function storageKeyOf(settings: Settings, platform: Platform, sid: string): string {
+  return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
+}
+
+/** A synchronous storage holding the one record just read; any other read finds nothing. */
+function recordStorage(name: string, key: string, stored: string | null | undefined): Storage {
+  function refuse(): never {
+    throw new Error("the fast store check only reads");
+  }
+  return {
+    synchronous: true,
+    get: function (askedName, askedKey) {
+      return askedName === name && askedKey === key ? stored : undefined;
+    },
+    set: refuse,
+    delete: refuse,
+  };
+}
+
+/** The verified cache as it was when the record was asked for: the same entry, not a second lookup. */
+function pinnedCache(cache: VerifiedCache, cookie: string, entry: VerifiedSession): VerifiedCache {
+  const view = Object.create(cache) as VerifiedCache;
+  view.get = function (asked) {
+    return asked === cookie ? entry : cache.get(asked);
+  };
+  return view;
+}
+
+/** The store read of a session fastCheck could pass, under way. */
+export interface StoreQuestion {
+  cookie: string;
+  entry: VerifiedSession;
+  key: string;
+  stored: Promise<string | null | undefined>;
+}
+
+/** Asks the store for the record, when fastCheck could pass the session; null when it could not. */
+export function askStore(
+  settings: Settings,
+  platform: Platform,
+  /** As for fastCheck: the value of the cookie named exactly settings.cookieName. */
+  cookie: string | undefined,
+  now: number,
+): StoreQuestion | null {
+  const storage = settings.storage;
+  const cache = settings.verifiedCache;
+  if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
+  const entry = cache.get(cookie);
+  if (!entry || entry.keyId !== settings.keyIds[0] || storageFlagsMismatch(settings, entry.flags)) return null;
+  if (lifetimeProblem(settings, false, entry, now) !== null || refreshDue(settings, entry, now) !== RefreshDue.Nothing) return null;
+  const key = storageKeyOf(settings, platform, entry.sid);
+  return { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(storage.get(settings.cookieName, key, now)) };
+}
+
+/** fastCheck's verdict on the session asked about, against the record the store answered. */
+export function storeVerdict<R>(
+  question: StoreQuestion,
+  stored: string | null | undefined,
+  settings: Settings,
+  platform: Platform,
+  now: number,
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): KnownSession | null {
+  const answered = Object.create(settings) as { -readonly [K in keyof Settings]: Settings[K] };
+  answered.storage = recordStorage(settings.cookieName, question.key, stored);
+  answered.verifiedCache = pinnedCache(settings.verifiedCache as VerifiedCache, question.cookie, question.entry);
+  return fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
+}
