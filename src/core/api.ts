@@ -3,7 +3,8 @@
  * exchange. Lua's multiple return values become result objects.
  */
 
-import { mergeOptions, resolveSettings, SessionOptions, Settings, validateOptions } from "./config";
+import { mergeOptions, SessionOptions, validateOptions } from "./options";
+import { resolveSettings, Settings } from "./settings";
 import type { Exchange, Platform } from "./platform";
 import { then, MaybePromise } from "./maybe";
 import { Session } from "./session";

@@ -5,7 +5,7 @@
  * null when the session passes.
  */
 
-import type { Settings } from "./config";
+import type { Settings } from "./settings";
 import { isConfigError, errorText } from "./errors";
 import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
 

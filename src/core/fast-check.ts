@@ -17,7 +17,7 @@
  */
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
-import type { Settings } from "./config";
+import type { Settings } from "./settings";
 import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
 

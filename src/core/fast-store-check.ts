@@ -17,7 +17,7 @@
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
-import type { Settings } from "./config";
+import type { Settings } from "./settings";
 import { fastCheck, KnownSession } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";

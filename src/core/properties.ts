@@ -3,7 +3,7 @@
  * timeout, as of the moment the cookie was read. Shared by the Session and the fast check.
  */
 
-import type { Settings } from "./config";
+import type { Settings } from "./settings";
 
 /** The settings the time-derived properties read. */
 export type TimingSettings = Pick<Settings, "idlingTimeout" | "rollingTimeout" | "absoluteTimeout">;

@@ -258,7 +258,7 @@ export function createRegistry(platform: Platform, options: RegistryOptions): Re
     if (cutoff >= 0) next.a = cutoff;
     if (kept.length) next.c = kept;
     // Remembered until every session it could name has expired on its own.
-    // config.ts refuses a registry whose sessions could outlive the dict's longest timeout.
+    // settings.ts refuses a registry whose sessions could outlive the dict's longest timeout.
     shared.set(key, JSON.stringify(next), dictTimeout(options.maxLifetime));
   }
 

@@ -11,8 +11,8 @@
  */
 
 import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
-import type { Settings } from "./config";
-import { HEADER_NAMES } from "./config";
+import type { Settings } from "./settings";
+import { HEADER_NAMES } from "./options";
 import { errorText, isConfigError, isOperatorError } from "./errors";
 import {
   chunkCookieName,

@@ -15,8 +15,9 @@
  * is not. A missing or unreadable view only means the full check runs.
  */
 
-import type { Settings, StorageOptions } from "../core/config";
-import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
+import type { Settings } from "../core/settings";
+import type { StorageOptions } from "../core/options";
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform } from "../core/platform";
 import { createRegistry, RegistryOptions } from "../core/registry";
 import { dictTimeout } from "../core/shared-dict";

@@ -13,7 +13,7 @@
  * part of the module; the full check leaves it the settings it needs (check-view.ts).
  */
 
-import type { Settings } from "../core/config";
+import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";

@@ -17,7 +17,7 @@
 import fs from "fs";
 import { decodeBase64Url } from "../core/bytes";
 import { configError } from "../core/errors";
-import type { SessionOptions } from "../core/config";
+import type { SessionOptions } from "../core/options";
 
 /** What the entry points do beyond resty.session's options. */
 export interface EntryOptions {

@@ -14,7 +14,7 @@
  * the token, the cookie or the Origin (all request data).
  */
 
-import type { Settings } from "../core/config";
+import type { Settings } from "../core/settings";
 import { CsrfBinding, csrfToken, foreignOrigin, verifyCsrfToken } from "../core/csrf";
 import { guard, MaybePromise, then } from "../core/maybe";
 import type { Platform } from "../core/platform";

@@ -6,8 +6,8 @@
  */
 
 import type { SessionLibrary } from "../core/api";
-import { isConfigError, SessionOptions } from "../core/config";
-import { errorText, isStoreUnavailable } from "../core/errors";
+import { SessionOptions } from "../core/options";
+import { errorText, isConfigError, isStoreUnavailable } from "../core/errors";
 import { guard, MaybePromise, then } from "../core/maybe";
 import type { Platform } from "../core/platform";
 import {

@@ -11,7 +11,7 @@
  */
 
 import { createSessionLibrary } from "../core/api";
-import type { SessionOptions } from "../core/config";
+import type { SessionOptions } from "../core/options";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";
 import type { EntryOptions } from "./configuration";
 import { createEntryPoints, loadFileConfiguration } from "./handlers";

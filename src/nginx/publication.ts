@@ -6,7 +6,7 @@
  * Shared by the full check (check.ts) and the warm check (warm.ts), so both publish alike.
  */
 
-import { HEADER_NAMES } from "../core/config";
+import { HEADER_NAMES } from "../core/options";
 import type { KnownSession } from "../core/fast-check";
 import { MAX_COOKIES } from "../core/format";
 import { timingProperty } from "../core/properties";

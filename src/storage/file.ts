@@ -15,7 +15,7 @@
 import { configError, errorCode, errorText, isConfigError } from "../core/errors";
 import type { FileSystem, Platform } from "../core/platform";
 import type { Storage } from "../core/storage";
-import type { StorageOptions } from "../core/config";
+import type { StorageOptions } from "../core/options";
 import { readStorageOptions } from "./names";
 import { parseRecord } from "./shm";
 

@@ -1,6 +1,6 @@
 /** The storages this build ships, registered under the names resty.session uses. */
 
-import { registerStorage } from "../core/config";
+import { registerStorage } from "./factories";
 import { createFileStorage } from "./file";
 import { createMemcachedStorage } from "./memcached";
 import { createRedisStorage } from "./redis";

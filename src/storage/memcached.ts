@@ -20,7 +20,7 @@
 
 import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
 import { configError } from "../core/errors";
-import type { StorageOptions } from "../core/config";
+import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";

@@ -5,7 +5,7 @@
  */
 
 import { configError } from "../core/errors";
-import type { StorageOptions } from "../core/config";
+import type { StorageOptions } from "../core/options";
 import type { StoreMetadata } from "../core/storage";
 
 export interface KeyNaming {

@@ -17,7 +17,7 @@ import { configError, errorText, isStoreUnavailable } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
-import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
 import { answered, at, exchange, unavailable } from "./remote";
 

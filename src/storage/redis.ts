@@ -19,7 +19,7 @@
  */
 
 import { configError } from "../core/errors";
-import type { StorageOptions } from "../core/config";
+import type { StorageOptions } from "../core/options";
 import type { Platform } from "../core/platform";
 import type { Storage } from "../core/storage";
 import type { RespValue } from "./protocol/resp";

@@ -9,7 +9,7 @@
  * requests, logs once too; without that zone it is kept in module memory (per worker under QuickJS).
  */
 
-import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/config";
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
 import type { Platform, StoreRequest } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";

@@ -15,7 +15,7 @@ import type { Platform } from "../core/platform";
 import { configError } from "../core/errors";
 import { dictTimeout, lookupZone, SharedDict, zoneError } from "../core/shared-dict";
 import type { Storage } from "../core/storage";
-import type { StorageOptions } from "../core/config";
+import type { StorageOptions } from "../core/options";
 import { readListedSessions } from "../core/registry";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
 

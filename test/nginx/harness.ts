@@ -12,7 +12,7 @@
 
 import { createSessionLibrary } from "../../src/core/api";
 import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Encode } from "../../src/core/bytes";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { chunkCookieName, cookieChunkCount, firstChunkPayloadSize, nextChunkPayloadSize } from "../../src/core/cookies";
 import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE } from "../../src/core/format";
 import { buildHeader, setMac, setTag } from "../../src/core/header";

@@ -4,7 +4,7 @@
  */
 
 import { createSessionLibrary, type SessionLibrary } from "../../src/core/api";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { cookieHeaderFromSetCookies, createMemoryExchange, type MemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { LogLevel, Platform } from "../../src/core/platform";
 import { createNodePlatform } from "../../src/platform/node";

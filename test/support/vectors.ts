@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 
 export const VECTORS_PATH = resolve(
   dirname(fileURLToPath(import.meta.url)),

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { deflateRawSync } from "node:zlib";
 import { decodeBase64Url, encodeBase64Url } from "../../src/core/bytes";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import type { Storage } from "../../src/core/storage";
 import { createMemoryStorage } from "../support/memory-storage";
 import {

@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { isConfigError, resolveSettings, type SessionOptions, type Settings } from "../../src/core/config";
+import { isConfigError } from "../../src/core/errors";
+import { resolveSettings, type Settings } from "../../src/core/settings";
+import { type SessionOptions } from "../../src/core/options";
 import { createMemoryStorage } from "../support/memory-storage";
 import { createEnv, mint, setCookieLine, setCookieValue } from "../support/session-env";
 

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isConfigError, type SessionOptions, type StorageOptions } from "../../src/core/config";
+import { isConfigError } from "../../src/core/errors";
+import { type SessionOptions, type StorageOptions } from "../../src/core/options";
 import type { Platform } from "../../src/core/platform";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage";

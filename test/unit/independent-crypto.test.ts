@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { parseHeader } from "../../src/core/header";
 import { createMemoryStorage } from "../support/memory-storage";
 import {

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import type { Session } from "../../src/core/session";
 import { createMemoryStorage } from "../support/memory-storage";
 import { b64u, refIkm, refOpen, refSplitCookie, REF_FLAG_FORGET, REF_FLAG_STORAGE } from "../support/reference-crypto";

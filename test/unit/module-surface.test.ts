@@ -5,7 +5,7 @@
  *   - every `session.<name>` the nginx snippets and docs use is exported by index.ts;
  *   - every entry point full.ts provides has a forwarding function in index.ts;
  *   - each $session_* map takes its own field of what encodeState writes, for every Session-* header
- *     of config.ts's HEADER_NAMES;
+ *     of options.ts's HEADER_NAMES;
  *   - the version is package.json's.
  */
 
@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { HEADER_NAMES } from "../../src/core/config";
+import { HEADER_NAMES } from "../../src/core/options";
 import { decodeState, encodeState, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { optionNames } from "../../src/core/config";
+import { optionNames } from "../../src/core/options";
 import { entryOptionNames } from "../../src/nginx/configuration";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { LogLevel, Platform } from "../../src/core/platform";
 import { createRegistry, MAX_ENTRIES_PER_SUBJECT, type Registry, type RegistryEntry } from "../../src/core/registry";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isConfigError } from "../../src/core/errors";
-import type { StorageOptions } from "../../src/core/config";
+import type { StorageOptions } from "../../src/core/options";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { createMemcachedStorage } from "../../src/storage/memcached";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { LogLevel } from "../../src/core/platform";
 import { configError } from "../../src/core/errors";

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
-import type { SessionOptions } from "../../src/core/config";
+import type { SessionOptions } from "../../src/core/options";
 import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
 import { fastCheck } from "../../src/core/fast-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
