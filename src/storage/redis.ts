@@ -24,7 +24,9 @@ import type { Platform } from "../core/platform";
 import type { Storage } from "../core/storage";
 import type { RespValue } from "./protocol/resp";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
-import { checkClusterOptions, clusterRouter, Command, Connection, RedisRouter, sentinelRouter, singleRouter } from "./redis-routing";
+import { checkClusterOptions, clusterRouter } from "./redis-cluster";
+import { Command, Connection, RedisRouter, singleRouter } from "./redis-routing";
+import { sentinelRouter } from "./redis-sentinel";
 import { checkBridgeOption, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
 
 const DEFAULT_PORT = 6379;
