@@ -6,8 +6,9 @@
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
 // level, and each lazy part (src/nginx/full.ts, warm.ts) inside one function, njsSessionFull(shared)
-// and njsSessionWarm(shared), that the eager part calls on first need. Under the njs engine every request runs the module's top level again, and
-// a function's inner declarations cost nothing until it is called (src/nginx/index.ts says more).
+// and njsSessionWarm(shared), that the eager part calls on first need. Under the njs engine every
+// request runs the module's top level again, and a function's inner declarations cost nothing until
+// it is called (src/nginx/index.ts says more).
 import { build } from "esbuild";
 import { transformAsync } from "@babel/core";
 import { readFileSync } from "node:fs";
@@ -30,7 +31,10 @@ const ENTRIES = [
   { entry: "src/bridge/index.ts", output: "dist/store-bridge.js" },
 ];
 // NJS_SESSION_BUILD_ONLY=PATH: build only the product, to PATH (profiling beside a running test suite).
-if (process.env.NJS_SESSION_BUILD_ONLY) ENTRIES.splice(1, ENTRIES.length - 1), (ENTRIES[0].output = process.env.NJS_SESSION_BUILD_ONLY);
+if (process.env.NJS_SESSION_BUILD_ONLY) {
+  ENTRIES.splice(1, ENTRIES.length - 1);
+  ENTRIES[0].output = process.env.NJS_SESSION_BUILD_ONLY;
+}
 
 /** njs modules are ES modules with exactly one default export, written `export default name;`. */
 function toSingleDefaultExport(code, entry) {
@@ -60,13 +64,15 @@ function hoistBuiltinImports(code) {
 }
 
 /**
- * Modules of which the eager and the lazy part must share one instance: the lazy bundle gets, instead
- * of its own copy, the eager part's exports handed to njsSessionFull(shared). (Other modules both
+ * Modules of which the eager and the lazy parts must share one instance: each lazy bundle gets, instead
+ * of its own copy, the eager part's exports handed to its function (njsSessionFull(shared), ...). (Other modules both
  * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
  * against the file so that an export added there cannot be silently missing here.
  */
 const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet"] };
 const LAZY_PARAMETER = "njsSessionShared";
+/** The njs globals the code uses, which the eager part's top-level names must leave alone. */
+const HOST_GLOBALS = ["ngx", "njs", "process", "crypto", "Buffer", "TextEncoder", "TextDecoder", "setTimeout", "clearTimeout"];
 
 function sharedModulesPlugin() {
   return {
@@ -127,6 +133,10 @@ async function asLazyFunction(code, entry, name, eagerCode) {
   const match = code.match(/\nexport default ([A-Za-z0-9_$]+);\n$/);
   if (!match) throw new Error(`${entry}: expected a single default export in the bundle`);
   const body = await lower(code.slice(0, match.index).replace(BUILTIN_IMPORT, "") + `\nreturn ${match[1]};\n`, "script");
+  // The lazy part's references to the host's globals must reach them, not a name of the eager part.
+  const eagerNames = [...eagerCode.matchAll(/^(?:function|var|let|const|class) ([A-Za-z0-9_$]+)/gm)].map((m) => m[1]);
+  const shadowed = eagerNames.filter((declared) => HOST_GLOBALS.includes(declared));
+  if (shadowed.length) throw new Error(`${entry}: the eager part declares ${shadowed.join(", ")}, a global of the host`);
   // The hoisted imports' names join the eager part's top level: none may clash with its own.
   for (const line of imports) {
     const name = line.match(/^import ([A-Za-z0-9_$]+)/)[1];

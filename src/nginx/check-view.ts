@@ -9,7 +9,8 @@
  * Keyed by worker pid and the location's $session_location_config text:
  *   - the pid scopes a view to one worker of one configuration generation: a reload starts new
  *     workers, so a rotated secret or a changed option is never read from an older view. A view
- *     lives VIEW_SECONDS, far shorter than the time the kernel takes to hand a pid out again;
+ *     lives VIEW_SECONDS: for a new generation's worker to read an old view, the kernel would have
+ *     to hand its pid out again within that time;
  *   - the text scopes it to the location's overrides (what requestContext() resolves from it).
  * Only cookie and shm storage have a view: the other storages are asynchronous, which the warm check
  * is not. A missing or unreadable view only means the full check runs.

@@ -3,8 +3,9 @@
  * dist/session.js, the njs module: its small eager part. The default export holds
  *   - the resty.session surface for users' own handlers, taking nginx's `r`
  *     (init, new, open, start, logout, destroy), and
- *   - the ready-made entry points (access, authRequest, login, logout, js_set handlers), see
- *     handlers.ts and nginx/njs-session.conf.
+ *   - the ready-made entry points (access, authRequest, login, logoutHandler, admin, cleanupFiles,
+ *     and the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
+ *     nginx/njs-session.conf.
  *
  *   import session from "session.js";
  *   session.init({ secret: process.env.SESSION_SECRET, nginx: { login_url: "/login" } });
