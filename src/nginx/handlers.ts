@@ -2,7 +2,7 @@
 /**
  * The ready-made nginx entry points, thin adapters from `r` to the core, gathered under the names the
  * nginx snippets use. Each lives in its own file: check.ts (access, authRequest, loginRedirect),
- * login.ts, logout.ts, admin.ts, variables.ts (the js_set getters), and cleanupFiles below; what they
+ * login.ts, logout.ts, admin.ts, variables.ts (two js_set getters), and cleanupFiles below; what they
  * share (configuration, request context, failing closed) is entry-context.ts.
  *
  *   access        js_access: open + refresh (as start()); no session → 401/403 or a login redirect
@@ -14,8 +14,9 @@
  *                 then redirects or answers 204
  *   admin         js_content: the session registry as JSON: list a subject's sessions, revoke one or all
  *   cleanupFiles  js_periodic: removes the files of expired sessions (file storage)
- *   subject, audience, id, timeout, exists, data, upstreamCookie, csrfToken, requestHeader*, responseHeader*:
- *                 synchronous js_set handlers reading what the access check published in $session_state
+ *   upstreamCookie, csrfToken: js_set handlers ($session_upstream_cookie, $session_csrf_token)
+ * (The other $session_* variables are nginx maps over $session_state, state.ts; stateFromHeader, its
+ * auth_request form, is index.ts's.)
  *
  * Every handler fails closed: a configuration problem is one error line (with the request id a user
  * can quote) and a 500 on a protected location; bad cookies are "no session", never a 500.

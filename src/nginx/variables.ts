@@ -1,7 +1,7 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * The js_set getters that need the configuration: csrfToken and upstreamCookie. (The getters of the
- * published identity need none and live in the module's eager part, getters.ts.)
+ * The js_set getters that need the configuration: csrfToken and upstreamCookie. (The published
+ * identity needs none: njs-session.conf's maps read it out of $session_state, state.ts.)
  */
 
 import { chunkCookieName, withoutSessionCookies } from "../core/cookies";
