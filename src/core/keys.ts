@@ -1,76 +1,85 @@
 /**
  * Key derivation, all synchronous except PBKDF2:
  *   ikm            = SHA-256(secret), or the raw 32-byte `ikm`
- *   PRK            = HKDF-Extract(salt = empty, ikm)            (cached per ikm)
+ *   PRK            = HKDF-Extract(salt = empty, ikm)            (retained per ikm)
  *   MAC key        = HKDF-Expand(PRK, "authentication:" || sid, 32)
  *   AES key || IV  = HKDF-Expand(PRK, "encryption:" || sid, 44)
  *   remember cookies with remember_safety other than "None":
  *   AES key || IV  = PBKDF2-HMAC-SHA256(password = ikm, salt = "encryption:" || sid, iterations, 44)
  * HKDF with an empty salt is plain HMAC-SHA256 (RFC 5869), so the MAC key, the MAC check and a touch
  * need no WebCrypto call and no await.
+ *
+ * A session operation looks its PRK up once (pseudorandomKey) and derives from it (the *FromPrk
+ * functions); the ikm-taking functions are the same derivations for one-off callers.
  */
 
-import { concatBytes, utf8Encode } from "./bytes";
-import { IV_SIZE, KEY_AND_IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
+import { encodeBase64Url, utf8Encode } from "./bytes";
+import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
 import type { Platform } from "./platform";
+import { retainedTable } from "./retained";
 
-const EMPTY_SALT = new Uint8Array(0);
-const AUTHENTICATION_INFO = utf8Encode("authentication:");
-const ENCRYPTION_INFO = utf8Encode("encryption:");
-
-/** Extracted keys by ikm (as text of its bytes): a handful of entries, one per configured key. */
-const extractedKeys: { [ikm: string]: Uint8Array } = {};
-let extractedKeyCount = 0;
+/** HMAC-SHA256's output: one HKDF-Expand block. */
+const HASH_SIZE = 32;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
-const MAX_EXTRACTED_KEYS = 64;
+const MAX_PSEUDORANDOM_KEYS = 64;
+/** HKDF info prefixes (encoded when a key is derived: no work at module load). */
+const AUTHENTICATION_INFO = "authentication:";
+const ENCRYPTION_INFO = "encryption:";
 
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
-/** The last ikm extracted and its PRK: the settings' ikm is one object, asked for on every open. */
-let lastIkm: Uint8Array | null = null;
-let lastPrk: Uint8Array | null = null;
-
-function extract(platform: Platform, ikm: Uint8Array): Uint8Array {
-  if (ikm === lastIkm) return lastPrk as Uint8Array;
-  const prk = extractByValue(platform, ikm);
-  lastIkm = ikm;
-  lastPrk = prk;
-  return prk;
-}
-
-function extractByValue(platform: Platform, ikm: Uint8Array): Uint8Array {
-  const cacheKey = String.fromCharCode.apply(null, Array.prototype.slice.call(ikm) as number[]);
-  const cached = extractedKeys[cacheKey];
-  if (cached) return cached;
-  const prk = platform.hmacSha256(EMPTY_SALT, ikm);
-  if (extractedKeyCount < MAX_EXTRACTED_KEYS) {
-    extractedKeys[cacheKey] = prk;
-    extractedKeyCount++;
+/** HKDF-Extract with an empty salt, retained per ikm (by its bytes, so equal keys share one entry). */
+export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array {
+  const table = retainedTable<Uint8Array>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
+  const name = encodeBase64Url(ikm);
+  let prk = table.get(name);
+  if (!prk) {
+    prk = platform.hmacSha256(new Uint8Array(0), ikm);
+    table.set(name, prk);
   }
   return prk;
 }
 
-/** HKDF-Expand for at most two SHA-256 blocks (64 bytes), which is all this format needs. */
-function expand(platform: Platform, prk: Uint8Array, info: Uint8Array, size: number): Uint8Array {
-  const first = platform.hmacSha256(prk, concatBytes([info, new Uint8Array([1])]));
-  if (size <= 32) return first.subarray(0, size);
-  const second = platform.hmacSha256(prk, concatBytes([first, info, new Uint8Array([2])]));
-  return concatBytes([first, second]).subarray(0, size);
+/**
+ * HKDF-Expand for at most two blocks (64 bytes), which is all this format needs. One buffer holds
+ * T(1) ‖ info ‖ counter: the first block is the MAC of its tail, the second of all of it.
+ */
+function expand(platform: Platform, prk: Uint8Array, infoPrefix: string, infoTail: Uint8Array | null, size: number): Uint8Array {
+  const prefix = utf8Encode(infoPrefix);
+  const tailSize = infoTail ? infoTail.length : 0;
+  const input = new Uint8Array(HASH_SIZE + prefix.length + tailSize + 1);
+  input.set(prefix, HASH_SIZE);
+  if (infoTail) input.set(infoTail, HASH_SIZE + prefix.length);
+  input[input.length - 1] = 1;
+  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
+  if (size <= HASH_SIZE) return first.subarray(0, size);
+  input.set(first, 0);
+  input[input.length - 1] = 2;
+  const second = platform.hmacSha256(prk, input);
+  const out = new Uint8Array(size);
+  out.set(first, 0);
+  out.set(second.subarray(0, size - HASH_SIZE), HASH_SIZE);
+  return out;
 }
 
-export function hkdfSha256(platform: Platform, ikm: Uint8Array, info: Uint8Array, size: number): Uint8Array {
-  return expand(platform, extract(platform, ikm), info, size);
+/** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
+export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
+  return expand(platform, pseudorandomKey(platform, ikm), infoText, null, size);
 }
 
-export function deriveMacKey(platform: Platform, ikm: Uint8Array, sid: Uint8Array): Uint8Array {
-  return hkdfSha256(platform, ikm, concatBytes([AUTHENTICATION_INFO, sid]), KEY_SIZE);
+export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
+  return expand(platform, prk, AUTHENTICATION_INFO, sid, KEY_SIZE);
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
+export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+  return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
+}
+
 export function calculateMac(platform: Platform, ikm: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
-  return platform.hmacSha256(deriveMacKey(platform, ikm, sid), message).subarray(0, MAC_SIZE);
+  return calculateMacFromPrk(platform, pseudorandomKey(platform, ikm), sid, message);
 }
 
 export interface AesKeyAndIv {
@@ -83,8 +92,12 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
 }
 
 /** Session cookies (and remember cookies with safety "None"): HKDF, synchronous. */
+export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
+  return splitKeyAndIv(expand(platform, prk, ENCRYPTION_INFO, sid, KEY_SIZE + IV_SIZE));
+}
+
 export function deriveAesKeyAndIv(platform: Platform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  return splitKeyAndIv(hkdfSha256(platform, ikm, concatBytes([ENCRYPTION_INFO, sid]), KEY_AND_IV_SIZE));
+  return deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, ikm), sid);
 }
 
 /** Remember cookies: PBKDF2 with the iteration count `remember_safety` names (0 means HKDF). */
@@ -95,7 +108,9 @@ export function deriveRememberAesKeyAndIv(
   iterations: number,
 ): Promise<AesKeyAndIv> {
   if (iterations <= 0) return Promise.resolve(deriveAesKeyAndIv(platform, ikm, sid));
-  return platform
-    .pbkdf2Sha256(ikm, concatBytes([ENCRYPTION_INFO, sid]), iterations, KEY_AND_IV_SIZE)
-    .then(splitKeyAndIv);
+  const prefix = utf8Encode(ENCRYPTION_INFO);
+  const salt = new Uint8Array(prefix.length + sid.length);
+  salt.set(prefix, 0);
+  salt.set(sid, prefix.length);
+  return platform.pbkdf2Sha256(ikm, salt, iterations, KEY_SIZE + IV_SIZE).then(splitKeyAndIv);
 }

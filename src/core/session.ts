@@ -49,7 +49,7 @@ import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTa
 import { guard, isPromise, MaybePromise, then } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
+import { calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -145,6 +145,9 @@ export class Session {
   /** Server-side storage only: info data by audience. */
   private infoData: { [audience: string]: { [key: string]: unknown } } | null = null;
   private cookiePairs: CookiePairs | null = null;
+  /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
+  private prkIkm: Uint8Array | null = null;
+  private prk: Uint8Array | null = null;
   readonly info: InfoStore;
 
   constructor(settings: Settings, platform: Platform, exchange: Exchange) {
@@ -298,13 +301,21 @@ export class Session {
     return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(bound))]);
   }
 
+  private prkFor(ikm: Uint8Array): Uint8Array {
+    if (ikm !== this.prkIkm || !this.prk) {
+      this.prk = pseudorandomKey(this.platform, ikm);
+      this.prkIkm = ikm;
+    }
+    return this.prk;
+  }
+
   /** Which configured key made the header's MAC (0: ikm, 1..: fallbacks), or -1. */
   private verifyMac(header: SessionHeader, bound: string): number {
     const settings = this.settings;
     const macInput = this.macInput(header.bytes, bound);
-    if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikm, header.sid, macInput))) return 0;
+    if (constantTimeEqual(header.mac, calculateMacFromPrk(this.platform, this.prkFor(settings.ikm), header.sid, macInput))) return 0;
     for (let i = 0; i < settings.ikmFallbacks.length; i++) {
-      if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikmFallbacks[i], header.sid, macInput))) return i + 1;
+      if (constantTimeEqual(header.mac, calculateMacFromPrk(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput))) return i + 1;
     }
     return -1;
   }
@@ -441,9 +452,10 @@ export class Session {
 
     const session = this;
     const platform = this.platform;
-    const keyAndIv = remember
-      ? deriveRememberAesKeyAndIv(platform, ikm, header.sid, this.settings.rememberIterations)
-      : deriveAesKeyAndIv(platform, ikm, header.sid);
+    const keyAndIv =
+      remember && this.settings.rememberIterations > 0
+        ? deriveRememberAesKeyAndIv(platform, ikm, header.sid, this.settings.rememberIterations)
+        : deriveAesKeyAndIvFromPrk(platform, this.prkFor(ikm), header.sid);
     return then(keyAndIv, function (keys) {
       return platform
         .aesGcmDecrypt(keys.key, keys.iv, ciphertext as Uint8Array, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag)
@@ -643,9 +655,10 @@ export class Session {
       dataSize: dataSize,
     });
     const ikm = settings.ikm;
-    const keyAndIv = remember
-      ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
-      : deriveAesKeyAndIv(platform, ikm, sid);
+    const keyAndIv =
+      remember && settings.rememberIterations > 0
+        ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
+        : deriveAesKeyAndIvFromPrk(platform, this.prkFor(ikm), sid);
     const sealed = await platform.aesGcmEncrypt(
       keyAndIv.key,
       keyAndIv.iv,
@@ -654,7 +667,7 @@ export class Session {
     );
     setTag(headerBytes, sealed.tag);
     setIdlingOffset(headerBytes, 0);
-    setMac(headerBytes, calculateMac(platform, ikm, sid, this.macInput(headerBytes, this.boundValues(flags))));
+    setMac(headerBytes, calculateMacFromPrk(platform, this.prkFor(ikm), sid, this.macInput(headerBytes, this.boundValues(flags))));
     const headerText = encodeBase64Url(headerBytes);
     const payload = encodeBase64Url(sealed.ciphertext);
 
@@ -844,7 +857,7 @@ export class Session {
     );
     const headerBytes = meta.header.slice();
     setIdlingOffset(headerBytes, idlingOffset);
-    setMac(headerBytes, calculateMac(this.platform, meta.ikm, meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
+    setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
     meta.idlingOffset = idlingOffset;
     meta.header = headerBytes;
     const cookieName = settings.cookieName;
