@@ -25,6 +25,7 @@ import {
   mergeSetCookie,
   nextChunkPayloadSize,
   parseCookieHeader,
+  quickCookie,
   withoutSessionCookies,
 } from "./cookies";
 import {
@@ -148,7 +149,11 @@ export class Session {
   /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
   private prkIkm: Uint8Array | null = null;
   private prk: Uint8Array | null = null;
-  readonly info: InfoStore;
+  /** The session id whose loggable id was last computed, and that id. */
+  private loggableSid: Uint8Array | null = null;
+  private loggable = "";
+  /** Made when first asked for: most requests never touch the info store. */
+  private infoStore: InfoStore | null = null;
 
   constructor(settings: Settings, platform: Platform, exchange: Exchange) {
     this.settings = settings;
@@ -157,7 +162,29 @@ export class Session {
     this.flags = settings.bindFlags;
     this.remember = settings.remember;
     this.data = [[{}, settings.audience, settings.subject]];
-    this.info = settings.storage ? this.storageInfo() : this.cookieInfo();
+  }
+
+  get info(): InfoStore {
+    if (!this.infoStore) this.infoStore = this.settings.storage ? this.storageInfo() : this.cookieInfo();
+    return this.infoStore;
+  }
+
+  /**
+   * The id fit for logs and upstream headers ($session_id, Session-Id): see loggableId(). Computed
+   * once per session id, whoever asks first (the verified cache, the publication).
+   */
+  loggableId(): string | undefined {
+    const meta = this.meta;
+    if (!meta) return undefined;
+    return this.loggableIdOf(meta.sid);
+  }
+
+  private loggableIdOf(sid: Uint8Array): string {
+    if (sid !== this.loggableSid) {
+      this.loggable = loggableId(this.platform, sid);
+      this.loggableSid = sid;
+    }
+    return this.loggable;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -331,7 +358,9 @@ export class Session {
     const storage = settings.storage;
     const now = this.platform.now();
     const cookieName = this.cookieName(remember);
-    const cookie = findCookie(this.cookies(), cookieName);
+    // The quick reading when the header's shape allows it, else every pair (cookies.ts says when).
+    const quick = this.cookiePairs ? null : quickCookie(this.exchange.cookieHeader(), cookieName);
+    const cookie = quick !== null ? quick : findCookie(this.cookies(), cookieName);
     if (cookie === undefined) return failed("missing session cookie");
 
     // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
@@ -505,7 +534,7 @@ export class Session {
           rollingOffset: header.rollingOffset,
           idlingOffset: header.idlingOffset,
           sid: encodeBase64Url(header.sid),
-          loggableId: loggableId(this.platform, header.sid),
+          loggableId: this.loggableIdOf(header.sid),
         },
         read.lifetime,
       );

@@ -19,7 +19,7 @@ import { MaybePromise, then } from "../core/maybe";
 import { timingProperty } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import { quickCookie } from "../core/cookies";
-import { loggableId, Session } from "../core/session";
+import type { Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import type { EntryOptions } from "./configuration";
 import type { CsrfChecks } from "./csrf";
@@ -66,7 +66,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     return {
       subject: session.getSubject(),
       audience: session.getAudience(),
-      loggableId: loggableId(platform, session.getProperty("nonce") as Uint8Array),
+      // The session computed it for the verified cache already, if it filled it.
+      loggableId: session.loggableId() as string,
       data: session.getData(),
       property: function (name) {
         return session.getProperty(name);
