@@ -5,8 +5,8 @@
 
 import { mergeOptions, resolveSettings, SessionOptions, Settings, validateOptions } from "./config";
 import type { Exchange, Platform } from "./platform";
-import { then, MaybePromise } from "./maybe";
-import { Session } from "./session";
+import { isPromise, then, MaybePromise } from "./maybe";
+import { Result, Session } from "./session";
 
 export interface OpenResult {
   session: Session;
@@ -103,25 +103,42 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     platform.log("info", "[session] no session for cookie \"" + session.settings.cookieName + "\": " + error);
   }
 
+  function openResult(session: Session, opened: Result): OpenResult {
+    if (!opened.ok) logRejection(session, opened.error);
+    return { session: session, exists: opened.ok, error: opened.error };
+  }
+
   function openMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<OpenResult> {
     const session = new Session(settingsFor(options), platform, exchange);
-    return then(session.openMaybe(), function (opened): OpenResult {
-      if (!opened.ok) logRejection(session, opened.error);
-      return { session: session, exists: opened.ok, error: opened.error };
+    const opened = session.openMaybe();
+    if (!isPromise(opened)) return openResult(session, opened);
+    return opened.then(function (result) {
+      return openResult(session, result);
     });
   }
 
+  function startResult(session: Session, opened: Result): MaybePromise<StartResult> {
+    if (!opened.ok) {
+      logRejection(session, opened.error);
+      return { session: session, exists: false, refreshed: false, error: opened.error };
+    }
+    return then(session.refreshMaybe(), function (refreshed): StartResult {
+      return {
+        session: session,
+        exists: true,
+        refreshed: refreshed.refreshed === true,
+        error: refreshed.ok ? undefined : refreshed.error,
+      };
+    });
+  }
+
+  /** openMaybe() and the refresh as one step: every promise step costs QuickJS a job and closures. */
   function startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult> {
-    return then(openMaybe(exchange, options), function (opened): MaybePromise<StartResult> {
-      if (!opened.exists) return { session: opened.session, exists: false, refreshed: false, error: opened.error };
-      return then(opened.session.refreshMaybe(), function (refreshed): StartResult {
-        return {
-          session: opened.session,
-          exists: true,
-          refreshed: refreshed.refreshed === true,
-          error: refreshed.ok ? undefined : refreshed.error,
-        };
-      });
+    const session = new Session(settingsFor(options), platform, exchange);
+    const opened = session.openMaybe();
+    if (!isPromise(opened)) return startResult(session, opened);
+    return opened.then(function (result) {
+      return startResult(session, result);
     });
   }
 

@@ -54,7 +54,8 @@ function expand(platform: Platform, prk: Uint8Array, infoPrefix: string, infoTai
   if (infoTail) input.set(infoTail, HASH_SIZE + prefix.length);
   input[input.length - 1] = 1;
   const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
-  if (size <= HASH_SIZE) return first.subarray(0, size);
+  if (size === HASH_SIZE) return first;
+  if (size < HASH_SIZE) return first.subarray(0, size);
   input.set(first, 0);
   input[input.length - 1] = 2;
   const second = platform.hmacSha256(prk, input);
@@ -76,6 +77,18 @@ export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Ui
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
 export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
   return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
+}
+
+/**
+ * Whether `mac` is the MAC over `message`: compared with the digest's first 16 bytes in place, in
+ * constant time (no early exit, so the time taken does not tell where the bytes differ).
+ */
+export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, mac: Uint8Array): boolean {
+  if (mac.length !== MAC_SIZE) return false;
+  const expected = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
+  let diff = 0;
+  for (let i = 0; i < MAC_SIZE; i++) diff |= expected[i] ^ mac[i];
+  return diff === 0;
 }
 
 export function calculateMac(platform: Platform, ikm: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {

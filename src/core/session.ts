@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, concatBytes, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./config";
 import { HEADER_NAMES } from "./config";
 import { errorText, isConfigError, isOperatorError } from "./errors";
@@ -47,10 +47,10 @@ import {
   SID_SIZE,
 } from "./format";
 import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
-import { guard, isPromise, MaybePromise, then } from "./maybe";
+import { isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
+import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, macMatches, pseudorandomKey } from "./keys";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -115,6 +115,12 @@ interface CookieRead {
   cache: VerifiedCache | null;
   /** Seconds the session can live at most from now (the cache entry's time to live). */
   lifetime: number;
+}
+
+/** Opening threw or rejected: a misconfigured or unavailable storage fails closed (rethrown), else no session. */
+function openFailed(e: unknown): OpenOutcome {
+  if (isOperatorError(e)) throw e;
+  return failed("unable to open session (" + errorText(e) + ")");
 }
 
 /** A storage read that threw or rejected; a misconfigured storage fails closed instead. */
@@ -340,9 +346,9 @@ export class Session {
   private verifyMac(header: SessionHeader, bound: string): number {
     const settings = this.settings;
     const macInput = this.macInput(header.bytes, bound);
-    if (constantTimeEqual(header.mac, calculateMacFromPrk(this.platform, this.prkFor(settings.ikm), header.sid, macInput))) return 0;
+    if (macMatches(this.platform, this.prkFor(settings.ikm), header.sid, macInput, header.mac)) return 0;
     for (let i = 0; i < settings.ikmFallbacks.length; i++) {
-      if (constantTimeEqual(header.mac, calculateMacFromPrk(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput))) return i + 1;
+      if (macMatches(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput, header.mac)) return i + 1;
     }
     return -1;
   }
@@ -479,24 +485,28 @@ export class Session {
     if (read.metaOnly) return OK;
     if (known) return this.acceptPayload(read, known.plaintext, storedInfo, null);
 
+    if (remember && this.settings.rememberIterations > 0) {
+      const session = this;
+      return deriveRememberAesKeyAndIv(this.platform, ikm, header.sid, this.settings.rememberIterations).then(function (keys) {
+        return session.decrypt(read, keys, ciphertext as Uint8Array, ciphertextText, storedInfo);
+      });
+    }
+    return this.decrypt(read, deriveAesKeyAndIvFromPrk(this.platform, this.prkFor(ikm), header.sid), ciphertext as Uint8Array, ciphertextText, storedInfo);
+  }
+
+  private decrypt(read: CookieRead, keys: AesKeyAndIv, ciphertext: Uint8Array, ciphertextText: string, storedInfo: unknown): Promise<OpenOutcome> {
     const session = this;
     const platform = this.platform;
-    const keyAndIv =
-      remember && this.settings.rememberIterations > 0
-        ? deriveRememberAesKeyAndIv(platform, ikm, header.sid, this.settings.rememberIterations)
-        : deriveAesKeyAndIvFromPrk(platform, this.prkFor(ikm), header.sid);
-    return then(keyAndIv, function (keys) {
-      return platform
-        .aesGcmDecrypt(keys.key, keys.iv, ciphertext as Uint8Array, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag)
-        .then(function (decrypted) {
-          let plaintext = decrypted;
-          if (!plaintext) return session.forget(remember, "unable to decrypt session data");
-          if (header.flags & FLAG_DEFLATE) {
-            plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
-            if (!plaintext) return session.forget(remember, "unable to inflate session data");
-          }
-          return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
-        });
+    const header = read.header;
+    const remember = read.remember;
+    return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag).then(function (decrypted) {
+      let plaintext = decrypted;
+      if (!plaintext) return session.forget(remember, "unable to decrypt session data");
+      if (header.flags & FLAG_DEFLATE) {
+        plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
+        if (!plaintext) return session.forget(remember, "unable to inflate session data");
+      }
+      return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
     });
   }
 
@@ -822,21 +832,28 @@ export class Session {
   /** open(), synchronous when nothing needs waiting for (a cached session cookie, see openCookie). */
   openMaybe(): MaybePromise<Result> {
     this.assertUsable("open session");
+    let opened: MaybePromise<OpenOutcome>;
+    try {
+      opened = this.openCookie(false, false);
+    } catch (e) {
+      return this.afterOpen(openFailed(e));
+    }
+    if (!isPromise(opened)) return this.afterOpen(opened);
+    // One step for both outcomes: every promise step costs QuickJS a job and closures.
     const session = this;
-    const opened = guard<OpenOutcome>(
-      function () {
-        return session.openCookie(false, false);
+    return opened.then(
+      function (outcome) {
+        return session.afterOpen(outcome);
       },
       function (e) {
-        // A misconfigured or unavailable storage is the operator's problem, not "no session": fail closed.
-        if (isOperatorError(e)) throw e;
-        return failed("unable to open session (" + errorText(e) + ")");
+        return session.afterOpen(openFailed(e));
       },
     );
-    return then(opened, function (outcome): MaybePromise<Result> {
-      if (outcome.ok || outcome.audienceMissing || !session.remember) return outcome;
-      return session.restoreRemembered(outcome);
-    });
+  }
+
+  private afterOpen(outcome: OpenOutcome): MaybePromise<Result> {
+    if (outcome.ok || outcome.audienceMissing || !this.remember) return outcome;
+    return this.restoreRemembered(outcome);
   }
 
   /** No usable session cookie, remember on: a fresh session (and remember cookie) from the remember cookie. */
