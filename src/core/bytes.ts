@@ -66,21 +66,6 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Writes `value` as a `size`-byte little-endian unsigned integer (size ≤ 6, value < 2^48). */
-export function writeUintLE(target: Uint8Array, offset: number, size: number, value: number): void {
-  let rest = value;
-  for (let i = 0; i < size; i++) {
-    target[offset + i] = rest % 256;
-    rest = Math.floor(rest / 256);
-  }
-}
-
-export function readUintLE(source: Uint8Array, offset: number, size: number): number {
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + source[offset + i];
-  return value;
-}
-
 /** Compares without an early exit, so a MAC check takes the same time wherever the bytes differ. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -3,24 +3,19 @@
  * building. See format.ts for the field table.
  */
 
-import { decodeBase64Url, writeUintLE } from "./bytes";
+import { decodeBase64Url } from "./bytes";
 import {
   COOKIE_TYPE,
   CREATION_TIME_OFFSET,
-  CREATION_TIME_SIZE,
   DATA_SIZE_OFFSET,
-  DATA_SIZE_SIZE,
   FLAGS_OFFSET,
-  FLAGS_SIZE,
   HEADER_ENCODED_SIZE,
   HEADER_SIZE,
   IDLING_OFFSET_OFFSET,
-  IDLING_OFFSET_SIZE,
   KNOWN_FLAGS,
   MAC_OFFSET,
   MAC_SIZE,
   ROLLING_OFFSET_OFFSET,
-  ROLLING_OFFSET_SIZE,
   SID_OFFSET,
   SID_SIZE,
   TAG_OFFSET,
@@ -63,6 +58,27 @@ function read40(b: Uint8Array, at: number): number {
   return read32(b, at) + b[at + 4] * 0x100000000;
 }
 
+/** The writers' counterparts; values are whole, non-negative and fit their fields (checked by the callers). */
+function write16(b: Uint8Array, at: number, value: number): void {
+  b[at] = value & 0xff;
+  b[at + 1] = (value >>> 8) & 0xff;
+}
+
+function write24(b: Uint8Array, at: number, value: number): void {
+  write16(b, at, value);
+  b[at + 2] = (value >>> 16) & 0xff;
+}
+
+function write32(b: Uint8Array, at: number, value: number): void {
+  write24(b, at, value);
+  b[at + 3] = (value >>> 24) & 0xff;
+}
+
+function write40(b: Uint8Array, at: number, value: number): void {
+  write32(b, at, value % 0x100000000);
+  b[at + 4] = Math.floor(value / 0x100000000) & 0xff;
+}
+
 /** Decodes the first 110 characters of a cookie value. Rejects by shape only; the MAC is checked later. */
 export function parseHeader(cookieValue: string): HeaderResult {
   if (cookieValue.length < HEADER_ENCODED_SIZE) return { error: "invalid session header" };
@@ -100,11 +116,11 @@ export interface HeaderFields {
 export function buildHeader(fields: HeaderFields): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE);
   bytes[0] = COOKIE_TYPE;
-  writeUintLE(bytes, FLAGS_OFFSET, FLAGS_SIZE, fields.flags);
+  write16(bytes, FLAGS_OFFSET, fields.flags);
   bytes.set(fields.sid, SID_OFFSET);
-  writeUintLE(bytes, CREATION_TIME_OFFSET, CREATION_TIME_SIZE, fields.creationTime);
-  writeUintLE(bytes, ROLLING_OFFSET_OFFSET, ROLLING_OFFSET_SIZE, fields.rollingOffset);
-  writeUintLE(bytes, DATA_SIZE_OFFSET, DATA_SIZE_SIZE, fields.dataSize);
+  write40(bytes, CREATION_TIME_OFFSET, fields.creationTime);
+  write32(bytes, ROLLING_OFFSET_OFFSET, fields.rollingOffset);
+  write24(bytes, DATA_SIZE_OFFSET, fields.dataSize);
   return bytes;
 }
 
@@ -113,7 +129,7 @@ export function setTag(bytes: Uint8Array, tag: Uint8Array): void {
 }
 
 export function setIdlingOffset(bytes: Uint8Array, idlingOffset: number): void {
-  writeUintLE(bytes, IDLING_OFFSET_OFFSET, IDLING_OFFSET_SIZE, idlingOffset);
+  write24(bytes, IDLING_OFFSET_OFFSET, idlingOffset);
 }
 
 export function setMac(bytes: Uint8Array, mac: Uint8Array): void {
