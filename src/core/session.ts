@@ -617,9 +617,17 @@ export class Session {
 
   /** Highest chunk index of this cookie present in the request (1 when none beyond the first). */
   private requestChunkCount(cookieName: string): number {
+    const header = this.exchange.cookieHeader();
+    if (!header || header.indexOf(cookieName) < 0) return 1;
+    // One pass over the pairs: chunk names are the name and one digit, 2 to MAX_COOKIES (chunkCookieName).
+    const pairs = this.cookies();
+    const size = cookieName.length;
     let highest = 1;
-    for (let i = 2; i <= MAX_COOKIES; i++) {
-      if (findCookie(this.cookies(), chunkCookieName(cookieName, i)) !== undefined) highest = i;
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      if (name.length !== size + 1 || name.substring(0, size) !== cookieName) continue;
+      const index = name.charCodeAt(size) - 48;
+      if (index >= 2 && index <= MAX_COOKIES && index > highest) highest = index;
     }
     return highest;
   }
@@ -886,7 +894,7 @@ export class Session {
     this.assertUsable("save session");
     const saved = await this.saveCookie(false);
     if (!saved.ok) return saved;
-    await this.saveRememberCookie();
+    if (this.rememberEnabled()) await this.saveRememberCookie();
     this.recordInRegistry();
     return OK;
   }
@@ -967,7 +975,7 @@ export class Session {
     this.dataIndex = 0;
     const saved = await this.saveCookie(false, "closed");
     if (!saved.ok) return saved;
-    await this.saveRememberCookie();
+    if (this.rememberEnabled()) await this.saveRememberCookie();
     this.recordInRegistry();
     return OK;
   }
@@ -1010,7 +1018,7 @@ export class Session {
    */
   private registryUpdate(what: string, run: (registry: Registry, now: number) => void): void {
     const registry = this.settings.registry;
-    if (!registry || !this.settings.storeMetadata) return;
+    if (!registry || !this.keepsRegistry()) return;
     try {
       run(registry, this.platform.now());
     } catch (e) {
@@ -1054,9 +1062,14 @@ export class Session {
     return expires;
   }
 
+  /** Whether a registry is kept: checked before making the closures an update takes. */
+  private keepsRegistry(): boolean {
+    return !!this.settings.registry && this.settings.storeMetadata;
+  }
+
   private recordInRegistry(): void {
     const meta = this.meta;
-    if (!meta || this.state === "closed") return;
+    if (!meta || this.state === "closed" || !this.keepsRegistry()) return;
     const session = this;
     this.registryUpdate("update", function (registry, now) {
       const settings = session.settings;
@@ -1086,7 +1099,7 @@ export class Session {
 
   private touchInRegistry(): void {
     const meta = this.meta;
-    if (!meta) return;
+    if (!meta || !this.keepsRegistry()) return;
     const session = this;
     this.registryUpdate("update", function (registry, now) {
       const expires = session.latestExpiry(now);
