@@ -31,9 +31,22 @@ export interface SessionHeader {
   rollingOffset: number;
   /** Length of the base64url payload text. */
   dataSize: number;
-  tag: Uint8Array;
   idlingOffset: number;
-  mac: Uint8Array;
+}
+
+/*
+ * The tag and the MAC stay in `bytes` until asked for: a session found in the verified cache needs
+ * neither, and every view costs QuickJS a species lookup and a constructor call.
+ */
+
+/** The AES-GCM tag (a view into the header's bytes). */
+export function headerTag(header: SessionHeader): Uint8Array {
+  return header.bytes.subarray(TAG_OFFSET, TAG_OFFSET + TAG_SIZE);
+}
+
+/** The MAC (a view into the header's bytes); the check itself compares in place (keys.macMatches). */
+export function headerMac(header: SessionHeader): Uint8Array {
+  return header.bytes.subarray(MAC_OFFSET, MAC_OFFSET + MAC_SIZE);
 }
 
 export type HeaderResult = { header: SessionHeader; error?: undefined } | { header?: undefined; error: string };
@@ -97,9 +110,7 @@ export function parseHeader(cookieValue: string): HeaderResult {
       creationTime: read40(bytes, CREATION_TIME_OFFSET),
       rollingOffset: read32(bytes, ROLLING_OFFSET_OFFSET),
       dataSize: read24(bytes, DATA_SIZE_OFFSET),
-      tag: bytes.subarray(TAG_OFFSET, TAG_OFFSET + TAG_SIZE),
       idlingOffset: read24(bytes, IDLING_OFFSET_OFFSET),
-      mac: bytes.subarray(MAC_OFFSET, MAC_OFFSET + MAC_SIZE),
     },
   };
 }

@@ -42,36 +42,42 @@ export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array
   return prk;
 }
 
-/**
- * HKDF-Expand for at most two blocks (64 bytes), which is all this format needs. One buffer holds
- * T(1) ‖ info ‖ counter: the first block is the MAC of its tail, the second of all of it.
- */
-function expand(platform: Platform, prk: Uint8Array, infoPrefix: string, infoTail: Uint8Array | null, size: number): Uint8Array {
+/** HKDF-Expand's input for T(1): info ‖ 0x01, where info = the prefix's bytes ‖ tail. */
+function firstBlockInput(infoPrefix: string, infoTail: Uint8Array | null): Uint8Array {
   const prefix = utf8Encode(infoPrefix);
   const tailSize = infoTail ? infoTail.length : 0;
-  const input = new Uint8Array(HASH_SIZE + prefix.length + tailSize + 1);
-  input.set(prefix, HASH_SIZE);
-  if (infoTail) input.set(infoTail, HASH_SIZE + prefix.length);
+  const input = new Uint8Array(prefix.length + tailSize + 1);
+  input.set(prefix, 0);
+  if (infoTail) input.set(infoTail, prefix.length);
   input[input.length - 1] = 1;
-  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
-  if (size === HASH_SIZE) return first;
-  if (size < HASH_SIZE) return first.subarray(0, size);
+  return input;
+}
+
+/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), from T(1) and T(1)'s input. */
+function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, firstInput: Uint8Array): Uint8Array {
+  const input = new Uint8Array(HASH_SIZE + firstInput.length);
   input.set(first, 0);
+  input.set(firstInput, HASH_SIZE);
   input[input.length - 1] = 2;
-  const second = platform.hmacSha256(prk, input);
-  const out = new Uint8Array(size);
-  out.set(first, 0);
-  out.set(second.subarray(0, size - HASH_SIZE), HASH_SIZE);
-  return out;
+  return platform.hmacSha256(prk, input);
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
 export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
-  return expand(platform, pseudorandomKey(platform, ikm), infoText, null, size);
+  const prk = pseudorandomKey(platform, ikm);
+  const firstInput = firstBlockInput(infoText, null);
+  const first = platform.hmacSha256(prk, firstInput);
+  if (size === HASH_SIZE) return first;
+  if (size < HASH_SIZE) return first.subarray(0, size);
+  const out = new Uint8Array(size);
+  out.set(first, 0);
+  out.set(secondBlock(platform, prk, first, firstInput).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  return out;
 }
 
+/** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
 export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
-  return expand(platform, prk, AUTHENTICATION_INFO, sid, KEY_SIZE);
+  return platform.hmacSha256(prk, firstBlockInput(AUTHENTICATION_INFO, sid));
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
@@ -80,14 +86,15 @@ export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Ui
 }
 
 /**
- * Whether `mac` is the MAC over `message`: compared with the digest's first 16 bytes in place, in
- * constant time (no early exit, so the time taken does not tell where the bytes differ).
+ * Whether the 16 bytes at `macOffset` in `holder` are the MAC over `message`: compared with the
+ * digest's first 16 bytes in place (no views made), in constant time (no early exit, so the time
+ * taken does not tell where the bytes differ).
  */
-export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, mac: Uint8Array): boolean {
-  if (mac.length !== MAC_SIZE) return false;
+export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
+  if (holder.length < macOffset + MAC_SIZE) return false;
   const expected = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
   let diff = 0;
-  for (let i = 0; i < MAC_SIZE; i++) diff |= expected[i] ^ mac[i];
+  for (let i = 0; i < MAC_SIZE; i++) diff |= expected[i] ^ holder[macOffset + i];
   return diff === 0;
 }
 
@@ -104,9 +111,14 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
   return { key: bytes.subarray(0, KEY_SIZE), iv: bytes.subarray(KEY_SIZE, KEY_SIZE + IV_SIZE) };
 }
 
-/** Session cookies (and remember cookies with safety "None"): HKDF, synchronous. */
+/**
+ * Session cookies (and remember cookies with safety "None"): HKDF, synchronous. The 44 bytes are
+ * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
+ */
 export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  return splitKeyAndIv(expand(platform, prk, ENCRYPTION_INFO, sid, KEY_SIZE + IV_SIZE));
+  const firstInput = firstBlockInput(ENCRYPTION_INFO, sid);
+  const first = platform.hmacSha256(prk, firstInput);
+  return { key: first, iv: secondBlock(platform, prk, first, firstInput).subarray(0, IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: Platform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {

@@ -38,6 +38,7 @@ import {
   HEADER_AAD_SIZE,
   HEADER_ENCODED_SIZE,
   HEADER_MAC_INPUT_SIZE,
+  MAC_OFFSET,
   MAX_COOKIES,
   MAX_CREATION_TIME,
   MAX_DATA_SIZE,
@@ -46,7 +47,7 @@ import {
   MAX_TTL,
   SID_SIZE,
 } from "./format";
-import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { buildHeader, headerTag, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
@@ -346,9 +347,9 @@ export class Session {
   private verifyMac(header: SessionHeader, bound: string): number {
     const settings = this.settings;
     const macInput = this.macInput(header.bytes, bound);
-    if (macMatches(this.platform, this.prkFor(settings.ikm), header.sid, macInput, header.mac)) return 0;
+    if (macMatches(this.platform, this.prkFor(settings.ikm), header.sid, macInput, header.bytes, MAC_OFFSET)) return 0;
     for (let i = 0; i < settings.ikmFallbacks.length; i++) {
-      if (macMatches(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput, header.mac)) return i + 1;
+      if (macMatches(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput, header.bytes, MAC_OFFSET)) return i + 1;
     }
     return -1;
   }
@@ -499,7 +500,7 @@ export class Session {
     const platform = this.platform;
     const header = read.header;
     const remember = read.remember;
-    return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag).then(function (decrypted) {
+    return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header)).then(function (decrypted) {
       let plaintext = decrypted;
       if (!plaintext) return session.forget(remember, "unable to decrypt session data");
       if (header.flags & FLAG_DEFLATE) {
