@@ -484,7 +484,12 @@ export class Session {
     if (remember) this.rememberMeta = meta;
     else this.meta = meta;
     if (read.metaOnly) return OK;
-    if (known) return this.acceptPayload(read, known.plaintext, storedInfo, null);
+    if (known) {
+      // The entry was made for this very cookie value, so for this session id.
+      this.loggableSid = header.sid;
+      this.loggable = known.loggableId;
+      return this.acceptPayload(read, known.plaintext, storedInfo, null);
+    }
 
     if (remember && this.settings.rememberIterations > 0) {
       const session = this;
@@ -711,7 +716,7 @@ export class Session {
       keyAndIv.key,
       keyAndIv.iv,
       plaintext,
-      headerBytes.slice(0, HEADER_AAD_SIZE),
+      headerBytes.subarray(0, HEADER_AAD_SIZE),
     );
     setTag(headerBytes, sealed.tag);
     setIdlingOffset(headerBytes, 0);
@@ -891,8 +896,19 @@ export class Session {
     return saved;
   }
 
-  async save(): Promise<Result> {
-    this.assertUsable("save session");
+  save(): Promise<Result> {
+    try {
+      this.assertUsable("save session");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Without a remember cookie or a registry the cookie's save is all: its promise is the answer
+    // (every further async step costs QuickJS a job and a promise).
+    if (!this.rememberEnabled() && !this.keepsRegistry()) return this.saveCookie(false);
+    return this.saveWithFollowUps();
+  }
+
+  private async saveWithFollowUps(): Promise<Result> {
     const saved = await this.saveCookie(false);
     if (!saved.ok) return saved;
     if (this.rememberEnabled()) await this.saveRememberCookie();
