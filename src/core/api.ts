@@ -5,7 +5,7 @@
 
 import { mergeOptions, resolveSettings, SessionOptions, Settings, validateOptions } from "./config";
 import type { Exchange, Platform } from "./platform";
-import { isPromise, then, MaybePromise } from "./maybe";
+import { then, MaybePromise } from "./maybe";
 import { Result, Session } from "./session";
 
 export interface OpenResult {
@@ -109,12 +109,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
   }
 
   function openMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<OpenResult> {
-    const session = new Session(settingsFor(options), platform, exchange);
-    const opened = session.openMaybe();
-    if (!isPromise(opened)) return openResult(session, opened);
-    return opened.then(function (result) {
-      return openResult(session, result);
-    });
+    return new Session(settingsFor(options), platform, exchange).openThen(openResult);
   }
 
   function startResult(session: Session, opened: Result): MaybePromise<StartResult> {
@@ -132,14 +127,9 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     });
   }
 
-  /** openMaybe() and the refresh as one step: every promise step costs QuickJS a job and closures. */
+  /** openMaybe() and the refresh in one promise step (Session.openThen). */
   function startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult> {
-    const session = new Session(settingsFor(options), platform, exchange);
-    const opened = session.openMaybe();
-    if (!isPromise(opened)) return startResult(session, opened);
-    return opened.then(function (result) {
-      return startResult(session, result);
-    });
+    return new Session(settingsFor(options), platform, exchange).openThen(startResult);
   }
 
   async function open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult> {

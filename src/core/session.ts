@@ -845,29 +845,39 @@ export class Session {
 
   /** open(), synchronous when nothing needs waiting for (a cached session cookie, see openCookie). */
   openMaybe(): MaybePromise<Result> {
+    return this.openThen(openedResult);
+  }
+
+  /**
+   * openMaybe() followed by `next(this, result)`, in the same promise step when opening has to wait:
+   * every promise step costs QuickJS a job and closures (`next` is a plain function, no closure).
+   */
+  openThen<T>(next: (session: Session, result: Result) => MaybePromise<T>): MaybePromise<T> {
     this.assertUsable("open session");
     let opened: MaybePromise<OpenOutcome>;
     try {
       opened = this.openCookie(false, false);
     } catch (e) {
-      return this.afterOpen(openFailed(e));
+      return this.afterOpen(openFailed(e), next);
     }
-    if (!isPromise(opened)) return this.afterOpen(opened);
-    // One step for both outcomes: every promise step costs QuickJS a job and closures.
+    if (!isPromise(opened)) return this.afterOpen(opened, next);
     const session = this;
     return opened.then(
       function (outcome) {
-        return session.afterOpen(outcome);
+        return session.afterOpen(outcome, next);
       },
       function (e) {
-        return session.afterOpen(openFailed(e));
+        return session.afterOpen(openFailed(e), next);
       },
     );
   }
 
-  private afterOpen(outcome: OpenOutcome): MaybePromise<Result> {
-    if (outcome.ok || outcome.audienceMissing || !this.remember) return outcome;
-    return this.restoreRemembered(outcome);
+  private afterOpen<T>(outcome: OpenOutcome, next: (session: Session, result: Result) => MaybePromise<T>): MaybePromise<T> {
+    if (outcome.ok || outcome.audienceMissing || !this.remember) return next(this, outcome);
+    const session = this;
+    return this.restoreRemembered(outcome).then(function (restored) {
+      return next(session, restored);
+    });
   }
 
   /** No usable session cookie, remember on: a fresh session (and remember cookie) from the remember cookie. */
@@ -1268,6 +1278,10 @@ export class Session {
     }
     return OK;
   }
+}
+
+function openedResult(session: Session, result: Result): Result {
+  return result;
 }
 
 function withRefreshed(result: Result): Result & { refreshed?: boolean } {
