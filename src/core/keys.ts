@@ -30,8 +30,20 @@ export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
-/** HKDF-Extract with an empty salt, retained per ikm (by its bytes, so equal keys share one entry). */
+interface ExtractedKey {
+  ikm: Uint8Array;
+  prk: Uint8Array;
+}
+
+/**
+ * HKDF-Extract with an empty salt, retained per ikm (by its bytes, so equal keys share one entry).
+ * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
+ * key, and comparing objects spares encoding the key to look it up on every request.
+ */
 export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array {
+  const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
+  const last = lastTable.get("");
+  if (last && last.ikm === ikm) return last.prk;
   const table = retainedTable<Uint8Array>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
   const name = encodeBase64Url(ikm);
   let prk = table.get(name);
@@ -39,6 +51,7 @@ export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array
     prk = platform.hmacSha256(new Uint8Array(0), ikm);
     table.set(name, prk);
   }
+  lastTable.set("", { ikm: ikm, prk: prk });
   return prk;
 }
 
