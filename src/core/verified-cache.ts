@@ -127,8 +127,8 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
  *
  *   2;flags;creation;rolling;idling;sid;loggable id;len(keyId);len(bind);len(ciphertext);keyId;bind;ciphertext;plaintext
  *
- * Built by one join, without JSON.stringify: QuickJS spends on stringifying an entry about as much as
- * on the rest of caching it. Entries of another format (JSON, from before) read as absent.
+ * Built by one join, without JSON.stringify, one of QuickJS's costliest calls (docs/NOTES.md, issue
+ * 14). Entries of another format (JSON, from before) read as absent.
  */
 const ZONE_FORMAT = "2";
 const ZONE_FIELDS = 10;

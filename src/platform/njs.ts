@@ -60,7 +60,7 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
       return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
     },
     // The digests are Buffers, handed over as they are: a Buffer is a Uint8Array, and another view
-    // of it costs a QuickJS request a few thousand instructions per hash (see Platform.sha256).
+    // per hash would be work for nothing on every request (see Platform.sha256 for what it implies).
     sha256: function (data) {
       return nodeCrypto.createHash("sha256").update(data).digest();
     },
