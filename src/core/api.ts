@@ -5,7 +5,7 @@
 
 import { mergeOptions, resolveSettings, SessionOptions, Settings, validateOptions } from "./config";
 import type { Exchange, Platform } from "./platform";
-import { then, MaybePromise } from "./maybe";
+import { isPromise, MaybePromise } from "./maybe";
 import { Result, Session } from "./session";
 
 export interface OpenResult {
@@ -117,14 +117,21 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
       logRejection(session, opened.error);
       return { session: session, exists: false, refreshed: false, error: opened.error };
     }
-    return then(session.refreshMaybe(), function (refreshed): StartResult {
-      return {
-        session: session,
-        exists: true,
-        refreshed: refreshed.refreshed === true,
-        error: refreshed.ok ? undefined : refreshed.error,
-      };
+    const refreshed = session.refreshMaybe();
+    // No closure unless the refresh has to wait (a save).
+    if (!isPromise(refreshed)) return refreshedResult(session, refreshed);
+    return refreshed.then(function (result) {
+      return refreshedResult(session, result);
     });
+  }
+
+  function refreshedResult(session: Session, refreshed: Result & { refreshed?: boolean }): StartResult {
+    return {
+      session: session,
+      exists: true,
+      refreshed: refreshed.refreshed === true,
+      error: refreshed.ok ? undefined : refreshed.error,
+    };
   }
 
   /** openMaybe() and the refresh in one promise step (Session.openThen). */

@@ -148,19 +148,21 @@ export class Session {
   private flags: number;
   private remember: boolean;
   meta: CookieMeta | null = null;
+  // The fields from here on start absent rather than initialised: a Session is made per request, and
+  // most of them are only ever set on some paths.
   /** undefined: not looked at yet; null: looked at, none usable. */
-  private rememberMeta: CookieMeta | null | undefined = undefined;
+  private rememberMeta?: CookieMeta | null;
   /** Server-side storage only: info data by audience. */
-  private infoData: { [audience: string]: { [key: string]: unknown } } | null = null;
-  private cookiePairs: CookiePairs | null = null;
+  private infoData?: { [audience: string]: { [key: string]: unknown } } | null;
+  private cookiePairs?: CookiePairs;
   /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
-  private prkIkm: Uint8Array | null = null;
-  private prk: Uint8Array | null = null;
+  private prkIkm?: Uint8Array;
+  private prk?: Uint8Array;
   /** The session id whose loggable id was last computed, and that id. */
-  private loggableSid: Uint8Array | null = null;
-  private loggable = "";
+  private loggableSid?: Uint8Array;
+  private loggable?: string;
   /** Made when first asked for: most requests never touch the info store. */
-  private infoStore: InfoStore | null = null;
+  private infoStore?: InfoStore;
 
   constructor(settings: Settings, platform: Platform, exchange: Exchange) {
     this.settings = settings;
@@ -191,7 +193,7 @@ export class Session {
       this.loggable = loggableId(this.platform, sid);
       this.loggableSid = sid;
     }
-    return this.loggable;
+    return this.loggable as string;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -932,10 +934,8 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to touch nonexistent session");
     const settings = this.settings;
-    const idlingOffset = Math.max(
-      0,
-      Math.min(this.platform.now() - meta.creationTime - meta.rollingOffset, MAX_IDLING_OFFSET),
-    );
+    const sinceRoll = this.platform.now() - meta.creationTime - meta.rollingOffset;
+    const idlingOffset = sinceRoll < 0 ? 0 : sinceRoll > MAX_IDLING_OFFSET ? MAX_IDLING_OFFSET : sinceRoll;
     const headerBytes = meta.header.slice();
     setIdlingOffset(headerBytes, idlingOffset);
     setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
@@ -964,22 +964,24 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to refresh nonexistent session");
     const settings = this.settings;
-    const session = this;
-    const resave = function () {
-      return session.saveCookie(false).then(function (saved) {
-        return withRefreshed(session.recorded(saved));
-      });
-    };
-    if (meta.ikm !== settings.ikm) return resave();
+    if (meta.ikm !== settings.ikm) return this.resave();
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
     const due = refreshDue(settings, meta, meta.timestamp);
-    if (due === RefreshDue.Resave) return resave();
+    if (due === RefreshDue.Resave) return this.resave();
     if (due === RefreshDue.Touch) {
       const touched = this.touch();
       if (touched.ok) this.touchInRegistry();
       return withRefreshed(touched);
     }
     return { ok: true, refreshed: false };
+  }
+
+  /** refresh()'s save under a new id (closures made only when a save is due). */
+  private resave(): Promise<Result & { refreshed?: boolean }> {
+    const session = this;
+    return this.saveCookie(false).then(function (saved) {
+      return withRefreshed(session.recorded(saved));
+    });
   }
 
   /** Logs out of the current audience; the last audience out destroys the session. */
