@@ -6,8 +6,8 @@
 import { mergeOptions, SessionOptions, validateOptions } from "./options";
 import { resolveSettings, Settings } from "./settings";
 import type { Exchange, Platform } from "./platform";
-import { then, MaybePromise } from "./maybe";
-import { Session } from "./session";
+import { isPromise, MaybePromise } from "./maybe";
+import { Result, Session } from "./session";
 
 export interface OpenResult {
   session: Session;
@@ -104,26 +104,40 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     platform.log("info", "[session] no session for cookie \"" + session.settings.cookieName + "\": " + error);
   }
 
+  function openResult(session: Session, opened: Result): OpenResult {
+    if (!opened.ok) logRejection(session, opened.error);
+    return { session: session, exists: opened.ok, error: opened.error };
+  }
+
   function openMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<OpenResult> {
-    const session = new Session(settingsFor(options), platform, exchange);
-    return then(session.openMaybe(), function (opened): OpenResult {
-      if (!opened.ok) logRejection(session, opened.error);
-      return { session: session, exists: opened.ok, error: opened.error };
+    return new Session(settingsFor(options), platform, exchange).openThen(openResult);
+  }
+
+  function startResult(session: Session, opened: Result): MaybePromise<StartResult> {
+    if (!opened.ok) {
+      logRejection(session, opened.error);
+      return { session: session, exists: false, refreshed: false, error: opened.error };
+    }
+    const refreshed = session.refreshMaybe();
+    // No closure unless the refresh has to wait (a save).
+    if (!isPromise(refreshed)) return refreshedResult(session, refreshed);
+    return refreshed.then(function (result) {
+      return refreshedResult(session, result);
     });
   }
 
+  function refreshedResult(session: Session, refreshed: Result & { refreshed?: boolean }): StartResult {
+    return {
+      session: session,
+      exists: true,
+      refreshed: refreshed.refreshed === true,
+      error: refreshed.ok ? undefined : refreshed.error,
+    };
+  }
+
+  /** openMaybe() and the refresh in one promise step (Session.openThen). */
   function startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult> {
-    return then(openMaybe(exchange, options), function (opened): MaybePromise<StartResult> {
-      if (!opened.exists) return { session: opened.session, exists: false, refreshed: false, error: opened.error };
-      return then(opened.session.refreshMaybe(), function (refreshed): StartResult {
-        return {
-          session: opened.session,
-          exists: true,
-          refreshed: refreshed.refreshed === true,
-          error: refreshed.ok ? undefined : refreshed.error,
-        };
-      });
-    });
+    return new Session(settingsFor(options), platform, exchange).openThen(startResult);
   }
 
   async function open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult> {

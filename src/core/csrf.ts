@@ -21,6 +21,7 @@
 import { concatBytes, constantTimeEqual, encodeBase64Url, utf8Encode } from "./bytes";
 import { hkdfSha256 } from "./keys";
 import type { Platform } from "./platform";
+import { retainedTable } from "./retained";
 
 /** HKDF info of the csrf key: "csrf" (built when a key is first derived, not at module load). */
 const CSRF_INFO_TEXT = "csrf";
@@ -34,17 +35,18 @@ export interface CsrfBinding {
   subject: string | undefined;
 }
 
-/**
- * CSRF keys by ikm object: the settings hold one ikm per configured key, asked for on every check.
- * Keys come from configuration, so few exist; the bound only guards against misuse.
- */
-const csrfKeys: Array<{ ikm: Uint8Array; key: Uint8Array }> = [];
+/** Keys come from configuration, so few exist; the bound only guards against misuse. */
 const MAX_CSRF_KEYS = 16;
 
+/** The csrf key of an ikm, retained by the ikm's bytes (retained.ts). */
 function csrfKey(platform: Platform, ikm: Uint8Array): Uint8Array {
-  for (let i = 0; i < csrfKeys.length; i++) if (csrfKeys[i].ikm === ikm) return csrfKeys[i].key;
-  const key = hkdfSha256(platform, ikm, utf8Encode(CSRF_INFO_TEXT), CSRF_KEY_SIZE);
-  if (csrfKeys.length < MAX_CSRF_KEYS) csrfKeys.push({ ikm: ikm, key: key });
+  const table = retainedTable<Uint8Array>("csrf.keys", MAX_CSRF_KEYS);
+  const name = encodeBase64Url(ikm);
+  let key = table.get(name);
+  if (!key) {
+    key = hkdfSha256(platform, ikm, CSRF_INFO_TEXT, CSRF_KEY_SIZE);
+    table.set(name, key);
+  }
   return key;
 }
 

@@ -1,76 +1,118 @@
 /**
  * Key derivation, all synchronous except PBKDF2:
  *   ikm            = SHA-256(secret), or the raw 32-byte `ikm`
- *   PRK            = HKDF-Extract(salt = empty, ikm)            (cached per ikm)
+ *   PRK            = HKDF-Extract(salt = empty, ikm)            (retained per ikm)
  *   MAC key        = HKDF-Expand(PRK, "authentication:" || sid, 32)
  *   AES key || IV  = HKDF-Expand(PRK, "encryption:" || sid, 44)
  *   remember cookies with remember_safety other than "None":
  *   AES key || IV  = PBKDF2-HMAC-SHA256(password = ikm, salt = "encryption:" || sid, iterations, 44)
  * HKDF with an empty salt is plain HMAC-SHA256 (RFC 5869), so the MAC key, the MAC check and a touch
  * need no WebCrypto call and no await.
+ *
+ * A session operation looks its PRK up once (pseudorandomKey) and derives from it (the *FromPrk
+ * functions); the ikm-taking functions are the same derivations for one-off callers.
  */
 
-import { concatBytes, utf8Encode } from "./bytes";
-import { IV_SIZE, KEY_AND_IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
+import { encodeBase64Url, utf8Encode } from "./bytes";
+import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
 import type { Platform } from "./platform";
+import { retainedTable } from "./retained";
 
-const EMPTY_SALT = new Uint8Array(0);
-const AUTHENTICATION_INFO = utf8Encode("authentication:");
-const ENCRYPTION_INFO = utf8Encode("encryption:");
-
-/** Extracted keys by ikm (as text of its bytes): a handful of entries, one per configured key. */
-const extractedKeys: { [ikm: string]: Uint8Array } = {};
-let extractedKeyCount = 0;
+/** HMAC-SHA256's output: one HKDF-Expand block. */
+const HASH_SIZE = 32;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
-const MAX_EXTRACTED_KEYS = 64;
+const MAX_PSEUDORANDOM_KEYS = 64;
+/** HKDF info prefixes (encoded when a key is derived: no work at module load). */
+const AUTHENTICATION_INFO = "authentication:";
+const ENCRYPTION_INFO = "encryption:";
 
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
-/** The last ikm extracted and its PRK: the settings' ikm is one object, asked for on every open. */
-let lastIkm: Uint8Array | null = null;
-let lastPrk: Uint8Array | null = null;
-
-function extract(platform: Platform, ikm: Uint8Array): Uint8Array {
-  if (ikm === lastIkm) return lastPrk as Uint8Array;
-  const prk = extractByValue(platform, ikm);
-  lastIkm = ikm;
-  lastPrk = prk;
-  return prk;
+interface ExtractedKey {
+  ikm: Uint8Array;
+  prk: Uint8Array;
 }
 
-function extractByValue(platform: Platform, ikm: Uint8Array): Uint8Array {
-  const cacheKey = String.fromCharCode.apply(null, Array.prototype.slice.call(ikm) as number[]);
-  const cached = extractedKeys[cacheKey];
-  if (cached) return cached;
-  const prk = platform.hmacSha256(EMPTY_SALT, ikm);
-  if (extractedKeyCount < MAX_EXTRACTED_KEYS) {
-    extractedKeys[cacheKey] = prk;
-    extractedKeyCount++;
+/**
+ * HKDF-Extract with an empty salt, retained per ikm (by its bytes, so equal keys share one entry).
+ * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
+ * key, and comparing objects spares encoding the key to look it up on every request.
+ */
+export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array {
+  const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
+  const last = lastTable.get("");
+  if (last && last.ikm === ikm) return last.prk;
+  const table = retainedTable<Uint8Array>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
+  const name = encodeBase64Url(ikm);
+  let prk = table.get(name);
+  if (!prk) {
+    prk = platform.hmacSha256(new Uint8Array(0), ikm);
+    table.set(name, prk);
   }
+  lastTable.set("", { ikm: ikm, prk: prk });
   return prk;
 }
 
-/** HKDF-Expand for at most two SHA-256 blocks (64 bytes), which is all this format needs. */
-function expand(platform: Platform, prk: Uint8Array, info: Uint8Array, size: number): Uint8Array {
-  const first = platform.hmacSha256(prk, concatBytes([info, new Uint8Array([1])]));
-  if (size <= 32) return first.subarray(0, size);
-  const second = platform.hmacSha256(prk, concatBytes([first, info, new Uint8Array([2])]));
-  return concatBytes([first, second]).subarray(0, size);
+/** HKDF-Expand's input for T(1): info ‖ 0x01, where info = the prefix's bytes ‖ tail. */
+function firstBlockInput(infoPrefix: string, infoTail: Uint8Array | null): Uint8Array {
+  const prefix = utf8Encode(infoPrefix);
+  const tailSize = infoTail ? infoTail.length : 0;
+  const input = new Uint8Array(prefix.length + tailSize + 1);
+  input.set(prefix, 0);
+  if (infoTail) input.set(infoTail, prefix.length);
+  input[input.length - 1] = 1;
+  return input;
 }
 
-export function hkdfSha256(platform: Platform, ikm: Uint8Array, info: Uint8Array, size: number): Uint8Array {
-  return expand(platform, extract(platform, ikm), info, size);
+/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), from T(1) and T(1)'s input. */
+function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, firstInput: Uint8Array): Uint8Array {
+  const input = new Uint8Array(HASH_SIZE + firstInput.length);
+  input.set(first, 0);
+  input.set(firstInput, HASH_SIZE);
+  input[input.length - 1] = 2;
+  return platform.hmacSha256(prk, input);
 }
 
-export function deriveMacKey(platform: Platform, ikm: Uint8Array, sid: Uint8Array): Uint8Array {
-  return hkdfSha256(platform, ikm, concatBytes([AUTHENTICATION_INFO, sid]), KEY_SIZE);
+/** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
+export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
+  const prk = pseudorandomKey(platform, ikm);
+  const firstInput = firstBlockInput(infoText, null);
+  const first = platform.hmacSha256(prk, firstInput);
+  if (size === HASH_SIZE) return first;
+  if (size < HASH_SIZE) return first.subarray(0, size);
+  const out = new Uint8Array(size);
+  out.set(first, 0);
+  out.set(secondBlock(platform, prk, first, firstInput).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  return out;
+}
+
+/** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
+export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
+  return platform.hmacSha256(prk, firstBlockInput(AUTHENTICATION_INFO, sid));
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
+export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+  return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
+}
+
+/**
+ * Whether the 16 bytes at `macOffset` in `holder` are the MAC over `message`: compared with the
+ * digest's first 16 bytes in place (no views made), in constant time (no early exit, so the time
+ * taken does not tell where the bytes differ).
+ */
+export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
+  if (holder.length < macOffset + MAC_SIZE) return false;
+  const expected = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
+  let diff = 0;
+  for (let i = 0; i < MAC_SIZE; i++) diff |= expected[i] ^ holder[macOffset + i];
+  return diff === 0;
+}
+
 export function calculateMac(platform: Platform, ikm: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
-  return platform.hmacSha256(deriveMacKey(platform, ikm, sid), message).subarray(0, MAC_SIZE);
+  return calculateMacFromPrk(platform, pseudorandomKey(platform, ikm), sid, message);
 }
 
 export interface AesKeyAndIv {
@@ -82,9 +124,18 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
   return { key: bytes.subarray(0, KEY_SIZE), iv: bytes.subarray(KEY_SIZE, KEY_SIZE + IV_SIZE) };
 }
 
-/** Session cookies (and remember cookies with safety "None"): HKDF, synchronous. */
+/**
+ * Session cookies (and remember cookies with safety "None"): HKDF, synchronous. The 44 bytes are
+ * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
+ */
+export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
+  const firstInput = firstBlockInput(ENCRYPTION_INFO, sid);
+  const first = platform.hmacSha256(prk, firstInput);
+  return { key: first, iv: secondBlock(platform, prk, first, firstInput).subarray(0, IV_SIZE) };
+}
+
 export function deriveAesKeyAndIv(platform: Platform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  return splitKeyAndIv(hkdfSha256(platform, ikm, concatBytes([ENCRYPTION_INFO, sid]), KEY_AND_IV_SIZE));
+  return deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, ikm), sid);
 }
 
 /** Remember cookies: PBKDF2 with the iteration count `remember_safety` names (0 means HKDF). */
@@ -95,7 +146,9 @@ export function deriveRememberAesKeyAndIv(
   iterations: number,
 ): Promise<AesKeyAndIv> {
   if (iterations <= 0) return Promise.resolve(deriveAesKeyAndIv(platform, ikm, sid));
-  return platform
-    .pbkdf2Sha256(ikm, concatBytes([ENCRYPTION_INFO, sid]), iterations, KEY_AND_IV_SIZE)
-    .then(splitKeyAndIv);
+  const prefix = utf8Encode(ENCRYPTION_INFO);
+  const salt = new Uint8Array(prefix.length + sid.length);
+  salt.set(prefix, 0);
+  salt.set(sid, prefix.length);
+  return platform.pbkdf2Sha256(ikm, salt, iterations, KEY_SIZE + IV_SIZE).then(splitKeyAndIv);
 }

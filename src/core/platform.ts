@@ -11,7 +11,10 @@ export interface Platform {
   /** Current time in whole unix seconds; tests and tools can open a session "as of" another time. */
   now(): number;
   randomBytes(size: number): Uint8Array;
-  /** Synchronous on purpose: key derivation and the MAC check stay off the async path. */
+  /**
+   * Synchronous on purpose: key derivation and the MAC check stay off the async path. The digests may
+   * be Buffers (njs), whose slice() is a view, not a copy: the core reads them, or copies with set().
+   */
   sha256(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */

@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, concatBytes, constantTimeEqual, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, concatBytes, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { HEADER_NAMES } from "./options";
 import { errorText, isConfigError, isOperatorError } from "./errors";
@@ -25,6 +25,7 @@ import {
   mergeSetCookie,
   nextChunkPayloadSize,
   parseCookieHeader,
+  quickCookie,
   withoutSessionCookies,
 } from "./cookies";
 import {
@@ -37,6 +38,7 @@ import {
   HEADER_AAD_SIZE,
   HEADER_ENCODED_SIZE,
   HEADER_MAC_INPUT_SIZE,
+  MAC_OFFSET,
   MAX_COOKIES,
   MAX_CREATION_TIME,
   MAX_DATA_SIZE,
@@ -45,11 +47,11 @@ import {
   MAX_TTL,
   SID_SIZE,
 } from "./format";
-import { buildHeader, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
-import { guard, isPromise, MaybePromise, then } from "./maybe";
+import { buildHeader, headerTag, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { calculateMac, deriveAesKeyAndIv, deriveRememberAesKeyAndIv } from "./keys";
+import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, macMatches, pseudorandomKey } from "./keys";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -116,6 +118,12 @@ interface CookieRead {
   lifetime: number;
 }
 
+/** Opening threw or rejected: a misconfigured or unavailable storage fails closed (rethrown), else no session. */
+function openFailed(e: unknown): OpenOutcome {
+  if (isOperatorError(e)) throw e;
+  return failed("unable to open session (" + errorText(e) + ")");
+}
+
 /** A storage read that threw or rejected; a misconfigured storage fails closed instead. */
 function loadFailed(e: unknown): OpenOutcome {
   if (isOperatorError(e)) throw e;
@@ -140,12 +148,21 @@ export class Session {
   private flags: number;
   private remember: boolean;
   meta: CookieMeta | null = null;
+  // The fields from here on start absent rather than initialised: a Session is made per request, and
+  // most of them are only ever set on some paths.
   /** undefined: not looked at yet; null: looked at, none usable. */
-  private rememberMeta: CookieMeta | null | undefined = undefined;
+  private rememberMeta?: CookieMeta | null;
   /** Server-side storage only: info data by audience. */
-  private infoData: { [audience: string]: { [key: string]: unknown } } | null = null;
-  private cookiePairs: CookiePairs | null = null;
-  readonly info: InfoStore;
+  private infoData?: { [audience: string]: { [key: string]: unknown } } | null;
+  private cookiePairs?: CookiePairs;
+  /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
+  private prkIkm?: Uint8Array;
+  private prk?: Uint8Array;
+  /** The session id whose loggable id was last computed, and that id. */
+  private loggableSid?: Uint8Array;
+  private loggable?: string;
+  /** Made when first asked for: most requests never touch the info store. */
+  private infoStore?: InfoStore;
 
   constructor(settings: Settings, platform: Platform, exchange: Exchange) {
     this.settings = settings;
@@ -154,7 +171,29 @@ export class Session {
     this.flags = settings.bindFlags;
     this.remember = settings.remember;
     this.data = [[{}, settings.audience, settings.subject]];
-    this.info = settings.storage ? this.storageInfo() : this.cookieInfo();
+  }
+
+  get info(): InfoStore {
+    if (!this.infoStore) this.infoStore = this.settings.storage ? this.storageInfo() : this.cookieInfo();
+    return this.infoStore;
+  }
+
+  /**
+   * The id fit for logs and upstream headers ($session_id, Session-Id): see loggableId(). Computed
+   * once per session id, whoever asks first (the verified cache, the publication).
+   */
+  loggableId(): string | undefined {
+    const meta = this.meta;
+    if (!meta) return undefined;
+    return this.loggableIdOf(meta.sid);
+  }
+
+  private loggableIdOf(sid: Uint8Array): string {
+    if (sid !== this.loggableSid) {
+      this.loggable = loggableId(this.platform, sid);
+      this.loggableSid = sid;
+    }
+    return this.loggable as string;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -298,13 +337,21 @@ export class Session {
     return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(bound))]);
   }
 
+  private prkFor(ikm: Uint8Array): Uint8Array {
+    if (ikm !== this.prkIkm || !this.prk) {
+      this.prk = pseudorandomKey(this.platform, ikm);
+      this.prkIkm = ikm;
+    }
+    return this.prk;
+  }
+
   /** Which configured key made the header's MAC (0: ikm, 1..: fallbacks), or -1. */
   private verifyMac(header: SessionHeader, bound: string): number {
     const settings = this.settings;
     const macInput = this.macInput(header.bytes, bound);
-    if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikm, header.sid, macInput))) return 0;
+    if (macMatches(this.platform, this.prkFor(settings.ikm), header.sid, macInput, header.bytes, MAC_OFFSET)) return 0;
     for (let i = 0; i < settings.ikmFallbacks.length; i++) {
-      if (constantTimeEqual(header.mac, calculateMac(this.platform, settings.ikmFallbacks[i], header.sid, macInput))) return i + 1;
+      if (macMatches(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput, header.bytes, MAC_OFFSET)) return i + 1;
     }
     return -1;
   }
@@ -320,7 +367,9 @@ export class Session {
     const storage = settings.storage;
     const now = this.platform.now();
     const cookieName = this.cookieName(remember);
-    const cookie = findCookie(this.cookies(), cookieName);
+    // The quick reading when the header's shape allows it, else every pair (cookies.ts says when).
+    const quick = this.cookiePairs ? null : quickCookie(this.exchange.cookieHeader(), cookieName);
+    const cookie = quick !== null ? quick : findCookie(this.cookies(), cookieName);
     if (cookie === undefined) return failed("missing session cookie");
 
     // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
@@ -437,25 +486,35 @@ export class Session {
     if (remember) this.rememberMeta = meta;
     else this.meta = meta;
     if (read.metaOnly) return OK;
-    if (known) return this.acceptPayload(read, known.plaintext, storedInfo, null);
+    if (known) {
+      // The entry was made for this very cookie value, so for this session id.
+      this.loggableSid = header.sid;
+      this.loggable = known.loggableId;
+      return this.acceptPayload(read, known.plaintext, storedInfo, null);
+    }
 
+    if (remember && this.settings.rememberIterations > 0) {
+      const session = this;
+      return deriveRememberAesKeyAndIv(this.platform, ikm, header.sid, this.settings.rememberIterations).then(function (keys) {
+        return session.decrypt(read, keys, ciphertext as Uint8Array, ciphertextText, storedInfo);
+      });
+    }
+    return this.decrypt(read, deriveAesKeyAndIvFromPrk(this.platform, this.prkFor(ikm), header.sid), ciphertext as Uint8Array, ciphertextText, storedInfo);
+  }
+
+  private decrypt(read: CookieRead, keys: AesKeyAndIv, ciphertext: Uint8Array, ciphertextText: string, storedInfo: unknown): Promise<OpenOutcome> {
     const session = this;
     const platform = this.platform;
-    const keyAndIv = remember
-      ? deriveRememberAesKeyAndIv(platform, ikm, header.sid, this.settings.rememberIterations)
-      : deriveAesKeyAndIv(platform, ikm, header.sid);
-    return then(keyAndIv, function (keys) {
-      return platform
-        .aesGcmDecrypt(keys.key, keys.iv, ciphertext as Uint8Array, header.bytes.subarray(0, HEADER_AAD_SIZE), header.tag)
-        .then(function (decrypted) {
-          let plaintext = decrypted;
-          if (!plaintext) return session.forget(remember, "unable to decrypt session data");
-          if (header.flags & FLAG_DEFLATE) {
-            plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
-            if (!plaintext) return session.forget(remember, "unable to inflate session data");
-          }
-          return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
-        });
+    const header = read.header;
+    const remember = read.remember;
+    return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header)).then(function (decrypted) {
+      let plaintext = decrypted;
+      if (!plaintext) return session.forget(remember, "unable to decrypt session data");
+      if (header.flags & FLAG_DEFLATE) {
+        plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
+        if (!plaintext) return session.forget(remember, "unable to inflate session data");
+      }
+      return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
     });
   }
 
@@ -493,7 +552,7 @@ export class Session {
           rollingOffset: header.rollingOffset,
           idlingOffset: header.idlingOffset,
           sid: encodeBase64Url(header.sid),
-          loggableId: loggableId(this.platform, header.sid),
+          loggableId: this.loggableIdOf(header.sid),
         },
         read.lifetime,
       );
@@ -566,9 +625,17 @@ export class Session {
 
   /** Highest chunk index of this cookie present in the request (1 when none beyond the first). */
   private requestChunkCount(cookieName: string): number {
+    const header = this.exchange.cookieHeader();
+    if (!header || header.indexOf(cookieName) < 0) return 1;
+    // One pass over the pairs: chunk names are the name and one digit, 2 to MAX_COOKIES (chunkCookieName).
+    const pairs = this.cookies();
+    const size = cookieName.length;
     let highest = 1;
-    for (let i = 2; i <= MAX_COOKIES; i++) {
-      if (findCookie(this.cookies(), chunkCookieName(cookieName, i)) !== undefined) highest = i;
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      if (name.length !== size + 1 || name.substring(0, size) !== cookieName) continue;
+      const index = name.charCodeAt(size) - 48;
+      if (index >= 2 && index <= MAX_COOKIES && index > highest) highest = index;
     }
     return highest;
   }
@@ -643,18 +710,19 @@ export class Session {
       dataSize: dataSize,
     });
     const ikm = settings.ikm;
-    const keyAndIv = remember
-      ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
-      : deriveAesKeyAndIv(platform, ikm, sid);
+    const keyAndIv =
+      remember && settings.rememberIterations > 0
+        ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
+        : deriveAesKeyAndIvFromPrk(platform, this.prkFor(ikm), sid);
     const sealed = await platform.aesGcmEncrypt(
       keyAndIv.key,
       keyAndIv.iv,
       plaintext,
-      headerBytes.slice(0, HEADER_AAD_SIZE),
+      headerBytes.subarray(0, HEADER_AAD_SIZE),
     );
     setTag(headerBytes, sealed.tag);
     setIdlingOffset(headerBytes, 0);
-    setMac(headerBytes, calculateMac(platform, ikm, sid, this.macInput(headerBytes, this.boundValues(flags))));
+    setMac(headerBytes, calculateMacFromPrk(platform, this.prkFor(ikm), sid, this.macInput(headerBytes, this.boundValues(flags))));
     const headerText = encodeBase64Url(headerBytes);
     const payload = encodeBase64Url(sealed.ciphertext);
 
@@ -779,21 +847,38 @@ export class Session {
 
   /** open(), synchronous when nothing needs waiting for (a cached session cookie, see openCookie). */
   openMaybe(): MaybePromise<Result> {
+    return this.openThen(openedResult);
+  }
+
+  /**
+   * openMaybe() followed by `next(this, result)`, in the same promise step when opening has to wait:
+   * every promise step costs QuickJS a job and closures (`next` is a plain function, no closure).
+   */
+  openThen<T>(next: (session: Session, result: Result) => MaybePromise<T>): MaybePromise<T> {
     this.assertUsable("open session");
+    let opened: MaybePromise<OpenOutcome>;
+    try {
+      opened = this.openCookie(false, false);
+    } catch (e) {
+      return this.afterOpen(openFailed(e), next);
+    }
+    if (!isPromise(opened)) return this.afterOpen(opened, next);
     const session = this;
-    const opened = guard<OpenOutcome>(
-      function () {
-        return session.openCookie(false, false);
+    return opened.then(
+      function (outcome) {
+        return session.afterOpen(outcome, next);
       },
       function (e) {
-        // A misconfigured or unavailable storage is the operator's problem, not "no session": fail closed.
-        if (isOperatorError(e)) throw e;
-        return failed("unable to open session (" + errorText(e) + ")");
+        return session.afterOpen(openFailed(e), next);
       },
     );
-    return then(opened, function (outcome): MaybePromise<Result> {
-      if (outcome.ok || outcome.audienceMissing || !session.remember) return outcome;
-      return session.restoreRemembered(outcome);
+  }
+
+  private afterOpen<T>(outcome: OpenOutcome, next: (session: Session, result: Result) => MaybePromise<T>): MaybePromise<T> {
+    if (outcome.ok || outcome.audienceMissing || !this.remember) return next(this, outcome);
+    const session = this;
+    return this.restoreRemembered(outcome).then(function (restored) {
+      return next(session, restored);
     });
   }
 
@@ -823,11 +908,22 @@ export class Session {
     return saved;
   }
 
-  async save(): Promise<Result> {
-    this.assertUsable("save session");
+  save(): Promise<Result> {
+    try {
+      this.assertUsable("save session");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Without a remember cookie or a registry the cookie's save is all: its promise is the answer
+    // (every further async step costs QuickJS a job and a promise).
+    if (!this.rememberEnabled() && !this.keepsRegistry()) return this.saveCookie(false);
+    return this.saveWithFollowUps();
+  }
+
+  private async saveWithFollowUps(): Promise<Result> {
     const saved = await this.saveCookie(false);
     if (!saved.ok) return saved;
-    await this.saveRememberCookie();
+    if (this.rememberEnabled()) await this.saveRememberCookie();
     this.recordInRegistry();
     return OK;
   }
@@ -838,13 +934,11 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to touch nonexistent session");
     const settings = this.settings;
-    const idlingOffset = Math.max(
-      0,
-      Math.min(this.platform.now() - meta.creationTime - meta.rollingOffset, MAX_IDLING_OFFSET),
-    );
+    const sinceRoll = this.platform.now() - meta.creationTime - meta.rollingOffset;
+    const idlingOffset = sinceRoll < 0 ? 0 : sinceRoll > MAX_IDLING_OFFSET ? MAX_IDLING_OFFSET : sinceRoll;
     const headerBytes = meta.header.slice();
     setIdlingOffset(headerBytes, idlingOffset);
-    setMac(headerBytes, calculateMac(this.platform, meta.ikm, meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
+    setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
     meta.idlingOffset = idlingOffset;
     meta.header = headerBytes;
     const cookieName = settings.cookieName;
@@ -870,22 +964,24 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to refresh nonexistent session");
     const settings = this.settings;
-    const session = this;
-    const resave = function () {
-      return session.saveCookie(false).then(function (saved) {
-        return withRefreshed(session.recorded(saved));
-      });
-    };
-    if (meta.ikm !== settings.ikm) return resave();
+    if (meta.ikm !== settings.ikm) return this.resave();
     if (settings.rollingTimeout === 0 && settings.idlingTimeout === 0) return { ok: true, refreshed: false };
     const due = refreshDue(settings, meta, meta.timestamp);
-    if (due === RefreshDue.Resave) return resave();
+    if (due === RefreshDue.Resave) return this.resave();
     if (due === RefreshDue.Touch) {
       const touched = this.touch();
       if (touched.ok) this.touchInRegistry();
       return withRefreshed(touched);
     }
     return { ok: true, refreshed: false };
+  }
+
+  /** refresh()'s save under a new id (closures made only when a save is due). */
+  private resave(): Promise<Result & { refreshed?: boolean }> {
+    const session = this;
+    return this.saveCookie(false).then(function (saved) {
+      return withRefreshed(session.recorded(saved));
+    });
   }
 
   /** Logs out of the current audience; the last audience out destroys the session. */
@@ -908,7 +1004,7 @@ export class Session {
     this.dataIndex = 0;
     const saved = await this.saveCookie(false, "closed");
     if (!saved.ok) return saved;
-    await this.saveRememberCookie();
+    if (this.rememberEnabled()) await this.saveRememberCookie();
     this.recordInRegistry();
     return OK;
   }
@@ -951,7 +1047,7 @@ export class Session {
    */
   private registryUpdate(what: string, run: (registry: Registry, now: number) => void): void {
     const registry = this.settings.registry;
-    if (!registry || !this.settings.storeMetadata) return;
+    if (!registry || !this.keepsRegistry()) return;
     try {
       run(registry, this.platform.now());
     } catch (e) {
@@ -995,9 +1091,14 @@ export class Session {
     return expires;
   }
 
+  /** Whether a registry is kept: checked before making the closures an update takes. */
+  private keepsRegistry(): boolean {
+    return !!this.settings.registry && this.settings.storeMetadata;
+  }
+
   private recordInRegistry(): void {
     const meta = this.meta;
-    if (!meta || this.state === "closed") return;
+    if (!meta || this.state === "closed" || !this.keepsRegistry()) return;
     const session = this;
     this.registryUpdate("update", function (registry, now) {
       const settings = session.settings;
@@ -1027,7 +1128,7 @@ export class Session {
 
   private touchInRegistry(): void {
     const meta = this.meta;
-    if (!meta) return;
+    if (!meta || !this.keepsRegistry()) return;
     const session = this;
     this.registryUpdate("update", function (registry, now) {
       const expires = session.latestExpiry(now);
@@ -1179,6 +1280,10 @@ export class Session {
     }
     return OK;
   }
+}
+
+function openedResult(session: Session, result: Result): Result {
+  return result;
 }
 
 function withRefreshed(result: Result): Result & { refreshed?: boolean } {

@@ -20,7 +20,7 @@ import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check"
 import { isStoreUnavailable } from "../core/errors";
 import { guard, isPromise, MaybePromise, then } from "../core/maybe";
 import { quickCookie } from "../core/cookies";
-import { loggableId, Session } from "../core/session";
+import type { Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
@@ -45,7 +45,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     return {
       subject: session.getSubject(),
       audience: session.getAudience(),
-      loggableId: loggableId(platform, session.getProperty("nonce") as Uint8Array),
+      // The session computed it for the verified cache already, if it filled it.
+      loggableId: session.loggableId() as string,
       data: session.getData(),
       property: function (name) {
         return session.getProperty(name);

@@ -59,11 +59,13 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
     randomBytes: function (size) {
       return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
     },
+    // The digests are Buffers, handed over as they are: a Buffer is a Uint8Array, and another view
+    // per hash would be work for nothing on every request (see Platform.sha256 for what it implies).
     sha256: function (data) {
-      return bytes(nodeCrypto.createHash("sha256").update(data).digest());
+      return nodeCrypto.createHash("sha256").update(data).digest();
     },
     hmacSha256: function (key, data) {
-      return bytes(nodeCrypto.createHmac("sha256", key).update(data).digest());
+      return nodeCrypto.createHmac("sha256", key).update(data).digest();
     },
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
@@ -208,21 +210,62 @@ const njsFiles: FileSystem = {
   },
 };
 
+/*
+ * The request views below are object literals whose methods are module-level functions reading
+ * `this`: a closure per method and request costs QuickJS more than the whole view, and a class would
+ * be built by the module's top level, which the njs engine runs for every request.
+ */
+
+interface RequestView {
+  r: NginxHTTPRequest;
+}
+
+function viewRemoteAddress(this: RequestView): string | undefined {
+  return this.r.remoteAddress;
+}
+
+function viewScheme(this: RequestView): string | undefined {
+  const scheme = this.r.variables.scheme;
+  return scheme === undefined ? undefined : String(scheme);
+}
+
+function viewUserAgent(this: RequestView): string | undefined {
+  const agent = this.r.headersIn["User-Agent"];
+  return agent === undefined ? undefined : String(agent);
+}
+
 /** The request attributes a session can be bound to, read only when asked (the fast check's view). */
 export function njsBindSource(r: NginxHTTPRequest): BindSource {
-  return {
-    remoteAddress: function () {
-      return r.remoteAddress;
-    },
-    scheme: function () {
-      const scheme = r.variables.scheme;
-      return scheme === undefined ? undefined : String(scheme);
-    },
-    userAgent: function () {
-      const agent = r.headersIn["User-Agent"];
-      return agent === undefined ? undefined : String(agent);
-    },
-  };
+  const view: RequestView & BindSource = { r: r, remoteAddress: viewRemoteAddress, scheme: viewScheme, userAgent: viewUserAgent };
+  return view;
+}
+
+interface ExchangeView extends RequestView {
+  responseCookies: string[] | null;
+}
+
+function exchangeCookieHeader(this: ExchangeView): string | undefined {
+  const header = this.r.headersIn["Cookie"];
+  return header === undefined ? undefined : String(header);
+}
+
+function exchangeNothing(): void {}
+
+function exchangeSetResponseHeader(this: ExchangeView, name: string, value: string): void {
+  this.r.headersOut[name] = value;
+}
+
+function exchangeGetResponseCookies(this: ExchangeView): string[] {
+  if (!this.responseCookies) {
+    const existing = this.r.headersOut["Set-Cookie"];
+    this.responseCookies = existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
+  }
+  return this.responseCookies;
+}
+
+function exchangeSetResponseCookies(this: ExchangeView, cookies: string[]): void {
+  this.responseCookies = cookies;
+  this.r.headersOut["Set-Cookie"] = cookies;
 }
 
 /**
@@ -232,31 +275,18 @@ export function njsBindSource(r: NginxHTTPRequest): BindSource {
  * the request-side setters have nothing to do here.
  */
 export function createNjsExchange(r: NginxHTTPRequest): Exchange {
-  const bound = njsBindSource(r);
-  let responseCookies: string[] | null = null;
-  return {
-    cookieHeader: function () {
-      const header = r.headersIn["Cookie"];
-      return header === undefined ? undefined : String(header);
-    },
-    setRequestCookieHeader: function () {},
-    setRequestHeader: function () {},
-    setResponseHeader: function (name, value) {
-      r.headersOut[name] = value;
-    },
-    getResponseCookies: function () {
-      if (!responseCookies) {
-        const existing = r.headersOut["Set-Cookie"];
-        responseCookies = existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
-      }
-      return responseCookies;
-    },
-    setResponseCookies: function (cookies) {
-      responseCookies = cookies;
-      r.headersOut["Set-Cookie"] = cookies;
-    },
-    remoteAddress: bound.remoteAddress,
-    scheme: bound.scheme,
-    userAgent: bound.userAgent,
+  const exchange: ExchangeView & Exchange = {
+    r: r,
+    responseCookies: null,
+    cookieHeader: exchangeCookieHeader,
+    setRequestCookieHeader: exchangeNothing,
+    setRequestHeader: exchangeNothing,
+    setResponseHeader: exchangeSetResponseHeader,
+    getResponseCookies: exchangeGetResponseCookies,
+    setResponseCookies: exchangeSetResponseCookies,
+    remoteAddress: viewRemoteAddress,
+    scheme: viewScheme,
+    userAgent: viewUserAgent,
   };
+  return exchange;
 }

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import type { Session } from "../../src/core/session";
@@ -745,6 +746,29 @@ describe("request and response headers", () => {
     assert.equal(opened.session.setHeaders("id").ok, true);
     assert.match(requestHeaders["Session-Id"], /^[A-Za-z0-9_-]{43}$/);
     assert.equal(requestHeaders["Session-Id"], responseHeaders["Session-Id"]);
+  });
+});
+
+describe("the loggable id", () => {
+  /** Independently: base64url of the first 16 bytes of SHA-256 of the session id. */
+  function referenceLoggableId(cookieHeader: string): string {
+    return b64u(createHash("sha256").update(headerOf(cookieHeader).sid).digest().subarray(0, 16));
+  }
+
+  it("is the session id's, opened (cold, then from the verified cache) and after a save under a new id", async () => {
+    const env = createEnv();
+    const { cookie } = await mint(env, APP);
+    for (let i = 0; i < 2; i++) {
+      const opened = await openAt(env, T0 + 1, cookie, APP);
+      assert.equal(opened.exists, true);
+      assert.equal(opened.session.loggableId(), referenceLoggableId(cookie), "request " + (i + 1));
+    }
+    const opened = await openAt(env, T0 + 2, cookie, APP);
+    assert.ok((await opened.session.save()).ok);
+    const saved = nextCookie(opened.exchange, cookie);
+    assert.notEqual(referenceLoggableId(saved), referenceLoggableId(cookie));
+    assert.equal(opened.session.loggableId(), referenceLoggableId(saved));
+    assert.equal(env.library.new(env.request(undefined), APP).loggableId(), undefined, "no session, no id");
   });
 });
 

@@ -214,8 +214,8 @@ describe("where the cache lives", () => {
     const cookie = await login(zoned);
     await start(zoned, cookie);
     const value = cookie.substring(cookie.indexOf("=") + 1);
-    const stored = JSON.parse(zoned.dicts.njs_session_cache.get(value) as string);
-    assert.equal(stored.p, '[[{"name":"Alice"},"default","alice"]]');
+    const stored = createZoneVerifiedCache(zoned.dicts.njs_session_cache, "njs_session_cache").get(value);
+    assert.equal(stored?.plaintext, '[[{"name":"Alice"},"default","alice"]]');
     assert.ok(fast(zoned, cookie));
   });
 
@@ -235,6 +235,57 @@ describe("where the cache lives", () => {
     assert.equal(memory.get("cookie-1"), null);
     assert.equal(tiered.get("cookie-1")?.plaintext, "x");
     assert.equal(memory.get("cookie-1")?.plaintext, "x");
+  });
+});
+
+describe("the zone's text", () => {
+  const hostile: VerifiedSession = {
+    keyId: "k;1",
+    bind: "10.0.0.1|https|Mozilla;5.0 \"x\"\n;;",
+    ciphertext: "abc_-",
+    plaintext: '[[{"a;b":"\u00e9;\n","":[]},"aud;x","s;"]]',
+    flags: 0x0700,
+    creationTime: 1_700_000_000,
+    rollingOffset: 12,
+    idlingOffset: 0,
+    sid: "c2lk",
+    loggableId: "bG9n",
+  };
+
+  function zoneWith(): { dict: ReturnType<typeof createMemorySharedDict>; zone: ReturnType<typeof createZoneVerifiedCache> } {
+    const dict = createMemorySharedDict({ name: "c", timeout: DAY_MS, evict: true });
+    return { dict, zone: createZoneVerifiedCache(dict, "c") };
+  }
+
+  it("gives back every field, separators and any character in the free-form ones included", () => {
+    const { zone } = zoneWith();
+    zone.set("cookie", hostile, 60);
+    assert.deepEqual(zone.get("cookie"), hostile);
+    const empty = { ...hostile, keyId: "", bind: "", ciphertext: "", plaintext: "" };
+    zone.set("empty", empty, 60);
+    assert.deepEqual(zone.get("empty"), empty);
+  });
+
+  it("a damaged or foreign text (an entry of the object format before) reads as absent", () => {
+    const { dict, zone } = zoneWith();
+    zone.set("cookie", hostile, 60);
+    const text = dict.get("cookie") as string;
+    const damaged = [
+      JSON.stringify({ k: "k", b: "", c: "c", p: "[]", f: 0, t: [1, 0, 0], s: "s", i: "l" }),
+      text.substring(0, text.length - 2),
+      text.replace(/^\[2,/, "[3,"),
+      text.replace(/^\[2,1792,/, '[2,"1792",'),
+      JSON.stringify(JSON.parse(text).slice(0, 10)),
+      text.replace(/\]$/, ',"more"]'),
+      text.replace(/,1700000000,/, ',null,'),
+      "[2,0,0,0,0]",
+      "",
+    ];
+    for (const value of damaged) {
+      assert.notEqual(value, text, "each is damaged");
+      dict.set("other", value, 60_000);
+      assert.equal(zone.get("other"), null, value);
+    }
   });
 });
 

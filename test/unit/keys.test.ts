@@ -1,0 +1,76 @@
+/**
+ * keys.ts against node:crypto's own HKDF and PBKDF2 (RFC 5869 with an empty salt), for session ids of
+ * random bytes: the MAC key, the AES key and IV, and the retained PRK giving the same answers when a
+ * second, equal ikm (another object) asks, or when the keys of other ikms were derived in between.
+ */
+
+import assert from "node:assert/strict";
+import { createHmac, hkdfSync, pbkdf2Sync, randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import {
+  calculateMac,
+  calculateMacFromPrk,
+  deriveAesKeyAndIv,
+  deriveAesKeyAndIvFromPrk,
+  deriveMacKeyFromPrk,
+  deriveRememberAesKeyAndIv,
+  hkdfSha256,
+  pseudorandomKey,
+} from "../../src/core/keys";
+import { createNodePlatform } from "../../src/platform/node";
+
+const platform = createNodePlatform();
+
+function referenceHkdf(ikm: Uint8Array, info: Uint8Array, size: number): Buffer {
+  return Buffer.from(hkdfSync("sha256", ikm, Buffer.alloc(0), info, size));
+}
+
+function info(prefix: string, sid: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(prefix), sid]);
+}
+
+describe("keys: HKDF against node:crypto", () => {
+  it("the PRK is HMAC(empty salt, ikm), and equal ikms share it", () => {
+    const ikm = new Uint8Array(randomBytes(32));
+    const prk = pseudorandomKey(platform, ikm);
+    assert.deepEqual(Buffer.from(prk), createHmac("sha256", Buffer.alloc(0)).update(ikm).digest());
+    assert.deepEqual(Buffer.from(pseudorandomKey(platform, ikm.slice())), Buffer.from(prk));
+  });
+
+  it("MAC key, MAC, AES key and IV for many ikms and session ids", () => {
+    const ikms = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
+    for (let round = 0; round < 20; round++) {
+      const ikm = ikms[round % ikms.length];
+      const sid = new Uint8Array(randomBytes(32));
+      const prk = pseudorandomKey(platform, ikm);
+      const macKey = referenceHkdf(ikm, info("authentication:", sid), 32);
+      assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(platform, prk, sid)), macKey);
+      const message = randomBytes(66);
+      const mac = createHmac("sha256", macKey).update(message).digest().subarray(0, 16);
+      assert.deepEqual(Buffer.from(calculateMacFromPrk(platform, prk, sid, message)), mac);
+      assert.deepEqual(Buffer.from(calculateMac(platform, ikm, sid, message)), mac);
+      const keyAndIv = referenceHkdf(ikm, info("encryption:", sid), 44);
+      for (const derived of [deriveAesKeyAndIvFromPrk(platform, prk, sid), deriveAesKeyAndIv(platform, ikm, sid)]) {
+        assert.deepEqual(Buffer.from(derived.key), keyAndIv.subarray(0, 32));
+        assert.deepEqual(Buffer.from(derived.iv), keyAndIv.subarray(32, 44));
+      }
+    }
+  });
+
+  it("any size up to two blocks, any info", () => {
+    const ikm = new Uint8Array(randomBytes(32));
+    for (const size of [1, 16, 31, 32, 33, 44, 63, 64]) {
+      assert.deepEqual(Buffer.from(hkdfSha256(platform, ikm, "csrf", size)), referenceHkdf(ikm, Buffer.from("csrf"), size), String(size));
+    }
+  });
+
+  it("remember cookies: PBKDF2 with iterations, HKDF without", async () => {
+    const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
+    const pbkdf2 = pbkdf2Sync(ikm, info("encryption:", sid), 1000, 44, "sha256");
+    const slow = await deriveRememberAesKeyAndIv(platform, ikm, sid, 1000);
+    assert.deepEqual(Buffer.concat([slow.key, slow.iv]), pbkdf2);
+    const fast = await deriveRememberAesKeyAndIv(platform, ikm, sid, 0);
+    assert.deepEqual(Buffer.concat([fast.key, fast.iv]), referenceHkdf(ikm, info("encryption:", sid), 44));
+  });
+});
