@@ -69,7 +69,7 @@ function hoistBuiltinImports(code) {
  * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
  * against the file so that an export added there cannot be silently missing here.
  */
-const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet"] };
+const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet", "retainedSlots"] };
 const LAZY_PARAMETER = "njsSessionShared";
 /** The njs globals the code uses, which the eager part's top-level names must leave alone. */
 const HOST_GLOBALS = ["ngx", "njs", "process", "crypto", "Buffer", "TextEncoder", "TextDecoder", "setTimeout", "clearTimeout"];

@@ -98,3 +98,9 @@ export function retainedSet<V>(name: string, bound: number, key: string, owner: 
   owned.push({ owner: owner, value: value });
   return value;
 }
+
+/**
+ * Slots for what a caller reads on every call and keeps once made (src/nginx/index.ts: the module's
+ * lazy parts, once built): one property read, where a table costs a call and a lookup.
+ */
+export const retainedSlots: { [name: string]: unknown } = {};

@@ -23,7 +23,7 @@
 
 // First: refuses an njs older than the floor before any other code of the bundle runs.
 import "./floor";
-import { retainedGet, retainedSet, retainedTable } from "../core/retained";
+import { retainedGet, retainedSet, retainedSlots, retainedTable } from "../core/retained";
 import { stateFromHeader } from "./state-header";
 
 /** The package's version (package.json's; a unit test holds them together). */
@@ -41,6 +41,11 @@ interface SharedModules {
   retainedTable: typeof retainedTable;
   retainedGet: typeof retainedGet;
   retainedSet: typeof retainedSet;
+  retainedSlots: typeof retainedSlots;
+}
+
+function shared(): SharedModules {
+  return { retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet, retainedSlots: retainedSlots };
 }
 
 /**
@@ -57,11 +62,10 @@ interface WarmModule {
 declare function njsSessionWarm(shared: SharedModules): WarmModule;
 
 function full(): FullModule {
-  const table = retainedTable<FullModule | WarmModule>("module", 2);
-  let loaded = table.get("full") as FullModule | undefined;
+  let loaded = retainedSlots.full as FullModule | undefined;
   if (!loaded) {
-    loaded = njsSessionFull({ retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet });
-    table.set("full", loaded);
+    loaded = njsSessionFull(shared());
+    retainedSlots.full = loaded;
   }
   return loaded;
 }
@@ -72,13 +76,11 @@ function full(): FullModule {
  * context, and its own check is cheaper than reading the warm check's settings from the zone.
  */
 function warm(): WarmModule | null {
-  if ((njs as unknown as { engine?: string }).engine === "QuickJS") return null;
-  const table = retainedTable<FullModule | WarmModule>("module", 2);
-  if (table.get("full")) return null;
-  let loaded = table.get("warm") as WarmModule | undefined;
+  if ((njs as unknown as { engine?: string }).engine === "QuickJS" || retainedSlots.full) return null;
+  let loaded = retainedSlots.warm as WarmModule | undefined;
   if (!loaded) {
-    loaded = njsSessionWarm({ retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet });
-    table.set("warm", loaded);
+    loaded = njsSessionWarm(shared());
+    retainedSlots.warm = loaded;
   }
   return loaded;
 }
@@ -86,11 +88,16 @@ function warm(): WarmModule | null {
 // One declared function per entry point: cheaper at load than closures made in a loop, and each
 // passes on exactly what nginx or a user's module hands it.
 function access(r: unknown) {
+  // Once the rest is built (for the context under QuickJS), straight to it.
+  const built = retainedSlots.full as FullModule | undefined;
+  if (built) return built.access(r);
   const warmCheck = warm();
   if (warmCheck && warmCheck.access(r)) return;
   return full().access(r);
 }
 function authRequest(r: unknown) {
+  const built = retainedSlots.full as FullModule | undefined;
+  if (built) return built.authRequest(r);
   const warmCheck = warm();
   if (warmCheck && warmCheck.authRequest(r)) return;
   return full().authRequest(r);
