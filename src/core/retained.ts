@@ -1,7 +1,9 @@
 /**
  * Everything that outlives a request, in one place and under one bounding policy: location contexts,
- * resolved settings, storage instances, derived keys, verified caches, store incidents and topology.
- * No other module keeps state across requests (a module-level `let` or table elsewhere is a bug).
+ * storage instances, derived keys, verified caches, store incidents and topology, the module's built
+ * lazy parts. No other module keeps state across requests that requests or configuration made (a
+ * constant built on first use, such as a RegExp, is not such state). Not here yet: the settings a
+ * library instance resolved (api.ts keeps them in the instance; docs/NOTES.md, issue 14).
  *
  * How long "outlives a request" is depends on where the code runs:
  *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests
@@ -15,7 +17,8 @@
  *
  * The bounding policy: every table is a BoundedTable made by retainedTable(); it holds at most its
  * bound, and when full the oldest entry goes. Bounds guard against input-made keys (per-request
- * overrides, many cookies); the keys that configuration makes are few.
+ * overrides, many cookies); the keys that configuration makes are few. Slots (retainedSlots) have
+ * fixed names the code chooses, so they need none.
  *
  * Tables are made on first use: under the njs engine this module's top level is paid by every request.
  */
