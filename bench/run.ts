@@ -200,6 +200,7 @@ function emptyAccessInstance(engine: Engine): Instance {
     name: `${engine}-empty`,
     port,
     cpuMask: "01",
+    // An (unused) session.json: main() loads ngx_http_js_module for instances that have one.
     session: {},
     http: `    js_engine ${engine};
     ${emptyAccess}
