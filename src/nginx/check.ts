@@ -18,7 +18,7 @@ import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";
 import { isStoreUnavailable } from "../core/errors";
-import { guard, isPromise, MaybePromise, then } from "../core/maybe";
+import { isPromise, MaybePromise, then } from "../core/maybe";
 import { quickCookie } from "../core/cookies";
 import type { Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
@@ -101,18 +101,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     else failClosed(r, error);
   }
 
-  /** respond(), failing as failCheck does. */
-  function respondChecked<T>(r: NginxHTTPRequest, mode: CheckMode, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
-    return guard(
-      function () {
-        return then(run(), done);
-      },
-      function (e) {
-        failCheck(r, mode, e);
-      },
-    );
-  }
-
   /** The store-backed fast check's finding published, or the full path when it found nothing it could pass. */
   function afterStoreRead(
     r: NginxHTTPRequest,
@@ -149,15 +137,17 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   /** The full start() (open, refresh), synchronous too when it can be. */
   function fullCheck(r: NginxHTTPRequest, mode: CheckMode, context: RequestContext, settings: Settings): MaybePromise<void> {
     const exchange = createNjsExchange(r);
-    return respondChecked(
+    return env.respond(
       r,
-      mode,
       function () {
         return library.startMaybe(exchange, context.options);
       },
       function (started) {
         if (!started.exists) return denied(r, mode, context);
         return publish(r, mode, context, settings, publicationOf(sessionSource(started.session), settings, context.entry, context, 0), exchange.getResponseCookies());
+      },
+      function (e) {
+        failCheck(r, mode, e);
       },
     );
   }

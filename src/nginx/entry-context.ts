@@ -109,7 +109,8 @@ export interface EntryEnvironment {
   /** No session: a login redirect for GET/HEAD when login_url is set, else unauthorized_status. */
   deny(r: NginxHTTPRequest, entry: EntryOptions): void;
   setVariable(r: NginxHTTPRequest, name: string, value: string): void;
-  respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void>;
+  /** Runs a handler's steps; anything thrown or rejected goes to `fail` (failClosed when not given). */
+  respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>, fail?: (error: unknown) => void): MaybePromise<void>;
 }
 
 export function createEntryEnvironment(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration): EntryEnvironment {
@@ -176,17 +177,24 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
   }
 
   /**
-   * Runs a handler's steps, failing closed on anything thrown or rejected. Synchronous as long as the
-   * steps are: the njs engine charges ~14 µs for an access handler that returns a promise.
+   * Runs a handler's steps, failing closed (or as `fail` says) on anything thrown or rejected.
+   * Synchronous as long as the steps are: the njs engine charges ~14 µs for an access handler that
+   * returns a promise.
    */
-  function respond<T>(r: NginxHTTPRequest, run: () => MaybePromise<T>, done: (value: T) => MaybePromise<void>): MaybePromise<void> {
+  function respond<T>(
+    r: NginxHTTPRequest,
+    run: () => MaybePromise<T>,
+    done: (value: T) => MaybePromise<void>,
+    fail?: (error: unknown) => void,
+  ): MaybePromise<void> {
     return guard(
       function () {
         return then(run(), done);
       },
-      function (e) {
-        failClosed(r, e);
-      },
+      fail ||
+        function (e) {
+          failClosed(r, e);
+        },
     );
   }
 
