@@ -10,8 +10,10 @@
  * Part of the module's eager part: decoding needs no configuration.
  */
 
+import { encodeBase64Url, utf8Encode } from "../core/bytes";
+
 export function stateHeader(stateText: string): string {
-  return Buffer.from(stateText).toString("base64url");
+  return encodeBase64Url(utf8Encode(stateText));
 }
 
 /** js_set: the state the auth_request subrequest handed back, or "" (no session). */
@@ -19,6 +21,8 @@ export function stateFromHeader(r: NginxHTTPRequest): string {
   const header = r.variables.session_state_header;
   if (typeof header !== "string" || header === "") return "";
   // Our own subrequest's header (a client cannot set it); nothing but base64url is expected in it.
+  // Not bytes.ts's decodeBase64Url + utf8Decode: they would put their functions and a TextDecoder
+  // into the eager top level, which the njs engine runs for every request.
   if (/[^A-Za-z0-9_-]/.test(header)) return "";
   return Buffer.from(header, "base64url").toString();
 }
