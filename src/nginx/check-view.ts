@@ -111,7 +111,8 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
 
 /** The view the full check left for this location and worker, or null (then the full check runs). */
 export function readCheckView(platform: Platform, locationText: string): LocationView | null {
-  const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
+  if (!platform.sharedDict) return null;
+  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
   let view: CheckView;
   try {
@@ -121,7 +122,7 @@ export function readCheckView(platform: Platform, locationText: string): Locatio
   } catch (e) {
     return null;
   }
-  const cacheDict = platform.sharedDict ? platform.sharedDict(view.cacheZone) : undefined;
+  const cacheDict = platform.sharedDict(view.cacheZone);
   if (!cacheDict) return null;
   const settings = view.s as CheckSettings;
   // The very factories the full configuration uses, so the warm check reads what the full one would.
