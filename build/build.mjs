@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli, CLI_OUTPUT } from "./build-cli.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -174,3 +175,9 @@ async function buildEntry({ entry, lazy, output }) {
 }
 
 for (const item of ENTRIES) await buildEntry(item);
+
+// The command-line tool, dist/cli.js (the package's bin): a Node bundle of its own (build/build-cli.mjs).
+if (!process.env.NJS_SESSION_BUILD_ONLY) {
+  await buildCli();
+  console.log(`built ${CLI_OUTPUT}`);
+}
