@@ -26,7 +26,7 @@ import { resolveSettings, Settings } from "../core/settings";
 import type { Arguments, CommandSpec } from "./args";
 import { cliFailure, EXIT, ExitStatus, usage } from "./failure";
 import { escapeText, fields, print, printJson, shown, utc, when } from "./output";
-import { bindRequestOptions, checkBindValues, outsideNginx } from "./opening";
+import { bindRequestOptions, missingBindValues, outsideNginx } from "./opening";
 import { cliPlatform, parseNow } from "./platform";
 import { asConfigFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
 
@@ -273,7 +273,7 @@ export async function inspect(args: Arguments): Promise<number> {
   else if (header.flags & FLAG_STORAGE && !settings.storage) {
     note = "not verified: a server-side session (its data is in the store nginx uses); inspect reads file storage only, with --config";
   } else {
-    checkBindValues(header.flags, args);
+    const unbound = missingBindValues(header.flags, args);
     // An expired cookie is opened as of its last use, to show what it held; the verdict stays "expired".
     const at = expired ? (chosen.remember ? lastRenewed : lastSeen) : now;
     const options = openingOptions(loaded.options, chosen, args.string("audience"));
@@ -286,6 +286,8 @@ export async function inspect(args: Arguments): Promise<number> {
     } else {
       verificationError = opening.reason || "unable to open session";
       status = statusOf(verificationError);
+      // Bound to request values not given: the MAC could not match (or a flag was altered to say so).
+      if (unbound.length) note = "the cookie says it is bound to the client's request (bind): pass " + unbound.join(", ") + " to verify it";
     }
   }
 

@@ -29,11 +29,17 @@ export function bindRequestOptions(args: Arguments): MemoryRequest {
   return { remoteAddress: args.string("ip"), scheme: args.string("scheme"), userAgent: args.string("user-agent") };
 }
 
-/** A session bound to request values cannot be sealed or checked without them. */
-export function checkBindValues(flags: number, args: Arguments): void {
+/** The options a session with these bind flags needs and were not given. */
+export function missingBindValues(flags: number, args: Arguments): string[] {
   const missing: string[] = [];
   if (flags & FLAG_BIND_IP && args.string("ip") === undefined) missing.push("--ip");
   if (flags & FLAG_BIND_SCHEME && args.string("scheme") === undefined) missing.push("--scheme");
   if (flags & FLAG_BIND_USER_AGENT && args.string("user-agent") === undefined) missing.push("--user-agent");
+  return missing;
+}
+
+/** A session bound to request values cannot be sealed without them. */
+export function checkBindValues(flags: number, args: Arguments): void {
+  const missing = missingBindValues(flags, args);
   if (missing.length) throw usage("the session is bound to the client's request (bind): pass " + missing.join(", "));
 }
