@@ -2,7 +2,8 @@
 // Builds the njs modules: esbuild bundles each entry into one ES module, then babel with
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
 // Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
-// Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t).
+// Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t); then
+// dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
 // level, and each lazy part (src/nginx/full.ts, warm.ts) inside one function, njsSessionFull(shared)
