@@ -90,7 +90,7 @@ http {
         }
         location = /login { js_content session.login; }
         # The login backend's verdict, from a proxied response as a real backend's would be
-        # (an add_header on the subrequest's own `return` did not reach session.login here).
+        # (an add_header on the subrequest's own return did not reach session.login here).
         location = /_session_login_backend {
             internal;
             proxy_pass http://127.0.0.1:${port}/backend;

@@ -8,13 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readConfigurationFile } from "../../src/nginx/configuration";
 import { createSessionLibrary } from "../../src/core/api";
 import { createNodePlatform } from "../../src/platform/node";
+import { cookieHeaderFromSetCookies, createMemoryExchange } from "../../src/core/memory-exchange";
 import { errorText } from "../../src/core/errors";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { buildCli, runCli, runCliJson } from "../support/cli";
@@ -196,6 +197,36 @@ describe("njs-session mint, then inspect: times from arithmetic", () => {
     assert.match(missing.stdout, /bound to .*: pass --ip, --user-agent/);
     assert.equal(runCli(["inspect", cookie, "--config", config, "--now", String(T0), "--ip", "192.0.2.1", "--user-agent", "curl/8"]).status, 0);
     assert.equal(runCli(["inspect", cookie, "--config", config, "--now", String(T0), "--ip", "192.0.2.2", "--user-agent", "curl/8"]).status, 4);
+  });
+});
+
+describe("njs-session inspect: server-side sessions", () => {
+  /** A session saved by the core itself into file storage under `path`; its Cookie header. */
+  async function fileSession(path: string): Promise<string> {
+    registerBuiltinStorages();
+    const library = createSessionLibrary(createNodePlatform({ now: () => T0, log: () => {} }));
+    const exchange = createMemoryExchange({});
+    const session = library.new(exchange, { secret: SECRET, storage: "file", file: { path: path } });
+    session.setSubject("frank");
+    session.setData({ a: 1 });
+    assert.ok((await session.save()).ok);
+    return cookieHeaderFromSetCookies(exchange.responseCookies);
+  }
+
+  it("file storage on this host: read from its directory with --config; with shm configured: the header only", async () => {
+    const path = join(dir, "files");
+    mkdirSync(path);
+    const cookie = await fileSession(path);
+    const withFiles = file("files.json", JSON.stringify({ secret: SECRET, storage: "file", file: { path: path } }));
+    const opened = runCliJson(["inspect", cookie, "--config", withFiles, "--now", String(T0)]);
+    assert.equal(opened.status, 0);
+    assert.deepEqual(opened.json.header.flag_names, ["server-side storage"]);
+    assert.deepEqual(opened.json.entries, [{ audience: "default", subject: "frank", data: { a: 1 } }]);
+    const withShm = file("shm-inspect.json", JSON.stringify({ secret: SECRET, storage: "shm" }));
+    const headerOnly = runCliJson(["inspect", cookie, "--config", withShm, "--now", String(T0)]);
+    assert.equal(headerOnly.status, 0);
+    assert.equal(headerOnly.json.verified, null);
+    assert.match(headerOnly.json.note, /server-side session/);
   });
 });
 
