@@ -25,7 +25,9 @@ import { loggableId, SessionEntry } from "../core/session";
 import { resolveSettings, Settings } from "../core/settings";
 import type { Arguments, CommandSpec } from "./args";
 import { cliFailure, EXIT, ExitStatus, usage } from "./failure";
-import { escapeText, fields, print, printJson, shown, utc, when } from "./output";
+import type { ValidUntil } from "./inspect-report";
+import { escapeText, shown } from "./output";
+import { printInspection } from "./inspect-report";
 import { bindRequestOptions, missingBindValues, outsideNginx } from "./opening";
 import { cliPlatform, parseNow } from "./platform";
 import { asConfigFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
@@ -141,13 +143,6 @@ function timeoutsOf(settings: Settings, remember: boolean): TimingSettings {
   return remember
     ? { idlingTimeout: 0, rollingTimeout: settings.rememberRollingTimeout, absoluteTimeout: settings.rememberAbsoluteTimeout }
     : { idlingTimeout: settings.idlingTimeout, rollingTimeout: settings.rollingTimeout, absoluteTimeout: settings.absoluteTimeout };
-}
-
-interface ValidUntil {
-  idling: number | null;
-  rolling: number | null;
-  absolute: number | null;
-  session: number | null;
 }
 
 /** The last second each timeout lets the session live: now plus what properties.ts says is left. */
@@ -292,8 +287,8 @@ export async function inspect(args: Arguments): Promise<number> {
   }
 
   const keyName = keyIndex < 0 ? null : keyIndex === 0 ? "current" : "fallback " + keyIndex;
-  if (args.boolean("json")) {
-    printJson({
+  printInspection(
+    {
       cookie: chosen.name,
       remember: chosen.remember,
       header: {
@@ -317,44 +312,13 @@ export async function inspect(args: Arguments): Promise<number> {
       key: keyName === null ? null : { index: keyIndex, name: keyName, id: settings.keyIds[keyIndex] },
       entries: entries === null ? null : entries.map((entry) => ({ audience: entry[1], subject: entry[2] === undefined ? null : entry[2], data: entry[0] })),
       note: note,
-    });
-    return status;
-  }
-
-  const rows: Array<[string, string]> = [
-    ["cookie", escapeText(chosen.name) + (chosen.remember ? " (remember cookie)" : " (session cookie)")],
-    ["type", String(header.bytes[0])],
-    ["flags", "0x" + ("000" + header.flags.toString(16)).slice(-4) + (header.flags ? " " + flagNames(header.flags).join(", ") : "")],
-    ["id", loggableId(cli.platform, header.sid) + " (as $session_id in nginx's logs)"],
-    ["created", when(header.creationTime, now)],
-    ["rolling offset", header.rollingOffset + " s: renewed " + when(lastRenewed, now)],
-    ["idling offset", header.idlingOffset + " s: last seen " + when(lastSeen, now)],
-    ["data size", header.dataSize + " characters" + (header.flags & FLAG_STORAGE ? " (in the store)" : chunks === null ? " (too large for cookies)" : " (" + chunks + " cookie" + (chunks === 1 ? "" : "s") + ")")],
-    ["now", utc(now) + (args.string("now") === undefined ? "" : " (--now)")],
-  ];
-  const timeoutRows: Array<[string, number, number | null]> = [
-    ["idling timeout", timeouts.idlingTimeout, until.idling],
-    ["rolling timeout", timeouts.rollingTimeout, until.rolling],
-    ["absolute timeout", timeouts.absoluteTimeout, until.absolute],
-  ];
-  for (let i = 0; i < timeoutRows.length; i++) {
-    const [label, seconds, end] = timeoutRows[i];
-    if (chosen.remember && i === 0) continue;
-    rows.push([label, end === null ? "none" : seconds + " s, until " + when(end, now)]);
-  }
-  rows.push(["status", expired ? "EXPIRED: " + expired : until.session === null ? "valid (no timeout)" : "valid until " + when(until.session, now)]);
-  const fallbacks = loaded.options.ikm_fallbacks !== undefined ? "ikm_fallbacks" : "secret_fallbacks";
-  const sealer = keyIndex === 0 ? "the current key" : keyIndex > 0 ? "fallback key " + keyIndex + " (" + fallbacks + "[" + keyIndex + "])" : "one of the configured keys";
-  if (verified !== null) rows.push(["verified", verified ? "yes, sealed by " + sealer + (keyIndex >= 0 ? ", key id " + settings.keyIds[keyIndex] : "") : "NO: " + escapeText(verificationError || "") + (status === EXIT.REJECTED ? " (not sealed by the configured keys, or altered)" : "")]);
-  if (note) rows.push(["note", note]);
-  print(fields(rows));
-  if (entries) {
-    print("entries:");
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
-      print("  audience " + shown(entry[1]) + ", subject " + (entry[2] === undefined ? "(none)" : shown(entry[2])));
-      print("    data " + shown(entry[0]));
-    }
-  }
+    },
+    {
+      json: args.boolean("json"),
+      nowGiven: args.string("now") !== undefined,
+      fallbacksOption: loaded.options.ikm_fallbacks !== undefined ? "ikm_fallbacks" : "secret_fallbacks",
+      rejected: status === EXIT.REJECTED,
+    },
+  );
   return status;
 }
