@@ -12,8 +12,11 @@ import { asciiJson } from "../core/publishable";
 // global `process` (njs's) hides Node's type.
 export const nodeProcess = (globalThis as unknown as { process: NodeJS.Process }).process;
 
-/** Secrets shorter than this are not searched for: they would redact ordinary words. */
-const MIN_REDACTED_SIZE = 4;
+/**
+ * Secrets shorter than this are not searched for: they would turn up by chance inside ordinary text
+ * and cookie values (a short secret is refused by no one, but is no secret worth the corruption).
+ */
+const MIN_REDACTED_SIZE = 8;
 const secrets: string[] = [];
 
 /** A secret the CLI read (key, token): from now on never printed. */
