@@ -111,8 +111,10 @@ async function call(url: URL, method: string, bearer: string | undefined): Promi
   try {
     response = await fetch(url, { method: method, headers: headers, redirect: "manual", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    throw cliFailure(EXIT.ADMIN, "cannot reach the admin API at " + escapeText(url.origin + url.pathname) + ": " + escapeText(cause && cause.code ? cause.code : errorText(e)));
+    // fetch's own message is "fetch failed"; the reason (ECONNREFUSED, "bad port", a timeout) is its cause.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause && cause.code ? cause.code : cause && cause.message ? cause.message : errorText(e);
+    throw cliFailure(EXIT.ADMIN, "cannot reach the admin API at " + escapeText(url.origin + url.pathname) + ": " + escapeText(reason));
   }
   const text = await response.text();
   let body: unknown = null;
