@@ -2,7 +2,8 @@
  * The CLI against a real nginx (the provisioned rootfs, nginx/in-rootfs.sh), under both engines:
  *   - a cookie minted by `njs-session mint` opens in nginx (and one minted with another key, or
  *     expired, does not: the CLI's verdict and nginx's agree);
- *   - a cookie nginx's login made is read by `njs-session inspect`;
+ *   - a cookie nginx's login made is read by `njs-session inspect`, and which key sealed a cookie
+ *     (the current one, or a fallback during a rotation) is what nginx's re-sealing says;
  *   - `sessions list` and `sessions revoke` drive the admin API (session.admin): listing, refusing a
  *     missing or wrong token, revoking one session and all of them, after which nginx refuses them.
  *
@@ -23,6 +24,8 @@ import { freePort, isListening } from "../e2e/demo-server";
 const nodeProcess = (globalThis as unknown as { process: NodeJS.Process }).process;
 const SECRET = "cli-nginx-secret-3d9e1f07b2";
 const TOKEN = "cli-nginx-admin-token-8c4a61f0";
+/** The key before a rotation: nginx still accepts it (secret_fallbacks) and re-seals with the current one. */
+const OLD_SECRET = "cli-nginx-old-secret-51a0c7e2";
 const AGENT = "cli-test-agent/1.0";
 const START_TIMEOUT_MS = 20000;
 /** The CLI's environment: the variables session.json names, as nginx has them. */
@@ -51,6 +54,7 @@ async function startNginx(engine: string): Promise<Nginx> {
     join(dir, "session.json"),
     JSON.stringify({
       secret: { env: "NJS_SESSION_CLI_TEST_SECRET" },
+      secret_fallbacks: [OLD_SECRET],
       registry_zone: "sessions",
       store_metadata: true,
       nginx: { admin_token: { env: "NJS_SESSION_CLI_TEST_TOKEN" } },
@@ -193,6 +197,17 @@ for (const engine of ["njs", "qjs"]) {
       assert.equal(runCli(["inspect", expired, "--config", config], { env: CLI_ENV }).status, 5, "the CLI says expired too");
     });
 
+    it("key rotation: a cookie sealed by the old key opens in nginx, inspect names fallback 1, nginx's re-sealed one the current key", async () => {
+      const old = runCli(["mint", "--secret", OLD_SECRET, "--subject", "alice"]).stdout.trim();
+      assert.equal(runCliJson(["inspect", old, "--config", config], { env: CLI_ENV }).json.key.name, "fallback 1");
+      const response = await fetch(nginx.url + "/app/", { headers: { Cookie: old }, redirect: "manual" });
+      await response.text();
+      assert.equal(response.status, 200);
+      const resealed = response.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+      assert.match(resealed, /^session=/, "nginx re-seals a session opened with a fallback key");
+      assert.equal(runCliJson(["inspect", resealed, "--config", config], { env: CLI_ENV }).json.key.name, "current");
+    });
+
     it("a cookie nginx's login made is read by inspect: subject, key, times", async () => {
       const before = Math.floor(Date.now() / 1000);
       const cookie = await login(nginx);
@@ -211,7 +226,8 @@ for (const engine of ["njs", "qjs"]) {
       assert.equal(listed.status, 0, listed.stderr);
       assert.equal(listed.json.subject, "alice");
       assert.ok(listed.json.sessions.length >= 1);
-      assert.ok(listed.json.sessions.every((s: { user_agent?: string }) => s.user_agent === AGENT));
+      // The login's session, by its device (the rotation test's re-sealed session is listed too).
+      assert.ok(listed.json.sessions.some((s: { user_agent?: string }) => s.user_agent === AGENT), JSON.stringify(listed.json));
       const human = runCli(admin("list", "--token-file", tokenFile));
       assert.equal(human.status, 0, human.stderr);
       assert.match(human.stdout, /^subject "alice", audience "default": \d+ sessions?\nID +CREATED +LAST SEEN +EXPIRES +REMEMBER +IP +USER AGENT\n/);
