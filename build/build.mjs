@@ -2,7 +2,8 @@
 // Builds the njs modules: esbuild bundles each entry into one ES module, then babel with
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
 // Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
-// Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t).
+// Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t); then
+// dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
 // level, and each lazy part (src/nginx/full.ts, warm.ts) inside one function, njsSessionFull(shared)
@@ -15,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli, CLI_OUTPUT } from "./build-cli.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -174,3 +176,9 @@ async function buildEntry({ entry, lazy, output }) {
 }
 
 for (const item of ENTRIES) await buildEntry(item);
+
+// The command-line tool, dist/cli.js (the package's bin): a Node bundle of its own (build/build-cli.mjs).
+if (!process.env.NJS_SESSION_BUILD_ONLY) {
+  await buildCli();
+  console.log(`built ${CLI_OUTPUT}`);
+}

@@ -5,7 +5,7 @@
 #      and package.json, and nothing else;
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
-#      resolve;
+#      resolve; its bin runs (`npx njs-session mint`, then `npx njs-session inspect` of that cookie);
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
 #      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
@@ -33,7 +33,7 @@ tarball="$WORK/pack/njs-session-$version.tgz"
 tar -xzf "$tarball" -C "$WORK/pack"
 (cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
 {
-    printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js
+    printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js dist/cli.js
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
     git ls-files 'docs/*.md' | grep -v '^docs/NOTES\.md$'    # the pages README links (NOTES.md: working notes)
 } | LC_ALL=C sort -u >"$WORK/expected"
@@ -62,6 +62,19 @@ if node --input-type=module -e 'await import("njs-session")' 2>/dev/null; then
     die 'import "njs-session" works: the Node entry point is issue 17; update this test and CHANGELOG'
 fi
 ok "installed offline; exports resolve njs-session/session.js; no Node entry point yet"
+
+# 3b. the bin: the installed CLI mints a cookie and inspects it, without a key and with one
+export NJS_SESSION_SECRET=package-test-cli-secret-0123456789
+cookie="$(npx --no-install njs-session mint --subject alice --now 1800000000 2>/dev/null)" || die "npx njs-session mint failed"
+unset NJS_SESSION_SECRET
+header="$(npx --no-install njs-session inspect "$cookie" --now 1800000300 --json)" || die "npx njs-session inspect failed: $header"
+node -e 'const r = JSON.parse(process.argv[1]); if (r.header.creation_time !== 1800000000 || r.valid_until.idling !== 1800000900 || r.verified !== null) process.exit(1)' "$header" ||
+    die "npx njs-session inspect (no key) says: $header"
+opened="$(NJS_SESSION_SECRET=package-test-cli-secret-0123456789 npx --no-install njs-session inspect "$cookie" --now 1800000300 --json)" ||
+    die "npx njs-session inspect (with the key) failed: $opened"
+node -e 'const r = JSON.parse(process.argv[1]); if (r.verified !== true || r.entries[0].subject !== "alice") process.exit(1)' "$opened" ||
+    die "npx njs-session inspect (with the key) says: $opened"
+ok "npx njs-session: the installed bin mints a cookie, inspect decodes it (header without a key, data with it)"
 cd "$REPO"
 
 # 4. nginx loads the installed module

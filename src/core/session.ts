@@ -297,6 +297,16 @@ export class Session {
     });
   }
 
+  /**
+   * Every entry of the session, [data, audience, subject?], as opened or set: for tools that show a
+   * whole cookie (the CLI's inspect). After "missing session audience" the last one is the empty entry
+   * added for the configured audience.
+   */
+  getEntries(): SessionEntry[] {
+    this.assertUsable("get session entries");
+    return this.data.slice();
+  }
+
   getProperty(name: string): string | number | Uint8Array | undefined {
     this.assertUsable("get session property");
     const meta = this.meta;

@@ -1,0 +1,63 @@
+/**
+ * The core's Node platform as the CLI runs it: the clock at --now, log lines kept (the core reports
+ * some reasons only there), and shared dict zones that exist in this process only. nginx.conf's
+ * zones are out of the CLI's reach: a zone the configuration names is taken as declared, and
+ * remembered, so that check-config can list the zones nginx.conf must declare.
+ */
+
+import type { LogLevel, Platform } from "../core/platform";
+import type { SharedDict } from "../core/shared-dict";
+import { createNodePlatform } from "../platform/node";
+import { EXIT, cliFailure } from "./failure";
+
+export interface CliPlatform {
+  platform: Platform;
+  clock: { now: number };
+  logs: Array<{ level: LogLevel; message: string }>;
+  /** The zones asked for, in order. */
+  zones: string[];
+}
+
+function memoryDict(name: string): SharedDict {
+  const values = new Map<string, string>();
+  return {
+    name: name,
+    get: (key) => values.get(key),
+    set: (key, value) => values.set(key, value),
+    add: (key, value) => (values.has(key) ? false : (values.set(key, value), true)),
+    replace: (key, value) => (values.has(key) ? (values.set(key, value), true) : false),
+    delete: (key) => values.delete(key),
+  };
+}
+
+export function cliPlatform(now: number): CliPlatform {
+  const clock = { now: now };
+  const logs: Array<{ level: LogLevel; message: string }> = [];
+  const zones: string[] = [];
+  const dicts: { [zone: string]: SharedDict } = {};
+  const anyZone = new Proxy(dicts, {
+    get(target, zone) {
+      if (typeof zone !== "string") return undefined;
+      if (!target[zone]) {
+        zones.push(zone);
+        target[zone] = memoryDict(zone);
+      }
+      return target[zone];
+    },
+  });
+  const platform = createNodePlatform({
+    now: () => clock.now,
+    log: (level, message) => logs.push({ level: level, message: message }),
+    sharedDicts: anyZone,
+  });
+  return { platform: platform, clock: clock, logs: logs, zones: zones };
+}
+
+/** --now: unix seconds, or an ISO 8601 time ("2026-12-05T06:00:00Z"); the real clock when absent. */
+export function parseNow(text: string | undefined): number {
+  if (text === undefined) return Math.floor(Date.now() / 1000);
+  if (/^[0-9]{1,12}$/.test(text)) return Number(text);
+  const parsed = /^[0-9]{4}-[0-9]{2}-[0-9]{2}/.test(text) ? Date.parse(text) : NaN;
+  if (!isFinite(parsed)) throw cliFailure(EXIT.MALFORMED, "--now must be unix seconds or an ISO 8601 time (2026-12-05T06:00:00Z)");
+  return Math.floor(parsed / 1000);
+}
