@@ -5,7 +5,9 @@
 #      and package.json, and nothing else;
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
-#      resolve;
+#      resolve; `import { createSessions } from "njs-session"` works (a session saved and opened
+#      again over node:http), and a TypeScript consumer type-checks against the package's declarations
+#      (tsc, "module": "nodenext", strict, no skipLibCheck);
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
 #      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
@@ -34,12 +36,13 @@ tar -xzf "$tarball" -C "$WORK/pack"
 (cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
 {
     printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js
+    (cd dist && find node types -type f \( -name '*.js' -o -name '*.d.ts' \)) | sed 's,^,dist/,'   # the Node package
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
     git ls-files 'docs/*.md' | grep -v '^docs/NOTES\.md$'    # the pages README links (NOTES.md: working notes)
 } | LC_ALL=C sort -u >"$WORK/expected"
 diff -u "$WORK/expected" "$WORK/packed" >&2 || die "npm pack's files differ from the expected list (- expected, + packed)"
 cmp -s dist/session.js "$WORK/pack/package/dist/session.js" || die "the packed session.js is not the one prepack built"
-ok "npm pack: $(wc -l <"$WORK/packed") files, the njs modules, snippets, examples and demo"
+ok "npm pack: $(wc -l <"$WORK/packed") files, the njs modules, the Node package, snippets, examples and demo"
 
 # 2. npm run release: the same nginx-side files
 npm run --silent release >/dev/null
@@ -58,10 +61,63 @@ npm install --offline --no-audit --no-fund --silent "$tarball" >/dev/null
 installed="$WORK/app/node_modules/njs-session"
 resolved="$(node --input-type=module -e 'console.log(new URL(import.meta.resolve("njs-session/session.js")).pathname)')"
 [[ "$resolved" == "$installed/dist/session.js" ]] || die "njs-session/session.js resolves to '$resolved'"
-if node --input-type=module -e 'await import("njs-session")' 2>/dev/null; then
-    die 'import "njs-session" works: the Node entry point is issue 17; update this test and CHANGELOG'
+ok "installed offline; exports resolve njs-session/session.js"
+
+# The Node entry point: a session saved by one request opens in the next, over a real node:http server.
+cat >"$WORK/app/consumer.mjs" <<'EOF'
+import { createServer } from "node:http";
+import { createSessions, withSessions } from "njs-session";
+const sessions = createSessions({ secret: "package-test-secret-0123456789abcdef", log: () => {} });
+const server = createServer(withSessions(sessions, async (req, res) => {
+    if (req.url === "/login") {
+        req.session.setSubject("package-user");
+        await req.session.save();
+    }
+    res.end(req.session.getSubject() || "-");
+}));
+server.listen(0, "127.0.0.1", async () => {
+    const base = "http://127.0.0.1:" + server.address().port;
+    const login = await fetch(base + "/login");
+    const cookie = login.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+    const me = await (await fetch(base + "/me", { headers: { cookie } })).text();
+    const anonymous = await (await fetch(base + "/me")).text();
+    server.close();
+    console.log(me + " " + anonymous);
+});
+EOF
+answer="$(cd "$WORK/app" && node consumer.mjs)" || die "the Node consumer failed"
+[[ "$answer" == "package-user -" ]] || die "import \"njs-session\": expected 'package-user -', got '$answer'"
+for entry in njs-session/express njs-session/fastify; do
+    (cd "$WORK/app" && node --input-type=module -e "const m = await import('$entry'); if (Object.keys(m).length !== 1) throw new Error(Object.keys(m).join())") ||
+        die "import \"$entry\" failed"
+done
+ok "import \"njs-session\" works (a session saved and opened again over node:http); njs-session/express and njs-session/fastify load"
+
+# Its declarations: a TypeScript consumer type-checks against them, and a wrong use does not.
+cat >"$WORK/app/tsconfig.json" <<EOF
+{ "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022", "strict": true,
+  "noEmit": true, "skipLibCheck": false, "types": ["node"], "typeRoots": ["$REPO/node_modules/@types"] }, "files": ["consumer.ts"] }
+EOF
+cat >"$WORK/app/consumer.ts" <<'EOF'
+import { createServer } from "node:http";
+import { createSessions, isStoreUnavailable, type OpenResult, type Session, type SessionOptions } from "njs-session";
+const options: SessionOptions = { secret: "package-test-secret-0123456789abcdef", idling_timeout: 600, now: () => 1760000000 };
+const sessions = createSessions({ ...options, log: (level, message) => console.log(level, message) });
+createServer(async (req, res) => {
+    const opened: OpenResult = await sessions.open(req, res);
+    const session: Session = opened.session;
+    const subject: string | undefined = session.getSubject();
+    res.end(String(subject) + String(isStoreUnavailable(opened.error)));
+});
+EOF
+printf '{ "name": "package-test", "private": true, "type": "module" }\n' >"$WORK/app/package.json"
+tsc="$REPO/node_modules/typescript/bin/tsc"
+(cd "$WORK/app" && node "$tsc" -p tsconfig.json) >&2 || die "a TypeScript consumer does not type-check against the installed declarations"
+sed -i 's/idling_timeout: 600/idling_timeout: "600"/' "$WORK/app/consumer.ts"
+if (cd "$WORK/app" && node "$tsc" -p tsconfig.json) >/dev/null 2>&1; then
+    die "the declarations accept idling_timeout: \"600\" (a string): they are not the package's types"
 fi
-ok "installed offline; exports resolve njs-session/session.js; no Node entry point yet"
+ok "the declarations type-check a TypeScript consumer (nodenext, strict, no skipLibCheck) and refuse a wrong option type"
 cd "$REPO"
 
 # 4. nginx loads the installed module
