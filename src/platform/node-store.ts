@@ -69,7 +69,15 @@ export function createNodeStoreTransport(): NodeStoreTransport {
     const preludeEnd = request.prelude > 0 ? respCommandsEnd(payload, 0, payload.length, request.prelude) : 0;
     if (preludeEnd < 0) return Promise.reject(new Error("malformed prelude"));
     const key = request.protocol + " " + request.target + " " + payload.subarray(0, preludeEnd).toString("base64");
-    const reused = takeIdle(key);
+    return attempt(request, payload, preludeEnd, key, true);
+  }
+
+  /**
+   * One try on one connection. An idle connection the store closed meanwhile (its idle timeout) fails
+   * before any reply: that try is made again once, on a new connection; nothing else is retried.
+   */
+  function attempt(request: StoreRequest, payload: Buffer, preludeEnd: number, key: string, mayReuse: boolean): Promise<Uint8Array> {
+    const reused = mayReuse ? takeIdle(key) : undefined;
     const socket = reused || newSocket(request.target);
     const withPrelude = !reused && request.prelude > 0;
     const expected = withPrelude ? request.commands : request.commands - request.prelude;
@@ -94,11 +102,21 @@ export function createNodeStoreTransport(): NodeStoreTransport {
         socket.destroy();
         reject(new Error(reason));
       }
+      function lost(reason: string): void {
+        if (settled) return;
+        if (reused && received.length === 0) {
+          finish();
+          socket.destroy();
+          resolve(attempt(request, payload, preludeEnd, key, false));
+          return;
+        }
+        fail(reason);
+      }
       function onError(e: Error): void {
-        fail((e as { code?: string }).code || e.message);
+        lost((e as { code?: string }).code || e.message);
       }
       function onClose(): void {
-        fail("connection closed");
+        lost("connection closed");
       }
       function onData(chunk: Buffer): void {
         received = received.length ? Buffer.concat([received, chunk]) : chunk;

@@ -44,7 +44,7 @@ export async function startRootfsServers(options: RootfsOptions): Promise<Rootfs
   const directory = resolve(REPO, ".cache", "interop-" + options.name);
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(resolve(directory, "logs"), { recursive: true });
-  writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.replaceAll("$DIR", directory));
+  writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
   writeFileSync(resolve(directory, "session.json"), options.sessionJson);
   const redis = options.redisPort
     ? `redis-server --port ${options.redisPort} --bind 127.0.0.1 --save '' --appendonly no --dir /tmp &\n`
