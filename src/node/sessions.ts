@@ -7,6 +7,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { createSessionLibrary, DestroyResult, LogoutResult, OpenResult, StartResult } from "../core/api";
+import { configError } from "../core/errors";
 import type { SessionOptions } from "../core/options";
 import type { Exchange, LogLevel } from "../core/platform";
 import type { Session } from "../core/session";
@@ -46,6 +47,19 @@ export interface Sessions {
   close(): void;
 }
 
+/**
+ * Options naming nginx's shared memory (js_shared_dict_zone), which a Node process cannot reach. Refused
+ * here, at start, rather than at the first request that would need the zone (a verified_cache_zone the
+ * core already refuses at init: no zone by that name).
+ */
+function refuseNginxZones(options: SessionOptions): void {
+  const why = "is nginx's shared memory, which a Node process cannot reach";
+  if (options.storage === "shm") throw configError('storage "shm" ' + why + ": use cookie, file, redis or memcached storage");
+  if (options.registry_zone !== undefined && options.registry_zone !== null) {
+    throw configError("registry_zone " + why + " (the session registry and revocation are nginx's)");
+  }
+}
+
 /** Throws a ConfigError, with nginx's message, for options nginx would refuse. */
 export function createSessions(options: NodeSessionOptions): Sessions {
   registerBuiltinStorages();
@@ -56,6 +70,7 @@ export function createSessions(options: NodeSessionOptions): Sessions {
   const sessionOptions: { [name: string]: unknown } = {};
   for (const name of Object.keys(options)) if (name !== "log") sessionOptions[name] = (options as { [name: string]: unknown })[name];
   library.init(sessionOptions as SessionOptions);
+  refuseNginxZones(sessionOptions as SessionOptions);
 
   function over(exchange: Exchange): ExchangeSessions {
     return {

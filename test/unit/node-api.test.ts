@@ -49,6 +49,13 @@ describe("createSessions: options", () => {
     }
   });
 
+  it("refuses nginx's shared memory at start: shm storage, registry_zone, verified_cache_zone", () => {
+    assert.throws(() => createSessions({ secret: SECRET, storage: "shm", shm: { zone: "sessions" } }), /storage "shm" is nginx's shared memory/);
+    assert.throws(() => createSessions({ secret: SECRET, registry_zone: "sessions" }), /registry_zone is nginx's shared memory/);
+    assert.throws(() => createSessions({ secret: SECRET, verified_cache_zone: "njs_session_cache" }), /js_shared_dict_zone "njs_session_cache" \(verified_cache_zone\) is not declared/);
+    createSessions({ secret: SECRET, verified_cache_zone: false }).close();
+  });
+
   it("refuses a configuration without key material, and a clock that is not a function", () => {
     assert.throws(() => createSessions({}), /ConfigError|invalid session configuration/);
     assert.throws(() => createSessions({ secret: SECRET, now: 5 as never }), /now must be a function/);
