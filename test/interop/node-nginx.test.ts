@@ -9,13 +9,16 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { createServer, Server } from "node:http";
 import { AddressInfo, connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import { createSessions, NodeSessionOptions, Sessions } from "../../src/node";
 import { expressSessions } from "../../src/node/express";
+import { freePort, isListening } from "../e2e/demo-server";
 import { cookieHeader, request } from "../node/http-client";
 import { RootfsServers, startRootfsServers } from "./rootfs-nginx";
 
@@ -38,7 +41,8 @@ const FILE_DIRECTORY = `${process.cwd()}/.cache/interop-sessions`;
 
 const STORAGES: { [name: string]: StorageCase } = {
   cookie: { options: {} },
-  redis: { options: { storage: "redis", redis: { port: REDIS_PORT, prefix: "interop" } }, redis: true },
+  // README's From Node example's audience and prefix: it runs against this case too.
+  redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, redis: true },
   memcached: { options: { storage: "memcached", memcached: { port: MEMCACHED_PORT, prefix: "interop" } }, memcached: true },
   file: { options: { storage: "file", file: { path: FILE_DIRECTORY } } },
 };
@@ -119,7 +123,29 @@ function storeCommand(port: number, command: string): Promise<string> {
 const redisCommand = (command: string) => storeCommand(REDIS_PORT, command);
 
 async function sessionKeys(): Promise<string[]> {
-  return (await redisCommand("KEYS interop:session:*")).split("\r\n").filter((line) => line.startsWith("interop:session:"));
+  return (await redisCommand("KEYS sessions:session:*")).split("\r\n").filter((line) => line.startsWith("sessions:session:"));
+}
+
+/**
+ * README's From Node example as README shows it, but for the ports: its Redis port and its own listen
+ * port are replaced (each must occur, or README changed and this test must follow).
+ */
+function readmeExample(appPort: number): string {
+  const readme = readFileSync(resolve(process.cwd(), "README.md"), "utf8");
+  const section = readme.split("\n## From Node\n")[1];
+  assert.ok(section, "README has a From Node section");
+  const code = section.split("```js\n")[1]?.split("```")[0];
+  assert.ok(code, "README's From Node section has a js example");
+  const replacements: Array<[string, string]> = [
+    ["port: 6379", `port: ${REDIS_PORT}`],
+    ["app.listen(8081);", `app.listen(${appPort}, "127.0.0.1");`],
+  ];
+  let runnable = code;
+  for (const [from, to] of replacements) {
+    assert.ok(runnable.includes(from), `README's example has "${from}"`);
+    runnable = runnable.split(from).join(to);
+  }
+  return runnable;
 }
 
 /** An Express app of an integrator's: login saves "express-user", /me answers with the request's session. */
@@ -202,11 +228,43 @@ for (const engine of ["njs", "qjs"]) {
           const cookie = cookieHeader(login.setCookies);
           const added = (await sessionKeys()).filter((key) => !before.includes(key));
           assert.equal(added.length, 1, "one record added by Express's login");
-          assert.match(added[0], /^interop:session:[A-Za-z0-9_-]{43}$/);
+          assert.match(added[0], /^sessions:session:[A-Za-z0-9_-]{43}$/);
           assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 200);
           assert.equal(await redisCommand("DEL " + added[0]), ":1\r\n");
           assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 401, "nginx: the record is gone");
           assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 401, "Express: the record is gone");
+        });
+      }
+
+      if (storage.redis) {
+        it("README's From Node example, as shown: its logins open in nginx, nginx's open in it", async () => {
+          const directory = resolve(process.cwd(), ".cache", "interop-readme");
+          mkdirSync(directory, { recursive: true });
+          const appPort = await freePort();
+          // Inside the repository, so that `import "njs-session"` resolves to this package (self-reference).
+          writeFileSync(resolve(directory, "app.mjs"), readmeExample(appPort));
+          const child = spawn(process.execPath, ["app.mjs"], { cwd: directory, env: { ...process.env, SESSION_SECRET: SECRET }, stdio: ["ignore", "pipe", "pipe"] });
+          let output = "";
+          child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+          child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+          try {
+            for (let i = 0; !(await isListening(appPort)); i++) {
+              assert.ok(i < 100 && child.exitCode === null, "README's example did not start:\n" + output);
+              await new Promise((done) => setTimeout(done, 50));
+            }
+            const login = await request(appPort, "POST", "/login");
+            assert.equal(login.status, 204, output);
+            const answer = await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookieHeader(login.setCookies) });
+            assert.equal(answer.status, 200);
+            assert.equal(answer.body.split(" ")[0], "john@example.com");
+            const nginxLogin = await request(NGINX_PORT, "POST", "/login");
+            const me = await request(appPort, "GET", "/me", { Cookie: cookieHeader(nginxLogin.setCookies) });
+            assert.equal(me.status, 200);
+            assert.deepEqual(JSON.parse(me.body), { subject: "nginx-user" });
+            assert.equal((await request(appPort, "GET", "/me")).status, 401);
+          } finally {
+            child.kill();
+          }
         });
       }
 
