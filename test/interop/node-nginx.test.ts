@@ -1,6 +1,6 @@
 /**
- * The same sessions in Node and in nginx, both ways, under both njs engines, for cookie, redis,
- * memcached and file storage: a session an Express app (the Node package) saves opens in nginx's access check, and a
+ * The same sessions in Node and in nginx, both ways, under both njs engines, for cookie, redis (a
+ * single server, and through Sentinel), memcached and file storage: a session an Express app (the Node package) saves opens in nginx's access check, and a
  * session nginx's login handler saves opens in the Express app. nginx and redis-server are the rootfs's
  * (rootfs-nginx.ts); run through build/interop.sh (`npm run test:interop`).
  *
@@ -26,6 +26,7 @@ const SECRET = "interop-secret-0c5e93b1d7a2";
 const NGINX_PORT = 18080;
 const REDIS_PORT = 16379;
 const MEMCACHED_PORT = 16211;
+const SENTINEL_PORT = 26379;
 const BRIDGE_FRONT = 17379;
 const BRIDGE_RELAY = 17380;
 
@@ -34,6 +35,7 @@ interface StorageCase {
   options: { [name: string]: unknown };
   redis?: boolean;
   memcached?: boolean;
+  sentinel?: boolean;
 }
 
 /** file storage's directory: the repository is at the same path inside the rootfs, so both sides share it. */
@@ -43,6 +45,11 @@ const STORAGES: { [name: string]: StorageCase } = {
   cookie: { options: {} },
   // README's From Node example's audience and prefix: it runs against this case too.
   redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, redis: true },
+  "redis-sentinel": {
+    options: { storage: "redis", redis: { master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL_PORT}`], prefix: "sentinel" } },
+    redis: true,
+    sentinel: true,
+  },
   memcached: { options: { storage: "memcached", memcached: { port: MEMCACHED_PORT, prefix: "interop" } }, memcached: true },
   file: { options: { storage: "file", file: { path: FILE_DIRECTORY } } },
 };
@@ -181,9 +188,10 @@ for (const engine of ["njs", "qjs"]) {
           name: `${engine}-${storageName}`,
           nginxConf: nginxConf(engine),
           sessionJson: JSON.stringify(sessionJson),
-          ports: [NGINX_PORT, ...(storage.redis ? [REDIS_PORT] : []), ...(storage.memcached ? [MEMCACHED_PORT] : [])],
+          ports: [NGINX_PORT, ...(storage.redis ? [REDIS_PORT] : []), ...(storage.memcached ? [MEMCACHED_PORT] : []), ...(storage.sentinel ? [SENTINEL_PORT] : [])],
           redisPort: storage.redis ? REDIS_PORT : undefined,
           memcachedPort: storage.memcached ? MEMCACHED_PORT : undefined,
+          sentinelPort: storage.sentinel ? SENTINEL_PORT : undefined,
           env: { NJS_SESSION_INTEROP_SECRET: SECRET },
         });
         sessions = createSessions({ secret: SECRET, ...storage.options, log: () => {} } as NodeSessionOptions);
@@ -221,7 +229,7 @@ for (const engine of ["njs", "qjs"]) {
         assert.deepEqual(JSON.parse(me.body), { subject: "nginx-user", data: { via: "nginx" } });
       });
 
-      if (storage.redis) {
+      if (storageName === "redis") {
         it("the record is Redis', under lua-resty-session's key, and both sides read it from there", async () => {
           const before = await sessionKeys();
           const login = await request(app.port, "POST", "/login");
@@ -236,7 +244,7 @@ for (const engine of ["njs", "qjs"]) {
         });
       }
 
-      if (storage.redis) {
+      if (storageName === "redis") {
         it("README's From Node example, as shown: its logins open in nginx, nginx's open in it", async () => {
           const directory = resolve(process.cwd(), ".cache", "interop-readme");
           mkdirSync(directory, { recursive: true });
@@ -265,6 +273,20 @@ for (const engine of ["njs", "qjs"]) {
           } finally {
             child.kill();
           }
+        });
+      }
+
+      if (storage.sentinel) {
+        it("through Sentinel: the record is the master's, found by both sides through the sentinel", async () => {
+          const sentinelKeys = async () => (await redisCommand("KEYS sentinel:session:*")).split("\r\n").filter((line) => line.startsWith("sentinel:session:"));
+          const before = await sentinelKeys();
+          const cookie = cookieHeader((await request(app.port, "POST", "/login")).setCookies);
+          const keys = (await sentinelKeys()).filter((key) => !before.includes(key));
+          assert.equal(keys.length, 1, "Express's record is on the master the sentinel names");
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 200);
+          assert.equal(await redisCommand("DEL " + keys[0]), ":1\r\n");
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 401, "nginx: the record is gone");
+          assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 401, "Express: the record is gone");
         });
       }
 

@@ -35,6 +35,8 @@ export interface RootfsOptions {
   redisPort?: number;
   /** Also start memcached on this port. */
   memcachedPort?: number;
+  /** Also start a redis-sentinel on this port, watching the redis-server above as "mymaster". */
+  sentinelPort?: number;
   /** NJS_SESSION_* variables for nginx (in-rootfs.sh passes only those). */
   env: { [name: string]: string };
 }
@@ -50,9 +52,14 @@ export async function startRootfsServers(options: RootfsOptions): Promise<Rootfs
     ? `redis-server --port ${options.redisPort} --bind 127.0.0.1 --save '' --appendonly no --dir /tmp &\n`
     : "";
   const memcached = options.memcachedPort ? `memcached -l 127.0.0.1 -p ${options.memcachedPort} -U 0 -u root -m 16 &\n` : "";
+  // Sentinel rewrites its configuration file: one of its own, in the rootfs's /tmp.
+  const sentinel = options.sentinelPort
+    ? `printf 'port ${options.sentinelPort}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 ${options.redisPort} 1\\n' >/tmp/sentinel.conf\n` +
+      "redis-sentinel /tmp/sentinel.conf &\n"
+    : "";
   const script = `set -e
 nginx -q -t -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log"
-${redis}${memcached}exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
+${redis}${memcached}${sentinel}exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.NJS_SESSION_NETNS; // the caller's namespace (build/interop.sh's), shared with Node
   const child: ChildProcess = spawn("bash", ["nginx/in-rootfs.sh", "bash", "-c", script, "sh", directory], {
