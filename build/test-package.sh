@@ -6,8 +6,9 @@
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
 #      resolve; `import { createSessions } from "njs-session"` works (a session saved and opened
-#      again over node:http), and a TypeScript consumer type-checks against the package's declarations
-#      (tsc, "module": "nodenext", strict, no skipLibCheck);
+#      again over node:http), and TypeScript consumers of the package and of its Express and Fastify
+#      middleware type-check against its declarations (tsc, "module": "nodenext", strict, no
+#      skipLibCheck);
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
 #      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
@@ -118,6 +119,37 @@ if (cd "$WORK/app" && node "$tsc" -p tsconfig.json) >/dev/null 2>&1; then
     die "the declarations accept idling_timeout: \"600\" (a string): they are not the package's types"
 fi
 ok "the declarations type-check a TypeScript consumer (nodenext, strict, no skipLibCheck) and refuse a wrong option type"
+
+# The middleware's declarations, in an app that has Express and Fastify (and their types): the repository's,
+# linked in, as the tarball installed offline brings neither.
+for module in express fastify @types; do
+    mkdir -p "$(dirname "$WORK/app/node_modules/$module")"
+    ln -s "$REPO/node_modules/$module" "$WORK/app/node_modules/$module"
+done
+cat >"$WORK/app/consumer.ts" <<'EOF'
+import express from "express";
+import Fastify from "fastify";
+import { createSessions } from "njs-session";
+import { expressSessions } from "njs-session/express";
+import { fastifySessions } from "njs-session/fastify";
+const sessions = createSessions({ secret: "package-test-secret-0123456789abcdef" });
+const app = express();
+app.use(expressSessions(sessions, { audience: "app" }));
+app.get("/me", (req, res) => {
+    const subject: string | undefined = req.session.getSubject();
+    const exists: boolean = req.sessionExists;
+    res.json({ subject, exists });
+});
+const fastify = Fastify();
+await fastify.register(fastifySessions(sessions));
+fastify.get("/me", async (request) => ({ subject: request.session.getSubject(), exists: request.sessionExists }));
+EOF
+(cd "$WORK/app" && node "$tsc" -p tsconfig.json) >&2 || die "an Express and Fastify consumer does not type-check against the installed declarations"
+sed -i 's/const exists: boolean = req.sessionExists;/const exists: string = req.sessionExists;/' "$WORK/app/consumer.ts"
+if (cd "$WORK/app" && node "$tsc" -p tsconfig.json) >/dev/null 2>&1; then
+    die "the Express declarations accept req.sessionExists as a string: the augmentation is not the package's"
+fi
+ok "the middleware's declarations type-check an Express and Fastify consumer (req.session, request.session)"
 cd "$REPO"
 
 # 4. nginx loads the installed module

@@ -1,5 +1,6 @@
 /**
- * Express middleware (Express 4 and 5): starts the request's session and puts it on the request.
+ * Express middleware (the request-handler interface Express 4 and 5 share): starts the request's
+ * session and puts it on the request.
  *
  *   app.use(expressSessions(sessions));
  *   app.get("/me", (req, res) => res.json({ subject: req.session.getSubject() }));

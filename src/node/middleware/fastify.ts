@@ -1,7 +1,7 @@
 /**
- * A Fastify plugin (Fastify 4 and 5): starts each request's session in an onRequest hook and puts it on
- * the request. Registered without encapsulation (skip-override), so it covers the routes of the
- * instance it is registered on.
+ * A Fastify plugin (hooks and decorators as Fastify 4 and 5 have them): starts each request's session
+ * in an onRequest hook and puts it on the request. Registered without encapsulation (skip-override),
+ * so it covers the routes of the instance it is registered on.
  *
  *   await app.register(fastifySessions(sessions));
  *   app.get("/me", async (request) => ({ subject: request.session.getSubject() }));
