@@ -1,6 +1,6 @@
 /**
  * The same sessions in Node and in nginx, both ways, under both njs engines, for cookie, redis (a
- * single server, and through Sentinel), memcached and file storage: a session an Express app (the Node package) saves opens in nginx's access check, and a
+ * single server, through Sentinel, a Cluster), memcached and file storage: a session an Express app (the Node package) saves opens in nginx's access check, and a
  * session nginx's login handler saves opens in the Express app. nginx and redis-server are the rootfs's
  * (rootfs-nginx.ts); run through build/interop.sh (`npm run test:interop`).
  *
@@ -33,10 +33,35 @@ const BRIDGE_RELAY = 17380;
 interface StorageCase {
   /** session.json's storage options and createSessions' (the same, but for the secret's form). */
   options: { [name: string]: unknown };
-  redis?: boolean;
-  memcached?: boolean;
-  sentinel?: boolean;
+  /** The stores to start in the rootfs (shell, rootfs-nginx.ts), and the ports they listen on. */
+  stores?: string;
+  ports?: number[];
 }
+
+const CLUSTER_PORTS = [17100, 17101, 17102];
+
+/** redis-server on `port`, no persistence; `extra`: more arguments. */
+function redisServer(port: number, extra = ""): string {
+  return `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --dir /tmp ${extra} &`;
+}
+
+const STORES = {
+  redis: redisServer(REDIS_PORT),
+  // Sentinel rewrites its configuration file: one of its own, in the rootfs's /tmp.
+  sentinel: [
+    redisServer(REDIS_PORT),
+    `printf 'port ${SENTINEL_PORT}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 ${REDIS_PORT} 1\\n' >/tmp/sentinel.conf`,
+    "redis-sentinel /tmp/sentinel.conf &",
+  ].join("\n"),
+  // Three masters, no replicas, formed before nginx starts (as t/170-redis-cluster.t does).
+  cluster: [
+    ...CLUSTER_PORTS.map((port) => redisServer(port, `--cluster-enabled yes --cluster-config-file /tmp/nodes-${port}.conf --cluster-node-timeout 2000`)),
+    ...CLUSTER_PORTS.map((port) => `until redis-cli -p ${port} ping >/dev/null 2>&1; do sleep 0.05; done`),
+    `redis-cli --cluster create ${CLUSTER_PORTS.map((port) => "127.0.0.1:" + port).join(" ")} --cluster-replicas 0 --cluster-yes >/dev/null`,
+    ...CLUSTER_PORTS.map((port) => `until redis-cli -p ${port} cluster info | grep -q cluster_state:ok; do sleep 0.1; done`),
+  ].join("\n"),
+  memcached: `memcached -l 127.0.0.1 -p ${MEMCACHED_PORT} -U 0 -u root -m 16 &`,
+};
 
 /** file storage's directory: the repository is at the same path inside the rootfs, so both sides share it. */
 const FILE_DIRECTORY = `${process.cwd()}/.cache/interop-sessions`;
@@ -44,13 +69,18 @@ const FILE_DIRECTORY = `${process.cwd()}/.cache/interop-sessions`;
 const STORAGES: { [name: string]: StorageCase } = {
   cookie: { options: {} },
   // README's From Node example's audience and prefix: it runs against this case too.
-  redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, redis: true },
+  redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, stores: STORES.redis, ports: [REDIS_PORT] },
   "redis-sentinel": {
     options: { storage: "redis", redis: { master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL_PORT}`], prefix: "sentinel" } },
-    redis: true,
-    sentinel: true,
+    stores: STORES.sentinel,
+    ports: [REDIS_PORT, SENTINEL_PORT],
   },
-  memcached: { options: { storage: "memcached", memcached: { port: MEMCACHED_PORT, prefix: "interop" } }, memcached: true },
+  "redis-cluster": {
+    options: { storage: "redis", redis: { nodes: CLUSTER_PORTS.map((port) => ({ ip: "127.0.0.1", port })), prefix: "cluster" } },
+    stores: STORES.cluster,
+    ports: CLUSTER_PORTS,
+  },
+  memcached: { options: { storage: "memcached", memcached: { port: MEMCACHED_PORT, prefix: "interop" } }, stores: STORES.memcached, ports: [MEMCACHED_PORT] },
   file: { options: { storage: "file", file: { path: FILE_DIRECTORY } } },
 };
 
@@ -188,10 +218,8 @@ for (const engine of ["njs", "qjs"]) {
           name: `${engine}-${storageName}`,
           nginxConf: nginxConf(engine),
           sessionJson: JSON.stringify(sessionJson),
-          ports: [NGINX_PORT, ...(storage.redis ? [REDIS_PORT] : []), ...(storage.memcached ? [MEMCACHED_PORT] : []), ...(storage.sentinel ? [SENTINEL_PORT] : [])],
-          redisPort: storage.redis ? REDIS_PORT : undefined,
-          memcachedPort: storage.memcached ? MEMCACHED_PORT : undefined,
-          sentinelPort: storage.sentinel ? SENTINEL_PORT : undefined,
+          ports: [NGINX_PORT, ...(storage.ports || [])],
+          stores: storage.stores || "",
           env: { NJS_SESSION_INTEROP_SECRET: SECRET },
         });
         sessions = createSessions({ secret: SECRET, ...storage.options, log: () => {} } as NodeSessionOptions);
@@ -276,7 +304,7 @@ for (const engine of ["njs", "qjs"]) {
         });
       }
 
-      if (storage.sentinel) {
+      if (storageName === "redis-sentinel") {
         it("through Sentinel: the record is the master's, found by both sides through the sentinel", async () => {
           const sentinelKeys = async () => (await redisCommand("KEYS sentinel:session:*")).split("\r\n").filter((line) => line.startsWith("sentinel:session:"));
           const before = await sentinelKeys();
@@ -290,7 +318,23 @@ for (const engine of ["njs", "qjs"]) {
         });
       }
 
-      if (storage.memcached) {
+      if (storageName === "redis-cluster") {
+        it("in a cluster: the record is on the node its slot names, and both sides read it from there", async () => {
+          const keysOn = async (port: number) =>
+            (await storeCommand(port, "KEYS cluster:session:*")).split("\r\n").filter((line) => line.startsWith("cluster:session:"));
+          const all = async () => (await Promise.all(CLUSTER_PORTS.map(async (port) => (await keysOn(port)).map((key) => ({ port, key }))))).flat();
+          const before = (await all()).map((entry) => entry.key);
+          const cookie = cookieHeader((await request(app.port, "POST", "/login")).setCookies);
+          const added = (await all()).filter((entry) => !before.includes(entry.key));
+          assert.equal(added.length, 1, "one record added by Express's login, on one node");
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 200);
+          assert.equal(await storeCommand(added[0].port, "DEL " + added[0].key), ":1\r\n");
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 401, "nginx: the record is gone");
+          assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 401, "Express: the record is gone");
+        });
+      }
+
+      if (storageName === "memcached") {
         it("the record is memcached's: both sides lose the session when memcached forgets it", async () => {
           const cookie = cookieHeader((await request(app.port, "POST", "/login")).setCookies);
           assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 200);

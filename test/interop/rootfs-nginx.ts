@@ -1,7 +1,7 @@
 /**
- * nginx and the stores (redis-server, memcached) from the provisioned rootfs (nginx/in-rootfs.sh),
- * started by a Node test so that it can talk to them: one in-rootfs shell per nginx, the stores it is
- * asked for beside it, all children of that shell. build/interop.sh runs the tests in a network namespace of their own
+ * nginx and the stores (redis-server, redis-sentinel, memcached) from the provisioned rootfs
+ * (nginx/in-rootfs.sh), started by a Node test so that it can talk to them: one in-rootfs shell per
+ * nginx, the stores it is given beside it, all children of that shell. build/interop.sh runs the tests in a network namespace of their own
  * (loopback only), shared by Node and the rootfs, so the fixed ports below collide with no other run.
  *
  * The server root is inside the repository (the rootfs sees only the repository), under
@@ -31,12 +31,11 @@ export interface RootfsOptions {
   sessionJson: string;
   /** Ports that must accept connections before the servers count as started. */
   ports: number[];
-  /** Also start redis-server on this port (no persistence). */
-  redisPort?: number;
-  /** Also start memcached on this port. */
-  memcachedPort?: number;
-  /** Also start a redis-sentinel on this port, watching the redis-server above as "mymaster". */
-  sentinelPort?: number;
+  /**
+   * Shell lines run in the rootfs before nginx starts: the stores, in the background, and whatever
+   * must be ready before nginx takes requests (a cluster formed). They run under `set -e`.
+   */
+  stores: string;
   /** NJS_SESSION_* variables for nginx (in-rootfs.sh passes only those). */
   env: { [name: string]: string };
 }
@@ -48,18 +47,10 @@ export async function startRootfsServers(options: RootfsOptions): Promise<Rootfs
   mkdirSync(resolve(directory, "logs"), { recursive: true });
   writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
   writeFileSync(resolve(directory, "session.json"), options.sessionJson);
-  const redis = options.redisPort
-    ? `redis-server --port ${options.redisPort} --bind 127.0.0.1 --save '' --appendonly no --dir /tmp &\n`
-    : "";
-  const memcached = options.memcachedPort ? `memcached -l 127.0.0.1 -p ${options.memcachedPort} -U 0 -u root -m 16 &\n` : "";
-  // Sentinel rewrites its configuration file: one of its own, in the rootfs's /tmp.
-  const sentinel = options.sentinelPort
-    ? `printf 'port ${options.sentinelPort}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 ${options.redisPort} 1\\n' >/tmp/sentinel.conf\n` +
-      "redis-sentinel /tmp/sentinel.conf &\n"
-    : "";
   const script = `set -e
 nginx -q -t -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log"
-${redis}${memcached}${sentinel}exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
+${options.stores}
+exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.NJS_SESSION_NETNS; // the caller's namespace (build/interop.sh's), shared with Node
   const child: ChildProcess = spawn("bash", ["nginx/in-rootfs.sh", "bash", "-c", script, "sh", directory], {
