@@ -5,7 +5,11 @@
 #      and package.json, and nothing else;
 #   2. `npm run release`: njs-session-<version>.tar.gz holds the same nginx-side files, byte for byte;
 #   3. the packed tarball installs into an empty folder without the network, and its `exports`
-#      resolve; its bin runs (`npx njs-session mint`, then `npx njs-session inspect` of that cookie);
+#      resolve; `import { createSessions } from "njs-session"` works (a session saved and opened
+#      again over node:http), and TypeScript consumers of the package and of its Express and Fastify
+#      middleware type-check against its declarations (tsc, "module": "nodenext", strict, no
+#      skipLibCheck); its bin runs (`npx njs-session mint`, then `npx njs-session inspect` of that
+#      cookie);
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
 #      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
@@ -34,12 +38,13 @@ tar -xzf "$tarball" -C "$WORK/pack"
 (cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
 {
     printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js dist/cli.js
+    (cd dist && find node types -type f \( -name '*.js' -o -name '*.d.ts' \)) | sed 's,^,dist/,'   # the Node package
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
     git ls-files 'docs/*.md' | grep -v '^docs/NOTES\.md$'    # the pages README links (NOTES.md: working notes)
 } | LC_ALL=C sort -u >"$WORK/expected"
 diff -u "$WORK/expected" "$WORK/packed" >&2 || die "npm pack's files differ from the expected list (- expected, + packed)"
 cmp -s dist/session.js "$WORK/pack/package/dist/session.js" || die "the packed session.js is not the one prepack built"
-ok "npm pack: $(wc -l <"$WORK/packed") files, the njs modules, snippets, examples and demo"
+ok "npm pack: $(wc -l <"$WORK/packed") files, the njs modules, the Node package, snippets, examples and demo"
 
 # 2. npm run release: the same nginx-side files
 npm run --silent release >/dev/null
@@ -58,10 +63,94 @@ npm install --offline --no-audit --no-fund --silent "$tarball" >/dev/null
 installed="$WORK/app/node_modules/njs-session"
 resolved="$(node --input-type=module -e 'console.log(new URL(import.meta.resolve("njs-session/session.js")).pathname)')"
 [[ "$resolved" == "$installed/dist/session.js" ]] || die "njs-session/session.js resolves to '$resolved'"
-if node --input-type=module -e 'await import("njs-session")' 2>/dev/null; then
-    die 'import "njs-session" works: the Node entry point is issue 17; update this test and CHANGELOG'
+ok "installed offline; exports resolve njs-session/session.js"
+
+# The Node entry point: a session saved by one request opens in the next, over a real node:http server.
+cat >"$WORK/app/consumer.mjs" <<'EOF'
+import { createServer } from "node:http";
+import { createSessions, withSessions } from "njs-session";
+const sessions = createSessions({ secret: "package-test-secret-0123456789abcdef", log: () => {} });
+const server = createServer(withSessions(sessions, async (req, res) => {
+    if (req.url === "/login") {
+        req.session.setSubject("package-user");
+        await req.session.save();
+    }
+    res.end(req.session.getSubject() || "-");
+}));
+server.listen(0, "127.0.0.1", async () => {
+    const base = "http://127.0.0.1:" + server.address().port;
+    const login = await fetch(base + "/login");
+    const cookie = login.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+    const me = await (await fetch(base + "/me", { headers: { cookie } })).text();
+    const anonymous = await (await fetch(base + "/me")).text();
+    server.close();
+    console.log(me + " " + anonymous);
+});
+EOF
+answer="$(cd "$WORK/app" && node consumer.mjs)" || die "the Node consumer failed"
+[[ "$answer" == "package-user -" ]] || die "import \"njs-session\": expected 'package-user -', got '$answer'"
+for entry in njs-session/express njs-session/fastify; do
+    (cd "$WORK/app" && node --input-type=module -e "const m = await import('$entry'); if (Object.keys(m).length !== 1) throw new Error(Object.keys(m).join())") ||
+        die "import \"$entry\" failed"
+done
+ok "import \"njs-session\" works (a session saved and opened again over node:http); njs-session/express and njs-session/fastify load"
+
+# Its declarations: a TypeScript consumer type-checks against them, and a wrong use does not.
+cat >"$WORK/app/tsconfig.json" <<EOF
+{ "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022", "strict": true,
+  "noEmit": true, "skipLibCheck": false, "types": ["node"], "typeRoots": ["$REPO/node_modules/@types"] }, "files": ["consumer.ts"] }
+EOF
+cat >"$WORK/app/consumer.ts" <<'EOF'
+import { createServer } from "node:http";
+import { createSessions, isStoreUnavailable, type OpenResult, type Session, type SessionOptions } from "njs-session";
+const options: SessionOptions = { secret: "package-test-secret-0123456789abcdef", idling_timeout: 600, now: () => 1760000000 };
+const sessions = createSessions({ ...options, log: (level, message) => console.log(level, message) });
+createServer(async (req, res) => {
+    const opened: OpenResult = await sessions.open(req, res);
+    const session: Session = opened.session;
+    const subject: string | undefined = session.getSubject();
+    res.end(String(subject) + String(isStoreUnavailable(opened.error)));
+});
+EOF
+printf '{ "name": "package-test", "private": true, "type": "module" }\n' >"$WORK/app/package.json"
+tsc="$REPO/node_modules/typescript/bin/tsc"
+(cd "$WORK/app" && node "$tsc" -p tsconfig.json) >&2 || die "a TypeScript consumer does not type-check against the installed declarations"
+sed -i 's/idling_timeout: 600/idling_timeout: "600"/' "$WORK/app/consumer.ts"
+if (cd "$WORK/app" && node "$tsc" -p tsconfig.json) >/dev/null 2>&1; then
+    die "the declarations accept idling_timeout: \"600\" (a string): they are not the package's types"
 fi
-ok "installed offline; exports resolve njs-session/session.js; no Node entry point yet"
+ok "the declarations type-check a TypeScript consumer (nodenext, strict, no skipLibCheck) and refuse a wrong option type"
+
+# The middleware's declarations, in an app that has Express and Fastify (and their types): the repository's,
+# linked in, as the tarball installed offline brings neither.
+for module in express fastify @types; do
+    mkdir -p "$(dirname "$WORK/app/node_modules/$module")"
+    ln -s "$REPO/node_modules/$module" "$WORK/app/node_modules/$module"
+done
+cat >"$WORK/app/consumer.ts" <<'EOF'
+import express from "express";
+import Fastify from "fastify";
+import { createSessions } from "njs-session";
+import { expressSessions } from "njs-session/express";
+import { fastifySessions } from "njs-session/fastify";
+const sessions = createSessions({ secret: "package-test-secret-0123456789abcdef" });
+const app = express();
+app.use(expressSessions(sessions, { audience: "app" }));
+app.get("/me", (req, res) => {
+    const subject: string | undefined = req.session.getSubject();
+    const exists: boolean = req.sessionExists;
+    res.json({ subject, exists });
+});
+const fastify = Fastify();
+await fastify.register(fastifySessions(sessions));
+fastify.get("/me", async (request) => ({ subject: request.session.getSubject(), exists: request.sessionExists }));
+EOF
+(cd "$WORK/app" && node "$tsc" -p tsconfig.json) >&2 || die "an Express and Fastify consumer does not type-check against the installed declarations"
+sed -i 's/const exists: boolean = req.sessionExists;/const exists: string = req.sessionExists;/' "$WORK/app/consumer.ts"
+if (cd "$WORK/app" && node "$tsc" -p tsconfig.json) >/dev/null 2>&1; then
+    die "the Express declarations accept req.sessionExists as a string: the augmentation is not the package's"
+fi
+ok "the middleware's declarations type-check an Express and Fastify consumer (req.session, request.session)"
 
 # 3b. the bin: the installed CLI mints a cookie and inspects it, without a key and with one
 export NJS_SESSION_SECRET=package-test-cli-secret-0123456789

@@ -5,7 +5,7 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs), and
-#      the CLI against that nginx (test/cli/)
+#      the CLI against that nginx (test/cli/), and Node ↔ nginx: sessions of the Node package open in nginx and back (build/interop.sh)
 #   6. the njs floor: the t/ files that apply under Debian trixie's nginx 1.26 + njs 0.8.9 (own rootfs),
 #      and what `nginx -t` says on the host's older njs (build/below-floor.sh; skipped where it cannot run)
 #   7. the short fuzz run (build/fuzz.sh): hostile cookies and login verdicts, both engines
@@ -44,6 +44,9 @@ bash build/prove.sh
 
 step "the CLI against nginx (both engines): minted cookies, inspect, the admin API client"
 node --import tsx --test --test-reporter=spec test/cli/*.test.ts
+
+step "Node ↔ nginx: the same sessions both ways, both engines, every shared storage"
+bash build/interop.sh
 
 step "integration tests on the njs floor (Debian trixie: nginx 1.26 + njs 0.8.9, njs engine)"
 NJS_SESSION_FLOOR=1 bash build/prove.sh

@@ -121,3 +121,46 @@ GET /me
 [error]
 [alert]
 user-module-secret-42
+
+
+
+=== TEST 3: a clock and a random source of the caller's (docs/api.md): a session "as of" a time, ids from the caller's bytes
+--- main_config eval
+"load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\nenv SESSION_SECRET=$::SECRET;"
+--- http_config
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    js_path $TEST_NGINX_REPO_DIR/t/js/;
+    js_import app from clock-app.js;
+--- config
+    location = /login     { js_content app.login; }
+    location = /me        { js_content app.me; }
+    location = /sevens    { js_content app.sevens; }
+    location = /bad-clock { js_content app.badClock; }
+--- init
+package main;
+my $t0 = 1760000000;
+my ($res, $lines) = get("/login?at=$t0");
+is($res->{status}, 204, 'login as of t0: 204');
+my $cookie = cookie_header(@$lines);
+my $header = MIME::Base64::decode_base64(do { (my $b = substr((split /=/, $cookie, 2)[1], 0, 110)) =~ tr/-_/+\//; $b . '==' });
+is(unpack('V', substr($header, 35, 4)) + 256 ** 4 * unpack('C', substr($header, 39, 1)), $t0, "the cookie's creation time is the caller's clock");
+($res) = get('/me?at=' . ($t0 + 900), $cookie);
+is($res->{status}, 200, 'as of t0 + 900 s (the idling timeout): it opens');
+is($res->{content}, 'john@example.com', 'with its subject');
+($res) = get('/me?at=' . ($t0 + 901), $cookie);
+is($res->{status}, 401, 'as of t0 + 901 s: it does not');
+is($res->{content}, 'session idling timeout exceeded', 'past the idling timeout');
+($res, $lines) = get('/sevens');
+is($res->{status}, 204, 'saved with a random source of sevens');
+$header = MIME::Base64::decode_base64(do { (my $b = substr((split /=/, cookie_header(@$lines), 2)[1], 0, 110)) =~ tr/-_/+\//; $b . '==' });
+is(substr($header, 3, 32), "\x07" x 32, 'the session id is the random source\'s bytes');
+($res) = get('/bad-clock');
+is($res->{status}, 500, 'a clock that does not answer seconds fails loudly');
+like($res->{content}, qr/now\(\) must return unix seconds/, 'saying why');
+--- request
+GET /me?at=1760000000
+--- error_code: 401
+--- log_level: info
+--- no_error_log
+[alert]
+user-module-secret-42

@@ -8,6 +8,7 @@ import { resolveSettings, Settings } from "./settings";
 import type { Exchange, Platform } from "./platform";
 import { isPromise, MaybePromise } from "./maybe";
 import { Result, Session } from "./session";
+import { withSources } from "./sources";
 
 export interface OpenResult {
   session: Session;
@@ -75,6 +76,8 @@ const QUIET_REASONS = ["missing session cookie"];
 export function createSessionLibrary(platform: Platform): SessionLibrary {
   let globalOptions: SessionOptions = {};
   let globalSettings: Settings | null = null;
+  /** The platform with init()'s clock and random source, if it set them. */
+  let globalPlatform: Platform = platform;
   let initCalled = false;
 
   /**
@@ -99,6 +102,12 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     return globalSettings;
   }
 
+  /** The platform a call runs on: init()'s, or with the call's own clock or random source. */
+  function platformFor(options?: SessionOptions): Platform {
+    if (!options || (!options.now && !options.random)) return globalPlatform;
+    return withSources(globalPlatform, options.now, options.random);
+  }
+
   function logRejection(session: Session, error: string | undefined): void {
     if (!error || QUIET_REASONS.indexOf(error) >= 0) return;
     platform.log("info", "[session] no session for cookie \"" + session.settings.cookieName + "\": " + error);
@@ -110,7 +119,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
   }
 
   function openMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<OpenResult> {
-    return new Session(settingsFor(options), platform, exchange).openThen(openResult);
+    return new Session(settingsFor(options), platformFor(options), exchange).openThen(openResult);
   }
 
   function startResult(session: Session, opened: Result): MaybePromise<StartResult> {
@@ -137,7 +146,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
 
   /** openMaybe() and the refresh in one promise step (Session.openThen). */
   function startMaybe(exchange: Exchange, options?: SessionOptions): MaybePromise<StartResult> {
-    return new Session(settingsFor(options), platform, exchange).openThen(startResult);
+    return new Session(settingsFor(options), platformFor(options), exchange).openThen(startResult);
   }
 
   async function open(exchange: Exchange, options?: SessionOptions): Promise<OpenResult> {
@@ -149,6 +158,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
       const merged = mergeOptions(globalOptions, validateOptions(options));
       globalSettings = resolveSettings(merged, platform);
       globalOptions = merged;
+      globalPlatform = withSources(platform, merged.now, merged.random);
       resolved = {};
       resolvedCount = 0;
       initCalled = true;
@@ -158,7 +168,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
     },
     settings: settingsFor,
     new: function (exchange: Exchange, options?: SessionOptions): Session {
-      return new Session(settingsFor(options), platform, exchange);
+      return new Session(settingsFor(options), platformFor(options), exchange);
     },
     open: open,
     start: async function (exchange: Exchange, options?: SessionOptions): Promise<StartResult> {

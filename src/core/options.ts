@@ -71,6 +71,13 @@ export interface SessionOptions {
   verified_cache_entries?: number;
   /** Bytes the in-memory verified cache may use, roughly. */
   verified_cache_bytes?: number;
+  /**
+   * njs-session extension: the clock, in whole unix seconds (default: the real one), so that tests and
+   * tools open, save and refresh a session "as of" a given time (sources.ts).
+   */
+  now?: () => number;
+  /** njs-session extension: the random source, `size` bytes per call (default: the platform's CSPRNG). */
+  random?: (size: number) => Uint8Array;
 }
 
 export type StorageOptions = { [name: string]: unknown };
@@ -130,7 +137,7 @@ export const DEFAULTS = {
 /** The verified cache's zone when none is named: njs-session.conf declares it. */
 export const DEFAULT_VERIFIED_CACHE_ZONE = "njs_session_cache";
 
-type OptionKind = "string" | "boolean" | "count" | "strings" | "keys" | "key" | "object" | "storage" | "list" | "zone";
+type OptionKind = "string" | "boolean" | "count" | "strings" | "keys" | "key" | "object" | "storage" | "list" | "zone" | "function";
 
 const OPTION_KINDS: { [name: string]: OptionKind } = {
   secret: "string",
@@ -179,6 +186,8 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   verified_cache_zone: "zone",
   verified_cache_entries: "count",
   verified_cache_bytes: "count",
+  now: "function",
+  random: "function",
 };
 
 /** Every option name init()/new()/open() take (README's options table is checked against it). */
@@ -237,6 +246,9 @@ function checkKind(name: string, kind: OptionKind, value: unknown): void {
       return;
     case "object":
       if (typeof value !== "object" || Array.isArray(value)) fail(name + " must be an object");
+      return;
+    case "function":
+      if (typeof value !== "function") fail(name + " must be a function");
       return;
     case "zone":
       if (value !== false && (typeof value !== "string" || value === "")) fail(name + " must name a js_shared_dict_zone, or be false");

@@ -1,0 +1,109 @@
+/**
+ * nginx and the stores (redis-server, redis-sentinel, memcached) from the provisioned rootfs
+ * (nginx/in-rootfs.sh), started by a Node test so that it can talk to them: one in-rootfs shell per
+ * nginx, the stores it is given beside it, all children of that shell. build/interop.sh runs the tests in a network namespace of their own
+ * (loopback only), shared by Node and the rootfs, so the fixed ports below collide with no other run.
+ *
+ * The server root is inside the repository (the rootfs sees only the repository), under
+ * .cache/interop-<name>/, and holds nginx.conf, session.json and the logs.
+ */
+
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { isListening, REPO } from "../e2e/demo-server";
+
+const process = (globalThis as unknown as { process: NodeJS.Process }).process;
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+export interface RootfsServers {
+  /** The server root (logs/error.log, nginx.conf, session.json). */
+  readonly directory: string;
+  errorLog(): string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface RootfsOptions {
+  /** Names the server root: .cache/interop-<name>. */
+  name: string;
+  nginxConf: string;
+  sessionJson: string;
+  /** Ports that must accept connections before the servers count as started. */
+  ports: number[];
+  /**
+   * Shell lines run in the rootfs before nginx starts: the stores, in the background, and whatever
+   * must be ready before nginx takes requests (a cluster formed). They run under `set -e`.
+   */
+  stores: string;
+  /** NJS_SESSION_* variables for nginx (in-rootfs.sh passes only those). */
+  env: { [name: string]: string };
+}
+
+/** Starts the servers, resolves once every port answers; rejects with their output otherwise. */
+export async function startRootfsServers(options: RootfsOptions): Promise<RootfsServers> {
+  const directory = resolve(REPO, ".cache", "interop-" + options.name);
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(resolve(directory, "logs"), { recursive: true });
+  writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
+  writeFileSync(resolve(directory, "session.json"), options.sessionJson);
+  const script = `set -e
+nginx -q -t -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log"
+${options.stores}
+exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.NJS_SESSION_NETNS; // the caller's namespace (build/interop.sh's), shared with Node
+  const child: ChildProcess = spawn("bash", ["nginx/in-rootfs.sh", "bash", "-c", script, "sh", directory], {
+    cwd: REPO,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  let exited = false;
+  const exit = new Promise<void>((done) => child.on("exit", () => ((exited = true), done())));
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", () => killGroup("SIGKILL"));
+
+  const servers: RootfsServers = {
+    directory,
+    errorLog: () => {
+      try {
+        return readFileSync(resolve(directory, "logs", "error.log"), "utf8");
+      } catch {
+        return "";
+      }
+    },
+    output: () => log,
+    stop: async () => {
+      if (exited) return;
+      killGroup("SIGTERM");
+      const stopped = await Promise.race([exit.then(() => true), sleep(5000).then(() => false)]);
+      if (!stopped) {
+        killGroup("SIGKILL");
+        await exit;
+      }
+    },
+  };
+
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (exited) throw new Error(`the rootfs servers exited:\n${log}\n${servers.errorLog()}`);
+    let ready = true;
+    for (const port of options.ports) if (!(await isListening(port))) ready = false;
+    if (ready) return servers;
+    if (Date.now() > deadline) {
+      await servers.stop();
+      throw new Error(`the rootfs servers did not answer on ${options.ports.join(", ")}:\n${log}\n${servers.errorLog()}`);
+    }
+    await sleep(100);
+  }
+}
