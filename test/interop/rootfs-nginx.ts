@@ -91,6 +91,10 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
         killGroup("SIGKILL");
         await exit;
       }
+      // The shell can be gone before nginx has let go of its ports: the next servers' readiness check
+      // would then find this nginx still answering, and lose it a moment later.
+      const closing = Date.now() + 5000;
+      for (const port of options.ports) while ((await isListening(port)) && Date.now() < closing) await sleep(50);
     },
   };
 
