@@ -24,15 +24,8 @@ export function timingProperty(name: string, settings: TimingSettings, timing: S
   const rolling = settings.rollingTimeout > 0 ? settings.rollingTimeout - sinceRoll : undefined;
   const absolute = settings.absoluteTimeout > 0 ? settings.absoluteTimeout - sinceCreation : undefined;
   switch (name) {
-    case "timeout": {
-      let timeout: number | undefined;
-      const candidates = [idling, rolling, absolute];
-      for (let i = 0; i < candidates.length; i++) {
-        const candidate = candidates[i];
-        if (candidate !== undefined) timeout = timeout === undefined ? candidate : Math.min(timeout, candidate);
-      }
-      return timeout;
-    }
+    case "timeout":
+      return closestTimeout(settings, timing);
     case "idling-timeout":
     case "idling_timeout":
       return idling;
@@ -49,4 +42,24 @@ export function timingProperty(name: string, settings: TimingSettings, timing: S
       return timing.timestamp;
   }
   return undefined;
+}
+
+/**
+ * "timeout": the seconds left before the closest configured timeout; undefined when none is configured.
+ * On its own because every published session needs it, and nothing else of timingProperty.
+ */
+export function closestTimeout(settings: TimingSettings, timing: SessionTiming): number | undefined {
+  const sinceCreation = timing.timestamp - timing.creationTime;
+  const sinceRoll = sinceCreation - timing.rollingOffset;
+  let closest: number | undefined;
+  if (settings.idlingTimeout > 0) closest = settings.idlingTimeout - (sinceRoll - timing.idlingOffset);
+  if (settings.rollingTimeout > 0) {
+    const rolling = settings.rollingTimeout - sinceRoll;
+    if (closest === undefined || rolling < closest) closest = rolling;
+  }
+  if (settings.absoluteTimeout > 0) {
+    const absolute = settings.absoluteTimeout - sinceCreation;
+    if (closest === undefined || absolute < closest) closest = absolute;
+  }
+  return closest;
 }

@@ -20,13 +20,13 @@ import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check"
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import { quickCookie } from "../core/cookies";
-import type { Session } from "../core/session";
+import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
-import { stateBinding } from "./csrf";
+import { publicationBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
-import { CheckMode, knownSource, Publication, publicationOf, publishNow, StateSource } from "./publication";
+import { CheckMode, Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
@@ -48,9 +48,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // The session computed it for the verified cache already, if it filled it.
       loggableId: session.loggableId() as string,
       data: session.getData(),
-      property: function (name) {
-        return session.getProperty(name);
-      },
+      // An open session has its cookie's fields, as of this request.
+      timing: session.meta as CookieMeta,
     };
   }
 
@@ -128,7 +127,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   function publishKnown(r: NginxHTTPRequest, mode: CheckMode, known: KnownSession, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
     let publication = known.publication as Publication | undefined;
     if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
-      publication = publicationOf(knownSource(known, settings), settings, context.entry, context, now);
+      publication = publicationOf(known, settings, context.entry, context, now);
       known.publication = publication;
     }
     return publish(r, mode, context, settings, publication, NO_COOKIES);
@@ -170,15 +169,12 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // An auth_request subrequest is a GET: the client's method is the main request's.
       const method = mode === CheckMode.Access ? r.method : String(r.variables.request_method);
       if (!isSafeMethod(method)) {
-        const binding = stateBinding(publication.state);
-        // Every session has a creation time; should one not, the check fails closed rather than open.
-        if (!binding) throw new Error("no creation time to check the CSRF token against");
-        return then(csrf.check(r, method, entry, settings, binding, mode === CheckMode.Access), function (passed) {
-          if (passed) publishNow(r, mode, publication, cookies, !platform.keepsModuleState);
+        return then(csrf.check(r, method, entry, settings, publicationBinding(publication), mode === CheckMode.Access), function (passed) {
+          if (passed) publishNow(r, mode, publication, cookies);
         });
       }
     }
-    publishNow(r, mode, publication, cookies, !platform.keepsModuleState);
+    publishNow(r, mode, publication, cookies);
   }
 
   // A mode rather than callbacks: two closures per request cost QuickJS more than the rest of publishing.

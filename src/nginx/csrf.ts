@@ -20,6 +20,7 @@ import { guard, MaybePromise, then } from "../core/maybe";
 import type { Platform } from "../core/platform";
 import type { EntryOptions } from "./configuration";
 import { headerValue } from "./entry-context";
+import type { Publication } from "./publication";
 import type { PublishedState } from "./state";
 
 /** r.readRequestForm() of njs 0.9.9+, which the njs-types typings predate. */
@@ -75,6 +76,11 @@ function headerText(r: NginxHTTPRequest, name: string): string | undefined {
 export function stateBinding(state: PublishedState | null): CsrfBinding | null {
   if (!state || typeof state.c !== "number") return null;
   return { creationTime: state.c, audience: state.a, subject: state.s };
+}
+
+/** What the session a check is publishing binds a token to. */
+export function publicationBinding(publication: Publication): CsrfBinding {
+  return { creationTime: publication.creationTime, audience: publication.audience, subject: publication.subject };
 }
 
 export interface CsrfChecks {

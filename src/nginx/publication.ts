@@ -7,13 +7,12 @@
  */
 
 import { HEADER_NAMES } from "../core/options";
-import type { KnownSession } from "../core/fast-check";
 import { MAX_COOKIES } from "../core/format";
-import { timingProperty } from "../core/properties";
-import type { TimingSettings } from "../core/properties";
+import { closestTimeout, timingProperty } from "../core/properties";
+import type { SessionTiming, TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
-import { encodeState, PublishedState, rememberPublishedState } from "./state";
+import { headerFields, NO_HEADER_FIELDS, stateLine } from "./state";
 import { stateHeader } from "./state-header";
 
 /**
@@ -39,27 +38,17 @@ export interface PublishingSettings extends TimingSettings {
   responseHeaders: string[];
 }
 
-/** What the rest of the request may know about the session (a Session, or the fast check's find). */
+/**
+ * What the rest of the request may know about a session: the fast check's KnownSession is one, and
+ * check.ts makes one of a Session. Plain fields, no closures: a cold check builds one per request.
+ */
 export interface StateSource {
   subject: string | undefined;
   audience: string;
   loggableId: string;
   data: { [key: string]: unknown };
-  property(name: string): string | number | Uint8Array | undefined;
-}
-
-export function knownSource(known: KnownSession, settings: TimingSettings): StateSource {
-  return {
-    subject: known.subject,
-    audience: known.audience,
-    loggableId: known.loggableId,
-    data: known.data,
-    property: function (name) {
-      if (name === "audience") return known.audience;
-      if (name === "subject") return known.subject;
-      return timingProperty(name, settings, known.timing);
-    },
-  };
+  /** As of this request. */
+  timing: SessionTiming;
 }
 
 /** What a check hands on; kept on a KnownSession for the rest of the second (check.ts). */
@@ -68,63 +57,85 @@ export interface Publication {
   /** Who made it, to tell whether a kept one still applies (check.ts compares them by identity). */
   context: unknown;
   settings: unknown;
-  entry: PublishingEntry;
-  state: PublishedState;
-  /** encodeState(state): $session_state's text (and X-Session-State's). */
+  /** $session_state's text (and X-Session-State's): state.ts's stateLine. */
   text: string;
-  /** Names in state.p and state.d: most sessions have none, and then nothing else is written. */
-  responseHeaderNames: string[];
-  dataNames: string[];
+  /** What a CSRF token is bound to (core/csrf.ts). */
+  audience: string;
+  subject: string | undefined;
+  creationTime: number;
+  /** response_headers as name, value, name, value...; null for the many sessions that have none. */
+  responseHeaders: string[] | null;
+  /** expose_data as key, value, key, value...; null when nothing is exposed. */
+  data: string[] | null;
 }
 
+/**
+ * The publication of a session. Sessions with no request_headers, response_headers or expose_data
+ * (most) take the short way: their header fields and data are constants.
+ */
 export function publicationOf(source: StateSource, settings: PublishingSettings, entry: PublishingEntry, context: unknown, at: number): Publication {
-  const state = stateOf(source, settings, entry);
+  const timing = source.timing;
+  let fields = NO_HEADER_FIELDS;
+  let responseHeaders: string[] | null = null;
+  if (settings.requestHeaders.length > 0 || settings.responseHeaders.length > 0) {
+    const toClient = propertyHeaders(source, settings, settings.responseHeaders);
+    fields = headerFields(propertyHeaders(source, settings, settings.requestHeaders), toClient);
+    responseHeaders = pairs(toClient);
+  }
+  let dataJson = "{}";
+  let data: string[] | null = null;
+  if (entry.expose_data.length > 0) {
+    const exposed = exposedData(source, entry);
+    dataJson = JSON.stringify(exposed);
+    data = pairs(exposed);
+  }
   return {
     at: at,
     context: context,
     settings: settings,
-    entry: entry,
-    state: state,
-    text: encodeState(state),
-    responseHeaderNames: Object.keys(state.p),
-    dataNames: Object.keys(state.d),
+    text: stateLine(source.subject, source.audience, source.loggableId, closestTimeout(settings, timing), timing.creationTime, dataJson, fields),
+    audience: source.audience,
+    subject: source.subject,
+    creationTime: timing.creationTime,
+    responseHeaders: responseHeaders,
+    data: data,
   };
 }
 
-/** The Session-* headers for these properties. Session-Id carries the loggable id, like $session_id. */
-function propertyHeaders(source: StateSource, properties: string[]): { [name: string]: string } {
-  const headers: { [name: string]: string } = {};
-  for (let i = 0; i < properties.length; i++) {
-    const name = HEADER_NAMES[properties[i]];
-    if (!name) continue;
-    const value = properties[i] === "id" ? source.loggableId : source.property(properties[i]);
-    if (value === undefined || value instanceof Uint8Array) continue;
-    // Numbers, the loggable id, and an identity no session can hold unless it is publishable.
-    headers[name] = String(value);
-  }
-  return headers;
+function pairs(values: { [name: string]: string }): string[] | null {
+  const names = Object.keys(values);
+  if (names.length === 0) return null;
+  const flat: string[] = [];
+  for (let i = 0; i < names.length; i++) flat.push(names[i], values[names[i]]);
+  return flat;
 }
 
-/** What the rest of the request may know about the session; response_headers go on the response. */
-function stateOf(source: StateSource, settings: PublishingSettings, entry: PublishingEntry): PublishedState {
+/** The exposed data keys the session holds, each value published (publishable.ts's encoding). */
+function exposedData(source: StateSource, entry: PublishingEntry): { [key: string]: string } {
   const exposed: { [key: string]: string } = {};
   for (let i = 0; i < entry.expose_data.length; i++) {
     const key = entry.expose_data[i];
     if (Object.prototype.hasOwnProperty.call(source.data, key)) exposed[key] = publishedData(source.data[key]);
   }
-  const state: PublishedState = {
-    a: source.audience,
-    i: source.loggableId,
-    d: exposed,
-    q: propertyHeaders(source, settings.requestHeaders),
-    p: propertyHeaders(source, settings.responseHeaders),
-  };
-  if (source.subject !== undefined) state.s = source.subject;
-  const timeout = source.property("timeout");
-  if (typeof timeout === "number") state.t = timeout;
-  const created = source.property("creation_time");
-  if (typeof created === "number") state.c = created;
-  return state;
+  return exposed;
+}
+
+/** The Session-* headers for these properties. Session-Id carries the loggable id, like $session_id. */
+function propertyHeaders(source: StateSource, settings: TimingSettings, properties: string[]): { [name: string]: string } {
+  const headers: { [name: string]: string } = {};
+  for (let i = 0; i < properties.length; i++) {
+    const property = properties[i];
+    const name = HEADER_NAMES[property];
+    if (!name) continue;
+    let value: string | number | undefined;
+    if (property === "id") value = source.loggableId;
+    else if (property === "audience") value = source.audience;
+    else if (property === "subject") value = source.subject;
+    else value = timingProperty(property, settings, source.timing);
+    // Numbers, the loggable id, and an identity no session can hold unless it is publishable.
+    if (value !== undefined) headers[name] = String(value);
+  }
+  return headers;
 }
 
 /** Sets an nginx variable the snippets declare; a missing declaration is a configuration error. */
@@ -141,28 +152,26 @@ export function setVariable(r: NginxHTTPRequest, name: string, value: string): v
 }
 
 /** response_headers: on the response at once (in auth_request mode also carried in the state). */
-function applyResponseHeaders(r: NginxHTTPRequest, publication: Publication): void {
-  const names = publication.responseHeaderNames;
-  for (let i = 0; i < names.length; i++) r.headersOut[names[i]] = publication.state.p[names[i]];
+function applyResponseHeaders(r: NginxHTTPRequest, headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) r.headersOut[headers[i]] = headers[i + 1];
 }
 
 /** js_access: publish the session in $session_state. */
 function publishAccess(r: NginxHTTPRequest, publication: Publication): void {
-  applyResponseHeaders(r, publication);
+  if (publication.responseHeaders) applyResponseHeaders(r, publication.responseHeaders);
   setVariable(r, "session_state", publication.text);
-  const names = publication.dataNames;
-  for (let i = 0; i < names.length; i++) setVariable(r, "session_data_" + names[i], publication.state.d[names[i]]);
+  const data = publication.data;
+  if (data) for (let i = 0; i < data.length; i += 2) setVariable(r, "session_data_" + data[i], data[i + 1]);
   // Returning without r.return() lets the request go on; the Set-Cookie lines of a refresh are
   // already on r.headersOut and survive proxy_pass.
 }
 
 /** auth_request: everything travels back in headers of the 204 (nginx/session-auth-request.conf). */
 function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cookies: string[]): void {
-  const state = publication.state;
-  applyResponseHeaders(r, publication);
+  if (publication.responseHeaders) applyResponseHeaders(r, publication.responseHeaders);
   r.headersOut["X-Session-State"] = stateHeader(publication.text);
-  const names = publication.dataNames;
-  for (let i = 0; i < names.length; i++) r.headersOut["X-Session-Data-" + names[i]] = state.d[names[i]];
+  const data = publication.data;
+  if (data) for (let i = 0; i < data.length; i += 2) r.headersOut["X-Session-Data-" + data[i]] = data[i + 1];
   if (cookies.length > MAX_FORWARDED_COOKIES) {
     throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
   }
@@ -170,15 +179,8 @@ function publishAuthRequest(r: NginxHTTPRequest, publication: Publication, cooki
   r.return(204);
 }
 
-/**
- * Publishes as the mode does (the CSRF check, where due, comes first: check.ts). `remember`: also
- * leave the state decoded for this request's getters (state.ts), where module state is per request.
- */
-export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[], remember: boolean): void {
-  if (mode === CheckMode.Access) {
-    publishAccess(r, publication);
-    if (remember) rememberPublishedState(publication.text, publication.state);
-  } else {
-    publishAuthRequest(r, publication, cookies);
-  }
+/** Publishes as the mode does (the CSRF check, where due, comes first: check.ts). */
+export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
+  if (mode === CheckMode.Access) publishAccess(r, publication);
+  else publishAuthRequest(r, publication, cookies);
 }

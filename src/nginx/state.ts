@@ -54,36 +54,54 @@ const FIXED_FIELDS = 6;
 const FIELD_COUNT = FIXED_FIELDS + 2 * STATE_HEADER_NAMES.length;
 const SEPARATOR = "\t";
 
+/**
+ * The header fields of a session with neither request_headers nor response_headers (most sessions):
+ * all empty. A literal, as the module's top level runs on every request under the njs engine.
+ */
+export const NO_HEADER_FIELDS = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+
+/** The header fields: the value of each STATE_HEADER_NAMES header toward the upstream, then toward the client. */
+export function headerFields(request: { [name: string]: string }, response: { [name: string]: string }): string {
+  let text = "";
+  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(request[STATE_HEADER_NAMES[i]]);
+  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(response[STATE_HEADER_NAMES[i]]);
+  return text;
+}
+
 function optional(value: string | number | undefined): string {
   return value === undefined ? "" : String(value);
 }
 
-/** The state as $session_state's text (and the X-Session-State header's). */
+/**
+ * $session_state's text (and the X-Session-State header's), from its fields: `dataJson` is the
+ * exposed data as JSON, `fields` what headerFields() (or NO_HEADER_FIELDS) gives. One expression:
+ * every step of building it costs the interpreter, on every cold check.
+ */
+export function stateLine(
+  subject: string | undefined,
+  audience: string,
+  id: string,
+  timeout: number | undefined,
+  created: number | undefined,
+  dataJson: string,
+  fields: string,
+): string {
+  return optional(subject) + SEPARATOR + audience + SEPARATOR + id + SEPARATOR + optional(timeout) + SEPARATOR + optional(created) + SEPARATOR + dataJson + fields;
+}
+
+/** The state as $session_state's text: stateLine() of its fields. */
 export function encodeState(state: PublishedState): string {
-  let text = optional(state.s) + SEPARATOR + state.a + SEPARATOR + state.i + SEPARATOR + optional(state.t) + SEPARATOR + optional(state.c);
-  text += SEPARATOR + JSON.stringify(state.d);
-  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(state.q[STATE_HEADER_NAMES[i]]);
-  for (let i = 0; i < STATE_HEADER_NAMES.length; i++) text += SEPARATOR + optional(state.p[STATE_HEADER_NAMES[i]]);
-  return text;
+  return stateLine(state.s, state.a, state.i, state.t, state.c, JSON.stringify(state.d), headerFields(state.q, state.p));
 }
 
 /**
  * A request that needs the state decoded ($session_csrf_token) may ask more than once: where module
- * state persists (QuickJS), or where the check just published it (rememberPublishedState), the last
- * decoding is found here. Safe across requests: the value is a function of the text alone, and a
+ * state persists (QuickJS), the last decoding is found here. Safe across requests: the value is a function of the text alone, and a
  * request only ever hands in its own variable's text.
  */
 interface LastDecoding {
   text: string;
   state: PublishedState | null;
-}
-
-/**
- * What the check just published, so that this request finds it decoded. Worth it where module state
- * lives for one request (the njs engine): there the memo is empty at every request.
- */
-export function rememberPublishedState(text: string, state: PublishedState): void {
-  retainedTable<LastDecoding>("published-state", 1).set("last", { text: text, state: state });
 }
 
 function numberField(text: string): number | undefined {

@@ -18,7 +18,7 @@ import { isSafeMethod } from "../core/csrf";
 import { fastCheck } from "../core/fast-check";
 import { createNjsPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
-import { CheckMode, knownSource, publicationOf, publishNow } from "./publication";
+import { CheckMode, publicationOf, publishNow } from "./publication";
 
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -38,7 +38,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
     const now = platform.now();
     const known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
     if (!known) return false;
-    publishNow(r, mode, publicationOf(knownSource(known, view.settings), view.settings, view.entry, null, now), NO_COOKIES, true);
+    publishNow(r, mode, publicationOf(known, view.settings, view.entry, null, now), NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.
