@@ -71,8 +71,25 @@ export function fastCheck<R>(
   const cache = settings.verifiedCache;
   if (!cache) return null;
   if (!cookie) return null;
-  const known = cache.get(cookie) as CachedEntry | null;
-  if (!known || known.keyId !== settings.keyIds[0]) return null;
+  const known = cache.get(cookie);
+  return known ? checkVerified(known, settings, platform, cookie, now, request, bindSourceOf) : null;
+}
+
+/**
+ * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, or the one
+ * the cold check (cold-check.ts) just made.
+ */
+export function checkVerified<R>(
+  verified: VerifiedSession,
+  settings: FastCheckSettings,
+  platform: Platform,
+  cookie: string,
+  now: number,
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): KnownSession | null {
+  const known = verified as CachedEntry;
+  if (known.keyId !== settings.keyIds[0]) return null;
 
   const storage = settings.storage;
   if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous)) return null;

@@ -4,6 +4,7 @@
  */
 
 import { decodeBase64Url } from "./bytes";
+import { retainedTable } from "./retained";
 import {
   COOKIE_TYPE,
   CREATION_TIME_OFFSET,
@@ -113,6 +114,27 @@ export function parseHeader(cookieValue: string): HeaderResult {
       idlingOffset: read24(bytes, IDLING_OFFSET_OFFSET),
     },
   };
+}
+
+interface HandedOnHeader {
+  value: string;
+  parsed: HeaderResult;
+}
+
+/**
+ * A header parsed by a check that then leaves the cookie to the full path (the cold check declining a
+ * cookie due for a refresh, say): kept for the full path's parseHandedOnHeader, so that one request
+ * decodes one header once. One entry, keyed by the whole cookie value (the result is a function of it
+ * alone); nothing writes into a parsed header's bytes (a touch writes into a copy).
+ */
+export function handOnHeader(cookieValue: string, parsed: HeaderResult): void {
+  retainedTable<HandedOnHeader>("header.handed-on", 1).set("", { value: cookieValue, parsed: parsed });
+}
+
+/** parseHeader, or what a check of this request handed on for this very value. */
+export function parseHandedOnHeader(cookieValue: string): HeaderResult {
+  const handed = retainedTable<HandedOnHeader>("header.handed-on", 1).get("");
+  return handed && handed.value === cookieValue ? handed.parsed : parseHeader(cookieValue);
 }
 
 export interface HeaderFields {

@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, concatBytes, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { HEADER_NAMES } from "./options";
 import { errorText, isConfigError, isOperatorError } from "./errors";
@@ -37,8 +37,6 @@ import {
   FLAG_STORAGE,
   HEADER_AAD_SIZE,
   HEADER_ENCODED_SIZE,
-  HEADER_MAC_INPUT_SIZE,
-  MAC_OFFSET,
   MAX_COOKIES,
   MAX_CREATION_TIME,
   MAX_DATA_SIZE,
@@ -47,11 +45,12 @@ import {
   MAX_TTL,
   SID_SIZE,
 } from "./format";
-import { buildHeader, headerTag, parseHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { buildHeader, parseHandedOnHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
 import { isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, macMatches, pseudorandomKey } from "./keys";
+import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
+import { decryptPayload, macInput, macKeyIndex, payloadText, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -340,30 +339,12 @@ export class Session {
     return boundValues(flags, this.exchange);
   }
 
-  /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
-  private macInput(headerBytes: Uint8Array, bound: string): Uint8Array {
-    const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
-    if (!bound) return head;
-    return concatBytes([head, utf8Encode("#"), this.platform.sha256(utf8Encode(bound))]);
-  }
-
   private prkFor(ikm: Uint8Array): Uint8Array {
     if (ikm !== this.prkIkm || !this.prk) {
       this.prk = pseudorandomKey(this.platform, ikm);
       this.prkIkm = ikm;
     }
     return this.prk;
-  }
-
-  /** Which configured key made the header's MAC (0: ikm, 1..: fallbacks), or -1. */
-  private verifyMac(header: SessionHeader, bound: string): number {
-    const settings = this.settings;
-    const macInput = this.macInput(header.bytes, bound);
-    if (macMatches(this.platform, this.prkFor(settings.ikm), header.sid, macInput, header.bytes, MAC_OFFSET)) return 0;
-    for (let i = 0; i < settings.ikmFallbacks.length; i++) {
-      if (macMatches(this.platform, this.prkFor(settings.ikmFallbacks[i]), header.sid, macInput, header.bytes, MAC_OFFSET)) return i + 1;
-    }
-    return -1;
   }
 
   /**
@@ -385,7 +366,7 @@ export class Session {
     // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
     const cache = remember ? null : settings.verifiedCache;
     const cached = cache ? cache.get(cookie) : null;
-    const parsed = parseHeader(cookie);
+    const parsed = parseHandedOnHeader(cookie);
     if (!parsed.header) return failed(parsed.error);
     const header = parsed.header;
 
@@ -398,7 +379,7 @@ export class Session {
     let keyIndex = cached && cached.bind === bound ? settings.keyIds.indexOf(cached.keyId) : -1;
     const verified = keyIndex >= 0 ? cached : null;
     if (keyIndex < 0) {
-      keyIndex = this.verifyMac(header, bound);
+      keyIndex = macKeyIndex(this.platform, settings, header, bound);
       if (keyIndex < 0) return failed("invalid session message authentication code");
     }
 
@@ -514,17 +495,12 @@ export class Session {
 
   private decrypt(read: CookieRead, keys: AesKeyAndIv, ciphertext: Uint8Array, ciphertextText: string, storedInfo: unknown): Promise<OpenOutcome> {
     const session = this;
-    const platform = this.platform;
-    const header = read.header;
     const remember = read.remember;
-    return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header)).then(function (decrypted) {
-      let plaintext = decrypted;
-      if (!plaintext) return session.forget(remember, "unable to decrypt session data");
-      if (header.flags & FLAG_DEFLATE) {
-        plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
-        if (!plaintext) return session.forget(remember, "unable to inflate session data");
-      }
-      return session.acceptPayload(read, utf8Decode(plaintext), storedInfo, ciphertextText);
+    const platform = this.platform;
+    return decryptPayload(platform, keys, read.header, ciphertext).then(function (decrypted) {
+      const plaintext = payloadText(platform, read.header, decrypted);
+      if (typeof plaintext !== "string") return session.forget(remember, plaintext.error);
+      return session.acceptPayload(read, plaintext, storedInfo, ciphertextText);
     });
   }
 
@@ -550,22 +526,7 @@ export class Session {
     if (index >= 0 && unpublishableSubject(entries[index])) return this.forget(remember, "session subject cannot be published");
     if (decrypted !== null && read.cache) {
       const header = read.header;
-      read.cache.set(
-        read.cookie,
-        {
-          keyId: settings.keyIds[read.keyIndex],
-          bind: read.bound,
-          ciphertext: decrypted,
-          plaintext: plaintext,
-          flags: header.flags,
-          creationTime: header.creationTime,
-          rollingOffset: header.rollingOffset,
-          idlingOffset: header.idlingOffset,
-          sid: encodeBase64Url(header.sid),
-          loggableId: this.loggableIdOf(header.sid),
-        },
-        read.lifetime,
-      );
+      read.cache.set(read.cookie, verifiedEntry(settings, read.keyIndex, read.bound, header, decrypted, plaintext, this.loggableIdOf(header.sid)), read.lifetime);
     }
 
     if (index >= 0) {
@@ -732,7 +693,7 @@ export class Session {
     );
     setTag(headerBytes, sealed.tag);
     setIdlingOffset(headerBytes, 0);
-    setMac(headerBytes, calculateMacFromPrk(platform, this.prkFor(ikm), sid, this.macInput(headerBytes, this.boundValues(flags))));
+    setMac(headerBytes, calculateMacFromPrk(platform, this.prkFor(ikm), sid, macInput(platform, headerBytes, this.boundValues(flags))));
     const headerText = encodeBase64Url(headerBytes);
     const payload = encodeBase64Url(sealed.ciphertext);
 
@@ -948,7 +909,7 @@ export class Session {
     const idlingOffset = sinceRoll < 0 ? 0 : sinceRoll > MAX_IDLING_OFFSET ? MAX_IDLING_OFFSET : sinceRoll;
     const headerBytes = meta.header.slice();
     setIdlingOffset(headerBytes, idlingOffset);
-    setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, this.macInput(headerBytes, this.boundValues(meta.flags))));
+    setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, macInput(this.platform, headerBytes, this.boundValues(meta.flags))));
     meta.idlingOffset = idlingOffset;
     meta.header = headerBytes;
     const cookieName = settings.cookieName;

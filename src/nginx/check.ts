@@ -17,6 +17,7 @@ import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
 import { askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";
+import { coldCheck } from "../core/cold-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import { quickCookie } from "../core/cookies";
@@ -57,8 +58,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
    * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
    * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
    * rest of the second (the state only changes with the clock). With redis or memcached storage, the
-   * same check after its one store read (fast-store-check.ts). Else the full start() (open, refresh),
-   * synchronous too when it can be.
+   * same check after its one store read (fast-store-check.ts). With cookie storage, a cookie not seen
+   * before is verified without a Session (cold-check.ts) and then judged by the same check. Else the
+   * full start() (open, refresh), synchronous too when it can be.
    */
   function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
     let context: RequestContext;
@@ -88,6 +90,18 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
           },
         );
       }
+      // A cookie not verified before: opened without a Session when it can be, then the same fast check.
+      const opened = coldCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
+      if (opened) {
+        return opened.then(
+          function (found) {
+            return publishFound(r, mode, found, settings, context, now);
+          },
+          function (e) {
+            failCheck(r, mode, e);
+          },
+        );
+      }
     } catch (e) {
       return failCheck(r, mode, e);
     }
@@ -110,8 +124,18 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     context: RequestContext,
     now: number,
   ): MaybePromise<void> {
+    let found: KnownSession | null;
     try {
-      const found = storeVerdict(question, stored, settings, platform, now, r, njsBindSource);
+      found = storeVerdict(question, stored, settings, platform, now, r, njsBindSource);
+    } catch (e) {
+      return failCheck(r, mode, e);
+    }
+    return publishFound(r, mode, found, settings, context, now);
+  }
+
+  /** After the store read or the cold check: what they found published, or else the full path. */
+  function publishFound(r: NginxHTTPRequest, mode: CheckMode, found: KnownSession | null, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
+    try {
       const done = found ? publishKnown(r, mode, found, settings, context, now) : fullCheck(r, mode, context, settings);
       return isPromise(done)
         ? done.then(undefined, function (e) {

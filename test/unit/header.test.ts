@@ -8,7 +8,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { describe, it } from "node:test";
 import { encodeBase64Url } from "../../src/core/bytes";
 import { MAX_CREATION_TIME, MAX_DATA_SIZE, MAX_IDLING_OFFSET, MAX_ROLLING_OFFSET } from "../../src/core/format";
-import { buildHeader, parseHeader, setIdlingOffset, setMac, setTag } from "../../src/core/header";
+import { buildHeader, handOnHeader, parseHandedOnHeader, parseHeader, setIdlingOffset, setMac, setTag } from "../../src/core/header";
 
 interface Fields {
   flags: number;
@@ -70,5 +70,17 @@ describe("header fields", () => {
         idlingOffset: randomInt(0, 2 ** 24 - 1),
       });
     }
+  });
+});
+
+describe("a header handed on within a request", () => {
+  it("is found for the very value it was parsed from, and for no other", () => {
+    const value = "A".repeat(110) + "payload";
+    const other = "B".repeat(110) + "payload";
+    const parsed = parseHeader(value);
+    handOnHeader(value, parsed);
+    assert.equal(parseHandedOnHeader(value), parsed);
+    assert.notEqual(parseHandedOnHeader(other), parsed);
+    assert.deepEqual(parseHandedOnHeader(other), parseHeader(other));
   });
 });

@@ -3,7 +3,9 @@
  * a cached session is refused, or handed to the full path, on every change a request without the cache
  * would notice — timeouts and refresh points, bind, key rotation, revocation, the storage record, a
  * tampered payload — and the caches stay within their bounds. Every expectation about a refusal is the
- * full path's own reason, so a cache that hid one would fail here.
+ * full path's own reason, so a cache that hid one would fail here. The cold check (src/core/cold-check.ts)
+ * opens a cookie not seen before without a Session: what it passes, the full path passes alike, and
+ * what it declines, the full path decides.
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +13,7 @@ import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
 import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
+import { coldCheck } from "../../src/core/cold-check";
 import { fastCheck } from "../../src/core/fast-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
@@ -70,6 +73,18 @@ function fast(env: Env, cookie: string, request: MemoryRequest = {}) {
   return fastCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
 }
 
+function cold(env: Env, cookie: string, request: MemoryRequest = {}) {
+  const exchange = createMemoryExchange({ cookie, ...request });
+  const settings = env.library.settings();
+  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
+}
+
+/** One character of the cookie changed, at `at` (negative: from the end). */
+function tamper(cookie: string, at: number): string {
+  const i = at < 0 ? cookie.length + at : at;
+  return cookie.substring(0, i) + (cookie.charAt(i) === "A" ? "B" : "A") + cookie.substring(i + 1);
+}
+
 const COOKIE_OPTIONS: SessionOptions = { secret: SECRET, idling_timeout: 600, rolling_timeout: 3600, absolute_timeout: 86400, touch_threshold: 60 };
 
 describe("the fast check finds a session only after a full verification", () => {
@@ -98,6 +113,79 @@ describe("the fast check finds a session only after a full verification", () => 
     const opened = await start(env, tampered);
     assert.equal(opened.exists, false);
     assert.match(String(opened.error), /unable to decrypt session data|unable to base64url decode/);
+  });
+});
+
+describe("the cold check: a cookie not seen before, without a Session", () => {
+  it("opens a valid cookie to what the full path opens, and leaves it verified for the fast check", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    assert.equal(fast(env, cookie), null);
+    const found = await cold(env, cookie);
+    assert.ok(found);
+    const exchange = createMemoryExchange({ cookie });
+    const started = await env.library.start(exchange);
+    assert.equal(started.exists, true);
+    assert.equal(found.subject, started.session.getSubject());
+    assert.equal(found.audience, started.session.getAudience());
+    assert.deepEqual(found.data, started.session.getData());
+    assert.equal(found.loggableId, started.session.loggableId());
+    assert.equal(found.timing.creationTime, started.session.getProperty("creation_time"));
+    assert.deepEqual(fast(env, cookie), found);
+  });
+
+  it("declines what does not open, verifying nothing; the full path says why", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    const other = createEnv({ ...COOKIE_OPTIONS, secret: "another-secret" });
+    const cases: Array<[string, string, RegExp]> = [
+      // Inside the MAC (header bytes 66..81 are base64url characters 88..108).
+      ["a changed MAC", tamper(cookie, "session=".length + 95), /invalid session message authentication code/],
+      ["a changed payload", tamper(cookie, -5), /unable to decrypt session data|unable to base64url decode/],
+      ["another secret's cookie", await login(other), /invalid session message authentication code/],
+      ["a cut cookie", cookie.substring(0, cookie.length - 4), /invalid session payload/],
+    ];
+    for (const [what, value, reason] of cases) {
+      assert.equal(await cold(env, value), null, what);
+      assert.equal(fast(env, value), null, what + ": nothing verified");
+      const opened = await start(env, value);
+      assert.equal(opened.exists, false, what);
+      assert.match(String(opened.error), reason, what);
+    }
+    env.clock.now += 601;
+    assert.equal(cold(env, cookie), null, "an idle cookie is declined before any key is used");
+    assert.equal((await start(env, cookie)).error, "session idling timeout exceeded");
+  });
+
+  it("a refresh due: declined before any key is used; the full path opens and touches", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    env.clock.now += 61;
+    assert.equal(cold(env, cookie), null);
+    const touched = await start(env, cookie);
+    assert.equal(touched.exists, true);
+    assert.equal(touched.refreshed, true);
+  });
+
+  it("a fallback key's cookie, a revoked session, server-side storage: the full path's", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, registry_zone: "sessions", store_metadata: true });
+    const cookie = await login(env);
+    env.library.init({ secret: "the-new-secret", secret_fallbacks: [SECRET] });
+    assert.equal(await cold(env, cookie), null);
+    const rotated = await start(env, cookie);
+    assert.equal(rotated.refreshed, true, "re-sealed with the current key");
+
+    const revokedEnv = createEnv({ ...COOKIE_OPTIONS, registry_zone: "sessions", store_metadata: true });
+    const revoked = await login(revokedEnv);
+    const registry = revokedEnv.library.settings().registry;
+    assert.ok(registry);
+    registry.revokeAll("default", "alice", revokedEnv.clock.now);
+    revokedEnv.clock.now += 1;
+    assert.equal(await cold(revokedEnv, revoked), null);
+    assert.equal((await start(revokedEnv, revoked)).error, "session revoked");
+
+    const shm = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
+    assert.equal(cold(shm, await login(shm)), null);
   });
 });
 

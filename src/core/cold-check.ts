@@ -1,0 +1,83 @@
+/**
+ * The cold check: a session cookie that was not verified before (a new visitor, a cookie just
+ * re-issued), opened without building a Session, for the common case only: cookie storage, one
+ * cookie (no chunks), sealed with the current key.
+ *
+ * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
+ * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, decryption and cache
+ * entry. What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
+ * exactly as it judges that entry on the next request. So it only ever says "valid, nothing to
+ * re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
+ * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
+ * refreshes as always. It finds in the verified cache whatever was verified here, so a valid cookie
+ * is never decrypted twice.
+ */
+
+import { decodeBase64Url } from "./bytes";
+import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
+import { decryptPayload, macKeyIndex, payloadText, verifiedEntry } from "./cookie-opening";
+import { checkVerified, FastCheckSettings, KnownSession } from "./fast-check";
+import { HEADER_ENCODED_SIZE } from "./format";
+import { handOnHeader, parseHeader } from "./header";
+import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
+import type { Platform } from "./platform";
+import { BindSource, boundValues, decodeEntries, entryIndex, loggableId, unpublishableSubject } from "./session";
+import type { Settings } from "./settings";
+
+/** What the cold check reads of the settings. */
+export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks">;
+
+/**
+ * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it
+ * needs; null (at once, or once decrypted) when the full path must decide. `cookie` is found as for
+ * fastCheck.
+ */
+export function coldCheck<R>(
+  settings: ColdCheckSettings,
+  platform: Platform,
+  cookie: string | undefined,
+  now: number,
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): Promise<KnownSession | null> | null {
+  const cache = settings.verifiedCache;
+  if (!cache || !cookie || settings.storage) return null;
+  const parsed = parseHeader(cookie);
+  const header = parsed.header;
+  if (!header) return null;
+  if (
+    // A chunked cookie (the full path gathers the chunks), or one of the wrong size.
+    cookie.length !== HEADER_ENCODED_SIZE + header.dataSize ||
+    storageFlagsMismatch(settings, header.flags) ||
+    lifetimeProblem(settings, false, header, now) !== null ||
+    // Due for a touch or a re-save: the full path opens it and refreshes in one go.
+    refreshDue(settings, header, now) !== RefreshDue.Nothing
+  ) {
+    handOnHeader(cookie, parsed);
+    return null;
+  }
+  const bound = boundValues(header.flags, bindSourceOf(request));
+  // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
+  if (macKeyIndex(platform, settings, header, bound) !== 0) {
+    handOnHeader(cookie, parsed);
+    return null;
+  }
+  const ciphertextText = cookie.substring(HEADER_ENCODED_SIZE);
+  const ciphertext = decodeBase64Url(ciphertextText);
+  if (!ciphertext) return null;
+  const keys = deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, settings.ikm), header.sid);
+  return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
+    const plaintext = payloadText(platform, header, decrypted);
+    if (typeof plaintext !== "string") return null;
+    const entries = decodeEntries(plaintext);
+    if (!entries) return null;
+    // As Session.acceptPayload: a subject nginx cannot publish is not cached (the full path says why).
+    const index = entryIndex(entries, settings.audience);
+    if (index >= 0 && unpublishableSubject(entries[index])) return null;
+    const verified = verifiedEntry(settings, 0, bound, header, ciphertextText, plaintext, loggableId(platform, header.sid));
+    cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
+    // The parse, for checkVerified (an in-memory cache holds this very object; the zone wrote its own text).
+    verified.entries = entries;
+    return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf);
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * The steps of opening a session cookie that need its key: the MAC check, the decryption, and the
+ * verified-cache entry that records both. The Session (session.ts) and the cold check
+ * (cold-check.ts) take them through these functions, so the two cannot drift apart.
+ */
+
+import { concatBytes, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE } from "./format";
+import { headerTag, SessionHeader } from "./header";
+import { AesKeyAndIv, macMatches, pseudorandomKey } from "./keys";
+import type { Platform } from "./platform";
+import type { Settings } from "./settings";
+import type { VerifiedSession } from "./verified-cache";
+
+/** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
+export function macInput(platform: Platform, headerBytes: Uint8Array, bound: string): Uint8Array {
+  const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
+  if (!bound) return head;
+  return concatBytes([head, utf8Encode("#"), platform.sha256(utf8Encode(bound))]);
+}
+
+/** Which configured key made the header's MAC (0: the current key, 1..: the fallbacks), or -1. */
+export function macKeyIndex(platform: Platform, settings: Pick<Settings, "ikm" | "ikmFallbacks">, header: SessionHeader, bound: string): number {
+  const input = macInput(platform, header.bytes, bound);
+  if (macMatches(platform, pseudorandomKey(platform, settings.ikm), header.sid, input, header.bytes, MAC_OFFSET)) return 0;
+  for (let i = 0; i < settings.ikmFallbacks.length; i++) {
+    if (macMatches(platform, pseudorandomKey(platform, settings.ikmFallbacks[i]), header.sid, input, header.bytes, MAC_OFFSET)) return i + 1;
+  }
+  return -1;
+}
+
+/** Why a payload whose MAC held did not open (the Session's reasons). */
+export interface UnsealFailure {
+  error: string;
+}
+
+/**
+ * The payload decrypted with these keys (the header's first bytes are the additional data, its tag
+ * the tag); null when it does not decrypt. The caller reads it with payloadText in its own next step:
+ * a step of ours here would cost every cold check another promise job.
+ */
+export function decryptPayload(platform: Platform, keys: AesKeyAndIv, header: SessionHeader, ciphertext: Uint8Array): Promise<Uint8Array | null> {
+  return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header));
+}
+
+/** The text of what decryptPayload gave, inflated when the header says so; or why there is none. */
+export function payloadText(platform: Platform, header: SessionHeader, decrypted: Uint8Array | null): string | UnsealFailure {
+  let plaintext = decrypted;
+  if (!plaintext) return { error: "unable to decrypt session data" };
+  if (header.flags & FLAG_DEFLATE) {
+    plaintext = platform.inflateRaw(plaintext, MAX_DATA_SIZE);
+    if (!plaintext) return { error: "unable to inflate session data" };
+  }
+  return utf8Decode(plaintext);
+}
+
+/** What the verified cache keeps of a cookie whose MAC and decryption both held. */
+export function verifiedEntry(
+  settings: Pick<Settings, "keyIds">,
+  keyIndex: number,
+  bound: string,
+  header: SessionHeader,
+  ciphertext: string,
+  plaintext: string,
+  loggableId: string,
+): VerifiedSession {
+  return {
+    keyId: settings.keyIds[keyIndex],
+    bind: bound,
+    ciphertext: ciphertext,
+    plaintext: plaintext,
+    flags: header.flags,
+    creationTime: header.creationTime,
+    rollingOffset: header.rollingOffset,
+    idlingOffset: header.idlingOffset,
+    sid: encodeBase64Url(header.sid),
+    loggableId: loggableId,
+  };
+}
