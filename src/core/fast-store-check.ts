@@ -12,6 +12,10 @@
  *
  * A store that cannot answer rejects (StoreUnavailable): the caller fails closed, as the full path would.
  *
+ * With the session registry in the store (store-registry.ts), the revocations of the session's subject
+ * are read in the same round trip as the record (Registry.readChecked), and fastCheck judges against
+ * that answer: a revocation made through any node holds on the next request here.
+ *
  * Two calls, so that the caller continues in one promise step: askStore() reads, storeVerdict() judges.
  */
 
@@ -21,6 +25,8 @@ import type { Settings } from "./settings";
 import { fastCheck, KnownSession } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
+import type { Registry } from "./registry";
+import { decodeEntries, entryIndex, SessionEntry } from "./session";
 import type { BindSource } from "./session";
 import type { Storage } from "./storage";
 import type { VerifiedCache, VerifiedSession } from "./verified-cache";
@@ -54,12 +60,33 @@ function pinnedCache(cache: VerifiedCache, cookie: string, entry: VerifiedSessio
   return view;
 }
 
+/** A registry that answers isRevoked for the one session asked about, as the store answered it. */
+function answeredRegistry(registry: Registry, audience: string, subject: string, created: number, revoked: boolean): Registry {
+  const view = Object.create(registry) as Registry;
+  view.isRevoked = function (askedAudience, askedSubject, askedCreated) {
+    if (askedAudience !== audience || askedSubject !== subject || askedCreated !== created) throw new Error("the fast store check asked about another session");
+    return revoked;
+  };
+  return view;
+}
+
+/** The subject of the session's entry for `audience`, from the payload verified before. */
+function subjectOf(entry: VerifiedSession, audience: string): string | undefined {
+  const entries = (entry.entries as SessionEntry[] | undefined) || decodeEntries(entry.plaintext);
+  if (!entries) return undefined;
+  const i = entryIndex(entries, audience);
+  return i < 0 ? undefined : entries[i][2];
+}
+
 /** The store read of a session fastCheck could pass, under way. */
 export interface StoreQuestion {
   cookie: string;
   entry: VerifiedSession;
   key: string;
   stored: Promise<string | null | undefined>;
+  /** With the registry in the store: the subject asked about, and (once `stored` resolves) the verdict. */
+  subject?: string;
+  revoked?: boolean;
 }
 
 /** Asks the store for the record, when fastCheck could pass the session; null when it could not. */
@@ -77,6 +104,18 @@ export function askStore(
   if (!entry || entry.keyId !== settings.keyIds[0] || storageFlagsMismatch(settings, entry.flags)) return null;
   if (lifetimeProblem(settings, false, entry, now) !== null || refreshDue(settings, entry, now) !== RefreshDue.Nothing) return null;
   const key = storageKeyOf(settings, platform, entry.sid);
+  const registry = settings.registry;
+  if (registry && registry.readChecked) {
+    const subject = subjectOf(entry, settings.audience);
+    if (subject !== undefined) {
+      const question: StoreQuestion = { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(null), subject: subject };
+      question.stored = registry.readChecked(settings.cookieName, key, settings.audience, subject, entry.creationTime, now).then(function (checked) {
+        question.revoked = checked.revoked;
+        return checked.stored;
+      });
+      return question;
+    }
+  }
   return { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(storage.get(settings.cookieName, key, now)) };
 }
 
@@ -93,5 +132,14 @@ export function storeVerdict<R>(
   const answered = Object.create(settings) as { -readonly [K in keyof Settings]: Settings[K] };
   answered.storage = recordStorage(settings.cookieName, question.key, stored);
   answered.verifiedCache = pinnedCache(settings.verifiedCache as VerifiedCache, question.cookie, question.entry);
+  // The registry in the store was asked with the record; without that answer fastCheck must not ask it
+  // (it would be a second round trip): no subject means no revocation to check.
+  const registry = settings.registry;
+  if (registry && registry.readChecked) {
+    answered.registry =
+      question.subject !== undefined && question.revoked !== undefined
+        ? answeredRegistry(registry, settings.audience, question.subject, question.entry.creationTime, question.revoked)
+        : null;
+  }
   return fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
 }

@@ -10,7 +10,9 @@ import { MAX_TTL, REMEMBER_SAFETY_ITERATIONS } from "./format";
 import { BIND_FLAGS, Bytes, DEFAULTS, DEFAULT_VERIFIED_CACHE_ZONE, keyBytes, SessionOptions, STORAGE_OPTION_NAMES, StorageOptions, validateOptions } from "./options";
 import type { Platform } from "./platform";
 import { identityProblem } from "./publishable";
-import { createRegistry, Registry } from "./registry";
+import type { Registry } from "./registry";
+import { createRegistry } from "./shm-registry";
+import { createStoreRegistry } from "./store-registry";
 import { retainedGet, retainedSet } from "./retained";
 import { lookupZone, MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
 import type { Storage } from "./storage";
@@ -202,6 +204,12 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   const rememberAbsoluteTimeout = pick(options.remember_absolute_timeout, DEFAULTS.remember_absolute_timeout);
   let registryZone = options.registry_zone;
   if (registryZone === "") fail("registry_zone must name a js_shared_dict_zone");
+  // A storage every node shares holds the registry itself (store_metadata turns it on, as with shm):
+  // a zone would be one node's, and a revocation made on another node would not hold here.
+  const inStore = !!(storage && storage.registryStore);
+  if (inStore && registryZone) {
+    fail("registry_zone with " + storageOption + " storage: the session registry lives in the store, shared by every node; drop registry_zone and set store_metadata");
+  }
   if (!registryZone && storeMetadata && storageOption === "shm") {
     const shmZone = storageOptions && storageOptions.zone;
     registryZone = typeof shmZone === "string" && shmZone ? shmZone : "sessions";
@@ -222,13 +230,12 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   const subjectProblem = subject === undefined ? null : identityProblem(subject);
   if (subjectProblem !== null) fail("subject " + subjectProblem);
 
-  const registry = registryZone
-    ? createRegistry(platform, {
-        zone: registryZone,
-        hashSubject: hashSubject,
-        maxLifetime: maxLifetime,
-      })
-    : null;
+  let registry: Registry | null = null;
+  if (registryZone) {
+    registry = createRegistry(platform, { zone: registryZone, hashSubject: hashSubject, maxLifetime: maxLifetime });
+  } else if (storage && storage.registryStore && storeMetadata) {
+    registry = createStoreRegistry(platform, storage.registryStore(cookieName), { zone: "", hashSubject: hashSubject, maxLifetime: maxLifetime });
+  }
 
   return {
     ikm: ikm,
