@@ -129,6 +129,10 @@ is_deeply([ map { $_->{id} } @{ $revoked->{revoked} } ], [$laptop_id], 'A revoke
 is(main::app('B', $laptop), 401, "the laptop is refused on B at its next request");
 is(main::app('B', $phone), 200, 'the phone still opens on B');
 is(main::redis('EXISTS', $record), 0, "the laptop's record was deleted");
+my $meta = 'session:' . encode_base64url('default') . ':' . encode_base64url('alice');
+my ($laptop_key) = $record =~ /^session:(.*)$/;
+is(main::redis('ZSCORE', $meta, $laptop_key), '', "and taken off the peer's sorted set");
+is(main::redis('ZCARD', $meta), 1, "which still lists the phone");
 # A refresh in flight on another node could write it again: the revocation holds all the same.
 main::redis('SET', $record, $saved, 'EX', 600);
 is(main::app('B', $laptop), 401, 'refused on B with its record back (B verified it before)');
@@ -155,6 +159,11 @@ SecondNode::start();
 my @cookies = (main::mint_as('Laptop/1.0', subject => 'bob'), main::mint_as('Phone/2.0', subject => 'bob'));
 my $carol = main::mint_as('Laptop/1.0', subject => 'carol');
 my %saved = map { $_ => main::redis('GET', $_) } main::record_keys();
+# A session a lua-resty-session node made: its record and the peer's sorted set only, no registry entry.
+my $meta = 'session:' . encode_base64url('default') . ':' . encode_base64url('bob');
+my $peer_key = 'p' x 43;
+main::redis('SET', "session:$peer_key", '["made-by-the-peer"]', 'EX', 600);
+main::redis('ZADD', $meta, time + 600, $peer_key);
 for my $round (1, 2) {
     is(main::app('A', $_), 200, "bob's session opens on A ($round)") for @cookies;
 }
@@ -164,6 +173,8 @@ is(scalar @{ $revoked->{revoked} }, 2, "both of bob's sessions were listed");
 ok($revoked->{all}, 'all of them');
 is(main::app('A', $_), 401, "bob's session is refused on A at its next request") for @cookies;
 is(main::app('A', $carol), 200, "carol's still opens");
+is(main::redis('EXISTS', "session:$peer_key"), 0, "the peer's session record was deleted too (listed in its sorted set)");
+is(main::redis('EXISTS', $meta), 0, "and the sorted set");
 main::redis('SET', $_, $saved{$_}, 'EX', 600) for keys %saved;
 is(main::app('A', $_), 401, "refused on A with the records back") for @cookies;
 is(main::app('B', $_), 401, "and on B") for @cookies;

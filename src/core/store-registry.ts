@@ -5,8 +5,9 @@
  * the registry's logic, the same rules as the shm registry's (registry.ts's helpers).
  *
  * Why revocation works as it does here (docs/several-nodes.md says it for operators):
- * - Revoking deletes the session records (admin.ts), so the record read every check makes already
- *   refuses them. That alone is not enough: a refresh in flight on another node can write a new
+ * - Revoking deletes the session records, so the record read every check makes already refuses
+ *   them ("revoke all" every record lua-resty-session's store_metadata list names: the peer's nodes
+ *   refuse those sessions too). That alone is not enough: a refresh in flight on another node can write a new
  *   record after the deletion, the previous record of a re-saved session lives on for stale_ttl, a
  *   session the list missed (registry upkeep never fails a login) keeps its record, and a node's
  *   verified cache keeps passing a record it saw. So the revocations themselves (the cut-off of
@@ -64,6 +65,11 @@ export interface RegistryStore {
    */
   revoke(audience: string, subject: string, cutoff: number | undefined, single: number[], forgetBefore: number, ttl: number): Promise<void>;
   isRevoked(audience: string, subject: string, created: number): Promise<boolean>;
+  /**
+   * Deletes session records of the subject and takes them off lua-resty-session's store_metadata list:
+   * the keys given, or with "all" every key that list names (sessions of the peer's nodes included).
+   */
+  dropRecords(audience: string, subject: string, keys: string[] | "all"): Promise<void>;
   /** The record `key` of cookie `name` and the revocation verdict on creation time `created`, in one round trip. */
   readChecked(name: string, key: string, audience: string, subject: string, created: number): Promise<CheckedRecord>;
 }
@@ -186,6 +192,11 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
             );
           })
           .then(function () {
+            const keys: string[] = [];
+            for (let i = 0; i < reach.gone.length; i++) if (reach.gone[i].k !== undefined) keys.push(reach.gone[i].k as string);
+            return keys.length ? store.dropRecords(a, s, keys) : undefined;
+          })
+          .then(function () {
             return reach.gone.map(toEntry);
           });
       });
@@ -199,7 +210,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
           const created = entries.map(function (entry) {
             return entry.c;
           });
-          return (created.length ? store.dropEntries(a, s, created) : Promise.resolve()).then(function () {
+          return Promise.all([created.length ? store.dropEntries(a, s, created) : undefined, store.dropRecords(a, s, "all")]).then(function () {
             return entries.map(toEntry);
           });
         });

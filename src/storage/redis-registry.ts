@@ -114,6 +114,22 @@ export function redisRegistryStore(router: RedisRouter, naming: KeyNaming, name:
         return revokedBy(replies[0], created);
       });
     },
+    dropRecords: function (audience, subject, keys) {
+      const metadataKey = storageName(naming, name, audience, subject);
+      const listed: Promise<string[]> =
+        keys === "all"
+          ? router.run([["ZRANGE", metadataKey, 0, -1]]).then(function (replies) {
+              return Array.isArray(replies[0]) ? replies[0].map(String) : [];
+            })
+          : Promise.resolve(keys);
+      return listed.then(function (sessionKeys): Promise<void> | void {
+        const commands: Command[] = [];
+        for (let i = 0; i < sessionKeys.length; i++) commands.push(["UNLINK", storageName(naming, name, sessionKeys[i])]);
+        if (keys === "all") commands.push(["UNLINK", metadataKey]);
+        else if (sessionKeys.length) commands.push((["ZREM", metadataKey] as Command).concat(sessionKeys));
+        if (commands.length) return router.run(commands).then(function () {});
+      });
+    },
     readChecked: function (recordName, key, audience, subject, created): Promise<CheckedRecord> {
       return router.run([["GET", storageName(naming, recordName, key)], checkCommand(audience, subject, created)]).then(function (replies) {
         return { stored: typeof replies[0] === "string" ? replies[0] : null, revoked: revokedBy(replies[1], created) };

@@ -65,6 +65,12 @@ export function createMemoryRegistryStore(): MemoryRegistryStore {
         if (set.all !== undefined && set.all < forgetBefore) delete set.all;
       }),
     isRevoked: (a, s, created) => answer(() => revokedIn(store, a, s, created)),
+    dropRecords: (a, s, keys) =>
+      answer(() => {
+        for (const record of Object.keys(store.records)) {
+          if (keys === "all" || keys.some((key) => record.endsWith(":" + key))) delete store.records[record];
+        }
+      }),
     readChecked: (name, key, a, s, created) =>
       answer(() => ({ stored: store.records[name + ":" + key] ?? null, revoked: revokedIn(store, a, s, created) })),
   };
