@@ -1,8 +1,9 @@
-# One session registry for every node: with redis storage and store_metadata the registry and the
-# revocations live in Redis (src/core/store-registry.ts, src/storage/redis-registry.ts), so the admin
-# API of any node lists every node's sessions, and a revocation made through one node holds on the
-# others at their next request. Two nginx nodes (Test::Nginx's is A, t/lib/SecondNode.pm starts B from
-# A's very configuration) share one real Redis, under the engine selected by TEST_NGINX_JS_ENGINE.
+# One session registry for every node: with a network store and store_metadata the registry and the
+# revocations live in the store (src/core/store-registry.ts; src/storage/redis-registry.ts,
+# src/storage/memcached-registry.ts), so the admin API of any node lists every node's sessions, and a
+# revocation made through one node holds on the others at their next request. Two nginx nodes
+# (Test::Nginx's is A, t/lib/SecondNode.pm starts B from A's very configuration) share one real Redis,
+# or two real memcached servers, under the engine selected by TEST_NGINX_JS_ENGINE.
 #
 # A revoked session's record is deleted, but the refusal must not rest on that alone (a refresh in
 # flight on another node may write the record again): the blocks put the record back and expect the
@@ -18,14 +19,20 @@ use lib "$FindBin::Bin/lib";
 use EntryTest;
 use StoreServers;
 use SecondNode;
+use CookieFormat qw(b64url_decode b64url_encode);
 use Time::HiRes ();
 use MIME::Base64 qw(encode_base64url);
 
 our $SECRET = 'shared-registry-secret-5c21e9';
 # Persisted on every write, so that a killed and restarted Redis still holds the sessions.
 our $REDIS = StoreServers::start('redis-server', 6431, '--appendonly', 'yes', '--appendfsync', 'always');
+our @MEMCACHED = map { StoreServers::start('memcached', $_) } 11431, 11432;
 # The storage options as the harness (mint) needs them: it does not read session.json.
-our %REDIS = (storage => 'redis', redis => { port => 6431 }, store_metadata => JSON::PP::true);
+our %STORES = (
+    redis     => { storage => 'redis', redis => { port => 6431 }, store_metadata => JSON::PP::true },
+    memcached => { storage => 'memcached', memcached => { servers => ['127.0.0.1:11431', '127.0.0.1:11432'] }, store_metadata => JSON::PP::true },
+);
+our $STORE = 'redis';
 
 EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     location /app/ {
@@ -38,14 +45,40 @@ _EOC_
 StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 sub redis { return StoreServers::cli($REDIS, @_) }
+sub mc { my ($server, $command) = @_; return StoreServers::memcached_command($server, $command) }
+
+# Empties the store of the block.
+sub flush {
+    # flush_all answers "OK", which memcached_command does not wait for: quietly, then a no-op.
+    if ($STORE eq 'redis') { redis('FLUSHALL') } else { mc($_, "flush_all noreply\r\nmn\r\n") for @MEMCACHED }
+}
 
 # A session minted on node A with a User-Agent of our own (the registry lists the device by it).
+# Returns the Cookie header, and the session's record name in the store.
 sub mint_as {
     my ($agent, %args) = @_;
-    my $body = { options => { secret => $SECRET, %REDIS }, %args };
+    my $body = { options => { secret => $SECRET, %{ $STORES{$STORE} } }, %args };
     my $res = http('POST', '/_mint', { 'Content-Type' => 'application/json', 'User-Agent' => $agent }, $EntryTest::JSON->encode($body));
     is($res->{status}, 200, "mint as $agent: 200");
-    return cookie_header(@{ $res->{set_cookie} });
+    my $header = b64url_decode(substr(cookie_value($res->{set_cookie}, 'session'), 0, 110));
+    return (cookie_header(@{ $res->{set_cookie} }), 'session:' . b64url_encode(substr($header, 3, 32)));
+}
+
+# A record's value (undef when absent), and putting one back: what a refresh in flight on another node
+# would do after a revocation.
+sub record_get {
+    my ($name) = @_;
+    if ($STORE eq 'redis') { my $value = redis('EXISTS', $name) ? redis('GET', $name) : undef; return $value }
+    for my $server (@MEMCACHED) {
+        return $1 if mc($server, "mg $name v\r\n") =~ /^VA \d+[^\r\n]*\r\n(.*)\r\n\z/s;
+    }
+    return undef;
+}
+sub record_put {
+    my ($name, $value) = @_;
+    return redis('SET', $name, $value, 'EX', 600) if $STORE eq 'redis';
+    # Onto both servers: whichever rendezvous hashing names holds it.
+    mc($_, "ms $name " . length($value) . " T600\r\n$value\r\n") for @MEMCACHED;
 }
 
 # The admin API of a node: status and decoded JSON body.
@@ -57,9 +90,6 @@ sub admin {
 
 sub app { my ($node, $cookie) = @_; return SecondNode::on($node, 'GET', '/app/x', $cookie)->{status} }
 
-# Session records: [prefix:]name:<43-character key>, apart from the registry's and the metadata's keys.
-sub record_keys { return grep { /^session:[A-Za-z0-9_-]{43}$/ } split /\n/, redis('KEYS', 'session:*') }
-
 sub agents { my ($list) = @_; return [ sort map { $_->{user_agent} } @{ $list->{sessions} // [] } ] }
 
 sub next_second {
@@ -67,33 +97,120 @@ sub next_second {
     Time::HiRes::sleep(int($now) + 1 - $now + 0.05);
 }
 
+# lua-resty-session's store_metadata key of a subject (default audience).
+sub metadata_key { return 'session:' . encode_base64url('default') . ':' . encode_base64url($_[0]) }
+
+# Sessions made on A are listed by B's admin API (and by A's).
+sub listed_everywhere {
+    flush();
+    SecondNode::start();
+    mint_as('Laptop/1.0', subject => 'alice');
+    mint_as('Phone/2.0', subject => 'alice');
+    mint_as('Tablet/3.0', subject => 'bob');
+    my ($status, $list) = admin('B', 'GET', '?subject=alice');
+    is($status, 200, 'B lists alice');
+    is_deeply(agents($list), ['Laptop/1.0', 'Phone/2.0'], "B lists alice's two devices, made on A");
+    my @created = map { $_->{created} } @{ $list->{sessions} };
+    isnt($created[0], $created[1], 'each with an id of its own');
+    ok(!grep({ $_->{id} ne "$_->{created}" } @{ $list->{sessions} }), 'the id is the creation time');
+    is_deeply(agents((admin('B', 'GET', '?subject=bob'))[1]), ['Tablet/3.0'], "B lists bob's device");
+    is_deeply(agents((admin('A', 'GET', '?subject=alice'))[1]), ['Laptop/1.0', 'Phone/2.0'], 'A lists the same');
+    SecondNode::stop();
+}
+
+# Revoke one session on A: refused on B at its next request, even with its record put back.
+sub revoke_one_on_a {
+    flush();
+    SecondNode::start();
+    my ($laptop, $record) = mint_as('Laptop/1.0', subject => 'alice');
+    my $saved = record_get($record);
+    ok(defined $saved, "the laptop's record is in the store");
+    my ($phone) = mint_as('Phone/2.0', subject => 'alice');
+    for my $round (1, 2) {
+        # The second round is answered from B's verified cache: its fast store check.
+        is(app('B', $laptop), 200, "laptop opens on B ($round)");
+        is(app('B', $phone), 200, "phone opens on B ($round)");
+    }
+    my ($status, $list) = admin('B', 'GET', '?subject=alice');
+    my ($laptop_id) = map { $_->{id} } grep { $_->{user_agent} eq 'Laptop/1.0' } @{ $list->{sessions} };
+    ok(defined $laptop_id, "B lists the laptop's session");
+    my $revoked;
+    ($status, $revoked) = admin('A', 'DELETE', "?subject=alice&id=$laptop_id");
+    is($status, 200, 'revoked on A');
+    is_deeply([ map { $_->{id} } @{ $revoked->{revoked} } ], [$laptop_id], 'A revoked the laptop only');
+    is(app('B', $laptop), 401, 'the laptop is refused on B at its next request');
+    is(app('B', $phone), 200, 'the phone still opens on B');
+    is(record_get($record), undef, "the laptop's record was deleted");
+    if ($STORE eq 'redis') {
+        my ($laptop_key) = $record =~ /^session:(.*)$/;
+        is(redis('ZSCORE', metadata_key('alice'), $laptop_key), '', "and taken off the peer's sorted set");
+        is(redis('ZCARD', metadata_key('alice')), 1, 'which still lists the phone');
+    }
+    # A refresh in flight on another node could write it again: the revocation holds all the same.
+    record_put($record, $saved);
+    is(app('B', $laptop), 401, 'refused on B with its record back (B verified it before)');
+    is(app('A', $laptop), 401, 'refused on A with its record back (A never verified it)');
+    is_deeply(agents((admin('B', 'GET', '?subject=alice'))[1]), ['Phone/2.0'], 'B lists the phone only');
+    SecondNode::stop();
+    return $phone;
+}
+
+# Revoke all on B: refused on A, even with the records put back; a later login opens on both.
+sub revoke_all_on_b {
+    flush();
+    SecondNode::start();
+    my %records;
+    my @cookies;
+    for my $agent ('Laptop/1.0', 'Phone/2.0') {
+        my ($cookie, $record) = mint_as($agent, subject => 'bob');
+        push @cookies, $cookie;
+        $records{$record} = record_get($record);
+    }
+    my ($carol) = mint_as('Laptop/1.0', subject => 'carol');
+    my $peer_key = 'p' x 43;
+    if ($STORE eq 'redis') {
+        # A session a lua-resty-session node made: its record and the peer's sorted set only.
+        redis('SET', "session:$peer_key", '["made-by-the-peer"]', 'EX', 600);
+        redis('ZADD', metadata_key('bob'), time + 600, $peer_key);
+    }
+    for my $round (1, 2) {
+        is(app('A', $_), 200, "bob's session opens on A ($round)") for @cookies;
+    }
+    my ($status, $revoked) = admin('B', 'DELETE', '?subject=bob');
+    is($status, 200, 'revoked all on B');
+    is(scalar @{ $revoked->{revoked} }, 2, "both of bob's sessions were listed");
+    ok($revoked->{all}, 'all of them');
+    is(app('A', $_), 401, "bob's session is refused on A at its next request") for @cookies;
+    is(app('A', $carol), 200, "carol's still opens");
+    is(record_get($_), undef, 'its record was deleted') for sort keys %records;
+    if ($STORE eq 'redis') {
+        is(redis('EXISTS', "session:$peer_key"), 0, "the peer's session record was deleted too (listed in its sorted set)");
+        is(redis('EXISTS', metadata_key('bob')), 0, 'and the sorted set');
+    }
+    record_put($_, $records{$_}) for keys %records;
+    is(app('A', $_), 401, 'refused on A with the records back') for @cookies;
+    is(app('B', $_), 401, 'and on B') for @cookies;
+    is_deeply(agents((admin('A', 'GET', '?subject=bob'))[1]), [], 'A lists nothing for bob');
+    next_second();
+    my ($again) = mint_as('Desktop/4.0', subject => 'bob');
+    is(app('B', $again), 200, 'a login after the cut-off opens on B');
+    is_deeply(agents((admin('B', 'GET', '?subject=bob'))[1]), ['Desktop/4.0'], 'and is listed');
+    SecondNode::stop();
+    return $again;
+}
+
 no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: sessions made on A are listed by B's admin API (and by A's), with what identifies each device
+=== TEST 1: Redis: sessions made on A are listed by B's admin API (and by A's), with what identifies each device
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431}, "store_metadata": true}
 --- init
-main::redis('FLUSHALL');
-SecondNode::start();
-main::mint_as('Laptop/1.0', subject => 'alice');
-main::mint_as('Phone/2.0', subject => 'alice');
-main::mint_as('Tablet/3.0', subject => 'bob');
-my ($status, $list) = main::admin('B', 'GET', '?subject=alice');
-is($status, 200, 'B lists alice');
-is_deeply(main::agents($list), ['Laptop/1.0', 'Phone/2.0'], "B lists alice's two devices, made on A");
-my @created = map { $_->{created} } @{ $list->{sessions} };
-isnt($created[0], $created[1], 'each with an id of its own');
-ok(!grep({ $_->{id} ne "$_->{created}" } @{ $list->{sessions} }), 'the id is the creation time');
-($status, $list) = main::admin('B', 'GET', '?subject=bob');
-is_deeply(main::agents($list), ['Tablet/3.0'], "B lists bob's device");
-is_deeply(main::agents((main::admin('A', 'GET', '?subject=alice'))[1]), ['Laptop/1.0', 'Phone/2.0'], 'A lists the same');
-# lua-resty-session's metadata stays as the peer writes it, beside the registry's own keys.
-my $meta = 'session:' . encode_base64url('default') . ':' . encode_base64url('alice');
-is(main::redis('ZCARD', $meta), 2, "the peer's sorted set lists alice's two session keys");
-SecondNode::stop();
+$main::STORE = 'redis';
+main::listed_everywhere();
+is(main::redis('ZCARD', main::metadata_key('alice')), 2, "the peer's sorted set lists alice's two session keys");
 --- request
 GET /admin?subject=alice
 --- error_code: 200
@@ -104,42 +221,12 @@ GET /admin?subject=alice
 
 
 
-=== TEST 2: revoke one session on A: refused on B at its next request (even with its record put back), the other one still opens
+=== TEST 2: Redis: revoke one session on A: refused on B at its next request (even with its record put back), the other one still opens
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431}, "store_metadata": true}
 --- init
-main::redis('FLUSHALL');
-SecondNode::start();
-my $laptop = main::mint_as('Laptop/1.0', subject => 'alice');
-my ($record) = main::record_keys();
-my $saved = main::redis('GET', $record);
-my $phone = main::mint_as('Phone/2.0', subject => 'alice');
-for my $round (1, 2) {
-    # The second round is answered from B's verified cache: its fast store check.
-    is(main::app('B', $laptop), 200, "laptop opens on B ($round)");
-    is(main::app('B', $phone), 200, "phone opens on B ($round)");
-}
-my ($status, $list) = main::admin('B', 'GET', '?subject=alice');
-my ($laptop_id) = map { $_->{id} } grep { $_->{user_agent} eq 'Laptop/1.0' } @{ $list->{sessions} };
-ok(defined $laptop_id, "B lists the laptop's session");
-my $revoked;
-($status, $revoked) = main::admin('A', 'DELETE', "?subject=alice&id=$laptop_id");
-is($status, 200, 'revoked on A');
-is_deeply([ map { $_->{id} } @{ $revoked->{revoked} } ], [$laptop_id], 'A revoked the laptop only');
-is(main::app('B', $laptop), 401, "the laptop is refused on B at its next request");
-is(main::app('B', $phone), 200, 'the phone still opens on B');
-is(main::redis('EXISTS', $record), 0, "the laptop's record was deleted");
-my $meta = 'session:' . encode_base64url('default') . ':' . encode_base64url('alice');
-my ($laptop_key) = $record =~ /^session:(.*)$/;
-is(main::redis('ZSCORE', $meta, $laptop_key), '', "and taken off the peer's sorted set");
-is(main::redis('ZCARD', $meta), 1, "which still lists the phone");
-# A refresh in flight on another node could write it again: the revocation holds all the same.
-main::redis('SET', $record, $saved, 'EX', 600);
-is(main::app('B', $laptop), 401, 'refused on B with its record back (B verified it before)');
-is(main::app('A', $laptop), 401, 'refused on A with its record back (A never verified it)');
-is_deeply(main::agents((main::admin('B', 'GET', '?subject=alice'))[1]), ['Phone/2.0'], 'B lists the phone only');
-SecondNode::stop();
-use_cookie($phone);
+$main::STORE = 'redis';
+use_cookie(main::revoke_one_on_a());
 --- request
 GET /app/x
 --- error_code: 200
@@ -150,41 +237,12 @@ GET /app/x
 
 
 
-=== TEST 3: revoke all on B: refused on A (even with the records put back); a later login opens on both
+=== TEST 3: Redis: revoke all on B: refused on A (even with the records put back); a later login opens on both
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431}, "store_metadata": true}
 --- init
-main::redis('FLUSHALL');
-SecondNode::start();
-my @cookies = (main::mint_as('Laptop/1.0', subject => 'bob'), main::mint_as('Phone/2.0', subject => 'bob'));
-my $carol = main::mint_as('Laptop/1.0', subject => 'carol');
-my %saved = map { $_ => main::redis('GET', $_) } main::record_keys();
-# A session a lua-resty-session node made: its record and the peer's sorted set only, no registry entry.
-my $meta = 'session:' . encode_base64url('default') . ':' . encode_base64url('bob');
-my $peer_key = 'p' x 43;
-main::redis('SET', "session:$peer_key", '["made-by-the-peer"]', 'EX', 600);
-main::redis('ZADD', $meta, time + 600, $peer_key);
-for my $round (1, 2) {
-    is(main::app('A', $_), 200, "bob's session opens on A ($round)") for @cookies;
-}
-my ($status, $revoked) = main::admin('B', 'DELETE', '?subject=bob');
-is($status, 200, 'revoked all on B');
-is(scalar @{ $revoked->{revoked} }, 2, "both of bob's sessions were listed");
-ok($revoked->{all}, 'all of them');
-is(main::app('A', $_), 401, "bob's session is refused on A at its next request") for @cookies;
-is(main::app('A', $carol), 200, "carol's still opens");
-is(main::redis('EXISTS', "session:$peer_key"), 0, "the peer's session record was deleted too (listed in its sorted set)");
-is(main::redis('EXISTS', $meta), 0, "and the sorted set");
-main::redis('SET', $_, $saved{$_}, 'EX', 600) for keys %saved;
-is(main::app('A', $_), 401, "refused on A with the records back") for @cookies;
-is(main::app('B', $_), 401, "and on B") for @cookies;
-is_deeply(main::agents((main::admin('A', 'GET', '?subject=bob'))[1]), [], 'A lists nothing for bob');
-main::next_second();
-my $again = main::mint_as('Desktop/4.0', subject => 'bob');
-is(main::app('B', $again), 200, 'a login after the cut-off opens on B');
-is_deeply(main::agents((main::admin('B', 'GET', '?subject=bob'))[1]), ['Desktop/4.0'], 'and is listed');
-SecondNode::stop();
-use_cookie($again);
+$main::STORE = 'redis';
+use_cookie(main::revoke_all_on_b());
 --- request
 GET /app/x
 --- error_code: 200
@@ -199,9 +257,10 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431, "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true}
 --- init
-main::redis('FLUSHALL');
+$main::STORE = 'redis';
+main::flush();
 SecondNode::start();
-my $cookie = main::mint_as('Laptop/1.0', subject => 'dave');
+my ($cookie) = main::mint_as('Laptop/1.0', subject => 'dave');
 is(main::app('B', $cookie), 200, 'opens on B');
 is(main::app('B', $cookie), 200, 'and again (verified cache)');
 StoreServers::stop($main::REDIS);
@@ -230,3 +289,51 @@ GET /app/x
 --- no_error_log
 [crit]
 [alert]
+
+
+
+=== TEST 5: memcached (two servers): B lists what A made
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"]}, "store_metadata": true}
+--- init
+$main::STORE = 'memcached';
+main::listed_everywhere();
+--- request
+GET /admin?subject=alice
+--- error_code: 200
+--- response_body_like: "subject":"alice","sessions":\[\{"id":"[0-9]+".*\},\{"id":"[0-9]+".*\}\]
+--- no_error_log
+[warn]
+[error]
+
+
+
+=== TEST 6: memcached: revoke one session on A: refused on B at its next request (even with its record put back)
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"]}, "store_metadata": true}
+--- init
+$main::STORE = 'memcached';
+use_cookie(main::revoke_one_on_a());
+--- request
+GET /app/x
+--- error_code: 200
+--- response_body_like: x-subject: alice
+--- no_error_log
+[warn]
+[error]
+
+
+
+=== TEST 7: memcached: revoke all on B: refused on A (even with the records put back); a later login opens on both
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"]}, "store_metadata": true}
+--- init
+$main::STORE = 'memcached';
+use_cookie(main::revoke_all_on_b());
+--- request
+GET /app/x
+--- error_code: 200
+--- response_body_like: x-subject: bob
+--- no_error_log
+[warn]
+[error]

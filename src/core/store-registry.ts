@@ -57,7 +57,8 @@ export interface RegistryStore {
   /** Stores an entry unless its creation time is taken; whether it did. The entries live `ttl` s at least. */
   addEntry(audience: string, subject: string, created: number, text: string, ttl: number): Promise<boolean>;
   putEntry(audience: string, subject: string, created: number, text: string, ttl: number): Promise<void>;
-  dropEntries(audience: string, subject: string, created: number[]): Promise<void>;
+  /** Drops entries; what is left lives `ttl` s at least. */
+  dropEntries(audience: string, subject: string, created: number[], ttl: number): Promise<void>;
   revocations(audience: string, subject: string): Promise<Revocations>;
   /**
    * Adds revocations: raises the cut-off to `cutoff` when given, adds the single creation times,
@@ -103,7 +104,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
         for (let i = 0; i < beyond.length; i++) dead.push(beyond[i].c);
       }
       if (!dead.length) return live;
-      return store.dropEntries(a, s, dead).then(function () {
+      return store.dropEntries(a, s, dead, options.maxLifetime).then(function () {
         return live;
       });
     });
@@ -153,7 +154,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
       });
     },
     remove: function (audience, subject, created) {
-      return store.dropEntries(encodeAudience(audience), encodeSubject(subject), [created]);
+      return store.dropEntries(encodeAudience(audience), encodeSubject(subject), [created], options.maxLifetime);
     },
     list: function (audience, subject, now) {
       const a = encodeAudience(audience);
@@ -189,6 +190,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
               reach.gone.map(function (entry) {
                 return entry.c;
               }),
+              options.maxLifetime,
             );
           })
           .then(function () {
@@ -210,7 +212,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
           const created = entries.map(function (entry) {
             return entry.c;
           });
-          return Promise.all([created.length ? store.dropEntries(a, s, created) : undefined, store.dropRecords(a, s, "all")]).then(function () {
+          return Promise.all([created.length ? store.dropEntries(a, s, created, options.maxLifetime) : undefined, store.dropRecords(a, s, "all")]).then(function () {
             return entries.map(toEntry);
           });
         });

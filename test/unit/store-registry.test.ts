@@ -54,9 +54,15 @@ describe("store registry wiring (settings)", () => {
     });
   });
 
-  it("memcached keeps no registry of its own: store_metadata alone makes none", () => {
+  it("memcached + store_metadata: the registry lives in memcached too; registry_zone with it is refused", () => {
     const env = createEnv();
-    assert.equal(env.library.settings({ secret: SECRET, storage: "memcached", store_metadata: true }).registry, null);
+    const memcached: SessionOptions = { secret: SECRET, storage: "memcached", store_metadata: true };
+    const registry = env.library.settings(memcached).registry;
+    assert.ok(registry && typeof registry.readChecked === "function", "a store registry");
+    assert.throws(() => env.library.settings({ ...memcached, registry_zone: "sessions" }), {
+      name: "ConfigError",
+      message: /registry_zone with memcached storage/,
+    });
   });
 });
 
