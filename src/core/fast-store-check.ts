@@ -26,6 +26,7 @@ import { fastCheck, KnownSession } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { Registry } from "./registry";
+import { askedWithin, markAsked } from "./store-revalidation";
 import { decodeEntries, entryIndex, SessionEntry } from "./session";
 import type { BindSource } from "./session";
 import type { Storage } from "./storage";
@@ -78,15 +79,65 @@ function subjectOf(entry: VerifiedSession, audience: string): string | undefined
   return i < 0 ? undefined : entries[i][2];
 }
 
-/** The store read of a session fastCheck could pass, under way. */
-export interface StoreQuestion {
+/** A session fastCheck could pass, as the store is asked (or was, within store_revalidate) about it. */
+export interface AskedSession {
   cookie: string;
   entry: VerifiedSession;
   key: string;
-  stored: Promise<string | null | undefined>;
-  /** With the registry in the store: the subject asked about, and (once `stored` resolves) the verdict. */
+  /** With the registry in the store: the subject asked about, and (once the store answered) the verdict. */
   subject?: string;
   revoked?: boolean;
+  /** Answered from what the store said within store_revalidate, not read now. */
+  remembered?: boolean;
+}
+
+/** The store read of a session fastCheck could pass, under way. */
+export interface StoreQuestion extends AskedSession {
+  stored: Promise<string | null | undefined>;
+}
+
+/** The verified-cache entry of a session fastCheck could pass with the store's record; null otherwise. */
+function passableEntry(settings: Settings, cookie: string | undefined, now: number): VerifiedSession | null {
+  const storage = settings.storage;
+  const cache = settings.verifiedCache;
+  if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
+  const entry = cache.get(cookie);
+  if (!entry || entry.keyId !== settings.keyIds[0] || storageFlagsMismatch(settings, entry.flags)) return null;
+  if (lifetimeProblem(settings, false, entry, now) !== null || refreshDue(settings, entry, now) !== RefreshDue.Nothing) return null;
+  return entry;
+}
+
+/** What store-revalidation.ts marks: one session as one audience sees it. */
+function askedKey(settings: Settings, entry: VerifiedSession): string {
+  return entry.sid + ":" + settings.audience;
+}
+
+/**
+ * store_revalidate: fastCheck's verdict without asking the store, when this node asked about the
+ * session within the bound and the store then had its record, unrevoked (store-revalidation.ts).
+ * null otherwise: askStore() then asks.
+ */
+export function answerWithinBound<R>(
+  settings: Settings,
+  platform: Platform,
+  cookie: string | undefined,
+  now: number,
+  request: R,
+  bindSourceOf: (request: R) => BindSource,
+): KnownSession | null {
+  const entry = passableEntry(settings, cookie, now);
+  if (!entry || !askedWithin(platform, askedKey(settings, entry), settings.storeRevalidate)) return null;
+  // As the store answered then: the record holding the very ciphertext, the session not revoked.
+  const question: AskedSession = {
+    cookie: cookie as string,
+    entry: entry,
+    key: storageKeyOf(settings, platform, entry.sid),
+    remembered: true,
+    revoked: false,
+  };
+  const subject = subjectOf(entry, settings.audience);
+  if (subject !== undefined) question.subject = subject;
+  return storeVerdict(question, JSON.stringify([entry.ciphertext]), settings, platform, now, request, bindSourceOf);
 }
 
 /** Asks the store for the record, when fastCheck could pass the session; null when it could not. */
@@ -97,12 +148,9 @@ export function askStore(
   cookie: string | undefined,
   now: number,
 ): StoreQuestion | null {
-  const storage = settings.storage;
-  const cache = settings.verifiedCache;
-  if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
-  const entry = cache.get(cookie);
-  if (!entry || entry.keyId !== settings.keyIds[0] || storageFlagsMismatch(settings, entry.flags)) return null;
-  if (lifetimeProblem(settings, false, entry, now) !== null || refreshDue(settings, entry, now) !== RefreshDue.Nothing) return null;
+  const entry = passableEntry(settings, cookie, now);
+  if (!entry || !cookie) return null;
+  const storage = settings.storage as Storage;
   const key = storageKeyOf(settings, platform, entry.sid);
   const registry = settings.registry;
   if (registry && registry.readChecked) {
@@ -121,7 +169,7 @@ export function askStore(
 
 /** fastCheck's verdict on the session asked about, against the record the store answered. */
 export function storeVerdict<R>(
-  question: StoreQuestion,
+  question: AskedSession,
   stored: string | null | undefined,
   settings: Settings,
   platform: Platform,
@@ -141,5 +189,8 @@ export function storeVerdict<R>(
         ? answeredRegistry(registry, settings.audience, question.subject, question.entry.creationTime, question.revoked)
         : null;
   }
-  return fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
+  const found = fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
+  // The store said yes just now: within store_revalidate this node may say it again without asking.
+  if (found && settings.storeRevalidate > 0 && !question.remembered) markAsked(platform, askedKey(settings, question.entry), settings.storeRevalidate);
+  return found;
 }

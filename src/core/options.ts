@@ -71,6 +71,12 @@ export interface SessionOptions {
   verified_cache_entries?: number;
   /** Bytes the in-memory verified cache may use, roughly. */
   verified_cache_bytes?: number;
+  /**
+   * njs-session extension, redis and memcached only: milliseconds within which a node may answer a
+   * session it verified and asked the store about from its verified cache, without asking again
+   * (store-revalidation.ts). 0 (the default): every request asks the store.
+   */
+  store_revalidate?: number;
 }
 
 export type StorageOptions = { [name: string]: unknown };
@@ -125,6 +131,7 @@ export const DEFAULTS = {
   // concurrent request), hence small: the shared zone behind it holds the rest.
   verified_cache_entries: 256,
   verified_cache_bytes: 262144,
+  store_revalidate: 0,
 };
 
 /** The verified cache's zone when none is named: njs-session.conf declares it. */
@@ -179,6 +186,7 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   verified_cache_zone: "zone",
   verified_cache_entries: "count",
   verified_cache_bytes: "count",
+  store_revalidate: "count",
 };
 
 /** Every option name init()/new()/open() take (README's options table is checked against it). */

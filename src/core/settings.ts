@@ -13,6 +13,7 @@ import { identityProblem } from "./publishable";
 import type { Registry } from "./registry";
 import { createRegistry } from "./shm-registry";
 import { createStoreRegistry } from "./store-registry";
+import { MAX_STORE_REVALIDATE_MS } from "./store-revalidation";
 import { retainedGet, retainedSet } from "./retained";
 import { lookupZone, MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
 import type { Storage } from "./storage";
@@ -60,6 +61,8 @@ export interface Settings {
   keyIds: string[];
   /** Fully verified sessions by cookie value (verified-cache.ts); null when off or not possible here. */
   verifiedCache: VerifiedCache | null;
+  /** store_revalidate (ms): how long a node may answer a session from what the store last told it; 0: never. */
+  storeRevalidate: number;
 }
 
 function fail(message: string): never {
@@ -230,6 +233,14 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   const subjectProblem = subject === undefined ? null : identityProblem(subject);
   if (subjectProblem !== null) fail("subject " + subjectProblem);
 
+  const verifiedCache = verifiedCacheFor(options, platform);
+  const storeRevalidate = pick(options.store_revalidate, DEFAULTS.store_revalidate);
+  if (storeRevalidate > 0) {
+    // Loud: an operator who asked for bounded staleness must not silently get either extreme.
+    if (storageOption !== "redis" && storageOption !== "memcached") fail("store_revalidate needs redis or memcached storage (other storages are read on every request anyway)");
+    if (storeRevalidate > MAX_STORE_REVALIDATE_MS) fail("store_revalidate must be at most " + MAX_STORE_REVALIDATE_MS + " ms (it is how long a logout or revocation may go unseen)");
+    if (!verifiedCache) fail("store_revalidate answers from the verified-session cache: declare njs_session_cache (njs-session.conf) or keep verified_cache_entries above 0");
+  }
   let registry: Registry | null = null;
   if (registryZone) {
     registry = createRegistry(platform, { zone: registryZone, hashSubject: hashSubject, maxLifetime: maxLifetime });
@@ -271,6 +282,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     keyIds: [ikm].concat(ikmFallbacks).map(function (key) {
       return keyId(platform, key);
     }),
-    verifiedCache: verifiedCacheFor(options, platform),
+    verifiedCache: verifiedCache,
+    storeRevalidate: storeRevalidate,
   };
 }
