@@ -337,3 +337,47 @@ GET /app/x
 --- no_error_log
 [warn]
 [error]
+
+
+
+=== TEST 8: memcached down (both servers): the admin API and protected locations fail closed on both nodes; each server's incident logged once per node, not per request
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"], "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true}
+--- init
+$main::STORE = 'memcached';
+main::flush();
+SecondNode::start();
+my ($cookie) = main::mint_as('Laptop/1.0', subject => 'dave');
+is(main::app('B', $cookie), 200, 'opens on B');
+is(main::app('B', $cookie), 200, 'and again (verified cache)');
+StoreServers::stop($_) for @main::MEMCACHED;
+my $incidents = qr/\[error\].*memcached 127\.0\.0\.1:1143[12] unavailable/;
+my %first;
+for my $round (1 .. 3) {
+    for my $node ('A', 'B') {
+        is((main::admin($node, 'GET', '?subject=dave'))[0], 503, "$node: listing fails closed ($round)");
+        is((main::admin($node, 'DELETE', '?subject=dave'))[0], 503, "$node: revoking fails closed ($round)");
+        is(main::app($node, $cookie), 503, "$node: the session fails closed ($round)");
+    }
+    if ($round == 1) {
+        %first = (A => scalar error_lines($incidents), B => scalar SecondNode::error_lines($incidents));
+        ok($first{$_} >= 1 && $first{$_} <= 2, "$_ logged the incident of each server it asked ($first{$_})") for 'A', 'B';
+    }
+}
+is(scalar error_lines($incidents), $first{A}, 'A: no more lines for the later requests');
+is(scalar SecondNode::error_lines($incidents), $first{B}, 'B: no more lines for the later requests');
+is(scalar error_lines(qr/\[warn\].*registry/), 0, 'A: no registry warnings on top');
+StoreServers::spawn($_) for @main::MEMCACHED;
+# memcached keeps nothing across a restart: the session is gone, and that is what both nodes say.
+my $back;
+for (1 .. 40) { $back = main::app('B', $cookie); last if $back != 503; Time::HiRes::sleep(0.1) }
+is($back, 401, 'B: served again (the restarted servers lost the session)');
+my ($status, $list) = main::admin('A', 'GET', '?subject=dave');
+is($status, 200, 'A: the admin API answers again');
+SecondNode::stop();
+--- request
+GET /admin?subject=dave
+--- error_code: 200
+--- no_error_log
+[crit]
+[alert]
