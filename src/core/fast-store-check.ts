@@ -73,8 +73,13 @@ function answeredRegistry(registry: Registry, audience: string, subject: string,
 
 /** The subject of the session's entry for `audience`, from the payload verified before. */
 function subjectOf(entry: VerifiedSession, audience: string): string | undefined {
-  const entries = (entry.entries as SessionEntry[] | undefined) || decodeEntries(entry.plaintext);
-  if (!entries) return undefined;
+  let entries = entry.entries as SessionEntry[] | undefined;
+  if (!entries) {
+    const decoded = decodeEntries(entry.plaintext);
+    if (!decoded) return undefined;
+    // Kept on the entry, where fastCheck looks first: the payload is parsed once per request at most.
+    entry.entries = entries = decoded;
+  }
   const i = entryIndex(entries, audience);
   return i < 0 ? undefined : entries[i][2];
 }
