@@ -98,6 +98,8 @@ export interface Registry {
   revokeOne(audience: string, subject: string, created: number, now: number): MaybePromise<RegistryEntry[]>;
   /** Revokes everything of the subject created up to now; returns the entries that were listed. */
   revokeAll(audience: string, subject: string, now: number): MaybePromise<RegistryEntry[]>;
+  /** True when revokeOne/revokeAll delete the session records themselves (the store registry). */
+  readonly deletesRecords?: boolean;
   /**
    * Only a registry that lives in the network store: the session record and whether the session is
    * revoked, in one round trip (the store-backed fast check, fast-store-check.ts).

@@ -20,6 +20,7 @@
  *   written whole, revocations are set members; concurrent writers cannot lose each other's entries.
  */
 
+import { errorText, isConfigError } from "./errors";
 import type { Platform } from "./platform";
 import {
   CheckedRecord,
@@ -110,6 +111,14 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
     });
   }
 
+  /** The revocation already holds; records that cannot be deleted now only take memory until they expire. */
+  function dropRecords(a: string, s: string, keys: string[] | "all"): Promise<void> {
+    return store.dropRecords(a, s, keys).then(undefined, function (e) {
+      if (isConfigError(e)) throw e;
+      platform.log("warn", "[session] revoked, but unable to delete the session records (" + errorText(e) + ")");
+    });
+  }
+
   function reserveIn(a: string, s: string, now: number, attempt: number): Promise<number> {
     return Promise.all([liveEntries(a, s, now), store.revocations(a, s)]).then(function (read) {
       const created = freeCreationTime(takenTimes(read[0]), read[1], now);
@@ -124,6 +133,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
 
   return {
     options: options,
+    deletesRecords: true,
     encodeAudience: encodeAudience,
     encodeSubject: encodeSubject,
     reserve: function (audience, subject, now) {
@@ -196,7 +206,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
           .then(function () {
             const keys: string[] = [];
             for (let i = 0; i < reach.gone.length; i++) if (reach.gone[i].k !== undefined) keys.push(reach.gone[i].k as string);
-            return keys.length ? store.dropRecords(a, s, keys) : undefined;
+            return keys.length ? dropRecords(a, s, keys) : undefined;
           })
           .then(function () {
             return reach.gone.map(toEntry);
@@ -212,7 +222,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
           const created = entries.map(function (entry) {
             return entry.c;
           });
-          return Promise.all([created.length ? store.dropEntries(a, s, created, options.maxLifetime) : undefined, store.dropRecords(a, s, "all")]).then(function () {
+          return Promise.all([created.length ? store.dropEntries(a, s, created, options.maxLifetime) : undefined, dropRecords(a, s, "all")]).then(function () {
             return entries.map(toEntry);
           });
         });

@@ -90,8 +90,9 @@ export function createAdminHandler(env: EntryEnvironment) {
         revoked = await registry.revokeAll(audience, subject, now);
       }
       // The revocation already holds (the registry is checked wherever a record is read); deleting the
-      // records frees their memory at once, and refuses them to lua-resty-session nodes sharing the store.
-      const storage = settings.storage;
+      // records frees their memory at once. The store registry deleted them itself (and took them off
+      // lua-resty-session's metadata, so that the peer's nodes refuse them too).
+      const storage = registry.deletesRecords ? null : settings.storage;
       for (let i = 0; i < revoked.length; i++) {
         const entry = revoked[i];
         if (!storage || entry.name === undefined || entry.key === undefined) continue;
