@@ -53,15 +53,21 @@ sub flush {
     if ($STORE eq 'redis') { redis('FLUSHALL') } else { mc($_, "flush_all noreply\r\nmn\r\n") for @MEMCACHED }
 }
 
-# A session minted on node A with a User-Agent of our own (the registry lists the device by it).
-# Returns the Cookie header, and the session's record name in the store.
+# A session minted on node A with a User-Agent of our own (the registry lists the device by it), with
+# a remember cookie when `remember => 1`. Returns the Cookie header and the record names in the store
+# (the session's, the remember cookie's).
 sub mint_as {
     my ($agent, %args) = @_;
-    my $body = { options => { secret => $SECRET, %{ $STORES{$STORE} } }, %args };
+    my $remember = delete $args{remember};
+    my $body = { options => { secret => $SECRET, %{ $STORES{$STORE} }, $remember ? (remember => JSON::PP::true) : () },
+                 $remember ? (remember => JSON::PP::true) : (), %args };
     my $res = http('POST', '/_mint', { 'Content-Type' => 'application/json', 'User-Agent' => $agent }, $EntryTest::JSON->encode($body));
     is($res->{status}, 200, "mint as $agent: 200");
-    my $header = b64url_decode(substr(cookie_value($res->{set_cookie}, 'session'), 0, 110));
-    return (cookie_header(@{ $res->{set_cookie} }), 'session:' . b64url_encode(substr($header, 3, 32)));
+    my @records = map {
+        my $value = cookie_value($res->{set_cookie}, $_);
+        defined $value ? "$_:" . b64url_encode(substr(b64url_decode(substr($value, 0, 110)), 3, 32)) : undef;
+    } 'session', 'remember';
+    return (cookie_header(@{ $res->{set_cookie} }), @records);
 }
 
 # A record's value (undef when absent), and putting one back: what a refresh in flight on another node
@@ -122,9 +128,10 @@ sub listed_everywhere {
 sub revoke_one_on_a {
     flush();
     SecondNode::start();
-    my ($laptop, $record) = mint_as('Laptop/1.0', subject => 'alice');
+    my ($laptop, $record, $remember_record) = mint_as('Laptop/1.0', subject => 'alice', remember => 1);
     my $saved = record_get($record);
     ok(defined $saved, "the laptop's record is in the store");
+    ok(defined record_get($remember_record), "and its remember cookie's record");
     my ($phone) = mint_as('Phone/2.0', subject => 'alice');
     for my $round (1, 2) {
         # The second round is answered from B's verified cache: its fast store check.
@@ -141,10 +148,13 @@ sub revoke_one_on_a {
     is(app('B', $laptop), 401, 'the laptop is refused on B at its next request');
     is(app('B', $phone), 200, 'the phone still opens on B');
     is(record_get($record), undef, "the laptop's record was deleted");
+    is(record_get($remember_record), undef, "and its remember cookie's record");
     if ($STORE eq 'redis') {
         my ($laptop_key) = $record =~ /^session:(.*)$/;
         is(redis('ZSCORE', metadata_key('alice'), $laptop_key), '', "and taken off the peer's sorted set");
         is(redis('ZCARD', metadata_key('alice')), 1, 'which still lists the phone');
+        (my $remember_list = metadata_key('alice')) =~ s/^session:/remember:/;
+        is(redis('ZCARD', $remember_list), 0, "the remember record is off the peer's remember list too");
     }
     # A refresh in flight on another node could write it again: the revocation holds all the same.
     record_put($record, $saved);
@@ -223,7 +233,7 @@ GET /admin?subject=alice
 
 === TEST 2: Redis: revoke one session on A: refused on B at its next request (even with its record put back), the other one still opens
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431}, "store_metadata": true}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6431}, "store_metadata": true, "remember": true}
 --- init
 $main::STORE = 'redis';
 use_cookie(main::revoke_one_on_a());
@@ -310,7 +320,7 @@ GET /admin?subject=alice
 
 === TEST 6: memcached: revoke one session on A: refused on B at its next request (even with its record put back)
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"]}, "store_metadata": true}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11431", "127.0.0.1:11432"]}, "store_metadata": true, "remember": true}
 --- init
 $main::STORE = 'memcached';
 use_cookie(main::revoke_one_on_a());

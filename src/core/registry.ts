@@ -41,6 +41,8 @@ export interface RegistryEntry {
   /** Cookie name and storage key of the current record (server-side storage), to delete it on revocation. */
   name?: string;
   key?: string;
+  /** Storage key of the remember cookie's record (server-side storage), deleted with it by the store registry. */
+  rememberKey?: string;
 }
 
 /** An entry as both registries store it (JSON, short names). */
@@ -54,6 +56,7 @@ export interface StoredEntry {
   i?: string;
   n?: string;
   k?: string;
+  rk?: string;
   /** A reservation (reserve()) not yet recorded: never listed. */
   p?: 1;
 }
@@ -128,6 +131,7 @@ export function toEntry(stored: StoredEntry): RegistryEntry {
   if (stored.i !== undefined) entry.ip = stored.i;
   if (stored.n !== undefined) entry.name = stored.n;
   if (stored.k !== undefined) entry.key = stored.k;
+  if (stored.rk !== undefined) entry.rememberKey = stored.rk;
   return entry;
 }
 
@@ -139,6 +143,7 @@ export function toStored(entry: RegistryEntry): StoredEntry {
   if (entry.ip) stored.i = entry.ip;
   if (entry.name) stored.n = entry.name;
   if (entry.key) stored.k = entry.key;
+  if (entry.rememberKey) stored.rk = entry.rememberKey;
   return stored;
 }
 
@@ -215,6 +220,7 @@ export function mergedEntry(entry: RegistryEntry, previous: StoredEntry | undefi
   if (entry.remember === undefined && previous) {
     if (previous.r) stored.r = 1;
     if (previous.rc !== undefined) stored.rc = previous.rc;
+    if (previous.rk !== undefined) stored.rk = previous.rk;
     stored.e = Math.max(stored.e, previous.e);
   }
   return stored;

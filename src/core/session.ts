@@ -1151,7 +1151,10 @@ export class Session {
         // undefined: the remember cookie was not read on this request (a refresh), keep what is known.
         remember: rememberMeta === undefined ? undefined : !!rememberMeta,
       };
-      if (rememberMeta) entry.rememberCreated = rememberMeta.creationTime;
+      if (rememberMeta) {
+        entry.rememberCreated = rememberMeta.creationTime;
+        if (settings.storage) entry.rememberKey = session.storageKey(rememberMeta.sid);
+      }
       const userAgent = session.exchange.userAgent();
       if (userAgent) entry.userAgent = userAgent;
       // The address only when the session is bound to it: otherwise it is not the registry's to keep.

@@ -245,7 +245,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   if (registryZone) {
     registry = createRegistry(platform, { zone: registryZone, hashSubject: hashSubject, maxLifetime: maxLifetime });
   } else if (storage && storage.registryStore && storeMetadata) {
-    registry = createStoreRegistry(platform, storage.registryStore(cookieName), { zone: "", hashSubject: hashSubject, maxLifetime: maxLifetime });
+    registry = createStoreRegistry(platform, storage.registryStore(cookieName, rememberCookieName), { zone: "", hashSubject: hashSubject, maxLifetime: maxLifetime });
   }
 
   return {

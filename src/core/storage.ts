@@ -46,7 +46,7 @@ export interface Storage {
   cleanup?(now: number): MaybePromise<number>;
   /**
    * A network storage that can hold the session registry and the revocations (store-registry.ts), for
-   * sessions under cookie `name`: then every node shares them (redis).
+   * sessions under cookie `name` with remember cookie `rememberName`: then every node shares them.
    */
-  registryStore?(name: string): RegistryStore;
+  registryStore?(name: string, rememberName: string): RegistryStore;
 }

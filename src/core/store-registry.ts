@@ -68,12 +68,19 @@ export interface RegistryStore {
   revoke(audience: string, subject: string, cutoff: number | undefined, single: number[], forgetBefore: number, ttl: number): Promise<void>;
   isRevoked(audience: string, subject: string, created: number): Promise<boolean>;
   /**
-   * Deletes session records of the subject and takes them off lua-resty-session's store_metadata list:
-   * the keys given, or with "all" every key that list names (sessions of the peer's nodes included).
+   * Deletes records of the subject and takes them off lua-resty-session's store_metadata lists: the
+   * session and remember cookie keys given, or with "all" every key those lists name (sessions of the
+   * peer's nodes included).
    */
-  dropRecords(audience: string, subject: string, keys: string[] | "all"): Promise<void>;
+  dropRecords(audience: string, subject: string, keys: RecordKeys | "all"): Promise<void>;
   /** The record `key` of cookie `name` and the revocation verdict on creation time `created`, in one round trip. */
   readChecked(name: string, key: string, audience: string, subject: string, created: number): Promise<CheckedRecord>;
+}
+
+/** Storage keys of session records and of remember cookie records. */
+export interface RecordKeys {
+  session: string[];
+  remember: string[];
 }
 
 /** How many times reserve() tries again when another node took the creation time it chose. */
@@ -112,7 +119,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
   }
 
   /** The revocation already holds; records that cannot be deleted now only take memory until they expire. */
-  function dropRecords(a: string, s: string, keys: string[] | "all"): Promise<void> {
+  function dropRecords(a: string, s: string, keys: RecordKeys | "all"): Promise<void> {
     return store.dropRecords(a, s, keys).then(undefined, function (e) {
       if (isConfigError(e)) throw e;
       platform.log("warn", "[session] revoked, but unable to delete the session records (" + errorText(e) + ")");
@@ -204,9 +211,13 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
             );
           })
           .then(function () {
-            const keys: string[] = [];
-            for (let i = 0; i < reach.gone.length; i++) if (reach.gone[i].k !== undefined) keys.push(reach.gone[i].k as string);
-            return keys.length ? dropRecords(a, s, keys) : undefined;
+            const keys: RecordKeys = { session: [], remember: [] };
+            for (let i = 0; i < reach.gone.length; i++) {
+              const gone = reach.gone[i];
+              if (gone.k !== undefined) keys.session.push(gone.k);
+              if (gone.rk !== undefined && keys.remember.indexOf(gone.rk) < 0) keys.remember.push(gone.rk);
+            }
+            return keys.session.length || keys.remember.length ? dropRecords(a, s, keys) : undefined;
           })
           .then(function () {
             return reach.gone.map(toEntry);

@@ -37,7 +37,14 @@ function value(reply: MetaReply | undefined): string | null {
   return reply && reply.code === "VA" ? reply.value || "" : null;
 }
 
-export function memcachedRegistryStore(access: MemcachedAccess, platform: Platform, naming: KeyNaming, name: string, store: string): RegistryStore {
+export function memcachedRegistryStore(
+  access: MemcachedAccess,
+  platform: Platform,
+  naming: KeyNaming,
+  name: string,
+  rememberName: string,
+  store: string,
+): RegistryStore {
   function entriesKey(audience: string, subject: string): string {
     return storageName(naming, name, "@sessions:" + audience, subject);
   }
@@ -99,14 +106,34 @@ export function memcachedRegistryStore(access: MemcachedAccess, platform: Platfo
     return isCovered(revocationsOf(current), created);
   }
 
-  /** Deletes each record, on whichever server holds it. */
-  function deleteRecords(keys: string[]): Promise<void> {
+  /** Deletes each record of cookie `cookieName`, on whichever server holds it. */
+  function deleteRecords(cookieName: string, keys: string[]): Promise<void> {
     return Promise.all(
       keys.map(function (key) {
-        const recordKey = storageName(naming, name, key);
+        const recordKey = storageName(naming, cookieName, key);
         return access.run(recordKey, [encodeMeta("md", recordKey, [])]);
       }),
     ).then(function () {});
+  }
+
+  /**
+   * Deletes records of cookie `cookieName` and takes them off the peer's metadata list of the subject:
+   * the keys given (the peer's "<key>;" removal entries appended), or every key the list names, and
+   * the list.
+   */
+  function dropFrom(cookieName: string, audience: string, subject: string, keys: string[] | "all"): Promise<void> {
+    const metadataKey = storageName(naming, cookieName, audience, subject);
+    if (keys !== "all") {
+      if (!keys.length) return Promise.resolve();
+      let removals = "";
+      for (let i = 0; i < keys.length; i++) removals += access.removalEntry(keys[i]);
+      return Promise.all([deleteRecords(cookieName, keys), access.run(metadataKey, [encodeMeta("ms", metadataKey, ["MA"], removals)])]).then(function () {});
+    }
+    return read(metadataKey).then(function (list) {
+      return deleteRecords(cookieName, list === null ? [] : access.listedKeys(list)).then(function () {
+        return access.run(metadataKey, [encodeMeta("md", metadataKey, [])]).then(function () {});
+      });
+    });
   }
 
   return {
@@ -177,18 +204,10 @@ export function memcachedRegistryStore(access: MemcachedAccess, platform: Platfo
       });
     },
     dropRecords: function (audience, subject, keys) {
-      const metadataKey = storageName(naming, name, audience, subject);
-      if (keys !== "all") {
-        // The peer's way of taking keys off its list: a "<key>;" entry appended per key.
-        let removals = "";
-        for (let i = 0; i < keys.length; i++) removals += access.removalEntry(keys[i]);
-        return Promise.all([deleteRecords(keys), access.run(metadataKey, [encodeMeta("ms", metadataKey, ["MA"], removals)])]).then(function () {});
-      }
-      return read(metadataKey).then(function (list) {
-        return deleteRecords(list === null ? [] : access.listedKeys(list)).then(function () {
-          return access.run(metadataKey, [encodeMeta("md", metadataKey, [])]).then(function () {});
-        });
-      });
+      return Promise.all([
+        dropFrom(name, audience, subject, keys === "all" ? "all" : keys.session),
+        dropFrom(rememberName, audience, subject, keys === "all" ? "all" : keys.remember),
+      ]).then(function () {});
     },
     readChecked: function (recordName, key, audience, subject, created) {
       const recordKey = storageName(naming, recordName, key);

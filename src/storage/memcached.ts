@@ -237,7 +237,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         return replies[0].code === "VA" ? latestMetadata(replies[0].value || "", now) : {};
       });
     },
-    registryStore: function (name) {
+    registryStore: function (name, rememberName) {
       const access = {
         run: run,
         serverOf: function (key: string) {
@@ -251,7 +251,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
           return Object.keys(latestMetadata(list, 0));
         },
       };
-      return memcachedRegistryStore(access, platform, naming, name, servers.length === 1 ? "memcached " + servers[0] : "memcached");
+      return memcachedRegistryStore(access, platform, naming, name, rememberName, servers.length === 1 ? "memcached " + servers[0] : "memcached");
     },
   };
 }

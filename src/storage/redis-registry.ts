@@ -37,13 +37,34 @@ function revokedBy(reply: RespValue | undefined, created: number): boolean {
   return (cutoff !== null && created <= cutoff) || score(reply[1]) !== null;
 }
 
-export function redisRegistryStore(router: RedisRouter, naming: KeyNaming, name: string, store: string): RegistryStore {
+export function redisRegistryStore(router: RedisRouter, naming: KeyNaming, name: string, rememberName: string, store: string): RegistryStore {
   function entriesKey(audience: string, subject: string): string {
     return storageName(naming, name, "@sessions:" + audience, subject);
   }
   function revokedKey(audience: string, subject: string): string {
     return storageName(naming, name, "@revoked:" + audience, subject);
   }
+  /**
+   * Deletes records of cookie `cookieName` and takes them off the peer's sorted set of the subject:
+   * the keys given, or every key the set names, and the set.
+   */
+  function dropFrom(cookieName: string, audience: string, subject: string, keys: string[] | "all"): Promise<void> {
+    const metadataKey = storageName(naming, cookieName, audience, subject);
+    const listed: Promise<string[]> =
+      keys === "all"
+        ? router.run([["ZRANGE", metadataKey, 0, -1]]).then(function (replies) {
+            return Array.isArray(replies[0]) ? replies[0].map(String) : [];
+          })
+        : Promise.resolve(keys);
+    return listed.then(function (sessionKeys): Promise<void> | void {
+      const commands: Command[] = [];
+      for (let i = 0; i < sessionKeys.length; i++) commands.push(["UNLINK", storageName(naming, cookieName, sessionKeys[i])]);
+      if (keys === "all") commands.push(["UNLINK", metadataKey]);
+      else if (sessionKeys.length) commands.push((["ZREM", metadataKey] as Command).concat(sessionKeys));
+      if (commands.length) return router.run(commands).then(function () {});
+    });
+  }
+
   function checkCommand(audience: string, subject: string, created: number): Command {
     return ["ZMSCORE", revokedKey(audience, subject), CUTOFF_MEMBER, String(created)];
   }
@@ -115,20 +136,10 @@ export function redisRegistryStore(router: RedisRouter, naming: KeyNaming, name:
       });
     },
     dropRecords: function (audience, subject, keys) {
-      const metadataKey = storageName(naming, name, audience, subject);
-      const listed: Promise<string[]> =
-        keys === "all"
-          ? router.run([["ZRANGE", metadataKey, 0, -1]]).then(function (replies) {
-              return Array.isArray(replies[0]) ? replies[0].map(String) : [];
-            })
-          : Promise.resolve(keys);
-      return listed.then(function (sessionKeys): Promise<void> | void {
-        const commands: Command[] = [];
-        for (let i = 0; i < sessionKeys.length; i++) commands.push(["UNLINK", storageName(naming, name, sessionKeys[i])]);
-        if (keys === "all") commands.push(["UNLINK", metadataKey]);
-        else if (sessionKeys.length) commands.push((["ZREM", metadataKey] as Command).concat(sessionKeys));
-        if (commands.length) return router.run(commands).then(function () {});
-      });
+      return Promise.all([
+        dropFrom(name, audience, subject, keys === "all" ? "all" : keys.session),
+        dropFrom(rememberName, audience, subject, keys === "all" ? "all" : keys.remember),
+      ]).then(function () {});
     },
     readChecked: function (recordName, key, audience, subject, created): Promise<CheckedRecord> {
       return router.run([["GET", storageName(naming, recordName, key)], checkCommand(audience, subject, created)]).then(function (replies) {

@@ -175,8 +175,8 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
         return sessions;
       });
     },
-    registryStore: function (name) {
-      return redisRegistryStore(router, naming, name, connection.store);
+    registryStore: function (name, rememberName) {
+      return redisRegistryStore(router, naming, name, rememberName, connection.store);
     },
   };
 }

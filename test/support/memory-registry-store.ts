@@ -68,7 +68,7 @@ export function createMemoryRegistryStore(): MemoryRegistryStore {
     dropRecords: (a, s, keys) =>
       answer(() => {
         for (const record of Object.keys(store.records)) {
-          if (keys === "all" || keys.some((key) => record.endsWith(":" + key))) delete store.records[record];
+          if (keys === "all" || [...keys.session, ...keys.remember].some((key) => record.endsWith(":" + key))) delete store.records[record];
         }
       }),
     readChecked: (name, key, a, s, created) =>
