@@ -425,7 +425,7 @@ is(scalar(() = $log =~ /\[error\]/g), 1, 'DELETE: exactly one [error] line');
 GET /admin?subject=alice
 --- error_code: 500
 --- error_log eval
-qr/\[error\] .*\[session\] invalid session configuration: the admin API needs the session registry: set registry_zone, or use shm storage with store_metadata \(request [0-9a-f]{32}\)/
+qr/\[error\] .*\[session\] invalid session configuration: the admin API needs the session registry: store_metadata with shm or redis storage, or registry_zone \(request [0-9a-f]{32}\)/
 --- no_error_log
 [warn]
 [alert]

@@ -6,7 +6,7 @@
 # serve many sessions at once: every answer is the right subject or 503, never another user's session,
 # and everything opens again afterwards.
 #
-# Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm.
+# Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm, t/lib/SecondNode.pm.
 use strict;
 use warnings;
 use Test::Nginx::Socket 'no_plan';
@@ -14,10 +14,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use EntryTest;
 use StoreServers;
-use HTTP::Tiny;
+use SecondNode;
 use POSIX ();
-use File::Copy qw(copy);
-use File::Path qw(make_path remove_tree);
 use Time::HiRes qw(sleep time);
 
 our $SECRET = 'several-nodes-secret-2b7d41';
@@ -34,49 +32,10 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
 _EOC_
 StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
-our $B_PORT = 1985;
-our $B_ROOT;
-
-# Node B: A's configuration with B's own listen ports (http and the bridge's two), paths and pid.
-sub start_node_b {
-    my $root_a = $Test::Nginx::Util::ServRoot;
-    $B_ROOT = "$root_a-b";
-    remove_tree($B_ROOT);
-    make_path("$B_ROOT/conf", "$B_ROOT/logs", "$B_ROOT/html");
-    copy("$root_a/html/session.json", "$B_ROOT/html/session.json") or die "copy session.json: $!";
-    open my $in, '<', $Test::Nginx::Util::ConfFile or die "read A's nginx.conf: $!";
-    my $conf = do { local $/; <$in> };
-    close $in;
-    my $port_a = $Test::Nginx::Util::ServerPort;
-    $conf =~ s/\Q$root_a\E/$B_ROOT/g;
-    $conf =~ s/\blisten(\s+)$port_a;/listen$1$B_PORT;/g;
-    $conf =~ s/127\.0\.0\.1:$port_a\b/127.0.0.1:$B_PORT/g;
-    $conf =~ s/127\.0\.0\.1:$StoreServers::FRONT_PORT\b/127.0.0.1:7381/g;
-    $conf =~ s/127\.0\.0\.1:$StoreServers::RELAY_PORT\b/127.0.0.1:7382/g;
-    open my $out, '>', "$B_ROOT/conf/nginx.conf" or die "write B's nginx.conf: $!";
-    print $out $conf;
-    close $out;
-    system($Test::Nginx::Util::NginxBinary, '-p', "$B_ROOT/", '-c', "$B_ROOT/conf/nginx.conf") == 0 or die "node B did not start\n";
-    StoreServers::wait_for(sub { StoreServers::port_open($B_PORT) }, 'node B');
-}
-
-sub stop_node_b {
-    return unless $B_ROOT && open my $in, '<', "$B_ROOT/logs/nginx.pid";
-    my $pid = <$in>;
-    chomp $pid;
-    kill 'QUIT', $pid;
-    StoreServers::wait_for(sub { !kill 0, $pid }, 'node B to stop');
-}
-END { stop_node_b() }
-
-# A request to node A or B.
-sub on {
-    my ($node, $method, $uri, $cookie, %headers) = @_;
-    my $port = $node eq 'A' ? $Test::Nginx::Util::ServerPort : $B_PORT;
-    my $res = HTTP::Tiny->new(keep_alive => 0, timeout => 20, max_redirect => 0)->request($method, "http://127.0.0.1:$port$uri",
-        { headers => { $cookie ? (Cookie => $cookie) : (), %headers } });
-    return $res;
-}
+# Node B: t/lib/SecondNode.pm.
+sub start_node_b { SecondNode::start() }
+sub stop_node_b { SecondNode::stop() }
+sub on { return SecondNode::on(@_) }
 
 # The scenario of the issue: log in on A, use on B, log out on B, refused on A.
 sub login_a_use_b_logout_b_refused_a {
@@ -151,7 +110,7 @@ for my $n (1 .. 12) {
     $cookies{"user$n"} = cookie_header(@$lines);
 }
 # Four clients, each cycling over every session on both nodes, while Redis is killed and restarted.
-my $report = "$main::B_ROOT/load-report";
+my $report = "$SecondNode::ROOT/load-report";
 my @clients;
 for my $client (1 .. 4) {
     my $pid = fork // die "fork: $!";

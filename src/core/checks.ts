@@ -6,7 +6,8 @@
  */
 
 import type { Settings } from "./settings";
-import { isConfigError, errorText } from "./errors";
+import { isOperatorError, errorText } from "./errors";
+import { isPromise, MaybePromise } from "./maybe";
 import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
 
 /** The settings the checks read (the full Settings, or the warm check's part of them). */
@@ -90,14 +91,26 @@ export function refreshDue(settings: CheckedSettings, timing: TimingFields, now:
 
 /**
  * Whether the registry says this session was revoked. A registry that cannot answer refuses the
- * session (a revoked one must not slip through); a misconfigured one throws (fail closed, loudly).
+ * session (a revoked one must not slip through); a misconfigured one, or a store that cannot answer,
+ * throws (fail closed, loudly). A registry in the network store answers with a promise.
  */
-export function revocationProblem(settings: CheckedSettings, audience: string, subject: string | undefined, creationTime: number, now: number): string | null {
+export function revocationProblem(settings: CheckedSettings, audience: string, subject: string | undefined, creationTime: number, now: number): MaybePromise<string | null> {
   if (!settings.registry || subject === undefined) return null;
+  let revoked: MaybePromise<boolean>;
   try {
-    return settings.registry.isRevoked(audience, subject, creationTime, now) ? "session revoked" : null;
+    revoked = settings.registry.isRevoked(audience, subject, creationTime, now);
   } catch (e) {
-    if (isConfigError(e)) throw e;
-    return "unable to check session revocation (" + errorText(e) + ")";
+    return uncheckedRevocation(e);
   }
+  if (isPromise(revoked)) return revoked.then(revocationReason, uncheckedRevocation);
+  return revocationReason(revoked);
+}
+
+function revocationReason(revoked: boolean): string | null {
+  return revoked ? "session revoked" : null;
+}
+
+function uncheckedRevocation(e: unknown): string {
+  if (isOperatorError(e)) throw e;
+  return "unable to check session revocation (" + errorText(e) + ")";
 }

@@ -78,6 +78,12 @@ export interface SessionOptions {
   now?: () => number;
   /** njs-session extension: the random source, `size` bytes per call (default: the platform's CSPRNG). */
   random?: (size: number) => Uint8Array;
+  /**
+   * njs-session extension, redis and memcached only: milliseconds within which a node may answer a
+   * session it verified and asked the store about from its verified cache, without asking again
+   * (store-revalidation.ts). 0 (the default): every request asks the store.
+   */
+  store_revalidate?: number;
 }
 
 export type StorageOptions = { [name: string]: unknown };
@@ -132,6 +138,7 @@ export const DEFAULTS = {
   // concurrent request), hence small: the shared zone behind it holds the rest.
   verified_cache_entries: 256,
   verified_cache_bytes: 262144,
+  store_revalidate: 0,
 };
 
 /** The verified cache's zone when none is named: njs-session.conf declares it. */
@@ -188,6 +195,7 @@ const OPTION_KINDS: { [name: string]: OptionKind } = {
   verified_cache_bytes: "count",
   now: "function",
   random: "function",
+  store_revalidate: "count",
 };
 
 /** Every option name init()/new()/open() take (README's options table is checked against it). */

@@ -13,7 +13,7 @@
 import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { HEADER_NAMES } from "./options";
-import { errorText, isConfigError, isOperatorError } from "./errors";
+import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
 import {
   chunkCookieName,
   cookieChunkCount,
@@ -46,7 +46,7 @@ import {
   SID_SIZE,
 } from "./format";
 import { buildHeader, parseHandedOnHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
-import { isPromise, MaybePromise } from "./maybe";
+import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
@@ -508,7 +508,7 @@ export class Session {
    * A decrypted payload: its entries, then this audience's entry and its revocation. `decrypted` is the
    * ciphertext it came from when it was decrypted just now (then it goes into the verified cache).
    */
-  private acceptPayload(read: CookieRead, plaintext: string, storedInfo: unknown, decrypted: string | null): OpenOutcome {
+  private acceptPayload(read: CookieRead, plaintext: string, storedInfo: unknown, decrypted: string | null): MaybePromise<OpenOutcome> {
     const settings = this.settings;
     const remember = read.remember;
     const entries = decodeEntries(plaintext);
@@ -531,11 +531,14 @@ export class Session {
 
     if (index >= 0) {
       const revoked = revocationProblem(settings, audience, entries[index][2], read.header.creationTime, read.now);
-      if (revoked !== null) return this.forget(remember, revoked);
-      this.state = "open";
-      this.data = entries;
-      this.dataIndex = index;
-      return OK;
+      // A registry in the network store answers later (store-registry.ts).
+      if (isPromise(revoked)) {
+        const session = this;
+        return revoked.then(function (problem) {
+          return session.admit(remember, entries, index, problem);
+        });
+      }
+      return this.admit(remember, entries, index, revoked);
     }
     // Valid cookie, other audiences only: keep them, and add ours so a save writes them all.
     entries.push(this.data[this.dataIndex]);
@@ -543,6 +546,15 @@ export class Session {
     this.data = entries;
     this.dataIndex = entries.length - 1;
     return { ok: false, error: "missing session audience", audienceMissing: true };
+  }
+
+  /** The audience's entry opens the session, unless the registry found it revoked. */
+  private admit(remember: boolean, entries: SessionEntry[], index: number, revoked: string | null): OpenOutcome {
+    if (revoked !== null) return this.forget(remember, revoked);
+    this.state = "open";
+    this.data = entries;
+    this.dataIndex = index;
+    return OK;
   }
 
   /** A cookie whose MAC held but whose payload did not: drop what was learnt from it. */
@@ -637,7 +649,8 @@ export class Session {
       // in the registry (and the session's reservation already made it unique).
       creationTime = this.meta.creationTime;
     } else {
-      creationTime = this.reserveCreationTime(now);
+      const reserved = this.reserveCreationTime(now);
+      creationTime = isPromise(reserved) ? await reserved : reserved;
     }
     if (creationTime > MAX_CREATION_TIME) return failed("session maximum creation time exceeded");
 
@@ -875,7 +888,9 @@ export class Session {
     if (!saved.ok) return saved;
     this.meta = null;
     saved = await this.saveCookie(false, "open");
-    if (saved.ok) this.recordInRegistry();
+    if (!saved.ok) return saved;
+    const pending = this.recordInRegistry();
+    if (pending) await pending;
     return saved;
   }
 
@@ -895,7 +910,8 @@ export class Session {
     const saved = await this.saveCookie(false);
     if (!saved.ok) return saved;
     if (this.rememberEnabled()) await this.saveRememberCookie();
-    this.recordInRegistry();
+    const pending = this.recordInRegistry();
+    if (pending) await pending;
     return OK;
   }
 
@@ -941,7 +957,12 @@ export class Session {
     if (due === RefreshDue.Resave) return this.resave();
     if (due === RefreshDue.Touch) {
       const touched = this.touch();
-      if (touched.ok) this.touchInRegistry();
+      const pending = touched.ok ? this.touchInRegistry() : undefined;
+      if (pending) {
+        return pending.then(function () {
+          return withRefreshed(touched);
+        });
+      }
       return withRefreshed(touched);
     }
     return { ok: true, refreshed: false };
@@ -951,7 +972,7 @@ export class Session {
   private resave(): Promise<Result & { refreshed?: boolean }> {
     const session = this;
     return this.saveCookie(false).then(function (saved) {
-      return withRefreshed(session.recorded(saved));
+      return session.recorded(saved);
     });
   }
 
@@ -963,9 +984,10 @@ export class Session {
     const leaving = this.data[this.dataIndex];
     if (leaving[2] !== undefined && this.meta) {
       const created = this.meta.creationTime;
-      this.registryUpdate("update", function (registry, now) {
-        registry.remove(leaving[1], leaving[2] as string, created, now);
+      const removed = this.registryUpdate("update", function (registry, now) {
+        return registry.remove(leaving[1], leaving[2] as string, created, now);
       });
+      if (removed) await removed;
     }
     if (this.infoData) {
       delete this.infoData[this.data[this.dataIndex][1]];
@@ -976,7 +998,8 @@ export class Session {
     const saved = await this.saveCookie(false, "closed");
     if (!saved.ok) return saved;
     if (this.rememberEnabled()) await this.saveRememberCookie();
-    this.recordInRegistry();
+    const pending = this.recordInRegistry();
+    if (pending) await pending;
     return OK;
   }
 
@@ -987,12 +1010,12 @@ export class Session {
     const meta = this.meta;
     const entries = this.data;
     if (meta) {
-      this.registryUpdate("update", function (registry, now) {
-        for (let i = 0; i < entries.length; i++) {
-          const subject = entries[i][2];
-          if (subject !== undefined) registry.remove(entries[i][1], subject, meta.creationTime, now);
-        }
+      const removed = this.registryUpdate("update", function (registry, now) {
+        return eachSubject(entries, function (audience, subject) {
+          return registry.remove(audience, subject, meta.creationTime, now);
+        });
       });
+      if (removed) await removed;
     }
     const destroyed = await this.destroyCookie(false);
     if (!destroyed.ok) return destroyed;
@@ -1014,31 +1037,49 @@ export class Session {
 
   /**
    * Registry upkeep never fails a login or a refresh: the registry is for listing, and revocation does
-   * not rely on it being complete. A missing zone is a configuration error all the same.
+   * not rely on it being complete. A missing zone is a configuration error all the same. A registry in
+   * the network store answers with a promise, which the caller awaits before the response; a store that
+   * cannot answer was logged once for the incident (remote.ts), not again here.
    */
-  private registryUpdate(what: string, run: (registry: Registry, now: number) => void): void {
+  private registryUpdate(what: string, run: (registry: Registry, now: number) => MaybePromise<void>): MaybePromise<void> {
     const registry = this.settings.registry;
     if (!registry || !this.keepsRegistry()) return;
-    try {
-      run(registry, this.platform.now());
-    } catch (e) {
-      if (isConfigError(e)) throw e;
-      this.platform.log("warn", "[session] unable to " + what + " the session registry (" + errorText(e) + ")");
-    }
+    const platform = this.platform;
+    return guard(
+      function () {
+        return run(registry, platform.now());
+      },
+      function (e) {
+        if (isConfigError(e)) throw e;
+        if (!isStoreUnavailable(e)) platform.log("warn", "[session] unable to " + what + " the session registry (" + errorText(e) + ")");
+      },
+    );
   }
 
   /**
    * The registry identifies a session by its creation time: a new session takes a time no other live
    * session of its subject has (now, or a second or more earlier). Without a registry, now.
    */
-  private reserveCreationTime(now: number): number {
+  private reserveCreationTime(now: number): MaybePromise<number> {
     const subject = this.data[this.dataIndex][2];
     if (!this.settings.registry || !this.settings.storeMetadata || subject === undefined) return now;
     let created = now;
     const audience = this.data[this.dataIndex][1];
-    this.registryUpdate("update", function (registry) {
-      created = registry.reserve(audience, subject, now);
+    const reserved = this.registryUpdate("update", function (registry) {
+      const chosen = registry.reserve(audience, subject, now);
+      if (isPromise(chosen)) {
+        return chosen.then(function (time) {
+          created = time;
+        });
+      }
+      created = chosen;
+      return undefined;
     });
+    if (reserved) {
+      return reserved.then(function () {
+        return created;
+      });
+    }
     return created;
   }
 
@@ -1067,11 +1108,11 @@ export class Session {
     return !!this.settings.registry && this.settings.storeMetadata;
   }
 
-  private recordInRegistry(): void {
+  private recordInRegistry(): MaybePromise<void> {
     const meta = this.meta;
     if (!meta || this.state === "closed" || !this.keepsRegistry()) return;
     const session = this;
-    this.registryUpdate("update", function (registry, now) {
+    return this.registryUpdate("update", function (registry, now) {
       const settings = session.settings;
       const rememberMeta = session.rememberEnabled() ? session.rememberMeta : null;
       const entry: RegistryEntry = {
@@ -1081,7 +1122,10 @@ export class Session {
         // undefined: the remember cookie was not read on this request (a refresh), keep what is known.
         remember: rememberMeta === undefined ? undefined : !!rememberMeta,
       };
-      if (rememberMeta) entry.rememberCreated = rememberMeta.creationTime;
+      if (rememberMeta) {
+        entry.rememberCreated = rememberMeta.creationTime;
+        if (settings.storage) entry.rememberKey = session.storageKey(rememberMeta.sid);
+      }
       const userAgent = session.exchange.userAgent();
       if (userAgent) entry.userAgent = userAgent;
       // The address only when the session is bound to it: otherwise it is not the registry's to keep.
@@ -1090,29 +1134,33 @@ export class Session {
         entry.name = settings.cookieName;
         entry.key = session.storageKey(meta.sid);
       }
-      for (let i = 0; i < session.data.length; i++) {
-        const subject = session.data[i][2];
-        if (subject !== undefined) registry.record(session.data[i][1], subject, entry, now);
-      }
+      return eachSubject(session.data, function (audience, subject) {
+        return registry.record(audience, subject, entry, now);
+      });
     });
   }
 
-  private touchInRegistry(): void {
+  private touchInRegistry(): MaybePromise<void> {
     const meta = this.meta;
     if (!meta || !this.keepsRegistry()) return;
     const session = this;
-    this.registryUpdate("update", function (registry, now) {
+    return this.registryUpdate("update", function (registry, now) {
       const expires = session.latestExpiry(now);
-      for (let i = 0; i < session.data.length; i++) {
-        const subject = session.data[i][2];
-        if (subject !== undefined) registry.touch(session.data[i][1], subject, meta.creationTime, now, expires, now);
-      }
+      return eachSubject(session.data, function (audience, subject) {
+        return registry.touch(audience, subject, meta.creationTime, now, expires, now);
+      });
     });
   }
 
-  private recorded(result: Result): Result {
-    if (result.ok) this.recordInRegistry();
-    return result;
+  /** A re-save's result, once the registry has recorded it. */
+  private recorded(result: Result): MaybePromise<Result & { refreshed?: boolean }> {
+    const pending = result.ok ? this.recordInRegistry() : undefined;
+    if (pending) {
+      return pending.then(function () {
+        return withRefreshed(result);
+      });
+    }
+    return withRefreshed(result);
   }
 
   /** Removes the session cookies from the request passed on (the proxy case). */
@@ -1255,6 +1303,20 @@ export class Session {
 
 function openedResult(session: Session, result: Result): Result {
   return result;
+}
+
+/** Runs `update` for each audience entry that has a subject; a promise when any of them answered with one. */
+function eachSubject(entries: SessionEntry[], update: (audience: string, subject: string) => MaybePromise<void>): MaybePromise<void> {
+  let pending: Array<Promise<void>> | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const subject = entries[i][2];
+    if (subject === undefined) continue;
+    const done = update(entries[i][1], subject);
+    if (isPromise(done)) (pending || (pending = [])).push(done);
+  }
+  if (pending) {
+    return Promise.all(pending).then(function () {});
+  }
 }
 
 function withRefreshed(result: Result): Result & { refreshed?: boolean } {

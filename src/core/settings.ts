@@ -10,7 +10,10 @@ import { MAX_TTL, REMEMBER_SAFETY_ITERATIONS } from "./format";
 import { BIND_FLAGS, Bytes, DEFAULTS, DEFAULT_VERIFIED_CACHE_ZONE, keyBytes, SessionOptions, STORAGE_OPTION_NAMES, StorageOptions, validateOptions } from "./options";
 import type { Platform } from "./platform";
 import { identityProblem } from "./publishable";
-import { createRegistry, Registry } from "./registry";
+import type { Registry } from "./registry";
+import { createRegistry } from "./shm-registry";
+import { createStoreRegistry } from "./store-registry";
+import { MAX_STORE_REVALIDATE_MS } from "./store-revalidation";
 import { retainedGet, retainedSet } from "./retained";
 import { lookupZone, MAX_DICT_TIMEOUT_SECONDS } from "./shared-dict";
 import type { Storage } from "./storage";
@@ -58,6 +61,8 @@ export interface Settings {
   keyIds: string[];
   /** Fully verified sessions by cookie value (verified-cache.ts); null when off or not possible here. */
   verifiedCache: VerifiedCache | null;
+  /** store_revalidate (ms): how long a node may answer a session from what the store last told it; 0: never. */
+  storeRevalidate: number;
 }
 
 function fail(message: string): never {
@@ -202,6 +207,12 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   const rememberAbsoluteTimeout = pick(options.remember_absolute_timeout, DEFAULTS.remember_absolute_timeout);
   let registryZone = options.registry_zone;
   if (registryZone === "") fail("registry_zone must name a js_shared_dict_zone");
+  // A storage every node shares holds the registry itself (store_metadata turns it on, as with shm):
+  // a zone would be one node's, and a revocation made on another node would not hold here.
+  const inStore = !!(storage && storage.registryStore);
+  if (inStore && registryZone) {
+    fail("registry_zone with " + storageOption + " storage: the session registry lives in the store, shared by every node; drop registry_zone and set store_metadata");
+  }
   if (!registryZone && storeMetadata && storageOption === "shm") {
     const shmZone = storageOptions && storageOptions.zone;
     registryZone = typeof shmZone === "string" && shmZone ? shmZone : "sessions";
@@ -222,13 +233,20 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   const subjectProblem = subject === undefined ? null : identityProblem(subject);
   if (subjectProblem !== null) fail("subject " + subjectProblem);
 
-  const registry = registryZone
-    ? createRegistry(platform, {
-        zone: registryZone,
-        hashSubject: hashSubject,
-        maxLifetime: maxLifetime,
-      })
-    : null;
+  const verifiedCache = verifiedCacheFor(options, platform);
+  const storeRevalidate = pick(options.store_revalidate, DEFAULTS.store_revalidate);
+  if (storeRevalidate > 0) {
+    // Loud: an operator who asked for bounded staleness must not silently get either extreme.
+    if (storageOption !== "redis" && storageOption !== "memcached") fail("store_revalidate needs redis or memcached storage (other storages are read on every request anyway)");
+    if (storeRevalidate > MAX_STORE_REVALIDATE_MS) fail("store_revalidate must be at most " + MAX_STORE_REVALIDATE_MS + " ms (it is how long a logout or revocation may go unseen)");
+    if (!verifiedCache) fail("store_revalidate answers from the verified-session cache: declare njs_session_cache (njs-session.conf) or keep verified_cache_entries above 0");
+  }
+  let registry: Registry | null = null;
+  if (registryZone) {
+    registry = createRegistry(platform, { zone: registryZone, hashSubject: hashSubject, maxLifetime: maxLifetime });
+  } else if (storage && storage.registryStore && storeMetadata) {
+    registry = createStoreRegistry(platform, storage.registryStore(cookieName, rememberCookieName), { zone: "", hashSubject: hashSubject, maxLifetime: maxLifetime });
+  }
 
   return {
     ikm: ikm,
@@ -264,6 +282,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     keyIds: [ikm].concat(ikmFallbacks).map(function (key) {
       return keyId(platform, key);
     }),
-    verifiedCache: verifiedCacheFor(options, platform),
+    verifiedCache: verifiedCache,
+    storeRevalidate: storeRevalidate,
   };
 }

@@ -5,6 +5,7 @@
  */
 
 import type { MaybePromise } from "./maybe";
+import type { RegistryStore } from "./store-registry";
 
 /** Who a session belongs to, for the per-user session registry (store_metadata). */
 export interface StoreMetadata {
@@ -43,4 +44,9 @@ export interface Storage {
   readMetadata?(name: string, audience: string, subject: string, now: number): MaybePromise<unknown>;
   /** Frees what expired sessions left behind, for storages that do not expire records themselves. */
   cleanup?(now: number): MaybePromise<number>;
+  /**
+   * A network storage that can hold the session registry and the revocations (store-registry.ts), for
+   * sessions under cookie `name` with remember cookie `rememberName`: then every node shares them.
+   */
+  registryStore?(name: string, rememberName: string): RegistryStore;
 }

@@ -62,7 +62,7 @@ export function createAdminHandler(env: EntryEnvironment) {
       const settings = library.settings(context.options);
       const registry = settings.registry;
       if (!registry) {
-        throw configError("the admin API needs the session registry: set registry_zone, or use shm storage with store_metadata");
+        throw configError("the admin API needs the session registry: store_metadata with shm or redis storage, or registry_zone");
       }
       if (context.entry.admin_token && !bearerMatches(r, context.entry.admin_token)) {
         r.headersOut["WWW-Authenticate"] = 'Bearer realm="session admin"';
@@ -73,7 +73,7 @@ export function createAdminHandler(env: EntryEnvironment) {
       const audience = queryArgument(r, "audience") || settings.audience;
       const now = platform.now();
       if (r.method === "GET" || r.method === "HEAD") {
-        const sessions = registry.list(audience, subject, now).map(publicEntry);
+        const sessions = (await registry.list(audience, subject, now)).map(publicEntry);
         return adminReply(r, 200, { audience: audience, subject: subject, sessions: sessions });
       }
       if (r.method !== "DELETE") {
@@ -84,13 +84,15 @@ export function createAdminHandler(env: EntryEnvironment) {
       let revoked: RegistryEntry[];
       if (id !== undefined) {
         if (!/^[0-9]{1,15}$/.test(id)) return adminReply(r, 400, { error: "id must be a session id from the list" });
-        revoked = registry.revokeOne(audience, subject, Number(id), now);
+        revoked = await registry.revokeOne(audience, subject, Number(id), now);
         if (!revoked.length) return adminReply(r, 404, { error: "no such session" });
       } else {
-        revoked = registry.revokeAll(audience, subject, now);
+        revoked = await registry.revokeAll(audience, subject, now);
       }
-      // The revocation already holds; deleting the records only frees their memory at once.
-      const storage = settings.storage;
+      // The revocation already holds (the registry is checked wherever a record is read); deleting the
+      // records frees their memory at once. The store registry deleted them itself (and took them off
+      // lua-resty-session's metadata, so that the peer's nodes refuse them too).
+      const storage = registry.deletesRecords ? null : settings.storage;
       for (let i = 0; i < revoked.length; i++) {
         const entry = revoked[i];
         if (!storage || entry.name === undefined || entry.key === undefined) continue;

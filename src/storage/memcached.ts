@@ -24,6 +24,7 @@ import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
+import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { answered, checkBridgeOption, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
 
@@ -235,6 +236,22 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       return run(metaName, [encodeMeta("mg", metaName, ["v"])]).then(function (replies) {
         return replies[0].code === "VA" ? latestMetadata(replies[0].value || "", now) : {};
       });
+    },
+    registryStore: function (name, rememberName) {
+      const access = {
+        run: run,
+        serverOf: function (key: string) {
+          return serverFor(servers, key);
+        },
+        removalEntry: function (key: string) {
+          return metadataEntry(key, 0);
+        },
+        listedKeys: function (list: string) {
+          // Every key the list names with an expiry, live or not: their records go too.
+          return Object.keys(latestMetadata(list, 0));
+        },
+      };
+      return memcachedRegistryStore(access, platform, naming, name, rememberName, servers.length === 1 ? "memcached " + servers[0] : "memcached");
     },
   };
 }

@@ -25,6 +25,7 @@ import type { Storage } from "../core/storage";
 import type { RespValue } from "./protocol/resp";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { checkClusterOptions, clusterRouter } from "./redis-cluster";
+import { redisRegistryStore } from "./redis-registry";
 import { Command, Connection, RedisRouter, singleRouter } from "./redis-routing";
 import { sentinelRouter } from "./redis-sentinel";
 import { checkBridgeOption, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
@@ -173,6 +174,9 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
         }
         return sessions;
       });
+    },
+    registryStore: function (name, rememberName) {
+      return redisRegistryStore(router, naming, name, rememberName, connection.store);
     },
   };
 }

@@ -16,7 +16,7 @@ import { configError } from "../core/errors";
 import { dictTimeout, lookupZone, SharedDict, zoneError } from "../core/shared-dict";
 import type { Storage } from "../core/storage";
 import type { StorageOptions } from "../core/options";
-import { readListedSessions } from "../core/registry";
+import { readListedSessions } from "../core/shm-registry";
 import { KeyNaming, readStorageOptions, storageName } from "./names";
 
 export const DEFAULT_SHM_ZONE = "sessions";

@@ -1,0 +1,62 @@
+/**
+ * store_revalidate, the bounded-staleness mode of redis and memcached storage: a node that asked the
+ * store about a session (its record still the one decrypted, not revoked) may answer that session's
+ * requests from its verified cache, without asking again, for store_revalidate milliseconds.
+ *
+ * The guarantee (docs/several-nodes.md): a logout, revocation or rotation made through any node at
+ * time T holds on every node for every request that starts after T + store_revalidate (plus the round
+ * trip of the write that made it). Before that, a node may still pass the session it saw valid. 0,
+ * the default, asks the store on every request.
+ *
+ * Why per session rather than a revocation feed that each node polls (weighed; docs/NOTES.md): the
+ * mark is one write per session per node per bound, works for every store (memcached has no stream),
+ * needs no js_periodic in nginx.conf, and cannot miss an event: a node that has not asked within the
+ * bound asks, and a store that cannot answer then fails closed. A feed would save the per-session asks
+ * (warm traffic would not touch the store at all) but must carry every kind of change (logouts by
+ * record deletion, rotations, revocations), be trimmed, and be trusted to be complete.
+ *
+ * The marks ("asked at", by session id) live in the njs_session_cache zone, shared by the workers and
+ * kept between requests under the njs engine, with the bound as their timeout; without the zone (or
+ * when it is full) in the worker's memory (retained.ts), where the njs engine keeps nothing: it then
+ * asks every time, which is the safe side.
+ */
+
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "./options";
+import type { Platform } from "./platform";
+import { retainedTable } from "./retained";
+
+/** The largest store_revalidate: how long a logout may go unseen on a node must stay short. */
+export const MAX_STORE_REVALIDATE_MS = 60000;
+
+const MARK_PREFIX = "@asked:";
+/** Sessions a worker remembers asking about without the zone; beyond, the oldest are asked again. */
+const MEMORY_MARKS = 4096;
+
+/** Whether this node asked the store about session `sid` (base64url) less than `boundMs` ago. */
+export function askedWithin(platform: Platform, sid: string, boundMs: number): boolean {
+  const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
+  if (dict) {
+    try {
+      // The zone expires the mark with the bound: present means recent.
+      if (dict.get(MARK_PREFIX + sid) !== undefined) return true;
+    } catch (e) {
+      // Unreadable zone: memory only (or ask).
+    }
+  }
+  const askedAt = retainedTable<number>("store answers", MEMORY_MARKS).get(sid);
+  return askedAt !== undefined && Date.now() - askedAt < boundMs;
+}
+
+/** Marks session `sid` as asked now (its record was there and it was not revoked). */
+export function markAsked(platform: Platform, sid: string, boundMs: number): void {
+  const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
+  if (dict) {
+    try {
+      dict.set(MARK_PREFIX + sid, "1", boundMs);
+      return;
+    } catch (e) {
+      // A full zone: this worker's memory.
+    }
+  }
+  retainedTable<number>("store answers", MEMORY_MARKS).set(sid, Date.now());
+}

@@ -1,0 +1,129 @@
+# store_revalidate, the bounded-staleness mode (src/core/store-revalidation.ts): two nginx nodes
+# (Test::Nginx's is A, t/lib/SecondNode.pm starts B from A's very configuration) on one real Redis,
+# with a bound of 3 s, under the engine selected by TEST_NGINX_JS_ENGINE. B verifies a session and asks
+# the store about it; then the session is revoked (or logged out) through A. Within the bound B may
+# still pass it without asking (that is the mode: the test checks B really does not ask); from the end
+# of the bound on, B refuses it on every request. The bound counts from the change, the guarantee
+# docs/several-nodes.md states.
+#
+# Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm, t/lib/SecondNode.pm.
+use strict;
+use warnings;
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use EntryTest;
+use StoreServers;
+use SecondNode;
+use Time::HiRes qw(time sleep);
+
+our $SECRET = 'store-revalidate-secret-71d0c3';
+our $BOUND = 3;    # seconds (store_revalidate 3000)
+our $REDIS = StoreServers::start('redis-server', 6432, '--appendonly', 'yes', '--appendfsync', 'always');
+our %OPTIONS = (storage => 'redis', redis => { port => 6432 }, store_metadata => JSON::PP::true, store_revalidate => 3000);
+
+EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
+    location /app/ {
+        js_access session.access;
+        proxy_set_header X-Subject $session_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /admin { js_content session.admin; }
+    location = /logout { js_content session.logoutHandler; }
+_EOC_
+StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
+
+sub app { my ($node, $cookie) = @_; return SecondNode::on($node, 'GET', '/app/x', $cookie)->{status} }
+
+# Mints a session on A; B verifies it (full path) and then asks the store about it (the fast check),
+# which starts B's bound. Returns the Set-Cookie lines and when B's mark was made.
+sub verified_on_b {
+    my ($subject) = @_;
+    StoreServers::cli($REDIS, 'FLUSHALL');
+    SecondNode::start();
+    my $lines = mint(subject => $subject, options => { %OPTIONS });
+    my $cookie = cookie_header(@$lines);
+    is(app('B', $cookie), 200, 'B opens it (verifies it)');
+    is(app('B', $cookie), 200, 'B asks the store about it');
+    return ($lines, time);
+}
+
+# Within the bound of B's mark, B passes the session without asking; from `$changed` + the bound on,
+# B refuses it with `$status`, every time.
+sub stale_then_refused {
+    my ($cookie, $marked, $changed, $status) = @_;
+    my $sent = time;
+    my $within = app('B', $cookie);
+    # Only when the request surely started within the bound (a slow machine may not get there).
+    is($within, 200, 'within the bound B still passes it, without asking the store') if $sent < $marked + $BOUND - 0.5;
+    sleep($changed + $BOUND + 0.05 - time) if time < $changed + $BOUND + 0.05;
+    my @after;
+    for (1 .. 8) {
+        push @after, app('B', $cookie);
+        sleep 0.2;
+    }
+    is_deeply(\@after, [($status) x 8], "from the end of the bound on, B answers $status every time");
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: revoked on A: B may pass it within the bound, refuses it from the end of the bound on
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+my ($lines, $marked) = main::verified_on_b('alice');
+my $cookie = cookie_header(@$lines);
+my $res = SecondNode::on('A', 'DELETE', '/admin?subject=alice');
+my $changed = Time::HiRes::time();
+is($res->{status}, 200, 'revoked on A');
+main::stale_then_refused($cookie, $marked, $changed, 401);
+is(main::app('A', $cookie), 401, 'A refuses it');
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 2: logged out on A: B may pass it within the bound, refuses it from the end of the bound on
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+my ($lines, $marked) = main::verified_on_b('bob');
+my $cookie = cookie_header(@$lines);
+my $token = csrf_token(cookie_value($lines, 'session'), subject => 'bob');
+my $res = SecondNode::on('A', 'POST', '/logout', $cookie, 'X-CSRF-Token' => $token);
+my $changed = Time::HiRes::time();
+is($res->{status}, 204, 'logged out on A');
+main::stale_then_refused($cookie, $marked, $changed, 401);
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 3: Redis down: B passes what it asked about within the bound, fails closed from its end on; back after
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432, "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+my ($lines, $marked) = main::verified_on_b('carol');
+my $cookie = cookie_header(@$lines);
+StoreServers::stop($main::REDIS);
+main::stale_then_refused($cookie, $marked, Time::HiRes::time(), 503);
+StoreServers::spawn($main::REDIS);
+my $back;
+for (1 .. 40) { $back = main::app('B', $cookie); last if $back == 200; Time::HiRes::sleep(0.1) }
+is($back, 200, 'B opens it again');
+is(scalar SecondNode::error_lines(qr/\[error\].*redis 127\.0\.0\.1:6432 unavailable/), 1, 'B logged the incident once');
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 200
+--- response_body_like: x-subject: carol
