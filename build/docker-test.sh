@@ -34,6 +34,11 @@ die() {
 }
 podman_() { podman --root "$STATE/storage" --runroot "$STATE/run" --storage-driver vfs "$@"; }
 
+# docs/docker.md shows the compose file, which nothing here can run: at least it shows the real one.
+# Checked before anything can skip, so a machine without podman still catches the drift.
+[[ "$(<docs/docker.md)" == *"$(<nginx/examples/docker-compose.yml)"* ]] ||
+    die "docs/docker.md does not hold nginx/examples/docker-compose.yml verbatim"
+
 [[ "$(id -u)" == 0 ]] || skip "needs root (podman build --isolation chroot)"
 if ! command -v podman >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || skip "podman is not installed, and there is no apt-get to install it"
@@ -43,10 +48,6 @@ if ! command -v podman >/dev/null 2>&1; then
 fi
 [[ -f dist/session.js && -f dist/store-bridge.js ]] || die "no dist/session.js or dist/store-bridge.js: run node build/build.mjs first"
 [[ -f "$ROOTFS/.njs-session/base.stamp" ]] || bash nginx/provision.sh
-
-# README shows the compose file, which nothing here can run: at least it shows the real one.
-[[ "$(<README.md)" == *"$(<nginx/examples/docker-compose.yml)"* ]] ||
-    die "README.md does not hold nginx/examples/docker-compose.yml verbatim"
 
 started=$SECONDS
 mkdir -p "$STATE"

@@ -68,7 +68,7 @@ const FILE_DIRECTORY = `${process.cwd()}/.cache/interop-sessions`;
 
 const STORAGES: { [name: string]: StorageCase } = {
   cookie: { options: {} },
-  // README's From Node example's audience and prefix: it runs against this case too.
+  // The audience and prefix of docs/node.md's Express example: it runs against this case too.
   redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, stores: STORES.redis, ports: [REDIS_PORT] },
   "redis-sentinel": {
     options: { storage: "redis", redis: { master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL_PORT}`], prefix: "sentinel" } },
@@ -164,22 +164,23 @@ async function sessionKeys(): Promise<string[]> {
 }
 
 /**
- * README's From Node example as README shows it, but for the ports: its Redis port and its own listen
- * port are replaced (each must occur, or README changed and this test must follow).
+ * The Express example of docs/node.md's "Sharing sessions with nginx" as the page shows it, but for the
+ * ports: its Redis port and its own listen port are replaced (each must occur, or the page changed and
+ * this test must follow).
  */
-function readmeExample(appPort: number): string {
-  const readme = readFileSync(resolve(process.cwd(), "README.md"), "utf8");
-  const section = readme.split("\n## From Node\n")[1];
-  assert.ok(section, "README has a From Node section");
+function documentedExample(appPort: number): string {
+  const page = readFileSync(resolve(process.cwd(), "docs/node.md"), "utf8");
+  const section = page.split("\n## Sharing sessions with nginx\n")[1]?.split("\n## ")[0];
+  assert.ok(section, 'docs/node.md has a "Sharing sessions with nginx" section');
   const code = section.split("```js\n")[1]?.split("```")[0];
-  assert.ok(code, "README's From Node section has a js example");
+  assert.ok(code, "docs/node.md's Sharing sessions with nginx has a js example");
   const replacements: Array<[string, string]> = [
     ["port: 6379", `port: ${REDIS_PORT}`],
     ["app.listen(8081);", `app.listen(${appPort}, "127.0.0.1");`],
   ];
   let runnable = code;
   for (const [from, to] of replacements) {
-    assert.ok(runnable.includes(from), `README's example has "${from}"`);
+    assert.ok(runnable.includes(from), `docs/node.md's example has "${from}"`);
     runnable = runnable.split(from).join(to);
   }
   return runnable;
@@ -273,19 +274,19 @@ for (const engine of ["njs", "qjs"]) {
       }
 
       if (storageName === "redis") {
-        it("README's From Node example, as shown: its logins open in nginx, nginx's open in it", async () => {
-          const directory = resolve(process.cwd(), ".cache", "interop-readme");
+        it("docs/node.md's Express example, as shown: its logins open in nginx, nginx's open in it", async () => {
+          const directory = resolve(process.cwd(), ".cache", "interop-example");
           mkdirSync(directory, { recursive: true });
           const appPort = await freePort();
           // Inside the repository, so that `import "njs-session"` resolves to this package (self-reference).
-          writeFileSync(resolve(directory, "app.mjs"), readmeExample(appPort));
+          writeFileSync(resolve(directory, "app.mjs"), documentedExample(appPort));
           const child = spawn(process.execPath, ["app.mjs"], { cwd: directory, env: { ...process.env, SESSION_SECRET: SECRET }, stdio: ["ignore", "pipe", "pipe"] });
           let output = "";
           child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
           child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
           try {
             for (let i = 0; !(await isListening(appPort)); i++) {
-              assert.ok(i < 100 && child.exitCode === null, "README's example did not start:\n" + output);
+              assert.ok(i < 100 && child.exitCode === null, "docs/node.md's example did not start:\n" + output);
               await new Promise((done) => setTimeout(done, 50));
             }
             const login = await request(appPort, "POST", "/login");
