@@ -6,9 +6,8 @@
  * every entry (data, audience, subject) shown, and which configured key sealed it.
  *
  * An expired cookie is opened as of its last use, when it was still valid, to show what it held; the
- * verdict (and the exit status) stays "expired". What inspect cannot know: revocation, which lives in
- * nginx's registry zone (the admin API, `sessions list`, says), and the data of a server-side
- * session other than file storage on this host.
+ * verdict (and the exit status) stays "expired". A server-side session's record is read from its
+ * store (file, redis, memcached: opening.ts), not from shm storage, which is nginx's memory.
  */
 
 import { readFileSync } from "node:fs";
@@ -29,8 +28,8 @@ import type { ValidUntil } from "./inspect-report";
 import { escapeText, shown } from "./output";
 import { printInspection } from "./inspect-report";
 import { bindRequestOptions, missingBindValues, outsideNginx } from "./opening";
-import { cliPlatform, parseNow } from "./platform";
-import { asConfigFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
+import { CliPlatform, cliPlatform, parseNow } from "./platform";
+import { asCoreFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
 
 export const inspectSpec: CommandSpec = {
   name: "inspect",
@@ -183,19 +182,27 @@ interface Opening {
 
 async function openAt(options: SessionOptions, chosen: Chosen, args: Arguments, now: number): Promise<Opening> {
   const cli = cliPlatform(now);
+  try {
+    return await openOn(cli, options, chosen, args);
+  } finally {
+    cli.close();
+  }
+}
+
+async function openOn(cli: CliPlatform, options: SessionOptions, chosen: Chosen, args: Arguments): Promise<Opening> {
   const library = createSessionLibrary(cli.platform);
   const exchange = createMemoryExchange({ cookie: chosen.cookieHeader, ...bindRequestOptions(args) });
   let session;
   try {
     session = library.new(exchange, options);
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   let result;
   try {
     result = await session.open();
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   if (result.ok) return { ok: true, entries: session.getEntries() };
   if (result.error === "missing session audience") {
@@ -244,7 +251,7 @@ export async function inspect(args: Arguments): Promise<number> {
     // Without a key, the settings serve for names and timeouts only: NO_KEY never verifies anything.
     settings = resolveSettings(outsideNginx(loaded.keyGiven ? loaded.options : { ...loaded.options, ikm: NO_KEY }), cli.platform);
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   const chosen = chooseCookie(readInput(args.positionals[0]), settings, args);
   const parsed = parseHeader(chosen.value);
@@ -266,7 +273,7 @@ export async function inspect(args: Arguments): Promise<number> {
   let status: ExitStatus = expired ? EXIT.EXPIRED : EXIT.OK;
   if (!loaded.keyGiven) note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
   else if (header.flags & FLAG_STORAGE && !settings.storage) {
-    note = "not verified: a server-side session (its data is in the store nginx uses); inspect reads file storage only, with --config";
+    note = "not verified: a server-side session (its data is in the store nginx uses): give --config with its file, redis or memcached storage (shm storage is nginx's memory, out of reach)";
   } else {
     const unbound = missingBindValues(header.flags, args);
     // An expired cookie is opened as of its last use, to show what it held; the verdict stays "expired".
