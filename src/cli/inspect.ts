@@ -26,6 +26,7 @@ import type { Arguments, CommandSpec } from "./args";
 import { cliFailure, EXIT, ExitStatus, usage } from "./failure";
 import type { ValidUntil } from "./inspect-report";
 import { escapeText, shown } from "./output";
+import { ADMIN_OPTIONS, askRevocation, Revocation, TOKEN_VARIABLE } from "./sessions";
 import { printInspection } from "./inspect-report";
 import { bindRequestOptions, missingBindValues, outsideNginx } from "./opening";
 import { CliPlatform, cliPlatform, parseNow } from "./platform";
@@ -34,7 +35,7 @@ import { asCoreFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } fr
 export const inspectSpec: CommandSpec = {
   name: "inspect",
   summary: "decode a session cookie; with a key, verify it and show its data",
-  options: { ...KEY_OPTIONS, name: "string", remember: "boolean", audience: "string", now: "string", ip: "string", scheme: "string", "user-agent": "string", json: "boolean" },
+  options: { ...KEY_OPTIONS, ...ADMIN_OPTIONS, name: "string", remember: "boolean", audience: "string", now: "string", ip: "string", scheme: "string", "user-agent": "string", json: "boolean" },
   positionals: { min: 1, max: 1, names: "COOKIE" },
   help: `usage: njs-session inspect COOKIE [options]
 
@@ -53,6 +54,9 @@ ${KEY_HELP}
   --now TIME           as of TIME: unix seconds or ISO 8601 (default: now)
   --ip ADDR, --scheme http|https, --user-agent UA
                        the request's values, for a cookie bound to them (bind)
+  --url URL            nginx's admin location (session.admin): also ask it whether the session is
+                       revoked (the cookie cannot say); the token as for \`sessions list\`:
+  --token-file FILE    the admin bearer token; else the environment variable ${TOKEN_VARIABLE}
   --json               the report as JSON
 
 Timeouts come from --config, else the defaults of session.json.
@@ -270,6 +274,7 @@ export async function inspect(args: Arguments): Promise<number> {
   let verificationError: string | null = null;
   let keyIndex = -1;
   let entries: SessionEntry[] | null = null;
+  let revocation: Revocation[] | null = null;
   let status: ExitStatus = expired ? EXIT.EXPIRED : EXIT.OK;
   if (!loaded.keyGiven) note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
   else if (header.flags & FLAG_STORAGE && !settings.storage) {
@@ -285,6 +290,14 @@ export async function inspect(args: Arguments): Promise<number> {
       entries = opening.entries;
       keyIndex = await sealingKey(options, settings, chosen, args, at);
       if (opening.reason) note = "no entry for the audience " + shown(options.audience || settings.audience) + ": nginx refuses it there";
+      if (args.string("url") !== undefined) {
+        revocation = [];
+        for (const entry of entries || []) {
+          if (entry[2] !== undefined) revocation.push(await askRevocation(args, entry[1], entry[2], header.creationTime));
+        }
+        // A revoked session is refused as a cookie of another key is: nginx's reason is "session revoked".
+        if (status === EXIT.OK && revocation.some((answer) => answer.revoked)) status = EXIT.REJECTED;
+      }
     } else {
       verificationError = opening.reason || "unable to open session";
       status = statusOf(verificationError);
@@ -318,6 +331,7 @@ export async function inspect(args: Arguments): Promise<number> {
       verification_error: verificationError,
       key: keyName === null ? null : { index: keyIndex, name: keyName, id: settings.keyIds[keyIndex] },
       entries: entries === null ? null : entries.map((entry) => ({ audience: entry[1], subject: entry[2] === undefined ? null : entry[2], data: entry[0] })),
+      revocation: revocation,
       note: note,
     },
     {
