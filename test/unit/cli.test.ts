@@ -19,7 +19,8 @@ import { createNodePlatform } from "../../src/platform/node";
 import { cookieHeaderFromSetCookies, createMemoryExchange } from "../../src/core/memory-exchange";
 import { errorText } from "../../src/core/errors";
 import { registerBuiltinStorages } from "../../src/storage/index";
-import { buildCli, runCli, runCliJson } from "../support/cli";
+import { EXIT } from "../../src/cli/failure";
+import { buildCli, REPO, runCli, runCliJson } from "../support/cli";
 import { fromB64u, refIkm, refMac, refMacInput, refOpen, refSeal, refSplitCookie, REF_FLAG_STORAGE } from "../support/reference-crypto";
 import { loadVectors, Vector, VectorConfig, VectorOpen, vectorCookieHeader } from "../support/vectors";
 
@@ -70,6 +71,17 @@ describe("njs-session (no arguments, --help)", () => {
     for (const name of ["keygen", "inspect", "mint", "check-config", "sessions list", "sessions revoke"]) assert.match(result.stdout, new RegExp("\\n  " + name + " "));
     assert.match(result.stdout, /5 expired/);
     assert.equal(runCli(["--help"]).status, 0);
+  });
+
+  it("every exit status of failure.ts is distinct, in the overview and in docs/cli.md's table", () => {
+    const statuses = Object.values(EXIT) as number[];
+    assert.equal(new Set(statuses).size, statuses.length, "distinct");
+    const overview = runCli([]).stdout.replace(/\s+/g, " ");
+    const table = readFileSync(join(REPO, "docs", "cli.md"), "utf8");
+    for (const status of statuses) {
+      if (status > 0) assert.match(overview, new RegExp("[ ,:]" + status + " [a-z]"), "overview: " + status);
+      assert.match(table, new RegExp("\\n\\| " + status + " \\| "), "docs/cli.md: " + status);
+    }
   });
 
   for (const command of [["keygen"], ["inspect"], ["mint"], ["check-config"], ["sessions", "list"], ["sessions", "revoke"], ["sessions"]]) {
