@@ -276,8 +276,11 @@ export async function inspect(args: Arguments): Promise<number> {
   let entries: SessionEntry[] | null = null;
   let revocation: Revocation[] | null = null;
   let status: ExitStatus = expired ? EXIT.EXPIRED : EXIT.OK;
-  if (!loaded.keyGiven) note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
-  else if (header.flags & FLAG_STORAGE && !settings.storage) {
+  if (!loaded.keyGiven) {
+    note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
+    // The registry is asked by subject, and the subject is sealed in the cookie.
+    if (args.string("url") !== undefined) note += "; --url needs the key too, to know whose session to ask about";
+  } else if (header.flags & FLAG_STORAGE && !settings.storage) {
     note = "not verified: a server-side session (its data is in the store nginx uses): give --config with its file, redis or memcached storage (shm storage is nginx's memory, out of reach)";
   } else {
     const unbound = missingBindValues(header.flags, args);

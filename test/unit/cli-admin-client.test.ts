@@ -92,6 +92,22 @@ describe("sessions list|revoke against a hostile admin API", () => {
     }
   });
 
+  it("inspect --url without a key: not asked (the subject is sealed), and the note says why", async () => {
+    let asked = 0;
+    handler = (request, response) => {
+      asked++;
+      answer(200, "{}")(request, response);
+    };
+    const secret = "admin-client-test-secret-0a7e";
+    const minted = await runCliAsync(["mint", "--secret", secret, "--subject", "alice"]);
+    const result = await runCliAsync(["inspect", minted.stdout.trim(), "--url", url, "--json"], { env });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(asked, 0, "the admin API is not asked");
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.revocation, null);
+    assert.match(report.note, /--url needs the key/);
+  });
+
   it("inspect --url, against a server that does not answer revocation: status 8 (not a verdict)", async () => {
     handler = answer(200, JSON.stringify({ audience: "default", subject: "alice", sessions: [] }));
     const secret = "admin-client-test-secret-0a7e";
