@@ -164,3 +164,26 @@ GET /me?at=1760000000
 --- no_error_log
 [alert]
 user-module-secret-42
+
+
+
+=== TEST 4: inside nginx, init() refuses now and random (the entry points run on nginx's clock and random source), naming the per-call way
+--- main_config eval
+"load_module \$TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;\nenv SESSION_SECRET=$::SECRET;"
+--- http_config
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    js_path $TEST_NGINX_REPO_DIR/t/js/;
+    js_import app from init-sources-app.js;
+--- config
+    location = /clock  { js_content app.clock; }
+    location = /random { js_content app.random; }
+    location = /plain  { js_content app.plain; }
+--- request eval
+["GET /clock", "GET /random", "GET /plain"]
+--- response_body_like eval
+[qr/init\(\) in nginx takes no now: .*nginx's own clock.*\(session\.open\(r, \{ now \}\)\)$/,
+ qr/init\(\) in nginx takes no random: .*\(session\.open\(r, \{ random \}\)\)$/,
+ qr/^accepted$/]
+--- no_error_log
+[alert]
+user-module-secret-42

@@ -22,6 +22,8 @@ export const EXIT = {
   UNREADABLE: 7,
   /** The admin API could not be reached, or refused the request. */
   ADMIN: 8,
+  /** The session store of the configuration (redis, memcached) could not be reached or did not answer. */
+  STORE: 9,
 } as const;
 
 export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];

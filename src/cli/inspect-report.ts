@@ -4,6 +4,7 @@
  */
 
 import { escapeText, fields, print, printJson, shown, utc, when } from "./output";
+import type { Revocation } from "./sessions";
 
 /** The last second each timeout lets the session live; null for a timeout set to 0. */
 export interface ValidUntil {
@@ -40,6 +41,8 @@ export interface InspectReport {
   verification_error: string | null;
   key: { index: number; name: string; id: string } | null;
   entries: Array<{ audience: string; subject: string | null; data: unknown }> | null;
+  /** What nginx's admin API (--url) says of each entry with a subject; null: not asked. */
+  revocation: Revocation[] | null;
   note: string | null;
 }
 
@@ -65,6 +68,17 @@ function verification(report: InspectReport, style: ReportStyle): string {
   if (key === null) return "yes";
   const sealer = key.index === 0 ? "the current key" : "fallback key " + key.index + " (" + style.fallbacksOption + "[" + key.index + "])";
   return "yes, sealed by " + sealer + ", key id " + key.id;
+}
+
+function revocation(answers: Revocation[]): string {
+  if (!answers.length) return "not asked: no entry has a subject (the registry lists subjects' sessions)";
+  return answers
+    .map(function (answer) {
+      const where = "audience " + shown(answer.audience);
+      if (answer.revoked) return "YES in " + where + ": nginx refuses it";
+      return "no in " + where + (answer.listed ? " (listed)" : " (not listed: minted, or not renewed since the registry was set)");
+    })
+    .join("; ");
 }
 
 export function printInspection(report: InspectReport, style: ReportStyle): void {
@@ -98,6 +112,7 @@ export function printInspection(report: InspectReport, style: ReportStyle): void
   const until = report.valid_until.session;
   rows.push(["status", report.reason ? "EXPIRED: " + report.reason : until === null ? "valid (no timeout)" : "valid until " + when(until, now)]);
   if (report.verified !== null) rows.push(["verified", verification(report, style)]);
+  if (report.revocation !== null) rows.push(["revoked", revocation(report.revocation)]);
   if (report.note) rows.push(["note", report.note]);
   print(fields(rows));
   if (!report.entries) return;

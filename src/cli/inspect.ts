@@ -6,9 +6,8 @@
  * every entry (data, audience, subject) shown, and which configured key sealed it.
  *
  * An expired cookie is opened as of its last use, when it was still valid, to show what it held; the
- * verdict (and the exit status) stays "expired". What inspect cannot know: revocation, which lives in
- * nginx's registry zone (the admin API, `sessions list`, says), and the data of a server-side
- * session other than file storage on this host.
+ * verdict (and the exit status) stays "expired". A server-side session's record is read from its
+ * store (file, redis, memcached: opening.ts), not from shm storage, which is nginx's memory.
  */
 
 import { readFileSync } from "node:fs";
@@ -27,15 +26,16 @@ import type { Arguments, CommandSpec } from "./args";
 import { cliFailure, EXIT, ExitStatus, usage } from "./failure";
 import type { ValidUntil } from "./inspect-report";
 import { escapeText, shown } from "./output";
+import { ADMIN_OPTIONS, askRevocation, Revocation, TOKEN_VARIABLE } from "./sessions";
 import { printInspection } from "./inspect-report";
 import { bindRequestOptions, missingBindValues, outsideNginx } from "./opening";
-import { cliPlatform, parseNow } from "./platform";
-import { asConfigFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
+import { CliPlatform, cliPlatform, parseNow } from "./platform";
+import { asCoreFailure, KEY_HELP, KEY_OPTIONS, loadOptions, SECRET_VARIABLE } from "./sources";
 
 export const inspectSpec: CommandSpec = {
   name: "inspect",
   summary: "decode a session cookie; with a key, verify it and show its data",
-  options: { ...KEY_OPTIONS, name: "string", remember: "boolean", audience: "string", now: "string", ip: "string", scheme: "string", "user-agent": "string", json: "boolean" },
+  options: { ...KEY_OPTIONS, ...ADMIN_OPTIONS, name: "string", remember: "boolean", audience: "string", now: "string", ip: "string", scheme: "string", "user-agent": "string", json: "boolean" },
   positionals: { min: 1, max: 1, names: "COOKIE" },
   help: `usage: njs-session inspect COOKIE [options]
 
@@ -54,6 +54,9 @@ ${KEY_HELP}
   --now TIME           as of TIME: unix seconds or ISO 8601 (default: now)
   --ip ADDR, --scheme http|https, --user-agent UA
                        the request's values, for a cookie bound to them (bind)
+  --url URL            nginx's admin location (session.admin): also ask it whether the session is
+                       revoked (the cookie cannot say); the token as for \`sessions list\`:
+  --token-file FILE    the admin bearer token; else the environment variable ${TOKEN_VARIABLE}
   --json               the report as JSON
 
 Timeouts come from --config, else the defaults of session.json.
@@ -183,19 +186,27 @@ interface Opening {
 
 async function openAt(options: SessionOptions, chosen: Chosen, args: Arguments, now: number): Promise<Opening> {
   const cli = cliPlatform(now);
+  try {
+    return await openOn(cli, options, chosen, args);
+  } finally {
+    cli.close();
+  }
+}
+
+async function openOn(cli: CliPlatform, options: SessionOptions, chosen: Chosen, args: Arguments): Promise<Opening> {
   const library = createSessionLibrary(cli.platform);
   const exchange = createMemoryExchange({ cookie: chosen.cookieHeader, ...bindRequestOptions(args) });
   let session;
   try {
     session = library.new(exchange, options);
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   let result;
   try {
     result = await session.open();
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   if (result.ok) return { ok: true, entries: session.getEntries() };
   if (result.error === "missing session audience") {
@@ -244,7 +255,7 @@ export async function inspect(args: Arguments): Promise<number> {
     // Without a key, the settings serve for names and timeouts only: NO_KEY never verifies anything.
     settings = resolveSettings(outsideNginx(loaded.keyGiven ? loaded.options : { ...loaded.options, ikm: NO_KEY }), cli.platform);
   } catch (e) {
-    throw asConfigFailure(e);
+    throw asCoreFailure(e);
   }
   const chosen = chooseCookie(readInput(args.positionals[0]), settings, args);
   const parsed = parseHeader(chosen.value);
@@ -263,10 +274,14 @@ export async function inspect(args: Arguments): Promise<number> {
   let verificationError: string | null = null;
   let keyIndex = -1;
   let entries: SessionEntry[] | null = null;
+  let revocation: Revocation[] | null = null;
   let status: ExitStatus = expired ? EXIT.EXPIRED : EXIT.OK;
-  if (!loaded.keyGiven) note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
-  else if (header.flags & FLAG_STORAGE && !settings.storage) {
-    note = "not verified: a server-side session (its data is in the store nginx uses); inspect reads file storage only, with --config";
+  if (!loaded.keyGiven) {
+    note = "not verified: no key given (--secret-file, --secret, " + SECRET_VARIABLE + " or --config)";
+    // The registry is asked by subject, and the subject is sealed in the cookie.
+    if (args.string("url") !== undefined) note += "; --url needs the key too, to know whose session to ask about";
+  } else if (header.flags & FLAG_STORAGE && !settings.storage) {
+    note = "not verified: a server-side session (its data is in the store nginx uses): give --config with its file, redis or memcached storage (shm storage is nginx's memory, out of reach)";
   } else {
     const unbound = missingBindValues(header.flags, args);
     // An expired cookie is opened as of its last use, to show what it held; the verdict stays "expired".
@@ -278,6 +293,14 @@ export async function inspect(args: Arguments): Promise<number> {
       entries = opening.entries;
       keyIndex = await sealingKey(options, settings, chosen, args, at);
       if (opening.reason) note = "no entry for the audience " + shown(options.audience || settings.audience) + ": nginx refuses it there";
+      if (args.string("url") !== undefined) {
+        revocation = [];
+        for (const entry of entries || []) {
+          if (entry[2] !== undefined) revocation.push(await askRevocation(args, entry[1], entry[2], header.creationTime));
+        }
+        // A revoked session is refused as a cookie of another key is: nginx's reason is "session revoked".
+        if (status === EXIT.OK && revocation.some((answer) => answer.revoked)) status = EXIT.REJECTED;
+      }
     } else {
       verificationError = opening.reason || "unable to open session";
       status = statusOf(verificationError);
@@ -311,6 +334,7 @@ export async function inspect(args: Arguments): Promise<number> {
       verification_error: verificationError,
       key: keyName === null ? null : { index: keyIndex, name: keyName, id: settings.keyIds[keyIndex] },
       entries: entries === null ? null : entries.map((entry) => ({ audience: entry[1], subject: entry[2] === undefined ? null : entry[2], data: entry[0] })),
+      revocation: revocation,
       note: note,
     },
     {

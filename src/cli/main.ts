@@ -36,7 +36,8 @@ ${["keygen", "inspect", "mint", "check-config"].map((name) => "  " + name.padEnd
   sessions revoke ${sessionsRevokeSpec.summary}
 
 Exit status: 0 ok, 1 internal error, 2 usage, 3 malformed input, 4 cookie rejected (wrong key,
-altered), 5 expired, 6 invalid configuration, 7 unreadable file, 8 admin API error.
+altered, revoked), 5 expired, 6 invalid configuration, 7 unreadable file, 8 admin API error,
+9 session store unreachable.
 See docs/cli.md.`;
 
 async function run(argv: string[]): Promise<number> {

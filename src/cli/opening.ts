@@ -6,22 +6,33 @@
 import type { MemoryRequest } from "../core/memory-exchange";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT } from "../core/format";
 import type { SessionOptions } from "../core/options";
+import { nginxZoneOptions } from "../node/runtime";
 import type { Arguments } from "./args";
 import { usage } from "./failure";
 
 /**
- * The configuration without what lives in nginx's zones, out of reach here: the registry (so
- * revocation is not checked, and a minted session is not listed until nginx renews it) and the
- * shared verified cache. Server-side storage can be read from here only when it is files on this host.
+ * The configuration without what lives in nginx's zones (src/node/runtime.ts), out of reach here: the
+ * registry (so revocation is not checked here, and a minted session is not listed until nginx renews
+ * it), the shared verified cache, and shm storage (read as cookie storage: a server-side cookie then
+ * says it cannot be verified). File, redis and memcached storage are read and written where nginx
+ * does, through the package's store transport.
  */
 export function outsideNginx(options: SessionOptions): SessionOptions {
   const table: { [name: string]: unknown } = { ...options };
+  const zones = nginxZoneOptions(options);
   delete table.registry_zone;
-  table.store_metadata = false;
   table.verified_cache_entries = 0;
   table.verified_cache_zone = false;
-  if (table.storage !== "file") table.storage = "cookie";
+  if (zones.indexOf("storage") >= 0 || !isServerSide(table.storage)) {
+    table.storage = "cookie";
+    table.store_metadata = false;
+  }
   return table as SessionOptions;
+}
+
+/** Storage the CLI reaches as nginx does: a directory on this host, or a store server. */
+export function isServerSide(storage: unknown): boolean {
+  return storage === "file" || storage === "redis" || storage === "memcached";
 }
 
 /** --ip, --scheme and --user-agent as the request the session sees. */

@@ -1,5 +1,6 @@
 /**
- * The core's Node platform as the CLI runs it: the clock at --now, log lines kept (the core reports
+ * The core's Node platform as the CLI runs it: the package's own set-up (src/node/runtime.ts: the store
+ * transport for redis and memcached storage), with the clock at --now, log lines kept (the core reports
  * some reasons only there), and shared dict zones that exist in this process only. nginx.conf's
  * zones are out of the CLI's reach: a zone the configuration names is taken as declared, and
  * remembered, so that check-config can list the zones nginx.conf must declare.
@@ -7,7 +8,7 @@
 
 import type { LogLevel, Platform } from "../core/platform";
 import type { SharedDict } from "../core/shared-dict";
-import { createNodePlatform } from "../platform/node";
+import { createNodeRuntime } from "../node/runtime";
 import { EXIT, cliFailure } from "./failure";
 
 export interface CliPlatform {
@@ -16,6 +17,8 @@ export interface CliPlatform {
   logs: Array<{ level: LogLevel; message: string }>;
   /** The zones asked for, in order. */
   zones: string[];
+  /** Closes the store connections (a command is done with the store). */
+  close(): void;
 }
 
 function memoryDict(name: string): SharedDict {
@@ -45,12 +48,12 @@ export function cliPlatform(now: number): CliPlatform {
       return target[zone];
     },
   });
-  const platform = createNodePlatform({
+  const runtime = createNodeRuntime({
     now: () => clock.now,
     log: (level, message) => logs.push({ level: level, message: message }),
     sharedDicts: anyZone,
   });
-  return { platform: platform, clock: clock, logs: logs, zones: zones };
+  return { platform: runtime.platform, clock: clock, logs: logs, zones: zones, close: runtime.close };
 }
 
 /** --now: unix seconds, or an ISO 8601 time ("2026-12-05T06:00:00Z"); the real clock when absent. */

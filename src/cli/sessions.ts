@@ -2,7 +2,8 @@
  * sessions list|revoke: a client of nginx's admin API (src/nginx/admin.ts): GET ?subject=S[&audience=A]
  * lists a subject's sessions, DELETE ?subject=S&id=I revokes one, DELETE ?subject=S all of them. The
  * bearer token comes from NJS_SESSION_ADMIN_TOKEN or --token-file, never from the command line (the
- * process list would show it).
+ * process list would show it). Also inspect's question (askRevocation): GET ?subject=S&created=T says
+ * whether the session created at T is revoked, which nothing in the cookie can tell.
  */
 
 import type { Arguments, CommandSpec } from "./args";
@@ -14,6 +15,8 @@ import { errorText } from "../core/errors";
 export const TOKEN_VARIABLE = "NJS_SESSION_ADMIN_TOKEN";
 /** How long the admin API may take to answer. */
 const REQUEST_TIMEOUT_MS = 10000;
+
+export const ADMIN_OPTIONS = { url: "string", "token-file": "string" } as const;
 
 const COMMON_HELP = `  --url URL          the admin location, e.g. http://127.0.0.1/session-admin (session.admin)
   --subject SUBJECT  whose sessions
@@ -186,4 +189,24 @@ export async function sessionsRevoke(args: Arguments): Promise<number> {
   const what = all ? "every session of subject " + shown(body.subject) + " (" + revoked.length + " listed)" : revoked.length + " session of subject " + shown(body.subject);
   print("revoked " + what + " in audience " + shown(body.audience) + (revoked.length ? "\n" + table(HEADER, sessionRows(revoked, Math.floor(Date.now() / 1000))) : ""));
   return EXIT.OK;
+}
+
+/** A verified session's standing in nginx's registry (admin.ts's answer to ?created=). */
+export interface Revocation {
+  audience: string;
+  subject: string;
+  /** Listed among the subject's live sessions (a minted session is not, until nginx renews it). */
+  listed: boolean;
+  revoked: boolean;
+}
+
+/** Asks the admin API at --url whether the session of `subject` created at `created` is revoked. */
+export async function askRevocation(args: Arguments, audience: string, subject: string, created: number): Promise<Revocation> {
+  const url = adminUrl(args, { subject: subject, audience: audience, created: String(created) });
+  const body = await call(url, "GET", token(args));
+  const session = body.session as { listed?: unknown; revoked?: unknown } | undefined;
+  if (!session || typeof session.revoked !== "boolean" || typeof session.listed !== "boolean") {
+    throw cliFailure(EXIT.ADMIN, "the admin API does not say whether a session is revoked (an njs-session older than this CLI?)");
+  }
+  return { audience: audience, subject: subject, listed: session.listed, revoked: session.revoked };
 }

@@ -7,12 +7,12 @@
  */
 
 import { readFileSync } from "node:fs";
-import { errorCode, errorText, isConfigError } from "../core/errors";
+import { errorCode, errorText, isConfigError, isStoreUnavailable } from "../core/errors";
 import { mergeOptions, SessionOptions } from "../core/options";
 import { EntryOptions, readConfigurationFile } from "../nginx/configuration";
 import type { Arguments } from "./args";
 import { cliFailure, EXIT, usage } from "./failure";
-import { nodeProcess, registerSecret } from "./output";
+import { escapeText, nodeProcess, registerSecret } from "./output";
 
 export const SECRET_VARIABLE = "NJS_SESSION_SECRET";
 
@@ -103,7 +103,12 @@ export function loadOptions(args: Arguments): LoadedOptions {
   return { options: options, entry: file.entry, keyGiven: keyGiven };
 }
 
-/** A ConfigError from the core (options, settings) as the CONFIG status; anything else unchanged. */
-export function asConfigFailure(e: unknown): unknown {
-  return isConfigError(e) ? cliFailure(EXIT.CONFIG, errorText(e)) : e;
+/**
+ * What the core throws, as the CLI's statuses: a ConfigError (options, settings) is CONFIG, an
+ * unreachable store is STORE (its message names the store, never a secret); anything else unchanged.
+ */
+export function asCoreFailure(e: unknown): unknown {
+  if (isConfigError(e)) return cliFailure(EXIT.CONFIG, errorText(e));
+  if (isStoreUnavailable(e)) return cliFailure(EXIT.STORE, "the session store cannot be reached: " + escapeText(errorText(e)));
+  return e;
 }

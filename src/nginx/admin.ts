@@ -1,7 +1,9 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * admin (js_content): the session registry as JSON. GET ?subject=S[&audience=A] lists; DELETE
- * ?subject=S&id=I revokes one session, DELETE ?subject=S revokes all of them. Protect the location
+ * admin (js_content): the session registry as JSON. GET ?subject=S[&audience=A] lists (with
+ * &created=T, also whether the session created at T is listed and whether it is revoked: the CLI's
+ * `inspect --url` asks, as revocation is not in the cookie); DELETE ?subject=S&id=I revokes one
+ * session, DELETE ?subject=S revokes all of them. Protect the location
  * (allow/deny) and/or set nginx.admin_token. Bodies are ASCII-only JSON (publishable.ts).
  */
 
@@ -73,8 +75,18 @@ export function createAdminHandler(env: EntryEnvironment) {
       const audience = queryArgument(r, "audience") || settings.audience;
       const now = platform.now();
       if (r.method === "GET" || r.method === "HEAD") {
-        const sessions = (await registry.list(audience, subject, now)).map(publicEntry);
-        return adminReply(r, 200, { audience: audience, subject: subject, sessions: sessions });
+        const created = queryArgument(r, "created");
+        if (created !== undefined && !/^[0-9]{1,15}$/.test(created)) return adminReply(r, 400, { error: "created must be a session's creation time (unix seconds)" });
+        const entries = await registry.list(audience, subject, now);
+        const body: { [name: string]: unknown } = { audience: audience, subject: subject, sessions: entries.map(publicEntry) };
+        if (created !== undefined) {
+          const time = Number(created);
+          const listed = entries.some(function (entry) {
+            return entry.created === time || entry.rememberCreated === time;
+          });
+          body.session = { created: time, listed: listed, revoked: await registry.isRevoked(audience, subject, time, now) };
+        }
+        return adminReply(r, 200, body);
       }
       if (r.method !== "DELETE") {
         r.headersOut["Allow"] = "GET, HEAD, DELETE";

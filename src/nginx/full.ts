@@ -11,6 +11,7 @@
  */
 
 import { createSessionLibrary } from "../core/api";
+import { configError } from "../core/errors";
 import type { SessionOptions } from "../core/options";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";
 import type { EntryOptions } from "./configuration";
@@ -24,10 +25,29 @@ const library = createSessionLibrary(platform);
 const configuration = loadFileConfiguration(library);
 const entryPoints = createEntryPoints(platform, library, configuration);
 
+/**
+ * init()'s options would reach the entry points too (access, login, admin, ...), and those run on
+ * nginx's clock and random source: the fast and warm checks read the clock before any init() option,
+ * the verified cache and the registry are shared by every worker, and a session id must never come
+ * from a caller's bytes there. So `now` and `random` are refused here, not half honoured; a user's
+ * own handlers pass them per call (session.open(r, { now })), which touches no entry point.
+ */
+function refuseSourcesInInit(table: { [name: string]: unknown }): void {
+  const given = ["now", "random"].filter(function (name) {
+    return table[name] !== undefined && table[name] !== null;
+  });
+  if (!given.length) return;
+  throw configError(
+    "init() in nginx takes no " + given.join(" or ") + ": the entry points (access, login, ...) run on nginx's own clock and random source; " +
+      "pass " + given[0] + " to each call of your own handlers instead (session.open(r, { " + given[0] + " }))",
+  );
+}
+
 /** resty.session's init(), plus the entry points' own options under `nginx`. */
 function init(options?: SessionOptions & { nginx?: Partial<EntryOptions> }) {
   const sessionOptions: { [name: string]: unknown } = {};
   const table = (options || {}) as { [name: string]: unknown };
+  refuseSourcesInInit(table);
   const names = Object.keys(table);
   for (let i = 0; i < names.length; i++) if (names[i] !== "nginx") sessionOptions[names[i]] = table[names[i]];
   library.init(sessionOptions as SessionOptions);

@@ -11,10 +11,8 @@ import { configError } from "../core/errors";
 import type { SessionOptions } from "../core/options";
 import type { Exchange, LogLevel } from "../core/platform";
 import type { Session } from "../core/session";
-import { createNodePlatform } from "../platform/node";
-import { createNodeStoreTransport } from "../platform/node-store";
-import { registerBuiltinStorages } from "../storage";
 import { createHttpExchange, ResponseHeaders } from "./exchange";
+import { createNodeRuntime, nginxZoneOptions } from "./runtime";
 
 export interface NodeSessionOptions extends SessionOptions {
   /** Where the library's log lines go (default: stderr). Lines never hold a secret or a whole session id. */
@@ -48,25 +46,22 @@ export interface Sessions {
 }
 
 /**
- * Options naming nginx's shared memory (js_shared_dict_zone), which a Node process cannot reach. Refused
- * here, at start, rather than at the first request that would need the zone (a verified_cache_zone the
- * core already refuses at init: no zone by that name).
+ * Options naming nginx's shared memory (runtime.ts), refused here, at start, rather than at the first
+ * request that would need the zone (a verified_cache_zone the core already refuses at init: no zone by
+ * that name).
  */
 function refuseNginxZones(options: SessionOptions): void {
   const why = "is nginx's shared memory, which a Node process cannot reach";
-  if (options.storage === "shm") throw configError('storage "shm" ' + why + ": use cookie, file, redis or memcached storage");
-  if (options.registry_zone !== undefined && options.registry_zone !== null) {
-    throw configError("registry_zone " + why + " (the session registry and revocation are nginx's)");
-  }
+  const found = nginxZoneOptions(options);
+  if (found.indexOf("storage") >= 0) throw configError('storage "shm" ' + why + ": use cookie, file, redis or memcached storage");
+  if (found.indexOf("registry_zone") >= 0) throw configError("registry_zone " + why + " (the session registry and revocation are nginx's)");
+  if (found.indexOf("verified_cache_zone") >= 0) throw configError("verified_cache_zone " + why + " (set it to false: the verified cache is in memory on Node)");
 }
 
 /** Throws a ConfigError, with nginx's message, for options nginx would refuse. */
 export function createSessions(options: NodeSessionOptions): Sessions {
-  registerBuiltinStorages();
-  const transport = createNodeStoreTransport();
-  const platform = createNodePlatform({ log: options.log });
-  platform.storeExchange = transport.exchange;
-  const library = createSessionLibrary(platform);
+  const runtime = createNodeRuntime({ log: options.log });
+  const library = createSessionLibrary(runtime.platform);
   const sessionOptions: { [name: string]: unknown } = {};
   for (const name of Object.keys(options)) if (name !== "log") sessionOptions[name] = (options as { [name: string]: unknown })[name];
   library.init(sessionOptions as SessionOptions);
@@ -90,6 +85,6 @@ export function createSessions(options: NodeSessionOptions): Sessions {
     logout: (request, response, callOptions) => http(request, response).logout(callOptions),
     destroy: (request, response, callOptions) => http(request, response).destroy(callOptions),
     over: over,
-    close: transport.close,
+    close: runtime.close,
   };
 }

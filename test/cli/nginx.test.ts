@@ -249,11 +249,23 @@ for (const engine of ["njs", "qjs"]) {
       await sleep(1100);
       const second = await login(nginx);
       const firstId = String(runCliJson(["inspect", first, "--config", config], { env: CLI_ENV }).json.header.creation_time);
+      const asked = (cookie: string) => runCliJson(["inspect", cookie, "--config", config, "--url", nginx.url + "/admin"], { env: { ...CLI_ENV, NJS_SESSION_ADMIN_TOKEN: TOKEN } });
+      const before = asked(first);
+      assert.equal(before.status, 0, before.stderr);
+      assert.deepEqual(before.json.revocation, [{ audience: "default", subject: "alice", listed: true, revoked: false }]);
       const revoked = runCliJson(admin("revoke", "--id", firstId), { env: { NJS_SESSION_ADMIN_TOKEN: TOKEN } });
       assert.equal(revoked.status, 0, revoked.stderr);
       assert.deepEqual(revoked.json.revoked.map((s: { id: string }) => s.id), [firstId]);
       assert.equal((await get(nginx, first)).status, 401);
       assert.equal((await get(nginx, second)).status, 200);
+      const after = asked(first);
+      assert.equal(after.status, 4, "inspect --url: refused, as nginx refuses it");
+      assert.deepEqual(after.json.revocation, [{ audience: "default", subject: "alice", listed: false, revoked: true }]);
+      assert.equal(asked(second).json.revocation[0].revoked, false, "the other session is not revoked");
+      const human = runCli(["inspect", first, "--config", config, "--url", nginx.url + "/admin", "--token-file", tokenFile], { env: CLI_ENV });
+      assert.equal(human.status, 4);
+      assert.match(human.stdout, /\nrevoked: +YES in audience "default": nginx refuses it\n/);
+      assert.ok(!(human.stdout + human.stderr).includes(TOKEN), "the token is never printed");
       const again = runCli(admin("revoke", "--id", firstId), { env: { NJS_SESSION_ADMIN_TOKEN: TOKEN } });
       assert.equal(again.status, 8);
       assert.match(again.stderr, /HTTP 404: no such session/);
@@ -270,6 +282,9 @@ for (const engine of ["njs", "qjs"]) {
       assert.equal((await get(nginx, cookie)).status, 401);
       assert.equal((await get(nginx, minted)).status, 401);
       assert.deepEqual(runCliJson(admin("list"), { env: { NJS_SESSION_ADMIN_TOKEN: TOKEN } }).json.sessions, []);
+      const inspected = runCliJson(["inspect", minted, "--config", config, "--url", nginx.url + "/admin"], { env: { ...CLI_ENV, NJS_SESSION_ADMIN_TOKEN: TOKEN } });
+      assert.equal(inspected.status, 4, "a minted session, never listed, is revoked all the same");
+      assert.equal(inspected.json.revocation[0].revoked, true);
     });
 
     it("usage errors and an unreachable admin API: statuses 2 and 8, one line", async () => {

@@ -20,6 +20,7 @@ import { createSessions, NodeSessionOptions, Sessions } from "../../src/node";
 import { expressSessions } from "../../src/node/express";
 import { freePort, isListening } from "../e2e/demo-server";
 import { cookieHeader, request } from "../node/http-client";
+import { runCli, runCliJson } from "../support/cli";
 import { RootfsServers, startRootfsServers } from "./rootfs-nginx";
 
 const SECRET = "interop-secret-0c5e93b1d7a2";
@@ -61,6 +62,19 @@ const STORES = {
     ...CLUSTER_PORTS.map((port) => `until redis-cli -p ${port} cluster info | grep -q cluster_state:ok; do sleep 0.1; done`),
   ].join("\n"),
   memcached: `memcached -l 127.0.0.1 -p ${MEMCACHED_PORT} -U 0 -u root -m 16 &`,
+};
+
+/** Forgets every session record of a server-side case, the store's own way (no code of ours). */
+const FORGET: { [storage: string]: () => Promise<void> } = {
+  redis: async () => assert.equal(await storeCommand(REDIS_PORT, "FLUSHALL"), "+OK\r\n"),
+  "redis-sentinel": async () => assert.equal(await storeCommand(REDIS_PORT, "FLUSHALL"), "+OK\r\n"),
+  "redis-cluster": async () => {
+    for (const port of CLUSTER_PORTS) assert.equal(await storeCommand(port, "FLUSHALL"), "+OK\r\n");
+  },
+  memcached: async () => assert.equal(await storeCommand(MEMCACHED_PORT, "flush_all"), "OK\r\n"),
+  file: async () => {
+    for (const name of readdirSync(FILE_DIRECTORY)) rmSync(`${FILE_DIRECTORY}/${name}`);
+  },
 };
 
 /** file storage's directory: the repository is at the same path inside the rootfs, so both sides share it. */
@@ -355,6 +369,39 @@ for (const engine of ["njs", "qjs"]) {
           rmSync(`${FILE_DIRECTORY}/${added[0]}`);
           assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 401, "nginx: the file is gone");
           assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 401, "Express: the file is gone");
+        });
+      }
+
+      if (storage.options.storage) {
+        // The CLI (dist/cli.js, as a subprocess) on the same store: what it mints nginx opens, what nginx's
+        // login saved it reads, and a record the store forgot it reports as refused.
+        it("the CLI mints into the store a session nginx opens, and inspects nginx's from the store", async () => {
+          const config = resolve(process.cwd(), ".cache", `interop-cli-${engine}-${storageName}.json`);
+          writeFileSync(config, JSON.stringify(storage.options));
+          const env = { NJS_SESSION_SECRET: SECRET };
+          const minted = runCli(["mint", "--config", config, "--subject", "cli-user", "--data", '{"via":"cli"}'], { env });
+          assert.equal(minted.status, 0, minted.stderr);
+          const answer = await request(NGINX_PORT, "GET", "/app/x", { Cookie: minted.stdout.trim() });
+          assert.equal(answer.status, 200, servers.errorLog());
+          const [subject, data] = answer.body.split(" ");
+          assert.equal(subject, "cli-user");
+          assert.deepEqual(JSON.parse(data), { via: "cli" });
+
+          const login = await request(NGINX_PORT, "POST", "/login");
+          const cookie = cookieHeader(login.setCookies);
+          const inspected = runCliJson(["inspect", "--config", config, cookie], { env });
+          assert.equal(inspected.status, 0, inspected.stderr);
+          assert.equal(inspected.json.verified, true);
+          assert.deepEqual(
+            inspected.json.entries.map((entry: { subject: string; data: unknown }) => [entry.subject, entry.data]),
+            [["nginx-user", { via: "nginx" }]],
+          );
+
+          await FORGET[storageName]();
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 401, "nginx: the record is gone");
+          const forgotten = runCliJson(["inspect", "--config", config, cookie], { env });
+          assert.equal(forgotten.status, 4, "the CLI: refused, as nginx refuses it");
+          assert.equal(forgotten.json.verified, false);
         });
       }
 

@@ -3,7 +3,7 @@
  * does. buildCli() makes it afresh (build/build-cli.mjs), so the tests never run a stale build.
  */
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,6 +32,25 @@ export function runCli(args: string[], options: { env?: { [name: string]: string
   Object.assign(env, options.env || {});
   const result = spawnSync(nodeProcess.execPath, [CLI, ...args], { cwd: REPO, env: env, input: options.input, encoding: "utf8" });
   return { status: result.status === null ? -1 : result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * runCli without blocking this process: for tests whose server runs in this very process (spawnSync
+ * would stop its event loop, and the server could never answer).
+ */
+export function runCliAsync(args: string[], options: { env?: { [name: string]: string } } = {}): Promise<CliResult> {
+  const env: { [name: string]: string | undefined } = { ...nodeProcess.env };
+  for (const name of KEY_VARIABLES) delete env[name];
+  Object.assign(env, options.env || {});
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeProcess.execPath, [CLI, ...args], { cwd: REPO, env: env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status: status === null ? -1 : status, stdout: stdout, stderr: stderr }));
+  });
 }
 
 /** runCli, then JSON.parse of its standard output. */

@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -18,7 +19,8 @@ import { createNodePlatform } from "../../src/platform/node";
 import { cookieHeaderFromSetCookies, createMemoryExchange } from "../../src/core/memory-exchange";
 import { errorText } from "../../src/core/errors";
 import { registerBuiltinStorages } from "../../src/storage/index";
-import { buildCli, runCli, runCliJson } from "../support/cli";
+import { EXIT } from "../../src/cli/failure";
+import { buildCli, REPO, runCli, runCliJson } from "../support/cli";
 import { fromB64u, refIkm, refMac, refMacInput, refOpen, refSeal, refSplitCookie, REF_FLAG_STORAGE } from "../support/reference-crypto";
 import { loadVectors, Vector, VectorConfig, VectorOpen, vectorCookieHeader } from "../support/vectors";
 
@@ -69,6 +71,17 @@ describe("njs-session (no arguments, --help)", () => {
     for (const name of ["keygen", "inspect", "mint", "check-config", "sessions list", "sessions revoke"]) assert.match(result.stdout, new RegExp("\\n  " + name + " "));
     assert.match(result.stdout, /5 expired/);
     assert.equal(runCli(["--help"]).status, 0);
+  });
+
+  it("every exit status of failure.ts is distinct, in the overview and in docs/cli.md's table", () => {
+    const statuses = Object.values(EXIT) as number[];
+    assert.equal(new Set(statuses).size, statuses.length, "distinct");
+    const overview = runCli([]).stdout.replace(/\s+/g, " ");
+    const table = readFileSync(join(REPO, "docs", "cli.md"), "utf8");
+    for (const status of statuses) {
+      if (status > 0) assert.match(overview, new RegExp("[ ,:]" + status + " [a-z]"), "overview: " + status);
+      assert.match(table, new RegExp("\\n\\| " + status + " \\| "), "docs/cli.md: " + status);
+    }
   });
 
   for (const command of [["keygen"], ["inspect"], ["mint"], ["check-config"], ["sessions", "list"], ["sessions", "revoke"], ["sessions"]]) {
@@ -460,11 +473,77 @@ describe("njs-session mint: refusals", () => {
     assert.ok(!result.stderr.includes("\u001b"));
   });
 
-  it("no key: status 2; server-side storage: status 6", () => {
+  it("no key: status 2; shm storage (nginx's memory): status 6", () => {
     assert.equal(runCli(["mint"]).status, 2);
     const shm = file("mint-shm.json", JSON.stringify({ secret: SECRET, storage: "shm" }));
     const result = runCli(["mint", "--config", shm]);
     assert.equal(result.status, 6);
-    assertOneLineError(result.stderr, /cookie-storage sessions only/);
+    assertOneLineError(result.stderr, /"shm" storage/);
+  });
+
+  it("--data-file: the data from a file or standard input; with --data: status 2; unreadable: 7; not JSON: 3", () => {
+    const data = { plan: "pro", n: 3 };
+    const fromFile = mint(["--data-file", file("data.json", JSON.stringify(data) + "\n")]);
+    const fromStdin = runCli(["mint", "--secret-file", secretFile, "--now", String(T0), "--data-file", "-"], { input: JSON.stringify(data) });
+    assert.equal(fromStdin.status, 0, fromStdin.stderr);
+    for (const cookie of [fromFile, fromStdin.stdout.trim()]) {
+      const opened = runCliJson(["inspect", cookie, "--secret-file", secretFile, "--now", String(T0)]);
+      assert.deepEqual(opened.json.entries[0].data, data);
+    }
+    assert.equal(runCli(["mint", "--secret-file", secretFile, "--data", "{}", "--data-file", file("d2.json", "{}")]).status, 2);
+    const missing = runCli(["mint", "--secret-file", secretFile, "--data-file", join(dir, "no-such-data.json")]);
+    assert.equal(missing.status, 7);
+    assertOneLineError(missing.stderr, /no-such-data\.json: no such file/);
+    const notJson = runCli(["mint", "--secret-file", secretFile, "--data-file", file("d3.json", "{" + SECRET)]);
+    assert.equal(notJson.status, 3);
+    assertOneLineError(notJson.stderr, /--data-file/);
+    assert.ok(!notJson.stderr.includes(SECRET), "the data's text is not echoed");
   });
 });
+
+describe("njs-session mint and inspect: server-side storage", () => {
+  it("file storage: mint writes the record where nginx reads it; inspect opens it, and refuses it once removed", () => {
+    const path = join(dir, "minted-files");
+    mkdirSync(path);
+    const config = file("mint-files.json", JSON.stringify({ storage: "file", file: { path: path } }));
+    const cookie = mint(["--config", config, "--subject", "grace", "--data", '{"k":"v"}']);
+    const records = readdirSync(path);
+    assert.equal(records.length, 1, "one record written");
+    const opened = runCliJson(["inspect", cookie, "--config", config, "--secret-file", secretFile, "--now", String(T0)]);
+    assert.equal(opened.status, 0, opened.stderr);
+    assert.deepEqual(opened.json.entries, [{ audience: "default", subject: "grace", data: { k: "v" } }]);
+    rmSync(join(path, records[0]));
+    const gone = runCliJson(["inspect", cookie, "--config", config, "--secret-file", secretFile, "--now", String(T0)]);
+    assert.equal(gone.status, 4);
+    assert.equal(gone.json.verified, false);
+  });
+
+  it("a store that cannot be reached: status 9, one line naming it, no secret", async () => {
+    const port = await closedPort();
+    const password = "redis-password-3e8a91c4";
+    for (const storage of [{ storage: "redis", redis: { port: port, password: password } }, { storage: "memcached", memcached: { port: port } }]) {
+      const config = file("unreachable.json", JSON.stringify(storage));
+      const minted = runCli(["mint", "--config", config, "--secret-file", secretFile, "--subject", "heidi"]);
+      assert.equal(minted.status, 9, minted.stderr);
+      assertOneLineError(minted.stderr, new RegExp("127\\.0\\.0\\.1:" + port));
+      // A cookie that says its record is in the store: the store is asked, and cannot answer.
+      const path = join(dir, "files-" + storage.storage);
+      mkdirSync(path);
+      const cookie = mint(["--config", file("files-" + storage.storage + ".json", JSON.stringify({ storage: "file", file: { path: path } }))]);
+      const inspected = runCli(["inspect", cookie, "--config", config, "--secret-file", secretFile, "--now", String(T0)]);
+      assert.equal(inspected.status, 9, inspected.stderr);
+      for (const output of [minted.stdout, minted.stderr, inspected.stdout, inspected.stderr]) {
+        assert.ok(!output.includes(password) && !output.includes(SECRET), "no secret in any output");
+      }
+    }
+  });
+});
+
+/** A port nothing listens on: one the system gave, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}

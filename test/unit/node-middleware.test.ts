@@ -14,6 +14,7 @@ import Fastify, { FastifyInstance } from "fastify";
 import { createSessions, NodeSessionOptions, Sessions, withSessions } from "../../src/node";
 import { expressSessions } from "../../src/node/express";
 import { fastifySessions } from "../../src/node/fastify";
+import { configError, storeUnavailableError } from "../../src/core/errors";
 import { freePort } from "../e2e/demo-server";
 import { cookieHeader, request } from "../node/http-client";
 
@@ -143,6 +144,45 @@ for (const [name, framework] of Object.entries(FRAMEWORKS)) {
       assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 401);
       clock = T0;
       assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie.slice(0, -4) + "AAAA" })).status, 401);
+    });
+  });
+
+  describe(`${name} middleware: what a failure shows`, () => {
+    /** What the store says when it fails: in the log at most, never in the answer. */
+    const MARKER = "store-password-9c1d77e0";
+    let failure: () => Error = () => new Error("unset");
+    let sessions: Sessions;
+    let app: App;
+    let cookie: string;
+    before(async () => {
+      const storage = { get: () => { throw failure(); }, set: () => undefined, delete: () => undefined };
+      sessions = createSessions({ secret: SECRET, storage: storage, log: () => {} });
+      app = await framework(sessions);
+      // A cookie whose record is in that storage, saved by a twin that can write.
+      const writer = createSessions({ secret: SECRET, storage: { get: () => null, set: () => undefined, delete: () => undefined }, log: () => {} });
+      const headers = { cookies: [] as string[], getHeader: () => headers.cookies, setHeader: (_: string, v: unknown) => void (headers.cookies = v as string[]), removeHeader: () => undefined };
+      const session = writer.new({ headers: {}, socket: {} } as never, headers);
+      session.setSubject("alice");
+      assert.equal((await session.save()).ok, true);
+      cookie = cookieHeader(headers.cookies);
+    });
+    after(async () => {
+      await app.close();
+      sessions.close();
+    });
+
+    it("an unavailable store is 503, a configuration error 500: the route never runs, the cause is not shown", async () => {
+      const cases: Array<[() => Error, number]> = [
+        [() => storeUnavailableError("vault 10.0.0.9:6379", "AUTH " + MARKER + " refused"), 503],
+        [() => configError("storage password " + MARKER + " \u001b[2J"), 500],
+      ];
+      for (const [cause, status] of cases) {
+        failure = cause;
+        const answer = await request(app.port, "GET", "/me", { Cookie: cookie });
+        assert.equal(answer.status, status, answer.body);
+        for (const hidden of [MARKER, "alice", cookie.split("=")[1].slice(0, 40), "\u001b"]) assert.ok(!answer.body.includes(hidden), "the answer shows no " + JSON.stringify(hidden));
+        assert.ok(!answer.setCookies.some((line) => line.includes(MARKER)));
+      }
     });
   });
 
