@@ -26,6 +26,8 @@ export interface ScenarioResult {
   engine: string | null;
   /** The job, the same under every implementation ("cookie-warm", "login", ...). */
   job: string;
+  /** The peer's job this one is compared with when the peer has no such job (ours only: "redis-bounded-warm" → "redis-warm"). */
+  peer_job?: string;
   group: string;
   runs: Run[];
   /** callgrind: instructions per request, and the two runs' totals it was taken from. */
@@ -107,7 +109,7 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
   const ratio = (s: ScenarioResult, base: string): number =>
     median(s.runs.map((run, i) => run.rps / byId[base].runs[i].rps));
   const peerOf = (s: ScenarioResult): ScenarioResult | undefined =>
-    s.engine && s.engine !== "peer" ? raw.scenarios.find((p) => p.engine === "peer" && p.job === s.job) : undefined;
+    s.engine && s.engine !== "peer" ? raw.scenarios.find((p) => p.engine === "peer" && p.job === (s.peer_job || s.job)) : undefined;
   const proxyInstructions = byId["proxy"] && byId["proxy"].instructions ? byId["proxy"].instructions.per_request : null;
   const summaries: Summary[] = raw.scenarios.map((s) => ({
     id: s.id,
