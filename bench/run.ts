@@ -5,7 +5,9 @@
  *   1. provisions the project's nginx with wrk (nginx/provision.sh), builds dist/session.js;
  *   2. mints the cookies the scenarios send (cookie storage: here, with the same TypeScript core; shm,
  *      redis and memcached storage: by logging in through nginx itself); a redis-server and a
- *      memcached on core 1 are the network stores, reached through the store bridge;
+ *      memcached on core 1 are the network stores, reached through the store bridge, each in the
+ *      default mode (every request asks the store) and in the bounded-staleness mode
+ *      (store_revalidate, the "-bounded-" scenarios);
  *   3. starts every nginx instance at once, each with one worker pinned to core 0; the upstream app
  *      and wrk share core 1;
  *   4. runs each scenario for BENCH_DURATION seconds, BENCH_ROUNDS times, the rounds interleaved so
@@ -162,7 +164,14 @@ const BASE_SESSION = {
 const REDIS_PORT = nextPort++;
 const MEMCACHED_PORT = nextPort++;
 
-type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached";
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "redis-bounded" | "memcached-bounded";
+
+/**
+ * store_revalidate of the bounded-staleness instances (issue 16's "e.g. 1 s"): within it a node answers
+ * a session the store confirmed from its verified cache. A warm run asks the store about once per
+ * bound; a cold pool larger than a bound's worth of requests still asks on nearly every request.
+ */
+const STORE_REVALIDATE_MS = 1000;
 
 /** The store bridge of an instance (nginx/store-bridge*.conf), on two ports of its own. */
 function bridge(engine: Engine): { stream: string; http: string } {
@@ -215,12 +224,15 @@ ${upstreamBlock}
 function sessionInstance(engine: Engine, kind: Kind): Instance {
   const port = nextPort++;
   const shm = kind === "shm";
-  const network = kind === "redis" || kind === "memcached" ? bridge(engine) : null;
+  const bounded = kind === "redis-bounded" || kind === "memcached-bounded";
+  const storage = bounded ? kind.replace("-bounded", "") : kind;
+  const network = storage === "redis" || storage === "memcached" ? bridge(engine) : null;
   const session = {
     ...BASE_SESSION,
     ...(shm ? { storage: "shm", shm: { zone: "sessions" } } : {}),
-    ...(kind === "redis" ? { storage: "redis", redis: { port: REDIS_PORT } } : {}),
-    ...(kind === "memcached" ? { storage: "memcached", memcached: { port: MEMCACHED_PORT } } : {}),
+    ...(storage === "redis" ? { storage: "redis", redis: { port: REDIS_PORT } } : {}),
+    ...(storage === "memcached" ? { storage: "memcached", memcached: { port: MEMCACHED_PORT } } : {}),
+    ...(bounded ? { store_revalidate: STORE_REVALIDATE_MS } : {}),
     ...(kind === "refresh" ? { touch_threshold: 0 } : {}),
   };
   return {
@@ -336,6 +348,11 @@ interface Scenario {
   engine: Engine | "peer" | null;
   /** The same job under every implementation (e.g. "cookie-warm"): how the report pairs ours with the peer's. */
   job: string;
+  /**
+   * The peer's job to compare with, when the peer has no such job: the bounded-staleness mode is ours
+   * only, and is measured against the peer's one way of using the same store.
+   */
+  peerJob?: string;
   instance: Instance;
   path: string;
   /** Cookie pool file (one Cookie header per line); none: no cookie. */
@@ -422,6 +439,28 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
         { id: `${prefix}-${kind}-cold`, label: `${E}: ${kind}, cold`, engine, job: `${kind}-cold`, instance, path: "/app/", cookies: file(`${instance.name}-pool.txt`), inZone: kind === "shm" ? "cold" : undefined, expect: ok, group: "protected" },
       );
     }
+    // The bounded-staleness mode (store_revalidate), ours only: each instance logs in its own pool, as
+    // the default-mode ones do, so that no scenario depends on another being selected.
+    for (const storage of ["redis", "memcached"]) {
+      const instance = on[`${storage}-bounded`];
+      if (!instance) continue;
+      pools.push([instance, file(`${instance.name}-pool.txt`)]);
+      const mode = `store_revalidate ${STORE_REVALIDATE_MS} ms`;
+      for (const temperature of ["warm", "cold"]) {
+        list.push({
+          id: `${prefix}-${storage}-bounded-${temperature}`,
+          label: `${E}: ${storage}, ${temperature}, ${mode}`,
+          engine,
+          job: `${storage}-bounded-${temperature}`,
+          peerJob: `${storage}-${temperature}`,
+          instance,
+          path: "/app/",
+          cookies: file(`${instance.name}-${temperature === "warm" ? "warm" : "pool"}.txt`),
+          expect: ok,
+          group: "protected",
+        });
+      }
+    }
     list.push(
       { id: `${prefix}-login`, label: `${E}: login`, engine, job: "login", instance: on.cookie, path: "/login", login: true, expect: issues, group: "login" },
       { id: `${prefix}-login-remember`, label: `${E}: login with remember`, engine, job: "login-remember", instance: on.cookie, path: "/login-remember", login: true, expect: issues, group: "login" },
@@ -432,7 +471,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
 
   for (const engine of settings.engines) {
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached"] as Kind[]) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "redis-bounded", "memcached-bounded"] as Kind[]) {
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }
@@ -598,6 +637,7 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
     label: s.label,
     engine: s.engine,
     job: s.job,
+    peer_job: s.peerJob,
     group: s.group,
     instructions: settings.instructions ? instructionsOf(s) : undefined,
     runs: Array.from({ length: settings.rounds }, (_, i) => {
