@@ -96,8 +96,8 @@ export function encodeState(state: PublishedState): string {
 
 /**
  * A request that needs the state decoded ($session_csrf_token) may ask more than once: where module
- * state persists (QuickJS), the last decoding is found here. Safe across requests: the value is a function of the text alone, and a
- * request only ever hands in its own variable's text.
+ * state persists (QuickJS), the last decoding is found here. Safe across requests: the value is a
+ * function of the text alone, and a request only ever hands in its own variable's text.
  */
 interface LastDecoding {
   text: string;

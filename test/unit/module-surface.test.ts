@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { HEADER_NAMES } from "../../src/core/options";
-import { decodeState, encodeState, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
+import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -116,6 +116,11 @@ describe("dist/session.js surface", () => {
     assert.equal(decodeState("{}"), null);
     assert.equal(decodeState(encodeState(state).replace('{}', "[")), null);
     assert.equal(decodeState(""), null);
+  });
+
+  it("writes a session without request_headers or response_headers with the constant empty header fields", () => {
+    assert.equal(NO_HEADER_FIELDS, headerFields({}, {}));
+    assert.equal(NO_HEADER_FIELDS.split("\t").length - 1, 2 * STATE_HEADER_NAMES.length);
   });
 
   it("says package.json's version", () => {
