@@ -137,14 +137,8 @@ export function checkVerified<R>(
 
 /** The audience's entry of a cached payload, kept on the cache entry for the next request. */
 function findAudience(known: CachedEntry, audience: string): KnownSession | null {
-  let entries = known.entries as SessionEntry[] | undefined;
-  if (!entries) {
-    const decoded = decodeEntries(known.plaintext);
-    if (!decoded) return null;
-    entries = decoded;
-    // An in-memory entry keeps the parse for the next request; a zone entry is a fresh copy anyway.
-    known.entries = decoded;
-  }
+  const entries = verifiedEntries(known);
+  if (!entries) return null;
   const i = entryIndex(entries, audience);
   // The full path refuses such a session, and says why in the log.
   if (i < 0 || unpublishableSubject(entries[i])) return null;
@@ -161,4 +155,16 @@ function findAudience(known: CachedEntry, audience: string): KnownSession | null
     },
   };
   return known.known;
+}
+
+/**
+ * A verified entry's payload parsed, once: kept on the entry, so that an in-memory entry has it for
+ * the next request and this request parses it at most once (a zone entry is a fresh copy anyway).
+ */
+export function verifiedEntries(verified: VerifiedSession): SessionEntry[] | null {
+  const parsed = verified.entries as SessionEntry[] | undefined;
+  if (parsed) return parsed;
+  const decoded = decodeEntries(verified.plaintext);
+  if (decoded) verified.entries = decoded;
+  return decoded;
 }

@@ -22,12 +22,12 @@
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import type { Settings } from "./settings";
-import { fastCheck, KnownSession } from "./fast-check";
+import { fastCheck, KnownSession, verifiedEntries } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { Registry } from "./registry";
 import { askedWithin, markAsked } from "./store-revalidation";
-import { decodeEntries, entryIndex, SessionEntry } from "./session";
+import { entryIndex } from "./session";
 import type { BindSource } from "./session";
 import type { Storage } from "./storage";
 import type { VerifiedCache, VerifiedSession } from "./verified-cache";
@@ -73,13 +73,8 @@ function answeredRegistry(registry: Registry, audience: string, subject: string,
 
 /** The subject of the session's entry for `audience`, from the payload verified before. */
 function subjectOf(entry: VerifiedSession, audience: string): string | undefined {
-  let entries = entry.entries as SessionEntry[] | undefined;
-  if (!entries) {
-    const decoded = decodeEntries(entry.plaintext);
-    if (!decoded) return undefined;
-    // Kept on the entry, where fastCheck looks first: the payload is parsed once per request at most.
-    entry.entries = entries = decoded;
-  }
+  const entries = verifiedEntries(entry);
+  if (!entries) return undefined;
   const i = entryIndex(entries, audience);
   return i < 0 ? undefined : entries[i][2];
 }
