@@ -20,6 +20,7 @@
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./settings";
 import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
+import { parseRecord } from "./cookie-opening";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
@@ -131,7 +132,7 @@ export function checkVerified<R>(
   if (!found || found.audience !== audience) found = findAudience(known, audience);
   if (!found) return null;
   const registry = settings.registry;
-  if (answer && registry && registry.readChecked) {
+  if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
     // The registry in the store answered with the record (a second round trip is not the fast check's).
     if (answer.revoked) return null;
   } else {
@@ -162,13 +163,7 @@ function readRecord(settings: FastCheckSettings, platform: Platform, storage: St
 
 /** Whether a stored record is there and holds the very ciphertext that was verified. */
 export function recordHolds(stored: unknown, ciphertext: string): boolean {
-  if (typeof stored !== "string") return false;
-  let record: unknown;
-  try {
-    record = JSON.parse(stored);
-  } catch (e) {
-    return false;
-  }
+  const record = parseRecord(stored);
   return Array.isArray(record) && record[0] === ciphertext;
 }
 

@@ -50,7 +50,7 @@ import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
-import { decryptPayload, macInput, macKeyIndex, payloadText, verifiedEntry } from "./cookie-opening";
+import { decryptPayload, macInput, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -432,15 +432,9 @@ export class Session {
 
   /** Server-side storage: the record [ciphertext, info?] the cookie's id points to. */
   private openRecord(read: CookieRead, stored: string | null | undefined): MaybePromise<OpenOutcome> {
-    if (stored === null || stored === undefined) return failed("unable to load session");
-    let record: unknown;
-    try {
-      record = JSON.parse(stored);
-    } catch (e) {
-      return failed("unable to json decode session");
-    }
-    if (!Array.isArray(record) || typeof record[0] !== "string") return failed("unable to json decode session");
-    return this.decryptPayload(read, record[0], undefined, record[0], record[1]);
+    const record = parseRecord(stored);
+    if (!Array.isArray(record)) return failed(record.error);
+    return this.decryptPayload(read, record[0] as string, undefined, record[0] as string, record[1]);
   }
 
   /** The payload: decrypted, or taken from the verified cache when it is the very ciphertext decrypted then. */
