@@ -5,8 +5,8 @@
  * and memcached take the full path, which makes the one round trip).
  *
  * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
- * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, decryption and cache
- * entry. What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
+ * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, record parser,
+ * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
  * exactly as it judges that entry on the next request. So it only ever says "valid, nothing to
  * re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
  * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
@@ -22,9 +22,12 @@ import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader, SessionHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
-import { BindSource, boundValues, decodeEntries, entryIndex, loggableId, unpublishableSubject } from "./session";
+import { BindSource, boundValues, loggableId, openPayload } from "./session";
 import type { Settings } from "./settings";
 import type { Storage } from "./storage";
+
+/** The record was read by this very check, before the decryption: it holds the ciphertext verified. */
+const RECORD_JUST_READ: RecordAnswer = { holds: true };
 
 /** What the cold check reads of the settings. */
 export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks">;
@@ -66,9 +69,10 @@ export function coldCheck<R>(
     handOnHeader(cookie, parsed);
     return null;
   }
-  const ciphertextText = storage ? storedCiphertext(settings, platform, storage, header, now) : cookie.substring(HEADER_ENCODED_SIZE);
+  const record = storage ? storedRecord(settings, platform, storage, header, now) : null;
+  const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.
-  if (ciphertextText === null || ciphertextText.length !== header.dataSize) {
+  if ((storage && !record) || ciphertextText.length !== header.dataSize) {
     handOnHeader(cookie, parsed);
     return null;
   }
@@ -78,24 +82,19 @@ export function coldCheck<R>(
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
     const plaintext = payloadText(platform, header, decrypted);
     if (typeof plaintext !== "string") return null;
-    const entries = decodeEntries(plaintext);
-    if (!entries) return null;
-    // As Session.acceptPayload: a subject nginx cannot publish is not cached (the full path says why).
-    const index = entryIndex(entries, settings.audience);
-    if (index >= 0 && unpublishableSubject(entries[index])) return null;
+    // The Session's rule for what it opens; what it refuses is not cached (the full path says why).
+    const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
+    if (!("entries" in opened)) return null;
     const verified = verifiedEntry(settings, 0, bound, header, ciphertextText, plaintext, loggableId(platform, header.sid));
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     // The parse, for checkVerified (an in-memory cache holds this very object; the zone wrote its own text).
-    verified.entries = entries;
+    verified.entries = opened.entries;
     return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, storage ? RECORD_JUST_READ : undefined);
   });
 }
 
-/** The record was read by this very check, before the decryption: it holds the ciphertext verified. */
-const RECORD_JUST_READ: RecordAnswer = { holds: true };
-
-/** The ciphertext of the session's record in a synchronous storage; null when there is none to open. */
-function storedCiphertext(settings: ColdCheckSettings, platform: Platform, storage: Storage, header: SessionHeader, now: number): string | null {
+/** The session's record, [ciphertext, info?], in a synchronous storage; null when there is none to open. */
+function storedRecord(settings: ColdCheckSettings, platform: Platform, storage: Storage, header: SessionHeader, now: number): unknown[] | null {
   let stored: unknown;
   try {
     stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, encodeBase64Url(header.sid)), now);
@@ -104,5 +103,5 @@ function storedCiphertext(settings: ColdCheckSettings, platform: Platform, stora
     return null;
   }
   const record = parseRecord(stored);
-  return Array.isArray(record) ? (record[0] as string) : null;
+  return Array.isArray(record) ? record : null;
 }

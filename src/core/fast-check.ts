@@ -20,11 +20,9 @@
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./settings";
 import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { parseRecord } from "./cookie-opening";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
-import type { Storage } from "./storage";
 import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry, unpublishableSubject } from "./session";
 import type { VerifiedSession } from "./verified-cache";
 
@@ -121,7 +119,17 @@ export function checkVerified<R>(
 
   if (storage) {
     if (cookie.length !== HEADER_ENCODED_SIZE) return null;
-    if (!(answer ? answer.holds : recordHolds(readRecord(settings, platform, storage, known.sid, now), known.ciphertext))) return null;
+    if (answer) {
+      if (!answer.holds) return null;
+    } else {
+      let stored: unknown;
+      try {
+        stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid), now);
+      } catch (e) {
+        return null;
+      }
+      if (!recordHolds(stored, known.ciphertext)) return null;
+    }
   } else if (cookie.length !== HEADER_ENCODED_SIZE + known.ciphertext.length) {
     // A chunked cookie: the full path gathers the chunks (and still finds the decryption cached).
     return null;
@@ -152,18 +160,20 @@ export function storageKeyOf(settings: FastCheckSettings, platform: Platform, si
   return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
 }
 
-/** A synchronous storage's record of session `sid`; undefined when it cannot be read. */
-function readRecord(settings: FastCheckSettings, platform: Platform, storage: Storage, sid: string, now: number): unknown {
-  try {
-    return storage.get(settings.cookieName, storageKeyOf(settings, platform, sid), now);
-  } catch (e) {
-    return undefined;
-  }
-}
-
-/** Whether a stored record is there and holds the very ciphertext that was verified. */
+/**
+ * Whether a stored record ([ciphertext, info?] as text: cookie-opening.ts's parseRecord reads it to
+ * open a session) is there and holds the very ciphertext that was verified. Its own parse: this is
+ * every warm request of a server-side session, where parseRecord's checks and calls would be paid for
+ * nothing.
+ */
 export function recordHolds(stored: unknown, ciphertext: string): boolean {
-  const record = parseRecord(stored);
+  if (typeof stored !== "string") return false;
+  let record: unknown;
+  try {
+    record = JSON.parse(stored);
+  } catch (e) {
+    return false;
+  }
   return Array.isArray(record) && record[0] === ciphertext;
 }
 

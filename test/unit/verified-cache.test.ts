@@ -213,6 +213,15 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.equal(fast(replaced.env, replaced.cookie), null, "nothing verified");
     assert.match(String((await start(replaced.env, replaced.cookie)).error), /unable to decrypt session data|invalid session payload/);
 
+    // The payload's record with info that does not decode: the Session's rule refuses it, so does the cold check.
+    const badInfo = await shmSession();
+    const [expiry, ...rest] = badInfo.record.split(";");
+    const stored = JSON.parse(rest.join(";")) as unknown[];
+    badInfo.zone.set(badInfo.key, expiry + ";" + JSON.stringify([stored[0], "%%"]));
+    assert.equal(await cold(badInfo.env, badInfo.cookie), null, "info that does not decode");
+    assert.equal(fast(badInfo.env, badInfo.cookie), null, "nothing verified");
+    assert.equal((await start(badInfo.env, badInfo.cookie)).error, "unable to json decode session info");
+
     const gone = await shmSession();
     gone.zone.delete(gone.key);
     assert.equal(await cold(gone.env, gone.cookie), null, "a record gone");
