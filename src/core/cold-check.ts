@@ -1,11 +1,12 @@
 /**
  * The cold check: a session cookie that was not verified before (a new visitor, a cookie just
- * re-issued), opened without building a Session, for the common case only: cookie storage, one
- * cookie (no chunks), sealed with the current key.
+ * re-issued), opened without building a Session, for the common case only: one cookie (no chunks),
+ * sealed with the current key, with cookie storage or a storage read in the same step (shm; redis
+ * and memcached take the full path, which makes the one round trip).
  *
  * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
- * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, decryption and cache
- * entry. What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
+ * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, record parser,
+ * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
  * exactly as it judges that entry on the next request. So it only ever says "valid, nothing to
  * re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
  * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
@@ -13,16 +14,20 @@
  * is never decrypted twice.
  */
 
-import { decodeBase64Url } from "./bytes";
+import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
-import { decryptPayload, macKeyIndex, payloadText, verifiedEntry } from "./cookie-opening";
-import { checkVerified, FastCheckSettings, KnownSession } from "./fast-check";
+import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
+import { checkVerified, FastCheckSettings, KnownSession, RecordAnswer, storageKeyOf } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
-import { handOnHeader, parseHeader } from "./header";
+import { handOnHeader, parseHeader, SessionHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
-import { BindSource, boundValues, decodeEntries, entryIndex, loggableId, unpublishableSubject } from "./session";
+import { BindSource, boundValues, loggableId, openPayload } from "./session";
 import type { Settings } from "./settings";
+import type { Storage } from "./storage";
+
+/** The record was read by this very check, before the decryption: it holds the ciphertext verified. */
+const RECORD_JUST_READ: RecordAnswer = { holds: true };
 
 /** What the cold check reads of the settings. */
 export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks">;
@@ -41,13 +46,15 @@ export function coldCheck<R>(
   bindSourceOf: (request: R) => BindSource,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
-  if (!cache || !cookie || settings.storage) return null;
+  const storage = settings.storage;
+  if (!cache || !cookie || (storage && !storage.synchronous)) return null;
   const parsed = parseHeader(cookie);
   const header = parsed.header;
   if (!header) return null;
   if (
-    // A chunked cookie (the full path gathers the chunks), or one of the wrong size.
-    cookie.length !== HEADER_ENCODED_SIZE + header.dataSize ||
+    // A chunked cookie (the full path gathers the chunks), or one of the wrong size; with a storage
+    // the header alone is the cookie.
+    cookie.length !== (storage ? HEADER_ENCODED_SIZE : HEADER_ENCODED_SIZE + header.dataSize) ||
     storageFlagsMismatch(settings, header.flags) ||
     lifetimeProblem(settings, false, header, now) !== null ||
     // Due for a touch or a re-save: the full path opens it and refreshes in one go.
@@ -62,22 +69,39 @@ export function coldCheck<R>(
     handOnHeader(cookie, parsed);
     return null;
   }
-  const ciphertextText = cookie.substring(HEADER_ENCODED_SIZE);
+  const record = storage ? storedRecord(settings, platform, storage, header, now) : null;
+  const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
+  // No record, or not this header's: the full path reads it again and says why.
+  if ((storage && !record) || ciphertextText.length !== header.dataSize) {
+    handOnHeader(cookie, parsed);
+    return null;
+  }
   const ciphertext = decodeBase64Url(ciphertextText);
   if (!ciphertext) return null;
   const keys = deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, settings.ikm), header.sid);
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
     const plaintext = payloadText(platform, header, decrypted);
     if (typeof plaintext !== "string") return null;
-    const entries = decodeEntries(plaintext);
-    if (!entries) return null;
-    // As Session.acceptPayload: a subject nginx cannot publish is not cached (the full path says why).
-    const index = entryIndex(entries, settings.audience);
-    if (index >= 0 && unpublishableSubject(entries[index])) return null;
+    // The Session's rule for what it opens; what it refuses is not cached (the full path says why).
+    const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
+    if (!("entries" in opened)) return null;
     const verified = verifiedEntry(settings, 0, bound, header, ciphertextText, plaintext, loggableId(platform, header.sid));
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     // The parse, for checkVerified (an in-memory cache holds this very object; the zone wrote its own text).
-    verified.entries = entries;
-    return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf);
+    verified.entries = opened.entries;
+    return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, storage ? RECORD_JUST_READ : undefined);
   });
+}
+
+/** The session's record, [ciphertext, info?], in a synchronous storage; null when there is none to open. */
+function storedRecord(settings: ColdCheckSettings, platform: Platform, storage: Storage, header: SessionHeader, now: number): unknown[] | null {
+  let stored: unknown;
+  try {
+    stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, encodeBase64Url(header.sid)), now);
+  } catch (e) {
+    // A storage that throws: the full path fails closed or says why.
+    return null;
+  }
+  const record = parseRecord(stored);
+  return Array.isArray(record) ? record : null;
 }

@@ -34,6 +34,18 @@ export interface UnsealFailure {
   error: string;
 }
 
+/** A server-side storage record, [ciphertext, info?] as stored text, parsed; or why it is not one. */
+export function parseRecord(stored: unknown): unknown[] | UnsealFailure {
+  if (stored === null || stored === undefined) return { error: "unable to load session" };
+  let record: unknown;
+  try {
+    record = typeof stored === "string" ? JSON.parse(stored) : undefined;
+  } catch (e) {
+    record = undefined;
+  }
+  return Array.isArray(record) && typeof record[0] === "string" ? record : { error: "unable to json decode session" };
+}
+
 /**
  * The payload decrypted with these keys (the header's first bytes are the additional data, its tag
  * the tag); null when it does not decrypt. The caller reads it with payloadText in its own next step:

@@ -12,20 +12,21 @@
  * The storage flag, timeout, refresh-due and revocation checks are checks.ts's, the very functions
  * the full path calls. It is synchronous and has no side effects, and it only ever says "this session
  * is valid, nothing to re-issue". Anything else (no cookie, not cached, expired, revoked, due for a refresh, a chunked
- * cookie, an asynchronous storage) returns null, and the full path (Session) decides, logs and
- * refreshes exactly as it always does.
+ * cookie) returns null, and the full path (Session) decides, logs and refreshes exactly as it always
+ * does. A storage that answers asynchronously (redis, memcached) is read first by fast-store-check.ts,
+ * which hands checkVerified what the store answered.
  */
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./settings";
 import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
-
-const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
 import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry, unpublishableSubject } from "./session";
 import type { VerifiedSession } from "./verified-cache";
+
+const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 
 /**
  * A valid session with nothing to re-issue, as the fast check found it. Everything in it is shared
@@ -50,6 +51,20 @@ interface CachedEntry extends VerifiedSession {
   known?: KnownSession;
 }
 
+/**
+ * What a storage that answers asynchronously said about a session's record (fast-store-check.ts), for
+ * checkVerified, which cannot wait for it.
+ */
+export interface RecordAnswer {
+  /** The record is there and holds the very ciphertext verified (recordHolds). */
+  holds: boolean;
+  /**
+   * With the registry in the store (Registry.readChecked), read with the record: whether the session is
+   * revoked. undefined: not asked (a session without a subject has nothing to revoke).
+   */
+  revoked?: boolean;
+}
+
 /** What the fast check reads of the settings. */
 export type FastCheckSettings = CheckedSettings & Pick<Settings, "verifiedCache" | "keyIds" | "hashStorageKey" | "cookieName" | "audience">;
 
@@ -69,15 +84,17 @@ export function fastCheck<R>(
   bindSourceOf: (request: R) => BindSource,
 ): KnownSession | null {
   const cache = settings.verifiedCache;
-  if (!cache) return null;
-  if (!cookie) return null;
+  if (!cache || !cookie) return null;
+  // Redis, memcached: fast-store-check.ts reads the record first.
+  if (settings.storage && !settings.storage.synchronous) return null;
   const known = cache.get(cookie);
   return known ? checkVerified(known, settings, platform, cookie, now, request, bindSourceOf) : null;
 }
 
 /**
- * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, or the one
- * the cold check (cold-check.ts) just made.
+ * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, the one
+ * the cold check (cold-check.ts) just made, or one whose record a storage that answers asynchronously
+ * was asked about (fast-store-check.ts: `answer`, required for such a storage).
  */
 export function checkVerified<R>(
   verified: VerifiedSession,
@@ -87,12 +104,13 @@ export function checkVerified<R>(
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
+  answer?: RecordAnswer,
 ): KnownSession | null {
   const known = verified as CachedEntry;
   if (known.keyId !== settings.keyIds[0]) return null;
 
   const storage = settings.storage;
-  if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous)) return null;
+  if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous && !answer)) return null;
   // Expired, or due for a touch or a re-save: the full path does that (and says why).
   if (lifetimeProblem(settings, false, known, now) !== null || refreshDue(settings, known, now) !== RefreshDue.Nothing) return null;
   if (known.bind !== "" || known.flags & BIND_FLAGS) {
@@ -101,21 +119,17 @@ export function checkVerified<R>(
 
   if (storage) {
     if (cookie.length !== HEADER_ENCODED_SIZE) return null;
-    const key = settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(known.sid) as Uint8Array)) : known.sid;
-    let stored: unknown;
-    try {
-      stored = storage.get(settings.cookieName, key, now);
-    } catch (e) {
-      return null;
+    if (answer) {
+      if (!answer.holds) return null;
+    } else {
+      let stored: unknown;
+      try {
+        stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid), now);
+      } catch (e) {
+        return null;
+      }
+      if (!recordHolds(stored, known.ciphertext)) return null;
     }
-    if (typeof stored !== "string") return null;
-    let record: unknown;
-    try {
-      record = JSON.parse(stored);
-    } catch (e) {
-      return null;
-    }
-    if (!Array.isArray(record) || record[0] !== known.ciphertext) return null;
   } else if (cookie.length !== HEADER_ENCODED_SIZE + known.ciphertext.length) {
     // A chunked cookie: the full path gathers the chunks (and still finds the decryption cached).
     return null;
@@ -125,14 +139,42 @@ export function checkVerified<R>(
   let found: KnownSession | null | undefined = known.known;
   if (!found || found.audience !== audience) found = findAudience(known, audience);
   if (!found) return null;
-  try {
-    if (revocationProblem(settings, audience, found.subject, known.creationTime, now) !== null) return null;
-  } catch (e) {
-    // A misconfigured registry: the full path throws it, loudly.
-    return null;
+  const registry = settings.registry;
+  if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
+    // The registry in the store answered with the record (a second round trip is not the fast check's).
+    if (answer.revoked) return null;
+  } else {
+    try {
+      if (revocationProblem(settings, audience, found.subject, known.creationTime, now) !== null) return null;
+    } catch (e) {
+      // A misconfigured registry: the full path throws it, loudly.
+      return null;
+    }
   }
   found.timing.timestamp = now;
   return found;
+}
+
+/** The storage key of a session id, as the full path derives it (Session's storageKey). */
+export function storageKeyOf(settings: FastCheckSettings, platform: Platform, sid: string): string {
+  return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
+}
+
+/**
+ * Whether a stored record ([ciphertext, info?] as text: cookie-opening.ts's parseRecord reads it to
+ * open a session) is there and holds the very ciphertext that was verified. Its own parse: this is
+ * every warm request of a server-side session, where parseRecord's checks and calls would be paid for
+ * nothing.
+ */
+export function recordHolds(stored: unknown, ciphertext: string): boolean {
+  if (typeof stored !== "string") return false;
+  let record: unknown;
+  try {
+    record = JSON.parse(stored);
+  } catch (e) {
+    return false;
+  }
+  return Array.isArray(record) && record[0] === ciphertext;
 }
 
 /** The audience's entry of a cached payload, kept on the cache entry for the next request. */

@@ -16,60 +16,24 @@
  * are read in the same round trip as the record (Registry.readChecked), and fastCheck judges against
  * that answer: a revocation made through any node holds on the next request here.
  *
- * Two calls, so that the caller continues in one promise step: askStore() reads, storeVerdict() judges.
+ * The calls, so that the caller continues in one promise step: storeCheckable() finds the verified
+ * entry once; answerWithinBound() judges it without asking (store_revalidate); else askStore() reads
+ * and storeVerdict() judges. The judging is fast-check.ts's checkVerified, handed the store's answer.
  */
 
-import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import type { Settings } from "./settings";
-import { fastCheck, KnownSession, verifiedEntries } from "./fast-check";
+import { checkVerified, KnownSession, RecordAnswer, recordHolds, storageKeyOf, verifiedEntries } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
-import type { Registry } from "./registry";
 import { askedWithin, markAsked } from "./store-revalidation";
 import { entryIndex } from "./session";
 import type { BindSource } from "./session";
 import type { Storage } from "./storage";
-import type { VerifiedCache, VerifiedSession } from "./verified-cache";
+import type { VerifiedSession } from "./verified-cache";
 
-/** The storage key of a session id, as the full path derives it (Session's storageKey). */
-function storageKeyOf(settings: Settings, platform: Platform, sid: string): string {
-  return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
-}
-
-/** A synchronous storage holding the one record just read; any other read finds nothing. */
-function recordStorage(name: string, key: string, stored: string | null | undefined): Storage {
-  function refuse(): never {
-    throw new Error("the fast store check only reads");
-  }
-  return {
-    synchronous: true,
-    get: function (askedName, askedKey) {
-      return askedName === name && askedKey === key ? stored : undefined;
-    },
-    set: refuse,
-    delete: refuse,
-  };
-}
-
-/** The verified cache as it was when the record was asked for: the same entry, not a second lookup. */
-function pinnedCache(cache: VerifiedCache, cookie: string, entry: VerifiedSession): VerifiedCache {
-  const view = Object.create(cache) as VerifiedCache;
-  view.get = function (asked) {
-    return asked === cookie ? entry : cache.get(asked);
-  };
-  return view;
-}
-
-/** A registry that answers isRevoked for the one session asked about, as the store answered it. */
-function answeredRegistry(registry: Registry, audience: string, subject: string, created: number, revoked: boolean): Registry {
-  const view = Object.create(registry) as Registry;
-  view.isRevoked = function (askedAudience, askedSubject, askedCreated) {
-    if (askedAudience !== audience || askedSubject !== subject || askedCreated !== created) throw new Error("the fast store check asked about another session");
-    return revoked;
-  };
-  return view;
-}
+/** What the store said within store_revalidate: the record held this very ciphertext, unrevoked. */
+const ANSWERED_WITHIN_BOUND: RecordAnswer = { holds: true, revoked: false };
 
 /** The subject of the session's entry for `audience`, from the payload verified before. */
 function subjectOf(entry: VerifiedSession, audience: string): string | undefined {
@@ -79,25 +43,21 @@ function subjectOf(entry: VerifiedSession, audience: string): string | undefined
   return i < 0 ? undefined : entries[i][2];
 }
 
-/** A session fastCheck could pass, as the store is asked (or was, within store_revalidate) about it. */
-export interface AskedSession {
+/** The store read of a session fastCheck could pass, under way. */
+export interface StoreQuestion {
   cookie: string;
   entry: VerifiedSession;
-  key: string;
-  /** With the registry in the store: the subject asked about, and (once the store answered) the verdict. */
-  subject?: string;
-  revoked?: boolean;
-  /** Answered from what the store said within store_revalidate, not read now. */
-  remembered?: boolean;
-}
-
-/** The store read of a session fastCheck could pass, under way. */
-export interface StoreQuestion extends AskedSession {
   stored: Promise<string | null | undefined>;
+  /** With the registry in the store, once the store answered: whether the session is revoked. */
+  revoked?: boolean;
 }
 
-/** The verified-cache entry of a session fastCheck could pass with the store's record; null otherwise. */
-function passableEntry(settings: Settings, cookie: string | undefined, now: number): VerifiedSession | null {
+/**
+ * The verified-cache entry of a session fastCheck could pass once the store confirms its record, for
+ * a storage that answers asynchronously; null otherwise (no such storage, not verified before, a
+ * fallback key, expired or due for a refresh: the full path).
+ */
+export function storeCheckable(settings: Settings, cookie: string | undefined, now: number): VerifiedSession | null {
   const storage = settings.storage;
   const cache = settings.verifiedCache;
   if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
@@ -118,45 +78,26 @@ function askedKey(settings: Settings, entry: VerifiedSession): string {
  * null otherwise: askStore() then asks.
  */
 export function answerWithinBound<R>(
+  entry: VerifiedSession,
   settings: Settings,
   platform: Platform,
-  cookie: string | undefined,
+  cookie: string,
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
 ): KnownSession | null {
-  const entry = passableEntry(settings, cookie, now);
-  if (!entry || !askedWithin(platform, askedKey(settings, entry), settings.storeRevalidate)) return null;
-  // As the store answered then: the record holding the very ciphertext, the session not revoked.
-  const question: AskedSession = {
-    cookie: cookie as string,
-    entry: entry,
-    key: storageKeyOf(settings, platform, entry.sid),
-    remembered: true,
-    revoked: false,
-  };
-  const subject = subjectOf(entry, settings.audience);
-  if (subject !== undefined) question.subject = subject;
-  return storeVerdict(question, JSON.stringify([entry.ciphertext]), settings, platform, now, request, bindSourceOf);
+  if (!askedWithin(platform, askedKey(settings, entry), settings.storeRevalidate)) return null;
+  return checkVerified(entry, settings, platform, cookie, now, request, bindSourceOf, ANSWERED_WITHIN_BOUND);
 }
 
-/** Asks the store for the record, when fastCheck could pass the session; null when it could not. */
-export function askStore(
-  settings: Settings,
-  platform: Platform,
-  /** As for fastCheck: the value of the cookie named exactly settings.cookieName. */
-  cookie: string | undefined,
-  now: number,
-): StoreQuestion | null {
-  const entry = passableEntry(settings, cookie, now);
-  if (!entry || !cookie) return null;
-  const storage = settings.storage as Storage;
+/** Asks the store for the record of a session storeCheckable() found. */
+export function askStore(entry: VerifiedSession, settings: Settings, platform: Platform, cookie: string, now: number): StoreQuestion {
   const key = storageKeyOf(settings, platform, entry.sid);
   const registry = settings.registry;
   if (registry && registry.readChecked) {
     const subject = subjectOf(entry, settings.audience);
     if (subject !== undefined) {
-      const question: StoreQuestion = { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(null), subject: subject };
+      const question: StoreQuestion = { cookie: cookie, entry: entry, stored: Promise.resolve(null) };
       question.stored = registry.readChecked(settings.cookieName, key, settings.audience, subject, entry.creationTime, now).then(function (checked) {
         question.revoked = checked.revoked;
         return checked.stored;
@@ -164,12 +105,12 @@ export function askStore(
       return question;
     }
   }
-  return { cookie: cookie, entry: entry, key: key, stored: Promise.resolve(storage.get(settings.cookieName, key, now)) };
+  return { cookie: cookie, entry: entry, stored: Promise.resolve((settings.storage as Storage).get(settings.cookieName, key, now)) };
 }
 
 /** fastCheck's verdict on the session asked about, against the record the store answered. */
 export function storeVerdict<R>(
-  question: AskedSession,
+  question: StoreQuestion,
   stored: string | null | undefined,
   settings: Settings,
   platform: Platform,
@@ -177,20 +118,9 @@ export function storeVerdict<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
 ): KnownSession | null {
-  const answered = Object.create(settings) as { -readonly [K in keyof Settings]: Settings[K] };
-  answered.storage = recordStorage(settings.cookieName, question.key, stored);
-  answered.verifiedCache = pinnedCache(settings.verifiedCache as VerifiedCache, question.cookie, question.entry);
-  // The registry in the store was asked with the record; without that answer fastCheck must not ask it
-  // (it would be a second round trip): no subject means no revocation to check.
-  const registry = settings.registry;
-  if (registry && registry.readChecked) {
-    answered.registry =
-      question.subject !== undefined && question.revoked !== undefined
-        ? answeredRegistry(registry, settings.audience, question.subject, question.entry.creationTime, question.revoked)
-        : null;
-  }
-  const found = fastCheck(answered, platform, question.cookie, now, request, bindSourceOf);
+  const answer: RecordAnswer = { holds: recordHolds(stored, question.entry.ciphertext), revoked: question.revoked };
+  const found = checkVerified(question.entry, settings, platform, question.cookie, now, request, bindSourceOf, answer);
   // The store said yes just now: within store_revalidate this node may say it again without asking.
-  if (found && settings.storeRevalidate > 0 && !question.remembered) markAsked(platform, askedKey(settings, question.entry), settings.storeRevalidate);
+  if (found && settings.storeRevalidate > 0) markAsked(platform, askedKey(settings, question.entry), settings.storeRevalidate);
   return found;
 }

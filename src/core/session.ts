@@ -50,7 +50,7 @@ import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
-import { decryptPayload, macInput, macKeyIndex, payloadText, verifiedEntry } from "./cookie-opening";
+import { decryptPayload, macInput, macKeyIndex, parseRecord, payloadText, type UnsealFailure, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -152,7 +152,7 @@ export class Session {
   /** undefined: not looked at yet; null: looked at, none usable. */
   private rememberMeta?: CookieMeta | null;
   /** Server-side storage only: info data by audience. */
-  private infoData?: { [audience: string]: { [key: string]: unknown } } | null;
+  private infoData?: InfoData | null;
   private cookiePairs?: CookiePairs;
   /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
   private prkIkm?: Uint8Array;
@@ -432,15 +432,9 @@ export class Session {
 
   /** Server-side storage: the record [ciphertext, info?] the cookie's id points to. */
   private openRecord(read: CookieRead, stored: string | null | undefined): MaybePromise<OpenOutcome> {
-    if (stored === null || stored === undefined) return failed("unable to load session");
-    let record: unknown;
-    try {
-      record = JSON.parse(stored);
-    } catch (e) {
-      return failed("unable to json decode session");
-    }
-    if (!Array.isArray(record) || typeof record[0] !== "string") return failed("unable to json decode session");
-    return this.decryptPayload(read, record[0], undefined, record[0], record[1]);
+    const record = parseRecord(stored);
+    if (!Array.isArray(record)) return failed(record.error);
+    return this.decryptPayload(read, record[0] as string, undefined, record[0] as string, record[1]);
   }
 
   /** The payload: decrypted, or taken from the verified cache when it is the very ciphertext decrypted then. */
@@ -511,19 +505,12 @@ export class Session {
   private acceptPayload(read: CookieRead, plaintext: string, storedInfo: unknown, decrypted: string | null): MaybePromise<OpenOutcome> {
     const settings = this.settings;
     const remember = read.remember;
-    const entries = decodeEntries(plaintext);
-    if (!entries) return this.forget(remember, "unable to json decode session data");
-
-    if (settings.storage) {
-      const info = decodeInfo(storedInfo);
-      if (info === undefined) return this.forget(remember, "unable to json decode session info");
-      this.infoData = info;
-    }
     const audience = this.data[this.dataIndex][1];
-    const index = entryIndex(entries, audience);
-    // A subject set elsewhere (lua-resty-session, an older njs-session) that nginx cannot publish as it
-    // is: no session, rather than a split header or a cut identity. Not cached either.
-    if (index >= 0 && unpublishableSubject(entries[index])) return this.forget(remember, "session subject cannot be published");
+    const opened = openPayload(plaintext, audience, !!settings.storage, storedInfo);
+    if (!("entries" in opened)) return this.forget(remember, opened.error);
+    if (settings.storage) this.infoData = opened.info;
+    const entries = opened.entries;
+    const index = opened.index;
     if (decrypted !== null && read.cache) {
       const header = read.header;
       read.cache.set(read.cookie, verifiedEntry(settings, read.keyIndex, read.bound, header, decrypted, plaintext, this.loggableIdOf(header.sid)), read.lifetime);
@@ -1403,8 +1390,35 @@ export function decodeEntries(plaintext: string): SessionEntry[] | null {
   return entries;
 }
 
+/** A decrypted payload as opened: its entries, where the audience's is (-1: not there), a record's info. */
+export interface OpenedPayload {
+  entries: SessionEntry[];
+  index: number;
+  /** Server-side storage: the info kept next to the payload (null: none). */
+  info: InfoData | null;
+}
+
+/**
+ * The rule for a decrypted payload, the Session's and the cold check's alike: its entries decode, a
+ * server-side record's info decodes, and the audience's subject, if any, is one nginx can publish as
+ * it is (publishable.ts). A subject set elsewhere (lua-resty-session, an older njs-session) that
+ * nginx cannot publish is no session, rather than a split header or a cut identity; not cached either.
+ */
+export function openPayload(plaintext: string, audience: string, fromRecord: boolean, storedInfo: unknown): OpenedPayload | UnsealFailure {
+  const entries = decodeEntries(plaintext);
+  if (!entries) return { error: "unable to json decode session data" };
+  const info = fromRecord ? decodeInfo(storedInfo) : null;
+  if (info === undefined) return { error: "unable to json decode session info" };
+  const index = entryIndex(entries, audience);
+  if (index >= 0 && unpublishableSubject(entries[index])) return { error: "session subject cannot be published" };
+  return { entries: entries, index: index, info: info };
+}
+
+/** Info data by audience, kept next to the payload in server-side storage. */
+type InfoData = { [audience: string]: { [key: string]: unknown } };
+
 /** The info element of a storage record: absent, or base64url JSON {audience: {key: value}}. */
-function decodeInfo(value: unknown): { [audience: string]: { [key: string]: unknown } } | null | undefined {
+function decodeInfo(value: unknown): InfoData | null | undefined {
   if (value === undefined || value === null) return null;
   if (typeof value !== "string") return undefined;
   const bytes = decodeBase64Url(value);

@@ -16,7 +16,7 @@
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck, KnownSession } from "../core/fast-check";
-import { answerWithinBound, askStore, StoreQuestion, storeVerdict } from "../core/fast-store-check";
+import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
@@ -77,12 +77,13 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
       const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
       if (known) return publishKnown(r, mode, known, settings, context, now);
-      // store_revalidate: what the store said about this session within the bound (store-revalidation.ts).
-      const recent = settings.storeRevalidate > 0 ? answerWithinBound(settings, platform, cookie || undefined, now, r, njsBindSource) : null;
-      if (recent) return publishKnown(r, mode, recent, settings, context, now);
-      // Redis, memcached: the same fast check, after the one store read it needs.
-      const question = askStore(settings, platform, cookie || undefined, now);
-      if (question) {
+      // Redis, memcached: the same check, after the one store read it needs.
+      const asked = storeCheckable(settings, cookie || undefined, now);
+      if (asked) {
+        // store_revalidate: what the store said about this session within the bound (store-revalidation.ts).
+        const recent = settings.storeRevalidate > 0 ? answerWithinBound(asked, settings, platform, cookie as string, now, r, njsBindSource) : null;
+        if (recent) return publishKnown(r, mode, recent, settings, context, now);
+        const question = askStore(asked, settings, platform, cookie as string, now);
         // One promise step (each costs the interpreter more than publishing).
         return question.stored.then(
           function (stored) {

@@ -183,9 +183,53 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     revokedEnv.clock.now += 1;
     assert.equal(await cold(revokedEnv, revoked), null);
     assert.equal((await start(revokedEnv, revoked)).error, "session revoked");
+  });
 
-    const shm = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
-    assert.equal(cold(shm, await login(shm)), null);
+  it("shm storage: opens a valid cookie to what the full path opens; declines a record gone or replaced", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
+    const cookie = await login(env);
+    const found = await cold(env, cookie);
+    assert.ok(found, "opened without the full path");
+    const started = await env.library.start(createMemoryExchange({ cookie }));
+    assert.equal(started.exists, true);
+    assert.equal(found.subject, started.session.getSubject());
+    assert.deepEqual(found.data, started.session.getData());
+    assert.equal(found.loggableId, started.session.loggableId());
+    assert.deepEqual(fast(env, cookie), found, "left verified for the fast check");
+
+    /** A fresh shm session, and its record's key and value (`<expiry>;<record>`) in the zone. */
+    async function shmSession() {
+      const shm = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
+      const value = await login(shm);
+      const zone = shm.dicts["sessions"];
+      const key = zone.keys()[0];
+      return { env: shm, cookie: value, zone, key, record: String(zone.get(key)) };
+    }
+    // The MAC held, but the record under the session's key is another session's ciphertext.
+    const replaced = await shmSession();
+    const other = await shmSession();
+    replaced.zone.set(replaced.key, replaced.record.split(";")[0] + other.record.substring(other.record.indexOf(";")));
+    assert.equal(await cold(replaced.env, replaced.cookie), null, "a replaced record");
+    assert.equal(fast(replaced.env, replaced.cookie), null, "nothing verified");
+    assert.match(String((await start(replaced.env, replaced.cookie)).error), /unable to decrypt session data|invalid session payload/);
+
+    // The payload's record with info that does not decode: the Session's rule refuses it, so does the cold check.
+    const badInfo = await shmSession();
+    const [expiry, ...rest] = badInfo.record.split(";");
+    const stored = JSON.parse(rest.join(";")) as unknown[];
+    badInfo.zone.set(badInfo.key, expiry + ";" + JSON.stringify([stored[0], "%%"]));
+    assert.equal(await cold(badInfo.env, badInfo.cookie), null, "info that does not decode");
+    assert.equal(fast(badInfo.env, badInfo.cookie), null, "nothing verified");
+    assert.equal((await start(badInfo.env, badInfo.cookie)).error, "unable to json decode session info");
+
+    const gone = await shmSession();
+    gone.zone.delete(gone.key);
+    assert.equal(await cold(gone.env, gone.cookie), null, "a record gone");
+    assert.equal((await start(gone.env, gone.cookie)).error, "unable to load session");
+
+    // A storage that answers asynchronously: the full path makes the round trip (no store here: none is asked).
+    const redis = createEnv({ ...COOKIE_OPTIONS, storage: "redis", redis: { port: 1 } });
+    assert.equal(cold(redis, cookie), null);
   });
 });
 
