@@ -237,7 +237,7 @@ describe("connection options where the transport takes them (Node)", () => {
   const buildHere = (create: Create, options: unknown) => create(options as StorageOptions, own);
   async function firstRequest(create: Create, options: unknown): Promise<StoreRequest> {
     sent.length = 0;
-    await assert.rejects(buildHere(create, options).get("session", "k".repeat(43), 1700000000));
+    await assert.rejects(Promise.resolve(buildHere(create, options).get("session", "k".repeat(43), 1700000000)));
     return sent[0];
   }
 
