@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Node ↔ nginx (test/interop/*.test.ts): sessions minted by the Node package open in nginx and the other
-# way round, under both engines, for cookie and redis storage. Node runs on the host; nginx and
+# way round, under both engines, for cookie and redis storage; and the Node package's own connections to
+# real stores: TLS to Redis, unix sockets (node-store-tls.test.ts, no nginx). Node runs on the host; nginx and
 # redis-server run from the provisioned rootfs (nginx/in-rootfs.sh, started by the tests). All of them
 # share one network namespace of their own with only a loopback interface, so the tests' fixed ports
 # collide with no other run on the machine (as build/prove.sh's runs do). Needs root (namespaces,
@@ -9,4 +10,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ "$(id -u)" == 0 ]] || { echo "interop.sh: must run as root (network namespace, chroot)" >&2; exit 1; }
 node build/build.mjs >/dev/null
-exec unshare --net -- bash -c 'ip link set lo up && exec node --import tsx --test --test-reporter=spec "$@"' sh "${@:-test/interop/node-nginx.test.ts}"
+# By default: Node ↔ nginx, and Node's own store connections (TLS, unix sockets) to the rootfs's stores.
+(($#)) || set -- test/interop/node-nginx.test.ts test/interop/node-store-tls.test.ts
+exec unshare --net -- bash -c 'ip link set lo up && exec node --import tsx --test --test-reporter=spec "$@"' sh "$@"

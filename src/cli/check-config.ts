@@ -39,6 +39,9 @@ export function checkConfig(args: Arguments): number {
   const path = args.positionals[0];
   const file = readConfiguration(path);
   const cli = cliPlatform(Math.floor(Date.now() / 1000));
+  // nginx's validation: there the store bridge makes the connections, and TLS or a unix socket in the
+  // storage options is refused, pointing at nginx.conf. This process's transport would take them.
+  delete cli.platform.storeConnectionOptions;
   const library = createSessionLibrary(cli.platform);
   let settings;
   try {

@@ -50,6 +50,14 @@ export interface Platform {
    */
   storeExchange?(request: StoreRequest): Promise<Uint8Array | ArrayBuffer>;
   /**
+   * The connection options of the network storages that this platform's store transport honours
+   * itself. Node's transport makes its own connections, so it takes TLS and unix sockets; in nginx the
+   * store bridge makes them, these are nginx.conf directives, and this is absent: remote.ts refuses
+   * every option not listed here, naming where nginx sets it. The one place where what the JSON may
+   * say differs between the platforms.
+   */
+  storeConnectionOptions?: ReadonlyArray<StoreConnectionOption>;
+  /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
    * context), false on the njs engine, which clones the module for every request. The in-memory
    * verified cache is only worth filling where it is true.
@@ -57,11 +65,29 @@ export interface Platform {
   keepsModuleState?: boolean;
 }
 
+/**
+ * lua-resty-session's own names (ssl, ssl_verify, server_name, socket), and ssl_trusted_certificate,
+ * ours, named after nginx's proxy_ssl_trusted_certificate (the peer trusts lua_ssl_trusted_certificate).
+ */
+export type StoreConnectionOption = "ssl" | "ssl_verify" | "server_name" | "ssl_trusted_certificate" | "socket";
+
+/** TLS to a store server (only where the platform takes `ssl`). */
+export interface StoreTls {
+  /** Check the certificate's chain and name (ssl_verify). */
+  verify: boolean;
+  /** Sent as SNI and checked in the certificate (server_name); by default the server's host name. */
+  serverName?: string;
+  /** PEM of the CAs to trust instead of the system's (ssl_trusted_certificate's file, read once). */
+  trustedCertificates?: string;
+}
+
 /** A batch of commands for one store server, in its own protocol. */
 export interface StoreRequest {
   protocol: "redis" | "memcached";
-  /** host:port of the server. */
+  /** host:port of the server, or unix:/path of its socket (only where the platform takes `socket`). */
   target: string;
+  /** TLS to the server: the same object for every request of a storage (transports may key on it). */
+  tls?: StoreTls;
   /** The commands, as text whose UTF-8 encoding is the bytes to send. */
   payload: string;
   commands: number;

@@ -1,14 +1,15 @@
 /**
  * The one Node set-up of the core, shared by the package (sessions.ts) and the CLI (src/cli/platform.ts):
  * the Node platform, the store transport under it (so that redis, with Sentinel and Cluster, and
- * memcached storages reach their servers as in nginx), and the built-in storages registered. Also the
- * one rule of what a Node process cannot reach: the options that name nginx's shared memory.
+ * memcached storages reach their servers as in nginx, over TLS or a unix socket too), and the built-in
+ * storages registered. Also the one rule of what a Node process cannot reach: the options that name
+ * nginx's shared memory.
  */
 
 import type { SessionOptions } from "../core/options";
 import type { Platform } from "../core/platform";
 import { createNodePlatform, NodePlatformOptions } from "../platform/node";
-import { createNodeStoreTransport } from "../platform/node-store";
+import { createNodeStoreTransport, STORE_CONNECTION_OPTIONS } from "../platform/node-store";
 import { registerBuiltinStorages } from "../storage";
 
 export interface NodeRuntime {
@@ -22,6 +23,8 @@ export function createNodeRuntime(options: NodePlatformOptions = {}): NodeRuntim
   const transport = createNodeStoreTransport();
   const platform = createNodePlatform(options);
   platform.storeExchange = transport.exchange;
+  // Node makes its own store connections: TLS and unix sockets are options here, nginx.conf's in nginx.
+  platform.storeConnectionOptions = STORE_CONNECTION_OPTIONS;
   return { platform: platform, close: transport.close };
 }
 

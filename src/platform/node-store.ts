@@ -4,29 +4,50 @@
  * unchanged above it, so key layout, values, metadata and routing stay one implementation, shared with
  * nginx; this file only moves bytes. Replies are framed by the same protocol scanners as the bridge's.
  *
- * Connections are kept per server and prelude (AUTH, SELECT), at most IDLE_PER_TARGET idle each, and
- * do not keep the process alive. A request runs on a connection of its own until its replies are all
+ * Connections are kept per server, TLS settings and prelude (AUTH, SELECT), at most IDLE_PER_TARGET idle
+ * each, and do not keep the process alive. Unlike the bridge, it makes its connections itself, so it
+ * takes the storages' TLS and unix socket options (STORE_CONNECTION_OPTIONS): a failed TLS handshake,
+ * a certificate that does not verify, is a connection that failed, as an unreachable server is. A request runs on a connection of its own until its replies are all
  * in: a connection that timed out, failed, or sent more than was asked for is closed, never reused, so
  * a late reply is never read as the answer to another request (the bridge's rule too).
  */
 
-import { connect, Socket } from "node:net";
-import type { StoreRequest } from "../core/platform";
+import { connect, isIP, Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
+import type { StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
 import { INCOMPLETE } from "../storage/protocol/lines";
 import { metaRepliesEnd } from "../storage/protocol/memcached";
 import { isRespError, parseReplies, respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
 
 const IDLE_PER_TARGET = 8;
 
-interface Target {
-  host: string;
-  port: number;
-}
+/** The connection options this transport honours (the platform declares them: Platform.storeConnectionOptions). */
+export const STORE_CONNECTION_OPTIONS: ReadonlyArray<StoreConnectionOption> = ["ssl", "ssl_verify", "server_name", "ssl_trusted_certificate", "socket"];
 
+type Target = { path: string } | { host: string; port: number };
+
+/** "host:port", "[v6]:port", or "unix:/path". */
 function parseTarget(target: string): Target {
+  if (target.substring(0, 5) === "unix:") return { path: target.substring(5) };
   const colon = target.lastIndexOf(":");
   const host = target.substring(0, colon);
   return { host: host.charAt(0) === "[" ? host.substring(1, host.length - 1) : host, port: Number(target.substring(colon + 1)) };
+}
+
+/**
+ * What of the TLS settings a pooled connection was made with: a connection made without verification,
+ * or for another name or CA, must never serve a request that asks for them. A storage hands the same
+ * settings object with each request, so this is worked out once per storage.
+ */
+const tlsKeys = new WeakMap<StoreTls, string>();
+function tlsKey(tls: StoreTls | undefined): string {
+  if (!tls) return "plain";
+  let key = tlsKeys.get(tls);
+  if (key === undefined) {
+    key = "tls " + JSON.stringify([tls.verify, tls.serverName || "", tls.trustedCertificates || ""]);
+    tlsKeys.set(tls, key);
+  }
+  return key;
 }
 
 /** Where `count` replies end in `bytes`, INCOMPLETE, or MALFORMED, in the request's protocol. */
@@ -68,7 +89,7 @@ export function createNodeStoreTransport(): NodeStoreTransport {
     // The prelude goes only on a new connection: the bytes after it otherwise.
     const preludeEnd = request.prelude > 0 ? respCommandsEnd(payload, 0, payload.length, request.prelude) : 0;
     if (preludeEnd < 0) return Promise.reject(new Error("malformed prelude"));
-    const key = request.protocol + " " + request.target + " " + payload.subarray(0, preludeEnd).toString("base64");
+    const key = request.protocol + " " + request.target + " " + tlsKey(request.tls) + " " + payload.subarray(0, preludeEnd).toString("base64");
     return attempt(request, payload, preludeEnd, key, true);
   }
 
@@ -78,7 +99,7 @@ export function createNodeStoreTransport(): NodeStoreTransport {
    */
   function attempt(request: StoreRequest, payload: Buffer, preludeEnd: number, key: string, mayReuse: boolean): Promise<Uint8Array> {
     const reused = mayReuse ? takeIdle(key) : undefined;
-    const socket = reused || newSocket(request.target);
+    const socket = reused || newSocket(request.target, request.tls);
     const withPrelude = !reused && request.prelude > 0;
     const expected = withPrelude ? request.commands : request.commands - request.prelude;
 
@@ -148,10 +169,20 @@ export function createNodeStoreTransport(): NodeStoreTransport {
     });
   }
 
-  function newSocket(target: string): Socket {
+  function newSocket(target: string, tls: StoreTls | undefined): Socket {
     const address = parseTarget(target);
-    const socket = connect({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
+    let socket: Socket;
+    if (tls && "host" in address) {
+      socket = connectTls({
+        host: address.host,
+        port: address.port,
+        // SNI and the name checked: server_name, else the host when it is a name (SNI carries no address).
+        servername: tls.serverName || (isIP(address.host) ? undefined : address.host),
+        rejectUnauthorized: tls.verify,
+        ca: tls.trustedCertificates,
+      });
+    } else socket = connect(address);
+    if ("host" in address) socket.setNoDelay(true);
     // An idle connection the server closes is dropped from the pool when next taken.
     socket.on("error", function () {});
     return socket;

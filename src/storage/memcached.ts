@@ -26,7 +26,7 @@ import type { Storage, StoreMetadata } from "../core/storage";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
-import { answered, checkBridgeOption, exchange, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { answered, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -102,7 +102,7 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
 }
 
 export function createMemcachedStorage(options: StorageOptions | undefined, platform: Platform): Storage {
-  rejectNginxSideOptions("memcached", options);
+  rejectNginxSideOptions("memcached", options, platform);
   const read = readStorageOptions("memcached", options, {
     host: "string",
     port: "number",
@@ -113,9 +113,19 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     send_timeout: "number",
     read_timeout: "number",
     bridge: "string",
+    // Only where the platform's transport takes them (Platform.storeConnectionOptions):
+    ssl: "boolean",
+    ssl_verify: "boolean",
+    server_name: "string",
+    ssl_trusted_certificate: "string",
+    socket: "string",
   });
+  const reach = readConnectionOptions("memcached", read, platform);
   let servers: string[];
-  if (read.servers !== undefined) {
+  if (reach.socket !== undefined) {
+    if (read.servers !== undefined || read.host !== undefined || read.port !== undefined) throw configError("memcached: give either socket or servers/host/port");
+    servers = [reach.socket];
+  } else if (read.servers !== undefined) {
     if (read.host !== undefined || read.port !== undefined) throw configError("memcached: give either servers or host/port");
     const listed = read.servers as unknown as unknown[];
     if (listed.length === 0) throw configError("memcached.servers must list at least one server");
@@ -135,6 +145,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     const target = serverFor(servers, name);
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
+    if (reach.tls !== undefined) request.tls = reach.tls;
     const store = "memcached " + target;
     return exchange(platform, store, request, function (bytes) {
       let replies: MetaReply[];

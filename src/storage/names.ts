@@ -30,9 +30,9 @@ export function metadataNames(naming: KeyNaming, name: string, metadata: StoreMe
 export function readStorageOptions(
   storage: string,
   options: StorageOptions | undefined,
-  allowed: { [name: string]: "string" | "number" | "list" },
-): { [name: string]: string | number | unknown[] | undefined } {
-  const out: { [name: string]: string | number | unknown[] | undefined } = {};
+  allowed: { [name: string]: "string" | "number" | "boolean" | "list" },
+): { [name: string]: string | number | boolean | unknown[] | undefined } {
+  const out: { [name: string]: string | number | boolean | unknown[] | undefined } = {};
   if (options === undefined || options === null) return out;
   if (typeof options !== "object" || Array.isArray(options)) throw configError(storage + " must be an object");
   const names = Object.keys(options);
@@ -46,8 +46,9 @@ export function readStorageOptions(
     if (kind === "number" && (typeof value !== "number" || !(value >= 0) || Math.floor(value) !== value)) {
       throw configError(storage + "." + name + " must be a whole number ≥ 0");
     }
+    if (kind === "boolean" && typeof value !== "boolean") throw configError(storage + "." + name + " must be true or false");
     if (kind === "list" && !Array.isArray(value)) throw configError(storage + "." + name + " must be a list");
-    out[name] = value as string | number | unknown[];
+    out[name] = value as string | number | boolean | unknown[];
   }
   return out;
 }

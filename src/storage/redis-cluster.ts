@@ -78,6 +78,7 @@ export function clusterRouter(connection: Connection, options: ClusterOptions): 
     if (!known) {
       known = { platform: connection.platform, store: "redis cluster node " + node, timeout: connection.timeout, prelude: connection.prelude };
       if (connection.bridge !== undefined) known.bridge = connection.bridge;
+      if (connection.tls !== undefined) known.tls = connection.tls;
       nodeConnections[node] = known;
     }
     return known;

@@ -6,10 +6,10 @@
  * single-server router; redis-sentinel.ts and redis-cluster.ts the others, redis-topology.ts what
  * those two remember about the deployment.
  *
- *   single    every command, pipelined, to host:port
+ *   single    every command, pipelined, to host:port (or a unix socket, where the platform takes one)
  */
 
-import type { Platform, StoreRequest } from "../core/platform";
+import type { Platform, StoreRequest, StoreTls } from "../core/platform";
 import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
 import { answered, at, exchange, unavailable } from "./remote";
 
@@ -28,6 +28,8 @@ export interface Connection {
   store: string;
   timeout: number;
   bridge?: string;
+  /** TLS to every server of the deployment (sentinels, master, cluster nodes alike), where the platform takes it. */
+  tls?: StoreTls;
   /** AUTH / SELECT, as commands, run first on every connection (by the bridge, once per connection). */
   prelude: Command[];
 }
@@ -74,6 +76,7 @@ function storeRequest(connection: Connection, target: string, commands: Command[
     timeout: connection.timeout,
   };
   if (connection.bridge !== undefined) request.bridge = connection.bridge;
+  if (connection.tls !== undefined) request.tls = connection.tls;
   return request;
 }
 

@@ -15,7 +15,8 @@
  * the bridge runs it once per store connection.
  *
  * As in lua-resty-session, `sentinels` (with `master`) selects Redis Sentinel and `nodes` a Redis
- * Cluster; where each command goes is redis-routing.ts's business.
+ * Cluster; where each command goes is redis-routing.ts's business. TLS (`ssl`, ...) and `socket` are
+ * taken where the platform's transport makes its own connections (Node; remote.ts).
  */
 
 import { configError } from "../core/errors";
@@ -28,13 +29,16 @@ import { checkClusterOptions, clusterRouter } from "./redis-cluster";
 import { redisRegistryStore } from "./redis-registry";
 import { Command, Connection, RedisRouter, singleRouter } from "./redis-routing";
 import { sentinelRouter } from "./redis-sentinel";
-import { checkBridgeOption, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
+import { checkBridgeOption, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress } from "./remote";
 
 const DEFAULT_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 
 /** lua-resty-session picks the implementation the same way: `nodes` is a cluster, `sentinels` Sentinel. */
-function createRouter(read: { [name: string]: unknown }, connection: Connection): RedisRouter {
+function createRouter(read: { [name: string]: unknown }, connection: Connection, socket: string | undefined): RedisRouter {
+  if (socket !== undefined && (read.nodes !== undefined || read.sentinels !== undefined)) {
+    throw configError("redis.socket is a single server's: sentinels and cluster nodes are reached by host and port");
+  }
   if (read.nodes !== undefined) {
     if (read.sentinels !== undefined) throw configError("redis: give either nodes (a cluster) or sentinels, not both");
     checkClusterOptions(read.database);
@@ -71,13 +75,14 @@ function createRouter(read: { [name: string]: unknown }, connection: Connection)
     const name = needTopology[i];
     if (read[name] !== undefined) throw configError("redis." + name + " needs redis." + (name === "max_redirections" ? "nodes" : "sentinels"));
   }
-  const target = serverAddress("redis", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT);
+  if (socket !== undefined && (read.host !== undefined || read.port !== undefined)) throw configError("redis: give either socket or host/port");
+  const target = socket !== undefined ? socket : serverAddress("redis", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT);
   connection.store = "redis " + target;
   return singleRouter(connection, target);
 }
 
 export function createRedisStorage(options: StorageOptions | undefined, platform: Platform): Storage {
-  rejectNginxSideOptions("redis", options);
+  rejectNginxSideOptions("redis", options, platform);
   const read = readStorageOptions("redis", options, {
     host: "string",
     port: "number",
@@ -97,6 +102,12 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     sentinel_password: "string",
     nodes: "list",
     max_redirections: "number",
+    // Only where the platform's transport takes them (Platform.storeConnectionOptions):
+    ssl: "boolean",
+    ssl_verify: "boolean",
+    server_name: "string",
+    ssl_trusted_certificate: "string",
+    socket: "string",
   });
   if (read.username !== undefined && read.password === undefined) throw configError("redis.username needs redis.password");
   const bridge = checkBridgeOption("redis", read.bridge);
@@ -114,7 +125,9 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     prelude: prelude,
   };
   if (bridge !== undefined) connection.bridge = bridge;
-  const router = createRouter(read, connection);
+  const reach = readConnectionOptions("redis", read, platform);
+  if (reach.tls !== undefined) connection.tls = reach.tls;
+  const router = createRouter(read, connection, reach.socket);
 
   /** Runs the commands (one pipeline per server); resolves to their replies, rejects if any is an error. */
   function run(commands: Command[]): Promise<RespValue[]> {

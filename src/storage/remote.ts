@@ -11,7 +11,7 @@
 
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
-import type { Platform, StoreRequest } from "../core/platform";
+import type { Platform, StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 
@@ -32,13 +32,15 @@ export function roundTripTimeout(options: Timeouts): number {
 }
 
 /**
- * lua-resty-session options that are nginx's business here, with where to set them instead: the
- * bridge makes the connections, so TLS and pooling are its directives.
+ * lua-resty-session options that are nginx's business there, with where to set them instead: the
+ * bridge makes the connections, so TLS and pooling are its directives. A platform whose store
+ * transport makes its own connections (Node) takes those it lists in storeConnectionOptions.
  */
 const NGINX_SIDE: { [option: string]: string } = {
   ssl: "proxy_ssl on; in the store bridge's relay server (nginx/store-bridge.conf)",
   ssl_verify: "proxy_ssl_verify on; in the store bridge's relay server",
   server_name: "proxy_ssl_name in the store bridge's relay server",
+  ssl_trusted_certificate: "proxy_ssl_trusted_certificate in the store bridge's relay server",
   pool: "js_fetch_keepalive (connections are pooled per store address)",
   pool_size: "js_fetch_keepalive",
   backlog: "js_fetch_keepalive",
@@ -46,14 +48,74 @@ const NGINX_SIDE: { [option: string]: string } = {
   socket: "a host and port (the bridge connects; a unix socket needs a relay server of its own)",
 };
 
-/** Fails loudly on an option that nginx configuration, not the JSON, controls. */
-export function rejectNginxSideOptions(storage: string, options: unknown): void {
+/**
+ * Fails loudly on a connection option the platform's transport does not take: in nginx, with the
+ * directive that does it instead; elsewhere (only pooling is left), saying the transport pools itself.
+ */
+export function rejectNginxSideOptions(storage: string, options: unknown, platform: Platform): void {
   if (!options || typeof options !== "object") return;
+  const own = platform.storeConnectionOptions;
   const names = Object.keys(options);
   for (let i = 0; i < names.length; i++) {
-    const where = NGINX_SIDE[names[i]];
-    if (where) throw configError(storage + "." + names[i] + " is set in nginx.conf: " + where);
+    const name = names[i];
+    const where = NGINX_SIDE[name];
+    if (!where || (own && own.indexOf(name as StoreConnectionOption) >= 0)) continue;
+    if (!own) throw configError(storage + "." + name + " is set in nginx.conf: " + where);
+    throw configError(storage + "." + name + " is not taken outside nginx: the store transport keeps and pools its own connections");
   }
+}
+
+/** How a storage's connections are made beyond host:port, from the options the platform takes. */
+export interface ConnectionOptions {
+  tls?: StoreTls;
+  /** unix:/path of the server's socket. */
+  socket?: string;
+}
+
+/** A DNS name: what SNI carries (never an IP address) and what the certificate is checked for. */
+const HOST_NAME = /^(?=.*[A-Za-z])[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/**
+ * ssl, ssl_verify, server_name, ssl_trusted_certificate and socket, checked; only a platform that takes
+ * them gets here (rejectNginxSideOptions runs first). ssl_verify defaults to off, as lua-resty-session's
+ * (nil, which OpenResty's sslhandshake takes as no verification). The trusted certificates are read
+ * now, so that a missing file is a ConfigError at start, not a store incident at the first request.
+ */
+export function readConnectionOptions(storage: string, read: { [name: string]: unknown }, platform: Platform): ConnectionOptions {
+  const out: ConnectionOptions = {};
+  const tlsOnly = ["ssl_verify", "server_name", "ssl_trusted_certificate"];
+  for (let i = 0; i < tlsOnly.length; i++) {
+    if (read[tlsOnly[i]] !== undefined && read.ssl !== true) throw configError(storage + "." + tlsOnly[i] + " needs " + storage + ".ssl: true");
+  }
+  if (read.socket !== undefined) {
+    const socket = read.socket as string;
+    const path = socket.substring(0, 5) === "unix:" ? socket.substring(5) : socket;
+    if (path.charAt(0) !== "/") throw configError(storage + '.socket must be a unix socket\'s absolute path, like "unix:/run/redis/redis.sock"');
+    if (read.ssl === true) throw configError(storage + ".ssl over a unix socket: the store serves TLS on a TCP port only");
+    out.socket = "unix:" + path;
+  }
+  if (read.ssl === true) {
+    const tls: StoreTls = { verify: read.ssl_verify === true };
+    if (read.server_name !== undefined) {
+      if (!HOST_NAME.test(read.server_name as string)) throw configError(storage + ".server_name must be a host name (SNI carries no IP address)");
+      tls.serverName = read.server_name as string;
+    }
+    if (read.ssl_trusted_certificate !== undefined) tls.trustedCertificates = trustedCertificates(storage, read.ssl_trusted_certificate as string, platform);
+    out.tls = tls;
+  }
+  return out;
+}
+
+function trustedCertificates(storage: string, path: string, platform: Platform): string {
+  let pem: string | null = null;
+  try {
+    pem = platform.files ? platform.files.read(path) : null;
+  } catch (e) {
+    // Unreadable: said below, without the system's wording.
+  }
+  if (pem === null) throw configError(storage + ".ssl_trusted_certificate: cannot read " + path);
+  if (pem.indexOf("-----BEGIN CERTIFICATE-----") < 0) throw configError(storage + ".ssl_trusted_certificate: " + path + " holds no PEM certificate");
+  return pem;
 }
 
 /** The `bridge` option (direct mode, no js_fetch_proxy): the front's own http://host:port. */

@@ -27,8 +27,9 @@ export interface RootfsServers {
 export interface RootfsOptions {
   /** Names the server root: .cache/interop-<name>. */
   name: string;
-  nginxConf: string;
-  sessionJson: string;
+  /** Without one, only the stores run (the shell waits for them): Node is then their only client. */
+  nginxConf?: string;
+  sessionJson?: string;
   /** Ports that must accept connections before the servers count as started. */
   ports: number[];
   /**
@@ -40,14 +41,22 @@ export interface RootfsOptions {
   env: { [name: string]: string };
 }
 
-/** Starts the servers, resolves once every port answers; rejects with their output otherwise. */
+/**
+ * Starts the servers, resolves once every port answers; rejects with their output otherwise. The
+ * directory exists before `stores` runs: files a test makes there (certificates) are the stores' too.
+ */
 export async function startRootfsServers(options: RootfsOptions): Promise<RootfsServers> {
   const directory = resolve(REPO, ".cache", "interop-" + options.name);
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(resolve(directory, "logs"), { recursive: true });
-  writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
-  writeFileSync(resolve(directory, "session.json"), options.sessionJson);
-  const script = `set -e
+  if (options.nginxConf !== undefined) writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
+  if (options.sessionJson !== undefined) writeFileSync(resolve(directory, "session.json"), options.sessionJson);
+  const script =
+    options.nginxConf === undefined
+      ? `set -e
+${options.stores}
+wait`
+      : `set -e
 nginx -q -t -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log"
 ${options.stores}
 exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;

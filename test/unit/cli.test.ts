@@ -20,7 +20,7 @@ import { cookieHeaderFromSetCookies, createMemoryExchange } from "../../src/core
 import { errorText } from "../../src/core/errors";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { EXIT } from "../../src/cli/failure";
-import { buildCli, REPO, runCli, runCliJson } from "../support/cli";
+import { buildCli, REPO, runCli, runCliAsync, runCliJson } from "../support/cli";
 import { fromB64u, refIkm, refMac, refMacInput, refOpen, refSeal, refSplitCookie, REF_FLAG_STORAGE } from "../support/reference-crypto";
 import { loadVectors, Vector, VectorConfig, VectorOpen, vectorCookieHeader } from "../support/vectors";
 
@@ -426,6 +426,8 @@ describe("njs-session check-config: nginx's validation, nginx's messages", () =>
     ["unknown nginx option", { secret: SECRET, nginx: { login: "/x" } }],
     ["secret from an unset variable", { secret: { env: "NJS_SESSION_CLI_TEST_UNSET" } }],
     ["registry without absolute timeouts", { secret: SECRET, storage: "shm", store_metadata: true, absolute_timeout: 0 }],
+    // The CLI's own connections would take it (inspect, mint); nginx's bridge does not: its proxy_ssl.
+    ["TLS to the store", { secret: SECRET, storage: "redis", redis: { ssl: true, ssl_verify: true } }],
   ];
   for (const [name, content] of cases) {
     it(name + ": status 6, the very message nginx logs", () => {
@@ -535,6 +537,24 @@ describe("njs-session mint and inspect: server-side storage", () => {
       for (const output of [minted.stdout, minted.stderr, inspected.stdout, inspected.stderr]) {
         assert.ok(!output.includes(password) && !output.includes(SECRET), "no secret in any output");
       }
+    }
+  });
+});
+
+describe("njs-session mint over TLS to the store", () => {
+  it("a TLS handshake that fails (a server that does not speak TLS): status 9, like an unreachable store, no secret", async () => {
+    const plain = createServer((socket) => socket.end("-ERR not TLS\r\n"));
+    await new Promise<void>((done) => plain.listen(0, "127.0.0.1", done));
+    const port = (plain.address() as AddressInfo).port;
+    const password = "redis-password-tls-7d2e";
+    try {
+      const config = file("tls.json", JSON.stringify({ storage: "redis", redis: { port: port, password: password, ssl: true, ssl_verify: true, server_name: "localhost" } }));
+      const minted = await runCliAsync(["mint", "--config", config, "--secret-file", secretFile, "--subject", "heidi"]);
+      assert.equal(minted.status, 9, minted.stderr);
+      assertOneLineError(minted.stderr, new RegExp("127\\.0\\.0\\.1:" + port));
+      for (const output of [minted.stdout, minted.stderr]) assert.ok(!output.includes(password) && !output.includes(SECRET), "no secret in any output");
+    } finally {
+      plain.close();
     }
   });
 });

@@ -11,6 +11,10 @@ import { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import Fastify, { FastifyInstance } from "fastify";
+// Express 4 and Fastify 4 as npm aliases (devDependencies): the middleware against the older majors too.
+// @ts-expect-error express4 has no type declarations of its own (@types/express is 5's); used as 5's
+import express4 from "express4";
+import Fastify4 from "fastify4";
 import { createSessions, NodeSessionOptions, Sessions, withSessions } from "../../src/node";
 import { expressSessions } from "../../src/node/express";
 import { fastifySessions } from "../../src/node/fastify";
@@ -33,9 +37,10 @@ function listening(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
 }
 
-const FRAMEWORKS: { [name: string]: Framework } = {
-  express: async (sessions) => {
-    const app = express();
+/** The same Express app on Express 5 and on Express 4 (npm alias express4): package.json's peer range takes both. */
+function expressApp(createApp: typeof express): Framework {
+  return async (sessions) => {
+    const app = createApp();
     app.use(expressSessions(sessions));
     app.post("/login", async (req, res) => {
       req.session.setSubject("alice");
@@ -53,9 +58,13 @@ const FRAMEWORKS: { [name: string]: Framework } = {
     const server = createServer(app);
     const port = await listening(server);
     return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
-  },
-  fastify: async (sessions) => {
-    const app: FastifyInstance = Fastify();
+  };
+}
+
+/** The same Fastify app on Fastify 5 and on Fastify 4 (npm alias fastify4), typed as 5's: the plugin uses what both have. */
+function fastifyApp(createApp: typeof Fastify): Framework {
+  return async (sessions) => {
+    const app: FastifyInstance = createApp();
     await app.register(fastifySessions(sessions));
     app.post("/login", async (request, reply) => {
       request.session.setSubject("alice");
@@ -72,7 +81,14 @@ const FRAMEWORKS: { [name: string]: Framework } = {
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
-  },
+  };
+}
+
+const FRAMEWORKS: { [name: string]: Framework } = {
+  express: expressApp(express),
+  "express 4": expressApp(express4 as unknown as typeof express),
+  fastify: fastifyApp(Fastify),
+  "fastify 4": fastifyApp(Fastify4 as unknown as typeof Fastify),
   "node:http": async (sessions) => {
     const server = createServer(
       withSessions(sessions, async (req, res) => {

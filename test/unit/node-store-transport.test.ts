@@ -6,9 +6,14 @@
  */
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer, Server, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { StoreRequest } from "../../src/core/platform";
+import { createServer as createTlsServer } from "node:tls";
+import type { StoreRequest, StoreTls } from "../../src/core/platform";
 import { createNodeStoreTransport } from "../../src/platform/node-store";
 import { encodeCommand } from "../../src/storage/protocol/resp";
 
@@ -134,5 +139,48 @@ describe("the Node store transport", () => {
     const target = closed.target;
     await new Promise((resolve) => closed.server.close(resolve));
     await assert.rejects(transport.exchange(redisRequest(target, [["PING"]])), /ECONNREFUSED/);
+  });
+});
+
+/**
+ * TLS and the pool: a connection is kept for the TLS settings it was made with. The server is node:tls
+ * with a certificate for "localhost" made by openssl at test time, signed by a throwaway CA; the real
+ * stores over TLS are test/interop/node-store-tls.test.ts's.
+ */
+describe("the Node store transport over TLS", () => {
+  const directory = mkdtempSync(join(tmpdir(), "njs-session-tls-"));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+  const file = (name: string) => join(directory, name);
+  function openssl(...args: string[]): void {
+    execFileSync("openssl", args, { stdio: "ignore" });
+  }
+
+  it("keeps a connection per TLS settings: an unverified one never serves a request that verifies", async () => {
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl("req", "-x509", ...ec, "-days", "1", "-subj", "/CN=test-ca", "-keyout", file("ca.key"), "-out", file("ca.crt"));
+    openssl("req", "-x509", ...ec, "-days", "1", "-subj", "/CN=other-ca", "-keyout", file("other.key"), "-out", file("other.crt"));
+    openssl("req", ...ec, "-subj", "/CN=localhost", "-keyout", file("server.key"), "-out", file("server.csr"));
+    writeFileSync(file("ext"), "subjectAltName=DNS:localhost\n");
+    openssl("x509", "-req", "-in", file("server.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", file("ext"), "-out", file("server.crt"));
+    let connections = 0;
+    const server = createTlsServer({ key: readFileSync(file("server.key")), cert: readFileSync(file("server.crt")) }, (socket) => {
+      connections++;
+      socket.on("data", () => socket.write("+PONG\r\n"));
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push(server);
+    const target = "127.0.0.1:" + (server.address() as AddressInfo).port;
+    const ping = (tls: StoreTls) => transport.exchange({ ...redisRequest(target, [["PING"]]), tls });
+
+    const unverified: StoreTls = { verify: false };
+    assert.equal(text(await ping(unverified)), "+PONG\r\n");
+    assert.equal(text(await ping(unverified)), "+PONG\r\n");
+    assert.equal(connections, 1, "one connection, kept and reused for the same settings");
+    await assert.rejects(ping({ verify: true, serverName: "localhost", trustedCertificates: readFileSync(file("other.crt"), "utf8") }), /SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify/i);
+    await assert.rejects(ping({ verify: true, serverName: "store.example", trustedCertificates: readFileSync(file("ca.crt"), "utf8") }), /ALTNAME|Hostname/i);
+    assert.equal(text(await ping({ verify: true, serverName: "localhost", trustedCertificates: readFileSync(file("ca.crt"), "utf8") })), "+PONG\r\n");
+    // The refused ones never completed a handshake (the server counts completed ones).
+    assert.equal(connections, 2, "the verified request made a connection of its own");
   });
 });

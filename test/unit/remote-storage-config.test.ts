@@ -1,15 +1,21 @@
 /**
  * Configuration of the network storages (src/storage/redis.ts, memcached.ts, remote.ts): what the JSON
  * may say under "redis" and "memcached", and the ConfigError for everything else. Construction needs no
- * store transport: the platform here is Node's, which has none.
+ * store transport: the platform here is Node's without one, which refuses the connection options as
+ * nginx does; the last part gives it the transport's (as createNodeRuntime does).
  */
 
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
 import { isConfigError } from "../../src/core/errors";
 import type { StorageOptions } from "../../src/core/options";
+import type { Platform, StoreRequest } from "../../src/core/platform";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
+import { STORE_CONNECTION_OPTIONS } from "../../src/platform/node-store";
 import { createMemcachedStorage } from "../../src/storage/memcached";
 import { createRedisStorage } from "../../src/storage/redis";
 import { DEFAULT_TIMEOUT_MS, roundTripTimeout, serverAddress } from "../../src/storage/remote";
@@ -44,6 +50,7 @@ const NGINX_SIDE: Array<[string, unknown, RegExp]> = [
   ["ssl", true, /proxy_ssl on/],
   ["ssl_verify", true, /proxy_ssl_verify on/],
   ["server_name", "redis.internal", /proxy_ssl_name/],
+  ["ssl_trusted_certificate", "/etc/ssl/store-ca.pem", /proxy_ssl_trusted_certificate/],
   ["pool", "sessions", /js_fetch_keepalive/],
   ["pool_size", 100, /js_fetch_keepalive/],
   ["backlog", 10, /js_fetch_keepalive/],
@@ -206,5 +213,85 @@ describe("remote.ts helpers", () => {
     assert.equal(roundTripTimeout({}), 3000);
     assert.equal(roundTripTimeout({ connect_timeout: 100 }), 2100);
     assert.equal(roundTripTimeout({ connect_timeout: 100, send_timeout: 200, read_timeout: 300 }), 600);
+  });
+});
+
+/**
+ * Where the platform's store transport makes its own connections (Node: createNodeRuntime declares
+ * STORE_CONNECTION_OPTIONS), TLS and unix sockets are options; the requests carry them to the transport.
+ * The transport here records each request and fails it, as an unreachable store would.
+ */
+describe("connection options where the transport takes them (Node)", () => {
+  const directory = mkdtempSync(join(tmpdir(), "njs-session-ca-"));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+  const certificateFile = join(directory, "ca.pem");
+  writeFileSync(certificateFile, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  const sent: StoreRequest[] = [];
+  const own = Object.assign(Object.create(platform) as Platform, {
+    storeConnectionOptions: STORE_CONNECTION_OPTIONS,
+    storeExchange: (request: StoreRequest) => {
+      sent.push(request);
+      return Promise.reject(new Error("ECONNREFUSED"));
+    },
+  });
+  const buildHere = (create: Create, options: unknown) => create(options as StorageOptions, own);
+  async function firstRequest(create: Create, options: unknown): Promise<StoreRequest> {
+    sent.length = 0;
+    await assert.rejects(Promise.resolve(buildHere(create, options).get("session", "k".repeat(43), 1700000000)));
+    return sent[0];
+  }
+
+  for (const [store, create] of STORAGES) {
+    it(`${store}: ssl, ssl_verify, server_name and ssl_trusted_certificate reach the transport, verification off unless asked (the peer's default)`, async () => {
+      assert.deepEqual((await firstRequest(create, { host: "10.0.0.5", ssl: true })).tls, { verify: false });
+      const request = await firstRequest(create, { host: "10.0.0.5", ssl: true, ssl_verify: true, server_name: "store.internal", ssl_trusted_certificate: certificateFile });
+      assert.deepEqual(request.tls, { verify: true, serverName: "store.internal", trustedCertificates: readFileSync(certificateFile, "utf8") });
+      assert.equal(request.target, "10.0.0.5:" + (store === "redis" ? 6379 : 11211));
+      assert.equal((await firstRequest(create, { host: "10.0.0.5", ssl: false })).tls, undefined);
+    });
+
+    it(`${store}: socket, as "unix:/path" or "/path", is the request's target`, async () => {
+      assert.equal((await firstRequest(create, { socket: "unix:/run/store.sock" })).target, "unix:/run/store.sock");
+      assert.equal((await firstRequest(create, { socket: "/run/store.sock" })).target, "unix:/run/store.sock");
+    });
+
+    it(`${store}: the TLS options need ssl: true, a server_name is a host name, the CA file must be readable PEM`, () => {
+      for (const name of ["ssl_verify", "server_name", "ssl_trusted_certificate"]) {
+        const value = name === "ssl_verify" ? true : name === "server_name" ? "store.internal" : certificateFile;
+        assertConfigError(() => buildHere(create, { [name]: value }), new RegExp("^invalid session configuration: " + store + "\\." + name + " needs " + store + "\\.ssl: true$"));
+      }
+      assertConfigError(() => buildHere(create, { ssl: "yes" }), new RegExp(store + "\\.ssl must be true or false"));
+      for (const name of ["10.0.0.5", "store internal", "-store"]) {
+        assertConfigError(() => buildHere(create, { ssl: true, server_name: name }), new RegExp(store + "\\.server_name must be a host name"));
+      }
+      assertConfigError(() => buildHere(create, { ssl: true, ssl_trusted_certificate: certificateFile + ".missing" }), /ssl_trusted_certificate: cannot read .*\.missing$/);
+      const notPem = certificateFile + ".txt";
+      writeFileSync(notPem, "not a certificate");
+      assertConfigError(() => buildHere(create, { ssl: true, ssl_trusted_certificate: notPem }), /holds no PEM certificate/);
+    });
+
+    it(`${store}: a socket is an absolute path, without host/port, without TLS`, () => {
+      assertConfigError(() => buildHere(create, { socket: "run/store.sock" }), new RegExp(store + "\\.socket must be a unix socket's absolute path"));
+      assertConfigError(() => buildHere(create, { socket: "/run/store.sock", host: "10.0.0.5" }), new RegExp(store + ": give either socket or "));
+      assertConfigError(() => buildHere(create, { socket: "/run/store.sock", ssl: true }), new RegExp(store + "\\.ssl over a unix socket"));
+    });
+
+    it(`${store}: pooling options stay refused, saying the transport pools its own connections`, () => {
+      for (const name of ["pool", "pool_size", "backlog", "keepalive_timeout"]) {
+        assertConfigError(() => buildHere(create, { [name]: 1 }), new RegExp(store + "\\." + name + " is not taken outside nginx"));
+      }
+    });
+  }
+
+  it("redis: Sentinel and Cluster connections carry the same TLS settings; a socket is a single server's", async () => {
+    const tls = { ssl: true, ssl_verify: true, server_name: "store.internal" };
+    const sentinel = await firstRequest(createRedisStorage, { ...tls, master: "m", sentinels: ["10.0.0.7:26379"] });
+    assert.equal(sentinel.target, "10.0.0.7:26379");
+    assert.deepEqual(sentinel.tls, { verify: true, serverName: "store.internal" });
+    const cluster = await firstRequest(createRedisStorage, { ...tls, nodes: ["10.0.0.8:7000"] });
+    assert.equal(cluster.target, "10.0.0.8:7000");
+    assert.deepEqual(cluster.tls, { verify: true, serverName: "store.internal" });
+    assertConfigError(() => buildHere(createRedisStorage, { socket: "/run/redis.sock", nodes: ["10.0.0.8:7000"] }), /redis\.socket is a single server's/);
+    assertConfigError(() => buildHere(createRedisStorage, { socket: "/run/redis.sock", master: "m", sentinels: ["10.0.0.7"] }), /redis\.socket is a single server's/);
   });
 });
