@@ -1,6 +1,6 @@
 # store_revalidate, the bounded-staleness mode (src/core/store-revalidation.ts): two nginx nodes
-# (Test::Nginx's is A, t/lib/SecondNode.pm starts B from A's very configuration) on one real Redis,
-# with a bound of 3 s, under the engine selected by TEST_NGINX_JS_ENGINE. B verifies a session and asks
+# (Test::Nginx's is A, t/lib/SecondNode.pm starts B from A's very configuration) on one real Redis (and
+# then on two real memcached servers), with a bound of 3 s, under the engine selected by TEST_NGINX_JS_ENGINE. B verifies a session and asks
 # the store about it; then the session is revoked (or logged out) through A. Within the bound B may
 # still pass it without asking (that is the mode: the test checks B really does not ask); from the end
 # of the bound on, B refuses it on every request. The bound counts from the change, the guarantee
@@ -20,7 +20,14 @@ use Time::HiRes qw(time sleep);
 our $SECRET = 'store-revalidate-secret-71d0c3';
 our $BOUND = 3;    # seconds (store_revalidate 3000)
 our $REDIS = StoreServers::start('redis-server', 6432, '--appendonly', 'yes', '--appendfsync', 'always');
-our %OPTIONS = (storage => 'redis', redis => { port => 6432 }, store_metadata => JSON::PP::true, store_revalidate => 3000);
+our @MEMCACHED = map { StoreServers::start('memcached', $_) } 11441, 11442;
+# The storage options as the harness (mint) needs them: it does not read session.json.
+our %STORES = (
+    redis     => { storage => 'redis', redis => { port => 6432 }, store_metadata => JSON::PP::true, store_revalidate => 3000 },
+    memcached => { storage => 'memcached', memcached => { servers => ['127.0.0.1:11441', '127.0.0.1:11442'] },
+                   store_metadata => JSON::PP::true, store_revalidate => 3000 },
+);
+our $STORE = 'redis';
 
 EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     location /app/ {
@@ -39,9 +46,11 @@ sub app { my ($node, $cookie) = @_; return SecondNode::on($node, 'GET', '/app/x'
 # which starts B's bound. Returns the Set-Cookie lines and when B's mark was made.
 sub verified_on_b {
     my ($subject) = @_;
-    StoreServers::cli($REDIS, 'FLUSHALL');
+    if ($STORE eq 'redis') { StoreServers::cli($REDIS, 'FLUSHALL') }
+    # flush_all answers "OK", which memcached_command does not wait for: quietly, then a no-op.
+    else { StoreServers::memcached_command($_, "flush_all noreply\r\nmn\r\n") for @MEMCACHED }
     SecondNode::start();
-    my $lines = mint(subject => $subject, options => { %OPTIONS });
+    my $lines = mint(subject => $subject, options => { %{ $STORES{$STORE} } });
     my $cookie = cookie_header(@$lines);
     is(app('B', $cookie), 200, 'B opens it (verifies it)');
     is(app('B', $cookie), 200, 'B asks the store about it');
@@ -127,3 +136,67 @@ use_cookie($cookie);
 GET /app/x
 --- error_code: 200
 --- response_body_like: x-subject: carol
+
+
+
+=== TEST 4: memcached (two servers): revoked on A: B may pass it within the bound, refuses it from the end of the bound on
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"]}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+$main::STORE = 'memcached';
+my ($lines, $marked) = main::verified_on_b('dave');
+my $cookie = cookie_header(@$lines);
+my $res = SecondNode::on('A', 'DELETE', '/admin?subject=dave');
+my $changed = Time::HiRes::time();
+is($res->{status}, 200, 'revoked on A');
+main::stale_then_refused($cookie, $marked, $changed, 401);
+is(main::app('A', $cookie), 401, 'A refuses it');
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 5: memcached: logged out on A: B may pass it within the bound, refuses it from the end of the bound on
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"]}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+$main::STORE = 'memcached';
+my ($lines, $marked) = main::verified_on_b('erin');
+my $cookie = cookie_header(@$lines);
+my $token = csrf_token(cookie_value($lines, 'session'), subject => 'erin');
+my $res = SecondNode::on('A', 'POST', '/logout', $cookie, 'X-CSRF-Token' => $token);
+my $changed = Time::HiRes::time();
+is($res->{status}, 204, 'logged out on A');
+main::stale_then_refused($cookie, $marked, $changed, 401);
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 6: memcached down (both servers): B passes what it asked about within the bound, fails closed from its end on
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"], "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+$main::STORE = 'memcached';
+my ($lines, $marked) = main::verified_on_b('frank');
+my $cookie = cookie_header(@$lines);
+StoreServers::stop($_) for @main::MEMCACHED;
+main::stale_then_refused($cookie, $marked, Time::HiRes::time(), 503);
+StoreServers::spawn($_) for @main::MEMCACHED;
+# memcached keeps nothing across a restart: the session is gone, and that is what B says.
+my $back;
+for (1 .. 40) { $back = main::app('B', $cookie); last if $back != 503; Time::HiRes::sleep(0.1) }
+is($back, 401, 'B: served again (the restarted servers lost the session)');
+my $incidents = scalar SecondNode::error_lines(qr/\[error\].*memcached 127\.0\.0\.1:1144[12] unavailable/);
+ok($incidents >= 1 && $incidents <= 2, "B logged the incident of each server it asked, once ($incidents)");
+SecondNode::stop();
+use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
