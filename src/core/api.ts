@@ -8,6 +8,7 @@ import { resolveSettings, Settings } from "./settings";
 import type { Exchange, Platform } from "./platform";
 import { isPromise, MaybePromise } from "./maybe";
 import { Result, Session } from "./session";
+import { retainedGet, retainedSet } from "./retained";
 import { withSources } from "./sources";
 
 export interface OpenResult {
@@ -70,6 +71,10 @@ function plainJson(options: SessionOptions): string | null {
   return JSON.stringify(table);
 }
 
+/** retained.ts's table of settings resolved for overrides; overrides are few (locations), the bound guards. */
+const RESOLVED_SETTINGS = "resolved-settings";
+const MAX_RESOLVED_SETTINGS = 64;
+
 /** Reasons that are the normal state of an anonymous request, not worth a log line. */
 const QUIET_REASONS = ["missing session cookie"];
 
@@ -81,22 +86,20 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
   let initCalled = false;
 
   /**
-   * Settings resolved for plain-data overrides (nginx's per-location options), by their JSON: resolving
-   * derives keys and renders cookie attributes, too much for every request. Bounded; emptied by init().
+   * The owner of the settings resolved for plain-data overrides (nginx's per-location options) under
+   * the configuration in force, kept in retained.ts by their JSON: resolving derives keys and renders
+   * cookie attributes, too much for every request. init() makes a new owner, so nothing resolved
+   * before it is found again (the table's bound drops the old entries).
    */
-  let resolved: { [json: string]: Settings } = {};
-  let resolvedCount = 0;
+  let configuration: object = {};
 
   function settingsFor(options?: SessionOptions): Settings {
     if (options && Object.keys(options).length) {
       const json = plainJson(options);
-      if (json !== null && resolved[json]) return resolved[json];
+      const known = json !== null ? retainedGet<Settings>(RESOLVED_SETTINGS, json, configuration) : undefined;
+      if (known) return known;
       const settings = resolveSettings(mergeOptions(globalOptions, validateOptions(options)), platform);
-      if (json !== null && resolvedCount < 64) {
-        resolved[json] = settings;
-        resolvedCount++;
-      }
-      return settings;
+      return json !== null ? retainedSet(RESOLVED_SETTINGS, MAX_RESOLVED_SETTINGS, json, configuration, settings) : settings;
     }
     if (!globalSettings) globalSettings = resolveSettings(globalOptions, platform);
     return globalSettings;
@@ -159,8 +162,7 @@ export function createSessionLibrary(platform: Platform): SessionLibrary {
       globalSettings = resolveSettings(merged, platform);
       globalOptions = merged;
       globalPlatform = withSources(platform, merged.now, merged.random);
-      resolved = {};
-      resolvedCount = 0;
+      configuration = {};
       initCalled = true;
     },
     initialized: function (): boolean {

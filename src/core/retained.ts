@@ -1,9 +1,9 @@
 /**
  * Everything that outlives a request, in one place and under one bounding policy: location contexts,
- * storage instances, derived keys, verified caches, store incidents and topology, the module's built
- * lazy parts. No other module keeps state across requests that requests or configuration made (a
- * constant built on first use, such as a RegExp, is not such state). Not here yet: the settings a
- * library instance resolved (api.ts keeps them in the instance; docs/NOTES.md, issue 14).
+ * the settings resolved for per-location overrides (api.ts), storage instances, derived keys, verified
+ * caches, store incidents and topology, the module's built lazy parts. No other module keeps state
+ * across requests that requests or configuration made (a constant built on first use, such as a
+ * RegExp, is not such state).
  *
  * How long "outlives a request" is depends on where the code runs:
  *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests
