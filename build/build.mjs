@@ -7,8 +7,9 @@
 // dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
-// level, and each lazy part (src/nginx/full.ts, warm.ts) inside one function, njsSessionFull(shared)
-// and njsSessionWarm(shared), that the eager part calls on first need. Under the njs engine every
+// level, and each lazy part (src/core/retained.ts, src/nginx/full.ts, warm.ts) inside one function,
+// njsSessionRetained(), njsSessionFull(shared) and njsSessionWarm(shared), that the eager part calls
+// on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
 // it is called (src/nginx/index.ts says more).
 import { build } from "esbuild";
@@ -26,6 +27,8 @@ const ENTRIES = [
   {
     entry: "src/nginx/index.ts",
     lazy: [
+      // The shared modules (SHARED_MODULES) first: the other parts are handed their exports.
+      { shared: "src/core/retained.ts", name: "njsSessionRetained" },
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
     ],
@@ -68,12 +71,13 @@ function hoistBuiltinImports(code) {
 }
 
 /**
- * Modules of which the eager and the lazy parts must share one instance: each lazy bundle gets, instead
- * of its own copy, the eager part's exports handed to its function (njsSessionFull(shared), ...). (Other modules both
- * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
+ * Modules of which the lazy parts must share one instance: each is a lazy part of its own (its exports
+ * as the function's result), and each other lazy bundle gets, instead of its own copy, those exports
+ * handed to its function (njsSessionFull(shared), ...). (Other modules several parts use are pure and
+ * simply compiled into each.) Each entry lists the module's exports, checked
  * against the file so that an export added there cannot be silently missing here.
  */
-const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet", "retainedSlots"] };
+const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet"] };
 const LAZY_PARAMETER = "njsSessionShared";
 /** The njs globals the code uses, which the eager part's top-level names must leave alone. */
 const HOST_GLOBALS = ["ngx", "njs", "process", "crypto", "Buffer", "TextEncoder", "TextDecoder", "setTimeout", "clearTimeout"];
@@ -95,9 +99,14 @@ function sharedModulesPlugin() {
   };
 }
 
-async function bundle(entry, plugins) {
+/** The bundle of one entry, or of a shared module (its SHARED_MODULES exports as the default export). */
+async function bundle(entry, plugins, shared) {
+  const names = shared ? SHARED_MODULES[shared] : null;
+  const source = names
+    ? { stdin: { contents: `import { ${names.join(", ")} } from "./${shared}";\nexport default { ${names.map((n) => `${n}: ${n}`).join(", ")} };\n`, resolveDir: root, sourcefile: `${shared}.exports.ts`, loader: "ts" } }
+    : { entryPoints: [resolve(root, entry)] };
   const bundled = await build({
-    entryPoints: [resolve(root, entry)],
+    ...source,
     bundle: true,
     write: false,
     format: "esm",
@@ -109,7 +118,7 @@ async function bundle(entry, plugins) {
     charset: "utf8",
     plugins: plugins,
   });
-  return toSingleDefaultExport(bundled.outputFiles[0].text, entry);
+  return toSingleDefaultExport(bundled.outputFiles[0].text, entry || shared);
 }
 
 /** babel with babel-preset-njs; its helpers (for classes, spread, ...) land at the top of `code`. */
@@ -132,8 +141,20 @@ async function lower(code, sourceType) {
  * it too: its built-in imports go to the module's top level (imports cannot sit in a function), its
  * default export becomes the function's result.
  */
-async function asLazyFunction(code, entry, name, eagerCode) {
-  const imports = code.match(BUILTIN_IMPORT) || [];
+async function asLazyFunction(code, entry, name, eagerCode, importedAs) {
+  // A built-in module imported under several names (esbuild gives each importing file its own): one
+  // import at the top level, the other names aliases inside the function. Each import costs the njs
+  // engine's every request a module lookup and copy (docs/NOTES.md, issue 14, branch njstax).
+  const aliases = [];
+  const imports = [];
+  for (const line of code.match(BUILTIN_IMPORT) || []) {
+    const [, local, module] = line.match(/^import ([A-Za-z0-9_$]+) from "([a-z]+)"/);
+    const known = importedAs[module];
+    if (known === undefined) {
+      importedAs[module] = local;
+      imports.push(line);
+    } else if (known !== local) aliases.push(`var ${local} = ${known};\n`);
+  }
   const match = code.match(/\nexport default ([A-Za-z0-9_$]+);\n$/);
   if (!match) throw new Error(`${entry}: expected a single default export in the bundle`);
   const body = await lower(code.slice(0, match.index).replace(BUILTIN_IMPORT, "") + `\nreturn ${match[1]};\n`, "script");
@@ -147,15 +168,21 @@ async function asLazyFunction(code, entry, name, eagerCode) {
     const declared = new RegExp(`(?:function|var|let|const|class|import)\\s+${name.replace(/\$/g, "\\$")}\\b`);
     if (declared.test(eagerCode) && !eagerCode.includes(line)) throw new Error(`${entry}: the built-in import ${name} clashes with a name of the eager part`);
   }
-  return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${body}\n}\n` };
+  return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${aliases.join("")}${body}\n}\n` };
 }
 
 async function buildEntry({ entry, lazy, output }) {
   const code = await bundle(entry, []);
   let lowered = await lower(code, "module");
   const imports = code.match(BUILTIN_IMPORT) || [];
+  const importedAs = {};
+  for (const line of imports) {
+    const [, local, module] = line.match(/^import ([A-Za-z0-9_$]+) from "([a-z]+)"/);
+    importedAs[module] = local;
+  }
   for (const part of lazy || []) {
-    const lazyPart = await asLazyFunction(await bundle(part.entry, [sharedModulesPlugin()]), part.entry, part.name, code);
+    const source = part.shared ? await bundle(null, [], part.shared) : await bundle(part.entry, [sharedModulesPlugin()]);
+    const lazyPart = await asLazyFunction(source, part.entry || part.shared, part.name, code, importedAs);
     for (const line of lazyPart.imports) {
       const name = line.match(/^import ([A-Za-z0-9_$]+)/)[1];
       const other = imports.find((known) => known !== line && known.match(/^import ([A-Za-z0-9_$]+)/)[1] === name);
@@ -172,7 +199,7 @@ async function buildEntry({ entry, lazy, output }) {
   // Written aside and renamed: an nginx starting meanwhile (a demo, a test run beside this build)
   // reads the old module or the new one, never half of one.
   const partial = `${target}.${process.pid}.partial`;
-  await writeFile(partial, `// Generated by build/build.mjs from ${entry}${(lazy || []).map((part) => ", " + part.entry).join("")}; do not edit.\n${hoistBuiltinImports(lowered)}\n`);
+  await writeFile(partial, `// Generated by build/build.mjs from ${entry}${(lazy || []).map((part) => ", " + (part.entry || part.shared)).join("")}; do not edit.\n${hoistBuiltinImports(lowered)}\n`);
   await rename(partial, target);
   console.log(`built ${output} (${lowered.length} bytes)`);
 }
