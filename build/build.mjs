@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the njs modules: esbuild bundles each entry into one ES module, then babel with
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
-// Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
+// Output: dist/session.js (the product), dist/session-api.js (its resty.session surface for users'
+// own handlers), dist/store-bridge.js (the stream module that lets it reach
 // Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t); then the Node
 // package (buildNodePackage below): dist/node/*.js and their declarations in dist/types/; then
 // dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
@@ -34,6 +35,9 @@ const ENTRIES = [
     ],
     output: "dist/session.js",
   },
+  // The resty.session surface for users' own handlers; its import of src/nginx/index.ts stays an
+  // import of the built session.js (one instance of it), not a copy.
+  { entry: "src/nginx/api-module.ts", output: "dist/session-api.js", imports: { "src/nginx/index.ts": "session.js" } },
   { entry: "test/nginx/harness.ts", output: "dist/test-harness.js" },
   { entry: "src/bridge/index.ts", output: "dist/store-bridge.js" },
 ];
@@ -171,8 +175,24 @@ async function asLazyFunction(code, entry, name, eagerCode, importedAs) {
   return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${aliases.join("")}${body}\n}\n` };
 }
 
-async function buildEntry({ entry, lazy, output }) {
-  const code = await bundle(entry, []);
+/** Imports of the given source files (from the entry's directory) kept as imports of built modules. */
+function builtModulesPlugin(imports) {
+  return {
+    name: "built-modules",
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^\./ }, (args) => {
+        for (const [file, built] of Object.entries(imports)) {
+          const target = resolve(args.resolveDir, args.path);
+          if (target === resolve(root, file) || `${target}.ts` === resolve(root, file)) return { path: built, external: true };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
+async function buildEntry({ entry, lazy, output, imports: builtImports }) {
+  const code = await bundle(entry, builtImports ? [builtModulesPlugin(builtImports)] : []);
   let lowered = await lower(code, "module");
   const imports = code.match(BUILTIN_IMPORT) || [];
   const importedAs = {};

@@ -1,14 +1,12 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * dist/session.js, the njs module: its small eager part. The default export holds
- *   - the resty.session surface for users' own handlers, taking nginx's `r`
- *     (init, new, open, start, logout, destroy), and
- *   - the ready-made entry points (access, authRequest, login, logoutHandler, admin, cleanupFiles,
- *     and the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
- *     nginx/njs-session.conf.
- *
- *   import session from "session.js";
- *   session.init({ secret: process.env.SESSION_SECRET, nginx: { login_url: "/login" } });
+ * dist/session.js, the njs module: its small eager part. The default export holds the ready-made
+ * entry points (access, authRequest, loginRedirect, login, logoutHandler, admin, cleanupFiles, and
+ * the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
+ * nginx/njs-session.conf, and library(), the built full part. The resty.session surface for users'
+ * own handlers (init, new, open, start, logout, destroy) is dist/session-api.js (api-module.ts),
+ * which reaches the full part through library(): a module of its own, so that an http{} that only
+ * names the entry points does not pay for six more exported functions on every request.
  *
  * Why eager and lazy parts: under the njs engine every request starts from the module's top level
  * (ngx_njs_clone → njs_vm_start), for every js_import of the http{} block, whether or not the request
@@ -129,33 +127,11 @@ function upstreamCookie(r: unknown) {
 function csrfToken(r: unknown) {
   return full().csrfToken(r);
 }
-function init(options: unknown) {
-  return full().init(options);
-}
-function newSession(r: unknown, options: unknown) {
-  return full().new(r, options);
-}
-function open(r: unknown, options: unknown) {
-  return full().open(r, options);
-}
-function start(r: unknown, options: unknown) {
-  return full().start(r, options);
-}
-function logout(r: unknown, options: unknown) {
-  return full().logout(r, options);
-}
-function destroy(r: unknown, options: unknown) {
-  return full().destroy(r, options);
-}
 
 const api: { [name: string]: unknown } = {
   version: VERSION,
-  init: init,
-  new: newSession,
-  open: open,
-  start: start,
-  logout: logout,
-  destroy: destroy,
+  // For dist/session-api.js: the full part, built on first call (its init, new, open, ...).
+  library: full,
   access: access,
   authRequest: authRequest,
   loginRedirect: loginRedirect,
