@@ -55,7 +55,7 @@ export type FastCheckSettings = CheckedSettings & Pick<Settings, "verifiedCache"
 
 export function fastCheck<R>(
   settings: FastCheckSettings,
-  platform: Platform,
+  platform: Pick<Platform, "sha256">,
   /**
    * The value of the request's cookie named exactly settings.cookieName, as the full path would find
    * it (quickCookie, or findCookie). Not a laxer parser's: the cache is keyed by value alone, so a
@@ -82,7 +82,7 @@ export function fastCheck<R>(
 export function checkVerified<R>(
   verified: VerifiedSession,
   settings: FastCheckSettings,
-  platform: Platform,
+  platform: Pick<Platform, "sha256">,
   cookie: string,
   now: number,
   request: R,

@@ -19,7 +19,7 @@
 import type { Settings } from "../core/settings";
 import type { StorageOptions } from "../core/options";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
-import type { Platform } from "../core/platform";
+import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { createRegistry } from "../core/shm-registry";
 import { dictTimeout } from "../core/shared-dict";
@@ -111,7 +111,7 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
 }
 
 /** The view the full check left for this location and worker, or null (then the full check runs). */
-export function readCheckView(platform: Platform, locationText: string): LocationView | null {
+export function readCheckView(platform: WarmPlatform, locationText: string): LocationView | null {
   if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;

@@ -16,7 +16,7 @@
 import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck } from "../core/fast-check";
-import { createNjsPlatform, njsBindSource } from "../platform/njs";
+import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode, publicationOf, publishNow } from "./publication";
 
@@ -27,7 +27,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
-    const platform = createNjsPlatform();
+    const platform = createNjsWarmPlatform();
     const view = readCheckView(platform, text);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
