@@ -31,6 +31,8 @@ const ENTRIES = [
       // The shared modules (SHARED_MODULES) first: the other parts are handed their exports.
       { shared: "src/core/retained.ts", name: "njsSessionRetained" },
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
+      // Within the warm part: built only by a warm check whose view names shm storage or a registry.
+      { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
     ],
     output: "dist/session.js",
@@ -200,6 +202,8 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
     const [, local, module] = line.match(/^import ([A-Za-z0-9_$]+) from "([a-z]+)"/);
     importedAs[module] = local;
   }
+  /** Parts declared within another part's function (`within`), by that part's name. */
+  const nested = {};
   for (const part of lazy || []) {
     const source = part.shared ? await bundle(null, [], part.shared) : await bundle(part.entry, [sharedModulesPlugin()]);
     const lazyPart = await asLazyFunction(source, part.entry || part.shared, part.name, code, importedAs);
@@ -212,8 +216,19 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
         lowered = line + lowered;
       }
     }
-    lowered = lowered + "\n" + lazyPart.declaration;
+    if (part.within) {
+      // Declared inside the other part's function: its load, not the module's top level, pays for the
+      // declaration. No parameter of its own: it sees the enclosing part's shared modules.
+      (nested[part.within] = nested[part.within] || []).push(lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`));
+      continue;
+    }
+    const inside = nested[part.name] || [];
+    delete nested[part.name];
+    const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
+    lowered = lowered + "\n" + declaration;
   }
+  const unplaced = Object.keys(nested);
+  if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part`);
   const target = resolve(root, output);
   await mkdir(dirname(target), { recursive: true });
   // Written aside and renamed: an nginx starting meanwhile (a demo, a test run beside this build)

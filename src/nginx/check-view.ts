@@ -21,11 +21,10 @@ import type { StorageOptions } from "../core/options";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
-import { createRegistry } from "../core/shm-registry";
 import { dictTimeout } from "../core/shared-dict";
 import { createZoneVerifiedCache } from "../core/verified-cache";
-import { createShmStorage } from "../storage/shm";
 import type { EntryOptions } from "./configuration";
+import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
@@ -123,8 +122,11 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
   }
 }
 
-/** The view the full check left for this location and worker, or null (then the full check runs). */
-export function readCheckView(platform: WarmPlatform, locationText: string): LocationView | null {
+/**
+ * The view the full check left for this location and worker, or null (then the full check runs).
+ * `stores` is called only when the view names shm storage or a registry (warm-stores.ts says why).
+ */
+export function readCheckView(platform: WarmPlatform, locationText: string, stores: () => WarmStores): LocationView | null {
   if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
@@ -157,8 +159,8 @@ export function readCheckView(platform: WarmPlatform, locationText: string): Loc
     requestHeaders: view[11] as Settings["requestHeaders"],
     responseHeaders: view[12] as Settings["responseHeaders"],
     // The very factories the full configuration uses, so the warm check reads what the full one would.
-    storage: shm !== false ? createShmStorage(shm || undefined, platform) : null,
-    registry: registry ? createRegistry(platform, registry) : null,
+    storage: shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
+    registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCache(cacheDict, cacheZone),
   };
   return { settings: settings, entry: { expose_data: view[16] as WarmEntry["expose_data"], csrf: view[17] as WarmEntry["csrf"] } };

@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
 import { keepCheckView, readCheckView } from "../../src/nginx/check-view";
+import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -40,7 +41,7 @@ function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_da
   const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
   const settings = resolveSettings(options, platform);
   keepCheckView(platform, "location text", settings, entry as EntryOptions);
-  const view = readCheckView(platform, "location text");
+  const view = readCheckView(platform, "location text", () => warmStores);
   assert.ok(view, "a view is read back");
   return { settings, view };
 }
