@@ -76,7 +76,7 @@ function redis(port: number, ...words: Array<string | number>): Promise<Reply> {
     let text = "";
     let done = false;
     socket.on("data", (chunk) => {
-      text += chunk.toString("latin1");
+      text += chunk.toString("utf8");
       const reply = readReply(text, 0);
       if (reply && !done) {
         done = true;
@@ -133,6 +133,13 @@ async function open(cookie: string): Promise<{ status: number; subject: string }
   return { status: answer.status, subject: answer.body };
 }
 
+/** POST /resave: saves the open session again: a new record, and the old one's TTL cut to stale_ttl (EXPIRE). */
+async function resave(cookie: string): Promise<{ status: number; cookie: string }> {
+  const answer = await request(HTTP_PORT, "POST", "/resave", { cookie });
+  outputs.push(answer.body);
+  return { status: answer.status, cookie: cookieHeader(answer.setCookies) };
+}
+
 /** POST /logout: destroys the session (its record deleted). */
 async function logout(cookie: string): Promise<number> {
   const answer = await request(HTTP_PORT, "POST", "/logout", { cookie });
@@ -149,6 +156,8 @@ before(async () => {
       if (path === "/login") {
         session.session.setSubject(decodeURIComponent(query || ""));
         response.writeHead(await asStatus(session.session.save(), 204)).end();
+      } else if (path === "/resave") {
+        response.writeHead(session.sessionExists ? await asStatus(session.session.save(), 204) : 401).end();
       } else if (path === "/logout") {
         response.writeHead(session.sessionExists ? await asStatus(session.session.destroy(), 204) : 401).end();
       } else response.writeHead(session.sessionExists ? 200 : 401).end(session.session.getSubject() ?? "");
@@ -236,5 +245,170 @@ describe("Sentinel failover seen from Node (a master, a replica, one sentinel)",
 
     const incidents = outputs.filter((line) => /^error .*unavailable/.test(line));
     assert.ok(incidents.length >= 1, "the outage was logged: " + outputs.join("\n"));
+  });
+});
+
+describe("Cluster slot migration seen from Node (three masters): ASK during, MOVED after", { timeout: 30000 }, () => {
+  let servers: RootfsServers;
+
+  /** port => node id, as each node says. */
+  async function ids(): Promise<{ [port: number]: string }> {
+    const known: { [port: number]: string } = {};
+    for (const port of CLUSTER_PORTS) known[port] = (await redis(port, "CLUSTER", "MYID")) as string;
+    return known;
+  }
+
+  /** The master owning a slot, by `asked`'s CLUSTER NODES (migration marks [..] ignored). */
+  async function owner(slot: number, asked = CLUSTER_PORTS[0]): Promise<number | undefined> {
+    for (const line of ((await redis(asked, "CLUSTER", "NODES")) as string).split("\n")) {
+      const field = line.split(" ");
+      const port = /:(\d+)@/.exec(field[1] || "");
+      if (!port || !/master/.test(field[2])) continue;
+      for (const range of field.slice(8)) {
+        if (range.startsWith("[")) continue;
+        const [first, last] = range.split("-").map(Number);
+        if (slot >= first && slot <= (last ?? first)) return Number(port[1]);
+      }
+    }
+    return undefined;
+  }
+
+  /** The nodes whose own keyspace holds the key (CLUSTER GETKEYSINSLOT: no redirection). */
+  async function holders(key: string): Promise<number[]> {
+    const slot = (await redis(CLUSTER_PORTS[0], "CLUSTER", "KEYSLOT", key)) as number;
+    const found: number[] = [];
+    for (const port of CLUSTER_PORTS) if (((await redis(port, "CLUSTER", "GETKEYSINSLOT", slot, 1000)) as string[]).includes(key)) found.push(port);
+    return found;
+  }
+
+  /** The one session record added since `before`, its slot and the master holding it. */
+  async function addedRecord(before: string[]): Promise<{ key: string; slot: number; src: number }> {
+    const added: Array<{ key: string; port: number }> = [];
+    for (const port of CLUSTER_PORTS) for (const key of await sessionKeys(port)) if (!before.includes(key)) added.push({ key, port });
+    assert.equal(added.length, 1, "one record added: " + JSON.stringify(added));
+    const slot = (await redis(CLUSTER_PORTS[0], "CLUSTER", "KEYSLOT", added[0].key)) as number;
+    assert.equal(await owner(slot), added[0].port, "on the master owning its slot");
+    return { key: added[0].key, slot, src: added[0].port };
+  }
+
+  async function allKeys(): Promise<string[]> {
+    return (await Promise.all(CLUSTER_PORTS.map(sessionKeys))).flat();
+  }
+
+  /** The manual migration of the Cluster specification, as t/170 does it; `stopBeforeNode`: left half-way (ASK). */
+  async function migrate(slot: number, src: number, dst: number, stopBeforeNode = false): Promise<void> {
+    const id = await ids();
+    assert.equal(await redis(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", id[src]), "OK");
+    assert.equal(await redis(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", id[dst]), "OK");
+    for (const key of (await redis(src, "CLUSTER", "GETKEYSINSLOT", slot, 1000)) as string[]) {
+      assert.equal(await redis(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", key), "OK");
+    }
+    if (!stopBeforeNode) await finishMigration(slot, dst);
+  }
+
+  async function finishMigration(slot: number, dst: number): Promise<void> {
+    const id = await ids();
+    for (const port of [dst, ...CLUSTER_PORTS.filter((other) => other !== dst)]) assert.equal(await redis(port, "CLUSTER", "SETSLOT", slot, "NODE", id[dst]), "OK");
+  }
+
+  async function resetStats(): Promise<void> {
+    for (const port of CLUSTER_PORTS) assert.equal(await redis(port, "CONFIG", "RESETSTAT"), "OK");
+  }
+
+  before(async () => {
+    servers = await startRootfsServers({
+      name: "failover-cluster",
+      // As node-nginx.test.ts's cluster and t/170: three masters, no replicas, formed before the test runs.
+      stores: [
+        ...CLUSTER_PORTS.map(
+          (port) =>
+            `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --dir /tmp --cluster-enabled yes --cluster-config-file /tmp/nodes-${port}.conf --cluster-node-timeout 2000 &`,
+        ),
+        ...CLUSTER_PORTS.map((port) => `until redis-cli -p ${port} ping >/dev/null 2>&1; do sleep 0.05; done`),
+        `redis-cli --cluster create ${CLUSTER_PORTS.map((port) => "127.0.0.1:" + port).join(" ")} --cluster-replicas 0 --cluster-yes >/dev/null`,
+      ].join("\n"),
+      ports: CLUSTER_PORTS,
+      env: {},
+    });
+    // Settled when every node says ok and each names the same owner for every slot range.
+    await waitFor("the cluster to settle", async () => {
+      const views: string[] = [];
+      for (const port of CLUSTER_PORTS) {
+        if (!/cluster_state:ok/.test((await redis(port, "CLUSTER", "INFO")) as string)) return false;
+        views.push(JSON.stringify(await redis(port, "CLUSTER", "SLOTS")));
+      }
+      return views.every((view) => view.replace(/"[0-9a-f]{40}"/g, "") === views[0].replace(/"[0-9a-f]{40}"/g, "")) && JSON.parse(views[0]).length === 3;
+    });
+    current = sessionsWith({ nodes: CLUSTER_PORTS.map((port) => ({ ip: "127.0.0.1", port })) });
+  });
+
+  after(async () => {
+    current.close();
+    const output = servers.output();
+    await servers.stop();
+    assert.equal(output.includes(SECRET), false, "no secret in the servers' output");
+  });
+
+  it("MOVED: the slot moved while Node holds the old map; the session opens, the map is read again, writes land on the new owner", async () => {
+    const moved = await login("moved");
+    assert.equal(moved.status, 204);
+    const { key, slot, src } = await addedRecord([]);
+    const dst = CLUSTER_PORTS.find((port) => port !== src) as number;
+    assert.deepEqual(await open(moved.cookie), { status: 200, subject: "moved" }, "opens before the move (Node now holds the slot map)");
+
+    await migrate(slot, src, dst);
+    for (const port of CLUSTER_PORTS) assert.equal(await owner(slot, port), dst, `${port} says ${dst} owns slot ${slot}`);
+    assert.deepEqual(await holders(key), [dst], "the record is on the new owner only");
+
+    await resetStats();
+    assert.deepEqual(await open(moved.cookie), { status: 200, subject: "moved" }, "opens after the move");
+    assert.equal((await commandStat(src, "get")).rejected, 1, "the old owner answered the GET with MOVED");
+    assert.ok((await commandStat(dst, "get")).calls >= 1, "the new owner served it");
+
+    await resetStats();
+    assert.deepEqual(await open(moved.cookie), { status: 200, subject: "moved" }, "opens again");
+    assert.equal((await commandStat(src, "get")).rejected, 0, "straight to the new owner: Node read the map again");
+
+    // A save of the open session: a new record wherever its slot is, and the old record's TTL cut to
+    // stale_ttl (10 s) by an EXPIRE that must reach the new owner of the old key's slot.
+    await resetStats();
+    const saved = await resave(moved.cookie);
+    assert.equal(saved.status, 204);
+    assert.equal((await commandStat(dst, "expire")).calls, 1, "the EXPIRE of the old record went to the new owner");
+    assert.equal((await commandStat(src, "expire")).rejected, 0, "not to the old one");
+    const ttl = (await redis(dst, "TTL", key)) as number;
+    assert.ok(ttl > 0 && ttl <= 10, `the old record expires within stale_ttl on the new owner (${ttl})`);
+    const renewed = await addedRecord([key]);
+    assert.deepEqual(await open(saved.cookie), { status: 200, subject: "moved" });
+    assert.equal(await logout(saved.cookie), 204);
+    assert.deepEqual(await holders(renewed.key), [], "logout deleted the new record");
+  });
+
+  it("ASK: the record migrated, the slot not yet reassigned; the session opens and logout deletes it on the target (UNLINK after ASK)", async () => {
+    const before = await allKeys();
+    const asked = await login("asked");
+    assert.equal(asked.status, 204);
+    const { key, slot, src } = await addedRecord(before);
+    const dst = [...CLUSTER_PORTS].reverse().find((port) => port !== src) as number;
+    assert.deepEqual(await open(asked.cookie), { status: 200, subject: "asked" }, "opens before the migration");
+
+    await migrate(slot, src, dst, true);
+    for (const port of CLUSTER_PORTS) assert.equal(await owner(slot, port), src, `${port} still says ${src} owns slot ${slot}`);
+    assert.deepEqual(await holders(key), [dst], "the record is on the target only");
+    assert.deepEqual(await redis(src, "GET", key), { error: `ASK ${slot} 127.0.0.1:${dst}` }, "the source answers ASK");
+
+    await resetStats();
+    assert.deepEqual(await open(asked.cookie), { status: 200, subject: "asked" }, "opens during the migration");
+    assert.equal((await commandStat(src, "get")).rejected, 1, "the source redirected the GET");
+    assert.ok((await commandStat(dst, "asking")).calls >= 1, "the target got ASKING");
+    assert.ok((await commandStat(dst, "get")).calls >= 1, "and served the GET");
+
+    await resetStats();
+    assert.equal(await logout(asked.cookie), 204, "logout during the migration");
+    assert.ok((await commandStat(dst, "unlink")).calls >= 1, "the UNLINK went to the target");
+    assert.equal((await commandStat(src, "unlink")).rejected, 1, "after the source's ASK");
+    assert.deepEqual(await holders(key), [], "the record is deleted on the target");
+    assert.equal((await open(asked.cookie)).status, 401);
+    await finishMigration(slot, dst);
   });
 });
