@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Builds the njs modules: esbuild bundles each entry into one ES module, then babel with
 // babel-preset-njs lowers what the njs engine lacks (classes, destructuring, spread, ...).
-// Output: dist/session.js (the product), dist/store-bridge.js (the stream module that lets it reach
+// Output: dist/session.js (the product), dist/session-api.js (its resty.session surface for users'
+// own handlers), dist/store-bridge.js (the stream module that lets it reach
 // Redis/Valkey and memcached) and dist/test-harness.js (handlers used only by t/*.t); then the Node
 // package (buildNodePackage below): dist/node/*.js and their declarations in dist/types/; then
 // dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
-// level, and each lazy part (src/nginx/full.ts, warm.ts) inside one function, njsSessionFull(shared)
-// and njsSessionWarm(shared), that the eager part calls on first need. Under the njs engine every
+// level, and each lazy part (src/core/retained.ts, src/nginx/full.ts, warm.ts) inside one function,
+// njsSessionRetained(), njsSessionFull(shared) and njsSessionWarm(shared), that the eager part calls
+// on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
 // it is called (src/nginx/index.ts says more).
 import { build } from "esbuild";
@@ -26,11 +28,18 @@ const ENTRIES = [
   {
     entry: "src/nginx/index.ts",
     lazy: [
+      // The shared modules (SHARED_MODULES) first: the other parts are handed their exports.
+      { shared: "src/core/retained.ts", name: "njsSessionRetained" },
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
+      // Within the warm part: built only by a warm check whose view names shm storage or a registry.
+      { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
     ],
     output: "dist/session.js",
   },
+  // The resty.session surface for users' own handlers; its import of src/nginx/index.ts stays an
+  // import of the built session.js (one instance of it), not a copy.
+  { entry: "src/nginx/api-module.ts", output: "dist/session-api.js", imports: { "src/nginx/index.ts": "session.js" } },
   { entry: "test/nginx/harness.ts", output: "dist/test-harness.js" },
   { entry: "src/bridge/index.ts", output: "dist/store-bridge.js" },
 ];
@@ -68,12 +77,13 @@ function hoistBuiltinImports(code) {
 }
 
 /**
- * Modules of which the eager and the lazy parts must share one instance: each lazy bundle gets, instead
- * of its own copy, the eager part's exports handed to its function (njsSessionFull(shared), ...). (Other modules both
- * parts use are pure and simply compiled into both.) Each entry lists the module's exports, checked
+ * Modules of which the lazy parts must share one instance: each is a lazy part of its own (its exports
+ * as the function's result), and each other lazy bundle gets, instead of its own copy, those exports
+ * handed to its function (njsSessionFull(shared), ...). (Other modules several parts use are pure and
+ * simply compiled into each.) Each entry lists the module's exports, checked
  * against the file so that an export added there cannot be silently missing here.
  */
-const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet", "retainedSlots"] };
+const SHARED_MODULES = { "src/core/retained.ts": ["retainedTable", "retainedGet", "retainedSet"] };
 const LAZY_PARAMETER = "njsSessionShared";
 /** The njs globals the code uses, which the eager part's top-level names must leave alone. */
 const HOST_GLOBALS = ["ngx", "njs", "process", "crypto", "Buffer", "TextEncoder", "TextDecoder", "setTimeout", "clearTimeout"];
@@ -95,9 +105,14 @@ function sharedModulesPlugin() {
   };
 }
 
-async function bundle(entry, plugins) {
+/** The bundle of one entry, or of a shared module (its SHARED_MODULES exports as the default export). */
+async function bundle(entry, plugins, shared) {
+  const names = shared ? SHARED_MODULES[shared] : null;
+  const source = names
+    ? { stdin: { contents: `import { ${names.join(", ")} } from "./${shared}";\nexport default { ${names.map((n) => `${n}: ${n}`).join(", ")} };\n`, resolveDir: root, sourcefile: `${shared}.exports.ts`, loader: "ts" } }
+    : { entryPoints: [resolve(root, entry)] };
   const bundled = await build({
-    entryPoints: [resolve(root, entry)],
+    ...source,
     bundle: true,
     write: false,
     format: "esm",
@@ -109,7 +124,7 @@ async function bundle(entry, plugins) {
     charset: "utf8",
     plugins: plugins,
   });
-  return toSingleDefaultExport(bundled.outputFiles[0].text, entry);
+  return toSingleDefaultExport(bundled.outputFiles[0].text, entry || shared);
 }
 
 /** babel with babel-preset-njs; its helpers (for classes, spread, ...) land at the top of `code`. */
@@ -132,8 +147,20 @@ async function lower(code, sourceType) {
  * it too: its built-in imports go to the module's top level (imports cannot sit in a function), its
  * default export becomes the function's result.
  */
-async function asLazyFunction(code, entry, name, eagerCode) {
-  const imports = code.match(BUILTIN_IMPORT) || [];
+async function asLazyFunction(code, entry, name, eagerCode, importedAs) {
+  // A built-in module imported under several names (esbuild gives each importing file its own): one
+  // import at the top level, the other names aliases inside the function. Each import costs the njs
+  // engine's every request a module lookup and copy (docs/NOTES.md, issue 14, branch njstax).
+  const aliases = [];
+  const imports = [];
+  for (const line of code.match(BUILTIN_IMPORT) || []) {
+    const [, local, module] = line.match(/^import ([A-Za-z0-9_$]+) from "([a-z]+)"/);
+    const known = importedAs[module];
+    if (known === undefined) {
+      importedAs[module] = local;
+      imports.push(line);
+    } else if (known !== local) aliases.push(`var ${local} = ${known};\n`);
+  }
   const match = code.match(/\nexport default ([A-Za-z0-9_$]+);\n$/);
   if (!match) throw new Error(`${entry}: expected a single default export in the bundle`);
   const body = await lower(code.slice(0, match.index).replace(BUILTIN_IMPORT, "") + `\nreturn ${match[1]};\n`, "script");
@@ -147,15 +174,39 @@ async function asLazyFunction(code, entry, name, eagerCode) {
     const declared = new RegExp(`(?:function|var|let|const|class|import)\\s+${name.replace(/\$/g, "\\$")}\\b`);
     if (declared.test(eagerCode) && !eagerCode.includes(line)) throw new Error(`${entry}: the built-in import ${name} clashes with a name of the eager part`);
   }
-  return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${body}\n}\n` };
+  return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${aliases.join("")}${body}\n}\n` };
 }
 
-async function buildEntry({ entry, lazy, output }) {
-  const code = await bundle(entry, []);
+/** Imports of the given source files (from the entry's directory) kept as imports of built modules. */
+function builtModulesPlugin(imports) {
+  return {
+    name: "built-modules",
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^\./ }, (args) => {
+        for (const [file, built] of Object.entries(imports)) {
+          const target = resolve(args.resolveDir, args.path);
+          if (target === resolve(root, file) || `${target}.ts` === resolve(root, file)) return { path: built, external: true };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
+async function buildEntry({ entry, lazy, output, imports: builtImports }) {
+  const code = await bundle(entry, builtImports ? [builtModulesPlugin(builtImports)] : []);
   let lowered = await lower(code, "module");
   const imports = code.match(BUILTIN_IMPORT) || [];
+  const importedAs = {};
+  for (const line of imports) {
+    const [, local, module] = line.match(/^import ([A-Za-z0-9_$]+) from "([a-z]+)"/);
+    importedAs[module] = local;
+  }
+  /** Parts declared within another part's function (`within`), by that part's name. */
+  const nested = {};
   for (const part of lazy || []) {
-    const lazyPart = await asLazyFunction(await bundle(part.entry, [sharedModulesPlugin()]), part.entry, part.name, code);
+    const source = part.shared ? await bundle(null, [], part.shared) : await bundle(part.entry, [sharedModulesPlugin()]);
+    const lazyPart = await asLazyFunction(source, part.entry || part.shared, part.name, code, importedAs);
     for (const line of lazyPart.imports) {
       const name = line.match(/^import ([A-Za-z0-9_$]+)/)[1];
       const other = imports.find((known) => known !== line && known.match(/^import ([A-Za-z0-9_$]+)/)[1] === name);
@@ -165,14 +216,25 @@ async function buildEntry({ entry, lazy, output }) {
         lowered = line + lowered;
       }
     }
-    lowered = lowered + "\n" + lazyPart.declaration;
+    if (part.within) {
+      // Declared inside the other part's function: its load, not the module's top level, pays for the
+      // declaration. No parameter of its own: it sees the enclosing part's shared modules.
+      (nested[part.within] = nested[part.within] || []).push(lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`));
+      continue;
+    }
+    const inside = nested[part.name] || [];
+    delete nested[part.name];
+    const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
+    lowered = lowered + "\n" + declaration;
   }
+  const unplaced = Object.keys(nested);
+  if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part`);
   const target = resolve(root, output);
   await mkdir(dirname(target), { recursive: true });
   // Written aside and renamed: an nginx starting meanwhile (a demo, a test run beside this build)
   // reads the old module or the new one, never half of one.
   const partial = `${target}.${process.pid}.partial`;
-  await writeFile(partial, `// Generated by build/build.mjs from ${entry}${(lazy || []).map((part) => ", " + part.entry).join("")}; do not edit.\n${hoistBuiltinImports(lowered)}\n`);
+  await writeFile(partial, `// Generated by build/build.mjs from ${entry}${(lazy || []).map((part) => ", " + (part.entry || part.shared)).join("")}; do not edit.\n${hoistBuiltinImports(lowered)}\n`);
   await rename(partial, target);
   console.log(`built ${output} (${lowered.length} bytes)`);
 }

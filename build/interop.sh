@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ "$(id -u)" == 0 ]] || { echo "interop.sh: must run as root (network namespace, chroot)" >&2; exit 1; }
 node build/build.mjs >/dev/null
-# By default: Node ↔ nginx, and Node's own store connections (TLS, unix sockets) to the rootfs's stores.
-(($#)) || set -- test/interop/node-nginx.test.ts test/interop/node-store-tls.test.ts
+# By default: Node ↔ nginx; Node's own store connections (TLS, unix sockets) to the rootfs's stores; Node
+# through a Sentinel failover and a Cluster slot migration (node-failover.test.ts).
+(($#)) || set -- test/interop/node-nginx.test.ts test/interop/node-store-tls.test.ts test/interop/node-failover.test.ts
 exec unshare --net -- bash -c 'ip link set lo up && exec node --import tsx --test --test-reporter=spec "$@"' sh "$@"

@@ -12,8 +12,9 @@
 #      cookie);
 #   4. nginx (the rootfs's, in a private network namespace) loads the installed session.js and
 #      njs-session.conf under both engines: `nginx -t`, a protected location answers 401 without a
-#      cookie, and session.version (read by a handler of ours that imports session.js, as docs/api.md's
-#      "Using it from your own njs handlers" does) is package.json's version.
+#      cookie, and session.version (read by a handler of ours that imports session-api.js, as
+#      docs/api.md's "Using it from your own njs handlers" does; it imports session.js) is
+#      package.json's version.
 # Needs the provisioned rootfs (nginx/provision.sh; `npm test` runs this after build/prove.sh).
 set -euo pipefail
 
@@ -37,7 +38,7 @@ tarball="$WORK/pack/njs-session-$version.tgz"
 tar -xzf "$tarball" -C "$WORK/pack"
 (cd "$WORK/pack/package" && find . -type f | sed 's,^\./,,' | LC_ALL=C sort) >"$WORK/packed"
 {
-    printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/store-bridge.js dist/cli.js
+    printf '%s\n' package.json README.md CHANGELOG.md LICENSE dist/session.js dist/session-api.js dist/store-bridge.js dist/cli.js
     (cd dist && find node types -type f \( -name '*.js' -o -name '*.d.ts' \)) | sed 's,^,dist/,'   # the Node package
     git ls-files 'nginx/*.conf' 'nginx/examples/*' 'nginx/demo/*' | grep -v '^nginx/.*/.*/' | grep -v '^nginx/[^/]*\.sh$'
     git ls-files 'docs/*.md' | grep -v '^docs/NOTES\.md$'    # the pages README links (NOTES.md: working notes)
@@ -168,7 +169,7 @@ cd "$REPO"
 
 # 4. nginx loads the installed module
 cat >"$WORK/version.js" <<'EOF'
-import session from "session.js";
+import session from "session-api.js";
 function version(r) { r.return(200, session.version); }
 export default { version };
 EOF

@@ -70,7 +70,7 @@ export type FastCheckSettings = CheckedSettings & Pick<Settings, "verifiedCache"
 
 export function fastCheck<R>(
   settings: FastCheckSettings,
-  platform: Platform,
+  platform: Pick<Platform, "sha256">,
   /**
    * The value of the request's cookie named exactly settings.cookieName, as the full path would find
    * it (quickCookie, or findCookie). Not a laxer parser's: the cache is keyed by value alone, so a
@@ -107,7 +107,7 @@ export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | un
 export function checkVerified<R>(
   verified: VerifiedSession,
   settings: FastCheckSettings,
-  platform: Platform,
+  platform: Pick<Platform, "sha256">,
   cookie: string,
   now: number,
   request: R,
@@ -167,7 +167,7 @@ export function checkVerified<R>(
 }
 
 /** The storage key of a session id, as the full path derives it (Session's storageKey). */
-export function storageKeyOf(settings: FastCheckSettings, platform: Platform, sid: string): string {
+export function storageKeyOf(settings: FastCheckSettings, platform: Pick<Platform, "sha256">, sid: string): string {
   return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
 }
 

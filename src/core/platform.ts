@@ -81,6 +81,13 @@ export interface StoreTls {
   trustedCertificates?: string;
 }
 
+/**
+ * What the njs engine's warm check (src/nginx/warm.ts) uses of a platform: the functions it calls take
+ * only these, so that its platform (platform/njs.ts createNjsWarmPlatform) is four members made on
+ * every warm request, not the whole one (its crypto, file system and store objects).
+ */
+export type WarmPlatform = Pick<Platform, "now" | "sha256" | "log" | "sharedDict">;
+
 /** A batch of commands for one store server, in its own protocol. */
 export interface StoreRequest {
   protocol: "redis" | "memcached";

@@ -232,7 +232,7 @@ export function metadataAudience(audience: string): string {
 }
 
 /** A subject as store_metadata names it: base64url, or of its truncated SHA-256 with hash_subject. */
-export function metadataSubject(platform: Platform, subject: string, hashSubject: boolean): string {
+export function metadataSubject(platform: Pick<Platform, "sha256">, subject: string, hashSubject: boolean): string {
   return hashSubject
     ? encodeBase64Url(platform.sha256(utf8Encode(subject)).subarray(0, 16))
     : encodeBase64Url(utf8Encode(subject));

@@ -1,9 +1,9 @@
 /**
  * Everything that outlives a request, in one place and under one bounding policy: location contexts,
  * the settings resolved for per-location overrides (api.ts), storage instances, derived keys, verified
- * caches, store incidents and topology, the module's built lazy parts. No other module keeps state
- * across requests that requests or configuration made (a constant built on first use, such as a
- * RegExp, is not such state).
+ * caches, store incidents and topology. No other module keeps state across requests that requests or
+ * configuration made (a constant built on first use, such as a RegExp, is not such state; nor are the
+ * built lazy parts, which src/nginx/index.ts keeps because this module is one of them).
  *
  * How long "outlives a request" is depends on where the code runs:
  *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests
@@ -17,10 +17,11 @@
  *
  * The bounding policy: every table is a BoundedTable made by retainedTable(); it holds at most its
  * bound, and when full the oldest entry goes. Bounds guard against input-made keys (per-request
- * overrides, many cookies); the keys that configuration makes are few. Slots (retainedSlots) have
- * fixed names the code chooses, so they need none.
+ * overrides, many cookies); the keys that configuration makes are few.
  *
- * Tables are made on first use: under the njs engine this module's top level is paid by every request.
+ * Tables are made on first use. In nginx this module is itself a lazy part of session.js
+ * (njsSessionRetained(), build/build.mjs): under the njs engine its top level is paid only by a request
+ * that builds one of the other lazy parts.
  */
 
 export interface BoundedTable<V> {
@@ -101,9 +102,3 @@ export function retainedSet<V>(name: string, bound: number, key: string, owner: 
   owned.push({ owner: owner, value: value });
   return value;
 }
-
-/**
- * Slots for what a caller reads on every call and keeps once made (src/nginx/index.ts: the module's
- * lazy parts, once built): one property read, where a table costs a call and a lookup.
- */
-export const retainedSlots: { [name: string]: unknown } = {};

@@ -33,7 +33,7 @@ export function dictTimeout(seconds: number): number {
 }
 
 /** A zone by name; a zone nginx.conf does not declare is a configuration error naming the fix. */
-export function lookupZone(platform: Platform, zone: string, purpose: string): SharedDict {
+export function lookupZone(platform: Pick<Platform, "sharedDict">, zone: string, purpose: string): SharedDict {
   const dict = platform.sharedDict ? platform.sharedDict(zone) : undefined;
   if (!dict) {
     throw configError('js_shared_dict_zone "' + zone + '" (' + purpose + ") is not declared (js_shared_dict_zone zone=" + zone + ":10m timeout=1d;)");

@@ -70,7 +70,7 @@ export function readListedSessions(shared: SharedDict, audienceKey: string, subj
   return out;
 }
 
-export function createRegistry(platform: Platform, options: RegistryOptions): ShmRegistry {
+export function createRegistry(platform: Pick<Platform, "sha256" | "log" | "sharedDict">, options: RegistryOptions): ShmRegistry {
   const zone = options.zone;
 
   function dict(): SharedDict {

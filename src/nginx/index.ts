@@ -1,14 +1,12 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * dist/session.js, the njs module: its small eager part. The default export holds
- *   - the resty.session surface for users' own handlers, taking nginx's `r`
- *     (init, new, open, start, logout, destroy), and
- *   - the ready-made entry points (access, authRequest, login, logoutHandler, admin, cleanupFiles,
- *     and the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
- *     nginx/njs-session.conf.
- *
- *   import session from "session.js";
- *   session.init({ secret: process.env.SESSION_SECRET, nginx: { login_url: "/login" } });
+ * dist/session.js, the njs module: its small eager part. The default export holds the ready-made
+ * entry points (access, authRequest, loginRedirect, login, logoutHandler, admin, cleanupFiles, and
+ * the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
+ * nginx/njs-session.conf, and library(), the built full part. The resty.session surface for users'
+ * own handlers (init, new, open, start, logout, destroy) is dist/session-api.js (api-module.ts),
+ * which reaches the full part through library(): a module of its own, so that an http{} that only
+ * names the entry points does not pay for six more exported functions on every request.
  *
  * Why eager and lazy parts: under the njs engine every request starts from the module's top level
  * (ngx_njs_clone → njs_vm_start), for every js_import of the http{} block, whether or not the request
@@ -21,9 +19,8 @@
  * checked with the settings the full check left in the cache zone, without building the rest.
  */
 
-// First: refuses an njs older than the floor before any other code of the bundle runs.
-import "./floor";
-import { retainedGet, retainedSet, retainedSlots, retainedTable } from "../core/retained";
+import { refuseBelowFloor } from "./floor";
+import type { retainedGet, retainedSet, retainedTable } from "../core/retained";
 import { stateFromHeader } from "./state-header";
 
 /** The package's version (package.json's; a unit test holds them together). */
@@ -41,16 +38,18 @@ interface SharedModules {
   retainedTable: typeof retainedTable;
   retainedGet: typeof retainedGet;
   retainedSet: typeof retainedSet;
-  retainedSlots: typeof retainedSlots;
-}
-
-function shared(): SharedModules {
-  return { retainedTable: retainedTable, retainedGet: retainedGet, retainedSet: retainedSet, retainedSlots: retainedSlots };
 }
 
 /**
- * full.ts, compiled by build/build.mjs into a function of the bundle's top level. The modules both
- * parts need a single instance of (retained.ts: state that outlives a request) are handed in.
+ * retained.ts (state that outlives a request), compiled by build/build.mjs into a function of the
+ * bundle's top level like the other lazy parts: its tables and functions are made only in a request
+ * that builds a lazy part, not in every request the njs engine runs this top level for.
+ */
+declare function njsSessionRetained(): SharedModules;
+
+/**
+ * full.ts, compiled likewise. The modules both lazy parts need a single instance of (retained.ts)
+ * are handed in.
  */
 declare function njsSessionFull(shared: SharedModules): FullModule;
 
@@ -61,13 +60,20 @@ interface WarmModule {
 }
 declare function njsSessionWarm(shared: SharedModules): WarmModule;
 
+// The lazy parts once built. Module variables, not retained.ts slots, so that retained.ts itself can
+// be a lazy part. They hold code only, never a request's data: under QuickJS they live on with the
+// context, under the njs engine for one request (retained.ts says why).
+let retainedPart: SharedModules | undefined;
+let fullPart: FullModule | undefined;
+let warmPart: WarmModule | undefined;
+
 function full(): FullModule {
-  let loaded = retainedSlots.full as FullModule | undefined;
-  if (!loaded) {
-    loaded = njsSessionFull(shared());
-    retainedSlots.full = loaded;
+  if (!fullPart) {
+    refuseBelowFloor();
+    if (!retainedPart) retainedPart = njsSessionRetained();
+    fullPart = njsSessionFull(retainedPart);
   }
-  return loaded;
+  return fullPart;
 }
 
 /**
@@ -76,28 +82,26 @@ function full(): FullModule {
  * context, and its own check is cheaper than reading the warm check's settings from the zone.
  */
 function warm(): WarmModule | null {
-  if ((njs as unknown as { engine?: string }).engine === "QuickJS" || retainedSlots.full) return null;
-  let loaded = retainedSlots.warm as WarmModule | undefined;
-  if (!loaded) {
-    loaded = njsSessionWarm(shared());
-    retainedSlots.warm = loaded;
+  if ((njs as unknown as { engine?: string }).engine === "QuickJS" || fullPart) return null;
+  if (!warmPart) {
+    refuseBelowFloor();
+    if (!retainedPart) retainedPart = njsSessionRetained();
+    warmPart = njsSessionWarm(retainedPart);
   }
-  return loaded;
+  return warmPart;
 }
 
 // One declared function per entry point: cheaper at load than closures made in a loop, and each
 // passes on exactly what nginx or a user's module hands it.
 function access(r: unknown) {
   // Once the rest is built (for the context under QuickJS), straight to it.
-  const built = retainedSlots.full as FullModule | undefined;
-  if (built) return built.access(r);
+  if (fullPart) return fullPart.access(r);
   const warmCheck = warm();
   if (warmCheck && warmCheck.access(r)) return;
   return full().access(r);
 }
 function authRequest(r: unknown) {
-  const built = retainedSlots.full as FullModule | undefined;
-  if (built) return built.authRequest(r);
+  if (fullPart) return fullPart.authRequest(r);
   const warmCheck = warm();
   if (warmCheck && warmCheck.authRequest(r)) return;
   return full().authRequest(r);
@@ -123,33 +127,11 @@ function upstreamCookie(r: unknown) {
 function csrfToken(r: unknown) {
   return full().csrfToken(r);
 }
-function init(options: unknown) {
-  return full().init(options);
-}
-function newSession(r: unknown, options: unknown) {
-  return full().new(r, options);
-}
-function open(r: unknown, options: unknown) {
-  return full().open(r, options);
-}
-function start(r: unknown, options: unknown) {
-  return full().start(r, options);
-}
-function logout(r: unknown, options: unknown) {
-  return full().logout(r, options);
-}
-function destroy(r: unknown, options: unknown) {
-  return full().destroy(r, options);
-}
 
 const api: { [name: string]: unknown } = {
   version: VERSION,
-  init: init,
-  new: newSession,
-  open: open,
-  start: start,
-  logout: logout,
-  destroy: destroy,
+  // For dist/session-api.js: the full part, built on first call (its init, new, open, ...).
+  library: full,
   access: access,
   authRequest: authRequest,
   loginRedirect: loginRedirect,

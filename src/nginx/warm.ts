@@ -16,9 +16,13 @@
 import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
 import { fastCheck } from "../core/fast-check";
-import { createNjsPlatform, njsBindSource } from "../platform/njs";
+import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode, publicationOf, publishNow } from "./publication";
+import type { WarmStores } from "./warm-stores";
+
+/** warm-stores.ts, compiled by build/build.mjs into this function of the warm part. */
+declare function njsSessionWarmStores(): WarmStores;
 
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -27,8 +31,8 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
-    const platform = createNjsPlatform();
-    const view = readCheckView(platform, text);
+    const platform = createNjsWarmPlatform();
+    const view = readCheckView(platform, text, njsSessionWarmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
     if (view.entry.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;

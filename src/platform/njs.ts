@@ -10,7 +10,7 @@
 import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest, WarmPlatform } from "../core/platform";
 import { errorCode } from "../core/errors";
 import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
@@ -50,20 +50,42 @@ export interface NjsPlatformOptions {
   now?: () => number;
 }
 
+// The members both platforms below share, declared once: an object made per request refers to them
+// instead of making a closure of each.
+function njsNow(): number {
+  return Math.floor(Date.now() / 1000);
+}
+// The digests are Buffers, handed over as they are: a Buffer is a Uint8Array, and another view per
+// hash would be work for nothing on every request (see Platform.sha256 for what it implies).
+function njsSha256(data: Uint8Array): Uint8Array {
+  return nodeCrypto.createHash("sha256").update(data).digest();
+}
+function njsLog(level: LogLevel, message: string): void {
+  const ngxLevel = LEVELS[level];
+  if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
+}
+function njsSharedDict(zone: string): SharedDict | undefined {
+  const shared = (ngx as unknown as { shared?: { [zone: string]: unknown } }).shared;
+  return shared ? (shared[zone] as SharedDict | undefined) : undefined;
+}
+
+/**
+ * The njs engine's warm check's platform (src/nginx/warm.ts): made on every warm request there, and
+ * the only part of this file its bundle holds, so neither is paid for the crypto, file system and
+ * store members it never calls.
+ */
+export function createNjsWarmPlatform(): WarmPlatform {
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict };
+}
+
 export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
   return {
-    now: (options && options.now) || function () {
-      return Math.floor(Date.now() / 1000);
-    },
+    now: (options && options.now) || njsNow,
     randomBytes: function (size) {
       return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
     },
-    // The digests are Buffers, handed over as they are: a Buffer is a Uint8Array, and another view
-    // per hash would be work for nothing on every request (see Platform.sha256 for what it implies).
-    sha256: function (data) {
-      return nodeCrypto.createHash("sha256").update(data).digest();
-    },
+    sha256: njsSha256,
     hmacSha256: function (key, data) {
       return nodeCrypto.createHmac("sha256", key).update(data).digest();
     },
@@ -116,14 +138,8 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
         return null;
       }
     },
-    log: function (level: LogLevel, message: string) {
-      const ngxLevel = LEVELS[level];
-      if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
-    },
-    sharedDict: function (zone) {
-      const shared = (ngx as unknown as { shared?: { [zone: string]: unknown } }).shared;
-      return shared ? (shared[zone] as SharedDict | undefined) : undefined;
-    },
+    log: njsLog,
+    sharedDict: njsSharedDict,
     files: njsFiles,
     storeExchange: fetchFromStore,
     // QuickJS reuses a request's context (module state included) for later requests; the njs engine

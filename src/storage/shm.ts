@@ -31,7 +31,7 @@ export function parseRecord(raw: string): { expires: number; value: string } | n
   return { expires: expires, value: raw.substring(separator + 1) };
 }
 
-export function createShmStorage(options: StorageOptions | undefined, platform: Platform): Storage {
+export function createShmStorage(options: StorageOptions | undefined, platform: Pick<Platform, "sharedDict">): Storage {
   const read = readStorageOptions("shm", options, { zone: "string", prefix: "string", suffix: "string" });
   const zone = (read.zone as string | undefined) || DEFAULT_SHM_ZONE;
   const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };

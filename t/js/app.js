@@ -1,7 +1,7 @@
 // docs/api.md's "Using it from your own njs handlers" example, verbatim in behaviour: a user module that
-// imports dist/session.js (found through js_path) and uses its default export. t/040-user-module.t
+// imports dist/session-api.js (found through js_path) and uses its default export. t/040-user-module.t
 // runs it under both engines.
-import session from "session.js";
+import session from "session-api.js";
 
 session.init({ secret: process.env.SESSION_SECRET, audience: "my-app" });
 

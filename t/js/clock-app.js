@@ -1,6 +1,6 @@
 // docs/api.md's "A clock and a random source of your own": the options `now` and `random` passed to one
 // call. The time comes from the query (?at=unix seconds); t/040-user-module.t runs it under both engines.
-import session from "session.js";
+import session from "session-api.js";
 
 session.init({ secret: process.env.SESSION_SECRET });
 

@@ -1,6 +1,6 @@
 // docs/storage.md's "Your own storage" example: a user module passing a storage object to init(), here over
 // a js_shared_dict_zone. t/040-user-module.t runs it under both engines.
-import session from "session.js";
+import session from "session-api.js";
 
 const kv = () => ngx.shared.my_zone;
 session.init({

@@ -1,7 +1,7 @@
 // docs/api.md's "A clock and a random source of your own": inside nginx, init() refuses `now` and
 // `random` (the entry points run on nginx's own clock and random source); one call takes them.
 // t/040-user-module.t runs it under both engines.
-import session from "session.js";
+import session from "session-api.js";
 
 function initWith(extra) {
     const options = { secret: process.env.SESSION_SECRET };

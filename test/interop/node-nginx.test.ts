@@ -1,8 +1,9 @@
 /**
  * The same sessions in Node and in nginx, both ways, under both njs engines, for cookie, redis (a
  * single server, through Sentinel, a Cluster), memcached and file storage: a session an Express app (the Node package) saves opens in nginx's access check, and a
- * session nginx's login handler saves opens in the Express app. nginx and redis-server are the rootfs's
- * (rootfs-nginx.ts); run through build/interop.sh (`npm run test:interop`).
+ * session nginx's login handler saves opens in the Express app. With the registry in Redis
+ * (store_metadata), nginx's admin API lists Node's logins and Node refuses what it revokes. nginx and
+ * redis-server are the rootfs's (rootfs-nginx.ts); run through build/interop.sh (`npm run test:interop`).
  *
  * Nothing here is compared with our own output: each side sees only what the other side produced, and
  * the subject and data it reads must be the ones the other side was given.
@@ -67,6 +68,7 @@ const STORES = {
 /** Forgets every session record of a server-side case, the store's own way (no code of ours). */
 const FORGET: { [storage: string]: () => Promise<void> } = {
   redis: async () => assert.equal(await storeCommand(REDIS_PORT, "FLUSHALL"), "+OK\r\n"),
+  "redis-registry": async () => assert.equal(await storeCommand(REDIS_PORT, "FLUSHALL"), "+OK\r\n"),
   "redis-sentinel": async () => assert.equal(await storeCommand(REDIS_PORT, "FLUSHALL"), "+OK\r\n"),
   "redis-cluster": async () => {
     for (const port of CLUSTER_PORTS) assert.equal(await storeCommand(port, "FLUSHALL"), "+OK\r\n");
@@ -84,6 +86,8 @@ const STORAGES: { [name: string]: StorageCase } = {
   cookie: { options: {} },
   // The audience and prefix of docs/node.md's Express example: it runs against this case too.
   redis: { options: { audience: "app", storage: "redis", redis: { port: REDIS_PORT, prefix: "sessions" } }, stores: STORES.redis, ports: [REDIS_PORT] },
+  // The registry in the store (store_metadata): what Node's logins record, nginx's admin API lists and revokes.
+  "redis-registry": { options: { storage: "redis", redis: { port: REDIS_PORT, prefix: "registry" }, store_metadata: true }, stores: STORES.redis, ports: [REDIS_PORT] },
   "redis-sentinel": {
     options: { storage: "redis", redis: { master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL_PORT}`], prefix: "sentinel" } },
     stores: STORES.sentinel,
@@ -143,6 +147,7 @@ http {
         }
         location /_up/ { return 200 "$http_x_subject $http_x_data"; }
         location = /login { js_content session.login; }
+        location = /admin { js_content session.admin; }
         location = /_session_login_backend { internal; proxy_pass http://127.0.0.1:${NGINX_PORT}/_verdict; }
         location = /_verdict {
             add_header X-Session-Login '{"subject": "nginx-user", "data": {"via": "nginx"}}';
@@ -172,6 +177,12 @@ function storeCommand(port: number, command: string): Promise<string> {
 
 /** The session keys in Redis, as lua-resty-session names them: <prefix>:<cookie name>:<key>. */
 const redisCommand = (command: string) => storeCommand(REDIS_PORT, command);
+
+/** SET key value EX 600 in RESP (a record's JSON has quotes that an inline command would take). */
+async function redisSet(key: string, value: string): Promise<boolean> {
+  const words = ["SET", key, value, "EX", "600"];
+  return (await redisCommand(`*${words.length}\r\n` + words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}`).join("\r\n"))) === "+OK\r\n";
+}
 
 async function sessionKeys(): Promise<string[]> {
   return (await redisCommand("KEYS sessions:session:*")).split("\r\n").filter((line) => line.startsWith("sessions:session:"));
@@ -316,6 +327,55 @@ for (const engine of ["njs", "qjs"]) {
           } finally {
             child.kill();
           }
+        });
+      }
+
+      if (storageName === "redis-registry") {
+        it("the registry in the store: nginx's admin API lists Node's login, and its revocation is refused by Node", async () => {
+          const admin = async (method: string, query: string) => {
+            const answer = await request(NGINX_PORT, method, "/admin?" + query);
+            assert.equal(answer.status, 200, `${method} /admin?${query}: ${answer.status} ${answer.body}\n${servers.errorLog()}`);
+            return JSON.parse(answer.body);
+          };
+          // Two devices of Express's user: one to revoke, one that must stay.
+          const devices: { [agent: string]: string } = {};
+          for (const agent of ["Laptop/1.0", "Phone/2.0"]) {
+            const login = await request(app.port, "POST", "/login", { "User-Agent": agent });
+            assert.equal(login.status, 204);
+            devices[agent] = cookieHeader(login.setCookies);
+          }
+          // The earlier tests' logins of express-user are listed too, without a user agent.
+          const devicesOf = (list: { sessions: Array<{ user_agent?: string }> }) => list.sessions.filter((entry) => entry.user_agent !== undefined);
+          const listed = await admin("GET", "subject=express-user");
+          const agents = devicesOf(listed).map((entry) => entry.user_agent).sort();
+          assert.deepEqual(agents, ["Laptop/1.0", "Phone/2.0"], "nginx lists the sessions Node saved: " + JSON.stringify(listed));
+          for (const cookie of Object.values(devices)) {
+            assert.equal((await request(app.port, "GET", "/me", { Cookie: cookie })).status, 200, "Express opens it (and has verified it)");
+            assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: cookie })).status, 200, "nginx opens it");
+          }
+          const laptop = listed.sessions.find((entry: { user_agent: string }) => entry.user_agent === "Laptop/1.0");
+          const records = (await redisCommand("KEYS registry:session:*")).split("\r\n").filter((line) => /^registry:session:[A-Za-z0-9_-]{43}$/.test(line));
+          const saved: { [key: string]: string } = {};
+          for (const key of records) saved[key] = /^\$\d+\r\n([\s\S]*)\r\n$/.exec(await redisCommand("GET " + key))![1];
+
+          const revoked = await admin("DELETE", `subject=express-user&id=${laptop.id}`);
+          assert.deepEqual(revoked.revoked.map((entry: { id: unknown }) => entry.id), [laptop.id], "nginx revoked the laptop only");
+          assert.equal((await request(app.port, "GET", "/me", { Cookie: devices["Laptop/1.0"] })).status, 401, "Express refuses the revoked session");
+          assert.equal((await request(app.port, "GET", "/me", { Cookie: devices["Phone/2.0"] })).status, 200, "and still opens the other");
+          // nginx deleted the laptop's record; a refresh in flight elsewhere could write it again. Put back,
+          // it is the revocation record in the store that must refuse it: Node's open asks the registry
+          // (isRevoked) after decrypting, nginx's fast check reads it with the record (readChecked), both
+          // having opened the cookie before.
+          let restored = 0;
+          for (const key of records) if ((await redisCommand("EXISTS " + key)) === ":0\r\n") restored += Number(await redisSet(key, saved[key]));
+          assert.equal(restored, 1, "the laptop's record was deleted, and is back");
+          assert.equal((await request(app.port, "GET", "/me", { Cookie: devices["Laptop/1.0"] })).status, 401, "Express refuses it with its record back");
+          assert.equal((await request(NGINX_PORT, "GET", "/app/x", { Cookie: devices["Laptop/1.0"] })).status, 401, "so does nginx");
+          assert.deepEqual(
+            devicesOf(await admin("GET", "subject=express-user")).map((entry) => entry.user_agent),
+            ["Phone/2.0"],
+            "nginx lists the phone only",
+          );
         });
       }
 

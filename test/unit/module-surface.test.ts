@@ -1,9 +1,11 @@
 /**
  * dist/session.js's surface: the eager part (src/nginx/index.ts) forwards to the lazy part (full.ts),
+ * dist/session-api.js (api-module.ts) adds the resty.session surface to session.js's entry points,
  * and nginx's maps (njs-session.conf) read the variables out of $session_state (state.ts), so nothing
  * but these tests ties the names and positions together:
  *   - every `session.<name>` the nginx snippets and docs use is exported by index.ts;
- *   - every entry point full.ts provides has a forwarding function in index.ts;
+ *   - every entry point full.ts provides has a forwarding function in index.ts, and every function of
+ *     the resty.session surface one in api-module.ts;
  *   - each $session_* map takes its own field of what encodeState writes, for every Session-* header
  *     of options.ts's HEADER_NAMES;
  *   - the version is package.json's.
@@ -54,9 +56,15 @@ describe("dist/session.js surface", () => {
     const handlers = readFileSync(join(root, "src/nginx/handlers.ts"), "utf8");
     const table = handlers.slice(handlers.indexOf("const handlers"), handlers.indexOf("};", handlers.indexOf("const handlers")));
     const names = [...table.matchAll(/^\s+([A-Za-z]+):/gm)].map((m) => m[1]);
-    names.push("upstreamCookie", "csrfToken", "init", "new", "open", "start", "logout", "destroy");
+    names.push("upstreamCookie", "csrfToken");
     const exported = exportedNames();
     for (const name of names) assert.ok(exported.includes(name), `index.ts does not forward ${name}`);
+    assert.ok(exported.includes("library"), "index.ts does not hand api-module.ts the full part (library)");
+    const apiModule = readFileSync(join(root, "src/nginx/api-module.ts"), "utf8");
+    for (const name of ["init", "new", "open", "start", "logout", "destroy"]) {
+      assert.match(apiModule, new RegExp(`^api\\.${name} = `, "m"), `api-module.ts does not forward ${name}`);
+      assert.ok(!exported.includes(name), `index.ts exports ${name}: it belongs to session-api.js (api-module.ts)`);
+    }
   });
 
   /** njs-session.conf's maps over $session_state: variable name → the value nginx would give it. */

@@ -1,0 +1,79 @@
+/**
+ * src/nginx/check-view.ts: the view the full check leaves for the njs engine's warm check is written
+ * (viewOf) and read back (readCheckView) by position, so nothing but this test holds the two orders
+ * together: every setting the warm check reads comes back as the full check resolved it, for cookie
+ * storage and for shm storage with its registry.
+ */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { SessionOptions } from "../../src/core/options";
+import { resolveSettings } from "../../src/core/settings";
+import { keepCheckView, readCheckView } from "../../src/nginx/check-view";
+import warmStores from "../../src/nginx/warm-stores";
+import type { EntryOptions } from "../../src/nginx/configuration";
+import { createNodePlatform } from "../../src/platform/node";
+import { registerBuiltinStorages } from "../../src/storage/index";
+import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
+import { T0 } from "../support/session-env";
+
+registerBuiltinStorages();
+
+const PLAIN = [
+  "cookieName",
+  "audience",
+  "keyIds",
+  "idlingTimeout",
+  "rollingTimeout",
+  "absoluteTimeout",
+  "rememberRollingTimeout",
+  "rememberAbsoluteTimeout",
+  "touchThreshold",
+  "rollingRenewal",
+  "hashStorageKey",
+  "requestHeaders",
+  "responseHeaders",
+] as const;
+
+function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
+  const dicts: { [zone: string]: MemorySharedDict } = {};
+  for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
+  const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
+  const settings = resolveSettings(options, platform);
+  keepCheckView(platform, "location text", settings, entry as EntryOptions);
+  const view = readCheckView(platform, "location text", () => warmStores);
+  assert.ok(view, "a view is read back");
+  return { settings, view };
+}
+
+describe("check view (the warm check's settings)", () => {
+  it("reads back every plain setting, and the entry options, for cookie storage", () => {
+    const options: SessionOptions = {
+      secret: "check-view-secret",
+      secret_fallbacks: ["an-older-secret"],
+      audience: "app",
+      idling_timeout: 600,
+      rolling_timeout: 1200,
+      absolute_timeout: 7200,
+      touch_threshold: 30,
+      hash_storage_key: true,
+      request_headers: ["id", "subject"],
+      response_headers: ["timeout"],
+    };
+    const { settings, view } = roundTrip(options, { expose_data: ["name"], csrf: true });
+    for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
+    assert.equal(view.settings.storage, null);
+    assert.equal(view.settings.registry, null);
+    assert.ok(view.settings.verifiedCache);
+    assert.deepEqual(view.entry, { expose_data: ["name"], csrf: true });
+  });
+
+  it("makes shm storage and its registry again from their options", () => {
+    const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
+    const { settings, view } = roundTrip(options, { expose_data: [], csrf: false });
+    for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
+    assert.ok(view.settings.storage && view.settings.storage.synchronous, "shm storage");
+    assert.ok(settings.registry && view.settings.registry, "the registry");
+    assert.deepEqual(view.entry, { expose_data: [], csrf: false });
+  });
+});
