@@ -241,10 +241,10 @@ GET /absolute/last
 
 
 
-=== TEST 4: a touch that falls due is the full path's: the cached cookie is re-issued, not served silently
+=== TEST 4: a touch that falls due is done: the cached cookie is re-issued, not served silently
 touch_threshold 1: within a second of its last touch the session is served as is (from the cache the
-second time); two seconds later the check must hand it to the full path, which touches it (a new
-cookie, same session), and the touched cookie is then served from the cache in turn.
+second time); two seconds later the check must touch it (the touch check, src/core/touch-check.ts, or
+the full path: a new cookie, same session), and the touched cookie is then served from the cache in turn.
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "touch_threshold": 1}
 --- init

@@ -1,13 +1,14 @@
 /**
  * The steps of opening a session cookie that need its key: the MAC check, the decryption, and the
- * verified-cache entry that records both. The Session (session.ts) and the cold check
- * (cold-check.ts) take them through these functions, so the two cannot drift apart.
+ * verified-cache entry that records both; and the one step of re-issuing it that does, a touch's new
+ * MAC. The Session (session.ts), the cold check (cold-check.ts) and the touch check (touch-check.ts)
+ * take them through these functions, so they cannot drift apart.
  */
 
 import { concatBytes, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
-import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE } from "./format";
-import { headerTag, SessionHeader } from "./header";
-import { AesKeyAndIv, macMatches, pseudorandomKey } from "./keys";
+import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE, MAX_IDLING_OFFSET } from "./format";
+import { headerTag, SessionHeader, setIdlingOffset, setMac } from "./header";
+import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
@@ -27,6 +28,23 @@ export function macKeyIndex(platform: Platform, settings: Pick<Settings, "ikm" |
     if (macMatches(platform, pseudorandomKey(platform, settings.ikmFallbacks[i]), header.sid, input, header.bytes, MAC_OFFSET)) return i + 1;
   }
   return -1;
+}
+
+/** A touch's idling offset: the seconds since the session last rolled, as the header's field holds them. */
+export function touchedIdlingOffset(now: number, creationTime: number, rollingOffset: number): number {
+  const sinceRoll = now - creationTime - rollingOffset;
+  return sinceRoll < 0 ? 0 : sinceRoll > MAX_IDLING_OFFSET ? MAX_IDLING_OFFSET : sinceRoll;
+}
+
+/**
+ * A touched header: a copy of `headerBytes` with the new idling offset and the MAC over it (made with
+ * the key of `prk`, for the bound request attributes `bound`). No new id, no storage call.
+ */
+export function touchedHeader(platform: Platform, prk: Uint8Array, sid: Uint8Array, headerBytes: Uint8Array, idlingOffset: number, bound: string): Uint8Array {
+  const bytes = headerBytes.slice();
+  setIdlingOffset(bytes, idlingOffset);
+  setMac(bytes, calculateMacFromPrk(platform, prk, sid, macInput(platform, bytes, bound)));
+  return bytes;
 }
 
 /** Why a payload whose MAC held did not open (the Session's reasons). */

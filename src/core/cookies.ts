@@ -10,6 +10,7 @@
  */
 
 import { HEADER_ENCODED_SIZE, MAX_COOKIE_SIZE, MAX_COOKIES, MAX_COOKIES_SIZE } from "./format";
+import type { Exchange } from "./platform";
 
 export const COOKIE_EXPIRE_ATTRIBUTES = "; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0";
 
@@ -95,6 +96,11 @@ export function mergeSetCookie(cookies: string[], name: string, line: string): s
   }
   cookies.push(line);
   return cookies;
+}
+
+/** Sets one cookie's Set-Cookie line on the response, replacing a line for the same name already set. */
+export function setResponseCookie(exchange: Pick<Exchange, "getResponseCookies" | "setResponseCookies">, name: string, line: string): void {
+  exchange.setResponseCookies(mergeSetCookie(exchange.getResponseCookies().slice(), name, line));
 }
 
 export function expiredCookieLine(name: string, attributes: string): string {

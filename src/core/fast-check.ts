@@ -83,18 +83,26 @@ export function fastCheck<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
 ): KnownSession | null {
+  const known = verifiedEntryOf(settings, cookie);
+  return known ? checkVerified(known, settings, platform, cookie as string, now, request, bindSourceOf) : null;
+}
+
+/**
+ * The verified-cache entry of this cookie that the fast check (and the touch check) judge; null when
+ * there is none to judge here: no cache, no cookie, or redis/memcached storage (fast-store-check.ts
+ * reads the record first).
+ */
+export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | undefined): VerifiedSession | null {
   const cache = settings.verifiedCache;
-  if (!cache || !cookie) return null;
-  // Redis, memcached: fast-store-check.ts reads the record first.
-  if (settings.storage && !settings.storage.synchronous) return null;
-  const known = cache.get(cookie);
-  return known ? checkVerified(known, settings, platform, cookie, now, request, bindSourceOf) : null;
+  if (!cache || !cookie || (settings.storage && !settings.storage.synchronous)) return null;
+  return cache.get(cookie) || null;
 }
 
 /**
  * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, the one
  * the cold check (cold-check.ts) just made, or one whose record a storage that answers asynchronously
- * was asked about (fast-store-check.ts: `answer`, required for such a storage).
+ * was asked about (fast-store-check.ts: `answer`, required for such a storage). With `touchDue`, a
+ * session due for a touch passes too, for touch-check.ts, which then touches it.
  */
 export function checkVerified<R>(
   verified: VerifiedSession,
@@ -105,14 +113,17 @@ export function checkVerified<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
   answer?: RecordAnswer,
+  touchDue?: boolean,
 ): KnownSession | null {
   const known = verified as CachedEntry;
   if (known.keyId !== settings.keyIds[0]) return null;
 
   const storage = settings.storage;
   if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous && !answer)) return null;
-  // Expired, or due for a touch or a re-save: the full path does that (and says why).
-  if (lifetimeProblem(settings, false, known, now) !== null || refreshDue(settings, known, now) !== RefreshDue.Nothing) return null;
+  // Expired, or due for a re-save (or a touch, unless the caller touches): the full path does that (and says why).
+  if (lifetimeProblem(settings, false, known, now) !== null) return null;
+  const due = refreshDue(settings, known, now);
+  if (due !== RefreshDue.Nothing && !(touchDue && due === RefreshDue.Touch)) return null;
   if (known.bind !== "" || known.flags & BIND_FLAGS) {
     if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
   }

@@ -26,6 +26,7 @@ import {
   nextChunkPayloadSize,
   parseCookieHeader,
   quickCookie,
+  setResponseCookie,
   withoutSessionCookies,
 } from "./cookies";
 import {
@@ -40,7 +41,6 @@ import {
   MAX_COOKIES,
   MAX_CREATION_TIME,
   MAX_DATA_SIZE,
-  MAX_IDLING_OFFSET,
   MAX_ROLLING_OFFSET,
   MAX_TTL,
   SID_SIZE,
@@ -50,7 +50,7 @@ import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
-import { decryptPayload, macInput, macKeyIndex, parseRecord, payloadText, type UnsealFailure, verifiedEntry } from "./cookie-opening";
+import { decryptPayload, macInput, macKeyIndex, parseRecord, payloadText, touchedHeader, touchedIdlingOffset, type UnsealFailure, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -908,18 +908,13 @@ export class Session {
     const meta = this.meta;
     if (this.state !== "open" || !meta) return failed("unable to touch nonexistent session");
     const settings = this.settings;
-    const sinceRoll = this.platform.now() - meta.creationTime - meta.rollingOffset;
-    const idlingOffset = sinceRoll < 0 ? 0 : sinceRoll > MAX_IDLING_OFFSET ? MAX_IDLING_OFFSET : sinceRoll;
-    const headerBytes = meta.header.slice();
-    setIdlingOffset(headerBytes, idlingOffset);
-    setMac(headerBytes, calculateMacFromPrk(this.platform, this.prkFor(meta.ikm), meta.sid, macInput(this.platform, headerBytes, this.boundValues(meta.flags))));
+    const idlingOffset = touchedIdlingOffset(this.platform.now(), meta.creationTime, meta.rollingOffset);
+    const headerBytes = touchedHeader(this.platform, this.prkFor(meta.ikm), meta.sid, meta.header, idlingOffset, this.boundValues(meta.flags));
     meta.idlingOffset = idlingOffset;
     meta.header = headerBytes;
     const cookieName = settings.cookieName;
     const value = encodeBase64Url(headerBytes) + (settings.storage ? "" : meta.initialChunk || "");
-    this.exchange.setResponseCookies(
-      mergeSetCookie(this.exchange.getResponseCookies().slice(), cookieName, cookieName + "=" + value + settings.cookieAttributes),
-    );
+    setResponseCookie(this.exchange, cookieName, cookieName + "=" + value + settings.cookieAttributes);
     return OK;
   }
 

@@ -15,12 +15,13 @@
 
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
-import { fastCheck, KnownSession } from "../core/fast-check";
+import { checkVerified, KnownSession, verifiedEntryOf } from "../core/fast-check";
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
+import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
-import { quickCookie } from "../core/cookies";
+import { quickCookie, setResponseCookie } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import { keepCheckView } from "./check-view";
@@ -58,9 +59,10 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
    * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
    * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
    * rest of the second (the state only changes with the clock). With redis or memcached storage, the
-   * same check after its one store read (fast-store-check.ts). With cookie storage, a cookie not seen
-   * before is verified without a Session (cold-check.ts) and then judged by the same check. Else the
-   * full start() (open, refresh), synchronous too when it can be.
+   * same check after its one store read (fast-store-check.ts). A cookie verified before and due for a
+   * touch only is touched without a Session (touch-check.ts). With cookie or shm storage, a cookie not
+   * seen before is verified without a Session (cold-check.ts) and then judged by the same check. Else
+   * the full start() (open, refresh), synchronous too when it can be.
    */
   function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
     let context: RequestContext;
@@ -75,8 +77,18 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // Not nginx's $cookie_<name>: it matches names regardless of case, so a value cached under
       // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
       const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
-      const known = fastCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
+      // The fast check (fastCheck's two steps: the cookie's verified entry is looked up once here).
+      const verified = verifiedEntryOf(settings, cookie || undefined);
+      const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (known) return publishKnown(r, mode, known, settings, context, now);
+      // Verified before and due for a touch only: touched without a Session (touch-check.ts).
+      const touched = verified ? touchCheck(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
+      if (touched) {
+        // Re-issued as the Session re-issues it (js_access: on the response; auth_request: handed back).
+        const exchange = createNjsExchange(r);
+        setResponseCookie(exchange, settings.cookieName, touched.setCookie);
+        return publish(r, mode, context, settings, publicationOf(touched.known, settings, context.entry, context, now), exchange.getResponseCookies());
+      }
       // Redis, memcached: the same check, after the one store read it needs.
       const asked = storeCheckable(settings, cookie || undefined, now);
       if (asked) {

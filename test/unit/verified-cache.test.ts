@@ -14,7 +14,8 @@ import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
 import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
 import { coldCheck } from "../../src/core/cold-check";
-import { fastCheck } from "../../src/core/fast-check";
+import { fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
+import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, type VerifiedSession } from "../../src/core/verified-cache";
@@ -230,6 +231,75 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     // A storage that answers asynchronously: the full path makes the round trip (no store here: none is asked).
     const redis = createEnv({ ...COOKIE_OPTIONS, storage: "redis", redis: { port: 1 } });
     assert.equal(cold(redis, cookie), null);
+  });
+});
+
+function touch(env: Env, cookie: string, request: MemoryRequest = {}) {
+  const exchange = createMemoryExchange({ cookie, ...request });
+  const settings = env.library.settings();
+  const value = findCookie(parseCookieHeader(cookie), settings.cookieName);
+  const verified = verifiedEntryOf(settings, value);
+  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source) : null;
+}
+
+describe("the touch check: a verified cookie due for a touch only, without a Session", () => {
+  for (const [what, options] of [
+    ["cookie storage", COOKIE_OPTIONS],
+    ["shm storage", { ...COOKIE_OPTIONS, storage: "shm" }],
+    ["a bound session", { ...COOKIE_OPTIONS, bind: ["ip", "user-agent"] }],
+  ] as Array<[string, SessionOptions]>) {
+    it(`${what}: re-issues the very cookie the full path's touch re-issues, and publishes the touched session`, async () => {
+      const env = createEnv(options);
+      const request: MemoryRequest = { remoteAddress: "192.0.2.7", userAgent: "Touch/1.0" };
+      const cookie = await login(env, request);
+      assert.equal((await start(env, cookie, request)).exists, true, "verified by the full path");
+      assert.equal(touch(env, cookie, request), null, "nothing due: not touched");
+      env.clock.now += 61;
+      const touched = touch(env, cookie, request);
+      assert.ok(touched, "touched without the full path");
+      const full = await start(env, cookie, request);
+      assert.equal(full.refreshed, true);
+      assert.deepEqual([touched.setCookie], full.cookies, "the same Set-Cookie line as Session.touch");
+      assert.equal(touched.known.subject, "alice");
+      assert.deepEqual(touched.known.data, { name: "Alice" });
+      assert.equal(touched.known.timing.idlingOffset, 61, "the idle clock restarted");
+      assert.equal(touched.known.timing.timestamp, env.clock.now);
+      // The touched cookie opens, and its idle clock counts from the touch.
+      const reissued = createMemoryExchange({});
+      reissued.responseCookies = [touched.setCookie];
+      const next = nextCookie(reissued, cookie);
+      env.clock.now += 599;
+      assert.equal((await start(env, next, request)).exists, true, "idle for 599 s since the touch, not 660");
+    });
+  }
+
+  it("declines what the full path must do: a re-save due, a fallback key, a registry, a cookie not verified, a bind mismatch", async () => {
+    const env = createEnv({ ...COOKIE_OPTIONS, rolling_timeout: 400 });
+    const cookie = await login(env);
+    assert.equal(touch(env, cookie), null, "not verified yet");
+    await start(env, cookie);
+    env.clock.now += 301;
+    assert.equal(touch(env, cookie), null, "past 3/4 of the rolling timeout: a re-save, not a touch");
+
+    const rotated = createEnv(COOKIE_OPTIONS);
+    const old = await login(rotated);
+    await start(rotated, old);
+    rotated.library.init({ secret: "the-new-secret", secret_fallbacks: [SECRET] });
+    rotated.clock.now += 61;
+    assert.equal(touch(rotated, old), null, "a fallback key's cookie is re-sealed by the full path");
+
+    const registered = createEnv({ ...COOKIE_OPTIONS, registry_zone: "sessions", store_metadata: true });
+    const listed = await login(registered);
+    await start(registered, listed);
+    registered.clock.now += 61;
+    assert.equal(touch(registered, listed), null, "a registry records the touch: the full path's");
+    assert.equal((await start(registered, listed)).refreshed, true);
+
+    const bound = createEnv({ ...COOKIE_OPTIONS, bind: ["ip"] });
+    const boundCookie = await login(bound, { remoteAddress: "192.0.2.7" });
+    await start(bound, boundCookie, { remoteAddress: "192.0.2.7" });
+    bound.clock.now += 61;
+    assert.equal(touch(bound, boundCookie, { remoteAddress: "198.51.100.9" }), null, "another address");
   });
 });
 
