@@ -23,7 +23,7 @@
 
 import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import type { Settings } from "./settings";
-import { checkVerified, KnownSession, RecordAnswer, recordHolds, storageKeyOf, verifiedEntries } from "./fast-check";
+import { checkVerified, FastCheckSettings, KnownSession, RecordAnswer, recordHolds, storageKeyOf, verifiedEntries } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import { askedWithin, markAsked } from "./store-revalidation";
@@ -31,6 +31,9 @@ import { entryIndex } from "./session";
 import type { BindSource } from "./session";
 import type { Storage } from "./storage";
 import type { VerifiedSession } from "./verified-cache";
+
+/** What storeCheckable and answerWithinBound read of the settings (the njs engine's warm view has it). */
+export type BoundCheckSettings = FastCheckSettings & Pick<Settings, "storeRevalidate">;
 
 /** What the store said within store_revalidate: the record held this very ciphertext, unrevoked. */
 const ANSWERED_WITHIN_BOUND: RecordAnswer = { holds: true, revoked: false };
@@ -57,7 +60,7 @@ export interface StoreQuestion {
  * a storage that answers asynchronously; null otherwise (no such storage, not verified before, a
  * fallback key, expired or due for a refresh: the full path).
  */
-export function storeCheckable(settings: Settings, cookie: string | undefined, now: number): VerifiedSession | null {
+export function storeCheckable(settings: FastCheckSettings, cookie: string | undefined, now: number): VerifiedSession | null {
   const storage = settings.storage;
   const cache = settings.verifiedCache;
   if (!storage || storage.synchronous || !cache || !cookie || cookie.length !== HEADER_ENCODED_SIZE) return null;
@@ -68,7 +71,7 @@ export function storeCheckable(settings: Settings, cookie: string | undefined, n
 }
 
 /** What store-revalidation.ts marks: one session as one audience sees it. */
-function askedKey(settings: Settings, entry: VerifiedSession): string {
+function askedKey(settings: FastCheckSettings, entry: VerifiedSession): string {
   return entry.sid + ":" + settings.audience;
 }
 
@@ -79,8 +82,8 @@ function askedKey(settings: Settings, entry: VerifiedSession): string {
  */
 export function answerWithinBound<R>(
   entry: VerifiedSession,
-  settings: Settings,
-  platform: Platform,
+  settings: BoundCheckSettings,
+  platform: Pick<Platform, "sha256" | "sharedDict">,
   cookie: string,
   now: number,
   request: R,

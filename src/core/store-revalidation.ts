@@ -33,7 +33,7 @@ const MARK_PREFIX = "@asked:";
 const MEMORY_MARKS = 4096;
 
 /** Whether this node asked the store about session `sid` (base64url) less than `boundMs` ago. */
-export function askedWithin(platform: Platform, sid: string, boundMs: number): boolean {
+export function askedWithin(platform: Pick<Platform, "sharedDict">, sid: string, boundMs: number): boolean {
   const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
   if (dict) {
     try {

@@ -12,8 +12,9 @@
  *     lives VIEW_SECONDS: for a new generation's worker to read an old view, the kernel would have
  *     to hand its pid out again within that time;
  *   - the text scopes it to the location's overrides (what requestContext() resolves from it).
- * Only cookie and shm storage have a view: the other storages are asynchronous, which the warm check
- * is not. A missing or unreadable view only means the full check runs.
+ * Cookie and shm storage have a view; redis and memcached only with store_revalidate, for the
+ * sessions the store confirmed within the bound (the warm check never asks the store: it is
+ * synchronous). A missing or unreadable view only means the full check runs.
  */
 
 import type { Settings } from "../core/settings";
@@ -28,8 +29,8 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/2": the array form below (a view of the object form, under its old key, is never read as one). */
-const VIEW_PREFIX = "@check-view/2:";
+/** "/3": the array form below, with store_revalidate (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/3:";
 
 /** The plain settings the warm check reads: fastCheck's, the checks', and publishing's. */
 type PlainSettings = Pick<
@@ -50,7 +51,10 @@ type PlainSettings = Pick<
 >;
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
-export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache">;
+export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache" | "storeRevalidate">;
+
+/** view[13] of a redis or memcached location (store_revalidate only). */
+const NETWORK_STORE = "network store";
 
 /**
  * A location's view, as a JSON array in the zone, by position: viewOf writes it, readCheckView reads
@@ -59,7 +63,7 @@ export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 18;
+const VIEW_LENGTH = 19;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
@@ -80,7 +84,10 @@ function viewKey(locationText: string): string {
 function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   const cacheZone = settings.verifiedCache ? settings.verifiedCache.zone : undefined;
   if (!cacheZone) return null;
-  if (settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
+  const network = settings.storage !== null && !settings.storage.synchronous;
+  if (network ? settings.storeRevalidate === 0 : settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
+  // A registry in the store is answered with the record: within the bound, by the mark (not made here).
+  const registry = settings.registry && !settings.registry.readChecked ? settings.registry.options : null;
   return [
     settings.cookieName,
     settings.audience,
@@ -95,12 +102,13 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     settings.hashStorageKey,
     settings.requestHeaders,
     settings.responseHeaders,
-    // 13: shm's options when the storage is shm (null: none given); false for cookie storage.
-    settings.storageName === "shm" ? settings.storageOptions || null : false,
-    settings.registry ? settings.registry.options : null,
+    // 13: shm's options when the storage is shm (null: none given); NETWORK_STORE; false for cookie storage.
+    network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false,
+    registry,
     cacheZone,
     entry.expose_data,
     entry.csrf,
+    settings.storeRevalidate,
   ];
 }
 
@@ -142,7 +150,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   const cacheZone = view[15] as string;
   const cacheDict = platform.sharedDict(cacheZone);
   if (!cacheDict) return null;
-  const shm = view[13] as StorageOptions | null | false;
+  const shm = view[13] as StorageOptions | null | false | typeof NETWORK_STORE;
   const registry = view[14] as RegistryOptions | null;
   const settings: CheckSettings = {
     cookieName: view[0] as string,
@@ -159,9 +167,10 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     requestHeaders: view[11] as Settings["requestHeaders"],
     responseHeaders: view[12] as Settings["responseHeaders"],
     // The very factories the full configuration uses, so the warm check reads what the full one would.
-    storage: shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
+    storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
     registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCache(cacheDict, cacheZone),
+    storeRevalidate: view[18] as number,
   };
   return { settings: settings, entry: { expose_data: view[16] as WarmEntry["expose_data"], csrf: view[17] as WarmEntry["csrf"] } };
 }

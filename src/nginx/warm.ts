@@ -7,8 +7,9 @@
  * njs engine (under QuickJS the rest is built once per context and its own check is cheaper).
  *
  * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
- * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck, and
- * publishing is the same publication.ts. Anything else (no view yet, no cookie, a cookie not verified
+ * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck (for
+ * redis and memcached with store_revalidate, the same answer within the bound), and publishing is the
+ * same publication.ts. Anything else (no view yet, no cookie, a cookie not verified
  * before, due for a refresh, a CSRF check due, anything thrown) answers false, and the full check
  * runs, deciding, logging and failing closed as always.
  */
@@ -27,12 +28,20 @@ declare function njsSessionWarmStores(): WarmStores;
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
 
+/** warm-stores.ts, built at most once per load of this part (each call of its function builds it anew). */
+let builtStores: WarmStores | null = null;
+
+function warmStores(): WarmStores {
+  if (!builtStores) builtStores = njsSessionWarmStores();
+  return builtStores;
+}
+
 function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
     const platform = createNjsWarmPlatform();
-    const view = readCheckView(platform, text, njsSessionWarmStores);
+    const view = readCheckView(platform, text, warmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
     if (view.entry.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
@@ -40,7 +49,13 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
     const cookie = typeof header === "string" ? quickCookie(header, view.settings.cookieName) : undefined;
     if (!cookie) return false;
     const now = platform.now();
-    const known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
+    let known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
+    if (!known && view.settings.storeRevalidate > 0) {
+      // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
+      const stores = warmStores();
+      const entry = stores.storeCheckable(view.settings, cookie, now);
+      known = entry ? stores.answerWithinBound(entry, view.settings, platform, cookie, now, r, njsBindSource) : null;
+    }
     if (!known) return false;
     publishNow(r, mode, publicationOf(known, view.settings, view.entry, null, now), NO_COOKIES);
     return true;

@@ -42,6 +42,11 @@ function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_da
   const settings = resolveSettings(options, platform);
   keepCheckView(platform, "location text", settings, entry as EntryOptions);
   const view = readCheckView(platform, "location text", () => warmStores);
+  return { settings, view };
+}
+
+function roundTripped(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
+  const { settings, view } = roundTrip(options, entry);
   assert.ok(view, "a view is read back");
   return { settings, view };
 }
@@ -60,7 +65,7 @@ describe("check view (the warm check's settings)", () => {
       request_headers: ["id", "subject"],
       response_headers: ["timeout"],
     };
-    const { settings, view } = roundTrip(options, { expose_data: ["name"], csrf: true });
+    const { settings, view } = roundTripped(options, { expose_data: ["name"], csrf: true });
     for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
     assert.equal(view.settings.storage, null);
     assert.equal(view.settings.registry, null);
@@ -70,10 +75,24 @@ describe("check view (the warm check's settings)", () => {
 
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
-    const { settings, view } = roundTrip(options, { expose_data: [], csrf: false });
+    const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
     for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
     assert.ok(view.settings.storage && view.settings.storage.synchronous, "shm storage");
     assert.ok(settings.registry && view.settings.registry, "the registry");
     assert.deepEqual(view.entry, { expose_data: [], csrf: false });
+  });
+
+  it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
+    for (const storage of ["redis", "memcached"] as const) {
+      assert.equal(roundTrip({ secret: "check-view-secret", storage }, { expose_data: [], csrf: false }).view, null, `${storage}: no bound, no view`);
+      const options: SessionOptions = { secret: "check-view-secret", storage, store_revalidate: 1500, store_metadata: true };
+      const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
+      for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], `${storage}: ${name}`);
+      assert.equal(view.settings.storeRevalidate, 1500);
+      assert.ok(view.settings.storage && !view.settings.storage.synchronous, `${storage}: an asynchronous storage`);
+      assert.throws(() => view.settings.storage?.get("session", "key", T0), /does not ask the store/);
+      assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
+      assert.equal(view.settings.registry, null, `${storage}: answered with the record, by the bound`);
+    }
   });
 });
