@@ -1,5 +1,5 @@
 # njs-session on the official nginx image (Debian-based; it ships the njs modules): dist/session.js,
-# dist/store-bridge.js, the nginx/ snippets and a ready example site (docker/nginx.conf) protecting
+# dist/session-api.js (for njs modules of your own), dist/store-bridge.js, the nginx/ snippets and a ready example site (docker/nginx.conf) protecting
 # /app/, configured by NJS_SESSION_* environment variables (README "Docker", docs/docker.md).
 #
 #   npm ci && npm run build                       # dist/ is built, not kept in git
@@ -20,7 +20,7 @@ FROM ${BASE_IMAGE}
 # Where the base keeps ngx_http_js_module.so and ngx_stream_js_module.so.
 ARG NJS_MODULES_DIR=/usr/lib/nginx/modules
 
-COPY dist/session.js dist/store-bridge.js /etc/nginx/njs/
+COPY dist/session.js dist/session-api.js dist/store-bridge.js /etc/nginx/njs/
 COPY nginx/njs-session.conf nginx/session-upstream.conf nginx/session-auth-request.conf \
      nginx/store-bridge.conf nginx/store-bridge-front.conf nginx/store-bridge-relay.conf \
      nginx/demo/demo-app.js docker/demo-app.conf /etc/nginx/njs-session/
