@@ -7,8 +7,8 @@
  * Connections are kept per server, TLS settings and prelude (AUTH, SELECT), at most IDLE_PER_TARGET idle
  * each, and do not keep the process alive. Unlike the bridge, it makes its connections itself, so it
  * takes the storages' TLS and unix socket options (STORE_CONNECTION_OPTIONS): a failed TLS handshake,
- * a certificate that does not verify, is a connection that failed, as an unreachable server is. A request runs on a connection of its own until its replies are all
- * in: a connection that timed out, failed, or sent more than was asked for is closed, never reused, so
+ * a certificate that does not verify, is a connection that failed, as an unreachable server is. A
+ * request runs on a connection of its own until its replies are all in: a connection that timed out, failed, or sent more than was asked for is closed, never reused, so
  * a late reply is never read as the answer to another request (the bridge's rule too).
  */
 
