@@ -1,13 +1,14 @@
 /**
  * The cold check: a session cookie that was not verified before (a new visitor, a cookie just
  * re-issued), opened without building a Session, for the common case only: one cookie (no chunks),
- * sealed with the current key, with cookie storage or a storage read in the same step (shm; redis
- * and memcached take the full path, which makes the one round trip).
+ * sealed with the current key, with cookie storage or a storage read in the same step (shm, file;
+ * redis and memcached take the full path, which makes the one round trip).
  *
  * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
  * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, record parser,
- * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it verified goes into the verified cache, and fast-check.ts's checkVerified judges it,
- * exactly as it judges that entry on the next request. So it only ever says "valid, nothing to
+ * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it
+ * verified goes into the verified cache, and fast-check.ts's checkVerified judges it, exactly as it
+ * judges that entry on the next request. So it only ever says "valid, nothing to
  * re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
  * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
  * refreshes as always. It finds in the verified cache whatever was verified here, so a valid cookie

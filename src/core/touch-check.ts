@@ -2,7 +2,7 @@
  * The touch check: a session cookie verified before whose only due refresh is a touch (the idle clock
  * restarted: the same header with a new idling offset and MAC, re-issued; no new id, no storage write,
  * no decryption), done without building a Session, for the common case only: the current key, no
- * session registry to touch, cookie storage in one cookie or a storage read in the same step (shm).
+ * session registry to touch, cookie storage in one cookie or a storage read in the same step (shm, file).
  *
  * It judges the session as the fast check does (fast-check.ts's checkVerified, a touch allowed) and
  * touches it as Session.touch does, through the same functions (cookie-opening.ts's touchedIdlingOffset
