@@ -511,9 +511,13 @@ function q(text: string): string {
   return "'" + text.replace(/'/g, "'\\''") + "'";
 }
 
-function wrkEnv(scenario: Scenario, cookies = scenario.cookies): string {
+function wrkEnv(scenario: Scenario, cookies = scenario.cookies, cursor = true): string {
   const vars: string[] = [];
   if (cookies) vars.push(`BENCH_COOKIES=${q(cookies)}`);
+  // The cursor carries a pool's round robin from the check run to round 1 and on to each next round
+  // (bench.lua): a cold scenario then never sends a cookie its instance verified a moment ago. A
+  // callgrind run starts a fresh process with empty caches, so it starts at the pool's start.
+  if (cookies && cursor) vars.push(`BENCH_COOKIE_CURSOR=${q(file(`cursor-${scenario.id}`))}`);
   if (scenario.login) vars.push("BENCH_METHOD=POST", `BENCH_BODY=${q(LOGIN_BODY)}`);
   return vars.join(" ");
 }
@@ -609,7 +613,7 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
           cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
         }
         lines.push(
-          `${prelude}callgrind_requests ${q(join(out, `${s.id}.cg${n}`))} ${q(dir)} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies)}`,
+          `${prelude}callgrind_requests ${q(join(out, `${s.id}.cg${n}`))} ${q(dir)} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies, false)}`,
         );
       }
     }

@@ -2,6 +2,11 @@
 --   BENCH_OUT      file the summary is written to, as one JSON object (always)
 --   BENCH_COOKIES  file of Cookie header values, one per line: one line = the same cookie on every
 --                  request (warm); many = each request takes the next one, round robin (cold)
+--   BENCH_COOKIE_CURSOR  (with many cookies) a file holding where the round robin goes on: read at
+--                  start, written at the end, so that the next run of the same scenario (its next
+--                  round) sends cookies the instance has not seen lately instead of the same first
+--                  ones again, which its verified-session cache would still hold: a cold scenario
+--                  would be measured partly warm, more so the faster the previous round ran
 --   BENCH_METHOD, BENCH_BODY   e.g. POST and a form body (login)
 --   BENCH_LIMIT    stop after this many responses (RSS measurements, pool collection): the thread
 --                  stops and touches BENCH_OUT.done; wrk's main thread sleeps out -d regardless,
@@ -32,7 +37,14 @@ if #cookies == 1 then
   -- A static request: wrk builds it once, so the client costs nothing per request.
   wrk.headers["Cookie"] = cookies[1]
 elseif #cookies > 1 then
-  local next_cookie = 0
+  -- A global, so that done() can read where this thread stopped (thread:get).
+  next_cookie = 0
+  local cursor_path = os.getenv("BENCH_COOKIE_CURSOR")
+  local cursor = cursor_path and cursor_path ~= "" and io.open(cursor_path, "r")
+  if cursor then
+    next_cookie = (tonumber(cursor:read("*l") or "") or 0) % #cookies
+    cursor:close()
+  end
   request = function()
     next_cookie = next_cookie % #cookies + 1
     wrk.headers["Cookie"] = cookies[next_cookie]
@@ -84,6 +96,12 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
   out:close()
+  local cursor_path = os.getenv("BENCH_COOKIE_CURSOR")
+  if cursor_path and cursor_path ~= "" and threads[1] then
+    local cursor = assert(io.open(cursor_path, "w"))
+    cursor:write(string.format("%d\n", threads[1]:get("next_cookie") or 0))
+    cursor:close()
+  end
   if expect_status then
     local check = assert(io.open(os.getenv("BENCH_OUT") .. ".check", "w"))
     local thread = threads[1]
