@@ -172,11 +172,27 @@ after(async () => {
   for (const text of outputs) assert.equal(text.includes(SECRET), false, "no secret in the package's output: " + text);
 });
 
-describe("Sentinel failover seen from Node (a master, a replica, one sentinel)", { timeout: 30000 }, () => {
+/**
+ * The describe's servers: started before its tests, then `ready` waits until they can serve and gives
+ * the package's Sessions over them; stopped after, their output holding no secret.
+ */
+function useServers(options: { name: string; stores: string; ports: number[] }, ready: () => Promise<Sessions>): void {
   let servers: RootfsServers;
-
   before(async () => {
-    servers = await startRootfsServers({
+    servers = await startRootfsServers({ ...options, env: {} });
+    current = await ready();
+  });
+  after(async () => {
+    current.close();
+    const output = servers.output();
+    await servers.stop();
+    assert.equal(output.includes(SECRET), false, "no secret in the servers' output");
+  });
+}
+
+describe("Sentinel failover seen from Node (a master, a replica, one sentinel)", { timeout: 30000 }, () => {
+  useServers(
+    {
       name: "failover-sentinel",
       // As t/160: the master is down after 500 ms without an answer; one sentinel, quorum 1.
       stores: [
@@ -190,19 +206,13 @@ describe("Sentinel failover seen from Node (a master, a replica, one sentinel)",
         "redis-sentinel /tmp/sentinel.conf &",
       ].join("\n"),
       ports: [MASTER, REPLICA, SENTINEL],
-      env: {},
-    });
-    // Ready for a failover when the sentinel knows the replica.
-    await waitFor("the sentinel to know the replica", async () => JSON.stringify(await redis(SENTINEL, "SENTINEL", "replicas", "mymaster")).includes(String(REPLICA)));
-    current = sessionsWith({ master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL}`] });
-  });
-
-  after(async () => {
-    current.close();
-    const output = servers.output();
-    await servers.stop();
-    assert.equal(output.includes(SECRET), false, "no secret in the servers' output");
-  });
+    },
+    async () => {
+      // Ready for a failover when the sentinel knows the replica.
+      await waitFor("the sentinel to know the replica", async () => JSON.stringify(await redis(SENTINEL, "SENTINEL", "replicas", "mymaster")).includes(String(REPLICA)));
+      return sessionsWith({ master: "mymaster", sentinels: [`127.0.0.1:${SENTINEL}`] });
+    },
+  );
 
   it("the master killed: 503 while none answers, then the session opens on the promoted replica and new logins are written there", async () => {
     const carol = await login("carol");
@@ -249,8 +259,6 @@ describe("Sentinel failover seen from Node (a master, a replica, one sentinel)",
 });
 
 describe("Cluster slot migration seen from Node (three masters): ASK during, MOVED after", { timeout: 30000 }, () => {
-  let servers: RootfsServers;
-
   /** port => node id, as each node says. */
   async function ids(): Promise<{ [port: number]: string }> {
     const known: { [port: number]: string } = {};
@@ -315,8 +323,8 @@ describe("Cluster slot migration seen from Node (three masters): ASK during, MOV
     for (const port of CLUSTER_PORTS) assert.equal(await redis(port, "CONFIG", "RESETSTAT"), "OK");
   }
 
-  before(async () => {
-    servers = await startRootfsServers({
+  useServers(
+    {
       name: "failover-cluster",
       // As node-nginx.test.ts's cluster and t/170: three masters, no replicas, formed before the test runs.
       stores: [
@@ -328,26 +336,20 @@ describe("Cluster slot migration seen from Node (three masters): ASK during, MOV
         `redis-cli --cluster create ${CLUSTER_PORTS.map((port) => "127.0.0.1:" + port).join(" ")} --cluster-replicas 0 --cluster-yes >/dev/null`,
       ].join("\n"),
       ports: CLUSTER_PORTS,
-      env: {},
-    });
-    // Settled when every node says ok and each names the same owner for every slot range.
-    await waitFor("the cluster to settle", async () => {
-      const views: string[] = [];
-      for (const port of CLUSTER_PORTS) {
-        if (!/cluster_state:ok/.test((await redis(port, "CLUSTER", "INFO")) as string)) return false;
-        views.push(JSON.stringify(await redis(port, "CLUSTER", "SLOTS")));
-      }
-      return views.every((view) => view.replace(/"[0-9a-f]{40}"/g, "") === views[0].replace(/"[0-9a-f]{40}"/g, "")) && JSON.parse(views[0]).length === 3;
-    });
-    current = sessionsWith({ nodes: CLUSTER_PORTS.map((port) => ({ ip: "127.0.0.1", port })) });
-  });
-
-  after(async () => {
-    current.close();
-    const output = servers.output();
-    await servers.stop();
-    assert.equal(output.includes(SECRET), false, "no secret in the servers' output");
-  });
+    },
+    async () => {
+      // Settled when every node says ok and each names the same owner for every slot range.
+      await waitFor("the cluster to settle", async () => {
+        const views: string[] = [];
+        for (const port of CLUSTER_PORTS) {
+          if (!/cluster_state:ok/.test((await redis(port, "CLUSTER", "INFO")) as string)) return false;
+          views.push(JSON.stringify(await redis(port, "CLUSTER", "SLOTS")));
+        }
+        return views.every((view) => view.replace(/"[0-9a-f]{40}"/g, "") === views[0].replace(/"[0-9a-f]{40}"/g, "")) && JSON.parse(views[0]).length === 3;
+      });
+      return sessionsWith({ nodes: CLUSTER_PORTS.map((port) => ({ ip: "127.0.0.1", port })) });
+    },
+  );
 
   it("MOVED: the slot moved while Node holds the old map; the session opens, the map is read again, writes land on the new owner", async () => {
     const moved = await login("moved");
