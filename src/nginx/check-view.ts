@@ -17,6 +17,7 @@
  * synchronous). A missing or unreadable view only means the full check runs.
  */
 
+import type { CheckedSettings } from "../core/checks";
 import type { Settings } from "../core/settings";
 import type { StorageOptions } from "../core/options";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
@@ -32,23 +33,12 @@ const VIEW_SECONDS = 60;
 /** "/3": the array form below, with store_revalidate (a view of an older form is never read as one). */
 const VIEW_PREFIX = "@check-view/3:";
 
-/** The plain settings the warm check reads: fastCheck's, the checks', and publishing's. */
-type PlainSettings = Pick<
-  Settings,
-  | "cookieName"
-  | "audience"
-  | "keyIds"
-  | "idlingTimeout"
-  | "rollingTimeout"
-  | "absoluteTimeout"
-  | "rememberRollingTimeout"
-  | "rememberAbsoluteTimeout"
-  | "touchThreshold"
-  | "rollingRenewal"
-  | "hashStorageKey"
-  | "requestHeaders"
-  | "responseHeaders"
->;
+/**
+ * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
+ * storage and registry the view rebuilds), and fastCheck's and publishing's own.
+ */
+type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
+  Pick<Settings, "cookieName" | "audience" | "keyIds" | "hashStorageKey" | "requestHeaders" | "responseHeaders">;
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
 export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache" | "storeRevalidate">;
