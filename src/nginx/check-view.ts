@@ -61,11 +61,11 @@ type CheckView = unknown[];
 /** The entry options the warm check reads: what it publishes, and whether a CSRF check may be due. */
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
 
-/** What the warm check gets from a view. */
-export interface LocationView {
-  settings: CheckSettings;
-  entry: WarmEntry;
-}
+/**
+ * What the warm check gets from a view: the settings and the entry options in one object (one object
+ * literal fewer on every warm request of the njs engine).
+ */
+export type LocationView = CheckSettings & WarmEntry;
 
 function viewKey(locationText: string): string {
   return VIEW_PREFIX + process.pid + ":" + locationText;
@@ -138,11 +138,12 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   }
   if (!Array.isArray(view) || view.length !== VIEW_LENGTH) return null;
   const cacheZone = view[15] as string;
-  const cacheDict = platform.sharedDict(cacheZone);
+  // Mostly the zone the view is in: its dict is at hand.
+  const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
   if (!cacheDict) return null;
   const shm = view[13] as StorageOptions | null | false | typeof NETWORK_STORE;
   const registry = view[14] as RegistryOptions | null;
-  const settings: CheckSettings = {
+  return {
     cookieName: view[0] as string,
     audience: view[1] as string,
     keyIds: view[2] as string[],
@@ -161,6 +162,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCache(cacheDict, cacheZone),
     storeRevalidate: view[18] as number,
+    expose_data: view[16] as WarmEntry["expose_data"],
+    csrf: view[17] as WarmEntry["csrf"],
   };
-  return { settings: settings, entry: { expose_data: view[16] as WarmEntry["expose_data"], csrf: view[17] as WarmEntry["csrf"] } };
 }
