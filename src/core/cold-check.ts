@@ -31,7 +31,7 @@ import type { Storage } from "./storage";
 const RECORD_JUST_READ: RecordAnswer = { holds: true };
 
 /** What the cold check reads of the settings. */
-export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks">;
+export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks" | "verifiedCache">;
 
 /**
  * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it

@@ -24,7 +24,7 @@ import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { dictTimeout } from "../core/shared-dict";
-import { createZoneVerifiedCache } from "../core/verified-cache";
+import { createZoneVerifiedCacheReader, VerifiedCacheReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
 import type { WarmStores } from "./warm-stores";
 
@@ -41,7 +41,7 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
   Pick<Settings, "cookieName" | "audience" | "keyIds" | "hashStorageKey" | "requestHeaders" | "responseHeaders">;
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
-export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache" | "storeRevalidate">;
+export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: VerifiedCacheReader };
 
 /** view[13] of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
@@ -160,7 +160,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     // The very factories the full configuration uses, so the warm check reads what the full one would.
     storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
     registry: registry ? stores().createRegistry(platform, registry) : null,
-    verifiedCache: createZoneVerifiedCache(cacheDict, cacheZone),
+    verifiedCache: createZoneVerifiedCacheReader(cacheDict, cacheZone),
     storeRevalidate: view[18] as number,
     expose_data: view[16] as WarmEntry["expose_data"],
     csrf: view[17] as WarmEntry["csrf"],
