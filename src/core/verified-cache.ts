@@ -159,8 +159,9 @@ function zoneEntries(entries: SessionEntry[] | undefined): SessionEntry[] | 0 {
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const data = entry[0];
-    for (const key in data) {
-      const value = data[key];
+    const keys = Object.keys(data);
+    for (let k = 0; k < keys.length; k++) {
+      const value = data[keys[k]];
       if (typeof value === "number" && !isFinite(value)) return 0;
     }
     written.push(entry[2] === undefined ? [data, entry[1]] : [data, entry[1], entry[2]]);
