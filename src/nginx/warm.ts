@@ -44,20 +44,20 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
     const view = readCheckView(platform, text, warmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
-    if (view.entry.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
+    if (view.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
     const header = r.headersIn["Cookie"];
-    const cookie = typeof header === "string" ? quickCookie(header, view.settings.cookieName) : undefined;
+    const cookie = typeof header === "string" ? quickCookie(header, view.cookieName) : undefined;
     if (!cookie) return false;
     const now = platform.now();
-    let known = fastCheck(view.settings, platform, cookie, now, r, njsBindSource);
-    if (!known && view.settings.storeRevalidate > 0) {
+    let known = fastCheck(view, platform, cookie, now, r, njsBindSource);
+    if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();
-      const entry = stores.storeCheckable(view.settings, cookie, now);
-      known = entry ? stores.answerWithinBound(entry, view.settings, platform, cookie, now, r, njsBindSource) : null;
+      const entry = stores.storeCheckable(view, cookie, now);
+      known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
-    publishNow(r, mode, publicationOf(known, view.settings, view.entry, null, now), NO_COOKIES);
+    publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.
