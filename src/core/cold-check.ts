@@ -20,10 +20,10 @@ import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMism
 import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import { checkVerified, FastCheckSettings, KnownSession, RecordAnswer, storageKeyOf } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
-import { handOnHeader, parseHeader, SessionHeader } from "./header";
+import { handOnHeader, parseHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
-import { BindSource, boundValues, loggableId, openPayload } from "./session";
+import { BindSource, loggableId, openPayload, requestBoundValues } from "./session";
 import type { Settings } from "./settings";
 import type { Storage } from "./storage";
 
@@ -64,13 +64,14 @@ export function coldCheck<R>(
     handOnHeader(cookie, parsed);
     return null;
   }
-  const bound = boundValues(header.flags, bindSourceOf(request));
+  const bound = requestBoundValues(header.flags, request, bindSourceOf);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound) !== 0) {
     handOnHeader(cookie, parsed);
     return null;
   }
-  const record = storage ? storedRecord(settings, platform, storage, header, now) : null;
+  const sid = encodeBase64Url(header.sid);
+  const record = storage ? storedRecord(settings, platform, storage, sid, now) : null;
   const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.
   if ((storage && !record) || ciphertextText.length !== header.dataSize) {
@@ -86,7 +87,7 @@ export function coldCheck<R>(
     // The Session's rule for what it opens; what it refuses is not cached (the full path says why).
     const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
     if (!("entries" in opened)) return null;
-    const verified = verifiedEntry(settings, 0, bound, header, ciphertextText, plaintext, loggableId(platform, header.sid));
+    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid));
     // The parse, for checkVerified and the cache (an in-memory cache holds this very object; the zone's
     // text keeps the entries of a session without data).
     verified.entries = opened.entries;
@@ -95,11 +96,11 @@ export function coldCheck<R>(
   });
 }
 
-/** The session's record, [ciphertext, info?], in a synchronous storage; null when there is none to open. */
-function storedRecord(settings: ColdCheckSettings, platform: Platform, storage: Storage, header: SessionHeader, now: number): unknown[] | null {
+/** The record of the session `sid` (base64url), [ciphertext, info?], in a synchronous storage; null when there is none to open. */
+function storedRecord(settings: ColdCheckSettings, platform: Platform, storage: Storage, sid: string, now: number): unknown[] | null {
   let stored: unknown;
   try {
-    stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, encodeBase64Url(header.sid)), now);
+    stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, sid), now);
   } catch (e) {
     // A storage that throws: the full path fails closed or says why.
     return null;

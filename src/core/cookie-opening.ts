@@ -5,7 +5,7 @@
  * take them through these functions, so they cannot drift apart.
  */
 
-import { concatBytes, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { concatBytes, utf8Decode, utf8Encode } from "./bytes";
 import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE, MAX_IDLING_OFFSET } from "./format";
 import { headerTag, SessionHeader, setIdlingOffset, setMac } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey } from "./keys";
@@ -84,12 +84,16 @@ export function payloadText(platform: Platform, header: SessionHeader, decrypted
   return utf8Decode(plaintext);
 }
 
-/** What the verified cache keeps of a cookie whose MAC and decryption both held. */
+/**
+ * What the verified cache keeps of a cookie whose MAC and decryption both held. `sid` is the header's
+ * session id as base64url text: a caller that read a record already encoded it for the storage key.
+ */
 export function verifiedEntry(
   settings: Pick<Settings, "keyIds">,
   keyIndex: number,
   bound: string,
   header: SessionHeader,
+  sid: string,
   ciphertext: string,
   plaintext: string,
   loggableId: string,
@@ -103,7 +107,7 @@ export function verifiedEntry(
     creationTime: header.creationTime,
     rollingOffset: header.rollingOffset,
     idlingOffset: header.idlingOffset,
-    sid: encodeBase64Url(header.sid),
+    sid: sid,
     loggableId: loggableId,
   };
 }

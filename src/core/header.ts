@@ -53,8 +53,9 @@ export function headerMac(header: SessionHeader): Uint8Array {
 export type HeaderResult = { header: SessionHeader; error?: undefined } | { header?: undefined; error: string };
 
 /*
- * Little-endian readers for the header's field sizes, without a loop: QuickJS interprets every step
- * of a byte loop. Multiplications, not shifts, above 24 bits (shifts work on signed 32-bit integers).
+ * Little-endian readers for the header's field sizes, without a loop and each one expression (no
+ * calls of one another): QuickJS interprets every step of a byte loop and pays for every call.
+ * Multiplications, not shifts, above 24 bits (shifts work on signed 32-bit integers).
  */
 function read16(b: Uint8Array, at: number): number {
   return b[at] | (b[at + 1] << 8);
@@ -65,31 +66,41 @@ function read24(b: Uint8Array, at: number): number {
 }
 
 function read32(b: Uint8Array, at: number): number {
-  return read24(b, at) + b[at + 3] * 0x1000000;
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
 }
 
 function read40(b: Uint8Array, at: number): number {
-  return read32(b, at) + b[at + 4] * 0x100000000;
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000 + b[at + 4] * 0x100000000;
 }
 
-/** The writers' counterparts; values are whole, non-negative and fit their fields (checked by the callers). */
+/**
+ * The writers' counterparts, likewise without calls of one another; values are whole, non-negative
+ * and fit their fields (checked by the callers).
+ */
 function write16(b: Uint8Array, at: number, value: number): void {
   b[at] = value & 0xff;
   b[at + 1] = (value >>> 8) & 0xff;
 }
 
 function write24(b: Uint8Array, at: number, value: number): void {
-  write16(b, at, value);
+  b[at] = value & 0xff;
+  b[at + 1] = (value >>> 8) & 0xff;
   b[at + 2] = (value >>> 16) & 0xff;
 }
 
 function write32(b: Uint8Array, at: number, value: number): void {
-  write24(b, at, value);
+  b[at] = value & 0xff;
+  b[at + 1] = (value >>> 8) & 0xff;
+  b[at + 2] = (value >>> 16) & 0xff;
   b[at + 3] = (value >>> 24) & 0xff;
 }
 
 function write40(b: Uint8Array, at: number, value: number): void {
-  write32(b, at, value % 0x100000000);
+  const low = value % 0x100000000;
+  b[at] = low & 0xff;
+  b[at + 1] = (low >>> 8) & 0xff;
+  b[at + 2] = (low >>> 16) & 0xff;
+  b[at + 3] = (low >>> 24) & 0xff;
   b[at + 4] = Math.floor(value / 0x100000000) & 0xff;
 }
 

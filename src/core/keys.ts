@@ -22,9 +22,26 @@ import { retainedTable } from "./retained";
 const HASH_SIZE = 32;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
 const MAX_PSEUDORANDOM_KEYS = 64;
-/** HKDF info prefixes (encoded when a key is derived: no work at module load). */
+/** HKDF info prefixes (encoded when a key is first derived: no work at module load). */
 const AUTHENTICATION_INFO = "authentication:";
 const ENCRYPTION_INFO = "encryption:";
+
+/**
+ * The prefixes' bytes, constants built on first use: encoding them again for every derivation costs
+ * QuickJS a TextEncoder call each time. Nothing writes into them (firstBlockInput copies).
+ */
+let authenticationInfoBytes: Uint8Array | undefined;
+let encryptionInfoBytes: Uint8Array | undefined;
+
+function authenticationInfo(): Uint8Array {
+  if (!authenticationInfoBytes) authenticationInfoBytes = utf8Encode(AUTHENTICATION_INFO);
+  return authenticationInfoBytes;
+}
+
+function encryptionInfo(): Uint8Array {
+  if (!encryptionInfoBytes) encryptionInfoBytes = utf8Encode(ENCRYPTION_INFO);
+  return encryptionInfoBytes;
+}
 
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
@@ -56,8 +73,7 @@ export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array
 }
 
 /** HKDF-Expand's input for T(1): info ‖ 0x01, where info = the prefix's bytes ‖ tail. */
-function firstBlockInput(infoPrefix: string, infoTail: Uint8Array | null): Uint8Array {
-  const prefix = utf8Encode(infoPrefix);
+function firstBlockInput(prefix: Uint8Array, infoTail: Uint8Array | null): Uint8Array {
   const tailSize = infoTail ? infoTail.length : 0;
   const input = new Uint8Array(prefix.length + tailSize + 1);
   input.set(prefix, 0);
@@ -78,7 +94,7 @@ function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, fir
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
 export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
   const prk = pseudorandomKey(platform, ikm);
-  const firstInput = firstBlockInput(infoText, null);
+  const firstInput = firstBlockInput(utf8Encode(infoText), null);
   const first = platform.hmacSha256(prk, firstInput);
   if (size === HASH_SIZE) return first;
   if (size < HASH_SIZE) return first.subarray(0, size);
@@ -90,7 +106,7 @@ export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
 export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
-  return platform.hmacSha256(prk, firstBlockInput(AUTHENTICATION_INFO, sid));
+  return platform.hmacSha256(prk, firstBlockInput(authenticationInfo(), sid));
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
@@ -101,13 +117,19 @@ export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Ui
 /**
  * Whether the 16 bytes at `macOffset` in `holder` are the MAC over `message`: compared with the
  * digest's first 16 bytes in place (no views made), in constant time (no early exit, so the time
- * taken does not tell where the bytes differ).
+ * taken does not tell where the bytes differ). One expression, not a loop over MAC_SIZE bytes:
+ * QuickJS interprets every step of a loop.
  */
 export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
   if (holder.length < macOffset + MAC_SIZE) return false;
-  const expected = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
-  let diff = 0;
-  for (let i = 0; i < MAC_SIZE; i++) diff |= expected[i] ^ holder[macOffset + i];
+  const e = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
+  const h = holder;
+  const o = macOffset;
+  const diff =
+    (e[0] ^ h[o]) | (e[1] ^ h[o + 1]) | (e[2] ^ h[o + 2]) | (e[3] ^ h[o + 3]) |
+    (e[4] ^ h[o + 4]) | (e[5] ^ h[o + 5]) | (e[6] ^ h[o + 6]) | (e[7] ^ h[o + 7]) |
+    (e[8] ^ h[o + 8]) | (e[9] ^ h[o + 9]) | (e[10] ^ h[o + 10]) | (e[11] ^ h[o + 11]) |
+    (e[12] ^ h[o + 12]) | (e[13] ^ h[o + 13]) | (e[14] ^ h[o + 14]) | (e[15] ^ h[o + 15]);
   return diff === 0;
 }
 
@@ -129,7 +151,7 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
 export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  const firstInput = firstBlockInput(ENCRYPTION_INFO, sid);
+  const firstInput = firstBlockInput(encryptionInfo(), sid);
   const first = platform.hmacSha256(prk, firstInput);
   return { key: first, iv: secondBlock(platform, prk, first, firstInput).subarray(0, IV_SIZE) };
 }
@@ -146,7 +168,7 @@ export function deriveRememberAesKeyAndIv(
   iterations: number,
 ): Promise<AesKeyAndIv> {
   if (iterations <= 0) return Promise.resolve(deriveAesKeyAndIv(platform, ikm, sid));
-  const prefix = utf8Encode(ENCRYPTION_INFO);
+  const prefix = encryptionInfo();
   const salt = new Uint8Array(prefix.length + sid.length);
   salt.set(prefix, 0);
   salt.set(sid, prefix.length);

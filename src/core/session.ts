@@ -513,7 +513,7 @@ export class Session {
     const index = opened.index;
     if (decrypted !== null && read.cache) {
       const header = read.header;
-      read.cache.set(read.cookie, verifiedEntry(settings, read.keyIndex, read.bound, header, decrypted, plaintext, this.loggableIdOf(header.sid)), read.lifetime);
+      read.cache.set(read.cookie, verifiedEntry(settings, read.keyIndex, read.bound, header, encodeBase64Url(header.sid), decrypted, plaintext, this.loggableIdOf(header.sid)), read.lifetime);
     }
 
     if (index >= 0) {
@@ -1325,6 +1325,14 @@ export function loggableId(platform: Platform, sid: Uint8Array): string {
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */
 export type BindSource = Pick<Exchange, "remoteAddress" | "scheme" | "userAgent">;
 
+/**
+ * boundValues for a request whose attributes are read through `bindSourceOf`, called only when the
+ * flags bind anything: a view of the request per check costs QuickJS an object for nothing otherwise.
+ */
+export function requestBoundValues<R>(flags: number, request: R, bindSourceOf: (request: R) => BindSource): string {
+  return flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT) ? boundValues(flags, bindSourceOf(request)) : "";
+}
+
 /** The bound request attributes of a session with these flags, joined by "|"; "" when none. */
 export function boundValues(flags: number, source: BindSource): string {
   if (!(flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT))) return "";
@@ -1371,18 +1379,21 @@ export function decodeEntries(plaintext: string): SessionEntry[] | null {
     return null;
   }
   if (!Array.isArray(parsed) || parsed.length === 0) return null;
-  const entries: SessionEntry[] = [];
+  // The parse's own arrays become the entries (fresh from JSON.parse, so shared with nothing): a copy
+  // of each costs QuickJS an array for nothing. A missing subject reads as undefined already.
   for (let i = 0; i < parsed.length; i++) {
     const entry = parsed[i];
     if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return null;
     const data = entry[0];
+    // Lua writes an empty data table as {}; an array-like table as [] — both read back as objects.
     if (data === null || typeof data !== "object") return null;
     if (typeof entry[1] !== "string") return null;
-    if (entry.length === 3 && entry[2] !== null && typeof entry[2] !== "string") return null;
-    // Lua writes an empty data table as {}; an array-like table as [] — both read back as objects.
-    entries.push([data as SessionData, entry[1], entry[2] === null || entry[2] === undefined ? undefined : entry[2]]);
+    if (entry.length === 3) {
+      if (entry[2] === null) entry[2] = undefined;
+      else if (typeof entry[2] !== "string") return null;
+    }
   }
-  return entries;
+  return parsed as SessionEntry[];
 }
 
 /** A decrypted payload as opened: its entries, where the audience's is (-1: not there), a record's info. */

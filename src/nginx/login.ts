@@ -68,10 +68,12 @@ export function createLoginHandler(env: EntryEnvironment) {
       const verdict = readVerdict(headerValue(reply.headersOut[verdictHeader]));
       // Copy the backend's reply, minus the verdict: the client never sees it.
       const names = Object.keys(reply.headersOut);
+      const verdictLower = verdictHeader.toLowerCase();
       for (let i = 0; i < names.length; i++) {
-        const lower = names[i].toLowerCase();
-        if (lower === verdictHeader.toLowerCase() || NOT_COPIED.indexOf(lower) >= 0) continue;
-        r.headersOut[names[i]] = reply.headersOut[names[i]] as string;
+        const name = names[i];
+        const lower = name.toLowerCase();
+        if (lower === verdictLower || NOT_COPIED.indexOf(lower) >= 0) continue;
+        r.headersOut[name] = reply.headersOut[name] as string;
       }
       const contentType = headerValue(reply.headersOut["Content-Type"]);
       if (contentType) r.headersOut["Content-Type"] = contentType;

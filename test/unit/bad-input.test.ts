@@ -19,6 +19,7 @@ import {
   REF,
   REF_FLAG_DEFLATE,
   refIkm,
+  refOpen,
   refRewriteHeader,
   refSeal,
   refSplitCookie,
@@ -106,6 +107,20 @@ describe("sanity: the forging helpers make cookies the library accepts", () => {
     const resigned = rewrite(value, []);
     assert.equal(resigned, value);
     assert.equal((await attempt(env, "session=" + rewrite(value, [[REF.idling, 3, 0]]))).exists, true);
+  });
+
+  it("a null subject (JSON null, as another writer may send it) opens as no subject and is saved back without one", async () => {
+    const env = createEnv();
+    const forged = forge(Buffer.from(JSON.stringify([[{ f: 1 }, "app", null]])));
+    env.clock.now = T0 + 1;
+    const exchange = env.request("session=" + forged);
+    const opened = await env.library.open(exchange, OPTS);
+    assert.equal(opened.error, undefined);
+    assert.equal(opened.session.getSubject(), undefined);
+    assert.equal((await opened.session.save()).ok, true);
+    const line = exchange.responseCookies[0];
+    const { header, payloadText } = refSplitCookie(line.substring(line.indexOf("=") + 1, line.indexOf(";")));
+    assert.equal(refOpen(IKM, header, payloadText), JSON.stringify([[{ f: 1 }, "app"]]));
   });
 });
 

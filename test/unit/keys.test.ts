@@ -15,6 +15,7 @@ import {
   deriveMacKeyFromPrk,
   deriveRememberAesKeyAndIv,
   hkdfSha256,
+  macMatches,
   pseudorandomKey,
 } from "../../src/core/keys";
 import { createNodePlatform } from "../../src/platform/node";
@@ -72,5 +73,23 @@ describe("keys: HKDF against node:crypto", () => {
     assert.deepEqual(Buffer.concat([slow.key, slow.iv]), pbkdf2);
     const fast = await deriveRememberAesKeyAndIv(platform, ikm, sid, 0);
     assert.deepEqual(Buffer.concat([fast.key, fast.iv]), referenceHkdf(ikm, info("encryption:", sid), 44));
+  });
+});
+
+describe("keys: macMatches", () => {
+  it("holds for the MAC at its offset and fails when any one of its 16 bytes differs", () => {
+    const prk = pseudorandomKey(platform, new Uint8Array(randomBytes(32)));
+    const sid = new Uint8Array(randomBytes(32));
+    const message = new Uint8Array(randomBytes(66));
+    const offset = 5;
+    const holder = new Uint8Array(offset + 16 + 3);
+    holder.set(calculateMacFromPrk(platform, prk, sid, message), offset);
+    assert.equal(macMatches(platform, prk, sid, message, holder, offset), true);
+    for (let i = 0; i < 16; i++) {
+      const changed = holder.slice();
+      changed[offset + i] ^= 0x01;
+      assert.equal(macMatches(platform, prk, sid, message, changed, offset), false, "byte " + i);
+    }
+    assert.equal(macMatches(platform, prk, sid, message, holder.subarray(0, offset + 15), offset), false, "too short");
   });
 });
