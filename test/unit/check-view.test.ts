@@ -35,6 +35,11 @@ const PLAIN = [
   "responseHeaders",
 ] as const;
 
+/** The view's key as bytes, to compare with the settings' ikm. */
+function keyOf(key: string | null): Uint8Array | null {
+  return key === null ? null : new Uint8Array(Buffer.from(key, "base64url"));
+}
+
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
   for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
@@ -71,6 +76,7 @@ describe("check view (the warm check's settings)", () => {
     assert.equal(view.settings.registry, null);
     assert.ok(view.settings.verifiedCache);
     assert.deepEqual(view.entry, { expose_data: ["name"], csrf: true });
+    assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
   it("makes shm storage and its registry again from their options", () => {
@@ -80,6 +86,7 @@ describe("check view (the warm check's settings)", () => {
     assert.ok(view.settings.storage && view.settings.storage.synchronous, "shm storage");
     assert.ok(settings.registry && view.settings.registry, "the registry");
     assert.deepEqual(view.entry, { expose_data: [], csrf: false });
+    assert.deepEqual(keyOf(view.key), settings.ikm, "the key, for the cold part");
   });
 
   it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
@@ -93,6 +100,7 @@ describe("check view (the warm check's settings)", () => {
       assert.throws(() => view.settings.storage?.get("session", "key", T0), /does not ask the store/);
       assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
       assert.equal(view.settings.registry, null, `${storage}: answered with the record, by the bound`);
+      assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
     }
   });
 });
