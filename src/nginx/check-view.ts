@@ -17,7 +17,8 @@
  * synchronous). A missing or unreadable view only means the full check runs.
  *
  * The view of a cookie or shm location holds the current key (its ikm), for the cold part (cold.ts):
- * a cookie not verified before is opened with it, without the configuration. The zone already holds
+ * a cookie not verified before is opened with it, and one due for a touch touched, without the
+ * configuration. The zone already holds
  * what the key protects (decrypted payloads: verified-cache.ts), never leaves the node's memory (it
  * must not have `state=`), and what can read it, nginx's workers, can read the secret's source too.
  * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
@@ -58,7 +59,7 @@ type PlainSettings = Pick<
 >;
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
-export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache" | "storeRevalidate">;
+export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "verifiedCache" | "storeRevalidate" | "cookieAttributes">;
 
 /** view[13] of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
@@ -70,7 +71,7 @@ const NETWORK_STORE = "network store";
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 20;
+const VIEW_LENGTH = 21;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
@@ -120,6 +121,8 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     settings.storeRevalidate,
     // 19: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
     network ? null : encodeBase64Url(settings.ikm),
+    // 20: what a touch re-issues the cookie with (touch-check.ts).
+    settings.cookieAttributes,
   ];
 }
 
@@ -182,6 +185,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCache(cacheDict, cacheZone),
     storeRevalidate: view[18] as number,
+    cookieAttributes: view[20] as string,
   };
   return { settings: settings, entry: { expose_data: view[16] as WarmEntry["expose_data"], csrf: view[17] as WarmEntry["csrf"] }, key: view[19] as string | null };
 }

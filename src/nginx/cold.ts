@@ -1,22 +1,26 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * The cold part: under the njs engine, a session cookie not verified before (a new visitor, a cookie
- * just re-issued) opened with the location's check view instead of the whole module. Every request
- * there starts from the module's top level, and building the full part (every storage, the Session,
- * the configuration) costs more than the cold check itself. build/build.mjs compiles this file into
- * njsSessionCold(), declared within the warm part, which calls it only for a cookie the verified cache
- * does not hold, with a view that has a key (cookie or shm storage).
+ * The cold part: under the njs engine, the keyed steps of the session check without the whole module,
+ * with the location's check view: a session cookie not verified before (a new visitor, a cookie just
+ * re-issued) opened, and a verified one due for a touch touched. Every request there starts from the
+ * module's top level, and building the full part (every storage, the Session, the configuration) costs
+ * more than either. build/build.mjs compiles this file into njsSessionCold(), declared within the warm
+ * part, which calls it only for those two, with a view that has a key (cookie or shm storage).
  *
- * It is the full check's own cold check (cold-check.ts, the same function QuickJS runs there) with the
- * view's settings and key, and the same publishing. So it only ever finishes a valid session with
- * nothing to re-issue; whatever else (a fallback key, a refresh due, a failure, anything thrown)
- * answers false, and the full check runs, deciding, logging and failing closed as always. What it
- * verified is in the verified cache by then, so the full check does not decrypt it again.
+ * They are the full check's own (cold-check.ts and touch-check.ts, the functions QuickJS runs there)
+ * with the view's settings and key, and the same publishing. So they only ever finish a valid session
+ * with nothing else to re-issue; whatever else (a fallback key, a re-save due, a registry to record a
+ * touch in, a failure, anything thrown) answers false, and the full check runs, deciding, logging and
+ * failing closed as always. What the cold check verified is in the verified cache by then, so the full
+ * check does not decrypt it again.
  */
 
 import { decodeBase64Url } from "../core/bytes";
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
-import { createNjsPlatform, njsBindSource } from "../platform/njs";
+import { setResponseCookie } from "../core/cookies";
+import { touchCheck, TouchCheckSettings } from "../core/touch-check";
+import type { VerifiedSession } from "../core/verified-cache";
+import { createNjsExchange, createNjsPlatform, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { CheckMode, publicationOf, publishNow } from "./publication";
 
@@ -34,10 +38,9 @@ function declined(): boolean {
  * check. `cookie` is the value the warm check found (quickCookie), `now` its clock.
  */
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, cookie: string, now: number): boolean | Promise<boolean> {
-  const ikm = view.key ? decodeBase64Url(view.key) : null;
-  if (!ikm) return false;
+  const settings = keyedSettings(view);
+  if (!settings) return false;
   const viewSettings = view.settings;
-  const settings: ColdCheckSettings = Object.assign({}, viewSettings, { ikm: ikm, ikmFallbacks: NO_FALLBACKS });
   const opened = coldCheck(settings, createNjsPlatform(), cookie, now, r, njsBindSource);
   if (!opened) return false;
   return opened.then(function (known) {
@@ -47,10 +50,33 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
   }, declined);
 }
 
-export interface ColdPart {
-  access: typeof coldAccess;
+/**
+ * True once a cookie due for a touch (`verified`: its verified-cache entry) was touched, re-issued and
+ * published, as the full check does it; false: run the full check.
+ */
+function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, verified: VerifiedSession, cookie: string, now: number): boolean {
+  const settings = keyedSettings(view);
+  if (!settings) return false;
+  const touched = touchCheck(verified, settings, createNjsPlatform(), cookie, now, r, njsBindSource);
+  if (!touched) return false;
+  // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
+  const exchange = createNjsExchange(r);
+  setResponseCookie(exchange, view.settings.cookieName, touched.setCookie);
+  publishNow(r, mode, publicationOf(touched.known, view.settings, view.entry, null, now), exchange.getResponseCookies());
+  return true;
 }
 
-const part: ColdPart = { access: coldAccess };
+/** The view's settings with its key; null when the view has none. */
+function keyedSettings(view: LocationView): (ColdCheckSettings & TouchCheckSettings) | null {
+  const ikm = view.key ? decodeBase64Url(view.key) : null;
+  return ikm ? Object.assign({}, view.settings, { ikm: ikm, ikmFallbacks: NO_FALLBACKS }) : null;
+}
+
+export interface ColdPart {
+  access: typeof coldAccess;
+  touch: typeof touchAccess;
+}
+
+const part: ColdPart = { access: coldAccess, touch: touchAccess };
 
 export default part;

@@ -17,6 +17,7 @@
 
 import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
+import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
@@ -60,8 +61,12 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
     // fastCheck, in its two steps: whether the cache holds the cookie decides where a miss goes.
     const verified = verifiedEntryOf(view.settings, cookie);
     let known = verified ? checkVerified(verified, view.settings, platform, cookie, now, r, njsBindSource) : null;
-    // Not verified before: the cold check (a network store has no key in its view: the full check).
-    if (!verified && view.key) return njsSessionCold().access(r, mode, view, cookie, now);
+    if (!known && view.key) {
+      // Not verified before: the cold check; due for a touch: the touch check (the cold part's). A
+      // network store's view has no key: the full check.
+      if (!verified) return njsSessionCold().access(r, mode, view, cookie, now);
+      if (refreshDue(view.settings, verified, now) === RefreshDue.Touch) return njsSessionCold().touch(r, mode, view, verified, cookie, now);
+    }
     if (!known && view.settings.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();

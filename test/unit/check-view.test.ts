@@ -33,6 +33,7 @@ const PLAIN = [
   "hashStorageKey",
   "requestHeaders",
   "responseHeaders",
+  "cookieAttributes",
 ] as const;
 
 /** The view's key as bytes, to compare with the settings' ikm. */
