@@ -31,7 +31,7 @@ import type { Storage } from "./storage";
 const RECORD_JUST_READ: RecordAnswer = { holds: true };
 
 /** What the cold check reads of the settings. */
-export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks">;
+export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks" | "verifiedCache">;
 
 /**
  * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it
@@ -87,9 +87,10 @@ export function coldCheck<R>(
     const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
     if (!("entries" in opened)) return null;
     const verified = verifiedEntry(settings, 0, bound, header, ciphertextText, plaintext, loggableId(platform, header.sid));
-    cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
-    // The parse, for checkVerified (an in-memory cache holds this very object; the zone wrote its own text).
+    // The parse, for checkVerified and the cache (an in-memory cache holds this very object; the zone's
+    // text keeps the entries of a session without data).
     verified.entries = opened.entries;
+    cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, storage ? RECORD_JUST_READ : undefined);
   });
 }

@@ -24,7 +24,7 @@ import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SI
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
 import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry, unpublishableSubject } from "./session";
-import type { VerifiedSession } from "./verified-cache";
+import type { VerifiedCacheReader, VerifiedSession } from "./verified-cache";
 
 const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 
@@ -66,7 +66,8 @@ export interface RecordAnswer {
 }
 
 /** What the fast check reads of the settings. */
-export type FastCheckSettings = CheckedSettings & Pick<Settings, "verifiedCache" | "keyIds" | "hashStorageKey" | "cookieName" | "audience">;
+export type FastCheckSettings = CheckedSettings &
+  Pick<Settings, "keyIds" | "hashStorageKey" | "cookieName" | "audience"> & { verifiedCache: VerifiedCacheReader | null };
 
 export function fastCheck<R>(
   settings: FastCheckSettings,

@@ -14,6 +14,10 @@
  *   MAC input .............. header[0, 66)   (plus "#" + SHA-256 of the bound request attributes, if bound)
  */
 
+// The derived values below are literals, their derivation in a comment (test/unit/format.test.ts holds
+// them together): the bundler keeps a constant computed from others in every part that imports this
+// file, used or not (it cannot tell the expression is free of side effects), and the njs engine pays
+// each on every request that loads a part.
 export const COOKIE_TYPE_SIZE = 1;
 export const FLAGS_SIZE = 2;
 export const SID_SIZE = 32;
@@ -24,22 +28,22 @@ export const TAG_SIZE = 16;
 export const IDLING_OFFSET_SIZE = 3;
 export const MAC_SIZE = 16;
 
-export const FLAGS_OFFSET = COOKIE_TYPE_SIZE; // 1
-export const SID_OFFSET = FLAGS_OFFSET + FLAGS_SIZE; // 3
-export const CREATION_TIME_OFFSET = SID_OFFSET + SID_SIZE; // 35
-export const ROLLING_OFFSET_OFFSET = CREATION_TIME_OFFSET + CREATION_TIME_SIZE; // 40
-export const DATA_SIZE_OFFSET = ROLLING_OFFSET_OFFSET + ROLLING_OFFSET_SIZE; // 44
-export const TAG_OFFSET = DATA_SIZE_OFFSET + DATA_SIZE_SIZE; // 47
-export const IDLING_OFFSET_OFFSET = TAG_OFFSET + TAG_SIZE; // 63
-export const MAC_OFFSET = IDLING_OFFSET_OFFSET + IDLING_OFFSET_SIZE; // 66
+export const FLAGS_OFFSET = 1; // COOKIE_TYPE_SIZE
+export const SID_OFFSET = 3; // FLAGS_OFFSET + FLAGS_SIZE
+export const CREATION_TIME_OFFSET = 35; // SID_OFFSET + SID_SIZE
+export const ROLLING_OFFSET_OFFSET = 40; // CREATION_TIME_OFFSET + CREATION_TIME_SIZE
+export const DATA_SIZE_OFFSET = 44; // ROLLING_OFFSET_OFFSET + ROLLING_OFFSET_SIZE
+export const TAG_OFFSET = 47; // DATA_SIZE_OFFSET + DATA_SIZE_SIZE
+export const IDLING_OFFSET_OFFSET = 63; // TAG_OFFSET + TAG_SIZE
+export const MAC_OFFSET = 66; // IDLING_OFFSET_OFFSET + IDLING_OFFSET_SIZE
 
 /** Bytes authenticated by AES-GCM as additional data. */
-export const HEADER_AAD_SIZE = TAG_OFFSET; // 47
+export const HEADER_AAD_SIZE = 47; // TAG_OFFSET
 /** Bytes a touch keeps unchanged. */
-export const HEADER_TOUCH_SIZE = IDLING_OFFSET_OFFSET; // 63
+export const HEADER_TOUCH_SIZE = 63; // IDLING_OFFSET_OFFSET
 /** Bytes covered by the MAC. */
-export const HEADER_MAC_INPUT_SIZE = MAC_OFFSET; // 66
-export const HEADER_SIZE = MAC_OFFSET + MAC_SIZE; // 82
+export const HEADER_MAC_INPUT_SIZE = 66; // MAC_OFFSET
+export const HEADER_SIZE = 82; // MAC_OFFSET + MAC_SIZE
 /** base64url without padding of 82 bytes. */
 export const HEADER_ENCODED_SIZE = 110;
 
@@ -52,19 +56,18 @@ export const FLAG_BIND_IP = 0x0100;
 export const FLAG_BIND_SCHEME = 0x0200;
 export const FLAG_BIND_USER_AGENT = 0x0400;
 /** Every flag the format defines; a header with any other bit set is refused. */
-export const KNOWN_FLAGS =
-  FLAG_STORAGE | FLAG_FORGET | FLAG_DEFLATE | FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
+export const KNOWN_FLAGS = 0x0713; // FLAG_STORAGE | FLAG_FORGET | FLAG_DEFLATE | FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT
 
 /** A browser keeps at least 4096 bytes per cookie (name + "=" + value). */
 export const MAX_COOKIE_SIZE = 4096;
 /** The most cookies one session may be split into (name, name2 .. name9). */
 export const MAX_COOKIES = 9;
-export const MAX_COOKIES_SIZE = MAX_COOKIES * MAX_COOKIE_SIZE; // 36864
+export const MAX_COOKIES_SIZE = 36864; // MAX_COOKIES * MAX_COOKIE_SIZE
 
-export const MAX_CREATION_TIME = 2 ** (CREATION_TIME_SIZE * 8) - 1;
-export const MAX_ROLLING_OFFSET = 2 ** (ROLLING_OFFSET_SIZE * 8) - 1;
-export const MAX_IDLING_OFFSET = 2 ** (IDLING_OFFSET_SIZE * 8) - 1;
-export const MAX_DATA_SIZE = 2 ** (DATA_SIZE_SIZE * 8) - 1;
+export const MAX_CREATION_TIME = 0xffffffffff; // 2 ** (CREATION_TIME_SIZE * 8) - 1
+export const MAX_ROLLING_OFFSET = 0xffffffff; // 2 ** (ROLLING_OFFSET_SIZE * 8) - 1
+export const MAX_IDLING_OFFSET = 0xffffff; // 2 ** (IDLING_OFFSET_SIZE * 8) - 1
+export const MAX_DATA_SIZE = 0xffffff; // 2 ** (DATA_SIZE_SIZE * 8) - 1
 /** Longest cookie lifetime browsers honour (RFC 6265bis: 400 days). */
 export const MAX_TTL = 34560000;
 

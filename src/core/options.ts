@@ -88,19 +88,30 @@ export interface SessionOptions {
 
 export type StorageOptions = { [name: string]: unknown };
 
-/** Property names usable in request_headers / response_headers, mapped to the header they set. */
-export const HEADER_NAMES: { [property: string]: string } = {
-  id: "Session-Id",
-  audience: "Session-Audience",
-  subject: "Session-Subject",
-  timeout: "Session-Timeout",
-  idling_timeout: "Session-Idling-Timeout",
-  "idling-timeout": "Session-Idling-Timeout",
-  rolling_timeout: "Session-Rolling-Timeout",
-  "rolling-timeout": "Session-Rolling-Timeout",
-  absolute_timeout: "Session-Absolute-Timeout",
-  "absolute-timeout": "Session-Absolute-Timeout",
-};
+/** headerNames()'s table, made on first use. */
+let headerTable: { [property: string]: string } | null = null;
+
+/**
+ * Property names usable in request_headers / response_headers, mapped to the header they set. Made on
+ * first use, not at load: the njs engine builds the module's parts on every request, and most
+ * locations name no such header.
+ */
+export function headerNames(): { [property: string]: string } {
+  if (headerTable) return headerTable;
+  headerTable = {
+    id: "Session-Id",
+    audience: "Session-Audience",
+    subject: "Session-Subject",
+    timeout: "Session-Timeout",
+    idling_timeout: "Session-Idling-Timeout",
+    "idling-timeout": "Session-Idling-Timeout",
+    rolling_timeout: "Session-Rolling-Timeout",
+    "rolling-timeout": "Session-Rolling-Timeout",
+    absolute_timeout: "Session-Absolute-Timeout",
+    "absolute-timeout": "Session-Absolute-Timeout",
+  };
+  return headerTable;
+}
 export type HeaderProperty = string;
 
 export const BIND_FLAGS: { [name: string]: number } = {
@@ -303,7 +314,7 @@ function checkValueSets(options: SessionOptions): void {
   ];
   for (let l = 0; l < headerLists.length; l++) {
     const list = headerLists[l][1] || [];
-    for (let i = 0; i < list.length; i++) oneOf(headerLists[l][0], list[i], Object.keys(HEADER_NAMES));
+    for (let i = 0; i < list.length; i++) oneOf(headerLists[l][0], list[i], Object.keys(headerNames()));
   }
   const names: Array<[string, string | undefined]> = [
     ["cookie_name", options.cookie_name],

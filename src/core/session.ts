@@ -12,7 +12,7 @@
 
 import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
-import { HEADER_NAMES } from "./options";
+import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
 import {
   chunkCookieName,
@@ -1164,7 +1164,7 @@ export class Session {
 
   private setPropertyHeaders(properties: string[], setHeader: (name: string, value: string) => void): void {
     for (let i = 0; i < properties.length; i++) {
-      const name = HEADER_NAMES[properties[i]];
+      const name = headerNames()[properties[i]];
       if (!name) continue;
       const value = this.getProperty(properties[i]);
       if (value === undefined || value instanceof Uint8Array) continue;

@@ -21,6 +21,7 @@
  * Entries hold decrypted session data: they never leave the node, and the zone must not have `state=`.
  */
 
+import type { SessionEntry } from "./session";
 import { dictTimeout, SharedDict, zoneError } from "./shared-dict";
 
 export interface VerifiedSession {
@@ -41,14 +42,21 @@ export interface VerifiedSession {
   sid: string;
   /** The loggable id ($session_id): truncated SHA-256 of the session id. */
   loggableId: string;
-  /** The payload parsed, in memory only; read, never changed, by the fast check (fast-check.ts). */
+  /**
+   * The payload parsed (SessionEntry[]), as the writer accepted it: kept in memory, and in the zone's
+   * text (zoneEntries); read, never changed, by the fast check (fast-check.ts).
+   */
   entries?: unknown;
 }
 
-export interface VerifiedCache {
+/** What the fast check reads of a verified cache. */
+export interface VerifiedCacheReader {
   /** The js_shared_dict_zone behind it, if any. */
   readonly zone?: string;
   get(cookie: string): VerifiedSession | null;
+}
+
+export interface VerifiedCache extends VerifiedCacheReader {
   /** `ttl`: seconds the session can live at most from now; the entry need not outlive it. */
   set(cookie: string, session: VerifiedSession, ttl: number): void;
 }
@@ -126,16 +134,43 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
 /**
  * The zone's text of an entry: a flat JSON array, the fields in this order, led by the format's number.
  *
- *   [2, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, plaintext]
+ *   [3, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, plaintext, entries]
  *
  * An array, not an object: no key to write or read per field, for the stringify on a cold request
  * (among QuickJS's costliest calls) and for the parse on every warm request of the njs engine, where
- * the zone is the only cache. Entries of another format (an object, from before) read as absent.
+ * the zone is the only cache. Entries of another format (an object, or an array of format 2, from
+ * before) read as absent.
  */
-const ZONE_FORMAT = 2;
+const ZONE_FORMAT = 3;
+
+/**
+ * The last field: the session's entries as the cold check (cold-check.ts) accepted them, else 0 (an
+ * entry written without its entries at hand: the Session's, whose entries are its own to change).
+ * Written from the accepted parse, so what it holds was verified; with it, the fast check of the njs
+ * engine's warm request has the audience, subject and data from the parse of the entry itself,
+ * without a second parse of the payload and decodeEntries' pass over it (session.ts) — that pass is
+ * made once, by the writer. JSON has no undefined: a session without a subject leaves the third place
+ * out. 0 too when a data value would not come back as the same value (a number beyond the double
+ * range, which JSON writes as null): the payload is then parsed from the plaintext as before.
+ */
+function zoneEntries(entries: SessionEntry[] | undefined): SessionEntry[] | 0 {
+  if (!entries) return 0;
+  const written: SessionEntry[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    const data = entry[0];
+    const keys = Object.keys(data);
+    for (let k = 0; k < keys.length; k++) {
+      const value = data[keys[k]];
+      if (typeof value === "number" && !isFinite(value)) return 0;
+    }
+    written.push(entry[2] === undefined ? [data, entry[1]] : [data, entry[1], entry[2]]);
+  }
+  return written;
+}
 
 function zoneText(session: VerifiedSession): string {
-  return JSON.stringify([
+  const fields = [
     ZONE_FORMAT,
     session.flags,
     session.creationTime,
@@ -147,7 +182,15 @@ function zoneText(session: VerifiedSession): string {
     session.bind,
     session.ciphertext,
     session.plaintext,
-  ]);
+    zoneEntries(session.entries as SessionEntry[] | undefined),
+  ];
+  try {
+    return JSON.stringify(fields);
+  } catch (e) {
+    // Data nested past the engine's stack: the entry without its entries (the rest is flat).
+    fields[11] = 0;
+    return JSON.stringify(fields);
+  }
 }
 
 function parseZoneText(text: string): VerifiedSession | null {
@@ -157,13 +200,15 @@ function parseZoneText(text: string): VerifiedSession | null {
   } catch (e) {
     return null;
   }
-  if (!Array.isArray(fields) || fields.length !== 11 || fields[0] !== ZONE_FORMAT) return null;
+  if (!Array.isArray(fields) || fields.length !== 12 || fields[0] !== ZONE_FORMAT) return null;
   // Spelled out, not two loops: the njs engine's warm check parses an entry on every request, and the
   // loops cost it ~2k instructions more (docs/NOTES.md, issue 14, branch njstax).
   if (typeof fields[1] !== "number" || typeof fields[2] !== "number" || typeof fields[3] !== "number" || typeof fields[4] !== "number") return null;
   if (typeof fields[5] !== "string" || typeof fields[6] !== "string" || typeof fields[7] !== "string") return null;
   if (typeof fields[8] !== "string" || typeof fields[9] !== "string" || typeof fields[10] !== "string") return null;
-  return {
+  const entries = fields[11];
+  if (entries !== 0 && !Array.isArray(entries)) return null;
+  const session: VerifiedSession = {
     flags: fields[1],
     creationTime: fields[2],
     rollingOffset: fields[3],
@@ -175,6 +220,8 @@ function parseZoneText(text: string): VerifiedSession | null {
     ciphertext: fields[9],
     plaintext: fields[10],
   };
+  if (entries !== 0) session.entries = entries;
+  return session;
 }
 
 /** In a shared dict zone: one text per cookie value (zoneText), expiring with the session. */
@@ -182,13 +229,7 @@ export function createZoneVerifiedCache(dict: SharedDict, zone: string): Verifie
   return {
     zone: zone,
     get: function (cookie) {
-      let text: string | number | undefined;
-      try {
-        text = dict.get(cookie);
-      } catch (e) {
-        throw zoneError(zone, e);
-      }
-      return typeof text === "string" ? parseZoneText(text) : null;
+      return readZoneEntry(dict, zone, cookie);
     },
     set: function (cookie, session, ttl) {
       const text = zoneText(session);
@@ -201,4 +242,27 @@ export function createZoneVerifiedCache(dict: SharedDict, zone: string): Verifie
       }
     },
   };
+}
+
+/**
+ * The same zone, read only: for the njs engine's warm check (check-view.ts), which never fills the
+ * cache, so that its part is built without the writing code.
+ */
+export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): VerifiedCacheReader {
+  return {
+    zone: zone,
+    get: function (cookie) {
+      return readZoneEntry(dict, zone, cookie);
+    },
+  };
+}
+
+function readZoneEntry(dict: SharedDict, zone: string, cookie: string): VerifiedSession | null {
+  let text: string | number | undefined;
+  try {
+    text = dict.get(cookie);
+  } catch (e) {
+    throw zoneError(zone, e);
+  }
+  return typeof text === "string" ? parseZoneText(text) : null;
 }

@@ -19,7 +19,8 @@ import { decodeBase64Url } from "../core/bytes";
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
 import { setResponseCookie } from "../core/cookies";
 import { touchCheck, TouchCheckSettings } from "../core/touch-check";
-import type { VerifiedSession } from "../core/verified-cache";
+import type { Platform } from "../core/platform";
+import { createZoneVerifiedCache, VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsPlatform, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { CheckMode, publicationOf, publishNow } from "./publication";
@@ -38,14 +39,14 @@ function declined(): boolean {
  * check. `cookie` is the value the warm check found (quickCookie), `now` its clock.
  */
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, cookie: string, now: number): boolean | Promise<boolean> {
-  const settings = keyedSettings(view);
+  const platform = createNjsPlatform();
+  const settings = keyedSettings(view, platform);
   if (!settings) return false;
-  const viewSettings = view.settings;
-  const opened = coldCheck(settings, createNjsPlatform(), cookie, now, r, njsBindSource);
+  const opened = coldCheck(settings, platform, cookie, now, r, njsBindSource);
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;
-    publishNow(r, mode, publicationOf(known, viewSettings, view.entry, null, now), NO_COOKIES);
+    publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
     return true;
   }, declined);
 }
@@ -55,21 +56,28 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
  * published, as the full check does it; false: run the full check.
  */
 function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, verified: VerifiedSession, cookie: string, now: number): boolean {
-  const settings = keyedSettings(view);
+  const platform = createNjsPlatform();
+  const settings = keyedSettings(view, platform);
   if (!settings) return false;
-  const touched = touchCheck(verified, settings, createNjsPlatform(), cookie, now, r, njsBindSource);
+  const touched = touchCheck(verified, settings, platform, cookie, now, r, njsBindSource);
   if (!touched) return false;
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   const exchange = createNjsExchange(r);
-  setResponseCookie(exchange, view.settings.cookieName, touched.setCookie);
-  publishNow(r, mode, publicationOf(touched.known, view.settings, view.entry, null, now), exchange.getResponseCookies());
+  setResponseCookie(exchange, view.cookieName, touched.setCookie);
+  publishNow(r, mode, publicationOf(touched.known, view, view, null, now), exchange.getResponseCookies());
   return true;
 }
 
-/** The view's settings with its key; null when the view has none. */
-function keyedSettings(view: LocationView): (ColdCheckSettings & TouchCheckSettings) | null {
+/**
+ * The view's settings with its key, and its verified cache writable (the warm part only reads it);
+ * null when the view has no key or its zone is gone.
+ */
+function keyedSettings(view: LocationView, platform: Platform): (ColdCheckSettings & TouchCheckSettings) | null {
   const ikm = view.key ? decodeBase64Url(view.key) : null;
-  return ikm ? Object.assign({}, view.settings, { ikm: ikm, ikmFallbacks: NO_FALLBACKS }) : null;
+  const zone = view.verifiedCache.zone;
+  const dict = zone && platform.sharedDict ? platform.sharedDict(zone) : undefined;
+  if (!ikm || !zone || !dict) return null;
+  return Object.assign({}, view, { ikm: ikm, ikmFallbacks: NO_FALLBACKS, verifiedCache: createZoneVerifiedCache(dict, zone) });
 }
 
 export interface ColdPart {

@@ -6,7 +6,7 @@
  * Shared by the full check (check.ts) and the warm check (warm.ts), so both publish alike.
  */
 
-import { HEADER_NAMES } from "../core/options";
+import { headerNames } from "../core/options";
 import { MAX_COOKIES } from "../core/format";
 import { closestTimeout, timingProperty } from "../core/properties";
 import type { SessionTiming, TimingSettings } from "../core/properties";
@@ -123,9 +123,10 @@ function exposedData(source: StateSource, entry: PublishingEntry): { [key: strin
 /** The Session-* headers for these properties. Session-Id carries the loggable id, like $session_id. */
 function propertyHeaders(source: StateSource, settings: TimingSettings, properties: string[]): { [name: string]: string } {
   const headers: { [name: string]: string } = {};
+  const names = headerNames();
   for (let i = 0; i < properties.length; i++) {
     const property = properties[i];
-    const name = HEADER_NAMES[property];
+    const name = names[property];
     if (!name) continue;
     let value: string | number | undefined;
     if (property === "id") value = source.loggableId;

@@ -53,28 +53,28 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
     const view = readCheckView(platform, text, warmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
-    if (view.entry.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
+    if (view.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
     const header = r.headersIn["Cookie"];
-    const cookie = typeof header === "string" ? quickCookie(header, view.settings.cookieName) : undefined;
+    const cookie = typeof header === "string" ? quickCookie(header, view.cookieName) : undefined;
     if (!cookie) return false;
     const now = platform.now();
     // fastCheck, in its two steps: whether the cache holds the cookie decides where a miss goes.
-    const verified = verifiedEntryOf(view.settings, cookie);
-    let known = verified ? checkVerified(verified, view.settings, platform, cookie, now, r, njsBindSource) : null;
+    const verified = verifiedEntryOf(view, cookie);
+    let known = verified ? checkVerified(verified, view, platform, cookie, now, r, njsBindSource) : null;
     if (!known && view.key) {
       // Not verified before: the cold check; due for a touch: the touch check (the cold part's). A
       // network store's view has no key: the full check.
       if (!verified) return njsSessionCold().access(r, mode, view, cookie, now);
-      if (refreshDue(view.settings, verified, now) === RefreshDue.Touch) return njsSessionCold().touch(r, mode, view, verified, cookie, now);
+      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionCold().touch(r, mode, view, verified, cookie, now);
     }
-    if (!known && view.settings.storeRevalidate > 0) {
+    if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();
-      const entry = stores.storeCheckable(view.settings, cookie, now);
-      known = entry ? stores.answerWithinBound(entry, view.settings, platform, cookie, now, r, njsBindSource) : null;
+      const entry = stores.storeCheckable(view, cookie, now);
+      known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
-    publishNow(r, mode, publicationOf(known, view.settings, view.entry, null, now), NO_COOKIES);
+    publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.

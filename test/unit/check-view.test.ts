@@ -72,21 +72,21 @@ describe("check view (the warm check's settings)", () => {
       response_headers: ["timeout"],
     };
     const { settings, view } = roundTripped(options, { expose_data: ["name"], csrf: true });
-    for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
-    assert.equal(view.settings.storage, null);
-    assert.equal(view.settings.registry, null);
-    assert.ok(view.settings.verifiedCache);
-    assert.deepEqual(view.entry, { expose_data: ["name"], csrf: true });
+    for (const name of PLAIN) assert.deepEqual(view[name], settings[name], name);
+    assert.equal(view.storage, null);
+    assert.equal(view.registry, null);
+    assert.ok(view.verifiedCache);
+    assert.deepEqual([view.expose_data, view.csrf], [["name"], true]);
     assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
     const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
-    for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], name);
-    assert.ok(view.settings.storage && view.settings.storage.synchronous, "shm storage");
-    assert.ok(settings.registry && view.settings.registry, "the registry");
-    assert.deepEqual(view.entry, { expose_data: [], csrf: false });
+    for (const name of PLAIN) assert.deepEqual(view[name], settings[name], name);
+    assert.ok(view.storage && view.storage.synchronous, "shm storage");
+    assert.ok(settings.registry && view.registry, "the registry");
+    assert.deepEqual([view.expose_data, view.csrf], [[], false]);
     assert.deepEqual(keyOf(view.key), settings.ikm, "the key, for the cold part");
   });
 
@@ -95,12 +95,12 @@ describe("check view (the warm check's settings)", () => {
       assert.equal(roundTrip({ secret: "check-view-secret", storage }, { expose_data: [], csrf: false }).view, null, `${storage}: no bound, no view`);
       const options: SessionOptions = { secret: "check-view-secret", storage, store_revalidate: 1500, store_metadata: true };
       const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
-      for (const name of PLAIN) assert.deepEqual(view.settings[name], settings[name], `${storage}: ${name}`);
-      assert.equal(view.settings.storeRevalidate, 1500);
-      assert.ok(view.settings.storage && !view.settings.storage.synchronous, `${storage}: an asynchronous storage`);
-      assert.throws(() => view.settings.storage?.get("session", "key", T0), /does not ask the store/);
+      for (const name of PLAIN) assert.deepEqual(view[name], settings[name], `${storage}: ${name}`);
+      assert.equal(view.storeRevalidate, 1500);
+      assert.ok(view.storage && !view.storage.synchronous, `${storage}: an asynchronous storage`);
+      assert.throws(() => view.storage?.get("session", "key", T0), /does not ask the store/);
       assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
-      assert.equal(view.settings.registry, null, `${storage}: answered with the record, by the bound`);
+      assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
       assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
     }
   });

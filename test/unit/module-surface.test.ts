@@ -7,7 +7,7 @@
  *   - every entry point full.ts provides has a forwarding function in index.ts, and every function of
  *     the resty.session surface one in api-module.ts;
  *   - each $session_* map takes its own field of what encodeState writes, for every Session-* header
- *     of options.ts's HEADER_NAMES;
+ *     of options.ts's headerNames();
  *   - the version is package.json's.
  */
 
@@ -16,7 +16,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { HEADER_NAMES } from "../../src/core/options";
+import { headerNames } from "../../src/core/options";
 import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -87,7 +87,7 @@ describe("dist/session.js surface", () => {
   }
 
   it("has one map per published variable, each taking its own field of $session_state", () => {
-    const headers = [...new Set(Object.values(HEADER_NAMES))];
+    const headers = [...new Set(Object.values(headerNames()))];
     assert.deepEqual([...STATE_HEADER_NAMES].sort(), headers.sort(), "state.ts publishes every Session-* header");
     const q: { [name: string]: string } = {};
     const p: { [name: string]: string } = {};

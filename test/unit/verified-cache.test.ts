@@ -18,6 +18,7 @@ import { fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
+import type { SessionEntry } from "../../src/core/session";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, type VerifiedSession } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -51,11 +52,11 @@ function createEnv(options: SessionOptions, platformOptions: { keepsModuleState?
   return { clock, platform, dicts, library, logs };
 }
 
-async function login(env: Env, request: MemoryRequest = {}, subject = "alice"): Promise<string> {
+async function login(env: Env, request: MemoryRequest = {}, subject = "alice", name: string | null = "Alice"): Promise<string> {
   const exchange = createMemoryExchange(request);
   const session = env.library.new(exchange);
   session.setSubject(subject);
-  session.set("name", "Alice");
+  if (name !== null) session.set("name", name);
   const saved = await session.save();
   assert.equal(saved.ok, true, saved.error);
   return nextCookie(exchange);
@@ -421,6 +422,24 @@ describe("where the cache lives", () => {
     assert.ok(fast(zoned, cookie));
   });
 
+  it("the cold check's zone entry carries its entries; the fast check reads them", async () => {
+    const zoned = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] });
+    const dict = zoned.dicts.njs_session_cache;
+    const bare = await login(zoned, {}, "alice", null);
+    const withData = await login(zoned, {}, "bob");
+    assert.ok(await cold(zoned, bare));
+    assert.ok(await cold(zoned, withData));
+    const lastField = (cookie: string) => JSON.parse(dict.get(cookie.substring(cookie.indexOf("=") + 1)) as string)[11];
+    assert.deepEqual(lastField(bare), [[{}, "default", "alice"]]);
+    assert.deepEqual(lastField(withData), [[{ name: "Alice" }, "default", "bob"]]);
+    const known = fast(zoned, bare);
+    assert.equal(known?.subject, "alice");
+    assert.deepEqual(known?.data, {});
+    const knownWithData = fast(zoned, withData);
+    assert.equal(knownWithData?.subject, "bob");
+    assert.deepEqual(knownWithData?.data, { name: "Alice" });
+  });
+
   it("a named zone that nginx.conf lacks is a configuration error; false turns the zone off", () => {
     assert.throws(() => createEnv({ ...COOKIE_OPTIONS, verified_cache_zone: "missing" }), /verified_cache_zone/);
     const memoryOnly = createEnv({ ...COOKIE_OPTIONS, verified_cache_zone: false }, { zones: ["sessions", "njs_session_cache"] });
@@ -468,6 +487,22 @@ describe("the zone's text", () => {
     assert.deepEqual(zone.get("empty"), empty);
   });
 
+  it("keeps the entries the writer accepted, so that the fast check need not parse the payload", () => {
+    const { dict, zone } = zoneWith();
+    const entries: SessionEntry[] = [
+      [{ name: "Alice", roles: ["a", "b"], n: 0.5 }, "default", "alice"],
+      [{}, "admin", undefined],
+    ];
+    zone.set("entries", { ...hostile, entries }, 60);
+    assert.deepEqual(zone.get("entries")?.entries, [entries[0], [{}, "admin"]]);
+    // A value JSON would not give back (a number beyond the double range reads as Infinity, is
+    // written as null): the payload is parsed when needed instead.
+    const beyond: SessionEntry[] = [[{ n: JSON.parse("1e400") }, "default", "alice"]];
+    zone.set("beyond", { ...hostile, entries: beyond }, 60);
+    assert.equal(zone.get("beyond")?.entries, undefined);
+    assert.equal(JSON.parse(dict.get("beyond") as string)[11], 0);
+  });
+
   it("a damaged or foreign text (an entry of the object format before) reads as absent", () => {
     const { dict, zone } = zoneWith();
     zone.set("cookie", hostile, 60);
@@ -475,12 +510,14 @@ describe("the zone's text", () => {
     const damaged = [
       JSON.stringify({ k: "k", b: "", c: "c", p: "[]", f: 0, t: [1, 0, 0], s: "s", i: "l" }),
       text.substring(0, text.length - 2),
-      text.replace(/^\[2,/, "[3,"),
-      text.replace(/^\[2,1792,/, '[2,"1792",'),
-      JSON.stringify(JSON.parse(text).slice(0, 10)),
+      text.replace(/^\[3,/, "[2,"),
+      JSON.stringify(JSON.parse(text).slice(0, 11)).replace(/^\[3,/, "[2,"),
+      text.replace(/^\[3,1792,/, '[3,"1792",'),
+      JSON.stringify(JSON.parse(text).slice(0, 11)),
       text.replace(/\]$/, ',"more"]'),
+      text.replace(/,0\]$/, ',"[]"]'),
       text.replace(/,1700000000,/, ',null,'),
-      "[2,0,0,0,0]",
+      "[3,0,0,0,0]",
       "",
     ];
     for (const value of damaged) {
