@@ -33,6 +33,8 @@ const ENTRIES = [
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
       // Within the warm part: built only by a warm check whose view names shm storage or a registry.
       { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
+      // Within the warm part too: built only for a cookie the verified cache does not hold.
+      { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
     ],
     output: "dist/session.js",

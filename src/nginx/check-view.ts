@@ -15,6 +15,13 @@
  * Cookie and shm storage have a view; redis and memcached only with store_revalidate, for the
  * sessions the store confirmed within the bound (the warm check never asks the store: it is
  * synchronous). A missing or unreadable view only means the full check runs.
+ *
+ * The view of a cookie or shm location holds the current key (its ikm), for the cold part (cold.ts):
+ * a cookie not verified before is opened with it, and one due for a touch touched, without the
+ * configuration. The zone already holds what the key protects (decrypted payloads: verified-cache.ts),
+ * never leaves the node's memory (it must not have `state=`), and what can read it, nginx's workers,
+ * can read the secret's source too.
+ * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
  */
 
 import type { CheckedSettings } from "../core/checks";
@@ -23,6 +30,7 @@ import type { StorageOptions } from "../core/options";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
+import { encodeBase64Url } from "../core/bytes";
 import { dictTimeout } from "../core/shared-dict";
 import { createZoneVerifiedCacheReader, VerifiedCacheReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
@@ -30,8 +38,8 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/3": the array form below, with store_revalidate (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/3:";
+/** "/4": the array form below, with the key (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/4:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -41,7 +49,8 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
   Pick<Settings, "cookieName" | "audience" | "keyIds" | "hashStorageKey" | "requestHeaders" | "responseHeaders">;
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
-export type CheckSettings = PlainSettings & Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: VerifiedCacheReader };
+export type CheckSettings = PlainSettings &
+  Pick<Settings, "storage" | "registry" | "storeRevalidate" | "cookieAttributes"> & { verifiedCache: VerifiedCacheReader };
 
 /** view[13] of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
@@ -53,7 +62,7 @@ const NETWORK_STORE = "network store";
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 19;
+const VIEW_LENGTH = 21;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
@@ -62,10 +71,14 @@ type CheckView = unknown[];
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
 
 /**
- * What the warm check gets from a view: the settings and the entry options in one object (one object
- * literal fewer on every warm request of the njs engine).
+ * What the warm check gets from a view: the settings, the entry options and the key in one object (one
+ * object literal fewer on every warm request of the njs engine).
  */
-export type LocationView = CheckSettings & WarmEntry;
+export type LocationView = CheckSettings &
+  WarmEntry & {
+    /** The current key's ikm, base64url, for the cold part (cold.ts); null: the location has no cold check here. */
+    key: string | null;
+  };
 
 function viewKey(locationText: string): string {
   return VIEW_PREFIX + process.pid + ":" + locationText;
@@ -99,6 +112,10 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     entry.expose_data,
     entry.csrf,
     settings.storeRevalidate,
+    // 19: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
+    network ? null : encodeBase64Url(settings.ikm),
+    // 20: what a touch re-issues the cookie with (touch-check.ts).
+    settings.cookieAttributes,
   ];
 }
 
@@ -164,5 +181,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     storeRevalidate: view[18] as number,
     expose_data: view[16] as WarmEntry["expose_data"],
     csrf: view[17] as WarmEntry["csrf"],
+    key: view[19] as string | null,
+    cookieAttributes: view[20] as string,
   };
 }

@@ -54,9 +54,12 @@ declare function njsSessionRetained(): SharedModules;
 declare function njsSessionFull(shared: SharedModules): FullModule;
 
 /** warm.ts's default export, compiled likewise into njsSessionWarm(). */
+/** True: checked and published; false: the full check decides; a promise of either (the cold part). */
+type WarmAnswer = boolean | Promise<boolean>;
+
 interface WarmModule {
-  access(r: unknown): boolean;
-  authRequest(r: unknown): boolean;
+  access(r: unknown): WarmAnswer;
+  authRequest(r: unknown): WarmAnswer;
 }
 declare function njsSessionWarm(shared: SharedModules): WarmModule;
 
@@ -97,14 +100,22 @@ function access(r: unknown) {
   // Once the rest is built (for the context under QuickJS), straight to it.
   if (fullPart) return fullPart.access(r);
   const warmCheck = warm();
-  if (warmCheck && warmCheck.access(r)) return;
-  return full().access(r);
+  const answer = warmCheck ? warmCheck.access(r) : false;
+  if (answer === true) return;
+  if (answer === false) return full().access(r);
+  return answer.then(function (checked) {
+    return checked ? undefined : full().access(r);
+  });
 }
 function authRequest(r: unknown) {
   if (fullPart) return fullPart.authRequest(r);
   const warmCheck = warm();
-  if (warmCheck && warmCheck.authRequest(r)) return;
-  return full().authRequest(r);
+  const answer = warmCheck ? warmCheck.authRequest(r) : false;
+  if (answer === true) return;
+  if (answer === false) return full().authRequest(r);
+  return answer.then(function (checked) {
+    return checked ? undefined : full().authRequest(r);
+  });
 }
 function loginRedirect(r: unknown) {
   return full().loginRedirect(r);

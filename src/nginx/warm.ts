@@ -9,21 +9,26 @@
  * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
  * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck (for
  * redis and memcached with store_revalidate, the same answer within the bound), and publishing is the
- * same publication.ts. Anything else (no view yet, no cookie, a cookie not verified
- * before, due for a refresh, a CSRF check due, anything thrown) answers false, and the full check
- * runs, deciding, logging and failing closed as always.
+ * same publication.ts. A cookie the verified cache does not hold goes to the cold part (cold.ts: the
+ * full check's own cold check) when the view has a key. Anything else (no view yet, no cookie, due
+ * for a refresh, a CSRF check due, anything thrown) answers false, and the full check runs, deciding,
+ * logging and failing closed as always.
  */
 
 import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
-import { fastCheck } from "../core/fast-check";
+import { refreshDue, RefreshDue } from "../core/checks";
+import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode, publicationOf, publishNow } from "./publication";
 import type { WarmStores } from "./warm-stores";
+import type { ColdPart } from "./cold";
 
 /** warm-stores.ts, compiled by build/build.mjs into this function of the warm part. */
 declare function njsSessionWarmStores(): WarmStores;
+/** cold.ts, likewise: built only for a cookie not verified before. */
+declare function njsSessionCold(): ColdPart;
 
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -36,7 +41,11 @@ function warmStores(): WarmStores {
   return builtStores;
 }
 
-function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
+/**
+ * True when the request was checked and published; false: run the full check. A promise of either
+ * when the cold part opens the cookie.
+ */
+function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<boolean> {
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
@@ -49,7 +58,15 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
     const cookie = typeof header === "string" ? quickCookie(header, view.cookieName) : undefined;
     if (!cookie) return false;
     const now = platform.now();
-    let known = fastCheck(view, platform, cookie, now, r, njsBindSource);
+    // fastCheck, in its two steps: whether the cache holds the cookie decides where a miss goes.
+    const verified = verifiedEntryOf(view, cookie);
+    let known = verified ? checkVerified(verified, view, platform, cookie, now, r, njsBindSource) : null;
+    if (!known && view.key) {
+      // Not verified before: the cold check; due for a touch: the touch check (the cold part's). A
+      // network store's view has no key: the full check.
+      if (!verified) return njsSessionCold().access(r, mode, view, cookie, now);
+      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionCold().touch(r, mode, view, verified, cookie, now);
+    }
     if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();
@@ -67,11 +84,11 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean {
 
 export default {
   /** js_access: true when the request was checked and published; false: run the full check. */
-  access: function (r: NginxHTTPRequest): boolean {
+  access: function (r: NginxHTTPRequest): boolean | Promise<boolean> {
     return warmCheck(r, CheckMode.Access);
   },
   /** auth_request's js_content: true when answered (204); false: run the full check. */
-  authRequest: function (r: NginxHTTPRequest): boolean {
+  authRequest: function (r: NginxHTTPRequest): boolean | Promise<boolean> {
     return warmCheck(r, CheckMode.AuthRequest);
   },
 };

@@ -33,7 +33,13 @@ const PLAIN = [
   "hashStorageKey",
   "requestHeaders",
   "responseHeaders",
+  "cookieAttributes",
 ] as const;
+
+/** The view's key as bytes, to compare with the settings' ikm. */
+function keyOf(key: string | null): Uint8Array | null {
+  return key === null ? null : new Uint8Array(Buffer.from(key, "base64url"));
+}
 
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
@@ -71,6 +77,7 @@ describe("check view (the warm check's settings)", () => {
     assert.equal(view.registry, null);
     assert.ok(view.verifiedCache);
     assert.deepEqual([view.expose_data, view.csrf], [["name"], true]);
+    assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
   it("makes shm storage and its registry again from their options", () => {
@@ -80,6 +87,7 @@ describe("check view (the warm check's settings)", () => {
     assert.ok(view.storage && view.storage.synchronous, "shm storage");
     assert.ok(settings.registry && view.registry, "the registry");
     assert.deepEqual([view.expose_data, view.csrf], [[], false]);
+    assert.deepEqual(keyOf(view.key), settings.ikm, "the key, for the cold part");
   });
 
   it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
@@ -93,6 +101,7 @@ describe("check view (the warm check's settings)", () => {
       assert.throws(() => view.storage?.get("session", "key", T0), /does not ask the store/);
       assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
       assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
+      assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
     }
   });
 });
