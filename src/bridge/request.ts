@@ -60,11 +60,27 @@ function queryNumber(query: string, name: string): number | null | undefined {
   return undefined;
 }
 
+interface NativeView {
+  indexOf(text: string): number;
+  toString(encoding: "utf8", start: number, end: number): string;
+}
 interface NativeBytes {
-  from(buffer: ArrayBufferLike, offset: number, length: number): { indexOf(text: string): number; toString(encoding: "utf8", start: number, end: number): string };
+  from(bytes: Uint8Array): NativeView;
+  isBuffer(value: unknown): boolean;
 }
 /** Buffer's own indexOf and toString (njs and Node): a byte loop costs QuickJS ~30 instructions a byte. */
 const NATIVE = Buffer as unknown as NativeBytes;
+
+/**
+ * The first `length` bytes as a Buffer. The stream filter's data already is one (a view, no copy);
+ * never Buffer.from(arrayBuffer, offset, length): QuickJS's Buffer.from tries a typed array first and
+ * builds (and drops) a TypeError, stack trace included, for an ArrayBuffer: more than the rest of the
+ * head's reading.
+ */
+function bufferView(bytes: Uint8Array, length: number): NativeView {
+  const view = bytes.length === length ? bytes : bytes.subarray(0, length);
+  return NATIVE.isBuffer(view) ? (view as unknown as NativeView) : NATIVE.from(view);
+}
 
 const REQUEST_LINE = /^POST (\S+) HTTP\/1\.1$/;
 /** Header lines, each "name: value" (an RFC 9110 token, no CR or LF in the value), each followed by CRLF. */
@@ -96,7 +112,7 @@ export function lastHead(): LastHead {
  * shared with later identical heads: read only.
  */
 export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead): BridgeRequest | number {
-  const view = NATIVE.from(bytes.buffer, bytes.byteOffset, Math.min(end, bytes.length, MAX_HEAD));
+  const view = bufferView(bytes, Math.min(end, bytes.length, MAX_HEAD));
   const blank = view.indexOf("\r\n\r\n");
   if (blank < 0) {
     // Not one of ours as soon as the request line is: no need to wait for the rest.
