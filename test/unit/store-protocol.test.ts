@@ -124,6 +124,29 @@ describe("protocol lines (lines.ts)", () => {
     assert.equal(findLineEnd(bytesOf(fine + "\r\n"), 0, fine.length + 2), fine.length);
   });
 
+  it("findLineEnd agrees with a byte-by-byte reading for every line length, CR position and end (short lines and long ones)", () => {
+    // What a loop over the bytes answers; findLineEnd hands longer lines to indexOf.
+    function reference(bytes: Uint8Array, start: number, end: number): number {
+      const limit = Math.min(end, start + 4096);
+      for (let i = start; i < limit; i++) {
+        if (bytes[i] !== 0x0d) continue;
+        if (i + 1 >= end) return INCOMPLETE;
+        return bytes[i + 1] === 0x0a ? i : MALFORMED;
+      }
+      return limit < end ? MALFORMED : INCOMPLETE;
+    }
+    for (let length = 0; length <= 20; length++) {
+      for (const tail of ["\r\n", "\r", "\rx", "", "\r\nz\r\n"]) {
+        const bytes = bytesOf("k".repeat(length) + tail + "more\r\n");
+        for (let start = 0; start <= 3; start++) {
+          for (let end = start; end <= bytes.length; end++) {
+            assert.equal(findLineEnd(bytes, start, end), reference(bytes, start, end), `${length} bytes + ${JSON.stringify(tail)}, from ${start} to ${end}`);
+          }
+        }
+      }
+    }
+  });
+
   it("readInteger reads a decimal that fills the range exactly, with an optional minus", () => {
     const read = (text: string) => readInteger(bytesOf(text), 0, text.length);
     assert.equal(read("0"), 0);
