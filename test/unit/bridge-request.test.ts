@@ -215,6 +215,22 @@ describe("parseRequestHead with the connection's last head", () => {
   });
 });
 
+describe("parseRequestHead with the connection's last head: partial heads", () => {
+  const first = headText("POST http://10.0.0.5:6379/redis?n=1&p=0&t=3000 HTTP/1.1", ["Host: 10.0.0.5:6379", "Content-Length: 14"]);
+  const body = "*1\r\n$4\r\nPING\r\n";
+
+  it("the start of the same head, up to and short of its blank line, is INCOMPLETE, not the remembered request", () => {
+    const last = lastHead();
+    const once = parseRequestHead(Buffer.from(bytesOf(first + body)), first.length + body.length, last);
+    assert.equal(typeof once, "object");
+    for (const cut of [first.length - 1, first.length - 2, first.length - 4, 10]) {
+      assert.equal(parseRequestHead(Buffer.from(bytesOf(first.substring(0, cut))), cut, last), INCOMPLETE, `the first ${cut} bytes`);
+      assert.equal(parseRequestHead(Buffer.from(bytesOf(first + body)), cut, last), INCOMPLETE, `end at ${cut}`);
+    }
+    assert.equal(parseRequestHead(Buffer.from(bytesOf(first)), first.length, last), once, "the head alone, body still to come");
+  });
+});
+
 describe("isTarget", () => {
   it("host:port with a host name, IPv4 or [IPv6], and a port 1-65535", () => {
     for (const target of ["10.0.0.5:6379", "cache-1.internal:11211", "[::1]:6379", "[fd00::5]:1", "h:65535"]) assert.equal(isTarget(target), true, target);
