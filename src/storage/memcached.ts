@@ -101,6 +101,15 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
   return latest;
 }
 
+function allReplies(replies: MetaReply[]): MetaReply[] {
+  return replies;
+}
+
+/** An `mg <key> v` reply as memcached storage hands it on: the value, or null. */
+function storedValue(replies: MetaReply[]): string | null {
+  return replies[0].code === "VA" ? (replies[0].value as string) : null;
+}
+
 export function createMemcachedStorage(options: StorageOptions | undefined, platform: Platform): Storage {
   rejectNginxSideOptions("memcached", options, platform);
   const read = readStorageOptions("memcached", options, {
@@ -142,6 +151,11 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
+    return runAndRead(name, commands, allReplies);
+  }
+
+  /** run(), resolving to what `read` makes of the replies, in the same promise step (every session check's read). */
+  function runAndRead<T>(name: string, commands: string[], read: (replies: MetaReply[]) => T): Promise<T> {
     const target = serverFor(servers, name);
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
@@ -161,7 +175,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         }
       }
       answered(platform, store);
-      return replies;
+      return read(replies);
     });
   }
 
@@ -231,9 +245,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     },
     get: function (name, key) {
       const sessionName = storageName(naming, name, key);
-      return run(sessionName, [encodeMeta("mg", sessionName, ["v"])]).then(function (replies) {
-        return replies[0].code === "VA" ? (replies[0].value as string) : null;
-      });
+      return runAndRead(sessionName, [encodeMeta("mg", sessionName, ["v"])], storedValue);
     },
     delete: function (name, key, now, metadata) {
       const sessionName = storageName(naming, name, key);

@@ -604,6 +604,15 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
       assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 3), bytes.length);
     });
 
+    it("runs of spaces separate words, as memcached reads them (leading, doubled, trailing)", () => {
+      const accepted = bytesOf(" mg  k   v \r\nms k  2 T60\r\nxy\r\n");
+      assert.equal(metaCommandsEnd(accepted, 0, accepted.length, 2), accepted.length);
+      for (const text of ["mg  k  v  q\r\n", " mg k q\r\n", "mg k q \r\n", "ms  k  +1\r\nx\r\n"]) {
+        const bytes = bytesOf(text);
+        assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED, JSON.stringify(text));
+      }
+    });
+
     it("a key named q or noreply is a key", () => {
       const bytes = bytesOf("mg q v\r\ndelete noreply\r\n");
       assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 2), bytes.length);

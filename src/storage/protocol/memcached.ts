@@ -120,7 +120,7 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
     const line = lineText(bytes, at, lineEnd);
     if (line.indexOf("\n") >= 0) return MALFORMED;
     // memcached splits on runs of spaces.
-    const words = nonEmpty(line.split(" "));
+    const words = splitWords(line);
     const name = words.length > 0 ? words[0] : "";
     if (!Object.prototype.hasOwnProperty.call(ONE_REPLY_COMMANDS, name)) return MALFORMED;
     // Flags and options follow the key (and the data size of ms); mn has neither.
@@ -140,6 +140,12 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
 }
 
 /** The words that are not empty, in order (a loop: a callback per call costs the interpreters more). */
+/** The line's words, as memcached reads them: runs of spaces separate (a single space, as we write them, is split as is). */
+function splitWords(line: string): string[] {
+  const singleSpaced = line.indexOf("  ") < 0 && line.charAt(0) !== " " && line.charAt(line.length - 1) !== " ";
+  return singleSpaced ? line.split(" ") : nonEmpty(line.split(" "));
+}
+
 function nonEmpty(words: string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < words.length; i++) if (words[i] !== "") kept.push(words[i]);
