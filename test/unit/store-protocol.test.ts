@@ -31,6 +31,7 @@ import {
   MAX_BULK_BYTES,
   MAX_NESTING,
   parseReplies,
+  singleBulkValue,
   respCommandsEnd,
   respValueEnd,
   respValuesEnd,
@@ -292,6 +293,19 @@ describe("RESP2 (resp.ts)", () => {
       // Siblings do not add up: depth is nesting, not the number of arrays.
       const wide = bytesOf("*20\r\n" + "*1\r\n".repeat(MAX_NESTING - 1).concat(":1\r\n").repeat(20));
       assert.equal(respValueEnd(wide, 0, wide.length), wide.length);
+    });
+
+    it("singleBulkValue: a GET's value or nil read in one pass, exactly as parseReplies reads it; undefined for anything else", () => {
+      const bulk = ["$3\r\nabc\r\n", "$-1\r\n", "$0\r\n\r\n", "$10\r\n[\"a\r\nb\",1]\r\n", "$1234\r\n" + "x".repeat(1234) + "\r\n"];
+      for (const text of bulk) {
+        const bytes = bytesOf(text);
+        assert.notEqual(singleBulkValue(bytes), undefined, JSON.stringify(text));
+        assert.equal(singleBulkValue(bytes), parseReplies(bytes, 1)[0], JSON.stringify(text));
+      }
+      const emoji = bytesOf("$4\r\n", utf8("😀"), "\r\n");
+      assert.equal(singleBulkValue(emoji), "😀");
+      const other = ["-LOADING Redis is loading\r\n", "+OK\r\n", ":1\r\n", "*1\r\n$1\r\na\r\n", "$3\r\nabcd\r\n", "$3\r\nab", "$3\r\nabc\r\n$1\r\nx\r\n", "$-1\r\n:1\r\n", "$x\r\nabc\r\n", "$-2\r\n", "$3\r\nabc\rx", ""];
+      for (const text of other) assert.equal(singleBulkValue(bytesOf(text)), undefined, JSON.stringify(text));
     });
 
     it("a hostile nesting (100,000 arrays) is MALFORMED for the framer and parseReplies, never a stack overflow", () => {
