@@ -21,6 +21,7 @@ import {
   metaRepliesEnd,
   metaReplyEnd,
   parseMetaReplies,
+  singleMetaValue,
   ttlToken,
   type MetaReply,
 } from "../../src/storage/protocol/memcached";
@@ -651,6 +652,21 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
         assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
       });
     }
+  });
+
+  describe("singleMetaValue (every session check's mg)", () => {
+    it("a lone VA with its data, or EN, read in one pass exactly as parseMetaReplies reads it; undefined for anything else", () => {
+      const lone = ["VA 3\r\nabc\r\n", "VA 0\r\n\r\n", "VA 3 t59 c12\r\nabc\r\n", "VA 10\r\n[\"a\r\nb\",1]\r\n", "VA 1234\r\n" + "x".repeat(1234) + "\r\n"];
+      for (const text of lone) {
+        const bytes = bytesOf(text);
+        assert.notEqual(singleMetaValue(bytes), undefined, JSON.stringify(text));
+        assert.equal(singleMetaValue(bytes), parseMetaReplies(bytes, 1)[0].value, JSON.stringify(text));
+      }
+      assert.equal(singleMetaValue(bytesOf("EN\r\n")), null);
+      assert.equal(singleMetaValue(bytesOf("VA 4\r\n", utf8("😀"), "\r\n")), "😀");
+      const other = ["HD\r\n", "NF\r\n", "ERROR\r\n", "SERVER_ERROR out of memory\r\n", "VA 3\r\nabcd\r\n", "VA 3\r\nab", "VA 3\r\nabc\r\nEN\r\n", "EN\r\nEN\r\n", "VA x\r\nabc\r\n", "VA -1\r\n", "VA\r\n", ""];
+      for (const text of other) assert.equal(singleMetaValue(bytesOf(text)), undefined, JSON.stringify(text));
+    });
   });
 
   describe("parseMetaReplies and metaFlag", () => {

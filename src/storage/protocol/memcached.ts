@@ -157,6 +157,26 @@ function sizeOf(word: string): number {
   return /^[0-9]{1,9}$/.test(word) ? Number(word) : -1;
 }
 
+/**
+ * The value when `bytes` are exactly one `VA <size>` reply with its data, null when exactly `EN`
+ * (a miss), else undefined (any other reply, an error among them: parseMetaReplies then decides).
+ * What `mg <key> v` answers, read in one pass: every session check's read.
+ */
+export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
+  const length = bytes.length;
+  if (length === 4 && bytes[0] === 0x45 && bytes[1] === 0x4e && bytes[2] === CR && bytes[3] === LF) return null;
+  if (length < 7 || bytes[0] !== 0x56 || bytes[1] !== 0x41 || bytes[2] !== 0x20) return undefined;
+  const lineEnd = findLineEnd(bytes, 3, length);
+  if (lineEnd < 0) return undefined;
+  let sizeEnd = bytes.indexOf(0x20, 3);
+  if (sizeEnd < 0 || sizeEnd > lineEnd) sizeEnd = lineEnd;
+  const size = readInteger(bytes, 3, sizeEnd);
+  if (size === null || size < 0) return undefined;
+  const dataEnd = lineEnd + 2 + size;
+  if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
+  return utf8Decode(bytes.subarray(lineEnd + 2, dataEnd));
+}
+
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
 export function parseMetaReplies(bytes: Uint8Array, count: number): MetaReply[] {
   if (metaRepliesEnd(bytes, 0, bytes.length, count) !== bytes.length) throw new Error("malformed store reply");
