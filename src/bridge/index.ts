@@ -60,6 +60,9 @@ const REASONS: { [status: number]: string } = {
 };
 
 const EMPTY = Buffer.alloc(0);
+/** Shared send options: an object literal per send is an allocation per request. */
+const FLUSH = { flush: true };
+const LAST = { last: true };
 
 function append(buffer: Buffer, data: Buffer): Buffer {
   return buffer.length === 0 ? data : Buffer.concat([buffer, data]);
@@ -234,7 +237,7 @@ function filter(session: NginxStreamRequest): void {
     let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + bytes.length + "\r\n";
     if (close) head += "Connection: close\r\n";
     // One write: each send is a trip through nginx's filter chain.
-    if (!toClient(Buffer.concat([Buffer.from(head + "\r\n"), bytes]), { flush: true })) hangUp();
+    if (!toClient(Buffer.concat([Buffer.from(head + "\r\n"), bytes]), FLUSH)) hangUp();
   }
 
   /**
@@ -347,7 +350,7 @@ function filter(session: NginxStreamRequest): void {
       deadline: 0,
     });
     if (pending.length === 1) startTimer();
-    if ((relayLine && !toStore(relayLine)) || !toStore(send, { flush: true })) failWaiting(502, "sending to the store failed");
+    if ((relayLine && !toStore(relayLine)) || !toStore(send, FLUSH)) failWaiting(502, "sending to the store failed");
   }
 
   function readRequests(): void {
@@ -361,8 +364,10 @@ function filter(session: NginxStreamRequest): void {
         return fail(400, "not a store bridge request");
       }
       if (fromClient.length < request.headEnd + request.bodySize) return;
-      const body = fromClient.subarray(request.headEnd, request.headEnd + request.bodySize);
-      fromClient = fromClient.subarray(request.headEnd + request.bodySize);
+      const requestEnd = request.headEnd + request.bodySize;
+      const body = fromClient.subarray(request.headEnd, requestEnd);
+      // A view costs QuickJS a Buffer construction: none for what is usually nothing left.
+      fromClient = requestEnd === fromClient.length ? EMPTY : fromClient.subarray(requestEnd);
       accept(request, body);
     }
   }
@@ -387,8 +392,9 @@ function filter(session: NginxStreamRequest): void {
         if (error !== null) return failWaiting(502, "store refused the connection set-up: " + error);
         preparedPrelude = request.preludeKey;
       }
-      const replies = fromStore.subarray(preludeEnd, end);
-      fromStore = fromStore.subarray(end);
+      const whole = preludeEnd === 0 && end === fromStore.length;
+      const replies = whole ? fromStore : fromStore.subarray(preludeEnd, end);
+      fromStore = whole ? EMPTY : fromStore.subarray(end);
       pending.shift();
       startTimer();
       respond(200, replies, closeAfterEach);
@@ -418,7 +424,7 @@ function filter(session: NginxStreamRequest): void {
     }
     if (flags.last) {
       stopTimer();
-      toStore("", { last: true });
+      toStore("", LAST);
     }
   });
 
@@ -430,7 +436,7 @@ function filter(session: NginxStreamRequest): void {
     if (flags.last) {
       if (pending.length > 0) failWaiting(502, "the store closed the connection");
       stopTimer();
-      toClient("", { last: true });
+      toClient("", LAST);
     }
   });
 }

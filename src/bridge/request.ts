@@ -60,11 +60,31 @@ function queryNumber(query: string, name: string): number | null | undefined {
   return undefined;
 }
 
+interface NativeView {
+  length: number;
+  indexOf(text: string): number;
+  toString(encoding: "utf8", start: number, end: number): string;
+  /** Buffer.prototype.compare: 0 when this[sourceStart, sourceEnd) equals target[targetStart, targetEnd). */
+  compare(target: NativeView, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number): number;
+  subarray(start: number, end: number): Uint8Array;
+}
 interface NativeBytes {
-  from(buffer: ArrayBufferLike, offset: number, length: number): { indexOf(text: string): number; toString(encoding: "utf8", start: number, end: number): string };
+  from(bytes: Uint8Array): NativeView;
+  isBuffer(value: unknown): boolean;
 }
 /** Buffer's own indexOf and toString (njs and Node): a byte loop costs QuickJS ~30 instructions a byte. */
 const NATIVE = Buffer as unknown as NativeBytes;
+
+/**
+ * The first `length` bytes as a Buffer. The stream filter's data already is one (a view, no copy);
+ * never Buffer.from(arrayBuffer, offset, length): QuickJS's Buffer.from tries a typed array first and
+ * builds (and drops) a TypeError, stack trace included, for an ArrayBuffer: more than the rest of the
+ * head's reading.
+ */
+function bufferView(bytes: Uint8Array, length: number): NativeView {
+  const view = bytes.length === length ? bytes : bytes.subarray(0, length);
+  return NATIVE.isBuffer(view) ? (view as unknown as NativeView) : NATIVE.from(view);
+}
 
 const REQUEST_LINE = /^POST (\S+) HTTP\/1\.1$/;
 /** Header lines, each "name: value" (an RFC 9110 token, no CR or LF in the value), each followed by CRLF. */
@@ -77,15 +97,16 @@ const USUAL_QUERY = /^n=([0-9]{1,9})&p=([0-9]{1,9})&t=([0-9]{1,9})$/;
 /**
  * The last head a connection read, and what it said. ngx.fetch sends the same head, byte for byte, for
  * every request of one kind on a connection (same store, same command counts, same body size: every
- * session check's read); the same text says the same thing, so its checks are not run again.
+ * session check's read); the same bytes say the same thing, so its checks are not run again.
  */
 export interface LastHead {
-  text: string;
+  /** A copy of the head's bytes, its blank line included (request.headEnd of them). */
+  bytes: NativeView | null;
   request: BridgeRequest | null;
 }
 
 export function lastHead(): LastHead {
-  return { text: "", request: null };
+  return { bytes: null, request: null };
 }
 
 /**
@@ -96,7 +117,13 @@ export function lastHead(): LastHead {
  * shared with later identical heads: read only.
  */
 export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead): BridgeRequest | number {
-  const view = NATIVE.from(bytes.buffer, bytes.byteOffset, Math.min(end, bytes.length, MAX_HEAD));
+  const view = bufferView(bytes, Math.min(end, bytes.length, MAX_HEAD));
+  // The same bytes as the last head, compared in C: they end with the blank line and hold no other,
+  // so the head ends where the last one did. Neither searched nor decoded again.
+  if (last && last.bytes && last.request) {
+    const size = last.request.headEnd;
+    if (view.length >= size && view.compare(last.bytes, 0, size, 0, size) === 0) return last.request;
+  }
   const blank = view.indexOf("\r\n\r\n");
   if (blank < 0) {
     // Not one of ours as soon as the request line is: no need to wait for the rest.
@@ -107,10 +134,10 @@ export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead
   const headEnd = blank + 4;
   // The head is ASCII; anything else fails the checks below. `head` ends with the CRLF of its last line.
   const head = view.toString("utf8", 0, blank + 2);
-  if (last && last.request && last.text === head) return last.request;
   const request = readHead(head, headEnd);
   if (last && typeof request !== "number") {
-    last.text = head;
+    // A copy: the filter's data may be a view into nginx's buffers.
+    last.bytes = NATIVE.from(view.subarray(0, headEnd));
     last.request = request;
   }
   return request;

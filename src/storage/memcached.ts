@@ -23,7 +23,7 @@ import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
-import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, ttlToken } from "./protocol/memcached";
+import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { answered, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
@@ -101,6 +101,15 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
   return latest;
 }
 
+function allReplies(replies: MetaReply[]): MetaReply[] {
+  return replies;
+}
+
+/** An `mg <key> v` reply as memcached storage hands it on: the value, or null. */
+function storedValue(replies: MetaReply[]): string | null {
+  return replies[0].code === "VA" ? (replies[0].value as string) : null;
+}
+
 export function createMemcachedStorage(options: StorageOptions | undefined, platform: Platform): Storage {
   rejectNginxSideOptions("memcached", options, platform);
   const read = readStorageOptions("memcached", options, {
@@ -142,12 +151,27 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
+    return runAndRead(name, commands, allReplies);
+  }
+
+  /**
+   * run(), resolving to what `read` makes of the replies, in the same promise step (every session
+   * check's read); with `single`, first what it reads off the bytes of a lone reply (undefined: the
+   * replies are parsed and checked as run()'s).
+   */
+  function runAndRead<T>(name: string, commands: string[], read: (replies: MetaReply[]) => T, single?: (bytes: Uint8Array) => T | undefined): Promise<T> {
     const target = serverFor(servers, name);
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
     if (reach.tls !== undefined) request.tls = reach.tls;
     const store = "memcached " + target;
     return exchange(platform, store, request, function (bytes) {
+      const lone = single ? single(bytes) : undefined;
+      if (lone !== undefined) {
+        // A value or a miss: no error reply, so the loop below would find nothing.
+        answered(platform, store);
+        return lone;
+      }
       let replies: MetaReply[];
       try {
         replies = parseMetaReplies(bytes, commands.length);
@@ -161,7 +185,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         }
       }
       answered(platform, store);
-      return replies;
+      return read(replies);
     });
   }
 
@@ -231,9 +255,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     },
     get: function (name, key) {
       const sessionName = storageName(naming, name, key);
-      return run(sessionName, [encodeMeta("mg", sessionName, ["v"])]).then(function (replies) {
-        return replies[0].code === "VA" ? (replies[0].value as string) : null;
-      });
+      return runAndRead(sessionName, [encodeMeta("mg", sessionName, ["v"])], storedValue, singleMetaValue);
     },
     delete: function (name, key, now, metadata) {
       const sessionName = storageName(naming, name, key);

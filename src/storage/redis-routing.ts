@@ -10,7 +10,7 @@
  */
 
 import type { Platform, StoreRequest, StoreTls } from "../core/platform";
-import { encodeCommand, isRespError, parseReplies, RespValue } from "./protocol/resp";
+import { encodeCommand, isRespError, parseReplies, RespValue, singleBulkValue } from "./protocol/resp";
 import { answered, at, exchange, unavailable } from "./remote";
 
 export type Command = Array<string | number>;
@@ -55,7 +55,11 @@ export function pipeline(connection: Connection, target: string, commands: Comma
 function getValue(connection: Connection, target: string, key: string): Promise<string | null> {
   const commands: Command[] = [["GET", key]];
   return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, connection.prelude), function (bytes) {
-    return storedValue(checked(connection, target, commands, parsedReplies(connection, target, bytes, 1)));
+    const value = singleBulkValue(bytes);
+    if (value === undefined) return storedValue(checked(connection, target, commands, parsedReplies(connection, target, bytes, 1)));
+    // A value or nil: no error reply, so checked() would find nothing.
+    answered(connection.platform, connection.store);
+    return value;
   });
 }
 

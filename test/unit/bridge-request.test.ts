@@ -48,6 +48,18 @@ describe("parseRequestHead", () => {
       assert.equal(Buffer.from(bytes.subarray((request as BridgeRequest).headEnd)).toString("utf8"), body, "headEnd is where the body starts");
     });
 
+    it("reads the same from a Buffer (the stream filter's data), a view into a larger buffer, and a prefix of one (end)", () => {
+      const head = direct("n=1&p=0&t=3000");
+      const text = head + "*1\r\n$4\r\nPING\r\n";
+      const expected = parse(text);
+      assert.equal(typeof expected, "object");
+      assert.deepEqual(parseRequestHead(Buffer.from(bytesOf(text)), text.length), expected);
+      const padded = bytesOf("garbage" + text + "trailing bytes");
+      assert.deepEqual(parseRequestHead(padded.subarray(7, 7 + text.length), text.length), expected);
+      assert.deepEqual(parseRequestHead(Buffer.from(bytesOf("garbage" + text)).subarray(7), text.length), expected);
+      assert.equal(parseRequestHead(Buffer.from(bytesOf(text)), head.length - 2), INCOMPLETE, "the blank line lies beyond end");
+    });
+
     it("absolute-form (proxy mode): the store is the URL's, whatever Host says", () => {
       const head = headText("POST http://10.0.0.6:11211/memcached?n=2&p=0&t=100 HTTP/1.1", ["Host: 10.0.0.99:1", "Content-Length: 0"]);
       assert.deepEqual(parse(head), {
@@ -200,6 +212,22 @@ describe("parseRequestHead with the connection's last head", () => {
     assert.equal(parseRequestHead(bytesOf(broken + body), broken.length + body.length, last), MALFORMED);
     assert.equal((parseRequestHead(bytesOf(other + body), other.length + body.length, last) as BridgeRequest).timeout, 2000, "the last good head stays");
     assert.equal(parseRequestHead(bytesOf(broken + body), broken.length + body.length, last), MALFORMED, "still malformed");
+  });
+});
+
+describe("parseRequestHead with the connection's last head: partial heads", () => {
+  const first = headText("POST http://10.0.0.5:6379/redis?n=1&p=0&t=3000 HTTP/1.1", ["Host: 10.0.0.5:6379", "Content-Length: 14"]);
+  const body = "*1\r\n$4\r\nPING\r\n";
+
+  it("the start of the same head, up to and short of its blank line, is INCOMPLETE, not the remembered request", () => {
+    const last = lastHead();
+    const once = parseRequestHead(Buffer.from(bytesOf(first + body)), first.length + body.length, last);
+    assert.equal(typeof once, "object");
+    for (const cut of [first.length - 1, first.length - 2, first.length - 4, 10]) {
+      assert.equal(parseRequestHead(Buffer.from(bytesOf(first.substring(0, cut))), cut, last), INCOMPLETE, `the first ${cut} bytes`);
+      assert.equal(parseRequestHead(Buffer.from(bytesOf(first + body)), cut, last), INCOMPLETE, `end at ${cut}`);
+    }
+    assert.equal(parseRequestHead(Buffer.from(bytesOf(first)), first.length, last), once, "the head alone, body still to come");
   });
 });
 

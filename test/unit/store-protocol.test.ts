@@ -21,6 +21,7 @@ import {
   metaRepliesEnd,
   metaReplyEnd,
   parseMetaReplies,
+  singleMetaValue,
   ttlToken,
   type MetaReply,
 } from "../../src/storage/protocol/memcached";
@@ -31,6 +32,7 @@ import {
   MAX_BULK_BYTES,
   MAX_NESTING,
   parseReplies,
+  singleBulkValue,
   respCommandsEnd,
   respValueEnd,
   respValuesEnd,
@@ -122,6 +124,29 @@ describe("protocol lines (lines.ts)", () => {
     assert.equal(findLineEnd(bytesOf(long), 0, 100), INCOMPLETE);
     const fine = "y".repeat(1000);
     assert.equal(findLineEnd(bytesOf(fine + "\r\n"), 0, fine.length + 2), fine.length);
+  });
+
+  it("findLineEnd agrees with a byte-by-byte reading for every line length, CR position and end (short lines and long ones)", () => {
+    // What a loop over the bytes answers; findLineEnd hands longer lines to indexOf.
+    function reference(bytes: Uint8Array, start: number, end: number): number {
+      const limit = Math.min(end, start + 4096);
+      for (let i = start; i < limit; i++) {
+        if (bytes[i] !== 0x0d) continue;
+        if (i + 1 >= end) return INCOMPLETE;
+        return bytes[i + 1] === 0x0a ? i : MALFORMED;
+      }
+      return limit < end ? MALFORMED : INCOMPLETE;
+    }
+    for (let length = 0; length <= 20; length++) {
+      for (const tail of ["\r\n", "\r", "\rx", "", "\r\nz\r\n"]) {
+        const bytes = bytesOf("k".repeat(length) + tail + "more\r\n");
+        for (let start = 0; start <= 3; start++) {
+          for (let end = start; end <= bytes.length; end++) {
+            assert.equal(findLineEnd(bytes, start, end), reference(bytes, start, end), `${length} bytes + ${JSON.stringify(tail)}, from ${start} to ${end}`);
+          }
+        }
+      }
+    }
   });
 
   it("readInteger reads a decimal that fills the range exactly, with an optional minus", () => {
@@ -269,6 +294,19 @@ describe("RESP2 (resp.ts)", () => {
       // Siblings do not add up: depth is nesting, not the number of arrays.
       const wide = bytesOf("*20\r\n" + "*1\r\n".repeat(MAX_NESTING - 1).concat(":1\r\n").repeat(20));
       assert.equal(respValueEnd(wide, 0, wide.length), wide.length);
+    });
+
+    it("singleBulkValue: a GET's value or nil read in one pass, exactly as parseReplies reads it; undefined for anything else", () => {
+      const bulk = ["$3\r\nabc\r\n", "$-1\r\n", "$0\r\n\r\n", "$10\r\n[\"a\r\nb\",1]\r\n", "$1234\r\n" + "x".repeat(1234) + "\r\n"];
+      for (const text of bulk) {
+        const bytes = bytesOf(text);
+        assert.notEqual(singleBulkValue(bytes), undefined, JSON.stringify(text));
+        assert.equal(singleBulkValue(bytes), parseReplies(bytes, 1)[0], JSON.stringify(text));
+      }
+      const emoji = bytesOf("$4\r\n", utf8("😀"), "\r\n");
+      assert.equal(singleBulkValue(emoji), "😀");
+      const other = ["-LOADING Redis is loading\r\n", "+OK\r\n", ":1\r\n", "*1\r\n$1\r\na\r\n", "$3\r\nabcd\r\n", "$3\r\nab", "$3\r\nabc\r\n$1\r\nx\r\n", "$-1\r\n:1\r\n", "$x\r\nabc\r\n", "$-2\r\n", "$3\r\nabc\rx", ""];
+      for (const text of other) assert.equal(singleBulkValue(bytesOf(text)), undefined, JSON.stringify(text));
     });
 
     it("a hostile nesting (100,000 arrays) is MALFORMED for the framer and parseReplies, never a stack overflow", () => {
@@ -581,6 +619,15 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
       assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 3), bytes.length);
     });
 
+    it("runs of spaces separate words, as memcached reads them (leading, doubled, trailing)", () => {
+      const accepted = bytesOf(" mg  k   v \r\nms k  2 T60\r\nxy\r\n");
+      assert.equal(metaCommandsEnd(accepted, 0, accepted.length, 2), accepted.length);
+      for (const text of ["mg  k  v  q\r\n", " mg k q\r\n", "mg k q \r\n", "ms  k  +1\r\nx\r\n"]) {
+        const bytes = bytesOf(text);
+        assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED, JSON.stringify(text));
+      }
+    });
+
     it("a key named q or noreply is a key", () => {
       const bytes = bytesOf("mg q v\r\ndelete noreply\r\n");
       assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 2), bytes.length);
@@ -605,6 +652,21 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
         assert.equal(metaCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
       });
     }
+  });
+
+  describe("singleMetaValue (every session check's mg)", () => {
+    it("a lone VA with its data, or EN, read in one pass exactly as parseMetaReplies reads it; undefined for anything else", () => {
+      const lone = ["VA 3\r\nabc\r\n", "VA 0\r\n\r\n", "VA 3 t59 c12\r\nabc\r\n", "VA 10\r\n[\"a\r\nb\",1]\r\n", "VA 1234\r\n" + "x".repeat(1234) + "\r\n"];
+      for (const text of lone) {
+        const bytes = bytesOf(text);
+        assert.notEqual(singleMetaValue(bytes), undefined, JSON.stringify(text));
+        assert.equal(singleMetaValue(bytes), parseMetaReplies(bytes, 1)[0].value, JSON.stringify(text));
+      }
+      assert.equal(singleMetaValue(bytesOf("EN\r\n")), null);
+      assert.equal(singleMetaValue(bytesOf("VA 4\r\n", utf8("😀"), "\r\n")), "😀");
+      const other = ["HD\r\n", "NF\r\n", "ERROR\r\n", "SERVER_ERROR out of memory\r\n", "VA 3\r\nabcd\r\n", "VA 3\r\nab", "VA 3\r\nabc\r\nEN\r\n", "EN\r\nEN\r\n", "VA x\r\nabc\r\n", "VA -1\r\n", "VA\r\n", ""];
+      for (const text of other) assert.equal(singleMetaValue(bytesOf(text)), undefined, JSON.stringify(text));
+    });
   });
 
   describe("parseMetaReplies and metaFlag", () => {

@@ -120,7 +120,7 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
     const line = lineText(bytes, at, lineEnd);
     if (line.indexOf("\n") >= 0) return MALFORMED;
     // memcached splits on runs of spaces.
-    const words = nonEmpty(line.split(" "));
+    const words = splitWords(line);
     const name = words.length > 0 ? words[0] : "";
     if (!Object.prototype.hasOwnProperty.call(ONE_REPLY_COMMANDS, name)) return MALFORMED;
     // Flags and options follow the key (and the data size of ms); mn has neither.
@@ -140,6 +140,12 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
 }
 
 /** The words that are not empty, in order (a loop: a callback per call costs the interpreters more). */
+/** The line's words, as memcached reads them: runs of spaces separate (a single space, as we write them, is split as is). */
+function splitWords(line: string): string[] {
+  const singleSpaced = line.indexOf("  ") < 0 && line.charAt(0) !== " " && line.charAt(line.length - 1) !== " ";
+  return singleSpaced ? line.split(" ") : nonEmpty(line.split(" "));
+}
+
 function nonEmpty(words: string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < words.length; i++) if (words[i] !== "") kept.push(words[i]);
@@ -149,6 +155,26 @@ function nonEmpty(words: string[]): string[] {
 /** A data size word: decimal digits only (memcached's strtol would take "+5" or " 5"; we need not). */
 function sizeOf(word: string): number {
   return /^[0-9]{1,9}$/.test(word) ? Number(word) : -1;
+}
+
+/**
+ * The value when `bytes` are exactly one `VA <size>` reply with its data, null when exactly `EN`
+ * (a miss), else undefined (any other reply, an error among them: parseMetaReplies then decides).
+ * What `mg <key> v` answers, read in one pass: every session check's read.
+ */
+export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
+  const length = bytes.length;
+  if (length === 4 && bytes[0] === 0x45 && bytes[1] === 0x4e && bytes[2] === CR && bytes[3] === LF) return null;
+  if (length < 7 || bytes[0] !== 0x56 || bytes[1] !== 0x41 || bytes[2] !== 0x20) return undefined;
+  const lineEnd = findLineEnd(bytes, 3, length);
+  if (lineEnd < 0) return undefined;
+  let sizeEnd = bytes.indexOf(0x20, 3);
+  if (sizeEnd < 0 || sizeEnd > lineEnd) sizeEnd = lineEnd;
+  const size = readInteger(bytes, 3, sizeEnd);
+  if (size === null || size < 0) return undefined;
+  const dataEnd = lineEnd + 2 + size;
+  if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
+  return utf8Decode(bytes.subarray(lineEnd + 2, dataEnd));
 }
 
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */

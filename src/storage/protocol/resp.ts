@@ -191,6 +191,22 @@ function parseValue(bytes: Uint8Array, start: number, next: number[]): RespValue
   throw new Error("malformed store reply");
 }
 
+/**
+ * The value when `bytes` are exactly one bulk string (null: the nil bulk string), else undefined (any
+ * other reply, an error among them, or anything more or less: parseReplies then decides). What a GET
+ * answers, read in one pass: every session check's read.
+ */
+export function singleBulkValue(bytes: Uint8Array): string | null | undefined {
+  if (bytes.length < 5 || bytes[0] !== 0x24) return undefined;
+  const lineEnd = findLineEnd(bytes, 1, bytes.length);
+  if (lineEnd < 0) return undefined;
+  const size = readInteger(bytes, 1, lineEnd);
+  if (size === -1) return lineEnd + 2 === bytes.length ? null : undefined;
+  const dataEnd = lineEnd + 2 + (size as number);
+  if (size === null || size < 0 || dataEnd + 2 !== bytes.length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
+  return line(bytes, lineEnd + 2, dataEnd);
+}
+
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
 export function parseReplies(bytes: Uint8Array, count: number): RespValue[] {
   if (respValuesEnd(bytes, 0, bytes.length, count) !== bytes.length) throw new Error("malformed store reply");
