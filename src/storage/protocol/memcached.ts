@@ -139,13 +139,13 @@ export function metaCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   return at;
 }
 
-/** The words that are not empty, in order (a loop: a callback per call costs the interpreters more). */
 /** The line's words, as memcached reads them: runs of spaces separate (a single space, as we write them, is split as is). */
 function splitWords(line: string): string[] {
   const singleSpaced = line.indexOf("  ") < 0 && line.charAt(0) !== " " && line.charAt(line.length - 1) !== " ";
   return singleSpaced ? line.split(" ") : nonEmpty(line.split(" "));
 }
 
+/** The words that are not empty, in order (a loop: a callback per call costs the interpreters more). */
 function nonEmpty(words: string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < words.length; i++) if (words[i] !== "") kept.push(words[i]);
