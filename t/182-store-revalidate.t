@@ -27,7 +27,6 @@ our %STORES = (
     memcached => { storage => 'memcached', memcached => { servers => ['127.0.0.1:11441', '127.0.0.1:11442'] },
                    store_metadata => JSON::PP::true, store_revalidate => 3000 },
 );
-our $STORE = 'redis';
 
 EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     location /app/ {
@@ -42,15 +41,16 @@ StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 
 sub app { my ($node, $cookie) = @_; return SecondNode::on($node, 'GET', '/app/x', $cookie)->{status} }
 
-# Mints a session on A; B verifies it (full path) and then asks the store about it (the fast check),
-# which starts B's bound. Returns the Set-Cookie lines and when B's mark was made.
+# Mints a session on A with `$store` ('redis' or 'memcached'); B verifies it (full path) and then asks
+# the store about it (the fast check), which starts B's bound. Returns the Set-Cookie lines and when
+# B's mark was made.
 sub verified_on_b {
-    my ($subject) = @_;
-    if ($STORE eq 'redis') { StoreServers::cli($REDIS, 'FLUSHALL') }
+    my ($store, $subject) = @_;
+    if ($store eq 'redis') { StoreServers::cli($REDIS, 'FLUSHALL') }
     # flush_all answers "OK", which memcached_command does not wait for: quietly, then a no-op.
     else { StoreServers::memcached_command($_, "flush_all noreply\r\nmn\r\n") for @MEMCACHED }
     SecondNode::start();
-    my $lines = mint(subject => $subject, options => { %{ $STORES{$STORE} } });
+    my $lines = mint(subject => $subject, options => { %{ $STORES{$store} } });
     my $cookie = cookie_header(@$lines);
     is(app('B', $cookie), 200, 'B opens it (verifies it)');
     is(app('B', $cookie), 200, 'B asks the store about it');
@@ -74,6 +74,35 @@ sub stale_then_refused {
     is_deeply(\@after, [($status) x 8], "from the end of the bound on, B answers $status every time");
 }
 
+# Revoked through A's admin API: B may pass it within the bound, refuses it from the end of the bound
+# on; A at once. Returns the cookie, for the test's own request to A.
+sub revoked_on_a {
+    my ($store, $subject) = @_;
+    my ($lines, $marked) = verified_on_b($store, $subject);
+    my $cookie = cookie_header(@$lines);
+    my $res = SecondNode::on('A', 'DELETE', "/admin?subject=$subject");
+    my $changed = time;
+    is($res->{status}, 200, 'revoked on A');
+    stale_then_refused($cookie, $marked, $changed, 401);
+    is(app('A', $cookie), 401, 'A refuses it');
+    SecondNode::stop();
+    return $cookie;
+}
+
+# Logged out on A: the same, from B's side.
+sub logged_out_on_a {
+    my ($store, $subject) = @_;
+    my ($lines, $marked) = verified_on_b($store, $subject);
+    my $cookie = cookie_header(@$lines);
+    my $token = csrf_token(cookie_value($lines, 'session'), subject => $subject);
+    my $res = SecondNode::on('A', 'POST', '/logout', $cookie, 'X-CSRF-Token' => $token);
+    my $changed = time;
+    is($res->{status}, 204, 'logged out on A');
+    stale_then_refused($cookie, $marked, $changed, 401);
+    SecondNode::stop();
+    return $cookie;
+}
+
 no_shuffle();
 run_tests();
 
@@ -83,15 +112,7 @@ __DATA__
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-my ($lines, $marked) = main::verified_on_b('alice');
-my $cookie = cookie_header(@$lines);
-my $res = SecondNode::on('A', 'DELETE', '/admin?subject=alice');
-my $changed = Time::HiRes::time();
-is($res->{status}, 200, 'revoked on A');
-main::stale_then_refused($cookie, $marked, $changed, 401);
-is(main::app('A', $cookie), 401, 'A refuses it');
-SecondNode::stop();
-use_cookie($cookie);
+use_cookie(main::revoked_on_a('redis', 'alice'));
 --- request
 GET /app/x
 --- error_code: 401
@@ -102,15 +123,7 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-my ($lines, $marked) = main::verified_on_b('bob');
-my $cookie = cookie_header(@$lines);
-my $token = csrf_token(cookie_value($lines, 'session'), subject => 'bob');
-my $res = SecondNode::on('A', 'POST', '/logout', $cookie, 'X-CSRF-Token' => $token);
-my $changed = Time::HiRes::time();
-is($res->{status}, 204, 'logged out on A');
-main::stale_then_refused($cookie, $marked, $changed, 401);
-SecondNode::stop();
-use_cookie($cookie);
+use_cookie(main::logged_out_on_a('redis', 'bob'));
 --- request
 GET /app/x
 --- error_code: 401
@@ -121,7 +134,7 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432, "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-my ($lines, $marked) = main::verified_on_b('carol');
+my ($lines, $marked) = main::verified_on_b('redis', 'carol');
 my $cookie = cookie_header(@$lines);
 StoreServers::stop($main::REDIS);
 main::stale_then_refused($cookie, $marked, Time::HiRes::time(), 503);
@@ -143,16 +156,7 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"]}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-$main::STORE = 'memcached';
-my ($lines, $marked) = main::verified_on_b('dave');
-my $cookie = cookie_header(@$lines);
-my $res = SecondNode::on('A', 'DELETE', '/admin?subject=dave');
-my $changed = Time::HiRes::time();
-is($res->{status}, 200, 'revoked on A');
-main::stale_then_refused($cookie, $marked, $changed, 401);
-is(main::app('A', $cookie), 401, 'A refuses it');
-SecondNode::stop();
-use_cookie($cookie);
+use_cookie(main::revoked_on_a('memcached', 'dave'));
 --- request
 GET /app/x
 --- error_code: 401
@@ -163,16 +167,7 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"]}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-$main::STORE = 'memcached';
-my ($lines, $marked) = main::verified_on_b('erin');
-my $cookie = cookie_header(@$lines);
-my $token = csrf_token(cookie_value($lines, 'session'), subject => 'erin');
-my $res = SecondNode::on('A', 'POST', '/logout', $cookie, 'X-CSRF-Token' => $token);
-my $changed = Time::HiRes::time();
-is($res->{status}, 204, 'logged out on A');
-main::stale_then_refused($cookie, $marked, $changed, 401);
-SecondNode::stop();
-use_cookie($cookie);
+use_cookie(main::logged_out_on_a('memcached', 'erin'));
 --- request
 GET /app/x
 --- error_code: 401
@@ -183,8 +178,7 @@ GET /app/x
 --- session_json
 {"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11441", "127.0.0.1:11442"], "connect_timeout": 200, "send_timeout": 200, "read_timeout": 300}, "store_metadata": true, "store_revalidate": 3000}
 --- init
-$main::STORE = 'memcached';
-my ($lines, $marked) = main::verified_on_b('frank');
+my ($lines, $marked) = main::verified_on_b('memcached', 'frank');
 my $cookie = cookie_header(@$lines);
 StoreServers::stop($_) for @main::MEMCACHED;
 main::stale_then_refused($cookie, $marked, Time::HiRes::time(), 503);
