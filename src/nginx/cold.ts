@@ -46,8 +46,13 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;
-    publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
-    return true;
+    try {
+      publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
+      return true;
+    } catch (e) {
+      // As the warm check's: the full check meets the same problem, and reports it.
+      return false;
+    }
   }, declined);
 }
 

@@ -53,10 +53,10 @@ declare function njsSessionRetained(): SharedModules;
  */
 declare function njsSessionFull(shared: SharedModules): FullModule;
 
-/** warm.ts's default export, compiled likewise into njsSessionWarm(). */
 /** True: checked and published; false: the full check decides; a promise of either (the cold part). */
 type WarmAnswer = boolean | Promise<boolean>;
 
+/** warm.ts's default export, compiled likewise into njsSessionWarm(). */
 interface WarmModule {
   access(r: unknown): WarmAnswer;
   authRequest(r: unknown): WarmAnswer;

@@ -9,10 +9,10 @@
  * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
  * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck (for
  * redis and memcached with store_revalidate, the same answer within the bound), and publishing is the
- * same publication.ts. A cookie the verified cache does not hold goes to the cold part (cold.ts: the
- * full check's own cold check) when the view has a key. Anything else (no view yet, no cookie, due
- * for a refresh, a CSRF check due, anything thrown) answers false, and the full check runs, deciding,
- * logging and failing closed as always.
+ * same publication.ts. When the view has a key, a cookie the verified cache does not hold, or one due
+ * for a touch only, goes to the cold part (cold.ts: the full check's own cold and touch checks).
+ * Anything else (no view yet, no cookie, a re-save due, a CSRF check due, anything thrown) answers
+ * false, and the full check runs, deciding, logging and failing closed as always.
  */
 
 import { quickCookie } from "../core/cookies";
@@ -27,7 +27,7 @@ import type { ColdPart } from "./cold";
 
 /** warm-stores.ts, compiled by build/build.mjs into this function of the warm part. */
 declare function njsSessionWarmStores(): WarmStores;
-/** cold.ts, likewise: built only for a cookie not verified before. */
+/** cold.ts, likewise: built only for a cookie not verified before or due for a touch. */
 declare function njsSessionCold(): ColdPart;
 
 /** A fast check never re-issues a cookie. */
