@@ -20,13 +20,11 @@
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import type { Settings } from "./settings";
 import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, HEADER_ENCODED_SIZE } from "./format";
+import { FLAG_BIND_ANY, HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
 import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry, unpublishableSubject } from "./session";
 import type { VerifiedCacheReader, VerifiedSession } from "./verified-cache";
-
-const BIND_FLAGS = FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT;
 
 /**
  * A valid session with nothing to re-issue, as the fast check found it. Everything in it is shared
@@ -125,7 +123,7 @@ export function checkVerified<R>(
   if (lifetimeProblem(settings, false, known, now) !== null) return null;
   const due = refreshDue(settings, known, now);
   if (due !== RefreshDue.Nothing && !(touchDue && due === RefreshDue.Touch)) return null;
-  if (known.bind !== "" || known.flags & BIND_FLAGS) {
+  if (known.bind !== "" || known.flags & FLAG_BIND_ANY) {
     if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
   }
 

@@ -55,6 +55,8 @@ export const FLAG_DEFLATE = 0x0010;
 export const FLAG_BIND_IP = 0x0100;
 export const FLAG_BIND_SCHEME = 0x0200;
 export const FLAG_BIND_USER_AGENT = 0x0400;
+/** The flags that bind a session to request attributes: any of them set means the MAC covers them. */
+export const FLAG_BIND_ANY = 0x0700; // FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT
 /** Every flag the format defines; a header with any other bit set is refused. */
 export const KNOWN_FLAGS = 0x0713; // FLAG_STORAGE | FLAG_FORGET | FLAG_DEFLATE | FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT
 

@@ -30,6 +30,7 @@ import {
   withoutSessionCookies,
 } from "./cookies";
 import {
+  FLAG_BIND_ANY,
   FLAG_BIND_IP,
   FLAG_BIND_SCHEME,
   FLAG_BIND_USER_AGENT,
@@ -1330,12 +1331,12 @@ export type BindSource = Pick<Exchange, "remoteAddress" | "scheme" | "userAgent"
  * flags bind anything: a view of the request per check costs QuickJS an object for nothing otherwise.
  */
 export function requestBoundValues<R>(flags: number, request: R, bindSourceOf: (request: R) => BindSource): string {
-  return flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT) ? boundValues(flags, bindSourceOf(request)) : "";
+  return flags & FLAG_BIND_ANY ? boundValues(flags, bindSourceOf(request)) : "";
 }
 
 /** The bound request attributes of a session with these flags, joined by "|"; "" when none. */
 export function boundValues(flags: number, source: BindSource): string {
-  if (!(flags & (FLAG_BIND_IP | FLAG_BIND_SCHEME | FLAG_BIND_USER_AGENT))) return "";
+  if (!(flags & FLAG_BIND_ANY)) return "";
   const values: string[] = [];
   const candidates: Array<[number, string | undefined]> = [
     [FLAG_BIND_IP, flags & FLAG_BIND_IP ? source.remoteAddress() : undefined],

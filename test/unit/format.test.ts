@@ -37,5 +37,6 @@ describe("format.ts's derived values", () => {
     assert.equal(format.MAX_COOKIES_SIZE, format.MAX_COOKIES * format.MAX_COOKIE_SIZE);
     const flags = format.FLAG_STORAGE | format.FLAG_FORGET | format.FLAG_DEFLATE | format.FLAG_BIND_IP | format.FLAG_BIND_SCHEME | format.FLAG_BIND_USER_AGENT;
     assert.equal(format.KNOWN_FLAGS, flags);
+    assert.equal(format.FLAG_BIND_ANY, format.FLAG_BIND_IP | format.FLAG_BIND_SCHEME | format.FLAG_BIND_USER_AGENT);
   });
 });
