@@ -13,6 +13,7 @@ node build/build.mjs >/dev/null
 # By default: Node ↔ nginx; Node's own store connections (TLS, unix sockets) to the rootfs's stores; Node
 # through a Sentinel failover and a Cluster slot migration (node-failover.test.ts).
 (($#)) || set -- test/interop/node-nginx.test.ts test/interop/node-store-tls.test.ts test/interop/node-failover.test.ts
-# One file at a time: the files share the namespace's loopback, and run side by side an nginx of
-# node-nginx.test.ts was seen refusing connections while node-failover.test.ts ran (cause not found).
+# One file at a time (the default on a 2-core machine, said here for every machine): the files start
+# servers on fixed ports of one namespace. Within a file, a server is started only once the previous
+# one has let go of its ports, and nginx is recognised by its own pid file (test/interop/rootfs-nginx.ts).
 exec unshare --net -- bash -c 'ip link set lo up && exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"' sh "$@"

@@ -9,7 +9,7 @@
  */
 
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isListening, REPO } from "../e2e/demo-server";
 
@@ -47,6 +47,18 @@ export interface RootfsOptions {
  */
 export async function startRootfsServers(options: RootfsOptions): Promise<RootfsServers> {
   const directory = resolve(REPO, ".cache", "interop-" + options.name);
+  const pidFile = resolve(directory, "logs", "nginx.pid");
+  if (options.nginxConf !== undefined && !options.nginxConf.includes("pid $DIR/logs/nginx.pid;"))
+    throw new Error("startRootfsServers: the nginx.conf must say `pid $DIR/logs/nginx.pid;` (how its start is recognised)");
+  // A port still held (an earlier test's nginx not gone yet) would make the readiness check below
+  // answer for the wrong server, and the new nginx fail to bind and exit: wait until they are free.
+  const freeBy = Date.now() + 20000;
+  for (const port of options.ports) {
+    while (await isListening(port)) {
+      if (Date.now() > freeBy) throw new Error(`startRootfsServers(${options.name}): port ${port} is still in use by another server`);
+      await sleep(100);
+    }
+  }
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(resolve(directory, "logs"), { recursive: true });
   if (options.nginxConf !== undefined) writeFileSync(resolve(directory, "nginx.conf"), options.nginxConf.split("$DIR").join(directory));
@@ -110,8 +122,9 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
   const deadline = Date.now() + 20000;
   for (;;) {
     if (exited) throw new Error(`the rootfs servers exited:\n${log}\n${servers.errorLog()}`);
-    let ready = true;
-    for (const port of options.ports) if (!(await isListening(port))) ready = false;
+    // nginx writes its pid file once its listening sockets are bound: the ports answering are its.
+    let ready = options.nginxConf === undefined || existsSync(pidFile);
+    for (const port of options.ports) if (ready && !(await isListening(port))) ready = false;
     if (ready) return servers;
     if (Date.now() > deadline) {
       await servers.stop();
