@@ -62,8 +62,9 @@ export function coldCheck<R>(
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
+  const prk = pseudorandomKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
-  if (macKeyIndex(platform, settings, header, bound) !== 0) {
+  if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
     handOnHeader(cookie, parsed);
     return null;
   }
@@ -77,7 +78,7 @@ export function coldCheck<R>(
   }
   const ciphertext = decodeBase64Url(ciphertextText);
   if (!ciphertext) return null;
-  const keys = deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, settings.ikm), header.sid);
+  const keys = deriveAesKeyAndIvFromPrk(platform, prk, header.sid);
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
     const plaintext = payloadText(platform, header, decrypted);
     if (typeof plaintext !== "string") return null;
