@@ -187,6 +187,17 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.equal((await start(revokedEnv, revoked)).error, "session revoked");
   });
 
+  it("a session without the location's audience: declined, and the full path says why", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    const admin = env.library.settings({ audience: "admin" });
+    const value = findCookie(parseCookieHeader(cookie), admin.cookieName);
+    assert.equal(await coldCheck(admin, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source), null);
+    const opened = await env.library.start(createMemoryExchange({ cookie }), { audience: "admin" });
+    assert.equal(opened.error, "missing session audience");
+    assert.ok(await cold(env, cookie), "the default audience's session opens");
+  });
+
   it("shm storage: opens a valid cookie to what the full path opens; declines a record gone or replaced", async () => {
     const env = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
     const cookie = await login(env);
