@@ -7,9 +7,9 @@
  * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
  * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, record parser,
  * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it
- * verified goes into the verified cache, and fast-check.ts's checkVerified judges it, exactly as it
- * judges that entry on the next request. So it only ever says "valid, nothing to
- * re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
+ * verified goes into the verified cache, and fast-check.ts judges it (checkJustVerified: what
+ * checkVerified would check again on the next request and this check has not, the audience's session
+ * and the revocation list). So it only ever says "valid, nothing to re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
  * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
  * refreshes as always. It finds in the verified cache whatever was verified here, so a valid cookie
  * is never decrypted twice.
@@ -18,7 +18,7 @@
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
-import { checkVerified, FastCheckSettings, KnownSession, RecordAnswer, storageKeyOf } from "./fast-check";
+import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
@@ -26,9 +26,6 @@ import type { Platform } from "./platform";
 import { BindSource, loggableId, openPayload, requestBoundValues } from "./session";
 import type { Settings } from "./settings";
 import type { Storage } from "./storage";
-
-/** The record was read by this very check, before the decryption: it holds the ciphertext verified. */
-const RECORD_JUST_READ: RecordAnswer = { holds: true };
 
 /** What the cold check reads of the settings. */
 export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks" | "verifiedCache">;
@@ -65,8 +62,9 @@ export function coldCheck<R>(
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
+  const prk = pseudorandomKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
-  if (macKeyIndex(platform, settings, header, bound) !== 0) {
+  if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
     handOnHeader(cookie, parsed);
     return null;
   }
@@ -80,7 +78,7 @@ export function coldCheck<R>(
   }
   const ciphertext = decodeBase64Url(ciphertextText);
   if (!ciphertext) return null;
-  const keys = deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, settings.ikm), header.sid);
+  const keys = deriveAesKeyAndIvFromPrk(platform, prk, header.sid);
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
     const plaintext = payloadText(platform, header, decrypted);
     if (typeof plaintext !== "string") return null;
@@ -88,11 +86,11 @@ export function coldCheck<R>(
     const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
     if (!("entries" in opened)) return null;
     const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid));
-    // The parse, for checkVerified and the cache (an in-memory cache holds this very object; the zone's
-    // text keeps the entries of a session without data).
+    // The parse, for the judgement and the cache (an in-memory cache holds this very object; the zone's
+    // text keeps the entries).
     verified.entries = opened.entries;
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
-    return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, storage ? RECORD_JUST_READ : undefined);
+    return checkJustVerified(verified, settings, opened.index, now);
   });
 }
 

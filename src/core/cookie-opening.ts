@@ -20,10 +20,20 @@ export function macInput(platform: Platform, headerBytes: Uint8Array, bound: str
   return concatBytes([head, utf8Encode("#"), platform.sha256(utf8Encode(bound))]);
 }
 
-/** Which configured key made the header's MAC (0: the current key, 1..: the fallbacks), or -1. */
-export function macKeyIndex(platform: Platform, settings: Pick<Settings, "ikm" | "ikmFallbacks">, header: SessionHeader, bound: string): number {
+/**
+ * Which configured key made the header's MAC (0: the current key, 1..: the fallbacks), or -1.
+ * `currentPrk`: the current key's PRK, when the caller has it at hand for its next step (the
+ * decryption), so that one request looks it up once.
+ */
+export function macKeyIndex(
+  platform: Platform,
+  settings: Pick<Settings, "ikm" | "ikmFallbacks">,
+  header: SessionHeader,
+  bound: string,
+  currentPrk?: Uint8Array,
+): number {
   const input = macInput(platform, header.bytes, bound);
-  if (macMatches(platform, pseudorandomKey(platform, settings.ikm), header.sid, input, header.bytes, MAC_OFFSET)) return 0;
+  if (macMatches(platform, currentPrk || pseudorandomKey(platform, settings.ikm), header.sid, input, header.bytes, MAC_OFFSET)) return 0;
   for (let i = 0; i < settings.ikmFallbacks.length; i++) {
     if (macMatches(platform, pseudorandomKey(platform, settings.ikmFallbacks[i]), header.sid, input, header.bytes, MAC_OFFSET)) return i + 1;
   }

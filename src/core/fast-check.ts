@@ -153,13 +153,32 @@ export function checkVerified<R>(
   if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
     // The registry in the store answered with the record (a second round trip is not the fast check's).
     if (answer.revoked) return null;
-  } else {
-    try {
-      if (revocationProblem(settings, audience, found.subject, known.creationTime, now) !== null) return null;
-    } catch (e) {
-      // A misconfigured registry: the full path throws it, loudly.
-      return null;
-    }
+    found.timing.timestamp = now;
+    return found;
+  }
+  return unrevoked(found, settings, now);
+}
+
+/**
+ * checkVerified's judgement of the entry the cold check (cold-check.ts) has just made, given what that
+ * check already established with the same functions, on the header the entry was made from, at the
+ * same `now`: the current key's MAC, the storage flag, the timeouts, no refresh due, the request's
+ * bound attributes, the cookie's shape, the record read in the same step; and openPayload's index of
+ * the audience's entry, found by entryIndex with unpublishableSubject applied. What is left of
+ * checkVerified is the session as this audience sees it and the revocation list.
+ */
+export function checkJustVerified(verified: VerifiedSession, settings: FastCheckSettings, audienceIndex: number, now: number): KnownSession | null {
+  if (audienceIndex < 0) return null;
+  return unrevoked(knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex), settings, now);
+}
+
+/** `found` as of `now`, unless the registry says it was revoked (or cannot say). */
+function unrevoked(found: KnownSession, settings: FastCheckSettings, now: number): KnownSession | null {
+  try {
+    if (revocationProblem(settings, found.audience, found.subject, found.timing.creationTime, now) !== null) return null;
+  } catch (e) {
+    // A misconfigured registry: the full path throws it, loudly.
+    return null;
   }
   found.timing.timestamp = now;
   return found;
@@ -194,10 +213,15 @@ function findAudience(known: CachedEntry, audience: string): KnownSession | null
   const i = entryIndex(entries, audience);
   // The full path refuses such a session, and says why in the log.
   if (i < 0 || unpublishableSubject(entries[i])) return null;
+  return knownSessionAt(known, entries, audience, i);
+}
+
+/** The session as the audience of entries[index] sees it, kept on the cache entry for the next request. */
+function knownSessionAt(known: CachedEntry, entries: SessionEntry[], audience: string, index: number): KnownSession {
   known.known = {
     audience: audience,
-    subject: entries[i][2],
-    data: entries[i][0],
+    subject: entries[index][2],
+    data: entries[index][0],
     loggableId: known.loggableId,
     timing: {
       timestamp: 0,

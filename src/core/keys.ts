@@ -28,7 +28,7 @@ const ENCRYPTION_INFO = "encryption:";
 
 /**
  * The prefixes' bytes, constants built on first use: encoding them again for every derivation costs
- * QuickJS a TextEncoder call each time. Nothing writes into them (firstBlockInput copies).
+ * QuickJS a TextEncoder call each time. Nothing writes into them (expandInput copies).
  */
 let authenticationInfoBytes: Uint8Array | undefined;
 let encryptionInfoBytes: Uint8Array | undefined;
@@ -72,21 +72,24 @@ export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array
   return prk;
 }
 
-/** HKDF-Expand's input for T(1): info ‖ 0x01, where info = the prefix's bytes ‖ tail. */
-function firstBlockInput(prefix: Uint8Array, infoTail: Uint8Array | null): Uint8Array {
+/**
+ * HKDF-Expand's input for T(1), info ‖ 0x01 (info = the prefix's bytes ‖ tail), after `room` bytes
+ * left for T(1) itself when a second block follows (secondBlock writes T(2)'s input over the same
+ * array; T(1)'s is then the part after the room): one array for both, as every array made and filled
+ * costs QuickJS an allocation and a call per part.
+ */
+function expandInput(room: number, prefix: Uint8Array, infoTail: Uint8Array | null): Uint8Array {
   const tailSize = infoTail ? infoTail.length : 0;
-  const input = new Uint8Array(prefix.length + tailSize + 1);
-  input.set(prefix, 0);
-  if (infoTail) input.set(infoTail, prefix.length);
+  const input = new Uint8Array(room + prefix.length + tailSize + 1);
+  input.set(prefix, room);
+  if (infoTail) input.set(infoTail, room + prefix.length);
   input[input.length - 1] = 1;
   return input;
 }
 
-/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), from T(1) and T(1)'s input. */
-function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, firstInput: Uint8Array): Uint8Array {
-  const input = new Uint8Array(HASH_SIZE + firstInput.length);
+/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), over `input` (expandInput with room for T(1)) rewritten so. */
+function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, input: Uint8Array): Uint8Array {
   input.set(first, 0);
-  input.set(firstInput, HASH_SIZE);
   input[input.length - 1] = 2;
   return platform.hmacSha256(prk, input);
 }
@@ -94,19 +97,21 @@ function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, fir
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
 export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
   const prk = pseudorandomKey(platform, ikm);
-  const firstInput = firstBlockInput(utf8Encode(infoText), null);
-  const first = platform.hmacSha256(prk, firstInput);
-  if (size === HASH_SIZE) return first;
-  if (size < HASH_SIZE) return first.subarray(0, size);
+  if (size <= HASH_SIZE) {
+    const first = platform.hmacSha256(prk, expandInput(0, utf8Encode(infoText), null));
+    return size === HASH_SIZE ? first : first.subarray(0, size);
+  }
+  const input = expandInput(HASH_SIZE, utf8Encode(infoText), null);
+  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
   const out = new Uint8Array(size);
   out.set(first, 0);
-  out.set(secondBlock(platform, prk, first, firstInput).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  out.set(secondBlock(platform, prk, first, input).subarray(0, size - HASH_SIZE), HASH_SIZE);
   return out;
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
 export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
-  return platform.hmacSha256(prk, firstBlockInput(authenticationInfo(), sid));
+  return platform.hmacSha256(prk, expandInput(0, authenticationInfo(), sid));
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
@@ -151,9 +156,9 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
 export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  const firstInput = firstBlockInput(encryptionInfo(), sid);
-  const first = platform.hmacSha256(prk, firstInput);
-  return { key: first, iv: secondBlock(platform, prk, first, firstInput).subarray(0, IV_SIZE) };
+  const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
+  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
+  return { key: first, iv: secondBlock(platform, prk, first, input).subarray(0, IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: Platform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {

@@ -43,8 +43,8 @@ export interface VerifiedSession {
   /** The loggable id ($session_id): truncated SHA-256 of the session id. */
   loggableId: string;
   /**
-   * The payload parsed (SessionEntry[]), as the writer accepted it: kept in memory, and in the zone's
-   * text (zoneEntries); read, never changed, by the fast check (fast-check.ts).
+   * The payload parsed: decodeEntries' result for `plaintext`, as the writer accepted it; kept in
+   * memory, and in the zone's text (zoneText); read, never changed, by the fast check (fast-check.ts).
    */
   entries?: unknown;
 }
@@ -134,43 +134,40 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
 /**
  * The zone's text of an entry: a flat JSON array, the fields in this order, led by the format's number.
  *
- *   [3, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, plaintext, entries]
+ *   [4, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, form, size, payload]
  *
  * An array, not an object: no key to write or read per field, for the stringify on a cold request
  * (among QuickJS's costliest calls) and for the parse on every warm request of the njs engine, where
- * the zone is the only cache. Entries of another format (an object, or an array of format 2, from
+ * the zone is the only cache. Entries of another format (an object, or an array of format 2 or 3, from
  * before) read as absent.
+ *
+ * The payload, last, in one of two forms:
+ *   - PAYLOAD_RAW: the plaintext itself, unquoted, when the writer has its entries (the plaintext is
+ *     then JSON that decodeEntries accepted). The reader's parse of the text gives the entries, the
+ *     very values decodeEntries' parse gave the writer, and the plaintext is the text's last `size`
+ *     characters before the closing bracket. So the payload is in the text once, and the cold check's
+ *     write neither walks nor stringifies the entries: QuickJS's stringify quotes and copies every
+ *     string it meets, at a cost per character.
+ *   - PAYLOAD_QUOTED: the plaintext as a JSON string: an entry written without its entries (the
+ *     Session's, whose entries are its own to change), or one whose parse decodeEntries changed (a
+ *     JSON null subject, read as none). The fast check parses it when it needs the entries.
  */
-const ZONE_FORMAT = 3;
+const ZONE_FORMAT = 4;
+const PAYLOAD_QUOTED = 0;
+const PAYLOAD_RAW = 1;
 
-/**
- * The last field: the session's entries as the cold check (cold-check.ts) accepted them, else 0 (an
- * entry written without its entries at hand: the Session's, whose entries are its own to change).
- * Written from the accepted parse, so what it holds was verified; with it, the fast check of the njs
- * engine's warm request has the audience, subject and data from the parse of the entry itself,
- * without a second parse of the payload and decodeEntries' pass over it (session.ts) — that pass is
- * made once, by the writer. JSON has no undefined: a session without a subject leaves the third place
- * out. 0 too when a data value would not come back as the same value (a number beyond the double
- * range, which JSON writes as null): the payload is then parsed from the plaintext as before.
- */
-function zoneEntries(entries: SessionEntry[] | undefined): SessionEntry[] | 0 {
-  if (!entries) return 0;
-  const written: SessionEntry[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i];
-    const data = entry[0];
-    const keys = Object.keys(data);
-    for (let k = 0; k < keys.length; k++) {
-      const value = data[keys[k]];
-      if (typeof value === "number" && !isFinite(value)) return 0;
-    }
-    written.push(entry[2] === undefined ? [data, entry[1]] : [data, entry[1], entry[2]]);
-  }
-  return written;
+/** Whether `entries` (decodeEntries' result for the plaintext) are what a parse of the plaintext gives. */
+function entriesAsParsed(entries: SessionEntry[] | undefined): boolean {
+  if (!entries) return false;
+  // decodeEntries reads a JSON null subject as none (undefined), which no parse gives back.
+  for (let i = 0; i < entries.length; i++) if (entries[i].length === 3 && entries[i][2] === undefined) return false;
+  return true;
 }
 
 function zoneText(session: VerifiedSession): string {
-  const fields = [
+  const plaintext = session.plaintext;
+  const raw = entriesAsParsed(session.entries as SessionEntry[] | undefined);
+  const head = JSON.stringify([
     ZONE_FORMAT,
     session.flags,
     session.creationTime,
@@ -181,16 +178,10 @@ function zoneText(session: VerifiedSession): string {
     session.keyId,
     session.bind,
     session.ciphertext,
-    session.plaintext,
-    zoneEntries(session.entries as SessionEntry[] | undefined),
-  ];
-  try {
-    return JSON.stringify(fields);
-  } catch (e) {
-    // Data nested past the engine's stack: the entry without its entries (the rest is flat).
-    fields[11] = 0;
-    return JSON.stringify(fields);
-  }
+    raw ? PAYLOAD_RAW : PAYLOAD_QUOTED,
+    plaintext.length,
+  ]);
+  return head.substring(0, head.length - 1) + "," + (raw ? plaintext : JSON.stringify(plaintext)) + "]";
 }
 
 function parseZoneText(text: string): VerifiedSession | null {
@@ -198,16 +189,22 @@ function parseZoneText(text: string): VerifiedSession | null {
   try {
     fields = JSON.parse(text);
   } catch (e) {
+    // Not JSON, or a payload nested past the engine's stack: a miss.
     return null;
   }
-  if (!Array.isArray(fields) || fields.length !== 12 || fields[0] !== ZONE_FORMAT) return null;
+  if (!Array.isArray(fields) || fields.length !== 13 || fields[0] !== ZONE_FORMAT) return null;
   // Spelled out, not two loops: the njs engine's warm check parses an entry on every request, and the
   // loops cost it ~2k instructions more (docs/NOTES.md, issue 14, branch njstax).
   if (typeof fields[1] !== "number" || typeof fields[2] !== "number" || typeof fields[3] !== "number" || typeof fields[4] !== "number") return null;
   if (typeof fields[5] !== "string" || typeof fields[6] !== "string" || typeof fields[7] !== "string") return null;
-  if (typeof fields[8] !== "string" || typeof fields[9] !== "string" || typeof fields[10] !== "string") return null;
-  const entries = fields[11];
-  if (entries !== 0 && !Array.isArray(entries)) return null;
+  if (typeof fields[8] !== "string" || typeof fields[9] !== "string" || typeof fields[11] !== "number") return null;
+  const form = fields[10];
+  const payload = fields[12];
+  let plaintext: string;
+  const start = text.length - 1 - fields[11];
+  if (form === PAYLOAD_RAW && Array.isArray(payload) && text.charAt(start - 1) === ",") plaintext = text.substring(start, text.length - 1);
+  else if (form === PAYLOAD_QUOTED && typeof payload === "string" && payload.length === fields[11]) plaintext = payload;
+  else return null;
   const session: VerifiedSession = {
     flags: fields[1],
     creationTime: fields[2],
@@ -218,9 +215,9 @@ function parseZoneText(text: string): VerifiedSession | null {
     keyId: fields[7],
     bind: fields[8],
     ciphertext: fields[9],
-    plaintext: fields[10],
+    plaintext: plaintext,
   };
-  if (entries !== 0) session.entries = entries;
+  if (form === PAYLOAD_RAW) session.entries = payload;
   return session;
 }
 

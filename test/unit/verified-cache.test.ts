@@ -18,7 +18,7 @@ import { fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
-import type { SessionEntry } from "../../src/core/session";
+import { decodeEntries, type SessionEntry } from "../../src/core/session";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, type VerifiedSession } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -185,6 +185,17 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     revokedEnv.clock.now += 1;
     assert.equal(await cold(revokedEnv, revoked), null);
     assert.equal((await start(revokedEnv, revoked)).error, "session revoked");
+  });
+
+  it("a session without the location's audience: declined, and the full path says why", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    const admin = env.library.settings({ audience: "admin" });
+    const value = findCookie(parseCookieHeader(cookie), admin.cookieName);
+    assert.equal(await coldCheck(admin, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source), null);
+    const opened = await env.library.start(createMemoryExchange({ cookie }), { audience: "admin" });
+    assert.equal(opened.error, "missing session audience");
+    assert.ok(await cold(env, cookie), "the default audience's session opens");
   });
 
   it("shm storage: opens a valid cookie to what the full path opens; declines a record gone or replaced", async () => {
@@ -429,7 +440,7 @@ describe("where the cache lives", () => {
     const withData = await login(zoned, {}, "bob");
     assert.ok(await cold(zoned, bare));
     assert.ok(await cold(zoned, withData));
-    const lastField = (cookie: string) => JSON.parse(dict.get(cookie.substring(cookie.indexOf("=") + 1)) as string)[11];
+    const lastField = (cookie: string) => JSON.parse(dict.get(cookie.substring(cookie.indexOf("=") + 1)) as string)[12];
     assert.deepEqual(lastField(bare), [[{}, "default", "alice"]]);
     assert.deepEqual(lastField(withData), [[{ name: "Alice" }, "default", "bob"]]);
     const known = fast(zoned, bare);
@@ -489,35 +500,51 @@ describe("the zone's text", () => {
 
   it("keeps the entries the writer accepted, so that the fast check need not parse the payload", () => {
     const { dict, zone } = zoneWith();
-    const entries: SessionEntry[] = [
-      [{ name: "Alice", roles: ["a", "b"], n: 0.5 }, "default", "alice"],
-      [{}, "admin", undefined],
-    ];
-    zone.set("entries", { ...hostile, entries }, 60);
-    assert.deepEqual(zone.get("entries")?.entries, [entries[0], [{}, "admin"]]);
-    // A value JSON would not give back (a number beyond the double range reads as Infinity, is
-    // written as null): the payload is parsed when needed instead.
-    const beyond: SessionEntry[] = [[{ n: JSON.parse("1e400") }, "default", "alice"]];
-    zone.set("beyond", { ...hostile, entries: beyond }, 60);
-    assert.equal(zone.get("beyond")?.entries, undefined);
-    assert.equal(JSON.parse(dict.get("beyond") as string)[11], 0);
+    const plaintext = '[[{"name":"Alice","roles":["a","b"],"n":0.5},"default","alice"],[{},"admin"]]';
+    const entries = decodeEntries(plaintext) as SessionEntry[];
+    zone.set("entries", { ...hostile, plaintext, entries }, 60);
+    assert.deepEqual(zone.get("entries"), { ...hostile, plaintext, entries });
+    // The payload is in the text once.
+    assert.equal((dict.get("entries") as string).split('"Alice"').length, 2);
+    // What a parse gives but JSON would not write back (a number beyond the double range reads as
+    // Infinity): read back as decodeEntries gave it to the writer.
+    const beyond = '[[{"n":1e400},"default","alice"]]';
+    zone.set("beyond", { ...hostile, plaintext: beyond, entries: decodeEntries(beyond) }, 60);
+    assert.equal(zone.get("beyond")?.plaintext, beyond);
+    assert.deepEqual(zone.get("beyond")?.entries, decodeEntries(beyond));
+    // A JSON null subject, which decodeEntries reads as none: the entries are not kept, the fast
+    // check decodes the payload itself.
+    const nullSubject = '[[{},"default",null]]';
+    zone.set("null", { ...hostile, plaintext: nullSubject, entries: decodeEntries(nullSubject) }, 60);
+    assert.equal(zone.get("null")?.plaintext, nullSubject);
+    assert.equal(zone.get("null")?.entries, undefined);
   });
 
   it("a damaged or foreign text (an entry of the object format before) reads as absent", () => {
     const { dict, zone } = zoneWith();
     zone.set("cookie", hostile, 60);
     const text = dict.get("cookie") as string;
+    const rawPlaintext = '[[{"a;b":"\u00e9;\\n\\"]","":[]},"aud;x","s;"]]';
+    const raw = { ...hostile, plaintext: rawPlaintext, entries: decodeEntries(rawPlaintext) as SessionEntry[] };
+    assert.ok(raw.entries, "a payload decodeEntries accepts");
+    zone.set("raw", raw, 60);
+    const rawText = dict.get("raw") as string;
+    assert.deepEqual(zone.get("raw"), raw);
     const damaged = [
       JSON.stringify({ k: "k", b: "", c: "c", p: "[]", f: 0, t: [1, 0, 0], s: "s", i: "l" }),
       text.substring(0, text.length - 2),
-      text.replace(/^\[3,/, "[2,"),
-      JSON.stringify(JSON.parse(text).slice(0, 11)).replace(/^\[3,/, "[2,"),
-      text.replace(/^\[3,1792,/, '[3,"1792",'),
-      JSON.stringify(JSON.parse(text).slice(0, 11)),
+      text.replace(/^\[4,/, "[3,"),
+      JSON.stringify([3, ...JSON.parse(text).slice(1, 10), hostile.plaintext, 0]),
+      text.replace(/^\[4,1792,/, '[4,"1792",'),
+      JSON.stringify(JSON.parse(text).slice(0, 12)),
       text.replace(/\]$/, ',"more"]'),
-      text.replace(/,0\]$/, ',"[]"]'),
+      text.replace(/,0,(\d+),"/, ',1,$1,"'),
+      text.replace(/,0,(\d+),"/, (_m, size) => "," + 0 + "," + (Number(size) + 1) + ',"'),
+      rawText.replace(/,1,(\d+),\[/, ',0,$1,['),
+      rawText.replace(/,1,(\d+),\[/, (_m, size) => ",1," + (Number(size) + 1) + ",["),
+      rawText.replace(/,1,(\d+),\[/, (_m, size) => ",1," + (Number(size) - 1) + ",["),
       text.replace(/,1700000000,/, ',null,'),
-      "[3,0,0,0,0]",
+      "[4,0,0,0,0]",
       "",
     ];
     for (const value of damaged) {
