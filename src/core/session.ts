@@ -1313,7 +1313,7 @@ export function boundValues(flags: number, source: BindSource): string {
 }
 
 /** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
-function encodeEntries(entries: SessionEntry[]): string {
+export function encodeEntries(entries: SessionEntry[]): string {
   const out: unknown[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];

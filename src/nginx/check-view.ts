@@ -39,7 +39,8 @@ import type { WarmStores } from "./warm-stores";
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
 /** "/4": the array form below, with the key (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/4:";
+/** "/5": with the login's settings (item 21). */
+const VIEW_PREFIX = "@check-view/5:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -62,13 +63,28 @@ const NETWORK_STORE = "network store";
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 21;
+const VIEW_LENGTH = 22;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
 
 /** The entry options the warm check reads: what it publishes, and whether a CSRF check may be due. */
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
+
+/**
+ * What the njs engine's login part (login-part.ts) needs beyond the check's settings to save a new
+ * session as the full login would, or to tell that it cannot (the full login's then).
+ */
+export interface LoginView {
+  backend: string;
+  verdictHeader: string;
+  bindFlags: number;
+  /** Remember cookies on by default (settings.remember). */
+  remember: boolean;
+  /** Any session registry (a new session reserves its creation time there and is recorded). */
+  registry: boolean;
+  compressionThreshold: number;
+}
 
 /**
  * What the warm check gets from a view: the settings, the entry options and the key in one object (one
@@ -78,6 +94,7 @@ export type LocationView = CheckSettings &
   WarmEntry & {
     /** The current key's ikm, base64url, for the cold part (cold.ts); null: the location has no cold check here. */
     key: string | null;
+    login: LoginView;
   };
 
 function viewKey(locationText: string): string {
@@ -116,12 +133,25 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     network ? null : encodeBase64Url(settings.ikm),
     // 20: what a touch re-issues the cookie with (touch-check.ts).
     settings.cookieAttributes,
+    loginViewOf(settings, entry),
   ];
+}
+
+function loginViewOf(settings: Settings, entry: EntryOptions): LoginView {
+  return {
+    backend: entry.login_backend,
+    verdictHeader: entry.login_verdict_header,
+    bindFlags: settings.bindFlags,
+    remember: settings.remember,
+    registry: settings.registry !== null,
+    compressionThreshold: settings.compressionThreshold,
+  };
 }
 
 /**
  * Leaves the view of this location for the warm check of the worker's next requests, unless one is
- * there. Called by the full check under the njs engine, after it resolved `settings` for `entry`.
+ * there. Called by the full check and the full login under the njs engine, after they resolved
+ * `settings` for `entry`.
  */
 export function keepCheckView(platform: Platform, locationText: string | undefined, settings: Settings, entry: EntryOptions): void {
   if (locationText === undefined || !platform.sharedDict) return;
@@ -183,5 +213,6 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     csrf: view[17] as WarmEntry["csrf"],
     key: view[19] as string | null,
     cookieAttributes: view[20] as string,
+    login: view[21] as LoginView,
   };
 }

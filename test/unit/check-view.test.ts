@@ -41,17 +41,20 @@ function keyOf(key: string | null): Uint8Array | null {
   return key === null ? null : new Uint8Array(Buffer.from(key, "base64url"));
 }
 
-function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
+type ViewedEntry = Pick<EntryOptions, "expose_data" | "csrf"> & Partial<Pick<EntryOptions, "login_backend" | "login_verdict_header">>;
+
+function roundTrip(options: SessionOptions, entry: ViewedEntry) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
   for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
   const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
   const settings = resolveSettings(options, platform);
-  keepCheckView(platform, "location text", settings, entry as EntryOptions);
+  const withLogin = { login_backend: "/_session_login_backend", login_verdict_header: "X-Session-Login", ...entry };
+  keepCheckView(platform, "location text", settings, withLogin as EntryOptions);
   const view = readCheckView(platform, "location text", () => warmStores);
   return { settings, view };
 }
 
-function roundTripped(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
+function roundTripped(options: SessionOptions, entry: ViewedEntry) {
   const { settings, view } = roundTrip(options, entry);
   assert.ok(view, "a view is read back");
   return { settings, view };
@@ -78,6 +81,24 @@ describe("check view (the warm check's settings)", () => {
     assert.ok(view.verifiedCache);
     assert.deepEqual([view.expose_data, view.csrf], [["name"], true]);
     assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
+  });
+
+  it("reads back what the login part saves with, and what sends a login to the full part", () => {
+    const plain = roundTripped({ secret: "check-view-secret", bind: ["ip", "user_agent"], compression_threshold: 0 }, { expose_data: [], csrf: false, login_backend: "/backend", login_verdict_header: "X-Verdict" });
+    assert.deepEqual(plain.view.login, {
+      backend: "/backend",
+      verdictHeader: "X-Verdict",
+      bindFlags: plain.settings.bindFlags,
+      remember: false,
+      registry: false,
+      compressionThreshold: 0,
+    });
+    assert.notEqual(plain.settings.bindFlags, 0);
+    const remembering = roundTripped({ secret: "check-view-secret", remember: true, compression_threshold: 100 }, { expose_data: [], csrf: false });
+    assert.equal(remembering.view.login.remember, true);
+    assert.equal(remembering.view.login.compressionThreshold, 100);
+    const registered = roundTripped({ secret: "check-view-secret", storage: "shm", store_metadata: true }, { expose_data: [], csrf: false });
+    assert.equal(registered.view.login.registry, true);
   });
 
   it("makes shm storage and its registry again from their options", () => {

@@ -1,0 +1,132 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * The login part: under the njs engine, the common login saved without the full part. Every request
+ * there starts from the module's top level, and building the full part (configuration, every storage,
+ * the Session) costs more than the login's own work. build/build.mjs compiles this file into
+ * njsSessionLogin(), which index.ts's login calls first under the njs engine.
+ *
+ * It reads the location's check view (check-view.ts: left by the full check or the full login of the
+ * same worker and $session_location_config text) before anything else, and takes the login only for
+ * cookie storage with the current key, no registry and no remember cookie by default; otherwise
+ * (no view yet, say) it answers false and the full login runs. The backend is asked once, here, and
+ * the reply answered with the full login's own steps (login-steps.ts). The one step of its own, the
+ * save, seals the new cookie through cookie-sealing.ts as the Session's save does; a verdict it does
+ * not save exactly so (remember given, compression due, too large for the cookies, anything thrown)
+ * is handed on to the full save, which decides, logs and fails closed as always.
+ */
+
+import { base64UrlSize, decodeBase64Url, utf8Encode } from "../core/bytes";
+import { putSessionCookieLines, requestChunkCount, sealCookie } from "../core/cookie-sealing";
+import { cookieChunkCount, parseCookieHeader } from "../core/cookies";
+import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
+import { pseudorandomKey } from "../core/keys";
+import type { Platform } from "../core/platform";
+import { boundValues, encodeEntries, Result } from "../core/session";
+import { createNjsExchange, createNjsPlatform } from "../platform/njs";
+import { LocationView, readCheckView } from "./check-view";
+import type { WarmStores } from "./warm-stores";
+import { answerLogin, askLoginBackend, LoginSave, LoginVerdict } from "./login-steps";
+
+/** What the login part hands on to the full part (handlers.ts's loginSave, loginFailed). */
+export interface FullLogin {
+  loginSave: LoginSave;
+  loginFailed(r: NginxHTTPRequest, error: unknown): void;
+}
+
+const SAVED: Result = { ok: true };
+
+/** readCheckView's stores, asked for only by a view of shm storage or a registry: the full login's. */
+function noStores(): WarmStores {
+  throw new Error("the login part saves sessions of cookie storage without a registry only");
+}
+
+/**
+ * The login, answered (a promise), or false: run the full login. `full` builds the full part, for
+ * what this part hands on.
+ */
+function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | false {
+  const platform = createNjsPlatform();
+  let view: LocationView | null;
+  let ikm: Uint8Array | null;
+  try {
+    const text = r.variables.session_location_config;
+    if (typeof text !== "string") return false;
+    view = readCheckView(platform, text, noStores);
+    if (!view || view.storage !== null || !view.key || view.login.registry || view.login.remember) return false;
+    ikm = decodeBase64Url(view.key);
+    if (!ikm) return false;
+  } catch (e) {
+    // A view that cannot be used: the full login resolves the configuration itself.
+    return false;
+  }
+  const location = view;
+  const key = ikm;
+  function save(request: NginxHTTPRequest, verdict: LoginVerdict): Promise<Result> {
+    let saved: Promise<Result> | null;
+    try {
+      saved = saveNew(request, platform, location, key, verdict);
+    } catch (e) {
+      saved = null;
+    }
+    if (!saved) return full().loginSave(request, verdict);
+    return saved.then(undefined, function () {
+      return full().loginSave(request, verdict);
+    });
+  }
+  try {
+    return askLoginBackend(r, location.login.backend)
+      .then(function (reply) {
+        return answerLogin(r, reply, location.login.verdictHeader, platform.log, save);
+      })
+      .then(undefined, function (e) {
+        full().loginFailed(r, e);
+      });
+  } catch (e) {
+    full().loginFailed(r, e);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The new session's cookie on the response, sealed as the Session's save seals a new cookie-storage
+ * session with these settings (flags: the bind flags; creation time: now; one entry for the view's
+ * audience); null when that save would do more or fail (the full save's then).
+ */
+function saveNew(r: NginxHTTPRequest, platform: Platform, view: LocationView, ikm: Uint8Array, verdict: LoginVerdict): Promise<Result> | null {
+  if (verdict.remember !== undefined) return null;
+  const now = platform.now();
+  if (now > MAX_CREATION_TIME) return null;
+  const plaintext = utf8Encode(encodeEntries([[verdict.data || {}, view.audience, verdict.subject]]));
+  const threshold = view.login.compressionThreshold;
+  if (threshold !== 0 && plaintext.length > threshold) return null;
+  const cookieName = view.cookieName;
+  const chunks = cookieChunkCount(cookieName.length, base64UrlSize(plaintext.length));
+  if (chunks === null) return null;
+  const flags = view.login.bindFlags;
+  const exchange = createNjsExchange(r);
+  const sealing = sealCookie(platform, {
+    flags: flags,
+    sid: platform.randomBytes(SID_SIZE),
+    creationTime: now,
+    rollingOffset: 0,
+    plaintext: plaintext,
+    bound: boundValues(flags, exchange),
+    prk: pseudorandomKey(platform, ikm),
+    keys: null,
+  });
+  return sealing.then(function (sealed) {
+    const cookies = exchange.getResponseCookies().slice();
+    const staleChunks = requestChunkCount(exchange.cookieHeader(), cookieName, parseCookieHeader);
+    putSessionCookieLines(cookies, cookieName, sealed, chunks, view.cookieAttributes, staleChunks, view.cookieAttributes);
+    exchange.setResponseCookies(cookies);
+    return SAVED;
+  });
+}
+
+export interface LoginPart {
+  login: typeof login;
+}
+
+const part: LoginPart = { login: login };
+
+export default part;
