@@ -37,24 +37,35 @@ export interface SealedCookie {
   payload: string;
 }
 
-/** Encrypts the payload and writes the header around it. The payload size is the caller's to have checked. */
-export function sealCookie(platform: Platform, cookie: CookieToSeal): Promise<SealedCookie> {
-  const sid = cookie.sid;
-  const prk = cookie.prk;
+/** The new cookie's header, its tag and MAC still to write, and the payload's encryption under way. */
+export interface CookieEncryption {
+  header: Uint8Array;
+  encrypted: Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+}
+
+/**
+ * Sealing's first half: the header made and the payload's encryption started. The caller awaits
+ * `encrypted` and hands it to sealedCookie: two synchronous halves rather than one promise, as every
+ * further async step costs QuickJS a job and a promise. The payload size is the caller's to have checked.
+ */
+export function encryptCookie(platform: Platform, cookie: CookieToSeal): CookieEncryption {
   // A new header's idling offset is 0 as made (the array starts zeroed).
   const header = buildHeader({
     flags: cookie.flags,
-    sid: sid,
+    sid: cookie.sid,
     creationTime: cookie.creationTime,
     rollingOffset: cookie.rollingOffset,
     dataSize: base64UrlSize(cookie.plaintext.length),
   });
-  const keys = cookie.keys || deriveAesKeyAndIvFromPrk(platform, prk, sid);
-  return platform.aesGcmEncrypt(keys.key, keys.iv, cookie.plaintext, header.subarray(0, HEADER_AAD_SIZE)).then(function (sealed) {
-    setTag(header, sealed.tag);
-    setMac(header, calculateMacFromPrk(platform, prk, sid, macInput(platform, header, cookie.bound)));
-    return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(sealed.ciphertext) };
-  });
+  const keys = cookie.keys || deriveAesKeyAndIvFromPrk(platform, cookie.prk, cookie.sid);
+  return { header: header, encrypted: platform.aesGcmEncrypt(keys.key, keys.iv, cookie.plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
+}
+
+/** Sealing's second half: the tag and the MAC written into the header, header and payload encoded. */
+export function sealedCookie(platform: Platform, cookie: CookieToSeal, header: Uint8Array, encrypted: { ciphertext: Uint8Array; tag: Uint8Array }): SealedCookie {
+  setTag(header, encrypted.tag);
+  setMac(header, calculateMacFromPrk(platform, cookie.prk, cookie.sid, macInput(platform, header, cookie.bound)));
+  return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(encrypted.ciphertext) };
 }
 
 /**

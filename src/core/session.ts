@@ -44,7 +44,7 @@ import {
   SID_SIZE,
 } from "./format";
 import { parseHandedOnHeader, SessionHeader } from "./header";
-import { putSessionCookieLines, requestChunkCount, sealCookie } from "./cookie-sealing";
+import { CookieToSeal, encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "./cookie-sealing";
 import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
@@ -665,7 +665,7 @@ export class Session {
 
     const ikm = settings.ikm;
     const prk = this.prkFor(ikm);
-    const sealed = await sealCookie(platform, {
+    const toSeal: CookieToSeal = {
       flags: flags,
       sid: sid,
       creationTime: creationTime,
@@ -674,7 +674,9 @@ export class Session {
       bound: this.boundValues(flags),
       prk: prk,
       keys: remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null,
-    });
+    };
+    const encryption = encryptCookie(platform, toSeal);
+    const sealed = sealedCookie(platform, toSeal, encryption.header, await encryption.encrypted);
     const headerBytes = sealed.header;
     const payload = sealed.payload;
 

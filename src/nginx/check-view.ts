@@ -22,6 +22,11 @@
  * never leaves the node's memory (it must not have `state=`), and what can read it, nginx's workers,
  * can read the secret's source too.
  * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
+ *
+ * The full login leaves a login view beside it (same keying): what the njs engine's login part
+ * (login-part.ts) needs to save a new session, only for a location whose login it can save (cookie
+ * storage, no registry, no remember cookie by default). An entry of its own, not items of the check
+ * view: the warm check parses that view on every request, and would pay for the login's settings.
  */
 
 import type { CheckedSettings } from "../core/checks";
@@ -31,7 +36,7 @@ import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { encodeBase64Url } from "../core/bytes";
-import { dictTimeout } from "../core/shared-dict";
+import { dictTimeout, SharedDict } from "../core/shared-dict";
 import { createZoneVerifiedCacheReader, VerifiedCacheReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
 import type { WarmStores } from "./warm-stores";
@@ -39,8 +44,7 @@ import type { WarmStores } from "./warm-stores";
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
 /** "/4": the array form below, with the key (a view of an older form is never read as one). */
-/** "/5": with the login's settings (item 21). */
-const VIEW_PREFIX = "@check-view/5:";
+const VIEW_PREFIX = "@check-view/4:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -63,28 +67,13 @@ const NETWORK_STORE = "network store";
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 22;
+const VIEW_LENGTH = 21;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
 
 /** The entry options the warm check reads: what it publishes, and whether a CSRF check may be due. */
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
-
-/**
- * What the njs engine's login part (login-part.ts) needs beyond the check's settings to save a new
- * session as the full login would, or to tell that it cannot (the full login's then).
- */
-export interface LoginView {
-  backend: string;
-  verdictHeader: string;
-  bindFlags: number;
-  /** Remember cookies on by default (settings.remember). */
-  remember: boolean;
-  /** Any session registry (a new session reserves its creation time there and is recorded). */
-  registry: boolean;
-  compressionThreshold: number;
-}
 
 /**
  * What the warm check gets from a view: the settings, the entry options and the key in one object (one
@@ -94,11 +83,27 @@ export type LocationView = CheckSettings &
   WarmEntry & {
     /** The current key's ikm, base64url, for the cold part (cold.ts); null: the location has no cold check here. */
     key: string | null;
-    login: LoginView;
   };
 
-function viewKey(locationText: string): string {
-  return VIEW_PREFIX + process.pid + ":" + locationText;
+/** "/1": the array form of loginViewOf. */
+const LOGIN_VIEW_PREFIX = "@login-view/1:";
+const LOGIN_VIEW_LENGTH = 8;
+
+/** What the login part reads of a location's settings and entry options (the login view). */
+export interface LoginView {
+  cookieName: string;
+  audience: string;
+  cookieAttributes: string;
+  /** The current key's ikm, base64url. */
+  key: string;
+  bindFlags: number;
+  compressionThreshold: number;
+  backend: string;
+  verdictHeader: string;
+}
+
+function viewKey(locationText: string, prefix: string): string {
+  return prefix + process.pid + ":" + locationText;
 }
 
 function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
@@ -133,19 +138,42 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     network ? null : encodeBase64Url(settings.ikm),
     // 20: what a touch re-issues the cookie with (touch-check.ts).
     settings.cookieAttributes,
-    loginViewOf(settings, entry),
   ];
 }
 
-function loginViewOf(settings: Settings, entry: EntryOptions): LoginView {
-  return {
-    backend: entry.login_backend,
-    verdictHeader: entry.login_verdict_header,
-    bindFlags: settings.bindFlags,
-    remember: settings.remember,
-    registry: settings.registry !== null,
-    compressionThreshold: settings.compressionThreshold,
-  };
+/** The login view, by position (readLoginView reads it back); null where the login part cannot save. */
+function loginViewOf(settings: Settings, entry: EntryOptions): unknown[] | null {
+  if (settings.storageName !== "cookie" || settings.registry !== null || settings.remember) return null;
+  return [
+    settings.cookieName,
+    settings.audience,
+    settings.cookieAttributes,
+    encodeBase64Url(settings.ikm),
+    settings.bindFlags,
+    settings.compressionThreshold,
+    entry.login_backend,
+    entry.login_verdict_header,
+  ];
+}
+
+/** The zone of the views, when it holds none under `key` yet; null: nothing to leave. */
+function zoneWithout(platform: Platform, key: string): SharedDict | null {
+  if (!platform.sharedDict) return null;
+  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+  try {
+    return dict && dict.get(key) === undefined ? dict : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function addView(dict: SharedDict, key: string, view: unknown[] | null): void {
+  if (!view) return;
+  try {
+    dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+  } catch (e) {
+    // A full zone (declared without evict) only means the next request runs the full path too.
+  }
 }
 
 /**
@@ -154,17 +182,44 @@ function loginViewOf(settings: Settings, entry: EntryOptions): LoginView {
  * `settings` for `entry`.
  */
 export function keepCheckView(platform: Platform, locationText: string | undefined, settings: Settings, entry: EntryOptions): void {
-  if (locationText === undefined || !platform.sharedDict) return;
+  if (locationText === undefined) return;
+  const key = viewKey(locationText, VIEW_PREFIX);
+  const dict = zoneWithout(platform, key);
+  if (dict) addView(dict, key, viewOf(settings, entry));
+}
+
+/** Leaves the login view of this location for the login part; called by the full login under the njs engine. */
+export function keepLoginView(platform: Platform, locationText: string | undefined, settings: Settings, entry: EntryOptions): void {
+  if (locationText === undefined) return;
+  const key = viewKey(locationText, LOGIN_VIEW_PREFIX);
+  const dict = zoneWithout(platform, key);
+  if (dict) addView(dict, key, loginViewOf(settings, entry));
+}
+
+/** The login view the full login left for this location and worker, or null (then the full login runs). */
+export function readLoginView(platform: WarmPlatform, locationText: string): LoginView | null {
+  if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-  if (!dict) return;
-  const key = viewKey(locationText);
+  if (!dict) return null;
+  let view: unknown[];
   try {
-    if (dict.get(key) !== undefined) return;
-    const view = viewOf(settings, entry);
-    if (view) dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+    const text = dict.get(viewKey(locationText, LOGIN_VIEW_PREFIX));
+    if (typeof text !== "string") return null;
+    view = JSON.parse(text);
   } catch (e) {
-    // A full zone (declared without evict) only means the next request runs the full check too.
+    return null;
   }
+  if (!Array.isArray(view) || view.length !== LOGIN_VIEW_LENGTH) return null;
+  return {
+    cookieName: view[0] as string,
+    audience: view[1] as string,
+    cookieAttributes: view[2] as string,
+    key: view[3] as string,
+    bindFlags: view[4] as number,
+    compressionThreshold: view[5] as number,
+    backend: view[6] as string,
+    verdictHeader: view[7] as string,
+  };
 }
 
 /**
@@ -177,7 +232,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!dict) return null;
   let view: CheckView;
   try {
-    const text = dict.get(viewKey(locationText));
+    const text = dict.get(viewKey(locationText, VIEW_PREFIX));
     if (typeof text !== "string") return null;
     view = JSON.parse(text);
   } catch (e) {
@@ -213,6 +268,5 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     csrf: view[17] as WarmEntry["csrf"],
     key: view[19] as string | null,
     cookieAttributes: view[20] as string,
-    login: view[21] as LoginView,
   };
 }

@@ -5,10 +5,9 @@
  * the Session) costs more than the login's own work. build/build.mjs compiles this file into
  * njsSessionLogin(), which index.ts's login calls first under the njs engine.
  *
- * It reads the location's check view (check-view.ts: left by the full check or the full login of the
- * same worker and $session_location_config text) before anything else, and takes the login only for
- * cookie storage with the current key, no registry and no remember cookie by default; otherwise
- * (no view yet, say) it answers false and the full login runs. The backend is asked once, here, and
+ * It reads the location's login view (check-view.ts: left by the full login of the same worker and
+ * $session_location_config text, only for cookie storage without a registry or a remember cookie by
+ * default) before anything else; without one it answers false and the full login runs. The backend is asked once, here, and
  * the reply answered with the full login's own steps (login-steps.ts). The one step of its own, the
  * save, seals the new cookie through cookie-sealing.ts as the Session's save does; a verdict it does
  * not save exactly so (remember given, compression due, too large for the cookies, anything thrown)
@@ -16,16 +15,15 @@
  */
 
 import { base64UrlSize, decodeBase64Url, utf8Encode } from "../core/bytes";
-import { putSessionCookieLines, requestChunkCount, sealCookie } from "../core/cookie-sealing";
+import { CookieToSeal, encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "../core/cookie-sealing";
 import { cookieChunkCount, parseCookieHeader } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
 import type { Platform } from "../core/platform";
 import { boundValues, encodeEntries, Result } from "../core/session";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";
-import { LocationView, readCheckView } from "./check-view";
-import type { WarmStores } from "./warm-stores";
-import { answerLogin, askLoginBackend, LoginSave, LoginVerdict } from "./login-steps";
+import { LoginView, readLoginView } from "./check-view";
+import { askLoginBackend, finishLogin, LoginSave, LoginVerdict, startLogin } from "./login-steps";
 
 /** What the login part hands on to the full part (handlers.ts's loginSave, loginFailed). */
 export interface FullLogin {
@@ -35,24 +33,19 @@ export interface FullLogin {
 
 const SAVED: Result = { ok: true };
 
-/** readCheckView's stores, asked for only by a view of shm storage or a registry: the full login's. */
-function noStores(): WarmStores {
-  throw new Error("the login part saves sessions of cookie storage without a registry only");
-}
-
 /**
  * The login, answered (a promise), or false: run the full login. `full` builds the full part, for
  * what this part hands on.
  */
 function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | false {
   const platform = createNjsPlatform();
-  let view: LocationView | null;
+  let view: LoginView | null;
   let ikm: Uint8Array | null;
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
-    view = readCheckView(platform, text, noStores);
-    if (!view || view.storage !== null || !view.key || view.login.registry || view.login.remember) return false;
+    view = readLoginView(platform, text);
+    if (!view) return false;
     ikm = decodeBase64Url(view.key);
     if (!ikm) return false;
   } catch (e) {
@@ -61,28 +54,28 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
   }
   const location = view;
   const key = ikm;
-  function save(request: NginxHTTPRequest, verdict: LoginVerdict): Promise<Result> {
-    let saved: Promise<Result> | null;
-    try {
-      saved = saveNew(request, platform, location, key, verdict);
-    } catch (e) {
-      saved = null;
-    }
-    if (!saved) return full().loginSave(request, verdict);
-    return saved.then(undefined, function () {
-      return full().loginSave(request, verdict);
-    });
+  function failed(e: unknown): void {
+    full().loginFailed(r, e);
   }
   try {
-    return askLoginBackend(r, location.login.backend)
-      .then(function (reply) {
-        return answerLogin(r, reply, location.login.verdictHeader, platform.log, save);
-      })
-      .then(undefined, function (e) {
-        full().loginFailed(r, e);
+    return askLoginBackend(r, location.backend).then(function (reply) {
+      const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
+      if (!verdict) return;
+      let saved: Promise<Result> | null;
+      try {
+        saved = saveNew(r, platform, location, key, verdict);
+      } catch (e) {
+        saved = null;
+      }
+      const handedOn = function (): Promise<Result> {
+        return full().loginSave(r, verdict);
+      };
+      return (saved ? saved.then(undefined, handedOn) : handedOn()).then(function (result) {
+        finishLogin(r, reply, verdict, result, platform.log);
       });
+    }).then(undefined, failed);
   } catch (e) {
-    full().loginFailed(r, e);
+    failed(e);
     return Promise.resolve();
   }
 }
@@ -92,19 +85,19 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
  * session with these settings (flags: the bind flags; creation time: now; one entry for the view's
  * audience); null when that save would do more or fail (the full save's then).
  */
-function saveNew(r: NginxHTTPRequest, platform: Platform, view: LocationView, ikm: Uint8Array, verdict: LoginVerdict): Promise<Result> | null {
+function saveNew(r: NginxHTTPRequest, platform: Platform, view: LoginView, ikm: Uint8Array, verdict: LoginVerdict): Promise<Result> | null {
   if (verdict.remember !== undefined) return null;
   const now = platform.now();
   if (now > MAX_CREATION_TIME) return null;
   const plaintext = utf8Encode(encodeEntries([[verdict.data || {}, view.audience, verdict.subject]]));
-  const threshold = view.login.compressionThreshold;
+  const threshold = view.compressionThreshold;
   if (threshold !== 0 && plaintext.length > threshold) return null;
   const cookieName = view.cookieName;
   const chunks = cookieChunkCount(cookieName.length, base64UrlSize(plaintext.length));
   if (chunks === null) return null;
-  const flags = view.login.bindFlags;
+  const flags = view.bindFlags;
   const exchange = createNjsExchange(r);
-  const sealing = sealCookie(platform, {
+  const toSeal: CookieToSeal = {
     flags: flags,
     sid: platform.randomBytes(SID_SIZE),
     creationTime: now,
@@ -113,8 +106,10 @@ function saveNew(r: NginxHTTPRequest, platform: Platform, view: LocationView, ik
     bound: boundValues(flags, exchange),
     prk: pseudorandomKey(platform, ikm),
     keys: null,
-  });
-  return sealing.then(function (sealed) {
+  };
+  const encryption = encryptCookie(platform, toSeal);
+  return encryption.encrypted.then(function (encrypted) {
+    const sealed = sealedCookie(platform, toSeal, encryption.header, encrypted);
     const cookies = exchange.getResponseCookies().slice();
     const staleChunks = requestChunkCount(exchange.cookieHeader(), cookieName, parseCookieHeader);
     putSessionCookieLines(cookies, cookieName, sealed, chunks, view.cookieAttributes, staleChunks, view.cookieAttributes);

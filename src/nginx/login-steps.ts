@@ -3,7 +3,8 @@
  * The login's steps around the save, shared by the full login (login.ts) and the njs engine's login
  * part (login-part.ts): the backend subrequest, the verdict read out of its reply, the reply copied
  * to ours (the verdict never reaches the client), and the answer (a 400 for a subject nginx could not
- * publish as it is or data too large, the redirect rules). Only the save differs between the two.
+ * publish as it is or data too large, the redirect rules): startLogin before the save, finishLogin
+ * after it. Only the save differs between the two.
  */
 
 import type { Result } from "../core/session";
@@ -74,11 +75,13 @@ export function askLoginBackend(r: NginxHTTPRequest, backend: string): Promise<N
 const NOT_COPIED = ["content-length", "content-type", "connection", "transfer-encoding", "keep-alive", "location"];
 
 /**
- * Turns the backend's reply into ours: its headers copied but the verdict, the session saved through
- * `save` for a verdict of a successful reply, and the reply's status and body or redirect. Refusals
- * are answered and logged here; a save that fails otherwise throws (the caller fails closed).
+ * The backend's reply made ours, up to the save: its headers copied but the verdict, and the verdict
+ * to save returned; null when there is none to save (no valid verdict, a failed reply, a subject nginx
+ * could not publish), and then the request is answered already. finishLogin answers after the save.
+ * Two synchronous halves rather than one function around the save: every further async step costs
+ * QuickJS a job and a promise.
  */
-export async function answerLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, verdictHeader: string, log: Log, save: LoginSave): Promise<void> {
+export function startLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, verdictHeader: string, log: Log): LoginVerdict | null {
   const verdict = readVerdict(headerValue(reply.headersOut[verdictHeader]));
   // Copy the backend's reply, minus the verdict: the client never sees it.
   const names = Object.keys(reply.headersOut);
@@ -91,34 +94,49 @@ export async function answerLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, 
   }
   const contentType = headerValue(reply.headersOut["Content-Type"]);
   if (contentType) r.headersOut["Content-Type"] = contentType;
-  let status = reply.status;
-  let location = headerValue(reply.headersOut["Location"]);
+  const status = reply.status;
   const subjectProblem = verdict && status < 400 ? identityProblem(verdict.subject) : null;
   if (subjectProblem !== null) {
     // The login backend vouched for a name nginx could not publish as it is (a line break would
     // split $session_subject into two headers). Nothing of it reaches the log or the client.
     log("warn", "[session] login refused: the verdict's subject " + subjectProblem + " (request " + requestReference(r) + ")");
-    return r.return(400, "login refused: this user name cannot be used for a session\n");
+    r.return(400, "login refused: this user name cannot be used for a session\n");
+    return null;
   }
-  if (verdict && status < 400) {
-    const saved = await save(r, verdict);
-    if (!saved.ok && isDataTooLarge(saved.error)) {
-      // The backend's data does not fit (cookie storage holds ~36 KB): a clear refusal, not a 500.
-      log("warn", "[session] login refused: " + saved.error + ": send less data or use server-side storage (request " + requestReference(r) + ")");
-      return r.return(400, "login refused: the session data is too large\n");
-    }
-    if (!saved.ok) throw new Error("unable to save the new session: " + saved.error);
-    if (verdict.redirect !== undefined) {
-      if (typeof verdict.redirect !== "string" || !isLocalPath(verdict.redirect)) {
-        log("warn", "[session] login verdict redirect ignored: not a local path (request " + requestReference(r) + ")");
-      } else {
-        status = 303;
-        location = verdict.redirect;
-      }
-    }
-  } else if (reply.headersOut[verdictHeader] !== undefined) {
+  if (verdict && status < 400) return verdict;
+  if (reply.headersOut[verdictHeader] !== undefined) {
     log("warn", "[session] login verdict ignored: " + (verdict ? "backend status " + status : "not valid JSON {subject}") + " (request " + requestReference(r) + ")");
   }
+  answerAsBackend(r, reply, status, headerValue(reply.headersOut["Location"]));
+  return null;
+}
+
+/**
+ * Answers after the save of `verdict` (startLogin's): a 400 for data too large, the redirect rules,
+ * else the backend's status and body. A save that failed otherwise throws (the caller fails closed).
+ */
+export function finishLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, verdict: LoginVerdict, saved: Result, log: Log): void {
+  if (!saved.ok && isDataTooLarge(saved.error)) {
+    // The backend's data does not fit (cookie storage holds ~36 KB): a clear refusal, not a 500.
+    log("warn", "[session] login refused: " + saved.error + ": send less data or use server-side storage (request " + requestReference(r) + ")");
+    return r.return(400, "login refused: the session data is too large\n");
+  }
+  if (!saved.ok) throw new Error("unable to save the new session: " + saved.error);
+  let status = reply.status;
+  let location = headerValue(reply.headersOut["Location"]);
+  if (verdict.redirect !== undefined) {
+    if (typeof verdict.redirect !== "string" || !isLocalPath(verdict.redirect)) {
+      log("warn", "[session] login verdict redirect ignored: not a local path (request " + requestReference(r) + ")");
+    } else {
+      status = 303;
+      location = verdict.redirect;
+    }
+  }
+  answerAsBackend(r, reply, status, location);
+}
+
+/** A redirect with its location, else the status with the backend's body. */
+function answerAsBackend(r: NginxHTTPRequest, reply: NginxHTTPRequest, status: number, location: string | undefined): void {
   if (status >= 300 && status < 400 && location) return r.return(status, location);
   r.return(status, reply.responseText === undefined ? "" : String(reply.responseText));
 }

@@ -7,9 +7,9 @@
  */
 
 import { createNjsExchange } from "../platform/njs";
-import { keepCheckView } from "./check-view";
+import { keepCheckView, keepLoginView } from "./check-view";
 import { EntryEnvironment } from "./entry-context";
-import { answerLogin, askLoginBackend, LoginVerdict } from "./login-steps";
+import { askLoginBackend, finishLogin, LoginVerdict, startLogin } from "./login-steps";
 
 export function createLoginHandler(env: EntryEnvironment) {
   const platform = env.platform;
@@ -30,10 +30,15 @@ export function createLoginHandler(env: EntryEnvironment) {
   async function login(r: NginxHTTPRequest): Promise<void> {
     try {
       const context = requestContext(r);
-      // Under the njs engine: what the next logins' login part (login-part.ts) and checks read.
-      if (!platform.keepsModuleState) keepCheckView(platform, context.locationText, library.settings(context.options), context.entry);
+      if (!platform.keepsModuleState) {
+        // Under the njs engine: what the next logins' login part (login-part.ts) and checks read.
+        const settings = library.settings(context.options);
+        keepLoginView(platform, context.locationText, settings, context.entry);
+        keepCheckView(platform, context.locationText, settings, context.entry);
+      }
       const reply = await askLoginBackend(r, context.entry.login_backend);
-      await answerLogin(r, reply, context.entry.login_verdict_header, platform.log, save);
+      const verdict = startLogin(r, reply, context.entry.login_verdict_header, platform.log);
+      if (verdict) finishLogin(r, reply, verdict, await save(r, verdict), platform.log);
     } catch (e) {
       failClosed(r, e);
     }

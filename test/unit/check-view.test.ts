@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import { keepCheckView, readCheckView } from "../../src/nginx/check-view";
+import { keepCheckView, keepLoginView, readCheckView, readLoginView } from "../../src/nginx/check-view";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -41,20 +41,17 @@ function keyOf(key: string | null): Uint8Array | null {
   return key === null ? null : new Uint8Array(Buffer.from(key, "base64url"));
 }
 
-type ViewedEntry = Pick<EntryOptions, "expose_data" | "csrf"> & Partial<Pick<EntryOptions, "login_backend" | "login_verdict_header">>;
-
-function roundTrip(options: SessionOptions, entry: ViewedEntry) {
+function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
   for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
   const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
   const settings = resolveSettings(options, platform);
-  const withLogin = { login_backend: "/_session_login_backend", login_verdict_header: "X-Session-Login", ...entry };
-  keepCheckView(platform, "location text", settings, withLogin as EntryOptions);
+  keepCheckView(platform, "location text", settings, entry as EntryOptions);
   const view = readCheckView(platform, "location text", () => warmStores);
   return { settings, view };
 }
 
-function roundTripped(options: SessionOptions, entry: ViewedEntry) {
+function roundTripped(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const { settings, view } = roundTrip(options, entry);
   assert.ok(view, "a view is read back");
   return { settings, view };
@@ -83,24 +80,6 @@ describe("check view (the warm check's settings)", () => {
     assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
-  it("reads back what the login part saves with, and what sends a login to the full part", () => {
-    const plain = roundTripped({ secret: "check-view-secret", bind: ["ip", "user_agent"], compression_threshold: 0 }, { expose_data: [], csrf: false, login_backend: "/backend", login_verdict_header: "X-Verdict" });
-    assert.deepEqual(plain.view.login, {
-      backend: "/backend",
-      verdictHeader: "X-Verdict",
-      bindFlags: plain.settings.bindFlags,
-      remember: false,
-      registry: false,
-      compressionThreshold: 0,
-    });
-    assert.notEqual(plain.settings.bindFlags, 0);
-    const remembering = roundTripped({ secret: "check-view-secret", remember: true, compression_threshold: 100 }, { expose_data: [], csrf: false });
-    assert.equal(remembering.view.login.remember, true);
-    assert.equal(remembering.view.login.compressionThreshold, 100);
-    const registered = roundTripped({ secret: "check-view-secret", storage: "shm", store_metadata: true }, { expose_data: [], csrf: false });
-    assert.equal(registered.view.login.registry, true);
-  });
-
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
     const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
@@ -124,5 +103,36 @@ describe("check view (the warm check's settings)", () => {
       assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
       assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
     }
+  });
+
+  it("the login view: read back for cookie storage; none where the login part cannot save (registry, remember, server-side storage)", () => {
+    const viewOf = (options: SessionOptions) => {
+      const dicts: { [zone: string]: MemorySharedDict } = {};
+      for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
+      const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
+      const settings = resolveSettings(options, platform);
+      const entry = { login_backend: "/backend", login_verdict_header: "X-Verdict" } as EntryOptions;
+      keepLoginView(platform, "location text", settings, entry);
+      return { settings, view: readLoginView(platform, "location text") };
+    };
+    const { settings, view } = viewOf({ secret: "check-view-secret", secret_fallbacks: ["an-older-secret"], audience: "app", bind: ["ip", "user_agent"], compression_threshold: 100 });
+    assert.ok(view, "a login view for cookie storage");
+    assert.deepEqual(
+      { ...view, key: keyOf(view.key) },
+      {
+        cookieName: settings.cookieName,
+        audience: "app",
+        cookieAttributes: settings.cookieAttributes,
+        key: settings.ikm,
+        bindFlags: settings.bindFlags,
+        compressionThreshold: 100,
+        backend: "/backend",
+        verdictHeader: "X-Verdict",
+      },
+    );
+    assert.notEqual(settings.bindFlags, 0);
+    assert.equal(viewOf({ secret: "check-view-secret", remember: true }).view, null, "remember by default");
+    assert.equal(viewOf({ secret: "check-view-secret", registry_zone: "sessions", store_metadata: true }).view, null, "a registry");
+    assert.equal(viewOf({ secret: "check-view-secret", storage: "shm" }).view, null, "shm storage");
   });
 });
