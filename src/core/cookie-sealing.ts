@@ -6,28 +6,12 @@
  */
 
 import { base64UrlSize, encodeBase64Url } from "./bytes";
-import { chunkCookieName, CookiePairs, expiredCookieLine, firstChunkPayloadSize, mergeSetCookie, nextChunkPayloadSize } from "./cookies";
+import { chunkCookieName, CookiePairs, expiredCookieLine, firstChunkPayloadSize, mergeSetCookie, nextChunkPayloadSize, parseCookieHeader } from "./cookies";
 import { macInput } from "./cookie-opening";
 import { HEADER_AAD_SIZE, MAX_COOKIES } from "./format";
 import { buildHeader, setMac, setTag } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk } from "./keys";
 import type { Platform } from "./platform";
-
-/** What a new cookie seals: its header's fields, the payload's bytes, and the keys. */
-export interface CookieToSeal {
-  flags: number;
-  sid: Uint8Array;
-  creationTime: number;
-  rollingOffset: number;
-  /** The payload as it is encrypted (deflated already when the flags say so). */
-  plaintext: Uint8Array;
-  /** The bound request attributes (boundValues), "" when the flags bind none. */
-  bound: string;
-  /** The pseudorandom key of the current key: the MAC's, and the AES key's unless `keys` is given. */
-  prk: Uint8Array;
-  /** The AES key and IV when they are not derived from `prk` (a remember cookie's PBKDF2 ones). */
-  keys: AesKeyAndIv | null;
-}
 
 export interface SealedCookie {
   /** The 82 header bytes, tag and MAC written, idling offset 0. */
@@ -44,27 +28,43 @@ export interface CookieEncryption {
 }
 
 /**
- * Sealing's first half: the header made and the payload's encryption started. The caller awaits
- * `encrypted` and hands it to sealedCookie: two synchronous halves rather than one promise, as every
- * further async step costs QuickJS a job and a promise. The payload size is the caller's to have checked.
+ * Sealing's first half: the header of a new cookie made (idling offset 0) and the encryption of the
+ * payload (`plaintext`, deflated already when the flags say so) started, with the AES key and IV
+ * derived from `prk` (the current key's pseudorandom key) unless `keys` are given (a remember cookie's
+ * PBKDF2 ones). The caller awaits `encrypted` and hands it to sealedCookie: two synchronous halves
+ * rather than one promise, and arguments rather than an object, as every further async step and
+ * object costs QuickJS. The payload size is the caller's to have checked.
  */
-export function encryptCookie(platform: Platform, cookie: CookieToSeal): CookieEncryption {
+export function encryptCookie(
+  platform: Platform,
+  flags: number,
+  sid: Uint8Array,
+  creationTime: number,
+  rollingOffset: number,
+  plaintext: Uint8Array,
+  prk: Uint8Array,
+  keys: AesKeyAndIv | null,
+): CookieEncryption {
   // A new header's idling offset is 0 as made (the array starts zeroed).
-  const header = buildHeader({
-    flags: cookie.flags,
-    sid: cookie.sid,
-    creationTime: cookie.creationTime,
-    rollingOffset: cookie.rollingOffset,
-    dataSize: base64UrlSize(cookie.plaintext.length),
-  });
-  const keys = cookie.keys || deriveAesKeyAndIvFromPrk(platform, cookie.prk, cookie.sid);
-  return { header: header, encrypted: platform.aesGcmEncrypt(keys.key, keys.iv, cookie.plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
+  const header = buildHeader({ flags: flags, sid: sid, creationTime: creationTime, rollingOffset: rollingOffset, dataSize: base64UrlSize(plaintext.length) });
+  const aes = keys || deriveAesKeyAndIvFromPrk(platform, prk, sid);
+  return { header: header, encrypted: platform.aesGcmEncrypt(aes.key, aes.iv, plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
 }
 
-/** Sealing's second half: the tag and the MAC written into the header, header and payload encoded. */
-export function sealedCookie(platform: Platform, cookie: CookieToSeal, header: Uint8Array, encrypted: { ciphertext: Uint8Array; tag: Uint8Array }): SealedCookie {
+/**
+ * Sealing's second half: the tag and the MAC (with the key of `prk`, over the bound request
+ * attributes `bound`, "" when the flags bind none) written into the header, header and payload encoded.
+ */
+export function sealedCookie(
+  platform: Platform,
+  header: Uint8Array,
+  encrypted: { ciphertext: Uint8Array; tag: Uint8Array },
+  prk: Uint8Array,
+  sid: Uint8Array,
+  bound: string,
+): SealedCookie {
   setTag(header, encrypted.tag);
-  setMac(header, calculateMacFromPrk(platform, cookie.prk, cookie.sid, macInput(platform, header, cookie.bound)));
+  setMac(header, calculateMacFromPrk(platform, prk, sid, macInput(platform, header, bound)));
   return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(encrypted.ciphertext) };
 }
 
@@ -107,12 +107,12 @@ export function putSessionCookieLines(
 
 /**
  * The highest chunk index of this cookie in the request's Cookie header (1 when none beyond the
- * first). `pairs` parses the header (the Session passes the parse it keeps).
+ * first). `pairs`: the header's parse when the caller has it already.
  */
-export function requestChunkCount(header: string | undefined, cookieName: string, pairs: (header: string) => CookiePairs): number {
+export function requestChunkCount(header: string | undefined, cookieName: string, pairs: CookiePairs | undefined): number {
   if (!header || header.indexOf(cookieName) < 0) return 1;
   // One pass over the pairs: chunk names are the name and one digit, 2 to MAX_COOKIES (chunkCookieName).
-  const parsed = pairs(header);
+  const parsed = pairs || parseCookieHeader(header);
   const size = cookieName.length;
   let highest = 1;
   for (let i = 0; i < parsed.length; i++) {

@@ -44,7 +44,7 @@ import {
   SID_SIZE,
 } from "./format";
 import { parseHandedOnHeader, SessionHeader } from "./header";
-import { CookieToSeal, encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "./cookie-sealing";
+import { encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "./cookie-sealing";
 import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
@@ -594,10 +594,7 @@ export class Session {
 
   /** Highest chunk index of this cookie present in the request (1 when none beyond the first). */
   private requestChunkCount(cookieName: string): number {
-    const session = this;
-    return requestChunkCount(this.exchange.cookieHeader(), cookieName, function () {
-      return session.cookies();
-    });
+    return requestChunkCount(this.exchange.cookieHeader(), cookieName, this.cookiePairs);
   }
 
   /** Seals the data into a new cookie with a new session id (and stores it server side if configured). */
@@ -665,18 +662,9 @@ export class Session {
 
     const ikm = settings.ikm;
     const prk = this.prkFor(ikm);
-    const toSeal: CookieToSeal = {
-      flags: flags,
-      sid: sid,
-      creationTime: creationTime,
-      rollingOffset: rollingOffset,
-      plaintext: plaintext,
-      bound: this.boundValues(flags),
-      prk: prk,
-      keys: remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null,
-    };
-    const encryption = encryptCookie(platform, toSeal);
-    const sealed = sealedCookie(platform, toSeal, encryption.header, await encryption.encrypted);
+    const keys = remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null;
+    const encryption = encryptCookie(platform, flags, sid, creationTime, rollingOffset, plaintext, prk, keys);
+    const sealed = sealedCookie(platform, encryption.header, await encryption.encrypted, prk, sid, this.boundValues(flags));
     const headerBytes = sealed.header;
     const payload = sealed.payload;
 

@@ -15,8 +15,8 @@
  */
 
 import { base64UrlSize, decodeBase64Url, utf8Encode } from "../core/bytes";
-import { CookieToSeal, encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "../core/cookie-sealing";
-import { cookieChunkCount, parseCookieHeader } from "../core/cookies";
+import { encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "../core/cookie-sealing";
+import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
 import type { Platform } from "../core/platform";
@@ -97,21 +97,14 @@ function saveNew(r: NginxHTTPRequest, platform: Platform, view: LoginView, ikm: 
   if (chunks === null) return null;
   const flags = view.bindFlags;
   const exchange = createNjsExchange(r);
-  const toSeal: CookieToSeal = {
-    flags: flags,
-    sid: platform.randomBytes(SID_SIZE),
-    creationTime: now,
-    rollingOffset: 0,
-    plaintext: plaintext,
-    bound: boundValues(flags, exchange),
-    prk: pseudorandomKey(platform, ikm),
-    keys: null,
-  };
-  const encryption = encryptCookie(platform, toSeal);
+  const sid = platform.randomBytes(SID_SIZE);
+  const prk = pseudorandomKey(platform, ikm);
+  const bound = boundValues(flags, exchange);
+  const encryption = encryptCookie(platform, flags, sid, now, 0, plaintext, prk, null);
   return encryption.encrypted.then(function (encrypted) {
-    const sealed = sealedCookie(platform, toSeal, encryption.header, encrypted);
+    const sealed = sealedCookie(platform, encryption.header, encrypted, prk, sid, bound);
     const cookies = exchange.getResponseCookies().slice();
-    const staleChunks = requestChunkCount(exchange.cookieHeader(), cookieName, parseCookieHeader);
+    const staleChunks = requestChunkCount(exchange.cookieHeader(), cookieName, undefined);
     putSessionCookieLines(cookies, cookieName, sealed, chunks, view.cookieAttributes, staleChunks, view.cookieAttributes);
     exchange.setResponseCookies(cookies);
     return SAVED;

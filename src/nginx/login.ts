@@ -6,6 +6,7 @@
  * (login-steps.ts, which the njs engine's login part shares).
  */
 
+import type { SessionOptions } from "../core/options";
 import { createNjsExchange } from "../platform/njs";
 import { keepCheckView, keepLoginView } from "./check-view";
 import { EntryEnvironment } from "./entry-context";
@@ -18,13 +19,17 @@ export function createLoginHandler(env: EntryEnvironment) {
   const failClosed = env.failClosed;
 
   /** The full save: a new Session with the location's settings, as a user's own handler makes one. */
-  function save(r: NginxHTTPRequest, verdict: LoginVerdict) {
-    const context = requestContext(r);
-    const session = library.new(createNjsExchange(r), context.options);
+  function saveWith(r: NginxHTTPRequest, options: SessionOptions | undefined, verdict: LoginVerdict) {
+    const session = library.new(createNjsExchange(r), options);
     session.setSubject(verdict.subject);
     if (verdict.data) session.setData(verdict.data);
     if (typeof verdict.remember === "boolean") session.setRemember(verdict.remember);
     return session.save();
+  }
+
+  /** The full save for the login part, which hands on a verdict it does not save itself. */
+  function save(r: NginxHTTPRequest, verdict: LoginVerdict) {
+    return saveWith(r, requestContext(r).options, verdict);
   }
 
   async function login(r: NginxHTTPRequest): Promise<void> {
@@ -38,7 +43,7 @@ export function createLoginHandler(env: EntryEnvironment) {
       }
       const reply = await askLoginBackend(r, context.entry.login_backend);
       const verdict = startLogin(r, reply, context.entry.login_verdict_header, platform.log);
-      if (verdict) finishLogin(r, reply, verdict, await save(r, verdict), platform.log);
+      if (verdict) finishLogin(r, reply, verdict, await saveWith(r, context.options, verdict), platform.log);
     } catch (e) {
       failClosed(r, e);
     }
