@@ -7,11 +7,12 @@
  *
  * It reads the location's login view (check-view.ts: left by the full login of the same worker and
  * $session_location_config text, only for cookie storage without a registry or a remember cookie by
- * default) before anything else; without one it answers false and the full login runs. The backend is asked once, here, and
- * the reply answered with the full login's own steps (login-steps.ts). The one step of its own, the
- * save, seals the new cookie through cookie-sealing.ts as the Session's save does; a verdict it does
- * not save exactly so (remember given, compression due, too large for the cookies, anything thrown)
- * is handed on to the full save, which decides, logs and fails closed as always.
+ * default) before anything else; without one it answers false and the full login runs. The backend
+ * is asked once, here, and the reply answered with the full login's own steps (login-steps.ts). The
+ * one step of its own, the save, seals the new cookie through cookie-sealing.ts as the Session's save
+ * does; a verdict it does not save exactly so (remember given, compression due, too large for the
+ * cookies, anything thrown) is handed on to the full save, and anything thrown after the backend's
+ * answer to the full part's failing closed: they decide, log and fail closed as always.
  */
 
 import { base64UrlSize, decodeBase64Url, utf8Encode } from "../core/bytes";
