@@ -8,8 +8,8 @@
 // dist/cli.js, the njs-session command, a plain Node bundle (build/build-cli.mjs).
 //
 // dist/session.js is several bundles in one module: the eager part (src/nginx/index.ts) at the top
-// level, and each lazy part (src/core/retained.ts, src/nginx/full.ts, warm.ts) inside one function,
-// njsSessionRetained(), njsSessionFull(shared) and njsSessionWarm(shared), that the eager part calls
+// level, and each lazy part (src/core/retained.ts, src/nginx/full.ts, warm.ts, login-part.ts) inside one function,
+// njsSessionRetained(), njsSessionFull(shared), njsSessionWarm(shared), njsSessionLogin(shared), that the eager part calls
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
 // it is called (src/nginx/index.ts says more).
@@ -36,6 +36,8 @@ const ENTRIES = [
       // Within the warm part too: built only for a cookie the verified cache does not hold.
       { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
+      // The njs engine's login: a part of its own, so that a login loads neither the warm nor the full part.
+      { entry: "src/nginx/login-part.ts", name: "njsSessionLogin" },
     ],
     output: "dist/session.js",
   },

@@ -415,3 +415,96 @@ GET /login
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 15: under the njs engine, a worker's later logins are saved by the login part, with the view its first login left
+The proof, under the njs engine: after the first login the configuration file is broken, and only the
+full part reads it (there on every request that builds it; QuickJS reads it once per context, so its
+contexts not made yet would read the broken file: it keeps the file as it is). A second login
+still answers as the first (303, the session cookie, the backend's headers, no verdict), and the check
+accepts its cookie with the verdict's subject and data. A login with remember is the full part's: under
+the njs engine it now fails closed on the broken file, and with the file back it saves both cookies.
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "nginx": {"expose_data": ["email"]}}
+--- http_config
+    js_var $session_data_email;
+--- init
+my $file = "$Test::Nginx::Util::HtmlDir/session.json";
+my $json = '{"secret": {"env": "ACCESS_SECRET"}, "nginx": {"expose_data": ["email"]}}';
+my $res = main::login('', $main::GOOD);
+is($res->{status}, 303, 'first login: 303');
+my $njs = $ENV{TEST_NGINX_JS_ENGINE} eq 'njs';
+my $out;
+if ($njs) {
+    open $out, '>', $file or die "cannot write $file: $!\n";
+    print $out '{"secret": ';
+    close $out;
+}
+$res = main::login('', $main::GOOD);
+is($res->{status}, 303, 'second login (njs: configuration file broken): 303');
+like($res->{headers}{location}, qr{^(?:http://[^/]+)?/app/$}, 'second login: to /app/');
+is(scalar @{ $res->{set_cookie} }, 1, 'second login: one Set-Cookie');
+like($res->{set_cookie}[0], qr/^session=[A-Za-z0-9_-]{110,}; Path=\/; SameSite=Lax; HttpOnly$/, 'second login: the session cookie');
+ok(!exists $res->{headers}{'x-session-login'}, 'second login: no verdict header for the client');
+is($res->{headers}{'x-backend'}, 'login', "second login: the backend's own headers");
+my $app = http('GET', '/app/home', { Cookie => cookie_header(@{ $res->{set_cookie} }) });
+is($app->{status}, 200, "the second login's session opens behind js_access");
+like($app->{content}, qr/\nx-data: \{"email":"a\@x"\}\nx-subject: alice\n$/, "the second login's subject and data");
+my $remember;
+if ($njs) {
+    $remember = main::login('?verdict=remember', $main::GOOD);
+    is($remember->{status}, 500, 'remember, configuration file broken: the full login, failing closed');
+    open $out, '>', $file or die "cannot write $file: $!\n";
+    print $out $json;
+    close $out;
+}
+$remember = main::login('?verdict=remember', $main::GOOD);
+is($remember->{status}, 303, 'remember, configuration file back: 303');
+is_deeply([ sort map { /^([^=]+)=/ ? $1 : $_ } @{ $remember->{set_cookie} } ], [ 'remember', 'session' ], 'remember: the session and remember cookies');
+$app = http('GET', '/app/home', { Cookie => cookie_header(@{ $remember->{set_cookie} }) });
+is($app->{status}, 200, "the remember login's session opens behind js_access");
+--- request
+GET /login
+--- error_code: 200
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 16: a location with a session registry: every login is the full part's (it reserves and records)
+Under the njs engine the second login, with the configuration file broken after the first, fails
+closed: the login part handed it on (QuickJS keeps the file as it is, TEST 15 says why). With the file
+back, the login is saved and its session opens.
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "registry_zone": "sessions", "store_metadata": true}
+--- http_config
+    js_shared_dict_zone zone=sessions:1m timeout=1h;
+--- init
+my $file = "$Test::Nginx::Util::HtmlDir/session.json";
+my $json = '{"secret": {"env": "ACCESS_SECRET"}, "registry_zone": "sessions", "store_metadata": true}';
+my $res = main::login('', $main::GOOD);
+is($res->{status}, 303, 'first login: 303');
+if ($ENV{TEST_NGINX_JS_ENGINE} eq 'njs') {
+    open my $out, '>', $file or die "cannot write $file: $!\n";
+    print $out '{"secret": ';
+    close $out;
+    $res = main::login('', $main::GOOD);
+    is($res->{status}, 500, 'second login, configuration file broken: the full login, failing closed');
+    open $out, '>', $file or die "cannot write $file: $!\n";
+    print $out $json;
+    close $out;
+}
+$res = main::login('', $main::GOOD);
+is($res->{status}, 303, 'login, configuration file back: 303');
+my $app = http('GET', '/app/home', { Cookie => cookie_header(@{ $res->{set_cookie} }) });
+is($app->{status}, 200, 'its session opens behind js_access');
+--- request
+GET /login
+--- error_code: 200
+--- no_error_log
+[alert]
+[crit]
+[emerg]

@@ -20,10 +20,8 @@ import {
   CookiePairs,
   expiredCookieLine,
   findCookie,
-  firstChunkPayloadSize,
   httpDate,
   mergeSetCookie,
-  nextChunkPayloadSize,
   parseCookieHeader,
   quickCookie,
   setResponseCookie,
@@ -37,7 +35,6 @@ import {
   FLAG_DEFLATE,
   FLAG_FORGET,
   FLAG_STORAGE,
-  HEADER_AAD_SIZE,
   HEADER_ENCODED_SIZE,
   MAX_COOKIES,
   MAX_CREATION_TIME,
@@ -46,12 +43,13 @@ import {
   MAX_TTL,
   SID_SIZE,
 } from "./format";
-import { buildHeader, parseHandedOnHeader, SessionHeader, setIdlingOffset, setMac, setTag } from "./header";
+import { parseHandedOnHeader, SessionHeader } from "./header";
+import { encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "./cookie-sealing";
 import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
-import { decryptPayload, macInput, macKeyIndex, parseRecord, payloadText, touchedHeader, touchedIdlingOffset, type UnsealFailure, verifiedEntry } from "./cookie-opening";
+import { AesKeyAndIv, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
+import { decryptPayload, macKeyIndex, parseRecord, payloadText, touchedHeader, touchedIdlingOffset, type UnsealFailure, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
 import { metadataAudience, metadataSubject } from "./registry";
@@ -596,19 +594,7 @@ export class Session {
 
   /** Highest chunk index of this cookie present in the request (1 when none beyond the first). */
   private requestChunkCount(cookieName: string): number {
-    const header = this.exchange.cookieHeader();
-    if (!header || header.indexOf(cookieName) < 0) return 1;
-    // One pass over the pairs: chunk names are the name and one digit, 2 to MAX_COOKIES (chunkCookieName).
-    const pairs = this.cookies();
-    const size = cookieName.length;
-    let highest = 1;
-    for (let i = 0; i < pairs.length; i++) {
-      const name = pairs[i][0];
-      if (name.length !== size + 1 || name.substring(0, size) !== cookieName) continue;
-      const index = name.charCodeAt(size) - 48;
-      if (index >= 2 && index <= MAX_COOKIES && index > highest) highest = index;
-    }
-    return highest;
+    return requestChunkCount(this.exchange.cookieHeader(), cookieName, this.cookiePairs);
   }
 
   /** Seals the data into a new cookie with a new session id (and stores it server side if configured). */
@@ -674,35 +660,19 @@ export class Session {
       chunks = count;
     }
 
-    const headerBytes = buildHeader({
-      flags: flags,
-      sid: sid,
-      creationTime: creationTime,
-      rollingOffset: rollingOffset,
-      dataSize: dataSize,
-    });
     const ikm = settings.ikm;
-    const keyAndIv =
-      remember && settings.rememberIterations > 0
-        ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations)
-        : deriveAesKeyAndIvFromPrk(platform, this.prkFor(ikm), sid);
-    const sealed = await platform.aesGcmEncrypt(
-      keyAndIv.key,
-      keyAndIv.iv,
-      plaintext,
-      headerBytes.subarray(0, HEADER_AAD_SIZE),
-    );
-    setTag(headerBytes, sealed.tag);
-    setIdlingOffset(headerBytes, 0);
-    setMac(headerBytes, calculateMacFromPrk(platform, this.prkFor(ikm), sid, macInput(platform, headerBytes, this.boundValues(flags))));
-    const headerText = encodeBase64Url(headerBytes);
-    const payload = encodeBase64Url(sealed.ciphertext);
+    const prk = this.prkFor(ikm);
+    const keys = remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null;
+    const encryption = encryptCookie(platform, flags, sid, creationTime, rollingOffset, plaintext, prk, keys);
+    const sealed = sealedCookie(platform, encryption.header, await encryption.encrypted, prk, sid, this.boundValues(flags));
+    const headerBytes = sealed.header;
+    const payload = sealed.payload;
 
     const attributes = settings.cookieAttributes + (remember ? this.rememberAttributes(now, creationTime) : "");
     let cookies = this.exchange.getResponseCookies().slice();
     let initialChunk: string | undefined;
     if (storage) {
-      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + attributes);
+      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + sealed.headerText + attributes);
       const record: unknown[] = [payload];
       if (this.infoData) record.push(encodeBase64Url(utf8Encode(JSON.stringify(this.infoData))));
       try {
@@ -721,28 +691,10 @@ export class Session {
         if (isOperatorError(e)) throw e;
         return failed("unable to store session data (" + errorText(e) + ")");
       }
-    } else if (chunks === 1) {
-      initialChunk = payload;
-      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + payload + attributes);
     } else {
-      const firstSize = firstChunkPayloadSize(cookieName.length);
-      const nextSize = nextChunkPayloadSize(cookieName.length);
-      initialChunk = payload.substring(0, firstSize);
-      cookies = mergeSetCookie(cookies, cookieName, cookieName + "=" + headerText + initialChunk + attributes);
-      for (let i = 2, offset = firstSize; i <= chunks; i++, offset += nextSize) {
-        const name = chunkCookieName(cookieName, i);
-        cookies = mergeSetCookie(cookies, name, name + "=" + payload.substring(offset, offset + nextSize) + attributes);
-      }
-    }
-    if (!storage) {
-      // Chunks the previous cookie (or the request) had beyond the new count would linger and be sent
-      // back with every request: expire them.
       const previousChunks = previous ? cookieChunkCount(cookieName.length, previous.dataSize) || 1 : 1;
       const staleChunks = Math.max(previousChunks, this.requestChunkCount(cookieName));
-      for (let i = chunks + 1; i <= staleChunks; i++) {
-        const name = chunkCookieName(cookieName, i);
-        cookies = mergeSetCookie(cookies, name, expiredCookieLine(name, settings.cookieAttributes));
-      }
+      initialChunk = putSessionCookieLines(cookies, cookieName, sealed, chunks, attributes, staleChunks, settings.cookieAttributes);
     }
     this.exchange.setResponseCookies(cookies);
 
@@ -1351,7 +1303,7 @@ export function boundValues(flags: number, source: BindSource): string {
 }
 
 /** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
-function encodeEntries(entries: SessionEntry[]): string {
+export function encodeEntries(entries: SessionEntry[]): string {
   const out: unknown[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];

@@ -22,6 +22,11 @@
  * never leaves the node's memory (it must not have `state=`), and what can read it, nginx's workers,
  * can read the secret's source too.
  * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
+ *
+ * The full login leaves a login view beside it (same keying): what the njs engine's login part
+ * (login-part.ts) needs to save a new session, only for a location whose login it can save (cookie
+ * storage, no registry, no remember cookie by default). An entry of its own, not items of the check
+ * view: the warm check parses that view on every request, and would pay for the login's settings.
  */
 
 import type { CheckedSettings } from "../core/checks";
@@ -31,7 +36,7 @@ import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { encodeBase64Url } from "../core/bytes";
-import { dictTimeout } from "../core/shared-dict";
+import { dictTimeout, SharedDict } from "../core/shared-dict";
 import { createZoneVerifiedCacheReader, VerifiedCacheReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
 import type { WarmStores } from "./warm-stores";
@@ -80,8 +85,25 @@ export type LocationView = CheckSettings &
     key: string | null;
   };
 
-function viewKey(locationText: string): string {
-  return VIEW_PREFIX + process.pid + ":" + locationText;
+/** "/1": the array form of loginViewOf. */
+const LOGIN_VIEW_PREFIX = "@login-view/1:";
+const LOGIN_VIEW_LENGTH = 8;
+
+/** What the login part reads of a location's settings and entry options (the login view). */
+export interface LoginView {
+  cookieName: string;
+  audience: string;
+  cookieAttributes: string;
+  /** The current key's ikm, base64url. */
+  key: string;
+  bindFlags: number;
+  compressionThreshold: number;
+  backend: string;
+  verdictHeader: string;
+}
+
+function viewKey(locationText: string, prefix: string): string {
+  return prefix + process.pid + ":" + locationText;
 }
 
 function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
@@ -119,22 +141,85 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   ];
 }
 
+/** The login view, by position (readLoginView reads it back); null where the login part cannot save. */
+function loginViewOf(settings: Settings, entry: EntryOptions): unknown[] | null {
+  if (settings.storageName !== "cookie" || settings.registry !== null || settings.remember) return null;
+  return [
+    settings.cookieName,
+    settings.audience,
+    settings.cookieAttributes,
+    encodeBase64Url(settings.ikm),
+    settings.bindFlags,
+    settings.compressionThreshold,
+    entry.login_backend,
+    entry.login_verdict_header,
+  ];
+}
+
+/** The zone of the views, when it holds none under `key` yet; null: nothing to leave. */
+function zoneWithout(platform: Platform, key: string): SharedDict | null {
+  if (!platform.sharedDict) return null;
+  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+  try {
+    return dict && dict.get(key) === undefined ? dict : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function addView(dict: SharedDict, key: string, view: unknown[] | null): void {
+  if (!view) return;
+  try {
+    dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+  } catch (e) {
+    // A full zone (declared without evict) only means the next request runs the full path too.
+  }
+}
+
 /**
  * Leaves the view of this location for the warm check of the worker's next requests, unless one is
- * there. Called by the full check under the njs engine, after it resolved `settings` for `entry`.
+ * there. Called by the full check and the full login under the njs engine, after they resolved
+ * `settings` for `entry`.
  */
 export function keepCheckView(platform: Platform, locationText: string | undefined, settings: Settings, entry: EntryOptions): void {
-  if (locationText === undefined || !platform.sharedDict) return;
+  if (locationText === undefined) return;
+  const key = viewKey(locationText, VIEW_PREFIX);
+  const dict = zoneWithout(platform, key);
+  if (dict) addView(dict, key, viewOf(settings, entry));
+}
+
+/** Leaves the login view of this location for the login part; called by the full login under the njs engine. */
+export function keepLoginView(platform: Platform, locationText: string | undefined, settings: Settings, entry: EntryOptions): void {
+  if (locationText === undefined) return;
+  const key = viewKey(locationText, LOGIN_VIEW_PREFIX);
+  const dict = zoneWithout(platform, key);
+  if (dict) addView(dict, key, loginViewOf(settings, entry));
+}
+
+/** The login view the full login left for this location and worker, or null (then the full login runs). */
+export function readLoginView(platform: WarmPlatform, locationText: string): LoginView | null {
+  if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-  if (!dict) return;
-  const key = viewKey(locationText);
+  if (!dict) return null;
+  let view: unknown[];
   try {
-    if (dict.get(key) !== undefined) return;
-    const view = viewOf(settings, entry);
-    if (view) dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+    const text = dict.get(viewKey(locationText, LOGIN_VIEW_PREFIX));
+    if (typeof text !== "string") return null;
+    view = JSON.parse(text);
   } catch (e) {
-    // A full zone (declared without evict) only means the next request runs the full check too.
+    return null;
   }
+  if (!Array.isArray(view) || view.length !== LOGIN_VIEW_LENGTH) return null;
+  return {
+    cookieName: view[0] as string,
+    audience: view[1] as string,
+    cookieAttributes: view[2] as string,
+    key: view[3] as string,
+    bindFlags: view[4] as number,
+    compressionThreshold: view[5] as number,
+    backend: view[6] as string,
+    verdictHeader: view[7] as string,
+  };
 }
 
 /**
@@ -147,7 +232,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!dict) return null;
   let view: CheckView;
   try {
-    const text = dict.get(viewKey(locationText));
+    const text = dict.get(viewKey(locationText, VIEW_PREFIX));
     if (typeof text !== "string") return null;
     view = JSON.parse(text);
   } catch (e) {

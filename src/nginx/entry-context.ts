@@ -94,6 +94,12 @@ export function headerValue(value: unknown): string | undefined {
   return Array.isArray(value) ? String(value[0]) : String(value);
 }
 
+/** A reference a user can quote and an operator can grep: the request id. */
+export function requestReference(r: NginxHTTPRequest): string {
+  const id = r.variables.request_id;
+  return id ? String(id) : "-";
+}
+
 export interface EntryEnvironment {
   platform: Platform;
   library: SessionLibrary;
@@ -140,11 +146,7 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     return retainedSet("location-contexts", 256, text, configuration.entry, context);
   }
 
-  /** A reference a user can quote and an operator can grep: the request id. */
-  function reference(r: NginxHTTPRequest): string {
-    const id = r.variables.request_id;
-    return id ? String(id) : "-";
-  }
+  const reference = requestReference;
 
   function storeUnavailableStatus(r: NginxHTTPRequest): number {
     try {
@@ -163,9 +165,9 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     }
     const kind = isConfigError(error) ? "" : "unexpected error: ";
     // Read once: unless the configuration uses $request_id, nginx makes a new one on every read.
-    const requestReference = reference(r);
-    platform.log("error", "[session] " + kind + errorText(error) + " (request " + requestReference + ")");
-    r.return(500, "session check failed, reference " + requestReference + "\n");
+    const quoted = reference(r);
+    platform.log("error", "[session] " + kind + errorText(error) + " (request " + quoted + ")");
+    r.return(500, "session check failed, reference " + quoted + "\n");
   }
 
   function deny(r: NginxHTTPRequest, entry: EntryOptions): void {

@@ -39,6 +39,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   const env = createEntryEnvironment(platform, library, configuration);
   const csrf = createCsrfChecks(platform, env.reference);
   const check = createCheckHandlers(env, csrf);
+  const login = createLoginHandler(env);
 
   /** js_periodic: one worker sweeps the session files that expired (file storage); others do nothing. */
   async function cleanupFiles(): Promise<void> {
@@ -58,11 +59,15 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
     access: check.access,
     authRequest: check.authRequest,
     loginRedirect: check.loginRedirect,
-    login: createLoginHandler(env),
+    login: login.login,
     logoutHandler: createLogoutHandler(env, csrf),
     admin: createAdminHandler(env),
     cleanupFiles: cleanupFiles,
   };
+  // Not entry points: what the njs engine's login part (login-part.ts) hands on to the full part, the
+  // full save of a verdict and failing closed.
+  handlers.loginSave = login.save;
+  handlers.loginFailed = login.failClosed;
   const variables = createVariableHandlers(env, csrf);
   const names = Object.keys(variables);
   for (let i = 0; i < names.length; i++) handlers[names[i]] = variables[names[i]];

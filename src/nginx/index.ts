@@ -16,7 +16,8 @@
  * compiles into the function njsSessionFull() and which is built on the first call that needs it:
  * once per JS context under QuickJS, once per request that needs it under the njs engine. Under the
  * njs engine a session check first tries warm.ts (njsSessionWarm()): a cookie verified before,
- * checked with the settings the full check left in the cache zone, without building the rest.
+ * checked with the settings the full check left in the cache zone, without building the rest; and a
+ * login first tries login-part.ts (njsSessionLogin()): the common login saved with those settings.
  */
 
 import { refuseBelowFloor } from "./floor";
@@ -62,6 +63,12 @@ interface WarmModule {
   authRequest(r: unknown): WarmAnswer;
 }
 declare function njsSessionWarm(shared: SharedModules): WarmModule;
+
+/** login-part.ts's default export, compiled likewise into njsSessionLogin(): the login answered, or false. */
+interface LoginModule {
+  login(r: unknown, full: () => FullModule): Promise<void> | false;
+}
+declare function njsSessionLogin(shared: SharedModules): LoginModule;
 
 // The lazy parts once built. Module variables, not retained.ts slots, so that retained.ts itself can
 // be a lazy part. They hold code only, never a request's data: under QuickJS they live on with the
@@ -121,6 +128,14 @@ function loginRedirect(r: unknown) {
   return full().loginRedirect(r);
 }
 function login(r: unknown) {
+  // Under the njs engine, in a request that has not built the rest: the login part first (the common
+  // login, with the check view; it asks the backend itself), as the warm part is for the check.
+  if (!fullPart && (njs as unknown as { engine?: string }).engine !== "QuickJS") {
+    refuseBelowFloor();
+    if (!retainedPart) retainedPart = njsSessionRetained();
+    const answer = njsSessionLogin(retainedPart).login(r, full);
+    if (answer !== false) return answer;
+  }
   return full().login(r);
 }
 function logoutHandler(r: unknown) {

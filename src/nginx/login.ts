@@ -2,119 +2,53 @@
 /**
  * login (js_content): asks the login backend (a subrequest to an internal location, same method and
  * body) and turns its verdict header into a saved session. The verdict never reaches the client, a
- * verdict from the client is never read, and a subject nginx could not publish as it is gets a 400.
+ * verdict from the client is never read, and a subject nginx could not publish as it is gets a 400
+ * (login-steps.ts, which the njs engine's login part shares).
  */
 
-import { identityProblem } from "../core/publishable";
+import type { SessionOptions } from "../core/options";
 import { createNjsExchange } from "../platform/njs";
-import { EntryEnvironment, headerValue, isLocalPath } from "./entry-context";
-
-/** Deeper verdict data than this is refused as an invalid verdict (no session data needs it). */
-const MAX_DATA_DEPTH = 32;
-
-/** Whether objects or arrays nest deeper than `limit` in `value`; iterative, so depth cannot hurt it. */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value: value, depth: 1 }];
-  while (pending.length > 0) {
-    const item = pending.pop() as { value: unknown; depth: number };
-    if (item.value === null || typeof item.value !== "object") continue;
-    if (item.depth > limit) return true;
-    const table = item.value as { [key: string]: unknown };
-    const keys = Object.keys(table);
-    for (let i = 0; i < keys.length; i++) pending.push({ value: table[keys[i]], depth: item.depth + 1 });
-  }
-  return false;
-}
-
-/** The save errors that mean the data does not fit (session.ts), as opposed to a storage failure. */
-function isDataTooLarge(error: string | undefined): boolean {
-  return error === "cookie size limit exceeded" || error === "session maximum data size exceeded";
-}
+import { keepCheckView, keepLoginView } from "./check-view";
+import { EntryEnvironment } from "./entry-context";
+import { askLoginBackend, finishLogin, LoginVerdict, startLogin } from "./login-steps";
 
 export function createLoginHandler(env: EntryEnvironment) {
   const platform = env.platform;
   const library = env.library;
   const requestContext = env.requestContext;
-  const reference = env.reference;
   const failClosed = env.failClosed;
 
-  /** The login backend's verdict: JSON {subject, data?, remember?, redirect?}; null if absent or invalid. */
-  function readVerdict(value: string | undefined): { subject: string; data?: { [key: string]: unknown }; remember?: boolean; redirect?: string } | null {
-    if (!value) return null;
-    try {
-      const verdict = JSON.parse(value);
-      if (!verdict || typeof verdict.subject !== "string" || verdict.subject === "") return null;
-      if (verdict.data !== undefined && (verdict.data === null || typeof verdict.data !== "object")) return null;
-      // QuickJS parses any depth but overflows its stack writing it back (JSON.stringify on save).
-      if (verdict.data !== undefined && nestedDeeperThan(verdict.data, MAX_DATA_DEPTH)) return null;
-      return verdict;
-    } catch (e) {
-      return null;
-    }
+  /** The full save: a new Session with the location's settings, as a user's own handler makes one. */
+  function saveWith(r: NginxHTTPRequest, options: SessionOptions | undefined, verdict: LoginVerdict) {
+    const session = library.new(createNjsExchange(r), options);
+    session.setSubject(verdict.subject);
+    if (verdict.data) session.setData(verdict.data);
+    if (typeof verdict.remember === "boolean") session.setRemember(verdict.remember);
+    return session.save();
   }
 
-  /** Hop-by-hop and framing headers of the backend reply that must not be copied to ours. */
-  const NOT_COPIED = ["content-length", "content-type", "connection", "transfer-encoding", "keep-alive", "location"];
+  /** The full save for the login part, which hands on a verdict it does not save itself. */
+  function save(r: NginxHTTPRequest, verdict: LoginVerdict) {
+    return saveWith(r, requestContext(r).options, verdict);
+  }
 
   async function login(r: NginxHTTPRequest): Promise<void> {
     try {
       const context = requestContext(r);
-      const verdictHeader = context.entry.login_verdict_header;
-      const reply = await r.subrequest(context.entry.login_backend, {
-        method: r.method as NginxSubrequestOptions["method"],
-        args: String(r.variables.args || ""),
-        body: r.requestText === undefined ? undefined : String(r.requestText),
-      });
-      const verdict = readVerdict(headerValue(reply.headersOut[verdictHeader]));
-      // Copy the backend's reply, minus the verdict: the client never sees it.
-      const names = Object.keys(reply.headersOut);
-      const verdictLower = verdictHeader.toLowerCase();
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i];
-        const lower = name.toLowerCase();
-        if (lower === verdictLower || NOT_COPIED.indexOf(lower) >= 0) continue;
-        r.headersOut[name] = reply.headersOut[name] as string;
+      if (!platform.keepsModuleState) {
+        // Under the njs engine: what the next logins' login part (login-part.ts) and checks read.
+        const settings = library.settings(context.options);
+        keepLoginView(platform, context.locationText, settings, context.entry);
+        keepCheckView(platform, context.locationText, settings, context.entry);
       }
-      const contentType = headerValue(reply.headersOut["Content-Type"]);
-      if (contentType) r.headersOut["Content-Type"] = contentType;
-      let status = reply.status;
-      let location = headerValue(reply.headersOut["Location"]);
-      const subjectProblem = verdict && status < 400 ? identityProblem(verdict.subject) : null;
-      if (subjectProblem !== null) {
-        // The login backend vouched for a name nginx could not publish as it is (a line break would
-        // split $session_subject into two headers). Nothing of it reaches the log or the client.
-        platform.log("warn", "[session] login refused: the verdict's subject " + subjectProblem + " (request " + reference(r) + ")");
-        return r.return(400, "login refused: this user name cannot be used for a session\n");
-      }
-      if (verdict && status < 400) {
-        const session = library.new(createNjsExchange(r), context.options);
-        session.setSubject(verdict.subject);
-        if (verdict.data) session.setData(verdict.data);
-        if (typeof verdict.remember === "boolean") session.setRemember(verdict.remember);
-        const saved = await session.save();
-        if (!saved.ok && isDataTooLarge(saved.error)) {
-          // The backend's data does not fit (cookie storage holds ~36 KB): a clear refusal, not a 500.
-          platform.log("warn", "[session] login refused: " + saved.error + ": send less data or use server-side storage (request " + reference(r) + ")");
-          return r.return(400, "login refused: the session data is too large\n");
-        }
-        if (!saved.ok) throw new Error("unable to save the new session: " + saved.error);
-        if (verdict.redirect !== undefined) {
-          if (typeof verdict.redirect !== "string" || !isLocalPath(verdict.redirect)) {
-            platform.log("warn", "[session] login verdict redirect ignored: not a local path (request " + reference(r) + ")");
-          } else {
-            status = 303;
-            location = verdict.redirect;
-          }
-        }
-      } else if (reply.headersOut[verdictHeader] !== undefined) {
-        platform.log("warn", "[session] login verdict ignored: " + (verdict ? "backend status " + status : "not valid JSON {subject}") + " (request " + reference(r) + ")");
-      }
-      if (status >= 300 && status < 400 && location) return r.return(status, location);
-      r.return(status, reply.responseText === undefined ? "" : String(reply.responseText));
+      const reply = await askLoginBackend(r, context.entry.login_backend);
+      const verdict = startLogin(r, reply, context.entry.login_verdict_header, platform.log);
+      if (verdict) finishLogin(r, reply, verdict, await saveWith(r, context.options, verdict), platform.log);
     } catch (e) {
       failClosed(r, e);
     }
   }
 
-  return login;
+  // save and failClosed also for the login part, which hands on what it does not finish itself.
+  return { login: login, save: save, failClosed: failClosed };
 }

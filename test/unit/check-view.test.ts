@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import { keepCheckView, readCheckView } from "../../src/nginx/check-view";
+import { keepCheckView, keepLoginView, readCheckView, readLoginView } from "../../src/nginx/check-view";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -103,5 +103,36 @@ describe("check view (the warm check's settings)", () => {
       assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
       assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
     }
+  });
+
+  it("the login view: read back for cookie storage; none where the login part cannot save (registry, remember, server-side storage)", () => {
+    const viewOf = (options: SessionOptions) => {
+      const dicts: { [zone: string]: MemorySharedDict } = {};
+      for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
+      const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
+      const settings = resolveSettings(options, platform);
+      const entry = { login_backend: "/backend", login_verdict_header: "X-Verdict" } as EntryOptions;
+      keepLoginView(platform, "location text", settings, entry);
+      return { settings, view: readLoginView(platform, "location text") };
+    };
+    const { settings, view } = viewOf({ secret: "check-view-secret", secret_fallbacks: ["an-older-secret"], audience: "app", bind: ["ip", "user_agent"], compression_threshold: 100 });
+    assert.ok(view, "a login view for cookie storage");
+    assert.deepEqual(
+      { ...view, key: keyOf(view.key) },
+      {
+        cookieName: settings.cookieName,
+        audience: "app",
+        cookieAttributes: settings.cookieAttributes,
+        key: settings.ikm,
+        bindFlags: settings.bindFlags,
+        compressionThreshold: 100,
+        backend: "/backend",
+        verdictHeader: "X-Verdict",
+      },
+    );
+    assert.notEqual(settings.bindFlags, 0);
+    assert.equal(viewOf({ secret: "check-view-secret", remember: true }).view, null, "remember by default");
+    assert.equal(viewOf({ secret: "check-view-secret", registry_zone: "sessions", store_metadata: true }).view, null, "a registry");
+    assert.equal(viewOf({ secret: "check-view-secret", storage: "shm" }).view, null, "shm storage");
   });
 });

@@ -1,0 +1,125 @@
+/**
+ * Sealing a new session cookie: the header, the AES-GCM encryption of the payload, the MAC, and the
+ * Set-Cookie lines (chunked as lua-resty-session chunks them, stale chunks expired). The Session's
+ * save (session.ts) and the njs engine's login part (src/nginx/login-part.ts) seal through these
+ * functions, so the two cannot write different cookies.
+ */
+
+import { base64UrlSize, encodeBase64Url } from "./bytes";
+import { chunkCookieName, CookiePairs, expiredCookieLine, firstChunkPayloadSize, mergeSetCookie, nextChunkPayloadSize, parseCookieHeader } from "./cookies";
+import { macInput } from "./cookie-opening";
+import { HEADER_AAD_SIZE, MAX_COOKIES } from "./format";
+import { buildHeader, setMac, setTag } from "./header";
+import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk } from "./keys";
+import type { Platform } from "./platform";
+
+export interface SealedCookie {
+  /** The 82 header bytes, tag and MAC written, idling offset 0. */
+  header: Uint8Array;
+  headerText: string;
+  /** The ciphertext, base64url: the cookie's payload characters (or the stored record's, server side). */
+  payload: string;
+}
+
+/** The new cookie's header, its tag and MAC still to write, and the payload's encryption under way. */
+export interface CookieEncryption {
+  header: Uint8Array;
+  encrypted: Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+}
+
+/**
+ * Sealing's first half: the header of a new cookie made (idling offset 0) and the encryption of the
+ * payload (`plaintext`, deflated already when the flags say so) started, with the AES key and IV
+ * derived from `prk` (the current key's pseudorandom key) unless `keys` are given (a remember cookie's
+ * PBKDF2 ones). The caller awaits `encrypted` and hands it to sealedCookie: two synchronous halves
+ * rather than one promise, and arguments rather than an object, as every further async step and
+ * object costs QuickJS. The payload size is the caller's to have checked.
+ */
+export function encryptCookie(
+  platform: Platform,
+  flags: number,
+  sid: Uint8Array,
+  creationTime: number,
+  rollingOffset: number,
+  plaintext: Uint8Array,
+  prk: Uint8Array,
+  keys: AesKeyAndIv | null,
+): CookieEncryption {
+  // A new header's idling offset is 0 as made (the array starts zeroed).
+  const header = buildHeader({ flags: flags, sid: sid, creationTime: creationTime, rollingOffset: rollingOffset, dataSize: base64UrlSize(plaintext.length) });
+  const aes = keys || deriveAesKeyAndIvFromPrk(platform, prk, sid);
+  return { header: header, encrypted: platform.aesGcmEncrypt(aes.key, aes.iv, plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
+}
+
+/**
+ * Sealing's second half: the tag and the MAC (with the key of `prk`, over the bound request
+ * attributes `bound`, "" when the flags bind none) written into the header, header and payload encoded.
+ */
+export function sealedCookie(
+  platform: Platform,
+  header: Uint8Array,
+  encrypted: { ciphertext: Uint8Array; tag: Uint8Array },
+  prk: Uint8Array,
+  sid: Uint8Array,
+  bound: string,
+): SealedCookie {
+  setTag(header, encrypted.tag);
+  setMac(header, calculateMacFromPrk(platform, prk, sid, macInput(platform, header, bound)));
+  return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(encrypted.ciphertext) };
+}
+
+/**
+ * Puts a cookie-storage session's Set-Cookie lines into `cookies` (the response's, a line for the same
+ * name replaced): `chunks` cookies carrying header and payload, then an expired line for each chunk
+ * up to `staleChunks` that the new cookie no longer has (it would linger and be sent back with every
+ * request). `attributes` are the new cookies' (a remember cookie's carry Expires), `expiryAttributes`
+ * the expired lines'. Returns the payload characters the first cookie carries.
+ */
+export function putSessionCookieLines(
+  cookies: string[],
+  cookieName: string,
+  sealed: SealedCookie,
+  chunks: number,
+  attributes: string,
+  staleChunks: number,
+  expiryAttributes: string,
+): string {
+  const payload = sealed.payload;
+  let initialChunk = payload;
+  if (chunks === 1) {
+    mergeSetCookie(cookies, cookieName, cookieName + "=" + sealed.headerText + payload + attributes);
+  } else {
+    const firstSize = firstChunkPayloadSize(cookieName.length);
+    const nextSize = nextChunkPayloadSize(cookieName.length);
+    initialChunk = payload.substring(0, firstSize);
+    mergeSetCookie(cookies, cookieName, cookieName + "=" + sealed.headerText + initialChunk + attributes);
+    for (let i = 2, offset = firstSize; i <= chunks; i++, offset += nextSize) {
+      const name = chunkCookieName(cookieName, i);
+      mergeSetCookie(cookies, name, name + "=" + payload.substring(offset, offset + nextSize) + attributes);
+    }
+  }
+  for (let i = chunks + 1; i <= staleChunks; i++) {
+    const name = chunkCookieName(cookieName, i);
+    mergeSetCookie(cookies, name, expiredCookieLine(name, expiryAttributes));
+  }
+  return initialChunk;
+}
+
+/**
+ * The highest chunk index of this cookie in the request's Cookie header (1 when none beyond the
+ * first). `pairs`: the header's parse when the caller has it already.
+ */
+export function requestChunkCount(header: string | undefined, cookieName: string, pairs: CookiePairs | undefined): number {
+  if (!header || header.indexOf(cookieName) < 0) return 1;
+  // One pass over the pairs: chunk names are the name and one digit, 2 to MAX_COOKIES (chunkCookieName).
+  const parsed = pairs || parseCookieHeader(header);
+  const size = cookieName.length;
+  let highest = 1;
+  for (let i = 0; i < parsed.length; i++) {
+    const name = parsed[i][0];
+    if (name.length !== size + 1 || name.substring(0, size) !== cookieName) continue;
+    const index = name.charCodeAt(size) - 48;
+    if (index >= 2 && index <= MAX_COOKIES && index > highest) highest = index;
+  }
+  return highest;
+}
