@@ -107,6 +107,20 @@ function sharedModulesPlugin() {
   };
 }
 
+/**
+ * The shared modules' bindings (`var retainedGet = njsSessionShared.retainedGet;`) that nothing in
+ * the bundle uses, dropped: esbuild keeps a property read in case it has side effects, and each costs
+ * every load of the part under the njs engine (the warm part imports retained.ts's file through files
+ * whose use of it the warm path never reaches).
+ */
+function withoutUnusedSharedBindings(code) {
+  const binding = new RegExp(`^var ([A-Za-z0-9_$]+) = ${LAZY_PARAMETER}\\.[A-Za-z0-9_$]+;\n`, "gm");
+  return code.replace(binding, (line, name) => {
+    const uses = code.match(new RegExp(`(?<![A-Za-z0-9_$.])${name.replace(/\$/g, "\\$")}(?![A-Za-z0-9_$])`, "g")) || [];
+    return uses.length > 1 ? line : "";
+  });
+}
+
 /** The bundle of one entry, or of a shared module (its SHARED_MODULES exports as the default export). */
 async function bundle(entry, plugins, shared) {
   const names = shared ? SHARED_MODULES[shared] : null;
@@ -126,7 +140,7 @@ async function bundle(entry, plugins, shared) {
     charset: "utf8",
     plugins: plugins,
   });
-  return toSingleDefaultExport(bundled.outputFiles[0].text, entry || shared);
+  return toSingleDefaultExport(withoutUnusedSharedBindings(bundled.outputFiles[0].text), entry || shared);
 }
 
 /** babel with babel-preset-njs; its helpers (for classes, spread, ...) land at the top of `code`. */
