@@ -23,7 +23,7 @@ import type { Platform } from "../core/platform";
 import { createZoneVerifiedCache, VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsPlatform, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
-import { CheckMode, publicationOf, publishNow } from "./publication";
+import { CheckMode, publishSession } from "./publication";
 
 /** A cold check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -47,7 +47,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
   return opened.then(function (known) {
     if (!known) return false;
     try {
-      publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
+      publishSession(r, mode, known, view, view, NO_COOKIES);
       return true;
     } catch (e) {
       // As the warm check's: the full check meets the same problem, and reports it.
@@ -69,7 +69,7 @@ function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, v
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   const exchange = createNjsExchange(r);
   setResponseCookie(exchange, view.cookieName, touched.setCookie);
-  publishNow(r, mode, publicationOf(touched.known, view, view, null, now), exchange.getResponseCookies());
+  publishSession(r, mode, touched.known, view, view, exchange.getResponseCookies());
   return true;
 }
 
