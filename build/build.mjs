@@ -14,7 +14,7 @@
 // request runs the module's top level again, and a function's inner declarations cost nothing until
 // it is called (src/nginx/index.ts says more).
 import { build } from "esbuild";
-import { transformAsync } from "@babel/core";
+import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
@@ -193,6 +193,145 @@ async function asLazyFunction(code, entry, name, eagerCode, importedAs) {
   return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${aliases.join("")}${body}\n}\n` };
 }
 
+/**
+ * The top-level statements of a lazy part's function, as babel parses them: each with its source
+ * text, the name it declares (a function, or a single variable) and the names it refers to.
+ */
+function partStatements(declaration) {
+  const program = parseSync(declaration, { babelrc: false, configFile: false, sourceType: "script" }).program;
+  const body = program.body[0].body.body;
+  const topLevel = new Set();
+  for (const node of body) {
+    if (node.type === "FunctionDeclaration") topLevel.add(node.id.name);
+    else if (node.type === "VariableDeclaration") for (const declarator of node.declarations) collectIdentifiers(declarator.id, topLevel);
+  }
+  const statements = [];
+  for (const node of body) {
+    let name = null;
+    if (node.type === "FunctionDeclaration") name = node.id.name;
+    else if (node.type === "VariableDeclaration" && node.declarations.length === 1 && node.declarations[0].id.type === "Identifier") name = node.declarations[0].id.name;
+    const identifiers = [];
+    collectRenamable(node, identifiers, null, null);
+    const names = new Set(identifiers.map((identifier) => identifier.name));
+    statements.push({ start: node.start, end: node.end, text: comparableText(declaration, node, topLevel), name: name, names: names });
+  }
+  return statements;
+}
+
+/**
+ * A declaration's text with the names bound inside it numbered in order of appearance: esbuild renames
+ * a local (`bytes` → `bytes2`) where its bundle has a top-level name of that spelling, so the same
+ * function of the same file reads differently in two parts. Names the part declares at its top level
+ * stay as they are (a local of that name is left unnumbered, and then only the same text matches).
+ */
+function comparableText(source, node, topLevel) {
+  const bound = new Set();
+  collectBindings(node, bound, true);
+  for (const name of topLevel) bound.delete(name);
+  const identifiers = [];
+  collectRenamable(node, identifiers, null, null);
+  const numbers = new Map();
+  let text = "";
+  let at = node.start;
+  for (const identifier of identifiers.sort((a, b) => a.start - b.start)) {
+    if (!bound.has(identifier.name) || identifier.start < at) continue;
+    if (!numbers.has(identifier.name)) numbers.set(identifier.name, "$" + numbers.size);
+    text += source.slice(at, identifier.start) + numbers.get(identifier.name);
+    at = identifier.end;
+  }
+  return text + source.slice(at, node.end);
+}
+
+/** The names a declaration binds inside itself: parameters, variables, inner functions, catch clauses. */
+function collectBindings(node, bound, outermost) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectBindings(item, bound, false);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  const patterns = [];
+  if (node.type === "VariableDeclarator" && !outermost) patterns.push(node.id);
+  if (node.type === "FunctionDeclaration" || node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression") {
+    patterns.push(...node.params);
+    if (node.id && !outermost) patterns.push(node.id);
+  }
+  if (node.type === "CatchClause" && node.param) patterns.push(node.param);
+  for (const pattern of patterns) {
+    const names = new Set();
+    collectIdentifiers(pattern, names);
+    for (const name of names) bound.add(name);
+  }
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectBindings(value, bound, false);
+  }
+}
+
+/** The identifiers that name a binding (not a property name: `a.name`, `{ name: a }`). */
+function collectRenamable(node, identifiers, parent, key) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectRenamable(item, identifiers, parent, key);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  if (node.type === "Identifier") {
+    const propertyName =
+      parent && !parent.computed && ((parent.type === "MemberExpression" && key === "property") || ((parent.type === "ObjectProperty" || parent.type === "ObjectMethod") && key === "key" && !parent.shorthand));
+    if (!propertyName) identifiers.push(node);
+    return;
+  }
+  for (const name of Object.keys(node)) {
+    if (name === "loc" || name === "extra" || name === "leadingComments" || name === "trailingComments") continue;
+    const value = node[name];
+    if (value && typeof value === "object") collectRenamable(value, identifiers, node, name);
+  }
+}
+
+/** Every identifier's name under `node` (property names too: more than it refers to, never fewer). */
+function collectIdentifiers(node, names) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectIdentifiers(item, names);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  if (node.type === "Identifier") names.add(node.name);
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "start" || key === "end" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectIdentifiers(value, names);
+  }
+}
+
+/**
+ * A part declared within another (`within`) without the declarations the enclosing part already
+ * makes: its function is nested in the other's, so it sees them. Each bundle compiles the files it
+ * imports on its own, and under the njs engine each function a part declares costs every load of the
+ * part (docs/NOTES.md, issue 14, branch njswarm3): the cold part repeated ~50 of the warm part's.
+ * A declaration goes only when its text is the enclosing part's declaration of the same name, and so
+ * is every declaration of the inner part that it names (so that what remains of the inner part and
+ * what it now reaches in the enclosing one are the same code, with the same bindings).
+ */
+function withoutEnclosingDeclarations(inner, enclosing) {
+  const outer = new Map();
+  for (const statement of partStatements(enclosing)) if (statement.name) outer.set(statement.name, statement.text);
+  const statements = partStatements(inner);
+  const declared = new Set(statements.filter((statement) => statement.name).map((statement) => statement.name));
+  let shared = statements.filter((statement) => statement.name && outer.get(statement.name) === statement.text);
+  for (;;) {
+    const names = new Set(shared.map((statement) => statement.name));
+    const kept = shared.filter((statement) => [...statement.names].every((name) => name === statement.name || !declared.has(name) || names.has(name)));
+    if (kept.length === shared.length) break;
+    shared = kept;
+  }
+  let text = inner;
+  for (const statement of shared.sort((a, b) => b.start - a.start)) {
+    const end = text[statement.end] === "\n" ? statement.end + 1 : statement.end;
+    text = text.slice(0, statement.start) + text.slice(end);
+  }
+  return text;
+}
+
 /** Imports of the given source files (from the entry's directory) kept as imports of built modules. */
 function builtModulesPlugin(imports) {
   return {
@@ -238,7 +377,7 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
       (nested[part.within] = nested[part.within] || []).push(lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`));
       continue;
     }
-    const inside = nested[part.name] || [];
+    const inside = (nested[part.name] || []).map((declaration) => withoutEnclosingDeclarations(declaration, lazyPart.declaration));
     delete nested[part.name];
     const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
     lowered = lowered + "\n" + declaration;
