@@ -12,7 +12,9 @@
 // njsSessionRetained(), njsSessionFull(shared) and njsSessionWarm(shared), that the eager part calls
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
-// it is called (src/nginx/index.ts says more).
+// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts and
+// warm-stores.ts, inside the warm part's function) use the enclosing part's declarations where they
+// are the same code (withoutEnclosingDeclarations) instead of declaring them again.
 import { build } from "esbuild";
 import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
