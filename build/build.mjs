@@ -215,9 +215,31 @@ function partStatements(declaration) {
     const identifiers = [];
     collectRenamable(node, identifiers, null, null);
     const names = new Set(identifiers.map((identifier) => identifier.name));
-    statements.push({ start: node.start, end: node.end, text: comparableText(declaration, node, topLevel), name: name, names: names });
+    // A variable holds state unless it is a number, string or boolean no code assigns again.
+    const init = node.type === "VariableDeclaration" && node.declarations.length === 1 ? node.declarations[0].init : null;
+    const literal = init !== null && (init.type === "NumericLiteral" || init.type === "StringLiteral" || init.type === "BooleanLiteral");
+    statements.push({ start: node.start, end: node.end, text: comparableText(declaration, node, topLevel), name: name, state: node.type === "VariableDeclaration" && !literal, names: names });
   }
+  const assigned = new Set();
+  collectAssigned(body, assigned);
+  for (const statement of statements) if (statement.name && assigned.has(statement.name)) statement.state = true;
   return statements;
+}
+
+/** The names assigned (`=`, `+=`, `++`) anywhere under `node`. */
+function collectAssigned(node, assigned) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectAssigned(item, assigned);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  const target = node.type === "AssignmentExpression" ? node.left : node.type === "UpdateExpression" ? node.argument : null;
+  if (target && target.type === "Identifier") assigned.add(target.name);
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectAssigned(value, assigned);
+  }
 }
 
 /**
@@ -316,13 +338,23 @@ function collectIdentifiers(node, names) {
  */
 function withoutEnclosingDeclarations(inner, enclosing) {
   const outer = new Map();
-  for (const statement of partStatements(enclosing)) if (statement.name) outer.set(statement.name, statement.text);
+  for (const statement of partStatements(enclosing)) if (statement.name && !statement.state) outer.set(statement.name, statement.text);
+  const outerState = new Map();
+  for (const statement of partStatements(enclosing)) if (statement.name && statement.state) outerState.set(statement.name, statement.text);
   const statements = partStatements(inner);
   const declared = new Set(statements.filter((statement) => statement.name).map((statement) => statement.name));
-  let shared = statements.filter((statement) => statement.name && outer.get(statement.name) === statement.text);
+  let shared = statements.filter((statement) => statement.name && (statement.state ? outerState : outer).get(statement.name) === statement.text);
   for (;;) {
     const names = new Set(shared.map((statement) => statement.name));
-    const kept = shared.filter((statement) => [...statement.names].every((name) => name === statement.name || !declared.has(name) || names.has(name)));
+    // A variable that holds state stays where any statement that stays uses it: the inner part's state
+    // is not to be split between its own functions and the enclosing part's.
+    const usedByKept = new Set();
+    for (const statement of statements) if (!names.has(statement.name)) for (const name of statement.names) if (name !== statement.name) usedByKept.add(name);
+    const kept = shared.filter(
+      (statement) =>
+        [...statement.names].every((name) => name === statement.name || !declared.has(name) || names.has(name)) &&
+        !(statement.state && usedByKept.has(statement.name)),
+    );
     if (kept.length === shared.length) break;
     shared = kept;
   }
