@@ -21,7 +21,7 @@ import { setResponseCookie } from "../core/cookies";
 import { touchCheck, TouchCheckSettings } from "../core/touch-check";
 import type { Platform } from "../core/platform";
 import { createZoneVerifiedCache, VerifiedSession } from "../core/verified-cache";
-import { createNjsExchange, createNjsPlatform, njsBindSource } from "../platform/njs";
+import { createNjsCryptoPlatform, createNjsExchange, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { CheckMode, publishSession } from "./publication";
 
@@ -39,7 +39,7 @@ function declined(): boolean {
  * check. `cookie` is the value the warm check found (quickCookie), `now` its clock.
  */
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, cookie: string, now: number): boolean | Promise<boolean> {
-  const platform = createNjsPlatform();
+  const platform = createNjsCryptoPlatform();
   const settings = keyedSettings(view, platform);
   if (!settings) return false;
   const opened = coldCheck(settings, platform, cookie, now, r, njsBindSource);
@@ -61,7 +61,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
  * published, as the full check does it; false: run the full check.
  */
 function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, verified: VerifiedSession, cookie: string, now: number): boolean {
-  const platform = createNjsPlatform();
+  const platform = createNjsCryptoPlatform();
   const settings = keyedSettings(view, platform);
   if (!settings) return false;
   const touched = touchCheck(verified, settings, platform, cookie, now, r, njsBindSource);
