@@ -12,9 +12,11 @@
 // njsSessionRetained(), njsSessionFull(shared), njsSessionWarm(shared), njsSessionLogin(shared), that the eager part calls
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
-// it is called (src/nginx/index.ts says more).
+// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts and
+// warm-stores.ts, inside the warm part's function) use the enclosing part's declarations where they
+// are the same code (withoutEnclosingDeclarations) instead of declaring them again.
 import { build } from "esbuild";
-import { transformAsync } from "@babel/core";
+import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
@@ -109,6 +111,20 @@ function sharedModulesPlugin() {
   };
 }
 
+/**
+ * The shared modules' bindings (`var retainedGet = njsSessionShared.retainedGet;`) that nothing in
+ * the bundle uses, dropped: esbuild keeps a property read in case it has side effects, and each costs
+ * every load of the part under the njs engine (the warm part imports retained.ts's file through files
+ * whose use of it the warm path never reaches).
+ */
+function withoutUnusedSharedBindings(code) {
+  const binding = new RegExp(`^var ([A-Za-z0-9_$]+) = ${LAZY_PARAMETER}\\.[A-Za-z0-9_$]+;\n`, "gm");
+  return code.replace(binding, (line, name) => {
+    const uses = code.match(new RegExp(`(?<![A-Za-z0-9_$.])${name.replace(/\$/g, "\\$")}(?![A-Za-z0-9_$])`, "g")) || [];
+    return uses.length > 1 ? line : "";
+  });
+}
+
 /** The bundle of one entry, or of a shared module (its SHARED_MODULES exports as the default export). */
 async function bundle(entry, plugins, shared) {
   const names = shared ? SHARED_MODULES[shared] : null;
@@ -128,7 +144,7 @@ async function bundle(entry, plugins, shared) {
     charset: "utf8",
     plugins: plugins,
   });
-  return toSingleDefaultExport(bundled.outputFiles[0].text, entry || shared);
+  return toSingleDefaultExport(withoutUnusedSharedBindings(bundled.outputFiles[0].text), entry || shared);
 }
 
 /** babel with babel-preset-njs; its helpers (for classes, spread, ...) land at the top of `code`. */
@@ -181,6 +197,177 @@ async function asLazyFunction(code, entry, name, eagerCode, importedAs) {
   return { imports: imports, declaration: `function ${name}(${LAZY_PARAMETER}) {\n${aliases.join("")}${body}\n}\n` };
 }
 
+/**
+ * The top-level statements of a lazy part's function, as babel parses them: each with its source
+ * text, the name it declares (a function, or a single variable) and the names it refers to.
+ */
+function partStatements(declaration) {
+  const program = parseSync(declaration, { babelrc: false, configFile: false, sourceType: "script" }).program;
+  const body = program.body[0].body.body;
+  const topLevel = new Set();
+  for (const node of body) {
+    if (node.type === "FunctionDeclaration") topLevel.add(node.id.name);
+    else if (node.type === "VariableDeclaration") for (const declarator of node.declarations) collectIdentifiers(declarator.id, topLevel);
+  }
+  const statements = [];
+  for (const node of body) {
+    let name = null;
+    if (node.type === "FunctionDeclaration") name = node.id.name;
+    else if (node.type === "VariableDeclaration" && node.declarations.length === 1 && node.declarations[0].id.type === "Identifier") name = node.declarations[0].id.name;
+    const identifiers = [];
+    collectRenamable(node, identifiers, null, null);
+    const names = new Set(identifiers.map((identifier) => identifier.name));
+    // A variable holds state unless it is a number, string or boolean no code assigns again.
+    const init = node.type === "VariableDeclaration" && node.declarations.length === 1 ? node.declarations[0].init : null;
+    const literal = init !== null && (init.type === "NumericLiteral" || init.type === "StringLiteral" || init.type === "BooleanLiteral");
+    statements.push({ start: node.start, end: node.end, text: comparableText(declaration, node, topLevel), name: name, state: node.type === "VariableDeclaration" && !literal, names: names });
+  }
+  const assigned = new Set();
+  collectAssigned(body, assigned);
+  for (const statement of statements) if (statement.name && assigned.has(statement.name)) statement.state = true;
+  return statements;
+}
+
+/** The names assigned (`=`, `+=`, `++`) anywhere under `node`. */
+function collectAssigned(node, assigned) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectAssigned(item, assigned);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  const target = node.type === "AssignmentExpression" ? node.left : node.type === "UpdateExpression" ? node.argument : null;
+  if (target && target.type === "Identifier") assigned.add(target.name);
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectAssigned(value, assigned);
+  }
+}
+
+/**
+ * A declaration's text with the names bound inside it numbered in order of appearance: esbuild renames
+ * a local (`bytes` → `bytes2`) where its bundle has a top-level name of that spelling, so the same
+ * function of the same file reads differently in two parts. Names the part declares at its top level
+ * stay as they are (a local of that name is left unnumbered, and then only the same text matches).
+ */
+function comparableText(source, node, topLevel) {
+  const bound = new Set();
+  collectBindings(node, bound, true);
+  for (const name of topLevel) bound.delete(name);
+  const identifiers = [];
+  collectRenamable(node, identifiers, null, null);
+  const numbers = new Map();
+  let text = "";
+  let at = node.start;
+  for (const identifier of identifiers.sort((a, b) => a.start - b.start)) {
+    if (!bound.has(identifier.name) || identifier.start < at) continue;
+    if (!numbers.has(identifier.name)) numbers.set(identifier.name, "$" + numbers.size);
+    text += source.slice(at, identifier.start) + numbers.get(identifier.name);
+    at = identifier.end;
+  }
+  return text + source.slice(at, node.end);
+}
+
+/** The names a declaration binds inside itself: parameters, variables, inner functions, catch clauses. */
+function collectBindings(node, bound, outermost) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectBindings(item, bound, false);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  const patterns = [];
+  if (node.type === "VariableDeclarator" && !outermost) patterns.push(node.id);
+  if (node.type === "FunctionDeclaration" || node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression") {
+    patterns.push(...node.params);
+    if (node.id && !outermost) patterns.push(node.id);
+  }
+  if (node.type === "CatchClause" && node.param) patterns.push(node.param);
+  for (const pattern of patterns) {
+    const names = new Set();
+    collectIdentifiers(pattern, names);
+    for (const name of names) bound.add(name);
+  }
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectBindings(value, bound, false);
+  }
+}
+
+/** The identifiers that name a binding (not a property name: `a.name`, `{ name: a }`). */
+function collectRenamable(node, identifiers, parent, key) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectRenamable(item, identifiers, parent, key);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  if (node.type === "Identifier") {
+    const propertyName =
+      parent && !parent.computed && ((parent.type === "MemberExpression" && key === "property") || ((parent.type === "ObjectProperty" || parent.type === "ObjectMethod") && key === "key" && !parent.shorthand));
+    if (!propertyName) identifiers.push(node);
+    return;
+  }
+  for (const name of Object.keys(node)) {
+    if (name === "loc" || name === "extra" || name === "leadingComments" || name === "trailingComments") continue;
+    const value = node[name];
+    if (value && typeof value === "object") collectRenamable(value, identifiers, node, name);
+  }
+}
+
+/** Every identifier's name under `node` (property names too: more than it refers to, never fewer). */
+function collectIdentifiers(node, names) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectIdentifiers(item, names);
+    return;
+  }
+  if (!node || typeof node.type !== "string") return;
+  if (node.type === "Identifier") names.add(node.name);
+  for (const key of Object.keys(node)) {
+    if (key === "loc" || key === "start" || key === "end" || key === "extra" || key === "leadingComments" || key === "trailingComments") continue;
+    const value = node[key];
+    if (value && typeof value === "object") collectIdentifiers(value, names);
+  }
+}
+
+/**
+ * A part declared within another (`within`) without the declarations the enclosing part already
+ * makes: its function is nested in the other's, so it sees them. Each bundle compiles the files it
+ * imports on its own, and under the njs engine each function a part declares costs every load of the
+ * part (docs/NOTES.md, issue 14, branch njswarm3): the cold part repeated ~50 of the warm part's.
+ * A declaration goes only when its text is the enclosing part's declaration of the same name, and so
+ * is every declaration of the inner part that it names (so that what remains of the inner part and
+ * what it now reaches in the enclosing one are the same code, with the same bindings).
+ */
+function withoutEnclosingDeclarations(inner, enclosing) {
+  const outer = new Map();
+  for (const statement of partStatements(enclosing)) if (statement.name && !statement.state) outer.set(statement.name, statement.text);
+  const outerState = new Map();
+  for (const statement of partStatements(enclosing)) if (statement.name && statement.state) outerState.set(statement.name, statement.text);
+  const statements = partStatements(inner);
+  const declared = new Set(statements.filter((statement) => statement.name).map((statement) => statement.name));
+  let shared = statements.filter((statement) => statement.name && (statement.state ? outerState : outer).get(statement.name) === statement.text);
+  for (;;) {
+    const names = new Set(shared.map((statement) => statement.name));
+    // A variable that holds state stays where any statement that stays uses it: the inner part's state
+    // is not to be split between its own functions and the enclosing part's.
+    const usedByKept = new Set();
+    for (const statement of statements) if (!names.has(statement.name)) for (const name of statement.names) if (name !== statement.name) usedByKept.add(name);
+    const kept = shared.filter(
+      (statement) =>
+        [...statement.names].every((name) => name === statement.name || !declared.has(name) || names.has(name)) &&
+        !(statement.state && usedByKept.has(statement.name)),
+    );
+    if (kept.length === shared.length) break;
+    shared = kept;
+  }
+  let text = inner;
+  for (const statement of shared.sort((a, b) => b.start - a.start)) {
+    const end = text[statement.end] === "\n" ? statement.end + 1 : statement.end;
+    text = text.slice(0, statement.start) + text.slice(end);
+  }
+  return text;
+}
+
 /** Imports of the given source files (from the entry's directory) kept as imports of built modules. */
 function builtModulesPlugin(imports) {
   return {
@@ -226,7 +413,7 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
       (nested[part.within] = nested[part.within] || []).push(lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`));
       continue;
     }
-    const inside = nested[part.name] || [];
+    const inside = (nested[part.name] || []).map((declaration) => withoutEnclosingDeclarations(declaration, lazyPart.declaration));
     delete nested[part.name];
     const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
     lowered = lowered + "\n" + declaration;

@@ -21,9 +21,9 @@ import { setResponseCookie } from "../core/cookies";
 import { touchCheck, TouchCheckSettings } from "../core/touch-check";
 import type { Platform } from "../core/platform";
 import { createZoneVerifiedCache, VerifiedSession } from "../core/verified-cache";
-import { createNjsExchange, createNjsPlatform, njsBindSource } from "../platform/njs";
+import { createNjsCryptoPlatform, createNjsExchange, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
-import { CheckMode, publicationOf, publishNow } from "./publication";
+import { CheckMode, publishSession } from "./publication";
 
 /** A cold check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -39,7 +39,7 @@ function declined(): boolean {
  * check. `cookie` is the value the warm check found (quickCookie), `now` its clock.
  */
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, cookie: string, now: number): boolean | Promise<boolean> {
-  const platform = createNjsPlatform();
+  const platform = createNjsCryptoPlatform();
   const settings = keyedSettings(view, platform);
   if (!settings) return false;
   const opened = coldCheck(settings, platform, cookie, now, r, njsBindSource);
@@ -47,7 +47,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
   return opened.then(function (known) {
     if (!known) return false;
     try {
-      publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
+      publishSession(r, mode, known, view, view, NO_COOKIES);
       return true;
     } catch (e) {
       // As the warm check's: the full check meets the same problem, and reports it.
@@ -61,7 +61,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, co
  * published, as the full check does it; false: run the full check.
  */
 function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, verified: VerifiedSession, cookie: string, now: number): boolean {
-  const platform = createNjsPlatform();
+  const platform = createNjsCryptoPlatform();
   const settings = keyedSettings(view, platform);
   if (!settings) return false;
   const touched = touchCheck(verified, settings, platform, cookie, now, r, njsBindSource);
@@ -69,7 +69,7 @@ function touchAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, v
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   const exchange = createNjsExchange(r);
   setResponseCookie(exchange, view.cookieName, touched.setCookie);
-  publishNow(r, mode, publicationOf(touched.known, view, view, null, now), exchange.getResponseCookies());
+  publishSession(r, mode, touched.known, view, view, exchange.getResponseCookies());
   return true;
 }
 

@@ -21,7 +21,7 @@ import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
-import { CheckMode, publicationOf, publishNow } from "./publication";
+import { CheckMode, publishSession } from "./publication";
 import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
 
@@ -74,7 +74,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
       known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
-    publishNow(r, mode, publicationOf(known, view, view, null, now), NO_COOKIES);
+    publishSession(r, mode, known, view, view, NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.

@@ -78,7 +78,23 @@ export function createNjsWarmPlatform(): WarmPlatform {
   return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict };
 }
 
+/**
+ * The full platform: createNjsCryptoPlatform's members, the file system and the store transport.
+ * Added to the object rather than written in one literal so that the cold part's bundle, which
+ * imports only createNjsCryptoPlatform, holds neither.
+ */
 export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
+  const platform = createNjsCryptoPlatform(options);
+  platform.files = njsFiles;
+  platform.storeExchange = fetchFromStore;
+  return platform;
+}
+
+/**
+ * The platform without a file system or a store transport: what opening and touching a cookie use
+ * (the njs engine's cold part, cold.ts, made on each request it runs, for cookie and shm storage).
+ */
+export function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
   return {
     now: (options && options.now) || njsNow,
@@ -140,8 +156,6 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
     },
     log: njsLog,
     sharedDict: njsSharedDict,
-    files: njsFiles,
-    storeExchange: fetchFromStore,
     // QuickJS reuses a request's context (module state included) for later requests; the njs engine
     // clones the module afresh for each one.
     keepsModuleState: typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS",
