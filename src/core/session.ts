@@ -664,7 +664,9 @@ export class Session {
     const prk = this.prkFor(ikm);
     const keys = remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null;
     const encryption = encryptCookie(platform, flags, sid, creationTime, rollingOffset, plaintext, prk, keys);
-    const sealed = sealedCookie(platform, encryption.header, await encryption.encrypted, prk, sid, this.boundValues(flags));
+    // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
+    const encrypted = await encryption.encrypted;
+    const sealed = sealedCookie(platform, encryption.header, encrypted, prk, sid, this.boundValues(flags));
     const headerBytes = sealed.header;
     const payload = sealed.payload;
 

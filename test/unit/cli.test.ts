@@ -285,7 +285,10 @@ describe("njs-session inspect: refusals", () => {
 
   it("an altered cookie: status 4", () => {
     const cookie = mint(["--subject", "erin", "--data", '{"a":"b"}']);
-    const altered = cookie.substring(0, cookie.length - 2) + (cookie.endsWith("A") ? "B" : "A") + cookie.substring(cookie.length - 1);
+    // The second-to-last character changed (to B where it is A): a ciphertext byte, not padding bits.
+    const at = cookie.length - 2;
+    const altered = cookie.substring(0, at) + (cookie.charAt(at) === "A" ? "B" : "A") + cookie.substring(at + 1);
+    assert.notEqual(altered, cookie);
     const { status, json } = runCliJson(["inspect", altered, "--secret-file", secretFile, "--now", String(T0)]);
     assert.equal(status, 4);
     assert.equal(json.verified, false);
