@@ -196,20 +196,26 @@ export function keepLoginView(platform: Platform, locationText: string | undefin
   if (dict) addView(dict, key, loginViewOf(settings, entry));
 }
 
-/** The login view the full login left for this location and worker, or null (then the full login runs). */
-export function readLoginView(platform: WarmPlatform, locationText: string): LoginView | null {
-  if (!platform.sharedDict) return null;
-  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-  if (!dict) return null;
-  let view: unknown[];
+/** The array of `length` items kept under `key` in `dict`; null when none, unreadable or of another form. */
+function storedView(dict: SharedDict, key: string, length: number): unknown[] | null {
+  let view: unknown;
   try {
-    const text = dict.get(viewKey(locationText, LOGIN_VIEW_PREFIX));
+    const text = dict.get(key);
     if (typeof text !== "string") return null;
     view = JSON.parse(text);
   } catch (e) {
     return null;
   }
-  if (!Array.isArray(view) || view.length !== LOGIN_VIEW_LENGTH) return null;
+  return Array.isArray(view) && view.length === length ? view : null;
+}
+
+/** The login view the full login left for this location and worker, or null (then the full login runs). */
+export function readLoginView(platform: WarmPlatform, locationText: string): LoginView | null {
+  if (!platform.sharedDict) return null;
+  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+  if (!dict) return null;
+  const view = storedView(dict, viewKey(locationText, LOGIN_VIEW_PREFIX), LOGIN_VIEW_LENGTH);
+  if (!view) return null;
   return {
     cookieName: view[0] as string,
     audience: view[1] as string,
@@ -230,15 +236,8 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
-  let view: CheckView;
-  try {
-    const text = dict.get(viewKey(locationText, VIEW_PREFIX));
-    if (typeof text !== "string") return null;
-    view = JSON.parse(text);
-  } catch (e) {
-    return null;
-  }
-  if (!Array.isArray(view) || view.length !== VIEW_LENGTH) return null;
+  const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
+  if (!view) return null;
   const cacheZone = view[15] as string;
   // Mostly the zone the view is in: its dict is at hand.
   const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
