@@ -23,6 +23,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCli, CLI_OUTPUT } from "./build-cli.mjs";
+import { awaitInCallArguments } from "./floor-syntax.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -420,13 +421,8 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
   }
   const unplaced = Object.keys(nested);
   if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part`);
-  // njs 0.8.9 (the floor) refuses `f(a, await b)` at load ("await in arguments not supported"), and
-  // only the floor's test run would say so: said here, at build time.
-  const awaitInArguments = /(?:[A-Za-z0-9_$\])]\s*\(|,)\s*await\s/.exec(lowered);
-  if (awaitInArguments) {
-    const line = lowered.slice(lowered.lastIndexOf("\n", awaitInArguments.index) + 1, lowered.indexOf("\n", awaitInArguments.index));
-    throw new Error(`${output}: await in a call's arguments, which njs 0.8.9 refuses; await on a line of its own:\n${line.trim()}`);
-  }
+  const refused = awaitInCallArguments(lowered);
+  if (refused) throw new Error(`${output}: await in a call's arguments, which njs 0.8.9 refuses; await on a line of its own:\n${refused}`);
   const target = resolve(root, output);
   await mkdir(dirname(target), { recursive: true });
   // Written aside and renamed: an nginx starting meanwhile (a demo, a test run beside this build)
