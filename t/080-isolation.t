@@ -157,10 +157,12 @@ for my $round (1 .. $main::ROUNDS) {
     my $started = Time::HiRes::time();
     my @answers = main::concurrent(@requests);
     my $took = Time::HiRes::time() - $started;
-    # The upstream delays alone add up to seconds: answers within a fraction of that overlapped.
+    # The upstream delays alone add up to seconds: answered one after the other, the round would take
+    # at least their sum. Within half of it, the requests overlapped; half rather than less leaves room
+    # for a machine busy with other work (a quarter failed once at load 8 on two cores).
     my $delays = 0;
     for (@requests) { $delays += $1 / 1000 if $_->{status} == 200 && $_->{uri} =~ /[?&]ms=(\d+)/ }
-    cmp_ok($took, '<', $delays / 4, sprintf('round %d: %d requests overlapped (%.2f s for %.1f s of upstream delays)',
+    cmp_ok($took, '<', $delays / 2, sprintf('round %d: %d requests overlapped (%.2f s for %.1f s of upstream delays)',
                                             $round, scalar @requests, $took, $delays));
     my ($ok, @wrong) = (0);
     for my $i (0 .. $#requests) {
