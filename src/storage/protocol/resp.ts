@@ -136,29 +136,55 @@ export function respValuesEnd(bytes: Uint8Array, start: number, end: number, cou
  * error and closes (a nested array): either way its replies would no longer match the count.
  */
 export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, count: number): number {
+  const next = [0];
   let at = start;
   for (let i = 0; i < count; i++) {
     if (at >= end) return INCOMPLETE;
     if (bytes[at] !== 0x2a) return MALFORMED;
-    const countEnd = findLineEnd(bytes, at + 1, end);
-    if (countEnd < 0) return countEnd;
-    const items = readInteger(bytes, at + 1, countEnd);
-    if (items === null || items < 1 || items > MAX_ARRAY_ITEMS) return MALFORMED;
-    at = countEnd + 2;
+    const items = commandLength(bytes, at + 1, end, next);
+    if (items < 0) return items;
+    if (items < 1 || items > MAX_ARRAY_ITEMS) return MALFORMED;
+    at = next[0];
     for (let item = 0; item < items; item++) {
       if (at >= end) return INCOMPLETE;
       if (bytes[at] !== 0x24) return MALFORMED;
-      const sizeEnd = findLineEnd(bytes, at + 1, end);
-      if (sizeEnd < 0) return sizeEnd;
-      const size = readInteger(bytes, at + 1, sizeEnd);
-      if (size === null || size < 0 || size > MAX_BULK_BYTES) return MALFORMED;
-      const dataEnd = sizeEnd + 2 + size;
+      const size = commandLength(bytes, at + 1, end, next);
+      if (size < 0) return size;
+      if (size > MAX_BULK_BYTES) return MALFORMED;
+      const dataEnd = next[0] + size;
       if (dataEnd + 2 > end) return INCOMPLETE;
       if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
       at = dataEnd + 2;
     }
   }
   return at;
+}
+
+/** More digits than any count or size a command line holds (readInteger's bound). */
+const MAX_LENGTH_DIGITS = 15;
+
+/**
+ * The number of a command's "*<count>" or "$<size>" line, its digits from `start` (after the type
+ * byte) up to the CRLF; `next[0]` receives where the line ends (after the LF). INCOMPLETE, or MALFORMED
+ * (no digits, anything but digits before the CR, too many digits, a bare CR). The digits are read as
+ * the CR is looked for: findLineEnd and then readInteger would look at every byte twice, and each byte
+ * looked at costs QuickJS hundreds of instructions; a body is checked on every request.
+ */
+function commandLength(bytes: Uint8Array, start: number, end: number, next: number[]): number {
+  let value = 0;
+  let at = start;
+  for (; at < end; at++) {
+    const digit = bytes[at] - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (at - start > MAX_LENGTH_DIGITS) return MALFORMED;
+  if (at >= end) return INCOMPLETE;
+  if (at === start || bytes[at] !== CR) return MALFORMED;
+  if (at + 1 >= end) return INCOMPLETE;
+  if (bytes[at + 1] !== LF) return MALFORMED;
+  next[0] = at + 2;
+  return value;
 }
 
 function line(bytes: Uint8Array, start: number, end: number): string {
