@@ -59,6 +59,8 @@ const REASONS: { [status: number]: string } = {
   504: "Gateway Timeout",
 };
 
+const OK_STATUS_LINE = "HTTP/1.1 200 OK\r\n";
+
 const EMPTY = Buffer.alloc(0);
 /** Shared send options: an object literal per send is an allocation per request. */
 const FLUSH = { flush: true };
@@ -72,8 +74,8 @@ function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, count
   return protocol === "redis" ? respValuesEnd(bytes, start, bytes.length, count) : metaRepliesEnd(bytes, start, bytes.length, count);
 }
 
-function commandsEnd(protocol: StoreProtocol, bytes: Buffer, count: number): number {
-  return protocol === "redis" ? respCommandsEnd(bytes, 0, bytes.length, count) : metaCommandsEnd(bytes, 0, bytes.length, count);
+function commandsEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number, count: number): number {
+  return protocol === "redis" ? respCommandsEnd(bytes, start, end, count) : metaCommandsEnd(bytes, start, end, count);
 }
 
 /**
@@ -234,10 +236,11 @@ function filter(session: NginxStreamRequest): void {
 
   function respond(status: number, body: Buffer | string, close: boolean): void {
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
-    let head = "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: " + bytes.length + "\r\n";
-    if (close) head += "Connection: close\r\n";
+    // The usual answer's status line as one constant: each string concatenation costs QuickJS an allocation.
+    const statusLine = status === 200 ? OK_STATUS_LINE : "HTTP/1.1 " + status + " " + REASONS[status] + "\r\n";
+    const head = statusLine + "Content-Length: " + bytes.length + (close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
     // One write: each send is a trip through nginx's filter chain.
-    if (!toClient(Buffer.concat([Buffer.from(head + "\r\n"), bytes]), FLUSH)) hangUp();
+    if (!toClient(Buffer.concat([Buffer.from(head), bytes]), FLUSH)) hangUp();
   }
 
   /**
@@ -319,7 +322,8 @@ function filter(session: NginxStreamRequest): void {
     failWaiting(504, "store did not answer within " + oldest.timeout + " ms");
   }
 
-  function accept(request: BridgeRequest, body: Buffer): void {
+  /** The request whose body is bytes[start, end): checked there, in place (a view costs QuickJS a Buffer construction). */
+  function accept(request: BridgeRequest, bytes: Buffer, start: number, end: number): void {
     let relayLine = "";
     if (!target) {
       if (!isAllowedTarget(request.target, s.variables[ALLOW_VARIABLE] || "")) {
@@ -332,14 +336,14 @@ function filter(session: NginxStreamRequest): void {
       relayLine = RELAY_PREFIX + target + "\r\n";
     }
     if (request.target !== target || request.protocol !== protocol) return fail(421, "this connection is bound to another store");
-    if (commandsEnd(protocol, body, request.commands) !== body.length) return fail(400, "the body is not " + request.commands + " commands");
-    let send = body;
+    if (commandsEnd(protocol, bytes, start, end, request.commands) !== end) return fail(400, "the body is not " + request.commands + " commands");
+    let sendStart = start;
     let preludeReplies = 0;
     let preludeKey = "";
     if (request.prelude > 0) {
-      const preludeEnd = commandsEnd(protocol, body, request.prelude);
-      preludeKey = body.subarray(0, preludeEnd).toString("base64");
-      if (preludeKey === preparedPrelude) send = body.subarray(preludeEnd);
+      const preludeEnd = commandsEnd(protocol, bytes, start, end, request.prelude);
+      preludeKey = bytes.toString("base64", start, preludeEnd);
+      if (preludeKey === preparedPrelude) sendStart = preludeEnd;
       else preludeReplies = request.prelude;
     }
     pending.push({
@@ -350,7 +354,7 @@ function filter(session: NginxStreamRequest): void {
       deadline: 0,
     });
     if (pending.length === 1) startTimer();
-    if ((relayLine && !toStore(relayLine)) || !toStore(send, FLUSH)) failWaiting(502, "sending to the store failed");
+    if ((relayLine && !toStore(relayLine)) || !toStore(bytes.subarray(sendStart, end), FLUSH)) failWaiting(502, "sending to the store failed");
   }
 
   function readRequests(): void {
@@ -365,10 +369,10 @@ function filter(session: NginxStreamRequest): void {
       }
       if (fromClient.length < request.headEnd + request.bodySize) return;
       const requestEnd = request.headEnd + request.bodySize;
-      const body = fromClient.subarray(request.headEnd, requestEnd);
+      const bytes = fromClient;
       // A view costs QuickJS a Buffer construction: none for what is usually nothing left.
       fromClient = requestEnd === fromClient.length ? EMPTY : fromClient.subarray(requestEnd);
-      accept(request, body);
+      accept(request, bytes, request.headEnd, requestEnd);
     }
   }
 
@@ -376,7 +380,8 @@ function filter(session: NginxStreamRequest): void {
     while (pending.length > 0 && !closing) {
       if (answerQueuedFailure()) return;
       const request = pending[0];
-      const preludeEnd = repliesEnd(protocol, fromStore, 0, request.preludeReplies);
+      // No call for the usual none: a call costs QuickJS more than the work of a short reply.
+      const preludeEnd = request.preludeReplies > 0 ? repliesEnd(protocol, fromStore, 0, request.preludeReplies) : 0;
       // Reply by reply: each one is looked at for a protocol error as it is found.
       let end = preludeEnd;
       for (let i = 0; i < request.replies && end >= 0; i++) {

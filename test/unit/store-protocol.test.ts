@@ -394,6 +394,23 @@ describe("RESP2 (resp.ts)", () => {
         assert.equal(respCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
       });
     }
+
+    // A count or size line is digits up to its CRLF: anything else is known as soon as it arrives,
+    // without waiting for a CR that may be kilobytes away (or never come).
+    const notLengthLines: Array<[string, string]> = [
+      ["a signed count", "*-"],
+      ["a count with a letter", "*1x"],
+      ["a size with a space", "*1\r\n$ 4"],
+      ["a size of sixteen digits", "*1\r\n$" + "1".repeat(16)],
+      ["a count line without digits", "*\r"],
+      ["a size line whose CR is not followed by LF", "*1\r\n$4\rX"],
+    ];
+    for (const [what, text] of notLengthLines) {
+      it(`MALFORMED before the line ends: ${what}`, () => {
+        const bytes = bytesOf(text);
+        assert.equal(respCommandsEnd(bytes, 0, bytes.length, 1), MALFORMED);
+      });
+    }
   });
 
   describe("parseReplies", () => {

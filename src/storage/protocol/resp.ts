@@ -71,52 +71,52 @@ export const MAX_ARRAY_ITEMS = 1024 * 1024;
  * values still owed by each open array are a stack of at most MAX_NESTING counts.
  */
 export function respValueEnd(bytes: Uint8Array, start: number, end: number): number {
+  // Most replies are no array (a GET's bulk string, +OK, an integer): no stack for them.
+  if (start < end && bytes[start] !== 0x2a) return scalarEnd(bytes, start, end);
   /** Values still owed, innermost array last; the outermost entry is the value asked for. */
   const owed = [1];
   let at = start;
   while (owed.length > 0) {
     if (at >= end) return INCOMPLETE;
-    const type = bytes[at];
-    const lineEnd = findLineEnd(bytes, at + 1, end);
-    if (lineEnd < 0) return lineEnd;
     owed[owed.length - 1]--;
-    const next = lineEnd + 2;
-    switch (type) {
-      case 0x2b: // + simple string
-      case 0x2d: // - error
-      case 0x3a: // : integer
-        at = next;
-        break;
-      case 0x24: {
-        // $ bulk string
-        const size = readInteger(bytes, at + 1, lineEnd);
-        if (size === -1) {
-          at = next;
-          break;
-        }
-        if (size === null || size < 0 || size > MAX_BULK_BYTES) return MALFORMED;
-        if (next + size + 2 > end) return INCOMPLETE;
-        if (bytes[next + size] !== CR || bytes[next + size + 1] !== LF) return MALFORMED;
-        at = next + size + 2;
-        break;
+    if (bytes[at] === 0x2a) {
+      const lineEnd = findLineEnd(bytes, at + 1, end);
+      if (lineEnd < 0) return lineEnd;
+      const count = readInteger(bytes, at + 1, lineEnd);
+      if (count === null || count < -1 || count > MAX_ARRAY_ITEMS) return MALFORMED;
+      if (count > 0) {
+        if (owed.length > MAX_NESTING) return MALFORMED;
+        owed.push(count);
       }
-      case 0x2a: {
-        // * array
-        const count = readInteger(bytes, at + 1, lineEnd);
-        if (count === null || count < -1 || count > MAX_ARRAY_ITEMS) return MALFORMED;
-        if (count > 0) {
-          if (owed.length > MAX_NESTING) return MALFORMED;
-          owed.push(count);
-        }
-        at = next;
-        break;
-      }
-      default:
-        return MALFORMED;
+      at = lineEnd + 2;
+    } else {
+      at = scalarEnd(bytes, at, end);
+      if (at < 0) return at;
     }
     while (owed.length > 0 && owed[owed.length - 1] === 0) owed.pop();
   }
   return at;
+}
+
+/** Where the value at `start` (< end), which is not an array, ends; INCOMPLETE or MALFORMED. */
+function scalarEnd(bytes: Uint8Array, start: number, end: number): number {
+  const type = bytes[start];
+  if (type === 0x24 && start + 1 < end && bytes[start + 1] !== 0x2d) {
+    // A bulk string's size line (not nil's "-1"), read in one pass: the usual reply.
+    const size = lengthLine(bytes, start + 1, end);
+    if (size < 0) return size;
+    if (size > MAX_BULK_BYTES) return MALFORMED;
+    const dataEnd = LENGTH_LINE_END[0] + size;
+    if (dataEnd + 2 > end) return INCOMPLETE;
+    if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
+    return dataEnd + 2;
+  }
+  const lineEnd = findLineEnd(bytes, start + 1, end);
+  if (lineEnd < 0) return lineEnd;
+  // + simple string, - error, : integer; $-1 the nil bulk string.
+  if (type === 0x2b || type === 0x2d || type === 0x3a) return lineEnd + 2;
+  if (type === 0x24 && readInteger(bytes, start + 1, lineEnd) === -1) return lineEnd + 2;
+  return MALFORMED;
 }
 
 /** Where `count` consecutive values starting at `start` end, or INCOMPLETE / MALFORMED. */
@@ -140,25 +140,55 @@ export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   for (let i = 0; i < count; i++) {
     if (at >= end) return INCOMPLETE;
     if (bytes[at] !== 0x2a) return MALFORMED;
-    const countEnd = findLineEnd(bytes, at + 1, end);
-    if (countEnd < 0) return countEnd;
-    const items = readInteger(bytes, at + 1, countEnd);
-    if (items === null || items < 1 || items > MAX_ARRAY_ITEMS) return MALFORMED;
-    at = countEnd + 2;
+    const items = lengthLine(bytes, at + 1, end);
+    if (items < 0) return items;
+    if (items < 1 || items > MAX_ARRAY_ITEMS) return MALFORMED;
+    at = LENGTH_LINE_END[0];
     for (let item = 0; item < items; item++) {
       if (at >= end) return INCOMPLETE;
       if (bytes[at] !== 0x24) return MALFORMED;
-      const sizeEnd = findLineEnd(bytes, at + 1, end);
-      if (sizeEnd < 0) return sizeEnd;
-      const size = readInteger(bytes, at + 1, sizeEnd);
-      if (size === null || size < 0 || size > MAX_BULK_BYTES) return MALFORMED;
-      const dataEnd = sizeEnd + 2 + size;
+      const size = lengthLine(bytes, at + 1, end);
+      if (size < 0) return size;
+      if (size > MAX_BULK_BYTES) return MALFORMED;
+      const dataEnd = LENGTH_LINE_END[0] + size;
       if (dataEnd + 2 > end) return INCOMPLETE;
       if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
       at = dataEnd + 2;
     }
   }
   return at;
+}
+
+/** More digits than any count or size a length line holds (readInteger's bound). */
+const MAX_LENGTH_DIGITS = 15;
+/**
+ * Where the last line lengthLine read ends (after its LF). One slot reused, not an array or object
+ * per call: an allocation costs QuickJS more than reading the line; only a number, read at once.
+ */
+const LENGTH_LINE_END = [0];
+
+/**
+ * The number of a "*<count>" or "$<size>" line holding a length (no sign), its digits from `start`
+ * (after the type byte) up to the CRLF; LENGTH_LINE_END[0] receives where the line ends. INCOMPLETE,
+ * or MALFORMED (no digits, anything but digits before the CR, too many digits, a bare CR). The digits
+ * are read as the CR is looked for: findLineEnd and then readInteger would look at every byte twice,
+ * and each byte looked at costs QuickJS hundreds of instructions; every store request has such lines.
+ */
+function lengthLine(bytes: Uint8Array, start: number, end: number): number {
+  let value = 0;
+  let at = start;
+  for (; at < end; at++) {
+    const digit = bytes[at] - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (at - start > MAX_LENGTH_DIGITS) return MALFORMED;
+  if (at >= end) return INCOMPLETE;
+  if (at === start || bytes[at] !== CR) return MALFORMED;
+  if (at + 1 >= end) return INCOMPLETE;
+  if (bytes[at + 1] !== LF) return MALFORMED;
+  LENGTH_LINE_END[0] = at + 2;
+  return value;
 }
 
 function line(bytes: Uint8Array, start: number, end: number): string {
