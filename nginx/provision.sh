@@ -346,8 +346,12 @@ if [[ -f "$BASE_STAMP" && "$(cat "$BASE_STAMP")" == "$BASE_WANT" ]]; then
 elif [[ -e "$ROOTFS" && ! -f "$BASE_STAMP" ]]; then
     log "found an unfinished rootfs (no $BASE_STAMP): rebuilding"
     build_base
+elif [[ -e "$ROOTFS" && "$(sed -n 's/^suite=//p' "$BASE_STAMP")" != "$SUITE" ]]; then
+    # Another suite's rootfs, usually one a different run uses (the floor's NJS_SESSION_SUITE=trixie
+    # pointed at the testing rootfs, or the reverse): rebuilding it would pull it from under that run.
+    die "$ROOTFS holds Debian $(sed -n 's/^suite=//p' "$BASE_STAMP"), not $SUITE: point NJS_SESSION_ROOTFS elsewhere (or remove it)"
 elif [[ -e "$ROOTFS" ]]; then
-    log "the base package set / suite / mirror changed: rebuilding"
+    log "the base package set / mirror changed: rebuilding"
     build_base
 else
     build_base
