@@ -46,7 +46,7 @@ export function encryptCookie(
   keys: AesKeyAndIv | null,
 ): CookieEncryption {
   // A new header's idling offset is 0 as made (the array starts zeroed).
-  const header = buildHeader({ flags: flags, sid: sid, creationTime: creationTime, rollingOffset: rollingOffset, dataSize: base64UrlSize(plaintext.length) });
+  const header = buildHeader(flags, sid, creationTime, rollingOffset, base64UrlSize(plaintext.length));
   const aes = keys || deriveAesKeyAndIvFromPrk(platform, prk, sid);
   return { header: header, encrypted: platform.aesGcmEncrypt(aes.key, aes.iv, plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
 }

@@ -1306,12 +1306,22 @@ export function boundValues(flags: number, source: BindSource): string {
 
 /** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
 export function encodeEntries(entries: SessionEntry[]): string {
+  if (allWithSubject(entries)) return JSON.stringify(entries);
   const out: unknown[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     out.push(entry[2] === undefined ? [entry[0], entry[1]] : [entry[0], entry[1], entry[2]]);
   }
   return JSON.stringify(out);
+}
+
+/**
+ * Whether every entry is [data, audience, subject] and nothing more: then the entries are written as
+ * they are, without the copy that leaves absent subjects out (every save writes the entries).
+ */
+function allWithSubject(entries: SessionEntry[]): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i].length !== 3 || entries[i][2] === undefined) return false;
+  return true;
 }
 
 /** Where the entry of this audience is in a payload's entries, or -1. */

@@ -141,9 +141,17 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   ];
 }
 
+/**
+ * Whether a login with these settings saves as login-save.ts saves (cookie storage, no registry, no
+ * remember cookie by default): where the login part has a view, and where the full login seals alone.
+ */
+export function loginSavesAlone(settings: Settings): boolean {
+  return settings.storageName === "cookie" && settings.registry === null && !settings.remember;
+}
+
 /** The login view, by position (readLoginView reads it back); null where the login part cannot save. */
 function loginViewOf(settings: Settings, entry: EntryOptions): unknown[] | null {
-  if (settings.storageName !== "cookie" || settings.registry !== null || settings.remember) return null;
+  if (!loginSavesAlone(settings)) return null;
   return [
     settings.cookieName,
     settings.audience,

@@ -7,9 +7,11 @@
  */
 
 import type { SessionOptions } from "../core/options";
+import type { Result } from "../core/session";
 import { createNjsExchange } from "../platform/njs";
-import { keepCheckView, keepLoginView } from "./check-view";
+import { keepCheckView, keepLoginView, loginSavesAlone } from "./check-view";
 import { EntryEnvironment } from "./entry-context";
+import { saveNewSession } from "./login-save";
 import { askLoginBackend, finishLogin, LoginVerdict, startLogin } from "./login-steps";
 
 export function createLoginHandler(env: EntryEnvironment) {
@@ -32,6 +34,17 @@ export function createLoginHandler(env: EntryEnvironment) {
     return saveWith(r, requestContext(r).options, verdict);
   }
 
+  /**
+   * The login's save: sealed alone (login-save.ts, as the njs engine's login part seals) where the
+   * location's settings allow it and the verdict asks nothing more, else the Session's. A failure of
+   * either fails the login closed (the Session's save would fail the same way: the same sealing).
+   */
+  function loginSave(r: NginxHTTPRequest, options: SessionOptions | undefined, verdict: LoginVerdict): Promise<Result> {
+    const settings = library.settings(options);
+    const sealed = loginSavesAlone(settings) ? saveNewSession(r, platform, settings, settings.ikm, verdict) : null;
+    return sealed || saveWith(r, options, verdict);
+  }
+
   async function login(r: NginxHTTPRequest): Promise<void> {
     try {
       const context = requestContext(r);
@@ -45,7 +58,7 @@ export function createLoginHandler(env: EntryEnvironment) {
       const verdict = startLogin(r, reply, context.entry.login_verdict_header, platform.log);
       if (!verdict) return;
       // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
-      const saved = await saveWith(r, context.options, verdict);
+      const saved = await loginSave(r, context.options, verdict);
       finishLogin(r, reply, verdict, saved, platform.log);
     } catch (e) {
       failClosed(r, e);

@@ -169,7 +169,7 @@ async function sealPayload(r: NginxHTTPRequest): Promise<void> {
   const dataSize = base64UrlSize(plaintext.length);
   const chunks = cookieChunkCount(settings.cookieName.length, dataSize);
   if (chunks === null) return reply(r, 400, "payload too large for nine cookies");
-  const header = buildHeader({ flags: flags, sid: sid, creationTime: platform.now(), rollingOffset: 0, dataSize: dataSize });
+  const header = buildHeader(flags, sid, platform.now(), 0, dataSize);
   const keys = deriveAesKeyAndIv(platform, settings.ikm, sid);
   const sealed = await platform.aesGcmEncrypt(keys.key, keys.iv, plaintext, header.slice(0, HEADER_AAD_SIZE));
   setTag(header, sealed.tag);

@@ -37,7 +37,7 @@ function roundTrip(fields: Fields): void {
   const sid = randomBytes(32);
   const tag = randomBytes(16);
   const mac = randomBytes(16);
-  const bytes = buildHeader({ flags: fields.flags, sid, creationTime: fields.creationTime, rollingOffset: fields.rollingOffset, dataSize: fields.dataSize });
+  const bytes = buildHeader(fields.flags, sid, fields.creationTime, fields.rollingOffset, fields.dataSize);
   setTag(bytes, tag);
   setIdlingOffset(bytes, fields.idlingOffset);
   setMac(bytes, mac);
