@@ -12,9 +12,9 @@
 // njsSessionRetained(), njsSessionFull(shared), njsSessionWarm(shared), njsSessionLogin(shared), that the eager part calls
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
-// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts and
-// warm-stores.ts, inside the warm part's function) use the enclosing part's declarations where they
-// are the same code (withoutEnclosingDeclarations) instead of declaring them again.
+// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts,
+// touch.ts and warm-stores.ts, inside the warm part's function) use the enclosing part's declarations
+// where they are the same code (withoutEnclosingDeclarations) instead of declaring them again.
 import { build } from "esbuild";
 import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
@@ -37,6 +37,8 @@ const ENTRIES = [
       { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
       // Within the warm part too: built only for a cookie the verified cache does not hold.
       { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },
+      // Likewise, beside it: built only for a verified cookie due for a touch.
+      { entry: "src/nginx/touch.ts", name: "njsSessionTouch", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
       // The njs engine's login: a part of its own, so that a login loads neither the warm nor the full part.
       { entry: "src/nginx/login-part.ts", name: "njsSessionLogin" },
