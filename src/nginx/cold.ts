@@ -21,7 +21,8 @@ import { createZoneVerifiedCache } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { KeyedView, keyedView } from "./keyed-view";
-import { CheckMode, publishSession } from "./publication";
+import { CheckMode } from "./publication";
+import { publishChecked } from "./warm-publication";
 
 /** A cold check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -43,7 +44,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, pl
   return opened.then(function (known) {
     if (!known) return false;
     try {
-      publishSession(r, mode, known, view, view, NO_COOKIES);
+      publishChecked(r, mode, known, view, NO_COOKIES);
       return true;
     } catch (e) {
       // As the warm check's: the full check meets the same problem, and reports it.

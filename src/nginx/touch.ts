@@ -16,7 +16,8 @@ import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsMacPlatform, njsBindSource } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
-import { CheckMode, publishSession } from "./publication";
+import { CheckMode } from "./publication";
+import { publishChecked } from "./warm-publication";
 
 /**
  * True once a cookie due for a touch (`verified`: its verified-cache entry) was touched, re-issued and
@@ -38,7 +39,7 @@ function touchAccess(
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   const exchange = createNjsExchange(r);
   setResponseCookie(exchange, view.cookieName, touched.setCookie);
-  publishSession(r, mode, touched.known, view, view, exchange.getResponseCookies());
+  publishChecked(r, mode, touched.known, view, exchange.getResponseCookies());
   return true;
 }
 

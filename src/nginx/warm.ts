@@ -22,7 +22,8 @@ import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
-import { CheckMode, publishSession } from "./publication";
+import { CheckMode } from "./publication";
+import { publishChecked } from "./warm-publication";
 import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
 import type { TouchPart } from "./touch";
@@ -78,7 +79,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
       known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
-    publishSession(r, mode, known, view, view, NO_COOKIES);
+    publishChecked(r, mode, known, view, NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.
