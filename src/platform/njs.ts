@@ -126,8 +126,6 @@ export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256"> 
 
 /**
  * The full platform: createNjsCryptoPlatform's members, the file system and the store transport.
- * Added to the object rather than written in one literal so that the cold part's bundle, which
- * imports only createNjsCryptoPlatform, holds neither.
  */
 export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   const platform = createNjsCryptoPlatform(options);
@@ -137,10 +135,10 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
 }
 
 /**
- * The platform without a file system or a store transport: the members every core path may call (the
- * njs engine's cold and touch parts make narrower ones, above).
+ * The platform without a file system or a store transport, which createNjsPlatform completes (the njs
+ * engine's cold and touch parts make narrower ones, above).
  */
-export function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
+function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
   return {
     now: (options && options.now) || njsNow,
