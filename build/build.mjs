@@ -12,9 +12,9 @@
 // njsSessionRetained(), njsSessionFull(shared), njsSessionWarm(shared), njsSessionLogin(shared), that the eager part calls
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
-// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts and
-// warm-stores.ts, inside the warm part's function) use the enclosing part's declarations where they
-// are the same code (withoutEnclosingDeclarations) instead of declaring them again.
+// it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts,
+// touch.ts, publishing-part.ts and warm-stores.ts, inside the warm part's function) use the enclosing part's declarations
+// where they are the same code (withoutEnclosingDeclarations) instead of declaring them again.
 import { build } from "esbuild";
 import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
@@ -38,6 +38,10 @@ const ENTRIES = [
       { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
       // Within the warm part too: built only for a cookie the verified cache does not hold.
       { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },
+      // Likewise, beside it: built only for a verified cookie due for a touch.
+      { entry: "src/nginx/touch.ts", name: "njsSessionTouch", within: "njsSessionWarm" },
+      // Likewise: built only to publish a session with request_headers, response_headers or expose_data.
+      { entry: "src/nginx/publishing-part.ts", name: "njsSessionPublishing", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
       // The njs engine's login: a part of its own, so that a login loads neither the warm nor the full part.
       { entry: "src/nginx/login-part.ts", name: "njsSessionLogin" },
@@ -385,6 +389,19 @@ function builtModulesPlugin(imports) {
   };
 }
 
+/**
+ * A part is called by its function's name (`declare function njsSessionCold()` in the TypeScript), and
+ * a check that calls one that no part declares only throws at run time, where the warm check's catch
+ * turns it into "run the full check": the layout's mistake would cost every request, silently. Said
+ * here instead.
+ */
+function refuseUndeclaredParts(code, entry) {
+  const declared = new Set([...code.matchAll(/\bfunction (njsSession[A-Za-z0-9_$]*)\(/g)].map((m) => m[1]));
+  for (const call of code.matchAll(/(?<!function )\b(njsSession[A-Za-z0-9_$]*)\(/g)) {
+    if (!declared.has(call[1])) throw new Error(`${entry}: ${call[1]}() is called, and no lazy part of build/build.mjs is that function`);
+  }
+}
+
 async function buildEntry({ entry, lazy, output, imports: builtImports }) {
   const code = await bundle(entry, builtImports ? [builtModulesPlugin(builtImports)] : []);
   let lowered = await lower(code, "module");
@@ -419,6 +436,7 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
     const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
     lowered = lowered + "\n" + declaration;
   }
+  refuseUndeclaredParts(lowered, entry);
   const unplaced = Object.keys(nested);
   if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part`);
   const refused = awaitInCallArguments(lowered);

@@ -30,6 +30,9 @@ import type { Storage } from "./storage";
 /** What the cold check reads of the settings. */
 export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks" | "verifiedCache">;
 
+/** What the cold check calls of the platform (the njs engine's cold part makes only these). */
+export type ColdCheckPlatform = Pick<Platform, "sha256" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw">;
+
 /**
  * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it
  * needs; null (at once, or once decrypted) when the full path must decide. `cookie` is found as for
@@ -37,7 +40,7 @@ export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmF
  */
 export function coldCheck<R>(
   settings: ColdCheckSettings,
-  platform: Platform,
+  platform: ColdCheckPlatform,
   cookie: string | undefined,
   now: number,
   request: R,
@@ -95,7 +98,7 @@ export function coldCheck<R>(
 }
 
 /** The record of the session `sid` (base64url), [ciphertext, info?], in a synchronous storage; null when there is none to open. */
-function storedRecord(settings: ColdCheckSettings, platform: Platform, storage: Storage, sid: string, now: number): unknown[] | null {
+function storedRecord(settings: ColdCheckSettings, platform: Pick<Platform, "sha256">, storage: Storage, sid: string, now: number): unknown[] | null {
   let stored: unknown;
   try {
     stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, sid), now);

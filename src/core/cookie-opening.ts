@@ -13,8 +13,11 @@ import type { Platform } from "./platform";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
 
+/** What checking or making a header's MAC calls of the platform. */
+export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256">;
+
 /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
-export function macInput(platform: Platform, headerBytes: Uint8Array, bound: string): Uint8Array {
+export function macInput(platform: Pick<Platform, "sha256">, headerBytes: Uint8Array, bound: string): Uint8Array {
   const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
   if (!bound) return head;
   return concatBytes([head, utf8Encode("#"), platform.sha256(utf8Encode(bound))]);
@@ -26,7 +29,7 @@ export function macInput(platform: Platform, headerBytes: Uint8Array, bound: str
  * decryption), so that one request looks it up once.
  */
 export function macKeyIndex(
-  platform: Platform,
+  platform: MacPlatform,
   settings: Pick<Settings, "ikm" | "ikmFallbacks">,
   header: SessionHeader,
   bound: string,
@@ -50,7 +53,7 @@ export function touchedIdlingOffset(now: number, creationTime: number, rollingOf
  * A touched header: a copy of `headerBytes` with the new idling offset and the MAC over it (made with
  * the key of `prk`, for the bound request attributes `bound`). No new id, no storage call.
  */
-export function touchedHeader(platform: Platform, prk: Uint8Array, sid: Uint8Array, headerBytes: Uint8Array, idlingOffset: number, bound: string): Uint8Array {
+export function touchedHeader(platform: MacPlatform, prk: Uint8Array, sid: Uint8Array, headerBytes: Uint8Array, idlingOffset: number, bound: string): Uint8Array {
   const bytes = headerBytes.slice();
   setIdlingOffset(bytes, idlingOffset);
   setMac(bytes, calculateMacFromPrk(platform, prk, sid, macInput(platform, bytes, bound)));
@@ -79,12 +82,12 @@ export function parseRecord(stored: unknown): unknown[] | UnsealFailure {
  * the tag); null when it does not decrypt. The caller reads it with payloadText in its own next step:
  * a step of ours here would cost every cold check another promise job.
  */
-export function decryptPayload(platform: Platform, keys: AesKeyAndIv, header: SessionHeader, ciphertext: Uint8Array): Promise<Uint8Array | null> {
+export function decryptPayload(platform: Pick<Platform, "aesGcmDecrypt">, keys: AesKeyAndIv, header: SessionHeader, ciphertext: Uint8Array): Promise<Uint8Array | null> {
   return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header));
 }
 
 /** The text of what decryptPayload gave, inflated when the header says so; or why there is none. */
-export function payloadText(platform: Platform, header: SessionHeader, decrypted: Uint8Array | null): string | UnsealFailure {
+export function payloadText(platform: Pick<Platform, "inflateRaw">, header: SessionHeader, decrypted: Uint8Array | null): string | UnsealFailure {
   let plaintext = decrypted;
   if (!plaintext) return { error: "unable to decrypt session data" };
   if (header.flags & FLAG_DEFLATE) {

@@ -18,6 +18,9 @@ import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
 import type { Platform } from "./platform";
 import { retainedTable } from "./retained";
 
+/** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
+export type HmacPlatform = Pick<Platform, "hmacSha256">;
+
 /** HMAC-SHA256's output: one HKDF-Expand block. */
 const HASH_SIZE = 32;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
@@ -57,7 +60,7 @@ interface ExtractedKey {
  * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
  * key, and comparing objects spares encoding the key to look it up on every request.
  */
-export function pseudorandomKey(platform: Platform, ikm: Uint8Array): Uint8Array {
+export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8Array {
   const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
   const last = lastTable.get("");
   if (last && last.ikm === ikm) return last.prk;
@@ -88,14 +91,14 @@ function expandInput(room: number, prefix: Uint8Array, infoTail: Uint8Array | nu
 }
 
 /** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), over `input` (expandInput with room for T(1)) rewritten so. */
-function secondBlock(platform: Platform, prk: Uint8Array, first: Uint8Array, input: Uint8Array): Uint8Array {
+function secondBlock(platform: HmacPlatform, prk: Uint8Array, first: Uint8Array, input: Uint8Array): Uint8Array {
   input.set(first, 0);
   input[input.length - 1] = 2;
   return platform.hmacSha256(prk, input);
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
-export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
+export function hkdfSha256(platform: HmacPlatform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
   const prk = pseudorandomKey(platform, ikm);
   if (size <= HASH_SIZE) {
     const first = platform.hmacSha256(prk, expandInput(0, utf8Encode(infoText), null));
@@ -110,12 +113,12 @@ export function hkdfSha256(platform: Platform, ikm: Uint8Array, infoText: string
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
-export function deriveMacKeyFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
+export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
   return platform.hmacSha256(prk, expandInput(0, authenticationInfo(), sid));
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
-export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+export function calculateMacFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
   return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
 }
 
@@ -125,7 +128,7 @@ export function calculateMacFromPrk(platform: Platform, prk: Uint8Array, sid: Ui
  * taken does not tell where the bytes differ). One expression, not a loop over MAC_SIZE bytes:
  * QuickJS interprets every step of a loop.
  */
-export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
+export function macMatches(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
   if (holder.length < macOffset + MAC_SIZE) return false;
   const e = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
   const h = holder;
@@ -138,7 +141,7 @@ export function macMatches(platform: Platform, prk: Uint8Array, sid: Uint8Array,
   return diff === 0;
 }
 
-export function calculateMac(platform: Platform, ikm: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+export function calculateMac(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
   return calculateMacFromPrk(platform, pseudorandomKey(platform, ikm), sid, message);
 }
 
@@ -155,13 +158,13 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * Session cookies (and remember cookies with safety "None"): HKDF, synchronous. The 44 bytes are
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
-export function deriveAesKeyAndIvFromPrk(platform: Platform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
+export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
   const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
   const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
   return { key: first, iv: secondBlock(platform, prk, first, input).subarray(0, IV_SIZE) };
 }
 
-export function deriveAesKeyAndIv(platform: Platform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {
+export function deriveAesKeyAndIv(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {
   return deriveAesKeyAndIvFromPrk(platform, pseudorandomKey(platform, ikm), sid);
 }
 

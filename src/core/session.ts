@@ -1273,7 +1273,7 @@ function flatten(properties: Array<string | string[]>): string[] {
 export { errorText };
 
 /** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
-export function loggableId(platform: Platform, sid: Uint8Array): string {
+export function loggableId(platform: Pick<Platform, "sha256">, sid: Uint8Array): string {
   return encodeBase64Url(platform.sha256(sid).subarray(0, 16));
 }
 

@@ -11,12 +11,11 @@
 
 import { encodeBase64Url } from "./bytes";
 import { refreshDue, RefreshDue } from "./checks";
-import { touchedHeader, touchedIdlingOffset } from "./cookie-opening";
+import { MacPlatform, touchedHeader, touchedIdlingOffset } from "./cookie-opening";
 import { checkVerified, FastCheckSettings, KnownSession } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import { parseHeader } from "./header";
 import { pseudorandomKey } from "./keys";
-import type { Platform } from "./platform";
 import type { BindSource } from "./session";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
@@ -34,7 +33,8 @@ export function touchCheck<R>(
   /** The cookie's verified-cache entry (fast-check.ts's verifiedEntryOf). */
   verified: VerifiedSession,
   settings: TouchCheckSettings,
-  platform: Platform,
+  /** Only what it calls: the njs engine's cold part makes no more. */
+  platform: MacPlatform,
   /** As for fastCheck: the value of the cookie named exactly settings.cookieName. */
   cookie: string,
   now: number,

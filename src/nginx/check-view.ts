@@ -16,9 +16,9 @@
  * sessions the store confirmed within the bound (the warm check never asks the store: it is
  * synchronous). A missing or unreadable view only means the full check runs.
  *
- * The view of a cookie or shm location holds the current key (its ikm), for the cold part (cold.ts):
- * a cookie not verified before is opened with it, and one due for a touch touched, without the
- * configuration. The zone already holds what the key protects (decrypted payloads: verified-cache.ts),
+ * The view of a cookie or shm location holds the current key (its ikm), for the cold and touch parts
+ * (cold.ts, touch.ts): a cookie not verified before is opened with it, and one due for a touch
+ * touched, without the configuration. The zone already holds what the key protects (decrypted payloads: verified-cache.ts),
  * never leaves the node's memory (it must not have `state=`), and what can read it, nginx's workers,
  * can read the secret's source too.
  * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
@@ -81,7 +81,7 @@ export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
  */
 export type LocationView = CheckSettings &
   WarmEntry & {
-    /** The current key's ikm, base64url, for the cold part (cold.ts); null: the location has no cold check here. */
+    /** The current key's ikm, base64url, for the cold and touch parts (keyed-view.ts); null: the location has no cold check here. */
     key: string | null;
   };
 

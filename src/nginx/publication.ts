@@ -104,7 +104,7 @@ export function publicationOf(source: StateSource, settings: PublishingSettings,
 }
 
 /**
- * Publishes a session that nothing keeps (the njs engine's warm and cold checks): for the many
+ * Publishes a session that nothing keeps (the njs engine's warm, cold and touch checks): for the many
  * sessions with no request_headers, response_headers or expose_data, without building a Publication,
  * of which publishing reads three fields (an object literal costs the njs engine per property).
  */
@@ -116,8 +116,25 @@ export function publishSession(
   entry: PublishingEntry,
   cookies: string[],
 ): void {
-  if (publishesHeaders(settings) || exposesData(entry)) publishNow(r, mode, publicationOf(source, settings, entry, null, 0), cookies);
-  else publishParts(r, mode, stateText(source, settings, "{}", NO_HEADER_FIELDS), null, null, cookies);
+  if (!publishPlain(r, mode, source, settings, entry, cookies)) publishNow(r, mode, publicationOf(source, settings, entry, null, 0), cookies);
+}
+
+/**
+ * publishSession's short way alone: true when published; false for a session with request_headers,
+ * response_headers or expose_data, which publishSession publishes. Apart so that the njs engine's warm
+ * part holds only this, and builds the rest only for such a session (warm-publication.ts).
+ */
+export function publishPlain(
+  r: NginxHTTPRequest,
+  mode: CheckMode,
+  source: StateSource,
+  settings: PublishingSettings,
+  entry: PublishingEntry,
+  cookies: string[],
+): boolean {
+  if (publishesHeaders(settings) || exposesData(entry)) return false;
+  publishParts(r, mode, stateText(source, settings, "{}", NO_HEADER_FIELDS), null, null, cookies);
+  return true;
 }
 
 function publishesHeaders(settings: PublishingSettings): boolean {

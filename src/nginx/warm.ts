@@ -9,8 +9,9 @@
  * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
  * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck (for
  * redis and memcached with store_revalidate, the same answer within the bound), and publishing is the
- * same publication.ts. When the view has a key, a cookie the verified cache does not hold, or one due
- * for a touch only, goes to the cold part (cold.ts: the full check's own cold and touch checks).
+ * same publication.ts. When the view has a key, a cookie the verified cache does not hold goes to the
+ * cold part (cold.ts: the full check's own cold check), and one due for a touch only to the touch part
+ * (touch.ts: its touch check).
  * Anything else (no view yet, no cookie, a re-save due, a CSRF check due, anything thrown) answers
  * false, and the full check runs, deciding, logging and failing closed as always.
  */
@@ -21,14 +22,18 @@ import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
-import { CheckMode, publishSession } from "./publication";
+import { CheckMode } from "./publication";
+import { publishChecked } from "./warm-publication";
 import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
+import type { TouchPart } from "./touch";
 
 /** warm-stores.ts, compiled by build/build.mjs into this function of the warm part. */
 declare function njsSessionWarmStores(): WarmStores;
-/** cold.ts, likewise: built only for a cookie not verified before or due for a touch. */
+/** cold.ts, likewise: built only for a cookie not verified before. */
 declare function njsSessionCold(): ColdPart;
+/** touch.ts, likewise: built only for a verified cookie due for a touch. */
+declare function njsSessionTouch(): TouchPart;
 
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -62,10 +67,10 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
     const verified = verifiedEntryOf(view, cookie);
     let known = verified ? checkVerified(verified, view, platform, cookie, now, r, njsBindSource) : null;
     if (!known && view.key) {
-      // Not verified before: the cold check; due for a touch: the touch check (the cold part's). A
-      // network store's view has no key: the full check.
-      if (!verified) return njsSessionCold().access(r, mode, view, cookie, now);
-      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionCold().touch(r, mode, view, verified, cookie, now);
+      // Not verified before: the cold check (the cold part); due for a touch: the touch check (the touch
+      // part). A network store's view has no key: the full check.
+      if (!verified) return njsSessionCold().access(r, mode, view, platform, cookie, now);
+      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionTouch().touch(r, mode, view, verified, cookie, now);
     }
     if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
@@ -74,7 +79,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
       known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
-    publishSession(r, mode, known, view, view, NO_COOKIES);
+    publishChecked(r, mode, known, view, NO_COOKIES);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.

@@ -69,6 +69,38 @@ function njsSharedDict(zone: string): SharedDict | undefined {
   return shared ? (shared[zone] as SharedDict | undefined) : undefined;
 }
 
+// Members of the crypto platform that the cold part's platforms below share with it.
+function njsHmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return nodeCrypto.createHmac("sha256", key).update(data).digest();
+}
+async function njsAesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Promise<Uint8Array | null> {
+  const subtle = crypto.subtle as unknown as SubtleSubset;
+  const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
+  const sealed = new Uint8Array(ciphertext.length + tag.length);
+  sealed.set(ciphertext);
+  sealed.set(tag, ciphertext.length);
+  try {
+    const plaintext = await subtle.decrypt(
+      { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
+      cryptoKey,
+      sealed,
+    );
+    return bytes(plaintext);
+  } catch (e) {
+    return null;
+  }
+}
+function njsInflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null {
+  // njs's inflate has no output limit; the payload was authenticated before it gets here, so only
+  // a holder of the key could send a bomb, and the size is still checked.
+  try {
+    const inflated = bytes(zlib.inflateRawSync(data));
+    return inflated.length > maxSize ? null : inflated;
+  } catch (e) {
+    return null;
+  }
+}
+
 /**
  * The njs engine's warm check's platform (src/nginx/warm.ts): made on every warm request there, and
  * the only part of this file its bundle holds, so neither is paid for the crypto, file system and
@@ -79,9 +111,21 @@ export function createNjsWarmPlatform(): WarmPlatform {
 }
 
 /**
+ * The njs engine's cold part's platform for opening a cookie (cold-check.ts): only what it calls, made
+ * on each request the part runs (every member is a property to set, and the part's bundle holds no
+ * other member's code).
+ */
+export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw"> {
+  return { sha256: njsSha256, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
+}
+
+/** Likewise for touching one (touch-check.ts): a header's MAC made again. */
+export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256"> {
+  return { sha256: njsSha256, hmacSha256: njsHmacSha256 };
+}
+
+/**
  * The full platform: createNjsCryptoPlatform's members, the file system and the store transport.
- * Added to the object rather than written in one literal so that the cold part's bundle, which
- * imports only createNjsCryptoPlatform, holds neither.
  */
 export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   const platform = createNjsCryptoPlatform(options);
@@ -91,10 +135,10 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
 }
 
 /**
- * The platform without a file system or a store transport: what opening and touching a cookie use
- * (the njs engine's cold part, cold.ts, made on each request it runs, for cookie and shm storage).
+ * The platform without a file system or a store transport, which createNjsPlatform completes (the njs
+ * engine's cold and touch parts make narrower ones, above).
  */
-export function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
+function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
   return {
     now: (options && options.now) || njsNow,
@@ -102,9 +146,7 @@ export function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform 
       return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
     },
     sha256: njsSha256,
-    hmacSha256: function (key, data) {
-      return nodeCrypto.createHmac("sha256", key).update(data).digest();
-    },
+    hmacSha256: njsHmacSha256,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       // No `await` inside call arguments: njs < 0.9.7 refuses it at compile time (the 0.8.9 floor).
@@ -125,35 +167,11 @@ export function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform 
       const sealed = bytes(encrypted);
       return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
     },
-    aesGcmDecrypt: async function (key, iv, ciphertext, aad, tag) {
-      const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
-      const sealed = new Uint8Array(ciphertext.length + tag.length);
-      sealed.set(ciphertext);
-      sealed.set(tag, ciphertext.length);
-      try {
-        const plaintext = await subtle.decrypt(
-          { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
-          cryptoKey,
-          sealed,
-        );
-        return bytes(plaintext);
-      } catch (e) {
-        return null;
-      }
-    },
+    aesGcmDecrypt: njsAesGcmDecrypt,
     deflateRaw: function (data) {
       return bytes(zlib.deflateRawSync(data));
     },
-    inflateRaw: function (data, maxSize) {
-      // njs's inflate has no output limit; the payload was authenticated before it gets here, so only
-      // a holder of the key could send a bomb, and the size is still checked.
-      try {
-        const inflated = bytes(zlib.inflateRawSync(data));
-        return inflated.length > maxSize ? null : inflated;
-      } catch (e) {
-        return null;
-      }
-    },
+    inflateRaw: njsInflateRaw,
     log: njsLog,
     sharedDict: njsSharedDict,
     // QuickJS reuses a request's context (module state included) for later requests; the njs engine

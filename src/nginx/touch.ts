@@ -1,0 +1,52 @@
+/// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
+/**
+ * The touch part: under the njs engine, a verified session cookie due for a touch only (its idle clock
+ * restarted, the cookie re-issued) touched without the whole module, with the location's check view.
+ * build/build.mjs compiles this file into njsSessionTouch(), declared within the warm part beside the
+ * cold part (cold.ts), which the warm check calls only for such a cookie, with a view that has a key.
+ *
+ * It is the full check's own touch check (touch-check.ts) with the view's settings and key, re-issuing
+ * the cookie as the full check does, and the same publishing. Whatever else (a registry to record the
+ * touch in, a re-save due, anything thrown) answers false, and the full check runs, as always.
+ */
+
+import { setResponseCookie } from "../core/cookies";
+import { touchCheck } from "../core/touch-check";
+import type { VerifiedSession } from "../core/verified-cache";
+import { createNjsExchange, createNjsMacPlatform, njsBindSource } from "../platform/njs";
+import type { LocationView } from "./check-view";
+import { keyedView } from "./keyed-view";
+import { CheckMode } from "./publication";
+import { publishChecked } from "./warm-publication";
+
+/**
+ * True once a cookie due for a touch (`verified`: its verified-cache entry) was touched, re-issued and
+ * published, as the full check does it; false: run the full check. `cookie` and `now` are the warm
+ * check's.
+ */
+function touchAccess(
+  r: NginxHTTPRequest,
+  mode: CheckMode,
+  view: LocationView,
+  verified: VerifiedSession,
+  cookie: string,
+  now: number,
+): boolean {
+  const settings = keyedView(view);
+  if (!settings) return false;
+  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource);
+  if (!touched) return false;
+  // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
+  const exchange = createNjsExchange(r);
+  setResponseCookie(exchange, view.cookieName, touched.setCookie);
+  publishChecked(r, mode, touched.known, view, exchange.getResponseCookies());
+  return true;
+}
+
+export interface TouchPart {
+  touch: typeof touchAccess;
+}
+
+const part: TouchPart = { touch: touchAccess };
+
+export default part;
