@@ -90,7 +90,7 @@ export function coldCheck<R>(
     // text keeps the entries).
     verified.entries = opened.entries;
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
-    return checkJustVerified(verified, settings, platform, cookie, now, request, bindSourceOf, opened.index);
+    return checkJustVerified(verified, settings, opened.index, now);
   });
 }
 

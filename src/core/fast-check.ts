@@ -99,10 +99,9 @@ export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | un
 
 /**
  * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, the one
- * the cold check (cold-check.ts) just made (through checkJustVerified), or one whose record a storage
- * that answers asynchronously was asked about (fast-store-check.ts: `answer`, required for such a
- * storage). With `touchDue`, a session due for a touch passes too, for touch-check.ts, which then
- * touches it.
+ * the cold check (cold-check.ts) just made, or one whose record a storage that answers asynchronously
+ * was asked about (fast-store-check.ts: `answer`, required for such a storage). With `touchDue`, a
+ * session due for a touch passes too, for touch-check.ts, which then touches it.
  */
 export function checkVerified<R>(
   verified: VerifiedSession,
@@ -114,58 +113,67 @@ export function checkVerified<R>(
   bindSourceOf: (request: R) => BindSource,
   answer?: RecordAnswer,
   touchDue?: boolean,
-  /** checkJustVerified's: the index of the audience's entry, as openPayload found it. */
-  justVerifiedIndex?: number,
 ): KnownSession | null {
   const known = verified as CachedEntry;
-  let found: KnownSession | null | undefined;
-  // One comparison, not a function of the revocation step that both share: the warm path pays a call.
-  if (justVerifiedIndex === undefined) {
-    if (known.keyId !== settings.keyIds[0]) return null;
+  if (known.keyId !== settings.keyIds[0]) return null;
 
-    const storage = settings.storage;
-    if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous && !answer)) return null;
-    // Expired, or due for a re-save (or a touch, unless the caller touches): the full path does that (and says why).
-    if (lifetimeProblem(settings, false, known, now) !== null) return null;
-    const due = refreshDue(settings, known, now);
-    if (due !== RefreshDue.Nothing && !(touchDue && due === RefreshDue.Touch)) return null;
-    if (known.bind !== "" || known.flags & FLAG_BIND_ANY) {
-      if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
-    }
-
-    if (storage) {
-      if (cookie.length !== HEADER_ENCODED_SIZE) return null;
-      if (answer) {
-        if (!answer.holds) return null;
-      } else {
-        let stored: unknown;
-        try {
-          stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid), now);
-        } catch (e) {
-          return null;
-        }
-        if (!recordHolds(stored, known.ciphertext)) return null;
-      }
-    } else if (cookie.length !== HEADER_ENCODED_SIZE + known.ciphertext.length) {
-      // A chunked cookie: the full path gathers the chunks (and still finds the decryption cached).
-      return null;
-    }
-
-    const audience = settings.audience;
-    found = known.known;
-    if (!found || found.audience !== audience) found = findAudience(known, audience);
-    if (!found) return null;
-    const registry = settings.registry;
-    if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
-      // The registry in the store answered with the record (a second round trip is not the fast check's).
-      if (answer.revoked) return null;
-      found.timing.timestamp = now;
-      return found;
-    }
-  } else {
-    if (justVerifiedIndex < 0) return null;
-    found = knownSessionAt(known, known.entries as SessionEntry[], settings.audience, justVerifiedIndex);
+  const storage = settings.storage;
+  if (storageFlagsMismatch(settings, known.flags) || (storage && !storage.synchronous && !answer)) return null;
+  // Expired, or due for a re-save (or a touch, unless the caller touches): the full path does that (and says why).
+  if (lifetimeProblem(settings, false, known, now) !== null) return null;
+  const due = refreshDue(settings, known, now);
+  if (due !== RefreshDue.Nothing && !(touchDue && due === RefreshDue.Touch)) return null;
+  if (known.bind !== "" || known.flags & FLAG_BIND_ANY) {
+    if (boundValues(known.flags, bindSourceOf(request)) !== known.bind) return null;
   }
+
+  if (storage) {
+    if (cookie.length !== HEADER_ENCODED_SIZE) return null;
+    if (answer) {
+      if (!answer.holds) return null;
+    } else {
+      let stored: unknown;
+      try {
+        stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid), now);
+      } catch (e) {
+        return null;
+      }
+      if (!recordHolds(stored, known.ciphertext)) return null;
+    }
+  } else if (cookie.length !== HEADER_ENCODED_SIZE + known.ciphertext.length) {
+    // A chunked cookie: the full path gathers the chunks (and still finds the decryption cached).
+    return null;
+  }
+
+  const audience = settings.audience;
+  let found: KnownSession | null | undefined = known.known;
+  if (!found || found.audience !== audience) found = findAudience(known, audience);
+  if (!found) return null;
+  const registry = settings.registry;
+  if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
+    // The registry in the store answered with the record (a second round trip is not the fast check's).
+    if (answer.revoked) return null;
+    found.timing.timestamp = now;
+    return found;
+  }
+  return unrevoked(found, settings, now);
+}
+
+/**
+ * checkVerified's judgement of the entry the cold check (cold-check.ts) has just made, given what that
+ * check already established with the same functions, on the header the entry was made from, at the
+ * same `now`: the current key's MAC, the storage flag, the timeouts, no refresh due, the request's
+ * bound attributes, the cookie's shape, the record read in the same step; and openPayload's index of
+ * the audience's entry, found by entryIndex with unpublishableSubject applied. What is left of
+ * checkVerified is the session as this audience sees it and the revocation list.
+ */
+export function checkJustVerified(verified: VerifiedSession, settings: FastCheckSettings, audienceIndex: number, now: number): KnownSession | null {
+  if (audienceIndex < 0) return null;
+  return unrevoked(knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex), settings, now);
+}
+
+/** `found` as of `now`, unless the registry says it was revoked (or cannot say). */
+function unrevoked(found: KnownSession, settings: FastCheckSettings, now: number): KnownSession | null {
   try {
     if (revocationProblem(settings, found.audience, found.subject, found.timing.creationTime, now) !== null) return null;
   } catch (e) {
@@ -174,27 +182,6 @@ export function checkVerified<R>(
   }
   found.timing.timestamp = now;
   return found;
-}
-
-/**
- * checkVerified's judgement of the entry the cold check (cold-check.ts) has just made, given what that
- * check already established with the same functions, on the header the entry was made from, at the
- * same `now`: the current key's MAC, the storage flag, the timeouts, no refresh due, the request's
- * bound attributes, the cookie's shape, the record read in the same step; and openPayload's index of
- * the audience's entry (`audienceIndex`), found by entryIndex with unpublishableSubject applied. What
- * is left of checkVerified is the session as this audience sees it and the revocation list.
- */
-export function checkJustVerified<R>(
-  verified: VerifiedSession,
-  settings: FastCheckSettings,
-  platform: Pick<Platform, "sha256">,
-  cookie: string,
-  now: number,
-  request: R,
-  bindSourceOf: (request: R) => BindSource,
-  audienceIndex: number,
-): KnownSession | null {
-  return checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, undefined, undefined, audienceIndex);
 }
 
 /** The storage key of a session id, as the full path derives it (Session's storageKey). */
