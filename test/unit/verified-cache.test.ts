@@ -520,6 +520,20 @@ describe("the zone's text", () => {
     assert.equal(zone.get("null")?.entries, undefined);
   });
 
+  it("is the JSON text of its fields (written by hand, read by JSON.parse)", () => {
+    const { dict, zone } = zoneWith();
+    const plaintext = '[[{"name":"Al\\"ice"},"default","alice"]]';
+    const entries = decodeEntries(plaintext) as SessionEntry[];
+    for (const session of [hostile, { ...hostile, bind: "" }, { ...hostile, plaintext, entries }]) {
+      zone.set("cookie", session, 60);
+      const fields = JSON.parse(dict.get("cookie") as string);
+      const head = [session.flags, session.creationTime, session.rollingOffset, session.idlingOffset, session.sid, session.loggableId, session.keyId, session.bind, session.ciphertext];
+      assert.deepEqual(fields.slice(1, 10), head);
+      assert.deepEqual(fields[12], session.entries ? JSON.parse(session.plaintext) : session.plaintext);
+      assert.deepEqual(zone.get("cookie"), session);
+    }
+  });
+
   it("a damaged or foreign text (an entry of the object format before) reads as absent", () => {
     const { dict, zone } = zoneWith();
     zone.set("cookie", hostile, 60);
