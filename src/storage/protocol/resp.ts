@@ -102,14 +102,8 @@ export function respValueEnd(bytes: Uint8Array, start: number, end: number): num
 function scalarEnd(bytes: Uint8Array, start: number, end: number): number {
   const type = bytes[start];
   if (type === 0x24 && start + 1 < end && bytes[start + 1] !== 0x2d) {
-    // A bulk string's size line (not nil's "-1"), read in one pass: the usual reply.
-    const size = lengthLine(bytes, start + 1, end);
-    if (size < 0) return size;
-    if (size > MAX_BULK_BYTES) return MALFORMED;
-    const dataEnd = LENGTH_LINE_END[0] + size;
-    if (dataEnd + 2 > end) return INCOMPLETE;
-    if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
-    return dataEnd + 2;
+    // A bulk string (not nil's "-1"): the usual reply.
+    return bulkStringEnd(bytes, start + 1, end);
   }
   const lineEnd = findLineEnd(bytes, start + 1, end);
   if (lineEnd < 0) return lineEnd;
@@ -117,6 +111,21 @@ function scalarEnd(bytes: Uint8Array, start: number, end: number): number {
   if (type === 0x2b || type === 0x2d || type === 0x3a) return lineEnd + 2;
   if (type === 0x24 && readInteger(bytes, start + 1, lineEnd) === -1) return lineEnd + 2;
   return MALFORMED;
+}
+
+/**
+ * Where the bulk string whose size line starts at `sizeStart` (after its "$") ends, after its data's
+ * CRLF; INCOMPLETE or MALFORMED. The size is a length (lengthLine's), so nil's "$-1" is MALFORMED here:
+ * a reply's caller tells it apart first. One reading for a reply's bulk string and a command's items.
+ */
+function bulkStringEnd(bytes: Uint8Array, sizeStart: number, end: number): number {
+  const size = lengthLine(bytes, sizeStart, end);
+  if (size < 0) return size;
+  if (size > MAX_BULK_BYTES) return MALFORMED;
+  const dataEnd = LENGTH_LINE_END[0] + size;
+  if (dataEnd + 2 > end) return INCOMPLETE;
+  if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
+  return dataEnd + 2;
 }
 
 /** Where `count` consecutive values starting at `start` end, or INCOMPLETE / MALFORMED. */
@@ -147,13 +156,8 @@ export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, c
     for (let item = 0; item < items; item++) {
       if (at >= end) return INCOMPLETE;
       if (bytes[at] !== 0x24) return MALFORMED;
-      const size = lengthLine(bytes, at + 1, end);
-      if (size < 0) return size;
-      if (size > MAX_BULK_BYTES) return MALFORMED;
-      const dataEnd = LENGTH_LINE_END[0] + size;
-      if (dataEnd + 2 > end) return INCOMPLETE;
-      if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
-      at = dataEnd + 2;
+      at = bulkStringEnd(bytes, at + 1, end);
+      if (at < 0) return at;
     }
   }
   return at;
