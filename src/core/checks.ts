@@ -10,19 +10,18 @@ import { isOperatorError, errorText } from "./errors";
 import { isPromise, MaybePromise } from "./maybe";
 import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
 
-/** The settings the checks read (the full Settings, or the warm check's part of them). */
+/**
+ * The settings the checks read of a session cookie (the full Settings, or the warm check's part of
+ * them). A remember cookie's timeouts are RememberSettings: only the full path opens one, so the fast,
+ * cold and touch checks' settings need not carry them.
+ */
 export type CheckedSettings = Pick<
   Settings,
-  | "storage"
-  | "registry"
-  | "idlingTimeout"
-  | "rollingTimeout"
-  | "absoluteTimeout"
-  | "rememberRollingTimeout"
-  | "rememberAbsoluteTimeout"
-  | "touchThreshold"
-  | "rollingRenewal"
+  "storage" | "registry" | "idlingTimeout" | "rollingTimeout" | "absoluteTimeout" | "touchThreshold" | "rollingRenewal"
 >;
+
+/** The remember cookie's own timeouts, read when the checks judge one. */
+export type RememberSettings = Pick<Settings, "rememberRollingTimeout" | "rememberAbsoluteTimeout">;
 
 /** The cookie fields the timeouts count from (a header, a verified-cache entry, a CookieMeta). */
 export interface TimingFields {
@@ -40,7 +39,11 @@ export function storageFlagsMismatch(settings: CheckedSettings, flags: number): 
  * Whether the session (or the remember cookie) has outlived a timeout as of `now`. A remember cookie
  * has its own rolling and absolute timeouts, no idling one, and an idling offset that must be 0.
  */
-export function lifetimeProblem(settings: CheckedSettings, remember: boolean, timing: TimingFields, now: number): string | null {
+export function lifetimeProblem(settings: CheckedSettings, remember: false, timing: TimingFields, now: number): string | null;
+export function lifetimeProblem(settings: CheckedSettings & RememberSettings, remember: boolean, timing: TimingFields, now: number): string | null;
+export function lifetimeProblem(checked: CheckedSettings, remember: boolean, timing: TimingFields, now: number): string | null {
+  // The overloads: remember only with the remember timeouts.
+  const settings = checked as CheckedSettings & RememberSettings;
   const sinceCreation = now - timing.creationTime;
   if (sinceCreation > MAX_ROLLING_OFFSET) return "session lifetime exceeded";
   const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;
@@ -61,7 +64,11 @@ export function lifetimeProblem(settings: CheckedSettings, remember: boolean, ti
 }
 
 /** Seconds the session can live at most from `now` (at least 1): how long a verification may be cached. */
-export function lifetimeLeft(settings: CheckedSettings, remember: boolean, timing: TimingFields, now: number): number {
+export function lifetimeLeft(settings: CheckedSettings, remember: false, timing: TimingFields, now: number): number;
+export function lifetimeLeft(settings: CheckedSettings & RememberSettings, remember: boolean, timing: TimingFields, now: number): number;
+export function lifetimeLeft(checked: CheckedSettings, remember: boolean, timing: TimingFields, now: number): number {
+  // The overloads: remember only with the remember timeouts.
+  const settings = checked as CheckedSettings & RememberSettings;
   const sinceCreation = now - timing.creationTime;
   const sinceRoll = sinceCreation - timing.rollingOffset;
   const absoluteTimeout = remember ? settings.rememberAbsoluteTimeout : settings.absoluteTimeout;

@@ -43,12 +43,13 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/4": the array form below, with the key (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/4:";
+/** "/5": the array form below, without the remember timeouts (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/5:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
- * storage and registry the view rebuilds), and fastCheck's and publishing's own.
+ * storage and registry the view rebuilds), and fastCheck's and publishing's own. Not the remember
+ * cookie's timeouts: only the full check opens a remember cookie.
  */
 type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
   Pick<Settings, "cookieName" | "audience" | "keyIds" | "hashStorageKey" | "requestHeaders" | "responseHeaders">;
@@ -57,7 +58,7 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 export type CheckSettings = PlainSettings &
   Pick<Settings, "storage" | "registry" | "storeRevalidate" | "cookieAttributes"> & { verifiedCache: VerifiedCacheReader };
 
-/** view[13] of a redis or memcached location (store_revalidate only). */
+/** view[11] of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
 
 /**
@@ -67,7 +68,7 @@ const NETWORK_STORE = "network store";
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
-const VIEW_LENGTH = 21;
+const VIEW_LENGTH = 19;
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
@@ -120,23 +121,21 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     settings.idlingTimeout,
     settings.rollingTimeout,
     settings.absoluteTimeout,
-    settings.rememberRollingTimeout,
-    settings.rememberAbsoluteTimeout,
     settings.touchThreshold,
     settings.rollingRenewal,
     settings.hashStorageKey,
     settings.requestHeaders,
     settings.responseHeaders,
-    // 13: shm's options when the storage is shm (null: none given); NETWORK_STORE; false for cookie storage.
+    // 11: shm's options when the storage is shm (null: none given); NETWORK_STORE; false for cookie storage.
     network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false,
     registry,
     cacheZone,
     entry.expose_data,
     entry.csrf,
     settings.storeRevalidate,
-    // 19: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
+    // 17: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
     network ? null : encodeBase64Url(settings.ikm),
-    // 20: what a touch re-issues the cookie with (touch-check.ts).
+    // 18: what a touch re-issues the cookie with (touch-check.ts).
     settings.cookieAttributes,
   ];
 }
@@ -246,12 +245,12 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!dict) return null;
   const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
   if (!view) return null;
-  const cacheZone = view[15] as string;
+  const cacheZone = view[13] as string;
   // Mostly the zone the view is in: its dict is at hand.
   const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
   if (!cacheDict) return null;
-  const shm = view[13] as StorageOptions | null | false | typeof NETWORK_STORE;
-  const registry = view[14] as RegistryOptions | null;
+  const shm = view[11] as StorageOptions | null | false | typeof NETWORK_STORE;
+  const registry = view[12] as RegistryOptions | null;
   return {
     cookieName: view[0] as string,
     audience: view[1] as string,
@@ -259,21 +258,19 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     idlingTimeout: view[3] as number,
     rollingTimeout: view[4] as number,
     absoluteTimeout: view[5] as number,
-    rememberRollingTimeout: view[6] as number,
-    rememberAbsoluteTimeout: view[7] as number,
-    touchThreshold: view[8] as number,
-    rollingRenewal: view[9] as number,
-    hashStorageKey: view[10] as boolean,
-    requestHeaders: view[11] as Settings["requestHeaders"],
-    responseHeaders: view[12] as Settings["responseHeaders"],
+    touchThreshold: view[6] as number,
+    rollingRenewal: view[7] as number,
+    hashStorageKey: view[8] as boolean,
+    requestHeaders: view[9] as Settings["requestHeaders"],
+    responseHeaders: view[10] as Settings["responseHeaders"],
     // The very factories the full configuration uses, so the warm check reads what the full one would.
     storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
     registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCacheReader(cacheDict, cacheZone),
-    storeRevalidate: view[18] as number,
-    expose_data: view[16] as WarmEntry["expose_data"],
-    csrf: view[17] as WarmEntry["csrf"],
-    key: view[19] as string | null,
-    cookieAttributes: view[20] as string,
+    storeRevalidate: view[16] as number,
+    expose_data: view[14] as WarmEntry["expose_data"],
+    csrf: view[15] as WarmEntry["csrf"],
+    key: view[17] as string | null,
+    cookieAttributes: view[18] as string,
   };
 }

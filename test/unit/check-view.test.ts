@@ -26,8 +26,6 @@ const PLAIN = [
   "idlingTimeout",
   "rollingTimeout",
   "absoluteTimeout",
-  "rememberRollingTimeout",
-  "rememberAbsoluteTimeout",
   "touchThreshold",
   "rollingRenewal",
   "hashStorageKey",
