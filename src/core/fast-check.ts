@@ -100,39 +100,12 @@ export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | un
 }
 
 /**
- * How a check asks the registry whether a session was revoked: checks.ts's revocationProblem, which
- * checkVerifiedBy takes as a parameter (its callers say why).
- */
-export type RevocationStep = typeof revocationProblem;
-
-/**
  * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, the one
  * the cold check (cold-check.ts) just made, or one whose record a storage that answers asynchronously
  * was asked about (fast-store-check.ts: `answer`, required for such a storage). With `touchDue`, a
  * session due for a touch passes too, for touch-check.ts, which then touches it.
  */
 export function checkVerified<R>(
-  verified: VerifiedSession,
-  settings: FastCheckSettings,
-  platform: Pick<Platform, "sha256">,
-  cookie: string,
-  now: number,
-  request: R,
-  bindSourceOf: (request: R) => BindSource,
-  answer?: RecordAnswer,
-  touchDue?: boolean,
-): KnownSession | null {
-  return checkVerifiedBy(revocationProblem, verified, settings, platform, cookie, now, request, bindSourceOf, answer, touchDue);
-}
-
-/**
- * checkVerified, given the revocation step: null when the settings have no registry, and then a
- * registry found in them refuses the session (the full path asks it). The njs engine's warm check
- * (warm.ts) loads the step only with a view that has a registry (warm-stores.ts): its part is loaded
- * on every request, and each function it declares costs that load.
- */
-export function checkVerifiedBy<R>(
-  revocation: RevocationStep | null,
   verified: VerifiedSession,
   settings: FastCheckSettings,
   platform: Pick<Platform, "sha256">,
@@ -185,7 +158,7 @@ export function checkVerifiedBy<R>(
     found.timing.timestamp = now;
     return found;
   }
-  return unrevoked(found, settings, now, revocation);
+  return unrevoked(found, settings, now);
 }
 
 /**
@@ -198,19 +171,16 @@ export function checkVerifiedBy<R>(
  */
 export function checkJustVerified(verified: VerifiedSession, settings: FastCheckSettings, audienceIndex: number, now: number): KnownSession | null {
   if (audienceIndex < 0) return null;
-  return unrevoked(knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex), settings, now, revocationProblem);
+  return unrevoked(knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex), settings, now);
 }
 
-/** `found` as of `now`, unless the registry says it was revoked (or cannot say, or cannot be asked). */
-function unrevoked(found: KnownSession, settings: FastCheckSettings, now: number, revocation: RevocationStep | null): KnownSession | null {
-  if (settings.registry) {
-    if (!revocation) return null;
-    try {
-      if (revocation(settings, found.audience, found.subject, found.timing.creationTime, now) !== null) return null;
-    } catch (e) {
-      // A misconfigured registry: the full path throws it, loudly.
-      return null;
-    }
+/** `found` as of `now`, unless the registry says it was revoked (or cannot say). */
+function unrevoked(found: KnownSession, settings: FastCheckSettings, now: number): KnownSession | null {
+  try {
+    if (revocationProblem(settings, found.audience, found.subject, found.timing.creationTime, now) !== null) return null;
+  } catch (e) {
+    // A misconfigured registry: the full path throws it, loudly.
+    return null;
   }
   found.timing.timestamp = now;
   return found;

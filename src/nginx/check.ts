@@ -15,8 +15,7 @@
 
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
-import { revocationProblem } from "../core/checks";
-import { checkVerifiedBy, KnownSession, verifiedEntryOf } from "../core/fast-check";
+import { checkVerified, KnownSession, verifiedEntryOf } from "../core/fast-check";
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
@@ -80,7 +79,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
       // The fast check (fastCheck's two steps: the cookie's verified entry is looked up once here).
       const verified = verifiedEntryOf(settings, cookie || undefined);
-      const known = verified ? checkVerifiedBy(revocationProblem, verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
+      const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (known) return publishKnown(r, mode, known, settings, context, now);
       // Verified before and due for a touch only: touched without a Session (touch-check.ts).
       const touched = verified ? touchCheck(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;

@@ -3,13 +3,11 @@
  * configuration uses, and for redis or memcached with store_revalidate the answer within the bound
  * (fast-store-check.ts's storeCheckable and answerWithinBound, the full check's own). A lazy part of its own inside the warm part (build/build.mjs compiles it into
  * njsSessionWarmStores(), declared within njsSessionWarm()): the warm check builds it only for a view
- * that names one of them (and hands it the registry's revocation step), so that a location with cookie
- * storage and no registry does not pay, on
+ * that names one of them, so that a location with cookie storage and no registry does not pay, on
  * each warm request under the njs engine, for the ~18 functions they bring (a function of a lazy part
  * costs the part's load ~550 instructions; docs/NOTES.md, issue 14, branch njstax).
  */
 
-import { revocationProblem } from "../core/checks";
 import { answerWithinBound, storeCheckable } from "../core/fast-store-check";
 import { createRegistry } from "../core/shm-registry";
 import type { Storage } from "../core/storage";
@@ -22,8 +20,6 @@ export interface WarmStores {
   answeredStore: Storage;
   storeCheckable: typeof storeCheckable;
   answerWithinBound: typeof answerWithinBound;
-  /** The registry's revocation step, for the warm check of a view with a registry (fast-check.ts's checkVerifiedBy). */
-  revocationProblem: typeof revocationProblem;
 }
 
 function notAsked(): never {
@@ -43,7 +39,6 @@ const stores: WarmStores = {
   answeredStore: answeredStore,
   storeCheckable: storeCheckable,
   answerWithinBound: answerWithinBound,
-  revocationProblem: revocationProblem,
 };
 
 export default stores;

@@ -19,7 +19,7 @@
 import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
 import { refreshDue, RefreshDue } from "../core/checks";
-import { checkVerifiedBy, verifiedEntryOf } from "../core/fast-check";
+import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode } from "./publication";
@@ -65,9 +65,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
     const now = platform.now();
     // fastCheck, in its two steps: whether the cache holds the cookie decides where a miss goes.
     const verified = verifiedEntryOf(view, cookie);
-    // The registry's revocation step is warm-stores.ts's, loaded only for a view with a registry.
-    const revocation = view.registry ? warmStores().revocationProblem : null;
-    let known = verified ? checkVerifiedBy(revocation, verified, view, platform, cookie, now, r, njsBindSource) : null;
+    let known = verified ? checkVerified(verified, view, platform, cookie, now, r, njsBindSource) : null;
     if (!known && view.key) {
       // Not verified before: the cold check (the cold part); due for a touch: the touch check (the touch
       // part). A network store's view has no key: the full check.

@@ -14,8 +14,7 @@ import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
 import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
 import { coldCheck } from "../../src/core/cold-check";
-import { revocationProblem } from "../../src/core/checks";
-import { checkVerifiedBy, fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
+import { fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
@@ -388,33 +387,6 @@ describe("what a cached session is still checked for", () => {
     env.clock.now += 1;
     assert.equal(fast(env, cookie), null);
     assert.equal((await start(env, cookie)).error, "session revoked");
-  });
-
-  it("the revocation step given (the njs engine's warm check loads it only with a registry): without one, a registry refuses", async () => {
-    const env = createEnv({ ...COOKIE_OPTIONS, registry_zone: "sessions", store_metadata: true });
-    const cookie = await login(env);
-    await start(env, cookie);
-    const settings = env.library.settings();
-    const value = findCookie(parseCookieHeader(cookie), settings.cookieName) as string;
-    const judge = (revocation: typeof revocationProblem | null) => {
-      const verified = verifiedEntryOf(settings, value);
-      assert.ok(verified, "verified before");
-      return checkVerifiedBy(revocation, verified, settings, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source);
-    };
-    assert.ok(judge(revocationProblem), "the registry asked: not revoked");
-    assert.equal(judge(null), null, "a registry, and no step to ask it: the full path's");
-    const asked: string[] = [];
-    assert.equal(judge((_settings, audience, subject) => (asked.push(audience + "/" + subject), "session revoked")), null, "the step's answer decides");
-    assert.deepEqual(asked, ["default/alice"]);
-    const plain = createEnv(COOKIE_OPTIONS);
-    const plainCookie = await login(plain);
-    await start(plain, plainCookie);
-    const plainSettings = plain.library.settings();
-    const plainValue = findCookie(parseCookieHeader(plainCookie), plainSettings.cookieName) as string;
-    const verified = verifiedEntryOf(plainSettings, plainValue);
-    assert.ok(verified);
-    const found = checkVerifiedBy(null, verified, plainSettings, plain.platform, plainValue, plain.clock.now, createMemoryExchange({ cookie: plainCookie }), (source) => source);
-    assert.equal(found && found.subject, "alice", "no registry: no step needed");
   });
 
   it("shm storage: the record is read on every request; a deleted or replaced record ends the cached session", async () => {
