@@ -58,6 +58,13 @@ export interface Platform {
    */
   storeConnectionOptions?: ReadonlyArray<StoreConnectionOption>;
   /**
+   * A memcached `get` of one key through an nginx location of the request `host` (njs: `r`) that
+   * memcached_passes it (memcached.read_locations): the value, or null when memcached has none (404).
+   * Rejects with the reason on any other answer (the server unreachable: 502, 504). Absent where
+   * nginx does not run the request.
+   */
+  locationGet?(host: unknown, location: string, key: string): Promise<string | null>;
+  /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
    * context), false on the njs engine, which clones the module for every request. The in-memory
    * verified cache is only worth filling where it is true.
