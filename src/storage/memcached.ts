@@ -106,6 +106,15 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
   return latest;
 }
 
+type LocationGet = NonNullable<Platform["locationGet"]>;
+
+/** A server's read location, with the handlers of its reads' outcomes (made once per server). */
+interface LocationReader {
+  location: string;
+  answered(value: string | null): string | null;
+  failed(e: unknown): never;
+}
+
 /** A location path as nginx.conf names it: no arguments, spaces or escapes. */
 const LOCATION_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
 
@@ -186,7 +195,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   if (!isValidKey(storageName(naming, "session", "k", "s"))) throw configError("memcached.prefix and suffix must not contain spaces or control characters");
   const timeout = roundTripTimeout(read as { [name: string]: number });
   const bridge = checkBridgeOption("memcached", read.bridge);
-  const locations = readLocations(read.read_locations, servers, platform);
+  const readers = readersOf(readLocations(read.read_locations, servers, platform));
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
@@ -229,20 +238,29 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   }
 
   /**
-   * A record read through the server's read location (memcached_pass): its value or null; a server
-   * that cannot answer is a store incident as over the bridge (remote.ts: logged once, failing closed).
+   * For each server with a read location (memcached_pass), what ends its reads, made once: its value
+   * or null, and a server that cannot answer is a store incident as over the bridge (remote.ts: logged
+   * once, failing closed).
    */
-  function readThrough(host: unknown, location: string, target: string, sessionName: string): Promise<string | null> {
-    const store = "memcached " + target;
-    return (platform.locationGet as NonNullable<Platform["locationGet"]>)(host, location, sessionName).then(
-      function (value) {
-        answered(platform, store);
-        return value;
-      },
-      function (e) {
-        throw unavailable(platform, store, location + ": " + errorText(e));
-      },
-    );
+  function readersOf(locations: { [server: string]: string } | undefined): { [server: string]: LocationReader } | undefined {
+    if (locations === undefined) return undefined;
+    const out: { [server: string]: LocationReader } = {};
+    const named = Object.keys(locations);
+    for (let i = 0; i < named.length; i++) {
+      const store = "memcached " + named[i];
+      const location = locations[named[i]];
+      out[named[i]] = {
+        location: location,
+        answered: function (value) {
+          answered(platform, store);
+          return value;
+        },
+        failed: function (e) {
+          throw unavailable(platform, store, location + ": " + errorText(e));
+        },
+      };
+    }
+    return out;
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -311,10 +329,11 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     },
     get: function (name, key, now, host) {
       const sessionName = storageName(naming, name, key);
-      if (locations !== undefined && host !== undefined) {
-        const target = serverFor(servers, sessionName);
-        const location = locations[target];
-        if (location !== undefined && passableKey(sessionName)) return readThrough(host, location, target, sessionName);
+      if (readers !== undefined && host !== undefined) {
+        const reader = readers[serverFor(servers, sessionName)];
+        if (reader !== undefined && passableKey(sessionName)) {
+          return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
+        }
       }
       return runAndRead(sessionName, [encodeMeta("mg", sessionName, ["v"])], storedValue, singleMetaValue);
     },
