@@ -1,7 +1,8 @@
 # memcached.read_locations: the session check's read of a record through nginx's own memcached_pass
 # (an internal location per server, its upstream with a keepalive pool) instead of the store bridge;
 # writes and deletes still go through the bridge. Against real memcached servers started on loopback by
-# this file, under the engine selected by TEST_NGINX_JS_ENGINE.
+# this file, under the engine selected by TEST_NGINX_JS_ENGINE. TEST 8: the bridge's front on a unix
+# socket, which nginx/store-bridge.conf mentions (ngx.fetch reaches it through js_fetch_proxy).
 #
 # Which path a read took is seen from outside: the read location logs each subrequest it serves
 # (log_subrequest, "$uri $status", never the key) to logs/reads.log. A session is read through the
@@ -229,3 +230,46 @@ use_cookie($cookie);
 GET /app/page
 --- error_code: 200
 --- response_body_like: x-subject: frank
+
+
+
+=== TEST 8: the bridge's front on a unix socket (listen unix:, js_fetch_proxy http://unix:...), no TCP front at all: writes, the first read and logout go through it
+--- main_config
+load_module $TEST_NGINX_MODULES_DIR/ngx_http_js_module.so;
+load_module $TEST_NGINX_MODULES_DIR/ngx_stream_module.so;
+load_module $TEST_NGINX_MODULES_DIR/ngx_stream_js_module.so;
+env NJS_SESSION_CONFIG=$TEST_NGINX_SERVROOT/html/session.json;
+env ACCESS_SECRET=memcached-read-locations-secret-81c0e4;
+stream {
+    js_engine $TEST_NGINX_JS_ENGINE;
+    js_path $TEST_NGINX_REPO_DIR/dist/;
+    include $TEST_NGINX_REPO_DIR/nginx/store-bridge.conf;
+    js_var $njs_session_store_allow "127.0.0.1:*";
+    error_log logs/store-bridge.log info;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/front.sock;
+        include $TEST_NGINX_REPO_DIR/nginx/store-bridge-front.conf;
+        proxy_pass 127.0.0.1:7380;
+    }
+    server {
+        listen 127.0.0.1:7380;
+        include $TEST_NGINX_REPO_DIR/nginx/store-bridge-relay.conf;
+    }
+}
+--- config
+    js_fetch_proxy http://unix:$TEST_NGINX_SERVROOT/front.sock;
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351}}
+--- init
+ok(!StoreServers::port_open(7379), 'no front on TCP');
+my $lines = mint(subject => 'gina', options => { storage => 'memcached', memcached => { port => 11351 } });
+my $key = store_key($lines);
+like(main::mc(11351, "get session:$key\r\n"), qr/^VALUE /, 'written through the unix front');
+my $cookie = cookie_header(@$lines);
+is_deeply([ map { main::app($cookie)->{status} } 1 .. 3 ], [200, 200, 200], 'read through it: opens three times');
+is(http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => csrf_token(cookie_value($lines, 'session'), subject => 'gina') })->{status}, 204, 'logout: 204');
+is(main::mc(11351, "get session:$key\r\n"), "END\r\n", 'deleted through it');
+use_cookie($cookie);
+--- request
+GET /app/page
+--- error_code: 401
