@@ -273,3 +273,44 @@ use_cookie($cookie);
 --- request
 GET /app/page
 --- error_code: 401
+
+
+
+=== TEST 9: auth_request mode: the check runs in the auth subrequest, and its read through the location is a subrequest of that one; logout is seen at once; the server down answers 503 through error_page 401
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11353, "read_locations": {"127.0.0.1:11353": "/_session_memcached_c"}}, "nginx": {"login_url": "/login"}}
+--- config
+    location /ar/ {
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        error_page 401 = @session_login;
+        proxy_set_header X-Subject $session_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /_session_auth { internal; js_content session.authRequest; }
+    location @session_login { js_content session.loginRedirect; }
+--- init
+my ($cookie, $key, $value) = main::minted('hana', port => 11353);
+my @statuses = map { http('GET', '/ar/x', { Cookie => $cookie })->{status} } 1 .. 3;
+is_deeply(\@statuses, [200, 200, 200], 'opens three times');
+is_deeply([ main::reads() ], [("/_session_memcached_c 200\n") x 2], 'the second and third read through the location');
+StoreServers::stop($main::MC{11353});
+is_deeply([ map { http('GET', '/ar/x', { Cookie => $cookie })->{status} } 1 .. 3 ], [503, 503, 503], 'memcached down: store_unavailable_status (503)');
+is(scalar main::error_lines(qr/\[error\].*\[session\].*unavailable/), 1, 'one error line of ours');
+is(scalar main::error_lines(qr/auth request unexpected status/), 0, 'auth_request never saw a status it does not pass on');
+StoreServers::spawn($main::MC{11353});
+my ($after, $after_key, $after_value) = main::minted('hana2', port => 11353);
+my ($status) = poll_status('/ar/x', $after, sub { $_[0] == 200 });
+is($status, 200, 'a session minted after the restart opens');
+is(http('GET', '/ar/x', { Cookie => $after })->{status}, 200, 'and again, through the location');
+is(http('POST', '/logout', { Cookie => $after, 'X-CSRF-Token' => csrf_token($after_value, subject => 'hana2') })->{status}, 204, 'logout: 204');
+is(http('GET', '/ar/x', { Cookie => $after })->{status}, 302, 'the next request is refused: the login redirect');
+use_cookie($after);
+--- request
+GET /ar/page
+--- error_code: 302
+--- no_error_log
+[crit]
+[alert]
+auth request unexpected status
+--- error_log
+unavailable
