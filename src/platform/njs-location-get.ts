@@ -14,16 +14,17 @@
 const FOUND = 200;
 const NOT_FOUND = 404;
 
-export function njsLocationGet(host: unknown, location: string, key: string): Promise<string | null> {
+export function njsLocationGet(host: unknown, location: string, key: string): Promise<unknown> {
   try {
-    return (host as NginxHTTPRequest).subrequest(location, { args: "k=" + key }).then(locationReply);
+    return (host as NginxHTTPRequest).subrequest(location, { args: "k=" + key });
   } catch (e) {
     // njs refuses a subrequest of an in-memory subrequest: said as a failed read, never thrown past the check.
     return Promise.reject(e);
   }
 }
 
-function locationReply(reply: NginxHTTPRequest): string | null {
+export function njsLocationValue(answer: unknown): string | null {
+  const reply = answer as NginxHTTPRequest;
   const status = reply.status;
   if (status === FOUND) return reply.responseText === undefined ? "" : String(reply.responseText);
   if (status === NOT_FOUND) return null;

@@ -107,11 +107,12 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
 }
 
 type LocationGet = NonNullable<Platform["locationGet"]>;
+type LocationValue = NonNullable<Platform["locationValue"]>;
 
 /** A server's read location, with the handlers of its reads' outcomes (made once per server). */
 interface LocationReader {
   location: string;
-  answered(value: string | null): string | null;
+  answered(answer: unknown): string | null;
   failed(e: unknown): never;
 }
 
@@ -124,7 +125,7 @@ const LOCATION_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
  */
 function readLocations(value: unknown, servers: string[], platform: Platform): { [server: string]: string } | undefined {
   if (value === undefined) return undefined;
-  if (!platform.locationGet) throw configError("memcached.read_locations needs nginx (memcached_pass): leave it out here");
+  if (!platform.locationGet || !platform.locationValue) throw configError("memcached.read_locations needs nginx (memcached_pass): leave it out here");
   const out: { [server: string]: string } = {};
   const named = Object.keys(value as object);
   for (let i = 0; i < named.length; i++) {
@@ -246,18 +247,27 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     if (locations === undefined) return undefined;
     const out: { [server: string]: LocationReader } = {};
     const named = Object.keys(locations);
+    const valueOf = platform.locationValue as LocationValue;
     for (let i = 0; i < named.length; i++) {
       const store = "memcached " + named[i];
       const location = locations[named[i]];
+      const failed = function (e: unknown): never {
+        throw unavailable(platform, store, location + ": " + errorText(e));
+      };
       out[named[i]] = {
         location: location,
-        answered: function (value) {
+        // The answer read in this step, not in one of the platform's own (a promise step costs more).
+        answered: function (answer) {
+          let value: string | null;
+          try {
+            value = valueOf(answer);
+          } catch (e) {
+            return failed(e);
+          }
           answered(platform, store);
           return value;
         },
-        failed: function (e) {
-          throw unavailable(platform, store, location + ": " + errorText(e));
-        },
+        failed: failed,
       };
     }
     return out;

@@ -301,6 +301,8 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
   const exchanged: StoreRequest[] = [];
   const logged: string[] = [];
   let answer: (location: string, key: string) => Promise<string | null> = () => Promise.resolve("value");
+  /** A status the location answers instead of 200/404 (the server unreachable: 502). */
+  let failingStatus = 0;
   const nginxLike = Object.assign(Object.create(platform) as Platform, {
     log: (level: string, message: string) => logged.push(level + " " + message),
     storeExchange: (request: StoreRequest) => {
@@ -309,7 +311,14 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
     },
     locationGet: (host: unknown, location: string, key: string) => {
       reads.push([host, location, key]);
-      return answer(location, key);
+      return answer(location, key).then((value) => ({ status: failingStatus || (value === null ? 404 : 200), value: value }));
+    },
+    // As the njs platform reads a subrequest's reply: 200 the value, 404 none, else an error.
+    locationValue: (reply: unknown) => {
+      const { status, value } = reply as { status: number; value: string | null };
+      if (status === 404) return null;
+      if (status !== 200) throw new Error("memcached_pass location answered " + status);
+      return value;
     },
   });
   const SID = "k".repeat(43);
@@ -319,6 +328,7 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
     exchanged.length = 0;
     logged.length = 0;
     answer = () => Promise.resolve("value");
+    failingStatus = 0;
   }
 
   it("names a location per server, each server as `servers` names it; a server of no list or a location that is no path is refused", () => {
@@ -384,5 +394,10 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
     answer = () => Promise.resolve("value");
     assert.equal(await storage.get("session", SID, 1700000000, REQUEST), "value");
     assert.equal(logged.filter((line) => line.startsWith("warn") && /127\.0\.0\.1:11213 answers again/.test(line)).length, 1);
+    failingStatus = 504;
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(Promise.resolve(storage.get("session", SID, 1700000000, REQUEST)), /memcached 127\.0\.0\.1:11213/);
+    }
+    assert.equal(logged.filter((line) => /^error .*unavailable: \/_mc: memcached_pass location answered 504 /.test(line)).length, 1, "a 504 answer: one line");
   });
 });
