@@ -7,7 +7,8 @@
  *      redis and memcached storage: by logging in through nginx itself); a redis-server and a
  *      memcached on core 1 are the network stores, reached through the store bridge, each in the
  *      default mode (every request asks the store) and in the bounded-staleness mode
- *      (store_revalidate, the "-bounded-" scenarios);
+ *      (store_revalidate, the "-bounded-" scenarios); memcached also with the check's read through
+ *      nginx's memcached_pass (memcached.read_locations, the "-memcached-pass-" scenarios);
  *   3. starts every nginx instance at once, each with one worker pinned to core 0; the upstream app
  *      and wrk share core 1;
  *   4. runs each scenario for BENCH_DURATION seconds, BENCH_ROUNDS times, the rounds interleaved so
@@ -164,7 +165,14 @@ const BASE_SESSION = {
 const REDIS_PORT = nextPort++;
 const MEMCACHED_PORT = nextPort++;
 
-type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "redis-bounded" | "memcached-bounded";
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded";
+
+/**
+ * memcached.read_locations (the "memcached-pass" instances): the check's read through nginx's
+ * memcached_pass, an upstream with a keepalive pool, as docs/several-nodes.md configures it.
+ */
+const MEMCACHED_READ_LOCATION = "/_session_memcached";
+const memcachedReadUpstream = `    upstream session_memcached { server 127.0.0.1:${MEMCACHED_PORT}; keepalive 8; }\n`;
 
 /**
  * store_revalidate of the bounded-staleness instances (issue 16's "e.g. 1 s"): within it a node answers
@@ -225,13 +233,16 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
   const port = nextPort++;
   const shm = kind === "shm";
   const bounded = kind === "redis-bounded" || kind === "memcached-bounded";
-  const storage = bounded ? kind.replace("-bounded", "") : kind;
+  const pass = kind === "memcached-pass";
+  const storage = bounded ? kind.replace("-bounded", "") : pass ? "memcached" : kind;
   const network = storage === "redis" || storage === "memcached" ? bridge(engine) : null;
   const session = {
     ...BASE_SESSION,
     ...(shm ? { storage: "shm", shm: { zone: "sessions" } } : {}),
     ...(storage === "redis" ? { storage: "redis", redis: { port: REDIS_PORT } } : {}),
-    ...(storage === "memcached" ? { storage: "memcached", memcached: { port: MEMCACHED_PORT } } : {}),
+    ...(storage === "memcached"
+      ? { storage: "memcached", memcached: { port: MEMCACHED_PORT, ...(pass ? { read_locations: { [`127.0.0.1:${MEMCACHED_PORT}`]: MEMCACHED_READ_LOCATION } } : {}) } }
+      : {}),
     ...(bounded ? { store_revalidate: STORE_REVALIDATE_MS } : {}),
     ...(kind === "refresh" ? { touch_threshold: 0 } : {}),
   };
@@ -245,7 +256,7 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     js_path ${repo}/dist/;
     include ${repo}/nginx/njs-session.conf;
     variables_hash_max_size 2048;
-${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${upstreamBlock}
+${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${pass ? memcachedReadUpstream : ""}${upstreamBlock}
     server {
         listen 127.0.0.1:${port} backlog=4096;
         location /app/ {
@@ -260,7 +271,7 @@ ${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zo
         }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
+${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
   };
 }
 
@@ -430,7 +441,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
       { id: `${prefix}-cookie-warm`, label: `${E}: cookie, warm`, engine, job: "cookie-warm", instance: on.cookie, path: "/app/", cookies: file("cookie-warm.txt"), expect: ok, group: "protected" },
       { id: `${prefix}-cookie-cold`, label: `${E}: cookie, cold`, engine, job: "cookie-cold", instance: on.cookie, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
     ];
-    for (const kind of ["shm", "redis", "memcached"]) {
+    for (const kind of ["shm", "redis", "memcached", "memcached-pass"]) {
       const instance = on[kind];
       if (!instance) continue;
       pools.push([instance, file(`${instance.name}-pool.txt`)]);
@@ -471,7 +482,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
 
   for (const engine of settings.engines) {
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "redis-bounded", "memcached-bounded"] as Kind[]) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded"] as Kind[]) {
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }

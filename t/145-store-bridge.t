@@ -467,6 +467,9 @@ my @cases = (
     ['a bare LF (memcached ends a line there)', 1, "mn\nms mc:smuggled 1\r\nx\r\n"],
     ['a data block of another size',  1, "ms mc:smuggled 3\r\nx\r\nmn\r\n"],
     ['the q flag (no reply on a miss)', 1, "mg mc:none v q\r\n"],
+    # The line is decoded as UTF-8: an invalid sequence must not swallow the space before the flag.
+    ['the q flag after invalid UTF-8', 1, "mg mc:none\xc3 q\r\n"],
+    ['the q flag after a truncated sequence', 1, "mg mc:none\xe2\x82 q\r\n"],
     ['noreply',                       1, "set mc:smuggled 0 0 1 noreply\r\nx\r\n"],
     ['classic get (VALUE ... END)',   1, "get mc:data\r\n"],
 );

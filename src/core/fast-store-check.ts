@@ -93,8 +93,11 @@ export function answerWithinBound<R>(
   return checkVerified(entry, settings, platform, cookie, now, request, bindSourceOf, ANSWERED_WITHIN_BOUND);
 }
 
-/** Asks the store for the record of a session storeCheckable() found. */
-export function askStore(entry: VerifiedSession, settings: Settings, platform: Platform, cookie: string, now: number): StoreQuestion {
+/**
+ * Asks the store for the record of a session storeCheckable() found; `host` is the request's handle
+ * for a storage that reads through it (Storage.get).
+ */
+export function askStore(entry: VerifiedSession, settings: Settings, platform: Platform, cookie: string, now: number, host?: unknown): StoreQuestion {
   const key = storageKeyOf(settings, platform, entry.sid);
   const registry = settings.registry;
   if (registry && registry.readChecked) {
@@ -108,7 +111,7 @@ export function askStore(entry: VerifiedSession, settings: Settings, platform: P
       return question;
     }
   }
-  return { cookie: cookie, entry: entry, stored: Promise.resolve((settings.storage as Storage).get(settings.cookieName, key, now)) };
+  return { cookie: cookie, entry: entry, stored: Promise.resolve((settings.storage as Storage).get(settings.cookieName, key, now, host)) };
 }
 
 /** fastCheck's verdict on the session asked about, against the record the store answered. */

@@ -58,6 +58,15 @@ export interface Platform {
    */
   storeConnectionOptions?: ReadonlyArray<StoreConnectionOption>;
   /**
+   * A memcached `get` of one key through an nginx location of the request `host` (njs: `r`) that
+   * memcached_passes it (memcached.read_locations), in two calls so that the caller reads the answer
+   * in its own promise step: locationGet sends it (rejects when it cannot), locationValue reads it:
+   * the value, or null when memcached has none (404); it throws with the reason on any other answer
+   * (the server unreachable: 502, 504). Absent where nginx does not run the request.
+   */
+  locationGet?(host: unknown, location: string, key: string): Promise<unknown>;
+  locationValue?(answer: unknown): string | null;
+  /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per
    * context), false on the njs engine, which clones the module for every request. The in-memory
    * verified cache is only worth filling where it is true.

@@ -37,8 +37,12 @@ export interface Storage {
     metadata?: StoreMetadata,
     remember?: boolean,
   ): MaybePromise<void>;
-  /** The stored value, or null/undefined when there is none (expired, deleted, never stored). */
-  get(name: string, key: string, now: number): MaybePromise<string | null | undefined>;
+  /**
+   * The stored value, or null/undefined when there is none (expired, deleted, never stored). `host`:
+   * the host's handle on the request being checked (njs: `r`), for a storage that can read through it
+   * (memcached.read_locations); without it, the storage's own transport.
+   */
+  get(name: string, key: string, now: number, host?: unknown): MaybePromise<string | null | undefined>;
   delete(name: string, key: string, now: number, metadata?: StoreMetadata): MaybePromise<void>;
   /** Sessions of a subject in an audience (only with store_metadata). */
   readMetadata?(name: string, audience: string, subject: string, now: number): MaybePromise<unknown>;

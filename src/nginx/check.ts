@@ -95,7 +95,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         // store_revalidate: what the store said about this session within the bound (store-revalidation.ts).
         const recent = settings.storeRevalidate > 0 ? answerWithinBound(asked, settings, platform, cookie as string, now, r, njsBindSource) : null;
         if (recent) return publishKnown(r, mode, recent, settings, context, now);
-        const question = askStore(asked, settings, platform, cookie as string, now);
+        const question = askStore(asked, settings, platform, cookie as string, now, r);
         // One promise step (each costs the interpreter more than publishing).
         return question.stored.then(
           function (stored) {

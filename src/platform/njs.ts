@@ -14,6 +14,7 @@ import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest, WarmPlatfo
 import { errorCode } from "../core/errors";
 import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
+import { njsLocationGet, njsLocationValue } from "./njs-location-get";
 
 function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
   return buffer instanceof Uint8Array
@@ -131,6 +132,8 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   const platform = createNjsCryptoPlatform(options);
   platform.files = njsFiles;
   platform.storeExchange = fetchFromStore;
+  platform.locationGet = njsLocationGet;
+  platform.locationValue = njsLocationValue;
   return platform;
 }
 

@@ -16,10 +16,15 @@
  * server with the highest hash of server and name wins), so adding or removing a server moves only the
  * keys that must move. A server that is down fails closed for its keys; they are not moved elsewhere,
  * where a second copy could outlive a logout.
+ *
+ * read_locations (opt-in, nginx only): the session check's read of a record from a server goes through
+ * nginx's memcached_pass in the location named for that server, instead of the bridge:
+ *
+ *   "read_locations": { "10.0.0.5:11211": "/_session_memcached_a" }
  */
 
 import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
-import { configError } from "../core/errors";
+import { configError, errorText } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
@@ -101,6 +106,48 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
   return latest;
 }
 
+type LocationGet = NonNullable<Platform["locationGet"]>;
+type LocationValue = NonNullable<Platform["locationValue"]>;
+
+/** A server's read location, with the handlers of its reads' outcomes (made once per server). */
+interface LocationReader {
+  location: string;
+  answered(answer: unknown): string | null;
+  failed(e: unknown): never;
+}
+
+/** A location path as nginx.conf names it: no arguments, spaces or escapes. */
+const LOCATION_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
+
+/**
+ * read_locations checked: { server: location } for the servers listed, each named as in `servers`;
+ * a server of another list, or a platform that cannot read through nginx, is a ConfigError.
+ */
+function readLocations(value: unknown, servers: string[], platform: Platform): { [server: string]: string } | undefined {
+  if (value === undefined) return undefined;
+  if (!platform.locationGet || !platform.locationValue) throw configError("memcached.read_locations needs nginx (memcached_pass): leave it out here");
+  const out: { [server: string]: string } = {};
+  const named = Object.keys(value as object);
+  for (let i = 0; i < named.length; i++) {
+    const server = serverAddress("memcached", named[i], DEFAULT_PORT);
+    if (servers.indexOf(server) < 0) throw configError("memcached.read_locations names " + server + ", which is not one of memcached's servers");
+    const location = (value as { [server: string]: unknown })[named[i]];
+    if (typeof location !== "string" || !LOCATION_PATH.test(location)) {
+      throw configError('memcached.read_locations: each server\'s location must be a path, like "/_session_memcached"');
+    }
+    out[server] = location;
+  }
+  return out;
+}
+
+/**
+ * Whether the location's `set $memcached_key $arg_k` hands memcached this very key: $arg_k ends at "&"
+ * and memcached_pass escapes "%" (with spaces and control characters, which no key holds).
+ */
+function passableKey(key: string): boolean {
+  return key.indexOf("&") < 0 && key.indexOf("%") < 0;
+}
+
 function allReplies(replies: MetaReply[]): MetaReply[] {
   return replies;
 }
@@ -122,6 +169,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     send_timeout: "number",
     read_timeout: "number",
     bridge: "string",
+    read_locations: "object",
     // Only where the platform's transport takes them (Platform.storeConnectionOptions):
     ssl: "boolean",
     ssl_verify: "boolean",
@@ -148,6 +196,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   if (!isValidKey(storageName(naming, "session", "k", "s"))) throw configError("memcached.prefix and suffix must not contain spaces or control characters");
   const timeout = roundTripTimeout(read as { [name: string]: number });
   const bridge = checkBridgeOption("memcached", read.bridge);
+  const readers = readersOf(readLocations(read.read_locations, servers, platform));
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
@@ -187,6 +236,41 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       answered(platform, store);
       return read(replies);
     });
+  }
+
+  /**
+   * For each server with a read location (memcached_pass), what ends its reads, made once: its value
+   * or null, and a server that cannot answer is a store incident as over the bridge (remote.ts: logged
+   * once, failing closed).
+   */
+  function readersOf(locations: { [server: string]: string } | undefined): { [server: string]: LocationReader } | undefined {
+    if (locations === undefined) return undefined;
+    const out: { [server: string]: LocationReader } = {};
+    const named = Object.keys(locations);
+    const valueOf = platform.locationValue as LocationValue;
+    for (let i = 0; i < named.length; i++) {
+      const store = "memcached " + named[i];
+      const location = locations[named[i]];
+      const failed = function (e: unknown): never {
+        throw unavailable(platform, store, location + ": " + errorText(e));
+      };
+      out[named[i]] = {
+        location: location,
+        // The answer read in this step, not in one of the platform's own (a promise step costs more).
+        answered: function (answer) {
+          let value: string | null;
+          try {
+            value = valueOf(answer);
+          } catch (e) {
+            return failed(e);
+          }
+          answered(platform, store);
+          return value;
+        },
+        failed: failed,
+      };
+    }
+    return out;
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -253,8 +337,14 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
           return appendMetadata(name, metadata, entries, now, false);
         });
     },
-    get: function (name, key) {
+    get: function (name, key, now, host) {
       const sessionName = storageName(naming, name, key);
+      if (readers !== undefined && host !== undefined) {
+        const reader = readers[serverFor(servers, sessionName)];
+        if (reader !== undefined && passableKey(sessionName)) {
+          return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
+        }
+      }
       return runAndRead(sessionName, [encodeMeta("mg", sessionName, ["v"])], storedValue, singleMetaValue);
     },
     delete: function (name, key, now, metadata) {

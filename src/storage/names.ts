@@ -30,9 +30,9 @@ export function metadataNames(naming: KeyNaming, name: string, metadata: StoreMe
 export function readStorageOptions(
   storage: string,
   options: StorageOptions | undefined,
-  allowed: { [name: string]: "string" | "number" | "boolean" | "list" },
-): { [name: string]: string | number | boolean | unknown[] | undefined } {
-  const out: { [name: string]: string | number | boolean | unknown[] | undefined } = {};
+  allowed: { [name: string]: "string" | "number" | "boolean" | "list" | "object" },
+): { [name: string]: string | number | boolean | unknown[] | object | undefined } {
+  const out: { [name: string]: string | number | boolean | unknown[] | object | undefined } = {};
   if (options === undefined || options === null) return out;
   if (typeof options !== "object" || Array.isArray(options)) throw configError(storage + " must be an object");
   const names = Object.keys(options);
@@ -48,7 +48,8 @@ export function readStorageOptions(
     }
     if (kind === "boolean" && typeof value !== "boolean") throw configError(storage + "." + name + " must be true or false");
     if (kind === "list" && !Array.isArray(value)) throw configError(storage + "." + name + " must be a list");
-    out[name] = value as string | number | boolean | unknown[];
+    if (kind === "object" && (typeof value !== "object" || Array.isArray(value))) throw configError(storage + "." + name + " must be an object");
+    out[name] = value as string | number | boolean | unknown[] | object;
   }
   return out;
 }

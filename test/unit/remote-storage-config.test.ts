@@ -16,7 +16,7 @@ import type { Platform, StoreRequest } from "../../src/core/platform";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { STORE_CONNECTION_OPTIONS } from "../../src/platform/node-store";
-import { createMemcachedStorage } from "../../src/storage/memcached";
+import { createMemcachedStorage, serverFor } from "../../src/storage/memcached";
 import { createRedisStorage } from "../../src/storage/redis";
 import { DEFAULT_TIMEOUT_MS, roundTripTimeout, serverAddress } from "../../src/storage/remote";
 
@@ -293,5 +293,111 @@ describe("connection options where the transport takes them (Node)", () => {
     assert.deepEqual(cluster.tls, { verify: true, serverName: "store.internal" });
     assertConfigError(() => buildHere(createRedisStorage, { socket: "/run/redis.sock", nodes: ["10.0.0.8:7000"] }), /redis\.socket is a single server's/);
     assertConfigError(() => buildHere(createRedisStorage, { socket: "/run/redis.sock", master: "m", sentinels: ["10.0.0.7"] }), /redis\.socket is a single server's/);
+  });
+});
+
+describe("memcached.read_locations (the check's read through nginx's memcached_pass)", () => {
+  const reads: Array<[unknown, string, string]> = [];
+  const exchanged: StoreRequest[] = [];
+  const logged: string[] = [];
+  let answer: (location: string, key: string) => Promise<string | null> = () => Promise.resolve("value");
+  /** A status the location answers instead of 200/404 (the server unreachable: 502). */
+  let failingStatus = 0;
+  const nginxLike = Object.assign(Object.create(platform) as Platform, {
+    log: (level: string, message: string) => logged.push(level + " " + message),
+    storeExchange: (request: StoreRequest) => {
+      exchanged.push(request);
+      return Promise.resolve(new TextEncoder().encode("VA 3\r\nbig\r\n"));
+    },
+    locationGet: (host: unknown, location: string, key: string) => {
+      reads.push([host, location, key]);
+      return answer(location, key).then((value) => ({ status: failingStatus || (value === null ? 404 : 200), value: value }));
+    },
+    // As the njs platform reads a subrequest's reply: 200 the value, 404 none, else an error.
+    locationValue: (reply: unknown) => {
+      const { status, value } = reply as { status: number; value: string | null };
+      if (status === 404) return null;
+      if (status !== 200) throw new Error("memcached_pass location answered " + status);
+      return value;
+    },
+  });
+  const SID = "k".repeat(43);
+  const REQUEST = { request: "r" };
+  function reset(): void {
+    reads.length = 0;
+    exchanged.length = 0;
+    logged.length = 0;
+    answer = () => Promise.resolve("value");
+    failingStatus = 0;
+  }
+
+  it("names a location per server, each server as `servers` names it; a server of no list or a location that is no path is refused", () => {
+    const storage = (options: unknown) => createMemcachedStorage(options as StorageOptions, nginxLike);
+    storage({ port: 11211, read_locations: { "127.0.0.1:11211": "/_session_memcached" } });
+    storage({ servers: ["10.0.0.5", "10.0.0.6:11212"], read_locations: { "10.0.0.5": "/_mc/a", "10.0.0.6:11212": "/_mc/b" } });
+    assertConfigError(() => storage({ port: 11211, read_locations: { "127.0.0.1:11212": "/_mc" } }), /read_locations names 127\.0\.0\.1:11212, which is not one of memcached's servers/);
+    for (const location of ["", "_mc", "/_mc?k=1", "/_mc x", "/_m%63", 42]) {
+      assertConfigError(() => storage({ port: 11211, read_locations: { "127.0.0.1:11211": location } }), /each server's location must be a path/);
+    }
+    assertConfigError(() => storage({ port: 11211, read_locations: ["/_mc"] }), /memcached\.read_locations must be an object/);
+  });
+
+  it("a platform that cannot read through nginx (Node) refuses the option", () => {
+    assertConfigError(() => build(createMemcachedStorage, { port: 11211, read_locations: { "127.0.0.1:11211": "/_mc" } }), /read_locations needs nginx/);
+  });
+
+  it("the check's read (a request handle given) goes through the server's location with the record's name; other reads through the bridge", async () => {
+    reset();
+    const storage = createMemcachedStorage({ port: 11211, prefix: "p", read_locations: { "127.0.0.1:11211": "/_mc" } } as StorageOptions, nginxLike);
+    assert.equal(await storage.get("session", SID, 1700000000, REQUEST), "value");
+    assert.deepEqual(reads, [[REQUEST, "/_mc", "p:session:" + SID]]);
+    assert.equal(exchanged.length, 0);
+    assert.equal(await storage.get("session", SID, 1700000000), "big", "without a request handle: the bridge");
+    assert.equal(reads.length, 1);
+    assert.equal(exchanged.length, 1);
+  });
+
+  it("a miss is no record; a server without a location, or a key with & or %, is read through the bridge", async () => {
+    reset();
+    answer = () => Promise.resolve(null);
+    const two = createMemcachedStorage({ servers: ["10.0.0.5:11211", "10.0.0.6:11211"], read_locations: { "10.0.0.5:11211": "/_mc" } } as StorageOptions, nginxLike);
+    let viaLocation = 0;
+    for (let i = 0; i < 16; i++) {
+      const sid = String(i).padStart(43, "s");
+      const value = await two.get("session", sid, 1700000000, REQUEST);
+      if (serverFor(["10.0.0.5:11211", "10.0.0.6:11211"], "session:" + sid) === "10.0.0.5:11211") {
+        viaLocation++;
+        assert.equal(value, null);
+      } else assert.equal(value, "big");
+    }
+    assert.ok(viaLocation > 0 && viaLocation < 16, viaLocation + " of 16 on the server with a location");
+    assert.equal(reads.length, viaLocation);
+    assert.equal(exchanged.length, 16 - viaLocation);
+    for (const prefix of ["a&b", "a%b"]) {
+      reset();
+      const storage = createMemcachedStorage({ port: 11211, prefix: prefix, read_locations: { "127.0.0.1:11211": "/_mc" } } as StorageOptions, nginxLike);
+      assert.equal(await storage.get("session", SID, 1700000000, REQUEST), "big");
+      assert.deepEqual([reads.length, exchanged.length], [0, 1], prefix);
+    }
+  });
+
+  it("a location that fails is StoreUnavailable, logged once per incident, and its end once", async () => {
+    reset();
+    const storage = createMemcachedStorage({ port: 11213, read_locations: { "127.0.0.1:11213": "/_mc" } } as StorageOptions, nginxLike);
+    answer = () => Promise.reject(new Error("memcached_pass location answered 502"));
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(Promise.resolve(storage.get("session", SID, 1700000000, REQUEST)), (e: Error) => /memcached 127\.0\.0\.1:11213/.test(e.message) && e.name !== "ConfigError");
+    }
+    assert.deepEqual(logged.filter((line) => line.startsWith("error")), [
+      "error [session] memcached 127.0.0.1:11213 unavailable: /_mc: memcached_pass location answered 502 (requests needing it fail closed; logged once until it answers again)",
+    ]);
+    answer = () => Promise.resolve("value");
+    assert.equal(await storage.get("session", SID, 1700000000, REQUEST), "value");
+    assert.equal(logged.filter((line) => line.startsWith("warn") && /127\.0\.0\.1:11213 answers again/.test(line)).length, 1);
+    failingStatus = 504;
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(Promise.resolve(storage.get("session", SID, 1700000000, REQUEST)), /memcached 127\.0\.0\.1:11213/);
+    }
+    assert.equal(logged.filter((line) => /^error .*unavailable: \/_mc: memcached_pass location answered 504 /.test(line)).length, 1, "a 504 answer: one line");
   });
 });

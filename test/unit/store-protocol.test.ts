@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { asciiText, findLineEnd, INCOMPLETE, MALFORMED, readInteger } from "../../src/storage/protocol/lines";
+import { asciiText, findLineEnd, INCOMPLETE, lineText, MALFORMED, readInteger } from "../../src/storage/protocol/lines";
 import {
   encodeMeta,
   isValidKey,
@@ -162,6 +162,26 @@ describe("protocol lines (lines.ts)", () => {
     assert.equal(read("+4"), null);
     assert.equal(read("1.5"), null);
     assert.equal(read("9".repeat(16)), null, "more digits than a double holds exactly");
+  });
+
+  it("lineText decodes a range as UTF-8 the same from a Buffer (its own decoder) as from a plain Uint8Array (a view), invalid sequences without swallowing the ASCII after them", () => {
+    const texts: Array<number[]> = [
+      [...utf8("xx mg k v q\r\n")],
+      [0x6d, 0x67, 0x20, 0x6b, 0xc3, 0x20, 0x71],
+      [0x6d, 0x67, 0xe2, 0x82, 0x20, 0x71, 0x20],
+      [0xff, 0x80, 0x20, 0xf0, 0x9f, 0x98, 0x80, 0x20, 0xed, 0xa0, 0x80, 0x0a],
+    ];
+    for (const bytes of texts) {
+      const plain = new Uint8Array(bytes);
+      const buffer = Buffer.from(bytes);
+      for (let start = 0; start <= 2; start++) {
+        const expected = new TextDecoder().decode(plain.subarray(start, bytes.length - 1));
+        assert.equal(lineText(plain, start, bytes.length - 1), expected, JSON.stringify(bytes));
+        assert.equal(lineText(buffer, start, bytes.length - 1), expected, JSON.stringify(bytes) + " (Buffer)");
+      }
+    }
+    const flagged = Buffer.from([0x6d, 0x67, 0x20, 0x6b, 0xc3, 0x20, 0x71, 0x0d, 0x0a]);
+    assert.equal(metaCommandsEnd(flagged, 0, flagged.length, 1), MALFORMED, "the q flag after invalid UTF-8, in a Buffer");
   });
 
   it("asciiText maps each byte to one char", () => {

@@ -60,12 +60,21 @@ export function readInteger(bytes: Uint8Array, start: number, end: number): numb
   return negative ? -value : value;
 }
 
+/** A Buffer's own decoder of a range (njs and Node), which a plain Uint8Array does not have. */
+interface RangeDecoder {
+  toString(encoding: "utf8", start: number, end: number): string;
+}
+
+const PLAIN_TO_STRING = Uint8Array.prototype.toString;
+
 /**
  * A protocol line's text, decoded by the engine (UTF-8): a JavaScript loop costs the interpreters
  * about a microsecond a byte. Spaces and line feeds come out as they went in (an invalid sequence
  * becomes U+FFFD without swallowing the ASCII byte after it), and they are all a reader splits on.
+ * A Buffer (the bridge's data, Node's socket data) decodes the range itself: no view to make first.
  */
 export function lineText(bytes: Uint8Array, start: number, end: number): string {
+  if (bytes.toString !== PLAIN_TO_STRING) return (bytes as unknown as RangeDecoder).toString("utf8", start, end);
   return utf8Decode(bytes.subarray(start, end));
 }
 
