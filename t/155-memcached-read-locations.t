@@ -314,3 +314,23 @@ GET /ar/page
 auth request unexpected status
 --- error_log
 unavailable
+
+
+
+=== TEST 10: a read location that is not the memcached_pass one (misnamed): refused loudly as a store incident, never read as "no record"
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_misnamed"}}}
+--- init
+my ($cookie) = main::minted('ivan', port => 11351);
+is(main::app($cookie)->{status}, 200, 'the first request opens the session (through the bridge)');
+is_deeply([ map { main::app($cookie)->{status} } 1 .. 3 ], [503, 503, 503], 'then the read through the misnamed location fails closed: 503');
+my @ours = error_lines(qr/\[error\].*\[session\].*unavailable/);
+is(scalar @ours, 1, 'one error line of ours') or diag(join '', @ours);
+like($ours[0] // '', qr{memcached 127\.0\.0\.1:11351 unavailable: /_session_memcached_misnamed: is not a memcached_pass location}, 'naming the location and what is wrong');
+use_cookie($cookie);
+--- request
+GET /app/page
+--- error_code: 503
+--- no_error_log
+[crit]
+[alert]

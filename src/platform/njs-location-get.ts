@@ -25,6 +25,10 @@ export function njsLocationGet(host: unknown, location: string, key: string): Pr
 
 export function njsLocationValue(answer: unknown): string | null {
   const reply = answer as NginxHTTPRequest;
+  // Only the documented location sets $memcached_key. A misnamed one answers whatever serves that
+  // path (a 404 would read as "no record", a page as a record that never matches): refused as a store
+  // incident, so the operator sees it at once and protected locations fail closed.
+  if (!reply.variables.memcached_key) throw new Error("is not a memcached_pass location (it set no $memcached_key)");
   const status = reply.status;
   if (status === FOUND) return reply.responseText === undefined ? "" : String(reply.responseText);
   if (status === NOT_FOUND) return null;
