@@ -49,9 +49,8 @@ export function coldCheck<R>(
   const cache = settings.verifiedCache;
   const storage = settings.storage;
   if (!cache || !cookie || (storage && !storage.synchronous)) return null;
-  const parsed = parseHeader(cookie);
-  const header = parsed.header;
-  if (!header) return null;
+  const header = parseHeader(cookie);
+  if (typeof header === "string") return null;
   if (
     // A chunked cookie (the full path gathers the chunks), or one of the wrong size; with a storage
     // the header alone is the cookie.
@@ -61,14 +60,14 @@ export function coldCheck<R>(
     // Due for a touch or a re-save: the full path opens it and refreshes in one go.
     refreshDue(settings, header, now) !== RefreshDue.Nothing
   ) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
   const prk = pseudorandomKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
   const sid = encodeBase64Url(header.sid);
@@ -76,7 +75,7 @@ export function coldCheck<R>(
   const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.
   if ((storage && !record) || ciphertextText.length !== header.dataSize) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
   const ciphertext = decodeBase64Url(ciphertextText);

@@ -365,9 +365,8 @@ export class Session {
     // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
     const cache = remember ? null : settings.verifiedCache;
     const cached = cache ? cache.get(cookie) : null;
-    const parsed = parseHandedOnHeader(cookie);
-    if (!parsed.header) return failed(parsed.error);
-    const header = parsed.header;
+    const header = parseHandedOnHeader(cookie);
+    if (typeof header === "string") return failed(header);
 
     if (storageFlagsMismatch(settings, header.flags)) return failed("invalid session flags");
     const expired = lifetimeProblem(settings, remember, header, now);
