@@ -50,12 +50,31 @@ function hostReadsStandardAlphabet(): boolean {
  * looked for apart. A RegExp over the text, or encoding the bytes again, costs QuickJS more.
  */
 export function decodeBase64Url(text: string): Uint8Array | null {
+  const decoded = decodeBase64UrlHostBytes(text);
+  return decoded && new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+}
+
+/**
+ * decodeBase64Url's bytes as the host's decoder made them (a Buffer), without the plain view over them:
+ * for bytes that are only read or copied whole (a ciphertext handed to the decryption). The view costs
+ * QuickJS a constructor call; a subarray of a Buffer costs it a construction through Buffer's species,
+ * dearer than one of a plain view, so bytes that are cut into parts (a header) go through decodeBase64Url.
+ */
+export function decodeBase64UrlHostBytes(text: string): Uint8Array | null {
   const length = text.length;
   if (length % 4 === 1) return null;
   const decoded = NATIVE.from(text, "base64url");
   if (decoded.length !== (length * 3) >>> 2) return null;
   if (hostReadsStandardAlphabet() && (text.indexOf("+") >= 0 || text.indexOf("/") >= 0)) return null;
-  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+  return decoded;
+}
+
+/**
+ * The first `size` bytes of `bytes` as a plain view: for a digest (a Buffer under njs and Node), whose
+ * own subarray costs QuickJS a construction through Buffer's species.
+ */
+export function leadingBytes(bytes: Uint8Array, size: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
 }
 
 // Pure: a bundle that never encodes (the store bridge) drops them.
