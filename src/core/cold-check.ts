@@ -87,10 +87,9 @@ export function coldCheck<R>(
     // The Session's rule for what it opens; what it refuses is not cached (the full path says why).
     const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
     if (!("entries" in opened)) return null;
-    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid));
-    // The parse, for the judgement and the cache (an in-memory cache holds this very object; the zone's
-    // text keeps the entries).
-    verified.entries = opened.entries;
+    // With the parse, for the judgement and the cache (an in-memory cache holds this very object; the
+    // zone's text keeps the entries).
+    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid), opened.entries);
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     return checkJustVerified(verified, settings, opened.index, now);
   });
