@@ -11,6 +11,7 @@
 interface NativeBuffer {
   from(text: string, encoding: "base64url"): Uint8Array;
   from(bytes: Uint8Array): { toString(encoding: "base64url"): string };
+  prototype: { toString: (this: Uint8Array, encoding: "base64url") => string };
 }
 const NATIVE = Buffer as unknown as NativeBuffer;
 /** Length of the unpadded base64url text for `size` bytes. */
@@ -19,11 +20,29 @@ export function base64UrlSize(size: number): number {
 }
 
 /**
- * From the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
- * builds (and drops) a TypeError, stack trace included, for anything else. The copy is the cheaper part.
+ * Where the host's Buffer encodes any byte view in place (njs's QuickJS engine), Buffer's toString
+ * called on the view itself; elsewhere (Node's works on its Buffers only) a Buffer copy of the view,
+ * from the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
+ * builds (and drops) a TypeError, stack trace included, for anything else. The copy costs QuickJS a
+ * Buffer allocation per encoding (a session id, a loggable id, a header on every cold request).
  */
 export function encodeBase64Url(bytes: Uint8Array): string {
-  return NATIVE.from(bytes).toString("base64url");
+  return hostEncodesViews() ? NATIVE.prototype.toString.call(bytes, "base64url") : NATIVE.from(bytes).toString("base64url");
+}
+
+/** Whether Buffer's toString encodes a plain Uint8Array (asked of the host once, on first use). */
+let encodesViews: boolean | undefined;
+
+function hostEncodesViews(): boolean {
+  if (encodesViews === undefined) {
+    try {
+      encodesViews = NATIVE.prototype.toString.call(new Uint8Array([0xfb, 0xff]), "base64url") === "-_8";
+    } catch (e) {
+      // Node: its toString asks the Buffer for its own encoders.
+      encodesViews = false;
+    }
+  }
+  return encodesViews;
 }
 
 /**
