@@ -67,25 +67,21 @@ function hostReadsStandardAlphabet(): boolean {
  * floor(3n / 4) bytes, and the hosts' decoders give fewer for any other character (njs stops at the
  * first one, Node skips each), except "+" and "/" on a host that reads them (Node), where they are
  * looked for apart. A RegExp over the text, or encoding the bytes again, costs QuickJS more.
- */
-export function decodeBase64Url(text: string): Uint8Array | null {
-  const decoded = decodeBase64UrlHostBytes(text);
-  return decoded && new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
-}
-
-/**
- * decodeBase64Url's bytes as the host's decoder made them (a Buffer), without the plain view over them:
+ *
+ * `hostBytes`: the bytes as the host's decoder made them (a Buffer), without a plain view over them,
  * for bytes that are only read or copied whole (a ciphertext handed to the decryption). The view costs
  * QuickJS a constructor call; a subarray of a Buffer costs it a construction through Buffer's species,
- * dearer than one of a plain view, so bytes that are cut into parts (a header) go through decodeBase64Url.
+ * dearer than one of a plain view, so bytes that are cut into parts (a header) get the view. A flag,
+ * not a second function around this one: the njs engine's warm check decodes a key on every request,
+ * and a call more costs it.
  */
-export function decodeBase64UrlHostBytes(text: string): Uint8Array | null {
+export function decodeBase64Url(text: string, hostBytes?: boolean): Uint8Array | null {
   const length = text.length;
   if (length % 4 === 1) return null;
   const decoded = NATIVE.from(text, "base64url");
   if (decoded.length !== (length * 3) >>> 2) return null;
   if (hostReadsStandardAlphabet() && (text.indexOf("+") >= 0 || text.indexOf("/") >= 0)) return null;
-  return decoded;
+  return hostBytes ? decoded : new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
 }
 
 /**

@@ -15,7 +15,7 @@
  * is never decrypted twice.
  */
 
-import { decodeBase64UrlHostBytes, encodeBase64Url } from "./bytes";
+import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
@@ -78,7 +78,7 @@ export function coldCheck<R>(
     handOnHeader(cookie, header);
     return null;
   }
-  const ciphertext = decodeBase64UrlHostBytes(ciphertextText);
+  const ciphertext = decodeBase64Url(ciphertextText, true);
   if (!ciphertext) return null;
   const keys = deriveAesKeyAndIvFromPrk(platform, prk, header.sid);
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {

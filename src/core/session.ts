@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, decodeBase64Url, decodeBase64UrlHostBytes, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
@@ -449,7 +449,7 @@ export class Session {
     const known = read.verified && read.verified.ciphertext === ciphertextText ? read.verified : null;
     let ciphertext: Uint8Array | null = null;
     if (!known) {
-      ciphertext = decodeBase64UrlHostBytes(ciphertextText);
+      ciphertext = decodeBase64Url(ciphertextText, true);
       if (!ciphertext) return failed("unable to base64url decode session data");
     }
     const ikm = read.keyIndex === 0 ? this.settings.ikm : this.settings.ikmFallbacks[read.keyIndex - 1];
