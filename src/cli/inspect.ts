@@ -258,9 +258,8 @@ export async function inspect(args: Arguments): Promise<number> {
     throw asCoreFailure(e);
   }
   const chosen = chooseCookie(readInput(args.positionals[0]), settings, args);
-  const parsed = parseHeader(chosen.value);
-  if (!parsed.header) throw cliFailure(EXIT.MALFORMED, "not a session cookie: " + parsed.error);
-  const header = parsed.header;
+  const header = parseHeader(chosen.value);
+  if (typeof header === "string") throw cliFailure(EXIT.MALFORMED, "not a session cookie: " + header);
 
   const timeouts = timeoutsOf(settings, chosen.remember);
   const until = validUntil(timeouts, header, now);

@@ -11,6 +11,7 @@
 interface NativeBuffer {
   from(text: string, encoding: "base64url"): Uint8Array;
   from(bytes: Uint8Array): { toString(encoding: "base64url"): string };
+  prototype: { toString: (this: Uint8Array, encoding: "base64url") => string };
 }
 const NATIVE = Buffer as unknown as NativeBuffer;
 /** Length of the unpadded base64url text for `size` bytes. */
@@ -19,11 +20,29 @@ export function base64UrlSize(size: number): number {
 }
 
 /**
- * From the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
- * builds (and drops) a TypeError, stack trace included, for anything else. The copy is the cheaper part.
+ * Where the host's Buffer encodes any byte view in place (njs's QuickJS engine), Buffer's toString
+ * called on the view itself; elsewhere (Node's works on its Buffers only) a Buffer copy of the view,
+ * from the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
+ * builds (and drops) a TypeError, stack trace included, for anything else. The copy costs QuickJS a
+ * Buffer allocation per encoding (a session id, a loggable id, a header on every cold request).
  */
 export function encodeBase64Url(bytes: Uint8Array): string {
-  return NATIVE.from(bytes).toString("base64url");
+  return hostEncodesViews() ? NATIVE.prototype.toString.call(bytes, "base64url") : NATIVE.from(bytes).toString("base64url");
+}
+
+/** Whether Buffer's toString encodes a plain Uint8Array (asked of the host once, on first use). */
+let encodesViews: boolean | undefined;
+
+function hostEncodesViews(): boolean {
+  if (encodesViews === undefined) {
+    try {
+      encodesViews = NATIVE.prototype.toString.call(new Uint8Array([0xfb, 0xff]), "base64url") === "-_8";
+    } catch (e) {
+      // Node: its toString asks the Buffer for its own encoders.
+      encodesViews = false;
+    }
+  }
+  return encodesViews;
 }
 
 /**
@@ -48,14 +67,29 @@ function hostReadsStandardAlphabet(): boolean {
  * floor(3n / 4) bytes, and the hosts' decoders give fewer for any other character (njs stops at the
  * first one, Node skips each), except "+" and "/" on a host that reads them (Node), where they are
  * looked for apart. A RegExp over the text, or encoding the bytes again, costs QuickJS more.
+ *
+ * `hostBytes`: the bytes as the host's decoder made them (a Buffer), without a plain view over them,
+ * for bytes that are only read or copied whole (a ciphertext handed to the decryption). The view costs
+ * QuickJS a constructor call; a subarray of a Buffer costs it a construction through Buffer's species,
+ * dearer than one of a plain view, so bytes that are cut into parts (a header) get the view. A flag,
+ * not a second function around this one: the njs engine's warm check decodes a key on every request,
+ * and a call more costs it.
  */
-export function decodeBase64Url(text: string): Uint8Array | null {
+export function decodeBase64Url(text: string, hostBytes?: boolean): Uint8Array | null {
   const length = text.length;
   if (length % 4 === 1) return null;
   const decoded = NATIVE.from(text, "base64url");
   if (decoded.length !== (length * 3) >>> 2) return null;
   if (hostReadsStandardAlphabet() && (text.indexOf("+") >= 0 || text.indexOf("/") >= 0)) return null;
-  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+  return hostBytes ? decoded : new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+}
+
+/**
+ * The first `size` bytes of `bytes` as a plain view: for a digest (a Buffer under njs and Node), whose
+ * own subarray costs QuickJS a construction through Buffer's species.
+ */
+export function leadingBytes(bytes: Uint8Array, size: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
 }
 
 // Pure: a bundle that never encodes (the store bridge) drops them.

@@ -49,9 +49,8 @@ export function coldCheck<R>(
   const cache = settings.verifiedCache;
   const storage = settings.storage;
   if (!cache || !cookie || (storage && !storage.synchronous)) return null;
-  const parsed = parseHeader(cookie);
-  const header = parsed.header;
-  if (!header) return null;
+  const header = parseHeader(cookie);
+  if (typeof header === "string") return null;
   if (
     // A chunked cookie (the full path gathers the chunks), or one of the wrong size; with a storage
     // the header alone is the cookie.
@@ -61,14 +60,14 @@ export function coldCheck<R>(
     // Due for a touch or a re-save: the full path opens it and refreshes in one go.
     refreshDue(settings, header, now) !== RefreshDue.Nothing
   ) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
   const prk = pseudorandomKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
   const sid = encodeBase64Url(header.sid);
@@ -76,10 +75,10 @@ export function coldCheck<R>(
   const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.
   if ((storage && !record) || ciphertextText.length !== header.dataSize) {
-    handOnHeader(cookie, parsed);
+    handOnHeader(cookie, header);
     return null;
   }
-  const ciphertext = decodeBase64Url(ciphertextText);
+  const ciphertext = decodeBase64Url(ciphertextText, true);
   if (!ciphertext) return null;
   const keys = deriveAesKeyAndIvFromPrk(platform, prk, header.sid);
   return decryptPayload(platform, keys, header, ciphertext).then(function (decrypted) {
@@ -88,10 +87,9 @@ export function coldCheck<R>(
     // The Session's rule for what it opens; what it refuses is not cached (the full path says why).
     const opened = openPayload(plaintext, settings.audience, !!storage, record ? record[1] : undefined);
     if (!("entries" in opened)) return null;
-    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid));
-    // The parse, for the judgement and the cache (an in-memory cache holds this very object; the zone's
-    // text keeps the entries).
-    verified.entries = opened.entries;
+    // With the parse, for the judgement and the cache (an in-memory cache holds this very object; the
+    // zone's text keeps the entries).
+    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid), opened.entries);
     cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     return checkJustVerified(verified, settings, opened.index, now);
   });

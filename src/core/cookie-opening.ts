@@ -10,6 +10,7 @@ import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_D
 import { headerTag, SessionHeader, setIdlingOffset, setMac } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
+import type { SessionEntry } from "./session";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
 
@@ -100,6 +101,8 @@ export function payloadText(platform: Pick<Platform, "inflateRaw">, header: Sess
 /**
  * What the verified cache keeps of a cookie whose MAC and decryption both held. `sid` is the header's
  * session id as base64url text: a caller that read a record already encoded it for the storage key.
+ * `entries`: decodeEntries' result for `plaintext`, when the caller hands its parse on (the cold
+ * check); in the object from the start, as a property added later costs QuickJS a shape change.
  */
 export function verifiedEntry(
   settings: Pick<Settings, "keyIds">,
@@ -110,6 +113,7 @@ export function verifiedEntry(
   ciphertext: string,
   plaintext: string,
   loggableId: string,
+  entries?: SessionEntry[],
 ): VerifiedSession {
   return {
     keyId: settings.keyIds[keyIndex],
@@ -122,5 +126,6 @@ export function verifiedEntry(
     idlingOffset: header.idlingOffset,
     sid: sid,
     loggableId: loggableId,
+    entries: entries,
   };
 }

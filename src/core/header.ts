@@ -50,7 +50,11 @@ export function headerMac(header: SessionHeader): Uint8Array {
   return header.bytes.subarray(MAC_OFFSET, MAC_OFFSET + MAC_SIZE);
 }
 
-export type HeaderResult = { header: SessionHeader; error?: undefined } | { header?: undefined; error: string };
+/**
+ * parseHeader's answer: the header, or why the value holds none (a short reason for the log). A string,
+ * not an object around either: every cold request parses a header, and each object costs QuickJS.
+ */
+export type ParsedHeader = SessionHeader | string;
 
 /*
  * Little-endian readers for the header's field sizes, without a loop and each one expression (no
@@ -105,31 +109,29 @@ function write40(b: Uint8Array, at: number, value: number): void {
 }
 
 /** Decodes the first 110 characters of a cookie value. Rejects by shape only; the MAC is checked later. */
-export function parseHeader(cookieValue: string): HeaderResult {
-  if (cookieValue.length < HEADER_ENCODED_SIZE) return { error: "invalid session header" };
+export function parseHeader(cookieValue: string): ParsedHeader {
+  if (cookieValue.length < HEADER_ENCODED_SIZE) return "invalid session header";
   const bytes = decodeBase64Url(cookieValue.substring(0, HEADER_ENCODED_SIZE));
-  if (!bytes || bytes.length !== HEADER_SIZE) return { error: "unable to base64url decode session header" };
-  if (bytes[0] !== COOKIE_TYPE) return { error: "invalid session cookie type" };
+  if (!bytes || bytes.length !== HEADER_SIZE) return "unable to base64url decode session header";
+  if (bytes[0] !== COOKIE_TYPE) return "invalid session cookie type";
   const flags = read16(bytes, FLAGS_OFFSET);
   // The peer ignores unknown bits; we refuse them, as they can only come from a newer format or tampering
   // (and tampering is caught by the MAC anyway, so no valid cookie of 4.x is refused by this).
-  if ((flags & ~KNOWN_FLAGS) !== 0) return { error: "invalid session flags" };
+  if ((flags & ~KNOWN_FLAGS) !== 0) return "invalid session flags";
   return {
-    header: {
-      bytes: bytes,
-      flags: flags,
-      sid: bytes.subarray(SID_OFFSET, SID_OFFSET + SID_SIZE),
-      creationTime: read40(bytes, CREATION_TIME_OFFSET),
-      rollingOffset: read32(bytes, ROLLING_OFFSET_OFFSET),
-      dataSize: read24(bytes, DATA_SIZE_OFFSET),
-      idlingOffset: read24(bytes, IDLING_OFFSET_OFFSET),
-    },
+    bytes: bytes,
+    flags: flags,
+    sid: bytes.subarray(SID_OFFSET, SID_OFFSET + SID_SIZE),
+    creationTime: read40(bytes, CREATION_TIME_OFFSET),
+    rollingOffset: read32(bytes, ROLLING_OFFSET_OFFSET),
+    dataSize: read24(bytes, DATA_SIZE_OFFSET),
+    idlingOffset: read24(bytes, IDLING_OFFSET_OFFSET),
   };
 }
 
 interface HandedOnHeader {
   value: string;
-  parsed: HeaderResult;
+  parsed: ParsedHeader;
 }
 
 /**
@@ -138,12 +140,12 @@ interface HandedOnHeader {
  * decodes one header once. One entry, keyed by the whole cookie value (the result is a function of it
  * alone); nothing writes into a parsed header's bytes (a touch writes into a copy).
  */
-export function handOnHeader(cookieValue: string, parsed: HeaderResult): void {
+export function handOnHeader(cookieValue: string, parsed: ParsedHeader): void {
   retainedTable<HandedOnHeader>("header.handed-on", 1).set("", { value: cookieValue, parsed: parsed });
 }
 
 /** parseHeader, or what a check of this request handed on for this very value. */
-export function parseHandedOnHeader(cookieValue: string): HeaderResult {
+export function parseHandedOnHeader(cookieValue: string): ParsedHeader {
   const handed = retainedTable<HandedOnHeader>("header.handed-on", 1).get("");
   return handed && handed.value === cookieValue ? handed.parsed : parseHeader(cookieValue);
 }

@@ -13,7 +13,7 @@
  * functions); the ikm-taking functions are the same derivations for one-off callers.
  */
 
-import { encodeBase64Url, utf8Encode } from "./bytes";
+import { encodeBase64Url, leadingBytes, utf8Encode } from "./bytes";
 import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
 import type { Platform } from "./platform";
 import { retainedTable } from "./retained";
@@ -161,7 +161,7 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
 export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
   const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
   const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
-  return { key: first, iv: secondBlock(platform, prk, first, input).subarray(0, IV_SIZE) };
+  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, input), IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {

@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, decodeBase64Url, encodeBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
@@ -365,9 +365,8 @@ export class Session {
     // A remember cookie is read once, to restore a session, and its key derivation differs: not cached.
     const cache = remember ? null : settings.verifiedCache;
     const cached = cache ? cache.get(cookie) : null;
-    const parsed = parseHandedOnHeader(cookie);
-    if (!parsed.header) return failed(parsed.error);
-    const header = parsed.header;
+    const header = parseHandedOnHeader(cookie);
+    if (typeof header === "string") return failed(header);
 
     if (storageFlagsMismatch(settings, header.flags)) return failed("invalid session flags");
     const expired = lifetimeProblem(settings, remember, header, now);
@@ -450,7 +449,7 @@ export class Session {
     const known = read.verified && read.verified.ciphertext === ciphertextText ? read.verified : null;
     let ciphertext: Uint8Array | null = null;
     if (!known) {
-      ciphertext = decodeBase64Url(ciphertextText);
+      ciphertext = decodeBase64Url(ciphertextText, true);
       if (!ciphertext) return failed("unable to base64url decode session data");
     }
     const ikm = read.keyIndex === 0 ? this.settings.ikm : this.settings.ikmFallbacks[read.keyIndex - 1];
@@ -1274,7 +1273,7 @@ export { errorText };
 
 /** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
 export function loggableId(platform: Pick<Platform, "sha256">, sid: Uint8Array): string {
-  return encodeBase64Url(platform.sha256(sid).subarray(0, 16));
+  return encodeBase64Url(leadingBytes(platform.sha256(sid), 16));
 }
 
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */

@@ -46,8 +46,8 @@ export function touchCheck<R>(
   if (settings.registry || refreshDue(settings, verified, now) !== RefreshDue.Touch) return null;
   const found = checkVerified(verified, settings, platform, cookie, now, request, bindSourceOf, undefined, true);
   if (!found) return null;
-  const header = parseHeader(cookie).header;
-  if (!header) return null;
+  const header = parseHeader(cookie);
+  if (typeof header === "string") return null;
   const idlingOffset = touchedIdlingOffset(now, header.creationTime, header.rollingOffset);
   // The bound values the entry was verified with: checkVerified found them the request's.
   const bytes = touchedHeader(platform, pseudorandomKey(platform, settings.ikm), header.sid, header.bytes, idlingOffset, verified.bind);

@@ -74,9 +74,11 @@ function njsSharedDict(zone: string): SharedDict | undefined {
 function njsHmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return nodeCrypto.createHmac("sha256", key).update(data).digest();
 }
+/** importKey's usages for a decryption key: one array, read (never changed) by every cold request's import. */
+const DECRYPT_USAGES = ["decrypt"];
 async function njsAesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Promise<Uint8Array | null> {
   const subtle = crypto.subtle as unknown as SubtleSubset;
-  const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
+  const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, DECRYPT_USAGES);
   const sealed = new Uint8Array(ciphertext.length + tag.length);
   sealed.set(ciphertext);
   sealed.set(tag, ciphertext.length);
@@ -86,7 +88,8 @@ async function njsAesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uin
       cryptoKey,
       sealed,
     );
-    return bytes(plaintext);
+    // decrypt() answers an ArrayBuffer: its view at once (bytes() would ask which it is first).
+    return new Uint8Array(plaintext);
   } catch (e) {
     return null;
   }

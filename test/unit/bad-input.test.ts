@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { deflateRawSync } from "node:zlib";
-import { decodeBase64Url, encodeBase64Url } from "../../src/core/bytes";
+import { decodeBase64Url, encodeBase64Url, leadingBytes } from "../../src/core/bytes";
 import type { SessionOptions } from "../../src/core/options";
 import type { Storage } from "../../src/core/storage";
 import { createMemoryStorage } from "../support/memory-storage";
@@ -499,9 +499,22 @@ describe("decodeBase64Url / encodeBase64Url", () => {
     }
   });
 
+  it("the host's bytes are decodeBase64Url's bytes; leadingBytes is a plain view of the first ones", () => {
+    for (let length = 0; length <= 64; length++) {
+      const bytes = new Uint8Array(randomBytes(length));
+      const text = encodeBase64Url(bytes);
+      assert.deepEqual(new Uint8Array(decodeBase64Url(text, true) as Uint8Array), bytes);
+      const digest = Buffer.from(bytes);
+      const first = leadingBytes(digest, Math.floor(length / 2));
+      assert.equal(Object.getPrototypeOf(first), Uint8Array.prototype);
+      assert.deepEqual(first, new Uint8Array(bytes.subarray(0, Math.floor(length / 2))));
+    }
+  });
+
   it("length % 4 == 1 is rejected", () => {
     for (const length of [1, 5, 9, 109, 113, 4097]) {
       assert.equal(decodeBase64Url("A".repeat(length)), null, "length " + length);
+      assert.equal(decodeBase64Url("A".repeat(length), true), null, "length " + length);
     }
   });
 
@@ -514,6 +527,8 @@ describe("decodeBase64Url / encodeBase64Url", () => {
       const char = bad[i % bad.length];
       const replaced = text.substring(0, at) + char + text.substring(at + 1);
       assert.equal(decodeBase64Url(replaced), null, JSON.stringify(replaced));
+      // The decryption's decoder (the host's bytes, no view) refuses the same.
+      assert.equal(decodeBase64Url(replaced, true), null, JSON.stringify(replaced));
     }
     assert.equal(decodeBase64Url("AAA="), null, "padding is not base64url");
     assert.equal(decodeBase64Url("AA=="), null);

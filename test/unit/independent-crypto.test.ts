@@ -101,9 +101,8 @@ describe("src/core/header.ts parseHeader agrees with the peer's decoded headers"
   const vectors = loadVectors().filter((v) => v.kind === "positive");
 
   function check(value: string, expected: { [field: string]: unknown }) {
-    const parsed = parseHeader(value);
-    assert.equal(parsed.error, undefined);
-    const h = parsed.header!;
+    const h = parseHeader(value);
+    assert.ok(typeof h !== "string", h as string);
     assert.equal(h.bytes[0], expected.type);
     assert.equal(h.flags, expected.flags);
     assert.equal(b64u(h.sid), expected.sid_b64url);
