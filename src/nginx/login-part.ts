@@ -20,7 +20,7 @@ import { decodeBase64Url } from "../core/bytes";
 import type { Result } from "../core/session";
 import { createNjsPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
-import { saveNewSession } from "./login-save";
+import { finishNewSession, NewSessionSealing, startNewSession } from "./login-save";
 import { askLoginBackend, finishLogin, LoginSave, startLogin } from "./login-steps";
 
 /** What the login part hands on to the full part (handlers.ts's loginSave, loginFailed). */
@@ -57,18 +57,31 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     return askLoginBackend(r, location.backend).then(function (reply) {
       const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
       if (!verdict) return;
-      let saved: Promise<Result> | null;
+      let sealing: NewSessionSealing | null;
       try {
-        saved = saveNewSession(r, platform, location, key, verdict);
+        sealing = startNewSession(r, platform, location, key, verdict);
       } catch (e) {
-        saved = null;
+        sealing = null;
       }
-      const handedOn = function (): Promise<Result> {
-        return full().loginSave(r, verdict);
-      };
-      return (saved ? saved.then(undefined, handedOn) : handedOn()).then(function (result) {
+      const finish = function (result: Result): void {
         finishLogin(r, reply, verdict, result, platform.log);
-      });
+      };
+      const handedOn = function (): Promise<void> {
+        return full().loginSave(r, verdict).then(finish);
+      };
+      if (!sealing) return handedOn();
+      const started = sealing;
+      // The encryption's own promise, with the save's second half and the answer after it: one async
+      // step fewer than a promise of the save.
+      return started.encryption.encrypted.then(function (encrypted) {
+        let saved: Result | null;
+        try {
+          saved = finishNewSession(started, encrypted);
+        } catch (e) {
+          saved = null;
+        }
+        return saved ? finish(saved) : handedOn();
+      }, handedOn);
     }).then(undefined, failed);
   } catch (e) {
     failed(e);
