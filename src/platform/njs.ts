@@ -306,11 +306,14 @@ function exchangeSetResponseHeader(this: ExchangeView, name: string, value: stri
   this.r.headersOut[name] = value;
 }
 
+/** The response's Set-Cookie lines, a new array: njs gives one line as a string, several as an array. */
+export function njsResponseCookies(r: NginxHTTPRequest): string[] {
+  const existing = r.headersOut["Set-Cookie"];
+  return existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
+}
+
 function exchangeGetResponseCookies(this: ExchangeView): string[] {
-  if (!this.responseCookies) {
-    const existing = this.r.headersOut["Set-Cookie"];
-    this.responseCookies = existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
-  }
+  if (!this.responseCookies) this.responseCookies = njsResponseCookies(this.r);
   return this.responseCookies;
 }
 
