@@ -53,36 +53,53 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
   function failed(e: unknown): void {
     full().loginFailed(r, e);
   }
+  /** The backend's reply answered, the session saved by this part or handed on. */
+  function answer(reply: NginxHTTPRequest): void {
+    const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
+    if (!verdict) return;
+    let sealing: NewSessionSealing | null;
+    try {
+      sealing = startNewSession(r, platform, location, key, verdict);
+    } catch (e) {
+      sealing = null;
+    }
+    const finish = function (result: Result): void {
+      finishLogin(r, reply, verdict, result, platform.log);
+    };
+    const handedOn = function (): void {
+      try {
+        full().loginSave(r, verdict).then(finish).then(undefined, failed);
+      } catch (e) {
+        failed(e);
+      }
+    };
+    if (!sealing) return handedOn();
+    const started = sealing;
+    // Each promise's reactions end the chain (none returns a promise, which would cost a job more to
+    // adopt): the encryption's, then the save's second half and the answer, or the full save.
+    started.encryption.encrypted.then(function (encrypted) {
+      let saved: Result | null;
+      try {
+        saved = finishNewSession(started, encrypted);
+      } catch (e) {
+        saved = null;
+      }
+      if (!saved) return handedOn();
+      try {
+        finish(saved);
+      } catch (e) {
+        failed(e);
+      }
+    }, handedOn);
+  }
   try {
     return askLoginBackend(r, location.backend).then(function (reply) {
-      const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
-      if (!verdict) return;
-      let sealing: NewSessionSealing | null;
       try {
-        sealing = startNewSession(r, platform, location, key, verdict);
+        answer(reply);
       } catch (e) {
-        sealing = null;
+        failed(e);
       }
-      const finish = function (result: Result): void {
-        finishLogin(r, reply, verdict, result, platform.log);
-      };
-      const handedOn = function (): Promise<void> {
-        return full().loginSave(r, verdict).then(finish);
-      };
-      if (!sealing) return handedOn();
-      const started = sealing;
-      // The encryption's own promise, with the save's second half and the answer after it: one async
-      // step fewer than a promise of the save.
-      return started.encryption.encrypted.then(function (encrypted) {
-        let saved: Result | null;
-        try {
-          saved = finishNewSession(started, encrypted);
-        } catch (e) {
-          saved = null;
-        }
-        return saved ? finish(saved) : handedOn();
-      }, handedOn);
-    }).then(undefined, failed);
+    }, failed);
   } catch (e) {
     failed(e);
     return Promise.resolve();
