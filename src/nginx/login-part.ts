@@ -18,7 +18,7 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import type { Result } from "../core/session";
-import { createNjsPlatform } from "../platform/njs";
+import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
 import { finishNewSession, NewSessionSealing, startNewSession } from "./login-save";
 import { askLoginBackend, finishLogin, LoginSave, startLogin } from "./login-steps";
@@ -34,7 +34,7 @@ export interface FullLogin {
  * what this part hands on.
  */
 function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | false {
-  const platform = createNjsPlatform();
+  const platform = createNjsSealingPlatform();
   let view: LoginView | null;
   let ikm: Uint8Array | null;
   try {

@@ -9,11 +9,10 @@
  */
 
 import { base64UrlSize, utf8Encode } from "../core/bytes";
-import { CookieEncryption, encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "../core/cookie-sealing";
+import { CookieEncryption, encryptCookie, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
-import type { Platform } from "../core/platform";
 import { boundValues, encodeEntries, Result } from "../core/session";
 import { njsBindSource, njsResponseCookies } from "../platform/njs";
 import type { LoginVerdict } from "./login-steps";
@@ -34,7 +33,7 @@ export interface NewSessionSealing {
   encryption: CookieEncryption;
   r: NginxHTTPRequest;
   settings: LoginSaveSettings;
-  platform: Platform;
+  platform: SealingPlatform;
   prk: Uint8Array;
   sid: Uint8Array;
   bound: string;
@@ -49,7 +48,7 @@ export interface NewSessionSealing {
  * finishNewSession: two synchronous halves rather than one promise, as every further async step costs
  * QuickJS a job and a promise (cookie-sealing.ts's halves are the same).
  */
-export function startNewSession(r: NginxHTTPRequest, platform: Platform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): NewSessionSealing | null {
+export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): NewSessionSealing | null {
   if (verdict.remember !== undefined) return null;
   const now = platform.now();
   if (now > MAX_CREATION_TIME) return null;
