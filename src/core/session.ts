@@ -1304,29 +1304,24 @@ export function boundValues(flags: number, source: BindSource): string {
   return values.join("|");
 }
 
-/**
- * [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. The
- * JSON of the arrays and of the two names is written here, the same text JSON.stringify writes: QuickJS
- * pays more for setting up a stringify than for the few characters it would write.
- */
+/** [[data, audience, subject?], ...] with the subject left out when absent, as lua-cjson writes it. */
 export function encodeEntries(entries: SessionEntry[]): string {
-  let text = "[";
+  if (allWithSubject(entries)) return JSON.stringify(entries);
+  const out: unknown[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
-    if (i > 0) text += ",";
-    text += "[" + JSON.stringify(entry[0]) + "," + jsonString(entry[1]);
-    text += entry[2] === undefined ? "]" : "," + jsonString(entry[2]) + "]";
+    out.push(entry[2] === undefined ? [entry[0], entry[1]] : [entry[0], entry[1], entry[2]]);
   }
-  return text + "]";
+  return JSON.stringify(out);
 }
 
-/** Characters JSON.stringify writes escaped (a surrogate, paired or not, is left to it). Built on first use. */
-let escapedInJson: RegExp | null = null;
-
-/** The JSON of a string: quoted as it is when nothing in it needs escaping. */
-function jsonString(text: string): string {
-  if (!escapedInJson) escapedInJson = /["\\\x00-\x1f\ud800-\udfff]/;
-  return escapedInJson.test(text) ? JSON.stringify(text) : '"' + text + '"';
+/**
+ * Whether every entry is [data, audience, subject] and nothing more: then the entries are written as
+ * they are, without the copy that leaves absent subjects out (every save writes the entries).
+ */
+function allWithSubject(entries: SessionEntry[]): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i].length !== 3 || entries[i][2] === undefined) return false;
+  return true;
 }
 
 /** Where the entry of this audience is in a payload's entries, or -1. */
