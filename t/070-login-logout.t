@@ -508,3 +508,50 @@ GET /login
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 17: the backend's own Set-Cookie lines and repeated headers reach the client as nginx groups them
+Two Set-Cookie lines stay two lines beside the session cookie; a header on two lines is copied as
+headersOut gives it: one line, each value followed by ", " (njs 1.0.2 joins so under both engines; the
+login copies what it is given). Copying the lines one by one would leave only the last of each. The
+verdict stays inside. Twice: under the njs engine the second login is the login part's (TEST 15).
+--- config
+    location = /login/cookies {
+        set $session_config_login_backend /_cookies_backend;
+        js_content session.login;
+    }
+    location = /_cookies_backend {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/cookies_backend;
+    }
+    location = /cookies_backend {
+        add_header Set-Cookie "theme=dark; Path=/";
+        add_header Set-Cookie "lang=en; Path=/; HttpOnly";
+        add_header X-Multi first;
+        add_header X-Multi second;
+        add_header X-Session-Login '{"subject":"carol","redirect":"/app/"}';
+        return 200 "welcome\n";
+    }
+--- init
+for my $round ('first', 'second') {
+    my $res = http('POST', '/login/cookies', { 'Content-Type' => 'application/x-www-form-urlencoded' }, $main::GOOD);
+    is($res->{status}, 303, "$round login: 303");
+    my @lines = sort @{ $res->{set_cookie} };
+    is(scalar @lines, 3, "$round login: three Set-Cookie lines");
+    is($lines[0], 'lang=en; Path=/; HttpOnly', "$round login: the backend's first cookie, a line of its own");
+    like($lines[1], qr/^session=[A-Za-z0-9_-]{110,}; Path=\/; SameSite=Lax; HttpOnly$/, "$round login: the session cookie");
+    is($lines[2], 'theme=dark; Path=/', "$round login: the backend's second cookie, a line of its own");
+    is($res->{headers}{'x-multi'}, 'first, second, ', "$round login: a header on two lines, joined as headersOut joins it");
+    ok(!exists $res->{headers}{'x-session-login'}, "$round login: no verdict header for the client");
+    my $app = http('GET', '/app/home', { Cookie => 'session=' . ((split /[=;]/, $lines[1])[1]) });
+    is($app->{status}, 200, "$round login: the session opens behind js_access");
+    like($app->{content}, qr/\nx-subject: carol\n$/, "$round login: the verdict's subject");
+}
+--- request
+GET /login
+--- error_code: 200
+--- no_error_log
+[alert]
+[crit]
+[emerg]

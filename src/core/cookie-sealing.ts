@@ -13,6 +13,9 @@ import { buildHeader, setMac, setTag } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk } from "./keys";
 import type { Platform } from "./platform";
 
+/** What sealing a new cookie calls of the platform (the njs engine's login part makes only these). */
+export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "aesGcmEncrypt">;
+
 export interface SealedCookie {
   /** The 82 header bytes, tag and MAC written, idling offset 0. */
   header: Uint8Array;
@@ -36,7 +39,7 @@ export interface CookieEncryption {
  * object costs QuickJS. The payload size is the caller's to have checked.
  */
 export function encryptCookie(
-  platform: Platform,
+  platform: SealingPlatform,
   flags: number,
   sid: Uint8Array,
   creationTime: number,
@@ -56,7 +59,7 @@ export function encryptCookie(
  * attributes `bound`, "" when the flags bind none) written into the header, header and payload encoded.
  */
 export function sealedCookie(
-  platform: Platform,
+  platform: SealingPlatform,
   header: Uint8Array,
   encrypted: { ciphertext: Uint8Array; tag: Uint8Array },
   prk: Uint8Array,

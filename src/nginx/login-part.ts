@@ -18,9 +18,9 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import type { Result } from "../core/session";
-import { createNjsPlatform } from "../platform/njs";
+import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
-import { saveNewSession } from "./login-save";
+import { finishNewSession, NewSessionSealing, startNewSession } from "./login-save";
 import { askLoginBackend, finishLogin, LoginSave, startLogin } from "./login-steps";
 
 /** What the login part hands on to the full part (handlers.ts's loginSave, loginFailed). */
@@ -34,7 +34,7 @@ export interface FullLogin {
  * what this part hands on.
  */
 function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | false {
-  const platform = createNjsPlatform();
+  const platform = createNjsSealingPlatform();
   let view: LoginView | null;
   let ikm: Uint8Array | null;
   try {
@@ -53,23 +53,53 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
   function failed(e: unknown): void {
     full().loginFailed(r, e);
   }
-  try {
-    return askLoginBackend(r, location.backend).then(function (reply) {
-      const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
-      if (!verdict) return;
-      let saved: Promise<Result> | null;
+  /** The backend's reply answered, the session saved by this part or handed on. */
+  function answer(reply: NginxHTTPRequest): void {
+    const verdict = startLogin(r, reply, location.verdictHeader, platform.log);
+    if (!verdict) return;
+    let sealing: NewSessionSealing | null;
+    try {
+      sealing = startNewSession(r, platform, location, key, verdict);
+    } catch (e) {
+      sealing = null;
+    }
+    const finish = function (result: Result): void {
+      finishLogin(r, reply, verdict, result, platform.log);
+    };
+    const handedOn = function (): void {
       try {
-        saved = saveNewSession(r, platform, location, key, verdict);
+        full().loginSave(r, verdict).then(finish).then(undefined, failed);
+      } catch (e) {
+        failed(e);
+      }
+    };
+    if (!sealing) return handedOn();
+    const started = sealing;
+    // Each promise's reactions end the chain (none returns a promise, which would cost a job more to
+    // adopt): the encryption's, then the save's second half and the answer, or the full save.
+    started.encryption.encrypted.then(function (encrypted) {
+      let saved: Result | null;
+      try {
+        saved = finishNewSession(started, encrypted);
       } catch (e) {
         saved = null;
       }
-      const handedOn = function (): Promise<Result> {
-        return full().loginSave(r, verdict);
-      };
-      return (saved ? saved.then(undefined, handedOn) : handedOn()).then(function (result) {
-        finishLogin(r, reply, verdict, result, platform.log);
-      });
-    }).then(undefined, failed);
+      if (!saved) return handedOn();
+      try {
+        finish(saved);
+      } catch (e) {
+        failed(e);
+      }
+    }, handedOn);
+  }
+  try {
+    return askLoginBackend(r, location.backend).then(function (reply) {
+      try {
+        answer(reply);
+      } catch (e) {
+        failed(e);
+      }
+    }, failed);
   } catch (e) {
     failed(e);
     return Promise.resolve();

@@ -2,19 +2,19 @@
 /**
  * The login's save of a new session without a Session: the common case (cookie storage, no registry,
  * no remember cookie; check-view.ts's loginSavesAlone says where) sealed through cookie-sealing.ts as
- * the Session's save seals it. The njs engine's login part saves with it (its location settings from
- * the login view), and so does the full login (login.ts) where the location qualifies: a Session's
- * construction and its save's steps cost QuickJS more than the sealing they wrap.
+ * the Session's save seals it, in two halves around the encryption (startNewSession, finishNewSession).
+ * The njs engine's login part saves with it (its location settings from the login view), and so does
+ * the full login (login.ts) where the location qualifies: a Session's construction and its save's
+ * steps cost QuickJS more than the sealing they wrap.
  */
 
 import { base64UrlSize, utf8Encode } from "../core/bytes";
-import { encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "../core/cookie-sealing";
+import { CookieEncryption, encryptCookie, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
-import type { Platform } from "../core/platform";
 import { boundValues, encodeEntries, Result } from "../core/session";
-import { createNjsExchange } from "../platform/njs";
+import { njsBindSource, njsResponseCookies } from "../platform/njs";
 import type { LoginVerdict } from "./login-steps";
 
 /** The location settings the save reads (the login view has them, and so have the resolved settings). */
@@ -28,35 +28,60 @@ export interface LoginSaveSettings {
 
 const SAVED: Result = { ok: true };
 
+/** A new session's sealing under way: startNewSession's, for finishNewSession once `encryption` is done. */
+export interface NewSessionSealing {
+  encryption: CookieEncryption;
+  r: NginxHTTPRequest;
+  settings: LoginSaveSettings;
+  platform: SealingPlatform;
+  prk: Uint8Array;
+  sid: Uint8Array;
+  bound: string;
+  chunks: number;
+}
+
 /**
- * The new session's cookie on the response, sealed as the Session's save seals a new cookie-storage
- * session with these settings (flags: the bind flags; creation time: now; one entry for the
- * settings' audience) and the key `ikm`; null when that save would do more or fail (the Session's
- * save's then).
+ * The save's first half: the new session sealed as the Session's save seals a new cookie-storage
+ * session with these settings (flags: the bind flags; creation time: now; one entry for the settings'
+ * audience) and the key `ikm`, up to the payload's encryption, started; null when that save would do
+ * more or fail (the Session's save's then). The caller awaits `encryption.encrypted` and hands it to
+ * finishNewSession: two synchronous halves rather than one promise, as every further async step costs
+ * QuickJS a job and a promise (cookie-sealing.ts's halves are the same).
  */
-export function saveNewSession(r: NginxHTTPRequest, platform: Platform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): Promise<Result> | null {
+export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): NewSessionSealing | null {
   if (verdict.remember !== undefined) return null;
   const now = platform.now();
   if (now > MAX_CREATION_TIME) return null;
   const plaintext = utf8Encode(encodeEntries([[verdict.data || {}, settings.audience, verdict.subject]]));
   const threshold = settings.compressionThreshold;
   if (threshold !== 0 && plaintext.length > threshold) return null;
-  const cookieName = settings.cookieName;
-  const chunks = cookieChunkCount(cookieName.length, base64UrlSize(plaintext.length));
+  const chunks = cookieChunkCount(settings.cookieName.length, base64UrlSize(plaintext.length));
   if (chunks === null) return null;
   const flags = settings.bindFlags;
-  const cookieAttributes = settings.cookieAttributes;
-  const exchange = createNjsExchange(r);
   const sid = platform.randomBytes(SID_SIZE);
   const prk = pseudorandomKey(platform, ikm);
-  const bound = boundValues(flags, exchange);
-  const encryption = encryptCookie(platform, flags, sid, now, 0, plaintext, prk, null);
-  return encryption.encrypted.then(function (encrypted) {
-    const sealed = sealedCookie(platform, encryption.header, encrypted, prk, sid, bound);
-    const cookies = exchange.getResponseCookies().slice();
-    const staleChunks = requestChunkCount(exchange.cookieHeader(), cookieName, undefined);
-    putSessionCookieLines(cookies, cookieName, sealed, chunks, cookieAttributes, staleChunks, cookieAttributes);
-    exchange.setResponseCookies(cookies);
-    return SAVED;
-  });
+  return {
+    encryption: encryptCookie(platform, flags, sid, now, 0, plaintext, prk, null),
+    r: r,
+    settings: settings,
+    platform: platform,
+    prk: prk,
+    sid: sid,
+    // The request read directly, not through an exchange object (a dozen properties made per login).
+    bound: flags === 0 ? "" : boundValues(flags, njsBindSource(r)),
+    chunks: chunks,
+  };
+}
+
+/** The save's second half: the cookie sealed with the encryption's result and put on the response. */
+export function finishNewSession(sealing: NewSessionSealing, encrypted: { ciphertext: Uint8Array; tag: Uint8Array }): Result {
+  const r = sealing.r;
+  const cookieName = sealing.settings.cookieName;
+  const cookieAttributes = sealing.settings.cookieAttributes;
+  const sealed = sealedCookie(sealing.platform, sealing.encryption.header, encrypted, sealing.prk, sealing.sid, sealing.bound);
+  const cookies = njsResponseCookies(r);
+  const staleChunks = requestChunkCount(r.headersIn["Cookie"], cookieName, undefined);
+  putSessionCookieLines(cookies, cookieName, sealed, sealing.chunks, cookieAttributes, staleChunks, cookieAttributes);
+  r.headersOut["Set-Cookie"] = cookies;
+  return SAVED;
 }

@@ -82,16 +82,31 @@ const NOT_COPIED = ["content-length", "content-type", "connection", "transfer-en
  * QuickJS a job and a promise.
  */
 export function startLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, verdictHeader: string, log: Log): LoginVerdict | null {
-  const verdict = readVerdict(headerValue(reply.headersOut[verdictHeader]));
-  // Copy the backend's reply, minus the verdict: the client never sees it.
-  const names = Object.keys(reply.headersOut);
+  // The reply's header lines, names and values at once (headersOut would be asked for the names, then
+  // for each value, and QuickJS pays for every ask). A name on several lines is read from headersOut,
+  // which groups them as nginx does (Set-Cookie as an array, most others joined), so the copy is what
+  // copying headersOut name by name made.
+  const lines = reply.rawHeadersOut;
+  const count = lines.length;
+  const lowers: string[] = [];
+  for (let i = 0; i < count; i++) lowers.push(lines[i][0].toLowerCase());
   const verdictLower = verdictHeader.toLowerCase();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const lower = name.toLowerCase();
-    if (lower === verdictLower || NOT_COPIED.indexOf(lower) >= 0) continue;
-    r.headersOut[name] = reply.headersOut[name] as string;
+  let verdictText: string | undefined;
+  for (let i = 0; i < count; i++) {
+    const lower = lowers[i];
+    // A name's first line stands for all of its lines.
+    if (lowers.indexOf(lower) < i) continue;
+    const several = lowers.indexOf(lower, i + 1) > 0;
+    if (lower === verdictLower) {
+      verdictText = several ? headerValue(reply.headersOut[verdictHeader]) : lines[i][1];
+      continue;
+    }
+    // The verdict and the framing stay behind: the client never sees the verdict.
+    if (NOT_COPIED.indexOf(lower) >= 0) continue;
+    const name = lines[i][0];
+    r.headersOut[name] = several ? (reply.headersOut[name] as string) : lines[i][1];
   }
+  const verdict = readVerdict(verdictText);
   const contentType = headerValue(reply.headersOut["Content-Type"]);
   if (contentType) r.headersOut["Content-Type"] = contentType;
   const status = reply.status;
@@ -104,7 +119,7 @@ export function startLogin(r: NginxHTTPRequest, reply: NginxHTTPRequest, verdict
     return null;
   }
   if (verdict && status < 400) return verdict;
-  if (reply.headersOut[verdictHeader] !== undefined) {
+  if (verdictText !== undefined) {
     log("warn", "[session] login verdict ignored: " + (verdict ? "backend status " + status : "not valid JSON {subject}") + " (request " + requestReference(r) + ")");
   }
   answerAsBackend(r, reply, status, headerValue(reply.headersOut["Location"]));

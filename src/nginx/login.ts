@@ -11,7 +11,7 @@ import type { Result } from "../core/session";
 import { createNjsExchange } from "../platform/njs";
 import { keepCheckView, keepLoginView, loginSavesAlone } from "./check-view";
 import { EntryEnvironment } from "./entry-context";
-import { saveNewSession } from "./login-save";
+import { finishNewSession, startNewSession } from "./login-save";
 import { askLoginBackend, finishLogin, LoginVerdict, startLogin } from "./login-steps";
 
 export function createLoginHandler(env: EntryEnvironment) {
@@ -34,17 +34,6 @@ export function createLoginHandler(env: EntryEnvironment) {
     return saveWith(r, requestContext(r).options, verdict);
   }
 
-  /**
-   * The login's save: sealed alone (login-save.ts, as the njs engine's login part seals) where the
-   * location's settings allow it and the verdict asks nothing more, else the Session's. A failure of
-   * either fails the login closed (the Session's save would fail the same way: the same sealing).
-   */
-  function loginSave(r: NginxHTTPRequest, options: SessionOptions | undefined, verdict: LoginVerdict): Promise<Result> {
-    const settings = library.settings(options);
-    const sealed = loginSavesAlone(settings) ? saveNewSession(r, platform, settings, settings.ikm, verdict) : null;
-    return sealed || saveWith(r, options, verdict);
-  }
-
   async function login(r: NginxHTTPRequest): Promise<void> {
     try {
       const context = requestContext(r);
@@ -57,8 +46,20 @@ export function createLoginHandler(env: EntryEnvironment) {
       const reply = await askLoginBackend(r, context.entry.login_backend);
       const verdict = startLogin(r, reply, context.entry.login_verdict_header, platform.log);
       if (!verdict) return;
-      // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
-      const saved = await loginSave(r, context.options, verdict);
+      // Sealed alone (login-save.ts, as the njs engine's login part seals) where the location's
+      // settings allow it and the verdict asks nothing more, else the Session's save. A failure of
+      // either fails the login closed (the Session's save would fail the same way: the same sealing).
+      const settings = library.settings(context.options);
+      const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, settings.ikm, verdict) : null;
+      let saved: Result;
+      if (sealing) {
+        // The encryption awaited here, not behind a promise of the save: one async step fewer.
+        const encrypted = await sealing.encryption.encrypted;
+        saved = finishNewSession(sealing, encrypted);
+      } else {
+        // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
+        saved = await saveWith(r, context.options, verdict);
+      }
       finishLogin(r, reply, verdict, saved, platform.log);
     } catch (e) {
       failClosed(r, e);

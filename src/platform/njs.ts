@@ -12,6 +12,7 @@ import fs from "fs";
 import zlib from "zlib";
 import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest, WarmPlatform } from "../core/platform";
 import { errorCode } from "../core/errors";
+import type { SealingPlatform } from "../core/cookie-sealing";
 import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
 import { njsLocationGet, njsLocationValue } from "./njs-location-get";
@@ -123,6 +124,14 @@ export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha25
   return { sha256: njsSha256, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
 }
 
+/**
+ * Likewise for the njs engine's login part (login-part.ts): reading the login view and sealing a new
+ * cookie (login-save.ts), instead of the full platform's members, closures and store transport.
+ */
+export function createNjsSealingPlatform(): WarmPlatform & SealingPlatform {
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, aesGcmEncrypt: njsAesGcmEncrypt };
+}
+
 /** Likewise for touching one (touch-check.ts): a header's MAC made again. */
 export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256"> {
   return { sha256: njsSha256, hmacSha256: njsHmacSha256 };
@@ -140,6 +149,22 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
   return platform;
 }
 
+// Members of the crypto platform that the login part's platform (above) shares with it.
+function njsRandomBytes(size: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
+}
+async function njsAesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }> {
+  const subtle = crypto.subtle as unknown as SubtleSubset;
+  const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
+  const encrypted = await subtle.encrypt(
+    { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
+    cryptoKey,
+    plaintext,
+  );
+  const sealed = bytes(encrypted);
+  return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
+}
+
 /**
  * The platform without a file system or a store transport, which createNjsPlatform completes (the njs
  * engine's cold and touch parts make narrower ones, above).
@@ -148,9 +173,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
   return {
     now: (options && options.now) || njsNow,
-    randomBytes: function (size) {
-      return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
-    },
+    randomBytes: njsRandomBytes,
     sha256: njsSha256,
     hmacSha256: njsHmacSha256,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
@@ -163,16 +186,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
       );
       return bytes(bits);
     },
-    aesGcmEncrypt: async function (key, iv, plaintext, aad) {
-      const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-      const encrypted = await subtle.encrypt(
-        { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
-        cryptoKey,
-        plaintext,
-      );
-      const sealed = bytes(encrypted);
-      return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
-    },
+    aesGcmEncrypt: njsAesGcmEncrypt,
     aesGcmDecrypt: njsAesGcmDecrypt,
     deflateRaw: function (data) {
       return bytes(zlib.deflateRawSync(data));
@@ -312,11 +326,14 @@ function exchangeSetResponseHeader(this: ExchangeView, name: string, value: stri
   this.r.headersOut[name] = value;
 }
 
+/** The response's Set-Cookie lines, a new array: njs gives one line as a string, several as an array. */
+export function njsResponseCookies(r: NginxHTTPRequest): string[] {
+  const existing = r.headersOut["Set-Cookie"];
+  return existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
+}
+
 function exchangeGetResponseCookies(this: ExchangeView): string[] {
-  if (!this.responseCookies) {
-    const existing = this.r.headersOut["Set-Cookie"];
-    this.responseCookies = existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
-  }
+  if (!this.responseCookies) this.responseCookies = njsResponseCookies(this.r);
   return this.responseCookies;
 }
 

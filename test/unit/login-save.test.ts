@@ -15,7 +15,7 @@ import type { Platform } from "../../src/core/platform";
 import { createNjsExchange } from "../../src/platform/njs";
 import { createNodePlatform } from "../../src/platform/node";
 import { loginSavesAlone } from "../../src/nginx/check-view";
-import { saveNewSession } from "../../src/nginx/login-save";
+import { finishNewSession, startNewSession } from "../../src/nginx/login-save";
 import type { LoginVerdict } from "../../src/nginx/login-steps";
 import { T0 } from "../support/session-env";
 
@@ -57,9 +57,9 @@ async function aloneSave(options: SessionOptions, verdict: LoginVerdict, cookie?
   const r = fakeRequest(cookie);
   const settings = createSessionLibrary(platform).settings(options);
   assert.ok(loginSavesAlone(settings), "these settings are the login's to save alone");
-  const saved = saveNewSession(asNginx(r), platform, settings, settings.ikm, verdict);
-  if (saved === null) return null;
-  assert.ok((await saved).ok, "the login's save succeeds");
+  const sealing = startNewSession(asNginx(r), platform, settings, settings.ikm, verdict);
+  if (sealing === null) return null;
+  assert.ok(finishNewSession(sealing, await sealing.encryption.encrypted).ok, "the login's save succeeds");
   return r.headersOut["Set-Cookie"];
 }
 
