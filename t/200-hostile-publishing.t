@@ -124,6 +124,8 @@ our @CONTROLS = map { [sprintf('C0 0x%02X', $_), 'a' . chr($_) . 'b'] } 0x00 .. 
 our @HOSTILE = (
     ['CR', "alice\rX-Injected: 1"],
     ['LF', "alice\nX-Injected: 1"],
+    # Last: a regular expression anchored with `$` matches before it under the njs engine.
+    ['LF at the end', "alice\n"],
     ['CRLF + header', "alice\r\nX-Injected: 1"],
     ['CRLF CRLF + request', "alice\r\nContent-Length: 0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\nX-Injected: 1\r\n\r\n"],
     ['CRLF + folded line', "alice\r\n X-Injected: 1"],

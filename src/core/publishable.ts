@@ -34,17 +34,19 @@ export const MAX_IDENTITY_BYTES = 1024;
 let unpublishable: RegExp | null = null;
 
 /**
- * Text with none of those characters and no surrogate at all: most identities. One class over the
+ * Any of those characters, or any surrogate: most identities have none. One class searched over the
  * text costs QuickJS less than `unpublishable`'s three alternatives tried at every position, which
- * then run only for text this refuses (a surrogate pair, or a character `unpublishable` finds).
+ * then run only for text this finds something in (a surrogate pair, or a character `unpublishable`
+ * finds). A search, not `^[^...]*$`: the njs engine's `$` also matches before a final line feed, so
+ * an anchored "none of these" passed "alice\n" there.
  */
-let plainText: RegExp | null = null;
+let suspect: RegExp | null = null;
 
 /** Why `text` cannot be published as a subject or an audience, or null when it can. */
 export function identityProblem(text: string): string | null {
   if (text === "") return "is empty";
-  if (!plainText) plainText = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd\ud800-\udfff]*$/;
-  if (!plainText.test(text)) {
+  if (!suspect) suspect = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd\ud800-\udfff]/;
+  if (suspect.test(text)) {
     if (!unpublishable) {
       unpublishable = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
     }
