@@ -678,3 +678,43 @@ use_cookie(cookie_header(@{ mint(subject => 'ivan') }));
 --- request
 GET /public/x
 --- response_body_like: ^GET /_up/x\ncookie: session=<\d+ chars>\nx-exists: 0\n$
+
+
+
+=== TEST 24: broken configuration: a cookie_name ending in a line feed (the njs engine's $ matches before it)
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "cookie_name": "session\n"}
+--- config
+    location /app/ {
+        js_access session.access;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+--- request
+GET /app/x
+--- error_code: 500
+--- error_log
+invalid session configuration: cookie_name must be a cookie token
+--- no_error_log
+[alert]
+[emerg]
+unexpected error
+
+
+
+=== TEST 25: broken configuration: a cookie_path ending in a line feed
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "cookie_path": "/app\n"}
+--- config
+    location /app/ {
+        js_access session.access;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+--- request
+GET /app/x
+--- error_code: 500
+--- error_log
+invalid session configuration: cookie_path must start with / and contain no ; or control characters
+--- no_error_log
+[alert]
+[emerg]
+unexpected error

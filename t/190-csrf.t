@@ -388,3 +388,19 @@ $session_config_csrf must be on or off
 [alert]
 [crit]
 exception
+
+
+
+=== TEST 13: misconfiguration fails loudly: a csrf_header ending in a line feed (the njs engine's $ matches before it)
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "nginx": {"csrf_header": "X-CSRF-Token\n"}}
+--- request
+POST /app/x
+--- error_code: 500
+--- response_body_like: ^session check failed, reference [0-9a-f]{32}$
+--- error_log
+nginx.csrf_header must be a header name
+--- no_error_log
+[alert]
+[crit]
+exception

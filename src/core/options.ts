@@ -8,6 +8,7 @@ import { utf8Encode } from "./bytes";
 import { configError } from "./errors";
 import { FLAG_BIND_IP, FLAG_BIND_SCHEME, FLAG_BIND_USER_AGENT, KEY_SIZE, REMEMBER_SAFETY_ITERATIONS } from "./format";
 import type { Storage } from "./storage";
+import { matchesWhole } from "./whole-text";
 
 export type Bytes = Uint8Array;
 export type KeyMaterial = string | Uint8Array;
@@ -323,14 +324,14 @@ function checkValueSets(options: SessionOptions): void {
   for (let i = 0; i < names.length; i++) {
     const value = names[i][1];
     // An RFC 6265 token: anything else would break the Set-Cookie line or the Cookie header parse.
-    if (value !== undefined && value !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)) {
+    if (value !== undefined && value !== null && !matchesWhole(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, value)) {
       fail(names[i][0] + " must be a cookie token (letters, digits and !#$%&'*+-.^_`|~)");
     }
   }
-  if (options.cookie_path !== undefined && options.cookie_path !== null && !/^\/[^;\x00-\x1f\x7f]*$/.test(options.cookie_path)) {
+  if (options.cookie_path !== undefined && options.cookie_path !== null && !matchesWhole(/^\/[^;\x00-\x1f\x7f]*$/, options.cookie_path)) {
     fail("cookie_path must start with / and contain no ; or control characters");
   }
-  if (options.cookie_domain && !/^[A-Za-z0-9.\-]+$/.test(options.cookie_domain)) {
+  if (options.cookie_domain && !matchesWhole(/^[A-Za-z0-9.\-]+$/, options.cookie_domain)) {
     fail("cookie_domain must be a host name");
   }
 }

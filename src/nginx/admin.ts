@@ -13,6 +13,7 @@ import { asciiJson } from "../core/publishable";
 import type { RegistryEntry } from "../core/registry";
 import { errorText } from "../core/session";
 import { EntryEnvironment, headerValue } from "./entry-context";
+import { matchesWhole } from "../core/whole-text";
 
 export function createAdminHandler(env: EntryEnvironment) {
   const platform = env.platform;
@@ -76,7 +77,7 @@ export function createAdminHandler(env: EntryEnvironment) {
       const now = platform.now();
       if (r.method === "GET" || r.method === "HEAD") {
         const created = queryArgument(r, "created");
-        if (created !== undefined && !/^[0-9]{1,15}$/.test(created)) return adminReply(r, 400, { error: "created must be a session's creation time (unix seconds)" });
+        if (created !== undefined && !matchesWhole(/^[0-9]{1,15}$/, created)) return adminReply(r, 400, { error: "created must be a session's creation time (unix seconds)" });
         const entries = await registry.list(audience, subject, now);
         const body: { [name: string]: unknown } = { audience: audience, subject: subject, sessions: entries.map(publicEntry) };
         if (created !== undefined) {
@@ -95,7 +96,7 @@ export function createAdminHandler(env: EntryEnvironment) {
       const id = queryArgument(r, "id");
       let revoked: RegistryEntry[];
       if (id !== undefined) {
-        if (!/^[0-9]{1,15}$/.test(id)) return adminReply(r, 400, { error: "id must be a session id from the list" });
+        if (!matchesWhole(/^[0-9]{1,15}$/, id)) return adminReply(r, 400, { error: "id must be a session id from the list" });
         revoked = await registry.revokeOne(audience, subject, Number(id), now);
         if (!revoked.length) return adminReply(r, 404, { error: "no such session" });
       } else {

@@ -18,6 +18,7 @@ import fs from "fs";
 import { decodeBase64Url } from "../core/bytes";
 import { configError } from "../core/errors";
 import type { SessionOptions } from "../core/options";
+import { matchesWhole } from "../core/whole-text";
 
 /** What the entry points do beyond resty.session's options. */
 export interface EntryOptions {
@@ -147,7 +148,7 @@ export function locationSetting(r: NginxHTTPRequest, name: string): string | num
  */
 export function checkExposedNames(names: string[]): void {
   for (let i = 0; i < names.length; i++) {
-    if (!/^[A-Za-z0-9_]{1,64}$/.test(names[i])) {
+    if (!matchesWhole(/^[A-Za-z0-9_]{1,64}$/, names[i])) {
       throw configError("expose_data: " + JSON.stringify(names[i]) + " is not a usable name (letters, digits and _ only, up to 64)");
     }
   }
@@ -301,7 +302,7 @@ function checkEntryOptions(entry: { [name: string]: unknown }): Partial<EntryOpt
     throw configError("nginx.unauthorized_status must be 401 or 403");
   }
   // A header name nginx would not parse, or an empty field name, would make every unsafe request a 403.
-  if (entry.csrf_header !== undefined && entry.csrf_header !== null && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(entry.csrf_header as string)) {
+  if (entry.csrf_header !== undefined && entry.csrf_header !== null && !matchesWhole(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, entry.csrf_header as string)) {
     throw configError("nginx.csrf_header must be a header name");
   }
   if (entry.csrf_field === "") throw configError("nginx.csrf_field must not be empty");
