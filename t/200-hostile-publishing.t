@@ -40,8 +40,9 @@ our $ALL_HEADERS = '["id", "audience", "subject", "timeout", "idling_timeout", "
 
 # Locations shared by every block. /a/ (js_access), /b/ (js_access with a login page), /r/
 # (auth_request) publish everything toward the raw upstream and back to the client; /o/ is the same
-# session check for audience "other" (a cookie holding two audiences gets into the verified cache
-# there); /auth-view shows session.authRequest's 204 with its X-Session-* headers as they are.
+# session check for audience "other" (a cookie holding two audiences is opened there, and must not
+# enter the verified cache when one of its subjects cannot be published); /auth-view shows
+# session.authRequest's 204 with its X-Session-* headers as they are.
 EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     location = /login { js_content session.login; }
     location = /_session_login_backend {
@@ -512,8 +513,10 @@ exception
 
 
 === TEST 4: subjects minted elsewhere (lua-resty-session): no session in both modes, on the full and on the fast path
-The same cookie also holds audience "other" with a good subject: /o/ opens it and puts it in the
-verified cache, so the check for "default" then starts on the fast path, which must refuse too.
+The same cookie also holds audience "other" with a good subject: /o/ opens it (twice: cold, then
+where a cached cookie would be on the fast path). A payload holding a subject that cannot be published
+must never enter the verified cache, as the fast path no longer tests the subject it finds: cached,
+"default" would be published from it.
 --- init
 for my $case (@main::HOSTILE, @main::TOO_LONG_SUBJECTS, ['empty', '']) {
     my ($label, $subject) = @$case;

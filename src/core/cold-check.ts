@@ -23,7 +23,7 @@ import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
-import { BindSource, loggableId, openPayload, requestBoundValues } from "./session";
+import { BindSource, loggableId, openPayload, requestBoundValues, subjectsPublishable } from "./session";
 import type { Settings } from "./settings";
 import type { Storage } from "./storage";
 
@@ -90,7 +90,8 @@ export function coldCheck<R>(
     // With the parse, for the judgement and the cache (an in-memory cache holds this very object; the
     // zone's text keeps the entries).
     const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid), opened.entries);
-    cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
+    // As the Session's fill: only a payload whose every subject nginx can publish.
+    if (subjectsPublishable(opened.entries, opened.index)) cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     return checkJustVerified(verified, settings, opened.index, now);
   });
 }

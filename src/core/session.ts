@@ -509,7 +509,9 @@ export class Session {
     if (settings.storage) this.infoData = opened.info;
     const entries = opened.entries;
     const index = opened.index;
-    if (decrypted !== null && read.cache) {
+    // Not cached: a payload holding a subject nginx cannot publish (another audience's); each request
+    // then opens it in full, and refuses that audience.
+    if (decrypted !== null && read.cache && subjectsPublishable(entries, index)) {
       const header = read.header;
       read.cache.set(read.cookie, verifiedEntry(settings, read.keyIndex, read.bound, header, encodeBase64Url(header.sid), decrypted, plaintext, this.loggableIdOf(header.sid)), read.lifetime);
     }
@@ -1332,6 +1334,16 @@ export function entryIndex(entries: SessionEntry[], audience: string): number {
 /** An entry whose subject nginx could not publish as it is (publishable.ts); the session is refused. */
 export function unpublishableSubject(entry: SessionEntry): boolean {
   return entry[2] !== undefined && identityProblem(entry[2]) !== null;
+}
+
+/**
+ * Whether nginx can publish the subject of every entry but entries[checked] (openPayload's, checked
+ * already). The verified cache holds only such payloads: the fast check then finds any audience's
+ * entry publishable without testing its subject again on every request.
+ */
+export function subjectsPublishable(entries: SessionEntry[], checked: number): boolean {
+  for (let i = 0; i < entries.length; i++) if (i !== checked && unpublishableSubject(entries[i])) return false;
+  return true;
 }
 
 /** Parses and checks the decrypted payload's shape; null if it is not [[object, string, string?], ...]. */

@@ -134,12 +134,13 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
 /**
  * The zone's text of an entry: a flat JSON array, the fields in this order, led by the format's number.
  *
- *   [4, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, form, size, payload]
+ *   [5, flags, creation, rolling, idling, sid, loggable id, keyId, bind, ciphertext, form, size, payload]
  *
  * An array, not an object: no key to write or read per field, for the stringify on a cold request
  * (among QuickJS's costliest calls) and for the parse on every warm request of the njs engine, where
- * the zone is the only cache. Entries of another format (an object, or an array of format 2 or 3, from
- * before) read as absent.
+ * the zone is the only cache. Entries of another format (an object, or an array of format 2 to 4, from
+ * before) read as absent: since format 5 the fill caches only payloads whose every subject nginx can
+ * publish (subjectsPublishable), which the fast check relies on; format 4's were not checked so.
  *
  * The payload, last, in one of two forms:
  *   - PAYLOAD_RAW: the plaintext itself, unquoted, when the writer has its entries (the plaintext is
@@ -152,7 +153,7 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
  *     Session's, whose entries are its own to change), or one whose parse decodeEntries changed (a
  *     JSON null subject, read as none). The fast check parses it when it needs the entries.
  */
-const ZONE_FORMAT = 4;
+const ZONE_FORMAT = 5;
 const PAYLOAD_QUOTED = 0;
 const PAYLOAD_RAW = 1;
 

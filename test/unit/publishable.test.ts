@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { coldCheck } from "../../src/core/cold-check";
 import { fastCheck } from "../../src/core/fast-check";
 import { asciiJson, identityProblem, MAX_IDENTITY_BYTES, publishedData } from "../../src/core/publishable";
 import { refIkm, refSeal } from "../support/reference-crypto";
@@ -220,19 +221,32 @@ describe("the library holds to the rule", () => {
     assert.equal(opened.session.getSubject(), "jöhn@exämple.com");
   });
 
-  it("the fast check refuses the hostile audience of a cookie the full path verified for another one", async () => {
+  it("a cookie holding a subject that cannot be published is never cached: each request opens it, and refuses that audience", async () => {
     const env = createEnv(T0 + 10);
-    const payload = JSON.stringify([[{}, "app", "alice"], [{}, "admin", "root\r\nX-Admin: 1"]]);
-    const value = refSeal(refIkm(SECRET), Buffer.from(payload), { creationTime: T0 });
-    const first = await env.library.open(env.request("session=" + value), OPTS);
-    assert.equal(first.exists, true, "the app audience opens and the cookie is now in the verified cache");
+    const seal = (payload: unknown) => refSeal(refIkm(SECRET), Buffer.from(JSON.stringify(payload)), { creationTime: T0 });
     const appSettings = env.library.settings(OPTS);
-    const request = env.request("session=" + value);
-    assert.equal(fastCheck(appSettings, env.platform, value, T0 + 10, request, () => ({}) as never)?.subject, "alice");
     const adminSettings = env.library.settings({ ...OPTS, audience: "admin" });
-    assert.equal(fastCheck(adminSettings, env.platform, value, T0 + 10, request, () => ({}) as never), null);
-    const full = await env.library.open(env.request("session=" + value), { ...OPTS, audience: "admin" });
+    const noBind = () => ({}) as never;
+    // Both subjects publishable: the full path caches the cookie, the fast check finds either audience.
+    const fine = seal([[{}, "app", "alice"], [{}, "admin", "root"]]);
+    assert.equal((await env.library.open(env.request("session=" + fine), OPTS)).exists, true);
+    assert.equal(fastCheck(appSettings, env.platform, fine, T0 + 10, env.request("session=" + fine), noBind)?.subject, "alice");
+    assert.equal(fastCheck(adminSettings, env.platform, fine, T0 + 10, env.request("session=" + fine), noBind)?.subject, "root");
+    // The admin audience's subject cannot be published: the app audience opens it, on the full path
+    // and in the cold check alike, but neither caches it, so the fast check never finds it.
+    const hostile = seal([[{}, "app", "alice"], [{}, "admin", "root\r\nX-Admin: 1"]]);
+    const request = env.request("session=" + hostile);
+    assert.equal((await env.library.open(env.request("session=" + hostile), OPTS)).exists, true);
+    assert.equal(fastCheck(appSettings, env.platform, hostile, T0 + 10, request, noBind), null);
+    assert.equal((await coldCheck(appSettings, env.platform, hostile, T0 + 10, request, noBind))?.subject, "alice");
+    assert.equal(fastCheck(appSettings, env.platform, hostile, T0 + 10, request, noBind), null);
+    assert.equal(fastCheck(adminSettings, env.platform, hostile, T0 + 10, request, noBind), null);
+    const full = await env.library.open(env.request("session=" + hostile), { ...OPTS, audience: "admin" });
     assert.equal(full.error, "session subject cannot be published");
+    // A payload without the audience's entry: every subject is tested at the fill.
+    const elsewhere = seal([[{}, "other", "evil\u2028"]]);
+    assert.equal(await coldCheck(appSettings, env.platform, elsewhere, T0 + 10, env.request("session=" + elsewhere), noBind), null);
+    assert.equal(fastCheck({ ...appSettings, audience: "other" }, env.platform, elsewhere, T0 + 10, env.request("session=" + elsewhere), noBind), null);
   });
 
   it("a session our own library saved with a publishable subject round-trips", async () => {

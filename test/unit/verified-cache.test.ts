@@ -547,9 +547,10 @@ describe("the zone's text", () => {
     const damaged = [
       JSON.stringify({ k: "k", b: "", c: "c", p: "[]", f: 0, t: [1, 0, 0], s: "s", i: "l" }),
       text.substring(0, text.length - 2),
-      text.replace(/^\[4,/, "[3,"),
+      text.replace(/^\[5,/, "[4,"),
+      text.replace(/^\[5,/, "[3,"),
       JSON.stringify([3, ...JSON.parse(text).slice(1, 10), hostile.plaintext, 0]),
-      text.replace(/^\[4,1792,/, '[4,"1792",'),
+      text.replace(/^\[5,1792,/, '[5,"1792",'),
       JSON.stringify(JSON.parse(text).slice(0, 12)),
       text.replace(/\]$/, ',"more"]'),
       text.replace(/,0,(\d+),"/, ',1,$1,"'),
@@ -558,7 +559,7 @@ describe("the zone's text", () => {
       rawText.replace(/,1,(\d+),\[/, (_m, size) => ",1," + (Number(size) + 1) + ",["),
       rawText.replace(/,1,(\d+),\[/, (_m, size) => ",1," + (Number(size) - 1) + ",["),
       text.replace(/,1700000000,/, ',null,'),
-      "[4,0,0,0,0]",
+      "[5,0,0,0,0]",
       "",
     ];
     for (const value of damaged) {
