@@ -85,9 +85,8 @@ export function decodeBase64Url(text: string, hostBytes?: boolean): Uint8Array |
 }
 
 /**
- * The first `size` bytes of `bytes` as a plain view constructed over its buffer: a subarray costs
- * QuickJS a species lookup first (a digest's, a Buffer under njs and Node, a construction through
- * Buffer's species).
+ * The first `size` bytes of `bytes` as a plain view: for a digest (a Buffer under njs and Node), whose
+ * own subarray costs QuickJS a construction through Buffer's species.
  */
 export function leadingBytes(bytes: Uint8Array, size: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, size);

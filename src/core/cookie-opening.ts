@@ -5,7 +5,7 @@
  * take them through these functions, so they cannot drift apart.
  */
 
-import { concatBytes, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
+import { concatBytes, utf8Decode, utf8Encode } from "./bytes";
 import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE, MAX_IDLING_OFFSET } from "./format";
 import { headerTag, SessionHeader, setIdlingOffset, setMac } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey } from "./keys";
@@ -19,8 +19,7 @@ export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256">;
 
 /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
 export function macInput(platform: Pick<Platform, "sha256">, headerBytes: Uint8Array, bound: string): Uint8Array {
-  // A view constructed over the buffer: a subarray looks up the species constructor first.
-  const head = leadingBytes(headerBytes, HEADER_MAC_INPUT_SIZE);
+  const head = headerBytes.subarray(0, HEADER_MAC_INPUT_SIZE);
   if (!bound) return head;
   return concatBytes([head, utf8Encode("#"), platform.sha256(utf8Encode(bound))]);
 }
@@ -85,7 +84,7 @@ export function parseRecord(stored: unknown): unknown[] | UnsealFailure {
  * a step of ours here would cost every cold check another promise job.
  */
 export function decryptPayload(platform: Pick<Platform, "aesGcmDecrypt">, keys: AesKeyAndIv, header: SessionHeader, ciphertext: Uint8Array): Promise<Uint8Array | null> {
-  return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, leadingBytes(header.bytes, HEADER_AAD_SIZE), headerTag(header));
+  return platform.aesGcmDecrypt(keys.key, keys.iv, ciphertext, header.bytes.subarray(0, HEADER_AAD_SIZE), headerTag(header));
 }
 
 /** The text of what decryptPayload gave, inflated when the header says so; or why there is none. */

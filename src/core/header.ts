@@ -37,15 +37,12 @@ export interface SessionHeader {
 
 /*
  * The tag and the MAC stay in `bytes` until asked for: a session found in the verified cache needs
- * neither, and every view costs QuickJS a species lookup and a constructor call. The views of a cold
- * request are constructed over the buffer (no species lookup); a subarray of a Buffer would also be a
- * Buffer, which nothing here needs.
+ * neither, and every view costs QuickJS a species lookup and a constructor call.
  */
 
 /** The AES-GCM tag (a view into the header's bytes). */
 export function headerTag(header: SessionHeader): Uint8Array {
-  const bytes = header.bytes;
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + TAG_OFFSET, TAG_SIZE);
+  return header.bytes.subarray(TAG_OFFSET, TAG_OFFSET + TAG_SIZE);
 }
 
 /** The MAC (a view into the header's bytes); the check itself compares in place (keys.macMatches). */

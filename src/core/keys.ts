@@ -160,9 +160,7 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  */
 export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
   const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
-  // T(1)'s input, the part after the room (input is a fresh array: its buffer is its own, from 0); a
-  // view constructed over the buffer, as a subarray looks up the species constructor first.
-  const first = platform.hmacSha256(prk, new Uint8Array(input.buffer, HASH_SIZE));
+  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
   return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, input), IV_SIZE) };
 }
 
