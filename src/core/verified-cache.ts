@@ -174,18 +174,11 @@ function entriesAsParsed(entries: SessionEntry[] | undefined): boolean {
 function zoneText(session: VerifiedSession): string {
   const plaintext = session.plaintext;
   const raw = entriesAsParsed(session.entries as SessionEntry[] | undefined);
-  // One concat call over the parts, not a + per part: QuickJS interprets each + and may copy the
-  // string built so far; concat sizes one buffer (qjscold5's join was dearer: it builds an array).
-  return ("[" as StringOfParts).concat(
-    ZONE_FORMAT, ",", session.flags, ",", session.creationTime, ",", session.rollingOffset, ",", session.idlingOffset,
-    ',"', session.sid, '","', session.loggableId, '","', session.keyId, '",', session.bind === "" ? '""' : JSON.stringify(session.bind),
-    ',"', session.ciphertext, '",', raw ? PAYLOAD_RAW : PAYLOAD_QUOTED, ",", plaintext.length, ",", raw ? plaintext : JSON.stringify(plaintext), "]",
+  return (
+    "[" + ZONE_FORMAT + "," + session.flags + "," + session.creationTime + "," + session.rollingOffset + "," + session.idlingOffset +
+    ',"' + session.sid + '","' + session.loggableId + '","' + session.keyId + '",' + (session.bind === "" ? '""' : JSON.stringify(session.bind)) +
+    ',"' + session.ciphertext + '",' + (raw ? PAYLOAD_RAW : PAYLOAD_QUOTED) + "," + plaintext.length + "," + (raw ? plaintext : JSON.stringify(plaintext)) + "]"
   );
-}
-
-/** String.prototype.concat as every engine implements it: numbers are converted as String() does. */
-interface StringOfParts {
-  concat(...parts: Array<string | number>): string;
 }
 
 function parseZoneText(text: string): VerifiedSession | null {
