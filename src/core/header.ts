@@ -121,8 +121,7 @@ export function parseHeader(cookieValue: string): ParsedHeader {
   return {
     bytes: bytes,
     flags: flags,
-    // Constructed over the buffer, not bytes.subarray: a subarray looks up the species constructor first.
-    sid: new Uint8Array(bytes.buffer, bytes.byteOffset + SID_OFFSET, SID_SIZE),
+    sid: bytes.subarray(SID_OFFSET, SID_OFFSET + SID_SIZE),
     creationTime: read40(bytes, CREATION_TIME_OFFSET),
     rollingOffset: read32(bytes, ROLLING_OFFSET_OFFSET),
     dataSize: read24(bytes, DATA_SIZE_OFFSET),
