@@ -92,28 +92,6 @@ export function leadingBytes(bytes: Uint8Array, size: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
 }
 
-/** The base64url alphabet, each character at its 6-bit value. */
-const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/**
- * encodeBase64Url of the first `size` bytes of what `text` encodes from character `start` on, cut out
- * of the text: `start` must sit on a byte boundary (a multiple of 4 characters, 3 bytes), `text` be
- * strict base64url there (decodeBase64Url checked it) and hold at least those bytes. The characters
- * that carry whole 6-bit groups are the text's own; the last one, when it carries only the bytes' last
- * 2 or 4 bits, keeps those and zeroes the bits that belong to the next byte, as encoding the bytes alone
- * would. For bytes already at hand as text (a header's session id, a digest encoded whole): encoding a
- * view of them costs QuickJS a view's construction and the host's encoder more.
- */
-export function leadingBase64Url(text: string, start: number, size: number): string {
-  const whole = Math.floor((size * 8) / 6);
-  const bitsLeft = (size * 8) % 6;
-  if (bitsLeft === 0) return text.substring(start, start + whole);
-  const last = BASE64URL_ALPHABET.indexOf(text.charAt(start + whole));
-  // Of the last character's 6 bits, the high `bitsLeft` ones are the bytes'.
-  const kept = last & (0x3f ^ ((1 << (6 - bitsLeft)) - 1));
-  return text.substring(start, start + whole) + BASE64URL_ALPHABET.charAt(kept);
-}
-
 // Pure: a bundle that never encodes (the store bridge) drops them.
 const UTF8_ENCODER = /* @__PURE__ */ new TextEncoder();
 const UTF8_DECODER = /* @__PURE__ */ new TextDecoder();

@@ -15,11 +15,11 @@
  * is never decrypted twice.
  */
 
-import { decodeBase64Url, leadingBase64Url } from "./bytes";
+import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
-import { HEADER_ENCODED_SIZE, SID_ENCODED_OFFSET, SID_SIZE } from "./format";
+import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
@@ -70,8 +70,7 @@ export function coldCheck<R>(
     handOnHeader(cookie, header);
     return null;
   }
-  // The id's text is the cookie's own (the header decoded, so its alphabet holds).
-  const sid = leadingBase64Url(cookie, SID_ENCODED_OFFSET, SID_SIZE);
+  const sid = encodeBase64Url(header.sid);
   const record = storage ? storedRecord(settings, platform, storage, sid, now) : null;
   const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.

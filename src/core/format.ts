@@ -46,11 +46,6 @@ export const HEADER_MAC_INPUT_SIZE = 66; // MAC_OFFSET
 export const HEADER_SIZE = 82; // MAC_OFFSET + MAC_SIZE
 /** base64url without padding of 82 bytes. */
 export const HEADER_ENCODED_SIZE = 110;
-/**
- * Where the session id's characters start in the header's text: SID_OFFSET is a multiple of 3 bytes,
- * so the id's text is cut out of the cookie's (bytes.leadingBase64Url) rather than encoded again.
- */
-export const SID_ENCODED_OFFSET = 4; // SID_OFFSET / 3 * 4
 
 export const COOKIE_TYPE = 1;
 

@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBase64Url, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
@@ -1271,13 +1271,9 @@ function flatten(properties: Array<string | string[]>): string[] {
 
 export { errorText };
 
-/** Bytes of the session id's SHA-256 that its loggable id keeps. */
-const LOGGABLE_ID_SIZE = 16;
-
 /** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
 export function loggableId(platform: Pick<Platform, "sha256">, sid: Uint8Array): string {
-  // The digest encoded whole and its first 16 bytes' text cut out: a view of them costs QuickJS more.
-  return leadingBase64Url(encodeBase64Url(platform.sha256(sid)), 0, LOGGABLE_ID_SIZE);
+  return encodeBase64Url(leadingBytes(platform.sha256(sid), 16));
 }
 
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */
