@@ -85,11 +85,6 @@ export function sealedCookie(
   return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(sealed.subarray(0, tagStart)) };
 }
 
-/** The Set-Cookie line of a cookie-storage session that fits one cookie: header and payload in it. */
-export function soleCookieLine(cookieName: string, sealed: SealedCookie, attributes: string): string {
-  return cookieName + "=" + sealed.headerText + sealed.payload + attributes;
-}
-
 /**
  * Puts a cookie-storage session's Set-Cookie lines into `cookies` (the response's, a line for the same
  * name replaced): `chunks` cookies carrying header and payload, then an expired line for each chunk
@@ -109,7 +104,7 @@ export function putSessionCookieLines(
   const payload = sealed.payload;
   let initialChunk = payload;
   if (chunks === 1) {
-    mergeSetCookie(cookies, cookieName, soleCookieLine(cookieName, sealed, attributes));
+    mergeSetCookie(cookies, cookieName, cookieName + "=" + sealed.headerText + payload + attributes);
   } else {
     const firstSize = firstChunkPayloadSize(cookieName.length);
     const nextSize = nextChunkPayloadSize(cookieName.length);

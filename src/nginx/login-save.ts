@@ -9,7 +9,7 @@
  */
 
 import { base64UrlSize, utf8Encode } from "../core/bytes";
-import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, soleCookieLine, startEncryption } from "../core/cookie-sealing";
+import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, startEncryption } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
@@ -85,12 +85,6 @@ export function finishNewSession(sealing: NewSessionSealing, encrypted: ArrayBuf
   const sealed = sealedCookie(sealing.platform, sealing.encryption.header, encrypted, sealing.prk, sealing.sid, sealing.bound);
   const cookies = njsResponseCookies(r);
   const staleChunks = requestChunkCount(r.headersIn["Cookie"], cookieName, undefined);
-  if (cookies.length === 0 && sealing.chunks === 1 && staleChunks === 1) {
-    // The common login (no Set-Cookie from the backend, one cookie, no chunk to expire): its one
-    // line, with nothing to merge it into.
-    r.headersOut["Set-Cookie"] = [soleCookieLine(cookieName, sealed, cookieAttributes)];
-    return SAVED;
-  }
   putSessionCookieLines(cookies, cookieName, sealed, sealing.chunks, cookieAttributes, staleChunks, cookieAttributes);
   r.headersOut["Set-Cookie"] = cookies;
   return SAVED;
