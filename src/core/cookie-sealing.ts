@@ -8,13 +8,13 @@
 import { base64UrlSize, encodeBase64Url } from "./bytes";
 import { chunkCookieName, CookiePairs, expiredCookieLine, firstChunkPayloadSize, mergeSetCookie, nextChunkPayloadSize, parseCookieHeader } from "./cookies";
 import { macInput } from "./cookie-opening";
-import { HEADER_AAD_SIZE, MAX_COOKIES } from "./format";
+import { HEADER_AAD_SIZE, MAX_COOKIES, TAG_SIZE } from "./format";
 import { buildHeader, setMac, setTag } from "./header";
 import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk } from "./keys";
-import type { Platform } from "./platform";
+import type { AesGcmKey, Platform } from "./platform";
 
 /** What sealing a new cookie calls of the platform (the njs engine's login part makes only these). */
-export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "aesGcmEncrypt">;
+export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "aesGcmEncryptionKey" | "aesGcmEncrypt">;
 
 export interface SealedCookie {
   /** The 82 header bytes, tag and MAC written, idling offset 0. */
@@ -24,21 +24,27 @@ export interface SealedCookie {
   payload: string;
 }
 
-/** The new cookie's header, its tag and MAC still to write, and the payload's encryption under way. */
+/** The new cookie's header, its tag and MAC still to write, and what its payload's encryption needs. */
 export interface CookieEncryption {
   header: Uint8Array;
-  encrypted: Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+  iv: Uint8Array;
+  /** Deflated already when the flags say so. */
+  plaintext: Uint8Array;
+  /** The AES key's import, under way. */
+  key: Promise<AesGcmKey>;
 }
 
 /**
- * Sealing's first half: the header of a new cookie made (idling offset 0) and the encryption of the
- * payload (`plaintext`, deflated already when the flags say so) started, with the AES key and IV
- * derived from `prk` (the current key's pseudorandom key) unless `keys` are given (a remember cookie's
- * PBKDF2 ones). The caller awaits `encrypted` and hands it to sealedCookie: two synchronous halves
- * rather than one promise, and arguments rather than an object, as every further async step and
- * object costs QuickJS. The payload size is the caller's to have checked.
+ * Sealing in three steps the caller takes in turn: startEncryption; once its `key` is imported,
+ * encryptPayload; once that is done, sealedCookie. Synchronous steps around the platform's two
+ * WebCrypto promises rather than one promise of the whole, and arguments rather than objects, as every
+ * further async step and object costs QuickJS.
+ *
+ * The first step: the header of a new cookie made (idling offset 0) and the import of its AES key
+ * started, the key and IV derived from `prk` (the current key's pseudorandom key) unless `keys` are
+ * given (a remember cookie's PBKDF2 ones). The payload size is the caller's to have checked.
  */
-export function encryptCookie(
+export function startEncryption(
   platform: SealingPlatform,
   flags: number,
   sid: Uint8Array,
@@ -51,24 +57,32 @@ export function encryptCookie(
   // A new header's idling offset is 0 as made (the array starts zeroed).
   const header = buildHeader(flags, sid, creationTime, rollingOffset, base64UrlSize(plaintext.length));
   const aes = keys || deriveAesKeyAndIvFromPrk(platform, prk, sid);
-  return { header: header, encrypted: platform.aesGcmEncrypt(aes.key, aes.iv, plaintext, header.subarray(0, HEADER_AAD_SIZE)) };
+  return { header: header, iv: aes.iv, plaintext: plaintext, key: platform.aesGcmEncryptionKey(aes.key) };
+}
+
+/** The second step: the payload encrypted with the imported key, the header's fields before the tag as AAD. */
+export function encryptPayload(platform: SealingPlatform, encryption: CookieEncryption, key: AesGcmKey): Promise<ArrayBuffer> {
+  return platform.aesGcmEncrypt(key, encryption.iv, encryption.plaintext, encryption.header.subarray(0, HEADER_AAD_SIZE));
 }
 
 /**
- * Sealing's second half: the tag and the MAC (with the key of `prk`, over the bound request
- * attributes `bound`, "" when the flags bind none) written into the header, header and payload encoded.
+ * The last step: the tag (the encryption's last TAG_SIZE bytes) and the MAC (with the key of `prk`,
+ * over the bound request attributes `bound`, "" when the flags bind none) written into the header,
+ * header and ciphertext encoded.
  */
 export function sealedCookie(
   platform: SealingPlatform,
   header: Uint8Array,
-  encrypted: { ciphertext: Uint8Array; tag: Uint8Array },
+  encrypted: ArrayBuffer,
   prk: Uint8Array,
   sid: Uint8Array,
   bound: string,
 ): SealedCookie {
-  setTag(header, encrypted.tag);
+  const sealed = new Uint8Array(encrypted);
+  const tagStart = sealed.length - TAG_SIZE;
+  setTag(header, sealed.subarray(tagStart));
   setMac(header, calculateMacFromPrk(platform, prk, sid, macInput(platform, header, bound)));
-  return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(encrypted.ciphertext) };
+  return { header: header, headerText: encodeBase64Url(header), payload: encodeBase64Url(sealed.subarray(0, tagStart)) };
 }
 
 /**

@@ -105,7 +105,8 @@ function write40(b: Uint8Array, at: number, value: number): void {
   b[at + 1] = (low >>> 8) & 0xff;
   b[at + 2] = (low >>> 16) & 0xff;
   b[at + 3] = (low >>> 24) & 0xff;
-  b[at + 4] = Math.floor(value / 0x100000000) & 0xff;
+  // (value - low) is a multiple of 2^32: the division is exact, no Math.floor to look up and call.
+  b[at + 4] = ((value - low) / 0x100000000) & 0xff;
 }
 
 /** Decodes the first 110 characters of a cookie value. Rejects by shape only; the MAC is checked later. */
@@ -157,10 +158,12 @@ export function parseHandedOnHeader(cookieValue: string): ParsedHeader {
 export function buildHeader(flags: number, sid: Uint8Array, creationTime: number, rollingOffset: number, dataSize: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE);
   bytes[0] = COOKIE_TYPE;
-  write16(bytes, FLAGS_OFFSET, flags);
+  // The array starts zeroed: a field that is 0 (no flags; a new session's rolling offset, as every
+  // login's) is left as made, a call and its writes spared.
+  if (flags !== 0) write16(bytes, FLAGS_OFFSET, flags);
   bytes.set(sid, SID_OFFSET);
   write40(bytes, CREATION_TIME_OFFSET, creationTime);
-  write32(bytes, ROLLING_OFFSET_OFFSET, rollingOffset);
+  if (rollingOffset !== 0) write32(bytes, ROLLING_OFFSET_OFFSET, rollingOffset);
   write24(bytes, DATA_SIZE_OFFSET, dataSize);
   return bytes;
 }

@@ -7,6 +7,9 @@ import type { SharedDict } from "./shared-dict";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** An imported AES-GCM key (WebCrypto's CryptoKey), opaque to the core: only the platform reads it. */
+export type AesGcmKey = object;
+
 export interface Platform {
   /** Current time in whole unix seconds; tests and tools can open a session "as of" another time. */
   now(): number;
@@ -19,13 +22,14 @@ export interface Platform {
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
-  /** AES-256-GCM with a 16-byte tag returned apart from the ciphertext, as the header stores it. */
-  aesGcmEncrypt(
-    key: Uint8Array,
-    iv: Uint8Array,
-    plaintext: Uint8Array,
-    aad: Uint8Array,
-  ): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+  /**
+   * AES-256-GCM encryption in two calls the caller awaits itself: the key's import, then the
+   * encryption with the imported key. Not one async function that awaits both: each async step more
+   * between the caller and the ciphertext costs QuickJS a job and a promise on every save.
+   */
+  aesGcmEncryptionKey(key: Uint8Array): Promise<AesGcmKey>;
+  /** The ciphertext followed by its 16-byte tag (cookie-sealing.ts splits them). */
+  aesGcmEncrypt(key: AesGcmKey, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<ArrayBuffer>;
   /** Resolves to null when authentication fails; never throws for a bad tag. */
   aesGcmDecrypt(
     key: Uint8Array,

@@ -44,7 +44,7 @@ import {
   SID_SIZE,
 } from "./format";
 import { parseHandedOnHeader, SessionHeader } from "./header";
-import { encryptCookie, putSessionCookieLines, requestChunkCount, sealedCookie } from "./cookie-sealing";
+import { encryptPayload, putSessionCookieLines, requestChunkCount, sealedCookie, startEncryption } from "./cookie-sealing";
 import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
@@ -664,9 +664,10 @@ export class Session {
     const ikm = settings.ikm;
     const prk = this.prkFor(ikm);
     const keys = remember && settings.rememberIterations > 0 ? await deriveRememberAesKeyAndIv(platform, ikm, sid, settings.rememberIterations) : null;
-    const encryption = encryptCookie(platform, flags, sid, creationTime, rollingOffset, plaintext, prk, keys);
-    // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
-    const encrypted = await encryption.encrypted;
+    const encryption = startEncryption(platform, flags, sid, creationTime, rollingOffset, plaintext, prk, keys);
+    // Each awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.
+    const aesKey = await encryption.key;
+    const encrypted = await encryptPayload(platform, encryption, aesKey);
     const sealed = sealedCookie(platform, encryption.header, encrypted, prk, sid, this.boundValues(flags));
     const headerBytes = sealed.header;
     const payload = sealed.payload;

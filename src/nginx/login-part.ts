@@ -17,6 +17,7 @@
  */
 
 import { decodeBase64Url } from "../core/bytes";
+import { encryptPayload } from "../core/cookie-sealing";
 import type { Result } from "../core/session";
 import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
@@ -76,20 +77,29 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (!sealing) return handedOn();
     const started = sealing;
     // Each promise's reactions end the chain (none returns a promise, which would cost a job more to
-    // adopt): the encryption's, then the save's second half and the answer, or the full save.
-    started.encryption.encrypted.then(function (encrypted) {
-      let saved: Result | null;
+    // adopt): the key import's, the encryption's, then the save's second half and the answer, or the
+    // full save.
+    started.encryption.key.then(function (aesKey) {
+      let encrypting: Promise<ArrayBuffer>;
       try {
-        saved = finishNewSession(started, encrypted);
+        encrypting = encryptPayload(platform, started.encryption, aesKey);
       } catch (e) {
-        saved = null;
+        return handedOn();
       }
-      if (!saved) return handedOn();
-      try {
-        finish(saved);
-      } catch (e) {
-        failed(e);
-      }
+      encrypting.then(function (encrypted) {
+        let saved: Result | null;
+        try {
+          saved = finishNewSession(started, encrypted);
+        } catch (e) {
+          saved = null;
+        }
+        if (!saved) return handedOn();
+        try {
+          finish(saved);
+        } catch (e) {
+          failed(e);
+        }
+      }, handedOn);
     }, handedOn);
   }
   try {

@@ -9,7 +9,7 @@
  */
 
 import { base64UrlSize, utf8Encode } from "../core/bytes";
-import { CookieEncryption, encryptCookie, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie } from "../core/cookie-sealing";
+import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, startEncryption } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
 import { pseudorandomKey } from "../core/keys";
@@ -28,7 +28,10 @@ export interface LoginSaveSettings {
 
 const SAVED: Result = { ok: true };
 
-/** A new session's sealing under way: startNewSession's, for finishNewSession once `encryption` is done. */
+/**
+ * A new session's sealing under way: startNewSession's, for finishNewSession once `encryption` is done
+ * (its key's import awaited, then cookie-sealing.ts's encryptPayload).
+ */
 export interface NewSessionSealing {
   encryption: CookieEncryption;
   r: NginxHTTPRequest;
@@ -43,10 +46,11 @@ export interface NewSessionSealing {
 /**
  * The save's first half: the new session sealed as the Session's save seals a new cookie-storage
  * session with these settings (flags: the bind flags; creation time: now; one entry for the settings'
- * audience) and the key `ikm`, up to the payload's encryption, started; null when that save would do
- * more or fail (the Session's save's then). The caller awaits `encryption.encrypted` and hands it to
- * finishNewSession: two synchronous halves rather than one promise, as every further async step costs
- * QuickJS a job and a promise (cookie-sealing.ts's halves are the same).
+ * audience) and the key `ikm`, up to the import of the payload's AES key, started; null when that save
+ * would do more or fail (the Session's save's then). The caller awaits `encryption.key`, then
+ * encryptPayload's promise, and hands the result to finishNewSession: synchronous halves rather than
+ * one promise, as every further async step costs QuickJS a job and a promise (cookie-sealing.ts's
+ * steps are the same).
  */
 export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): NewSessionSealing | null {
   if (verdict.remember !== undefined) return null;
@@ -61,7 +65,7 @@ export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, 
   const sid = platform.randomBytes(SID_SIZE);
   const prk = pseudorandomKey(platform, ikm);
   return {
-    encryption: encryptCookie(platform, flags, sid, now, 0, plaintext, prk, null),
+    encryption: startEncryption(platform, flags, sid, now, 0, plaintext, prk, null),
     r: r,
     settings: settings,
     platform: platform,
@@ -74,7 +78,7 @@ export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, 
 }
 
 /** The save's second half: the cookie sealed with the encryption's result and put on the response. */
-export function finishNewSession(sealing: NewSessionSealing, encrypted: { ciphertext: Uint8Array; tag: Uint8Array }): Result {
+export function finishNewSession(sealing: NewSessionSealing, encrypted: ArrayBuffer): Result {
   const r = sealing.r;
   const cookieName = sealing.settings.cookieName;
   const cookieAttributes = sealing.settings.cookieAttributes;

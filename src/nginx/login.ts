@@ -6,6 +6,7 @@
  * (login-steps.ts, which the njs engine's login part shares).
  */
 
+import { encryptPayload } from "../core/cookie-sealing";
 import type { SessionOptions } from "../core/options";
 import type { Result } from "../core/session";
 import { createNjsExchange } from "../platform/njs";
@@ -53,8 +54,10 @@ export function createLoginHandler(env: EntryEnvironment) {
       const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, settings.ikm, verdict) : null;
       let saved: Result;
       if (sealing) {
-        // The encryption awaited here, not behind a promise of the save: one async step fewer.
-        const encrypted = await sealing.encryption.encrypted;
+        // The key's import and the encryption awaited here, not behind a promise of the save or of
+        // one encryption call: each would be an async step more.
+        const aesKey = await sealing.encryption.key;
+        const encrypted = await encryptPayload(platform, sealing.encryption, aesKey);
         saved = finishNewSession(sealing, encrypted);
       } else {
         // Awaited on a line of its own: njs 0.8.9 (the floor) refuses await in a call's arguments.

@@ -129,7 +129,7 @@ export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha25
  * cookie (login-save.ts), instead of the full platform's members, closures and store transport.
  */
 export function createNjsSealingPlatform(): WarmPlatform & SealingPlatform {
-  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, aesGcmEncrypt: njsAesGcmEncrypt };
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
 }
 
 /** Likewise for touching one (touch-check.ts): a header's MAC made again. */
@@ -153,16 +153,14 @@ export function createNjsPlatform(options?: NjsPlatformOptions): Platform {
 function njsRandomBytes(size: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(size)) as Uint8Array;
 }
-async function njsAesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }> {
-  const subtle = crypto.subtle as unknown as SubtleSubset;
-  const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-  const encrypted = await subtle.encrypt(
-    { name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 },
-    cryptoKey,
-    plaintext,
-  );
-  const sealed = bytes(encrypted);
-  return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
+/** importKey's usages for an encryption key: one array, read (never changed) by every save's import. */
+const ENCRYPT_USAGES = ["encrypt"];
+// WebCrypto's own promises handed over as they are: an async function around them would add a job.
+function njsAesGcmEncryptionKey(key: Uint8Array): Promise<object> {
+  return (crypto.subtle as unknown as SubtleSubset).importKey("raw", key, "AES-GCM", false, ENCRYPT_USAGES);
+}
+function njsAesGcmEncrypt(cryptoKey: object, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<ArrayBuffer> {
+  return (crypto.subtle as unknown as SubtleSubset).encrypt({ name: "AES-GCM", iv: iv, additionalData: aad, tagLength: 128 }, cryptoKey, plaintext);
 }
 
 /**
@@ -186,6 +184,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
       );
       return bytes(bits);
     },
+    aesGcmEncryptionKey: njsAesGcmEncryptionKey,
     aesGcmEncrypt: njsAesGcmEncrypt,
     aesGcmDecrypt: njsAesGcmDecrypt,
     deflateRaw: function (data) {

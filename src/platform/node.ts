@@ -73,13 +73,9 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       return bytes(await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, size * 8));
     },
-    aesGcmEncrypt: async (key, iv, plaintext, aad) => {
-      const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-      const sealed = bytes(
-        await subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad, tagLength: 128 }, cryptoKey, plaintext),
-      );
-      return { ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) };
-    },
+    aesGcmEncryptionKey: (key) => subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]),
+    aesGcmEncrypt: (cryptoKey, iv, plaintext, aad) =>
+      subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad, tagLength: 128 }, cryptoKey as webcrypto.CryptoKey, plaintext),
     aesGcmDecrypt: async (key, iv, ciphertext, aad, tag) => {
       const cryptoKey = await subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
       const sealed = new Uint8Array(ciphertext.length + tag.length);

@@ -171,7 +171,9 @@ async function sealPayload(r: NginxHTTPRequest): Promise<void> {
   if (chunks === null) return reply(r, 400, "payload too large for nine cookies");
   const header = buildHeader(flags, sid, platform.now(), 0, dataSize);
   const keys = deriveAesKeyAndIv(platform, settings.ikm, sid);
-  const sealed = await platform.aesGcmEncrypt(keys.key, keys.iv, plaintext, header.slice(0, HEADER_AAD_SIZE));
+  const aesKey = await platform.aesGcmEncryptionKey(keys.key);
+  const encrypted = await platform.aesGcmEncrypt(aesKey, keys.iv, plaintext, header.slice(0, HEADER_AAD_SIZE));
+  const sealed = { ciphertext: new Uint8Array(encrypted, 0, encrypted.byteLength - 16), tag: new Uint8Array(encrypted, encrypted.byteLength - 16) };
   setTag(header, sealed.tag);
   setMac(header, calculateMac(platform, settings.ikm, sid, header.subarray(0, HEADER_MAC_INPUT_SIZE)));
   const payload = encodeBase64Url(sealed.ciphertext);

@@ -10,6 +10,7 @@ import "../support/fake-ngx";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
+import { encryptPayload } from "../../src/core/cookie-sealing";
 import type { SessionOptions } from "../../src/core/options";
 import type { Platform } from "../../src/core/platform";
 import { createNjsExchange } from "../../src/platform/njs";
@@ -59,7 +60,9 @@ async function aloneSave(options: SessionOptions, verdict: LoginVerdict, cookie?
   assert.ok(loginSavesAlone(settings), "these settings are the login's to save alone");
   const sealing = startNewSession(asNginx(r), platform, settings, settings.ikm, verdict);
   if (sealing === null) return null;
-  assert.ok(finishNewSession(sealing, await sealing.encryption.encrypted).ok, "the login's save succeeds");
+  const aesKey = await sealing.encryption.key;
+  const encrypted = await encryptPayload(platform, sealing.encryption, aesKey);
+  assert.ok(finishNewSession(sealing, encrypted).ok, "the login's save succeeds");
   return r.headersOut["Set-Cookie"];
 }
 
