@@ -11,12 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isConfigError } from "../../src/core/errors";
-import type { StorageOptions } from "../../src/core/options";
+import type { SessionOptions, StorageOptions } from "../../src/core/options";
+import { resolveSettings } from "../../src/core/settings";
 import type { Platform, StoreRequest } from "../../src/core/platform";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { STORE_CONNECTION_OPTIONS } from "../../src/platform/node-store";
 import { createMemcachedStorage, serverFor } from "../../src/storage/memcached";
+import { registerBuiltinStorages } from "../../src/storage/index";
 import { createRedisStorage } from "../../src/storage/redis";
 import { DEFAULT_TIMEOUT_MS, roundTripTimeout, serverAddress } from "../../src/storage/remote";
 
@@ -340,6 +342,17 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
       assertConfigError(() => storage({ port: 11211, read_locations: { "127.0.0.1:11211": location } }), /each server's location must be a path/);
     }
     assertConfigError(() => storage({ port: 11211, read_locations: ["/_mc"] }), /memcached\.read_locations must be an object/);
+  });
+
+  it("without hash_storage_key the settings are refused, naming both options (nginx's memcached module logs a missed key at info)", () => {
+    registerBuiltinStorages();
+    const options = (extra: object) =>
+      ({ secret: "0123456789abcdef0123456789abcdef", storage: "memcached", memcached: { port: 11211, read_locations: { "127.0.0.1:11211": "/_mc" } }, ...extra }) as SessionOptions;
+    assertConfigError(() => resolveSettings(options({}), nginxLike), /memcached\.read_locations needs hash_storage_key: true/);
+    assertConfigError(() => resolveSettings(options({ hash_storage_key: false }), nginxLike), /memcached\.read_locations needs hash_storage_key: true/);
+    assert.equal(resolveSettings(options({ hash_storage_key: true }), nginxLike).hashStorageKey, true);
+    const bridgeOnly = { secret: "0123456789abcdef0123456789abcdef", storage: "memcached", memcached: { port: 11211 } } as SessionOptions;
+    assert.equal(resolveSettings(bridgeOnly, nginxLike).hashStorageKey, false, "reads through the bridge log no key: no hashing needed");
   });
 
   it("a platform that cannot read through nginx (Node) refuses the option", () => {
