@@ -11,8 +11,7 @@
  * so values are binary-safe and a reply split across packets is simply "incomplete" until the rest comes.
  */
 
-import { utf8Decode, utf8Encode } from "../../core/bytes";
-import { CR, findLineEnd, INCOMPLETE, LF, MALFORMED, readInteger } from "./lines";
+import { CR, findLineEnd, INCOMPLETE, LF, lineText, MALFORMED, readInteger } from "./lines";
 
 export { INCOMPLETE, MALFORMED };
 
@@ -24,11 +23,11 @@ export interface RespError {
 export type RespValue = string | number | null | RespError | RespValue[];
 
 /**
- * UTF-8 byte length of a string: the engine's own encoder for all but the shortest (a JavaScript loop
- * costs the interpreters about a microsecond a character; the native encoder one call).
+ * UTF-8 byte length of a string: Buffer's own count for all but the shortest (a JavaScript loop costs
+ * the interpreters about a microsecond a character; an encoder also builds the bytes, one allocation).
  */
 export function utf8Length(text: string): number {
-  if (text.length > 8) return utf8Encode(text).length;
+  if (text.length > 8) return Buffer.byteLength(text, "utf8");
   let length = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -196,7 +195,7 @@ function lengthLine(bytes: Uint8Array, start: number, end: number): number {
 }
 
 function line(bytes: Uint8Array, start: number, end: number): string {
-  return utf8Decode(bytes.subarray(start, end));
+  return lineText(bytes, start, end);
 }
 
 /** Parses one complete value at `start`; `next[0]` receives where it ends. Throws on anything else. */
