@@ -11,6 +11,7 @@
  * so values are binary-safe and a reply split across packets is simply "incomplete" until the rest comes.
  */
 
+import { utf8Encode } from "../../core/bytes";
 import { CR, findLineEnd, INCOMPLETE, LF, lineText, MALFORMED, readInteger } from "./lines";
 
 export { INCOMPLETE, MALFORMED };
@@ -23,11 +24,13 @@ export interface RespError {
 export type RespValue = string | number | null | RespError | RespValue[];
 
 /**
- * UTF-8 byte length of a string: Buffer's own count for all but the shortest (a JavaScript loop costs
- * the interpreters about a microsecond a character; an encoder also builds the bytes, one allocation).
+ * UTF-8 byte length of a string: the engine's own encoder for all but the shortest (a JavaScript loop
+ * costs the interpreters about a microsecond a character; the native encoder one call). Not
+ * Buffer.byteLength: QuickJS's tries the text as a typed array first and builds (and drops) a
+ * TypeError each time, ~60k instructions a call (docs/NOTES.md, branch store7).
  */
 export function utf8Length(text: string): number {
-  if (text.length > 8) return Buffer.byteLength(text, "utf8");
+  if (text.length > 8) return utf8Encode(text).length;
   let length = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
