@@ -9,7 +9,7 @@ export const INCOMPLETE = -1;
 /** The bytes cannot be the protocol: the connection is beyond repair. */
 export const MALFORMED = -2;
 
-import { utf8Decode } from "../../core/bytes";
+import { hostEncodesViews, utf8Decode } from "../../core/bytes";
 
 export const CR = 0x0d;
 export const LF = 0x0a;
@@ -68,21 +68,6 @@ interface RangeDecoder {
 const PLAIN_TO_STRING = Uint8Array.prototype.toString;
 const BUFFER_TO_STRING = Buffer.prototype.toString as unknown as (this: Uint8Array, encoding: "utf8", start: number, end: number) => string;
 
-/** Whether Buffer's toString decodes a plain Uint8Array's range too (njs's QuickJS engine); asked once, on first use. */
-let hostDecodesViews: boolean | undefined;
-
-function decodesViews(): boolean {
-  if (hostDecodesViews === undefined) {
-    try {
-      hostDecodesViews = BUFFER_TO_STRING.call(new Uint8Array([0x61, 0x62]), "utf8", 1, 2) === "b";
-    } catch (e) {
-      // Node: its toString asks the Buffer for its own decoders.
-      hostDecodesViews = false;
-    }
-  }
-  return hostDecodesViews;
-}
-
 /**
  * A protocol line's text, decoded by the engine (UTF-8): a JavaScript loop costs the interpreters
  * about a microsecond a byte. Spaces and line feeds come out as they went in (an invalid sequence
@@ -93,7 +78,7 @@ function decodesViews(): boolean {
  */
 export function lineText(bytes: Uint8Array, start: number, end: number): string {
   if (bytes.toString !== PLAIN_TO_STRING) return (bytes as unknown as RangeDecoder).toString("utf8", start, end);
-  if (decodesViews()) return BUFFER_TO_STRING.call(bytes, "utf8", start, end);
+  if (hostEncodesViews()) return BUFFER_TO_STRING.call(bytes, "utf8", start, end);
   return utf8Decode(bytes.subarray(start, end));
 }
 
