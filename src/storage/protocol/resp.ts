@@ -27,7 +27,7 @@ export type RespValue = string | number | null | RespError | RespValue[];
  * UTF-8 byte length of a string: the engine's own encoder for all but the shortest (a JavaScript loop
  * costs the interpreters about a microsecond a character; the native encoder one call). Not
  * Buffer.byteLength: QuickJS's tries the text as a typed array first and builds (and drops) a
- * TypeError each time, ~60k instructions a call (docs/NOTES.md, branch store7).
+ * TypeError each time (docs/NOTES.md, branch store7).
  */
 export function utf8Length(text: string): number {
   if (text.length > 8) return utf8Encode(text).length;
