@@ -241,7 +241,12 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     ...(shm ? { storage: "shm", shm: { zone: "sessions" } } : {}),
     ...(storage === "redis" ? { storage: "redis", redis: { port: REDIS_PORT } } : {}),
     ...(storage === "memcached"
-      ? { storage: "memcached", memcached: { port: MEMCACHED_PORT, ...(pass ? { read_locations: { [`127.0.0.1:${MEMCACHED_PORT}`]: MEMCACHED_READ_LOCATION } } : {}) } }
+      ? {
+          storage: "memcached",
+          memcached: { port: MEMCACHED_PORT, ...(pass ? { read_locations: { [`127.0.0.1:${MEMCACHED_PORT}`]: MEMCACHED_READ_LOCATION } } : {}) },
+          // read_locations requires it (nginx logs a missed key; unhashed, it holds the session id).
+          ...(pass ? { hash_storage_key: true } : {}),
+        }
       : {}),
     ...(bounded ? { store_revalidate: STORE_REVALIDATE_MS } : {}),
     ...(kind === "refresh" ? { touch_threshold: 0 } : {}),

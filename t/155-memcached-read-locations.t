@@ -8,6 +8,10 @@
 # (log_subrequest, "$uri $status", never the key) to logs/reads.log. A session is read through the
 # location once it was verified before (the first request opens it through the bridge).
 #
+# read_locations needs hash_storage_key (nginx's memcached module logs the key of a miss at info): every
+# configuration here that names read locations sets it, TEST 11 shows the option refused without it,
+# and every block ends by checking that no session id it minted is in any of nginx's logs.
+#
 # Set-up and helpers: t/lib/EntryTest.pm, t/lib/StoreServers.pm.
 use strict;
 use warnings;
@@ -18,6 +22,7 @@ use EntryTest;
 use StoreServers;
 use CookieFormat;
 use Time::HiRes qw(sleep time);
+use Digest::SHA qw(sha256);
 
 our $SECRET = 'memcached-read-locations-secret-81c0e4';
 
@@ -59,6 +64,7 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
     upstream session_memcached_a { server 127.0.0.1:11351; keepalive 4; }
     upstream session_memcached_c { server 127.0.0.1:11353; keepalive 4; }
 _EOC_
+    $block->set_value('init', $block->init . "\nmain::no_session_id_logged();\n") if defined $block->init;
 });
 
 sub app { my ($cookie) = @_; return http('GET', '/app/x', { Cookie => $cookie }) }
@@ -74,12 +80,35 @@ sub reads {
 
 sub read_count { my @lines = reads(); return scalar @lines }
 
-# A session minted with the memcached options given (written through the bridge, as every write is):
-# its Cookie header, its key and its session cookie's value.
+# The session ids minted in this block (base64url), which no log may hold.
+our @IDS;
+
+# A session's storage key with hash_storage_key: base64url of the SHA-256 of its id; its id is
+# remembered for no_session_id_logged.
+sub hashed_key {
+    my ($lines) = @_;
+    push @IDS, store_key($lines);
+    return b64url_encode(sha256(sid_of(cookie_value($lines, 'session'))));
+}
+
+# A session minted with the memcached options given and hash_storage_key (written through the bridge,
+# as every write is): its Cookie header, its storage key and its session cookie's value.
 sub minted {
     my ($subject, %memcached) = @_;
-    my $lines = mint(subject => $subject, options => { storage => 'memcached', memcached => { %memcached } });
-    return (cookie_header(@$lines), store_key($lines), cookie_value($lines, 'session'));
+    my $lines = mint(subject => $subject, options => { storage => 'memcached', memcached => { %memcached }, hash_storage_key => \1 });
+    return (cookie_header(@$lines), hashed_key($lines), cookie_value($lines, 'session'));
+}
+
+# Every block's last step: none of the ids it minted is in any file under logs/ (error.log, the access
+# logs, the bridge's).
+sub no_session_id_logged {
+    my @found;
+    for my $file (glob "$Test::Nginx::Util::ServRoot/logs/*") {
+        open my $in, '<', $file or next;
+        for my $line (<$in>) { push @found, $line if grep { index($line, $_) >= 0 } @IDS }
+    }
+    is(scalar @found, 0, 'no session id in any log (' . scalar(@IDS) . ' minted)') or diag(join '', @found);
+    @IDS = ();
 }
 
 no_shuffle();
@@ -89,7 +118,7 @@ __DATA__
 
 === TEST 1: a session verified before is read through the read location, one subrequest a request, the key never logged
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 my ($cookie, $key) = main::minted('alice', port => 11351);
 is(main::app($cookie)->{status}, 200, 'the first request opens the session (through the bridge: not verified before)');
@@ -97,7 +126,6 @@ is(main::read_count(), 0, 'no read through the location yet');
 my @statuses = map { main::app($cookie)->{status} } 1 .. 3;
 is_deeply(\@statuses, [200, 200, 200], 'the next three open');
 is_deeply([ main::reads() ], [("/_session_memcached_a 200\n") x 3], 'each read through the location: 200');
-is(scalar(error_lines(qr/\Q$key\E/)), 0, 'the session key is in no log line');
 use_cookie($cookie);
 --- request
 GET /app/page
@@ -108,7 +136,7 @@ GET /app/page
 
 === TEST 2: logout (through the bridge) is seen at once: the next read finds no record (404), the session is refused
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 my ($cookie, $key, $value) = main::minted('bob', port => 11351);
 is_deeply([ map { main::app($cookie)->{status} } 1 .. 2 ], [200, 200], 'opens twice');
@@ -118,6 +146,8 @@ is(http('POST', '/logout', { Cookie => $cookie, 'X-CSRF-Token' => $csrf })->{sta
 is(main::mc(11351, "get session:$key\r\n"), "END\r\n", 'the record is gone from memcached');
 is(main::app($cookie)->{status}, 401, 'the very next request is refused');
 is((main::reads())[1], "/_session_memcached_a 404\n", 'the location found no record (404)');
+is_deeply([ map { /key: "([^"]*)" was not found by memcached/ ? $1 : () } error_lines(qr/was not found by memcached/) ],
+          ["session:$key"], 'nginx logged the miss at info, naming the hashed key');
 use_cookie($cookie);
 --- request
 GET /app/page
@@ -127,7 +157,7 @@ GET /app/page
 
 === TEST 3: a record deleted on memcached itself (another node's logout or revocation) is refused on the next request
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 my ($cookie, $key) = main::minted('carol', port => 11351);
 is_deeply([ map { main::app($cookie)->{status} } 1 .. 2 ], [200, 200], 'opens twice (the second through the location)');
@@ -142,7 +172,7 @@ GET /app/page
 
 === TEST 4: the read location's server down: 503 (fail closed), one error line of ours; restarted: answers again
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11353, "read_locations": {"127.0.0.1:11353": "/_session_memcached_c"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11353, "read_locations": {"127.0.0.1:11353": "/_session_memcached_c"}}, "hash_storage_key": true}
 --- init
 my ($cookie) = main::minted('dave', port => 11353);
 is_deeply([ map { main::app($cookie)->{status} } 1 .. 2 ], [200, 200], 'opens twice while memcached is up');
@@ -176,10 +206,10 @@ unavailable
 
 === TEST 5: a key the location could not pass as is ("&" in the prefix) is read through the bridge
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "prefix": "a&b", "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "prefix": "a&b", "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 my ($cookie, $key) = main::minted('erin', port => 11351, prefix => 'a&b');
-ok(defined main::mc(11351, "get a&b:session:$key\r\n") =~ /^VALUE /, 'stored as a&b:session:<sid>');
+ok(defined main::mc(11351, "get a&b:session:$key\r\n") =~ /^VALUE /, 'stored as a&b:session:<key>');
 is_deeply([ map { main::app($cookie)->{status} } 1 .. 3 ], [200, 200, 200], 'opens three times');
 is(main::read_count(), 0, 'never through the location');
 use_cookie($cookie);
@@ -192,7 +222,7 @@ GET /app/page
 
 === TEST 6: two servers, a read location for one: its sessions are read through it, the other's through the bridge
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11351", "127.0.0.1:11352"], "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"servers": ["127.0.0.1:11351", "127.0.0.1:11352"], "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 my %options = (servers => ['127.0.0.1:11351', '127.0.0.1:11352']);
 my (@on_a, @on_b);
@@ -214,12 +244,12 @@ GET /app/page
 
 === TEST 7: a record larger than nginx's default subrequest buffer (20 KB of data) is read through the location (subrequest_output_buffer_size 1m)
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}, "hash_storage_key": true}
 --- init
 srand(7);
 my $blob = join '', map { ('a' .. 'z', 'A' .. 'Z')[int rand 52] } 1 .. 20000;
-my $lines = mint(subject => 'frank', data => { blob => $blob }, options => { storage => 'memcached', memcached => { port => 11351 } });
-my $key = store_key($lines);
+my $lines = mint(subject => 'frank', data => { blob => $blob }, options => { storage => 'memcached', memcached => { port => 11351 }, hash_storage_key => \1 });
+my $key = main::hashed_key($lines);
 my $record = main::mc(11351, "get session:$key\r\n");
 ok(length($record) > 16384, 'the record is larger than 16 KB (' . length($record) . ' bytes)');
 my $cookie = cookie_header(@$lines);
@@ -264,6 +294,7 @@ stream {
 ok(!StoreServers::port_open(7379), 'no front on TCP');
 my $lines = mint(subject => 'gina', options => { storage => 'memcached', memcached => { port => 11351 } });
 my $key = store_key($lines);
+push @main::IDS, $key;
 like(main::mc(11351, "get session:$key\r\n"), qr/^VALUE /, 'written through the unix front');
 my $cookie = cookie_header(@$lines);
 is_deeply([ map { main::app($cookie)->{status} } 1 .. 3 ], [200, 200, 200], 'read through it: opens three times');
@@ -278,7 +309,7 @@ GET /app/page
 
 === TEST 9: auth_request mode: the check runs in the auth subrequest, and its read through the location is a subrequest of that one; logout is seen at once; the server down answers 503 through error_page 401
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11353, "read_locations": {"127.0.0.1:11353": "/_session_memcached_c"}}, "nginx": {"login_url": "/login"}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11353, "read_locations": {"127.0.0.1:11353": "/_session_memcached_c"}}, "nginx": {"login_url": "/login"}, "hash_storage_key": true}
 --- config
     location /ar/ {
         include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
@@ -319,7 +350,7 @@ unavailable
 
 === TEST 10: a read location that is not the memcached_pass one (misnamed): refused loudly as a store incident, never read as "no record"
 --- session_json
-{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_misnamed"}}}
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_misnamed"}}, "hash_storage_key": true}
 --- init
 my ($cookie) = main::minted('ivan', port => 11351);
 is(main::app($cookie)->{status}, 200, 'the first request opens the session (through the bridge)');
@@ -334,3 +365,18 @@ GET /app/page
 --- no_error_log
 [crit]
 [alert]
+
+
+
+=== TEST 11: read_locations without hash_storage_key: the configuration is refused (nginx would log the session id of every miss); the protected location fails closed
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "memcached", "memcached": {"port": 11351, "read_locations": {"127.0.0.1:11351": "/_session_memcached_a"}}}
+--- request
+GET /app/x
+--- error_code: 500
+--- error_log
+invalid session configuration: memcached.read_locations needs hash_storage_key: true
+--- no_error_log
+[alert]
+[emerg]
+unexpected error

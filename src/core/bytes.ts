@@ -30,10 +30,13 @@ export function encodeBase64Url(bytes: Uint8Array): string {
   return hostEncodesViews() ? NATIVE.prototype.toString.call(bytes, "base64url") : NATIVE.from(bytes).toString("base64url");
 }
 
-/** Whether Buffer's toString encodes a plain Uint8Array (asked of the host once, on first use). */
+/**
+ * Whether Buffer's toString encodes a plain Uint8Array (asked of the host once, on first use); also
+ * how the store replies' text is decoded (storage/protocol/lines.ts).
+ */
 let encodesViews: boolean | undefined;
 
-function hostEncodesViews(): boolean {
+export function hostEncodesViews(): boolean {
   if (encodesViews === undefined) {
     try {
       encodesViews = NATIVE.prototype.toString.call(new Uint8Array([0xfb, 0xff]), "base64url") === "-_8";

@@ -200,6 +200,10 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
   } else if (storageOption && typeof storageOption === "object") {
     storage = storageOption;
   }
+  const hashStorageKey = pick(options.hash_storage_key, DEFAULTS.hash_storage_key);
+  if (storage && storage.keysLoggedBy !== undefined && !hashStorageKey) {
+    fail(storage.keysLoggedBy + " needs hash_storage_key: true (nginx logs the storage keys it reads, and without hashing a key holds the session id)");
+  }
 
   const hashSubject = pick(options.hash_subject, DEFAULTS.hash_subject);
   const storeMetadata = pick(options.store_metadata, DEFAULTS.store_metadata);
@@ -266,7 +270,7 @@ export function resolveSettings(options: SessionOptions, platform: Platform): Se
     absoluteTimeout: absoluteTimeout,
     rememberRollingTimeout: pick(options.remember_rolling_timeout, DEFAULTS.remember_rolling_timeout),
     rememberAbsoluteTimeout: rememberAbsoluteTimeout,
-    hashStorageKey: pick(options.hash_storage_key, DEFAULTS.hash_storage_key),
+    hashStorageKey: hashStorageKey,
     hashSubject: hashSubject,
     storeMetadata: storeMetadata,
     touchThreshold: pick(options.touch_threshold, DEFAULTS.touch_threshold),

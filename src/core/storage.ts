@@ -22,6 +22,12 @@ export interface Storage {
    */
   readonly synchronous?: boolean;
   /**
+   * The option by which this storage's transport writes storage keys into a log (memcached.read_locations:
+   * nginx's memcached module logs a key it did not find at info), if any. Without hash_storage_key a
+   * storage key holds the session id, so settings.ts refuses that combination: no session id in a log.
+   */
+  readonly keysLoggedBy?: string;
+  /**
    * Stores `value` under `key` for `ttl` seconds. When `oldKey` is given (the session was re-saved with
    * a new id), the old record is kept for `staleTtl` seconds so concurrent requests still carrying the
    * previous cookie succeed. Throws or rejects with a short reason on failure.

@@ -312,6 +312,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   }
 
   return {
+    keysLoggedBy: readers !== undefined ? "memcached.read_locations" : undefined,
     set: function (name, key, value, ttl, now, oldKey, staleTtl, metadata) {
       const sessionName = storageName(naming, name, key);
       const stored = run(sessionName, [encodeMeta("ms", sessionName, ["T" + ttlToken(ttl, now)], value)]).then(function (replies) {

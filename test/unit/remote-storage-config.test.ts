@@ -11,14 +11,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isConfigError } from "../../src/core/errors";
-import type { StorageOptions } from "../../src/core/options";
+import type { SessionOptions, StorageOptions } from "../../src/core/options";
+import { resolveSettings } from "../../src/core/settings";
 import type { Platform, StoreRequest } from "../../src/core/platform";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { STORE_CONNECTION_OPTIONS } from "../../src/platform/node-store";
 import { createMemcachedStorage, serverFor } from "../../src/storage/memcached";
+import { registerBuiltinStorages } from "../../src/storage/index";
 import { createRedisStorage } from "../../src/storage/redis";
-import { DEFAULT_TIMEOUT_MS, roundTripTimeout, serverAddress } from "../../src/storage/remote";
+import { answered, DEFAULT_TIMEOUT_MS, roundTripTimeout, serverAddress, unavailable } from "../../src/storage/remote";
+import { createMemorySharedDict } from "../support/memory-shared-dict";
 
 type Create = (options: StorageOptions | undefined, platform: ReturnType<typeof createNodePlatform>) => Storage;
 
@@ -342,6 +345,17 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
     assertConfigError(() => storage({ port: 11211, read_locations: ["/_mc"] }), /memcached\.read_locations must be an object/);
   });
 
+  it("without hash_storage_key the settings are refused, naming both options (nginx's memcached module logs a missed key at info)", () => {
+    registerBuiltinStorages();
+    const options = (extra: object) =>
+      ({ secret: "0123456789abcdef0123456789abcdef", storage: "memcached", memcached: { port: 11211, read_locations: { "127.0.0.1:11211": "/_mc" } }, ...extra }) as SessionOptions;
+    assertConfigError(() => resolveSettings(options({}), nginxLike), /memcached\.read_locations needs hash_storage_key: true/);
+    assertConfigError(() => resolveSettings(options({ hash_storage_key: false }), nginxLike), /memcached\.read_locations needs hash_storage_key: true/);
+    assert.equal(resolveSettings(options({ hash_storage_key: true }), nginxLike).hashStorageKey, true);
+    const bridgeOnly = { secret: "0123456789abcdef0123456789abcdef", storage: "memcached", memcached: { port: 11211 } } as SessionOptions;
+    assert.equal(resolveSettings(bridgeOnly, nginxLike).hashStorageKey, false, "reads through the bridge log no key: no hashing needed");
+  });
+
   it("a platform that cannot read through nginx (Node) refuses the option", () => {
     assertConfigError(() => build(createMemcachedStorage, { port: 11211, read_locations: { "127.0.0.1:11211": "/_mc" } }), /read_locations needs nginx/);
   });
@@ -399,5 +413,34 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
       await assert.rejects(Promise.resolve(storage.get("session", SID, 1700000000, REQUEST)), /memcached 127\.0\.0\.1:11213/);
     }
     assert.equal(logged.filter((line) => /^error .*unavailable: \/_mc: memcached_pass location answered 504 /.test(line)).length, 1, "a 504 answer: one line");
+  });
+});
+
+describe("the end of a store incident (remote.ts: answered, unavailable)", () => {
+  it("an incident another worker logged is looked for at most once a second while the store answers here; after a failure here, at once", () => {
+    let now = 1_700_000_000;
+    const logged: string[] = [];
+    const zone = createMemorySharedDict({ name: "njs_session_cache", timeout: 86_400_000, clock: () => now * 1000 });
+    const worker = Object.assign(Object.create(platform) as Platform, {
+      now: () => now,
+      log: (level: string, message: string) => logged.push(level + " " + message),
+      sharedDict: () => zone,
+    });
+    const store = "redis 10.9.9.9:6379";
+    const ends = () => logged.filter((line) => /^warn .*answers again/.test(line));
+    answered(worker, store);
+    // Another worker's incident: its mark in the zone, this worker not told.
+    assert.equal(zone.add("@store-incident:" + store, String(now - 5), 60_000), true);
+    answered(worker, store);
+    assert.deepEqual(ends(), [], "within the second of the last look: the zone is not read");
+    now += 1;
+    answered(worker, store);
+    assert.deepEqual(ends(), ["warn [session] redis 10.9.9.9:6379 answers again, after 6 s"], "the next second: found, ended, one line");
+    answered(worker, store);
+    assert.equal(ends().length, 1, "ended once");
+    unavailable(worker, store, "connection refused");
+    assert.equal(logged.filter((line) => /^error .*unavailable: connection refused/.test(line)).length, 1, "a failure here: a new incident, logged");
+    answered(worker, store);
+    assert.equal(ends().length, 2, "its end, in the same second: looked for at once");
   });
 });

@@ -9,7 +9,7 @@ export const INCOMPLETE = -1;
 /** The bytes cannot be the protocol: the connection is beyond repair. */
 export const MALFORMED = -2;
 
-import { utf8Decode } from "../../core/bytes";
+import { hostEncodesViews, utf8Decode } from "../../core/bytes";
 
 export const CR = 0x0d;
 export const LF = 0x0a;
@@ -66,15 +66,19 @@ interface RangeDecoder {
 }
 
 const PLAIN_TO_STRING = Uint8Array.prototype.toString;
+const BUFFER_TO_STRING = Buffer.prototype.toString as unknown as (this: Uint8Array, encoding: "utf8", start: number, end: number) => string;
 
 /**
  * A protocol line's text, decoded by the engine (UTF-8): a JavaScript loop costs the interpreters
  * about a microsecond a byte. Spaces and line feeds come out as they went in (an invalid sequence
  * becomes U+FFFD without swallowing the ASCII byte after it), and they are all a reader splits on.
- * A Buffer (the bridge's data, Node's socket data) decodes the range itself: no view to make first.
+ * A Buffer (the bridge's data, Node's socket data) decodes the range itself, and so does Buffer's
+ * toString on a plain Uint8Array where the host allows it (a store's reply under QuickJS): no view
+ * to make first, which costs QuickJS a typed array construction.
  */
 export function lineText(bytes: Uint8Array, start: number, end: number): string {
   if (bytes.toString !== PLAIN_TO_STRING) return (bytes as unknown as RangeDecoder).toString("utf8", start, end);
+  if (hostEncodesViews()) return BUFFER_TO_STRING.call(bytes, "utf8", start, end);
   return utf8Decode(bytes.subarray(start, end));
 }
 

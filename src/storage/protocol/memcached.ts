@@ -12,7 +12,6 @@
  * items classic `set` writes (flags 0), so OpenResty nodes using lua-resty-memcached read them too.
  */
 
-import { utf8Decode } from "../../core/bytes";
 import { CR, findLineEnd, INCOMPLETE, LF, lineText, MALFORMED, readInteger } from "./lines";
 import { utf8Length } from "./resp";
 
@@ -174,7 +173,7 @@ export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
   if (size === null || size < 0) return undefined;
   const dataEnd = lineEnd + 2 + size;
   if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
-  return utf8Decode(bytes.subarray(lineEnd + 2, dataEnd));
+  return lineText(bytes, lineEnd + 2, dataEnd);
 }
 
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
@@ -192,7 +191,7 @@ export function parseMetaReplies(bytes: Uint8Array, count: number): MetaReply[] 
     } else if (reply.code === "VA") {
       const size = Number(words[1]);
       reply.flags = words.slice(2);
-      reply.value = utf8Decode(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+      reply.value = lineText(bytes, lineEnd + 2, lineEnd + 2 + size);
       at = lineEnd + 2 + size + 2;
     } else {
       reply.flags = words.slice(1);

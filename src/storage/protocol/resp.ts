@@ -11,8 +11,8 @@
  * so values are binary-safe and a reply split across packets is simply "incomplete" until the rest comes.
  */
 
-import { utf8Decode, utf8Encode } from "../../core/bytes";
-import { CR, findLineEnd, INCOMPLETE, LF, MALFORMED, readInteger } from "./lines";
+import { utf8Encode } from "../../core/bytes";
+import { CR, findLineEnd, INCOMPLETE, LF, lineText, MALFORMED, readInteger } from "./lines";
 
 export { INCOMPLETE, MALFORMED };
 
@@ -25,7 +25,9 @@ export type RespValue = string | number | null | RespError | RespValue[];
 
 /**
  * UTF-8 byte length of a string: the engine's own encoder for all but the shortest (a JavaScript loop
- * costs the interpreters about a microsecond a character; the native encoder one call).
+ * costs the interpreters about a microsecond a character; the native encoder one call). Not
+ * Buffer.byteLength: QuickJS's tries the text as a typed array first and builds (and drops) a
+ * TypeError each time (docs/NOTES.md, branch store7).
  */
 export function utf8Length(text: string): number {
   if (text.length > 8) return utf8Encode(text).length;
@@ -196,7 +198,7 @@ function lengthLine(bytes: Uint8Array, start: number, end: number): number {
 }
 
 function line(bytes: Uint8Array, start: number, end: number): string {
-  return utf8Decode(bytes.subarray(start, end));
+  return lineText(bytes, start, end);
 }
 
 /** Parses one complete value at `start`; `next[0]` receives where it ends. Throws on anything else. */
