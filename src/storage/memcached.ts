@@ -28,6 +28,7 @@ import { configError, errorText } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
 import type { Storage, StoreMetadata } from "../core/storage";
+import { matchesWhole } from "../core/whole-text";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
@@ -132,7 +133,7 @@ function readLocations(value: unknown, servers: string[], platform: Platform): {
     const server = serverAddress("memcached", named[i], DEFAULT_PORT);
     if (servers.indexOf(server) < 0) throw configError("memcached.read_locations names " + server + ", which is not one of memcached's servers");
     const location = (value as { [server: string]: unknown })[named[i]];
-    if (typeof location !== "string" || !LOCATION_PATH.test(location)) {
+    if (typeof location !== "string" || !matchesWhole(LOCATION_PATH, location)) {
       throw configError('memcached.read_locations: each server\'s location must be a path, like "/_session_memcached"');
     }
     out[server] = location;

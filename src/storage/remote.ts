@@ -14,6 +14,7 @@ import { configError, errorText, storeUnavailableError } from "../core/errors";
 import type { Platform, StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
+import { matchesWhole } from "../core/whole-text";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
 export interface Timeouts {
@@ -97,7 +98,7 @@ export function readConnectionOptions(storage: string, read: { [name: string]: u
   if (read.ssl === true) {
     const tls: StoreTls = { verify: read.ssl_verify === true };
     if (read.server_name !== undefined) {
-      if (!HOST_NAME.test(read.server_name as string)) throw configError(storage + ".server_name must be a host name (SNI carries no IP address)");
+      if (!matchesWhole(HOST_NAME, read.server_name as string)) throw configError(storage + ".server_name must be a host name (SNI carries no IP address)");
       tls.serverName = read.server_name as string;
     }
     if (read.ssl_trusted_certificate !== undefined) tls.trustedCertificates = trustedCertificates(storage, read.ssl_trusted_certificate as string, platform);
@@ -121,7 +122,7 @@ function trustedCertificates(storage: string, path: string, platform: Platform):
 /** The `bridge` option (direct mode, no js_fetch_proxy): the front's own http://host:port. */
 export function checkBridgeOption(storage: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || !/^http:\/\/[^/?#]+$/.test(value)) {
+  if (typeof value !== "string" || !matchesWhole(/^http:\/\/[^/?#\s]+$/, value)) {
     throw configError(storage + '.bridge must be the store bridge\'s address, like "http://127.0.0.1:7379"');
   }
   return value;
@@ -141,7 +142,7 @@ export function serverAddress(storage: string, value: unknown, defaultPort: numb
     host = (value as { host?: unknown }).host;
     if ((value as { port?: unknown }).port !== undefined) port = (value as { port?: unknown }).port;
   }
-  if (typeof host !== "string" || !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/.test(host)) {
+  if (typeof host !== "string" || !matchesWhole(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/, host)) {
     throw configError(storage + ": a server must be \"host:port\" or {\"host\": ..., \"port\": ...}");
   }
   if (typeof port !== "number" || !(port > 0 && port < 65536) || Math.floor(port) !== port) {
