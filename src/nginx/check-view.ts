@@ -43,8 +43,8 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/6": the line form below (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/6:";
+/** "/5": the array form below, without the remember timeouts (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/5:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -58,35 +58,20 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 export type CheckSettings = PlainSettings &
   Pick<Settings, "storage" | "registry" | "storeRevalidate" | "cookieAttributes"> & { verifiedCache: VerifiedCacheReader };
 
-/** Field 11 of a redis or memcached location's view (store_revalidate only). */
-const NETWORK_STORE = "-";
+/** view[11] of a redis or memcached location (store_revalidate only). */
+const NETWORK_STORE = "network store";
 
 /**
- * A location's view in the zone: VIEW_LENGTH fields by position, one per line. viewOf writes it,
- * readCheckView reads it back (test/unit/check-view.test.ts holds them together). Lines, not JSON:
- * the warm check reads the view on every request under the njs engine, and one split with a few
- * comparisons is cheaper than JSON.parse of the same array (docs/NOTES.md, issue 14, branch warm6);
- * read back with one object literal, not a loop over names (branch njstax). Plain text where the
- * field is a string, a number or a flag; the key ids joined by commas (base64url has none); the
- * lists and options JSON, and empty for the common empty list or absent option, so that the common
- * view parses no JSON at all. A text field that held a line feed would add a field: such a view
- * reads as absent (readCheckView counts them), and that location's full check runs.
+ * A location's view, as a JSON array in the zone, by position: viewOf writes it, readCheckView reads
+ * it back (test/unit/check-view.test.ts holds them together). An array, not an object, and read back
+ * with one object literal, not a loop over names: on every warm request under the njs engine,
+ * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
+ * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  */
 const VIEW_LENGTH = 19;
-const VIEW_SEPARATOR = "\n";
-const KEY_ID_SEPARATOR = ",";
-/** A flag field that is set; unset is "". */
-const SET = "1";
 
-/** A list field: "" for the empty list, else its JSON. */
-function listField(list: string[]): string {
-  return list.length === 0 ? "" : JSON.stringify(list);
-}
-
-/** A list field read back (a new array each time: the view is made anew for each request). */
-function listOf(field: string): string[] {
-  return field === "" ? [] : (JSON.parse(field) as string[]);
-}
+/** The view's array: `unknown` per item, read back by position. */
+type CheckView = unknown[];
 
 /** The entry options the warm check reads: what it publishes, and whether a CSRF check may be due. */
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
@@ -122,38 +107,37 @@ function viewKey(locationText: string, prefix: string): string {
   return prefix + process.pid + ":" + locationText;
 }
 
-function viewOf(settings: Settings, entry: EntryOptions): string | null {
+function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   const cacheZone = settings.verifiedCache ? settings.verifiedCache.zone : undefined;
   if (!cacheZone) return null;
   const network = settings.storage !== null && !settings.storage.synchronous;
   if (network ? settings.storeRevalidate === 0 : settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
   // A registry in the store is answered with the record: within the bound, by the mark (not made here).
   const registry = settings.registry && !settings.registry.readChecked ? settings.registry.options : null;
-  const fields = [
+  return [
     settings.cookieName,
     settings.audience,
-    settings.keyIds.join(KEY_ID_SEPARATOR),
-    String(settings.idlingTimeout),
-    String(settings.rollingTimeout),
-    String(settings.absoluteTimeout),
-    String(settings.touchThreshold),
-    String(settings.rollingRenewal),
-    settings.hashStorageKey ? SET : "",
-    listField(settings.requestHeaders),
-    listField(settings.responseHeaders),
-    // 11: "" for cookie storage; NETWORK_STORE; for shm, its options as JSON ("null": none given).
-    network ? NETWORK_STORE : settings.storageName === "shm" ? JSON.stringify(settings.storageOptions || null) : "",
-    registry ? JSON.stringify(registry) : "",
+    settings.keyIds,
+    settings.idlingTimeout,
+    settings.rollingTimeout,
+    settings.absoluteTimeout,
+    settings.touchThreshold,
+    settings.rollingRenewal,
+    settings.hashStorageKey,
+    settings.requestHeaders,
+    settings.responseHeaders,
+    // 11: shm's options when the storage is shm (null: none given); NETWORK_STORE; false for cookie storage.
+    network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false,
+    registry,
     cacheZone,
-    listField(entry.expose_data),
-    entry.csrf ? SET : "",
-    String(settings.storeRevalidate),
+    entry.expose_data,
+    entry.csrf,
+    settings.storeRevalidate,
     // 17: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
-    network ? "" : encodeBase64Url(settings.ikm),
+    network ? null : encodeBase64Url(settings.ikm),
     // 18: what a touch re-issues the cookie with (touch-check.ts).
     settings.cookieAttributes,
   ];
-  return fields.join(VIEW_SEPARATOR);
 }
 
 /**
@@ -190,10 +174,10 @@ function zoneWithout(platform: Platform, key: string): SharedDict | null {
   }
 }
 
-function addView(dict: SharedDict, key: string, view: string | null): void {
-  if (view === null) return;
+function addView(dict: SharedDict, key: string, view: unknown[] | null): void {
+  if (!view) return;
   try {
-    dict.add(key, view, dictTimeout(VIEW_SECONDS));
+    dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
   } catch (e) {
     // A full zone (declared without evict) only means the next request runs the full path too.
   }
@@ -216,32 +200,20 @@ export function keepLoginView(platform: Platform, locationText: string | undefin
   if (locationText === undefined) return;
   const key = viewKey(locationText, LOGIN_VIEW_PREFIX);
   const dict = zoneWithout(platform, key);
-  if (!dict) return;
-  const view = loginViewOf(settings, entry);
-  if (view) addView(dict, key, JSON.stringify(view));
+  if (dict) addView(dict, key, loginViewOf(settings, entry));
 }
 
-/** The text kept under `key` in `dict`; null when none or unreadable. */
-function storedText(dict: SharedDict, key: string): string | null {
-  try {
-    const text = dict.get(key);
-    return typeof text === "string" ? text : null;
-  } catch (e) {
-    return null;
-  }
-}
-
-/** The login view's array of LOGIN_VIEW_LENGTH items; null when none, unreadable or of another form. */
-function storedLoginView(dict: SharedDict, key: string): unknown[] | null {
-  const text = storedText(dict, key);
-  if (text === null) return null;
+/** The array of `length` items kept under `key` in `dict`; null when none, unreadable or of another form. */
+function storedView(dict: SharedDict, key: string, length: number): unknown[] | null {
   let view: unknown;
   try {
+    const text = dict.get(key);
+    if (typeof text !== "string") return null;
     view = JSON.parse(text);
   } catch (e) {
     return null;
   }
-  return Array.isArray(view) && view.length === LOGIN_VIEW_LENGTH ? view : null;
+  return Array.isArray(view) && view.length === length ? view : null;
 }
 
 /** The login view the full login left for this location and worker, or null (then the full login runs). */
@@ -249,7 +221,7 @@ export function readLoginView(platform: WarmPlatform, locationText: string): Log
   if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
-  const view = storedLoginView(dict, viewKey(locationText, LOGIN_VIEW_PREFIX));
+  const view = storedView(dict, viewKey(locationText, LOGIN_VIEW_PREFIX), LOGIN_VIEW_LENGTH);
   if (!view) return null;
   return {
     cookieName: view[0] as string,
@@ -271,41 +243,34 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!platform.sharedDict) return null;
   const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
-  const text = storedText(dict, viewKey(locationText, VIEW_PREFIX));
-  if (text === null) return null;
-  const view = text.split(VIEW_SEPARATOR);
-  if (view.length !== VIEW_LENGTH) return null;
-  const cacheZone = view[13];
+  const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
+  if (!view) return null;
+  const cacheZone = view[13] as string;
   // Mostly the zone the view is in: its dict is at hand.
   const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
   if (!cacheDict) return null;
-  const shm = view[11];
-  const registry = view[12];
+  const shm = view[11] as StorageOptions | null | false | typeof NETWORK_STORE;
+  const registry = view[12] as RegistryOptions | null;
   return {
-    cookieName: view[0],
-    audience: view[1],
-    keyIds: view[2].split(KEY_ID_SEPARATOR),
-    idlingTimeout: +view[3],
-    rollingTimeout: +view[4],
-    absoluteTimeout: +view[5],
-    touchThreshold: +view[6],
-    rollingRenewal: +view[7],
-    hashStorageKey: view[8] === SET,
-    requestHeaders: listOf(view[9]) as Settings["requestHeaders"],
-    responseHeaders: listOf(view[10]) as Settings["responseHeaders"],
+    cookieName: view[0] as string,
+    audience: view[1] as string,
+    keyIds: view[2] as string[],
+    idlingTimeout: view[3] as number,
+    rollingTimeout: view[4] as number,
+    absoluteTimeout: view[5] as number,
+    touchThreshold: view[6] as number,
+    rollingRenewal: view[7] as number,
+    hashStorageKey: view[8] as boolean,
+    requestHeaders: view[9] as Settings["requestHeaders"],
+    responseHeaders: view[10] as Settings["responseHeaders"],
     // The very factories the full configuration uses, so the warm check reads what the full one would.
-    storage:
-      shm === NETWORK_STORE
-        ? stores().answeredStore
-        : shm !== ""
-          ? stores().createShmStorage((JSON.parse(shm) as StorageOptions | null) || undefined, platform)
-          : null,
-    registry: registry !== "" ? stores().createRegistry(platform, JSON.parse(registry) as RegistryOptions) : null,
+    storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
+    registry: registry ? stores().createRegistry(platform, registry) : null,
     verifiedCache: createZoneVerifiedCacheReader(cacheDict, cacheZone),
-    storeRevalidate: +view[16],
-    expose_data: listOf(view[14]),
-    csrf: view[15] === SET,
-    key: view[17] === "" ? null : view[17],
-    cookieAttributes: view[18],
+    storeRevalidate: view[16] as number,
+    expose_data: view[14] as WarmEntry["expose_data"],
+    csrf: view[15] as WarmEntry["csrf"],
+    key: view[17] as string | null,
+    cookieAttributes: view[18] as string,
   };
 }

@@ -78,14 +78,6 @@ describe("check view (the warm check's settings)", () => {
     assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
-  it("a view whose text field holds a line feed reads as absent: the full check runs", () => {
-    const dicts = { njs_session_cache: createMemorySharedDict({ name: "njs_session_cache", timeout: 86_400_000, evict: false, clock: () => T0 * 1000 }) };
-    const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
-    const settings = resolveSettings({ secret: "check-view-secret" }, platform);
-    keepCheckView(platform, "location text", { ...settings, cookieAttributes: settings.cookieAttributes + "\nX" }, { expose_data: [], csrf: false } as unknown as EntryOptions);
-    assert.equal(readCheckView(platform, "location text", () => warmStores), null);
-  });
-
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
     const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
