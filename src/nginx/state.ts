@@ -62,8 +62,8 @@ export const NO_HEADER_FIELDS = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 /**
  * stateTail("{}", NO_HEADER_FIELDS): the fields after the creation time of a session with no exposed
- * data and no header fields (most sessions). A literal, likewise, so that their state line is five
- * concatenations fewer.
+ * data and no header fields (most sessions). A literal, likewise, so that their state line is two
+ * concatenations shorter.
  */
 export const PLAIN_STATE_TAIL = "\t{}\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
