@@ -12,7 +12,7 @@ import { closestTimeout, timingProperty } from "../core/properties";
 import type { SessionTiming, TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
-import { headerFields, NO_HEADER_FIELDS, stateLine } from "./state";
+import { headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, stateLine, stateTail } from "./state";
 import { stateHeader } from "./state-header";
 
 /**
@@ -94,7 +94,7 @@ export function publicationOf(source: StateSource, settings: PublishingSettings,
     at: at,
     context: context,
     settings: settings,
-    text: stateText(source, settings, dataJson, fields),
+    text: stateText(source, settings, stateTail(dataJson, fields)),
     audience: source.audience,
     subject: source.subject,
     creationTime: timing.creationTime,
@@ -133,7 +133,7 @@ export function publishPlain(
   cookies: string[],
 ): boolean {
   if (publishesHeaders(settings) || exposesData(entry)) return false;
-  publishParts(r, mode, stateText(source, settings, "{}", NO_HEADER_FIELDS), null, null, cookies);
+  publishParts(r, mode, stateText(source, settings, PLAIN_STATE_TAIL), null, null, cookies);
   return true;
 }
 
@@ -145,10 +145,10 @@ function exposesData(entry: PublishingEntry): boolean {
   return entry.expose_data.length > 0;
 }
 
-/** $session_state's text (state.ts's stateLine) for `source`, with its data and header fields. */
-function stateText(source: StateSource, settings: PublishingSettings, dataJson: string, fields: string): string {
+/** $session_state's text (state.ts's stateLine) for `source`, with the fields that follow (state.ts's stateTail). */
+function stateText(source: StateSource, settings: PublishingSettings, tail: string): string {
   const timing = source.timing;
-  return stateLine(source.subject, source.audience, source.loggableId, closestTimeout(settings, timing), timing.creationTime, dataJson, fields);
+  return stateLine(source.subject, source.audience, source.loggableId, closestTimeout(settings, timing), timing.creationTime, tail);
 }
 
 function pairs(values: { [name: string]: string }): string[] | null {

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { headerNames } from "../../src/core/options";
-import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PublishedState, STATE_HEADER_NAMES } from "../../src/nginx/state";
+import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -128,6 +128,7 @@ describe("dist/session.js surface", () => {
 
   it("writes a session without request_headers or response_headers with the constant empty header fields", () => {
     assert.equal(NO_HEADER_FIELDS, headerFields({}, {}));
+    assert.equal(PLAIN_STATE_TAIL, stateTail("{}", headerFields({}, {})));
     assert.equal(NO_HEADER_FIELDS.split("\t").length - 1, 2 * STATE_HEADER_NAMES.length);
   });
 
