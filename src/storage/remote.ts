@@ -230,24 +230,21 @@ export function exchange<T>(platform: Platform, store: string, request: StoreReq
  * logged is then ended (and its "answers again" line written) by that worker's next success, or by
  * this one's within the interval.
  */
-let quietStores: { [store: string]: number } = {};
-let quietCount = 0;
+function quietStores(): BoundedTable<number> {
+  // Stores are few (a cluster's masters at most); the bound is a backstop.
+  return retainedTable<number>("quiet stores", 256);
+}
 const QUIET_RECHECK_SECONDS = 1;
-/** Stores are few (a cluster's masters at most); the bound is a backstop. */
-const QUIET_STORES_BOUND = 256;
 
 /** The store served a request (not only answered it): an open incident ends, with one line. */
 export function answered(platform: Platform, store: string): void {
   const now = platform.now();
-  const quiet = quietStores[store];
-  if (quiet !== undefined && now - quiet < QUIET_RECHECK_SECONDS && now >= quiet) return;
+  const quiet = quietStores();
+  const lastQuiet = quiet.get(store);
+  if (lastQuiet !== undefined && now - lastQuiet < QUIET_RECHECK_SECONDS && now >= lastQuiet) return;
   const since = incidentEnded(platform, store);
   if (since !== undefined) platform.log("warn", "[session] " + store + " answers again, after " + Math.max(0, now - since) + " s");
-  if (quiet === undefined && ++quietCount > QUIET_STORES_BOUND) {
-    quietStores = {};
-    quietCount = 1;
-  }
-  quietStores[store] = now;
+  quiet.set(store, now);
 }
 
 /** "<target>: " when the store's name does not already say which server it is. */
@@ -258,10 +255,7 @@ export function at(store: string, target: string): string {
 /** The error for a store that cannot serve; the first of an incident is logged. */
 export function unavailable(platform: Platform, store: string, reason: string): Error {
   // Its next success here looks for the incident at once.
-  if (quietStores[store] !== undefined) {
-    delete quietStores[store];
-    quietCount--;
-  }
+  quietStores().delete(store);
   if (incidentStarted(platform, store, platform.now())) {
     platform.log("error", "[session] " + store + " unavailable: " + reason + " (requests needing it fail closed; logged once until it answers again)");
   }
