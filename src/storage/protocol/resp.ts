@@ -197,24 +197,20 @@ function lengthLine(bytes: Uint8Array, start: number, end: number): number {
   return value;
 }
 
-function line(bytes: Uint8Array, start: number, end: number): string {
-  return lineText(bytes, start, end);
-}
-
 /** Parses one complete value at `start`; `next[0]` receives where it ends. Throws on anything else. */
 function parseValue(bytes: Uint8Array, start: number, next: number[]): RespValue {
   const lineEnd = findLineEnd(bytes, start + 1, bytes.length);
   if (lineEnd < 0) throw new Error("malformed store reply");
   const type = bytes[start];
   next[0] = lineEnd + 2;
-  if (type === 0x2b) return line(bytes, start + 1, lineEnd);
-  if (type === 0x2d) return { error: line(bytes, start + 1, lineEnd) };
+  if (type === 0x2b) return lineText(bytes, start + 1, lineEnd);
+  if (type === 0x2d) return { error: lineText(bytes, start + 1, lineEnd) };
   const number = readInteger(bytes, start + 1, lineEnd);
   if (number === null) throw new Error("malformed store reply");
   if (type === 0x3a) return number;
   if (type === 0x24) {
     if (number < 0) return null;
-    const value = line(bytes, lineEnd + 2, lineEnd + 2 + number);
+    const value = lineText(bytes, lineEnd + 2, lineEnd + 2 + number);
     next[0] = lineEnd + 2 + number + 2;
     return value;
   }
@@ -240,7 +236,7 @@ export function singleBulkValue(bytes: Uint8Array): string | null | undefined {
   if (size === -1) return lineEnd + 2 === bytes.length ? null : undefined;
   const dataEnd = lineEnd + 2 + (size as number);
   if (size === null || size < 0 || dataEnd + 2 !== bytes.length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
-  return line(bytes, lineEnd + 2, dataEnd);
+  return lineText(bytes, lineEnd + 2, dataEnd);
 }
 
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
