@@ -21,6 +21,10 @@ export interface RootfsServers {
   readonly directory: string;
   errorLog(): string;
   output(): string;
+  /**
+   * Stops the servers. Rejects, with their exit status, output and error log, if they had already
+   * exited on their own: a test that then saw refused connections says why, instead of only that.
+   */
   stop(): Promise<void>;
 }
 
@@ -84,7 +88,16 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
   child.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   let exited = false;
-  const exit = new Promise<void>((done) => child.on("exit", () => ((exited = true), done())));
+  let stopping = false;
+  let exitedEarly = "";
+  const started = Date.now();
+  const exit = new Promise<void>((done) =>
+    child.on("exit", (code, signal) => {
+      exited = true;
+      if (!stopping) exitedEarly = `exited on their own ${Date.now() - started} ms after the start (status ${code}, signal ${signal})`;
+      done();
+    }),
+  );
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-(child.pid as number), signal);
@@ -105,6 +118,8 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
     },
     output: () => log,
     stop: async () => {
+      stopping = true;
+      if (exitedEarly) throw new Error(`the rootfs servers (${options.name}) ${exitedEarly}:\n${log}\n${servers.errorLog()}`);
       if (exited) return;
       killGroup("SIGTERM");
       const stopped = await Promise.race([exit.then(() => true), sleep(5000).then(() => false)]);
