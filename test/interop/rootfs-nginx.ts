@@ -16,6 +16,11 @@ import { isListening, REPO } from "../e2e/demo-server";
 const process = (globalThis as unknown as { process: NodeJS.Process }).process;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
+// Servers still running when this process exits (a test that threw before its after()) are killed
+// with it, by one exit listener for all of them.
+const running = new Set<(signal: NodeJS.Signals) => void>();
+process.once("exit", () => running.forEach((killGroup) => killGroup("SIGKILL")));
+
 export interface RootfsServers {
   /** The server root (logs/error.log, nginx.conf, session.json). */
   readonly directory: string;
@@ -95,6 +100,7 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
     child.on("exit", (code, signal) => {
       exited = true;
       if (!stopping) exitedEarly = `exited on their own ${Date.now() - started} ms after the start (status ${code}, signal ${signal})`;
+      running.delete(killGroup);
       done();
     }),
   );
@@ -105,7 +111,7 @@ exec nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -g "daemon off;"`;
       // already gone
     }
   };
-  process.once("exit", () => killGroup("SIGKILL"));
+  running.add(killGroup);
 
   const servers: RootfsServers = {
     directory,
