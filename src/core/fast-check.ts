@@ -166,7 +166,12 @@ export function checkVerified<R>(
   if (!found || found.audience !== audience) found = findAudience(known, audience);
   if (!found) return null;
   const registry = settings.registry;
-  if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
+  if (!registry) {
+    // Nothing to revoke without a registry (revocationProblem's first answer): its call and try skipped.
+    found.timing.timestamp = now;
+    return found;
+  }
+  if (answer && answer.revoked !== undefined && registry.readChecked) {
     // The registry in the store answered with the record (a second round trip is not the fast check's).
     if (answer.revoked) return null;
     found.timing.timestamp = now;
