@@ -100,6 +100,20 @@ export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | un
 }
 
 /**
+ * verifiedEntryOf for the cookie's tail (cookies.ts cookieTail: its value and the rest of the header),
+ * in worker memory only. A cache key never holds ";" nor starts or ends with white space
+ * (verified-cache.ts), so a tail that is a key is the whole value, as tailValue(tail) gives it: the
+ * entry is the one verifiedEntryOf would find for the cookie. A miss says nothing; the caller then
+ * looks the value up with verifiedEntryOf. Worker memory only: a miss (a cookie before others, a cold
+ * request) must not cost a shared-dict access on top of the one the value's lookup makes.
+ */
+export function verifiedTailEntryOf(settings: FastCheckSettings, tail: string): VerifiedSession | null {
+  const cache = settings.verifiedCache;
+  if (!cache || !cache.getInMemory || (settings.storage && !settings.storage.synchronous)) return null;
+  return cache.getInMemory(tail);
+}
+
+/**
  * fastCheck's judgement of a verified-cache entry for this cookie: the entry the cache held, the one
  * the cold check (cold-check.ts) just made, or one whose record a storage that answers asynchronously
  * was asked about (fast-store-check.ts: `answer`, required for such a storage). With `touchDue`, a
@@ -152,7 +166,12 @@ export function checkVerified<R>(
   if (!found || found.audience !== audience) found = findAudience(known, audience);
   if (!found) return null;
   const registry = settings.registry;
-  if (answer && answer.revoked !== undefined && registry && registry.readChecked) {
+  if (!registry) {
+    // Nothing to revoke without a registry (revocationProblem's first answer): its call and try skipped.
+    found.timing.timestamp = now;
+    return found;
+  }
+  if (answer && answer.revoked !== undefined && registry.readChecked) {
     // The registry in the store answered with the record (a second round trip is not the fast check's).
     if (answer.revoked) return null;
     found.timing.timestamp = now;

@@ -3,7 +3,8 @@
  * the settings resolved for per-location overrides (api.ts), storage instances, derived keys, verified
  * caches, store incidents and topology. No other module keeps state across requests that requests or
  * configuration made (a constant built on first use, such as a RegExp, is not such state; nor are the
- * built lazy parts, which src/nginx/index.ts keeps because this module is one of them).
+ * built lazy parts, which src/nginx/index.ts keeps because this module is one of them; nor the location
+ * context entry-context.ts found last in this module's table, which it keeps to skip the lookup).
  *
  * How long "outlives a request" is depends on where the code runs:
  *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests

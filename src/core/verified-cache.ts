@@ -1,7 +1,9 @@
 /**
  * The verified-session cache: what a full check of a session cookie established, keyed by the exact
  * cookie value, so that the next request carrying that very value (browsers send the same cookie until
- * it is refreshed) skips the MAC and the decryption.
+ * it is refreshed) skips the MAC and the decryption. A key is a value as the Cookie header's parse gives
+ * it (cookies.ts; a chunked session's values joined): it never holds ";" and never starts or ends with
+ * white space, which the session check's lookup by the cookie's tail relies on (fast-check.ts).
  *
  * Only those two are skipped, and only when they would give the same answer again:
  *   - the MAC: the key that verified it is still configured (`keyId`), and the bound request
@@ -54,6 +56,11 @@ export interface VerifiedCacheReader {
   /** The js_shared_dict_zone behind it, if any. */
   readonly zone?: string;
   get(cookie: string): VerifiedSession | null;
+  /**
+   * get, in worker memory only: no shared-dict access, for a lookup that may well miss (check.ts's
+   * lookup by the cookie's tail). Absent from a cache without a memory tier.
+   */
+  getInMemory?(cookie: string): VerifiedSession | null;
 }
 
 export interface VerifiedCache extends VerifiedCacheReader {
@@ -90,16 +97,19 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
     youngBytes += bytes;
   }
 
+  function get(cookie: string): VerifiedSession | null {
+    const recent = young.get(cookie);
+    if (recent) return recent;
+    const aged = old.get(cookie);
+    if (!aged) return null;
+    old.delete(cookie);
+    insert(cookie, aged, entryBytes(cookie, aged));
+    return aged;
+  }
+
   return {
-    get: function (cookie) {
-      const recent = young.get(cookie);
-      if (recent) return recent;
-      const aged = old.get(cookie);
-      if (!aged) return null;
-      old.delete(cookie);
-      insert(cookie, aged, entryBytes(cookie, aged));
-      return aged;
-    },
+    get: get,
+    getInMemory: get,
     set: function (cookie, session) {
       const bytes = entryBytes(cookie, session);
       // One huge session must not flush everything else.
@@ -124,6 +134,7 @@ export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedC
       if (far) memory.set(cookie, far, 0);
       return far;
     },
+    getInMemory: memory.get,
     set: function (cookie, session, ttl) {
       memory.set(cookie, session, ttl);
       zone.set(cookie, session, ttl);

@@ -15,13 +15,13 @@
 
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
-import { checkVerified, KnownSession, verifiedEntryOf } from "../core/fast-check";
+import { checkVerified, KnownSession, verifiedEntryOf, verifiedTailEntryOf } from "../core/fast-check";
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
-import { quickCookie, setResponseCookie } from "../core/cookies";
+import { cookieTail, setResponseCookie, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
 import { keepCheckView } from "./check-view";
@@ -76,9 +76,13 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const header = r.headersIn["Cookie"];
       // Not nginx's $cookie_<name>: it matches names regardless of case, so a value cached under
       // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
-      const cookie = typeof header === "string" ? quickCookie(header, settings.cookieName) : undefined;
-      // The fast check (fastCheck's two steps: the cookie's verified entry is looked up once here).
-      const verified = verifiedEntryOf(settings, cookie || undefined);
+      const tail = typeof header === "string" ? cookieTail(header, settings.cookieName) : undefined;
+      // The fast check (fastCheck's two steps: the cookie's verified entry is looked up here). First by
+      // the tail, in worker memory (QuickJS): the common warm request, whose value runs to the header's
+      // end, then needs no search for the value's end; a miss, by the value.
+      let verified = tail ? verifiedTailEntryOf(settings, tail) : null;
+      const cookie = verified ? tail : typeof tail === "string" ? tailValue(tail) : tail;
+      if (!verified) verified = verifiedEntryOf(settings, cookie || undefined);
       const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (known) return publishKnown(r, mode, known, settings, context, now);
       // Verified before and due for a touch only: touched without a Session (touch-check.ts).

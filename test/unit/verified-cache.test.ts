@@ -12,9 +12,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
-import { findCookie, parseCookieHeader, quickCookie } from "../../src/core/cookies";
+import { cookieTail, findCookie, parseCookieHeader, quickCookie, tailValue } from "../../src/core/cookies";
 import { coldCheck } from "../../src/core/cold-check";
-import { fastCheck, verifiedEntryOf } from "../../src/core/fast-check";
+import { fastCheck, verifiedEntryOf, verifiedTailEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
@@ -456,6 +456,38 @@ describe("where the cache lives", () => {
     const memoryOnly = createEnv({ ...COOKIE_OPTIONS, verified_cache_zone: false }, { zones: ["sessions", "njs_session_cache"] });
     assert.ok(memoryOnly.library.settings().verifiedCache);
     assert.equal(createEnv({ ...COOKIE_OPTIONS, verified_cache_entries: 0 }).library.settings().verifiedCache, null);
+  });
+
+  it("the lookup by the cookie's tail: worker memory only, and a hit only when the tail is the whole value", async () => {
+    const env = createEnv(COOKIE_OPTIONS, { zones: ["sessions", "njs_session_cache"] });
+    const settings = env.library.settings();
+    const cookie = await login(env);
+    await start(env, cookie);
+    const value = cookie.substring(cookie.indexOf("=") + 1);
+    const tailOf = (header: string) => cookieTail(header, "session") as string;
+    // The value runs to the header's end: the tail is the value, and the entry is the value's.
+    for (const header of [cookie, "a=1; " + cookie, "a=1;" + cookie]) {
+      assert.equal(tailOf(header), value);
+      assert.equal(verifiedTailEntryOf(settings, tailOf(header)), verifiedEntryOf(settings, value));
+      assert.ok(verifiedEntryOf(settings, value));
+    }
+    // Anything after the value (another cookie, white space, a second "session"): no key, the value's lookup decides.
+    for (const header of [cookie + "; b=2", cookie + ";", cookie + " ", "session= " + value, cookie + "; session=x"]) {
+      assert.equal(verifiedTailEntryOf(settings, tailOf(header)), null);
+      assert.equal(tailValue(tailOf(header)), value);
+    }
+    // An entry only the zone holds is not looked for there.
+    const other = await login(env, {}, "bob");
+    const otherValue = other.substring(other.indexOf("=") + 1);
+    assert.ok(await cold(env, other));
+    const zoned = createTieredVerifiedCache(createMemoryVerifiedCache(10, 1 << 20), createZoneVerifiedCache(env.dicts.njs_session_cache, "njs_session_cache"));
+    assert.equal(zoned.getInMemory?.(otherValue), null);
+    assert.ok(zoned.get(otherValue));
+    assert.ok(zoned.getInMemory?.(otherValue));
+    // A zone without a memory tier (the njs engine) has no such lookup.
+    const zoneSettings = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] }).library.settings();
+    assert.ok(zoneSettings.verifiedCache);
+    assert.equal(verifiedTailEntryOf(zoneSettings, value), null);
   });
 
   it("worker memory in front of the zone keeps what it found there", () => {
