@@ -3,8 +3,7 @@
  * the settings resolved for per-location overrides (api.ts), storage instances, derived keys, verified
  * caches, store incidents and topology. No other module keeps state across requests that requests or
  * configuration made (a constant built on first use, such as a RegExp, is not such state; nor are the
- * built lazy parts, which src/nginx/index.ts keeps because this module is one of them; nor the location
- * context entry-context.ts found last in this module's table, which it keeps to skip the lookup).
+ * built lazy parts, which src/nginx/index.ts keeps because this module is one of them).
  *
  * How long "outlives a request" is depends on where the code runs:
  *   - nginx, QuickJS: module scope lives per JS context, and nginx reuses a context for many requests
@@ -40,7 +39,8 @@ interface TableState<V> {
   bound: number;
 }
 
-function makeTable<V>(bound: number): BoundedTable<V> {
+/** `dropped` is told of every entry that leaves the table. */
+function makeTable<V>(bound: number, dropped: () => void): BoundedTable<V> {
   // No prototype: a key such as "constructor" or "__proto__" is just a key (keys may come from requests).
   const state: TableState<V> = { values: Object.create(null), order: [], bound: bound };
   return {
@@ -49,7 +49,10 @@ function makeTable<V>(bound: number): BoundedTable<V> {
     },
     set: function (key: string, value: V): void {
       if (state.values[key] === undefined) {
-        if (state.order.length >= state.bound) delete state.values[state.order.shift() as string];
+        if (state.order.length >= state.bound) {
+          delete state.values[state.order.shift() as string];
+          dropped();
+        }
         state.order.push(key);
       }
       state.values[key] = value;
@@ -57,21 +60,43 @@ function makeTable<V>(bound: number): BoundedTable<V> {
     delete: function (key: string): void {
       if (state.values[key] === undefined) return;
       delete state.values[key];
+      dropped();
       state.order.splice(state.order.indexOf(key), 1);
     },
   };
 }
 
-const tables: { [name: string]: BoundedTable<unknown> } = {};
+interface Retained {
+  table: BoundedTable<unknown>;
+  /**
+   * What retainedGet found last in this table, returned again without the lookups: most requests of
+   * a worker ask for the location context or settings the request before asked for. Forgotten when
+   * an entry leaves the table, so that nothing is handed out that the bound has dropped.
+   */
+  lastKey: string | undefined;
+  lastOwner: object | undefined;
+  lastValue: unknown;
+}
+
+const tables: { [name: string]: Retained } = {};
+
+function retained(name: string, bound: number): Retained {
+  let found = tables[name];
+  if (!found) {
+    const made: Retained = { table: null as unknown as BoundedTable<unknown>, lastKey: undefined, lastOwner: undefined, lastValue: undefined };
+    made.table = makeTable<unknown>(bound, () => forgetLastFound(made));
+    tables[name] = found = made;
+  }
+  return found;
+}
+
+function forgetLastFound(found: Retained): void {
+  found.lastKey = found.lastOwner = found.lastValue = undefined;
+}
 
 /** The table of this name, made with this bound on first use (the same name must keep one bound). */
 export function retainedTable<V>(name: string, bound: number): BoundedTable<V> {
-  let table = tables[name];
-  if (!table) {
-    table = makeTable<unknown>(bound);
-    tables[name] = table;
-  }
-  return table as BoundedTable<V>;
+  return retained(name, bound).table as BoundedTable<V>;
 }
 
 interface Owned<V> {
@@ -85,21 +110,33 @@ interface Owned<V> {
  * any table by key, and by `bound` owners per key.
  */
 export function retainedGet<V>(name: string, key: string, owner: object): V | undefined {
-  const table = tables[name] as BoundedTable<Array<Owned<V>>> | undefined;
-  const owned = table ? table.get(key) : undefined;
+  const found = tables[name];
+  if (!found) return undefined;
+  if (found.lastKey === key && found.lastOwner === owner) return found.lastValue as V;
+  const owned = (found.table as BoundedTable<Array<Owned<V>>>).get(key);
   if (!owned) return undefined;
-  for (let i = 0; i < owned.length; i++) if (owned[i].owner === owner) return owned[i].value;
+  for (let i = 0; i < owned.length; i++) {
+    if (owned[i].owner === owner) {
+      found.lastKey = key;
+      found.lastOwner = owner;
+      return (found.lastValue = owned[i].value);
+    }
+  }
   return undefined;
 }
 
 export function retainedSet<V>(name: string, bound: number, key: string, owner: object, value: V): V {
-  const table = retainedTable<Array<Owned<V>>>(name, bound);
+  const found = retained(name, bound);
+  const table = found.table as BoundedTable<Array<Owned<V>>>;
   let owned = table.get(key);
   if (!owned) {
     owned = [];
     table.set(key, owned);
   }
-  if (owned.length >= bound) owned.shift();
+  if (owned.length >= bound) {
+    owned.shift();
+    forgetLastFound(found);
+  }
   owned.push({ owner: owner, value: value });
   return value;
 }

@@ -120,13 +120,6 @@ export interface EntryEnvironment {
 }
 
 export function createEntryEnvironment(platform: Platform, library: SessionLibrary, configuration: EntryPointsConfiguration): EntryEnvironment {
-  /**
-   * The context requestContext found last (retained.ts's "location-contexts" holds it too), and the
-   * entry options it was found for. A location's text and a configuration, never a request's identity.
-   */
-  let lastContext: RequestContext | undefined;
-  let lastEntry: Partial<EntryOptions> | undefined;
-
   function contextWith(overrides: LocationOverrides, locationText: string | undefined): RequestContext {
     const entry = mergeEntry([ENTRY_DEFAULTS, configuration.file ? configuration.file.entry : undefined, configuration.entry, overrides.entry]);
     checkExposedNames(entry.expose_data);
@@ -145,9 +138,6 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
     const value = r.variables.session_location_config;
     if (value === undefined) return contextWith(locationOverrides(r), undefined);
     const text = typeof value === "string" ? value : String(value);
-    // The location of the request before, most often, for the entry options in force: no table lookup.
-    const last = lastContext;
-    if (last && last.locationText === text && lastEntry === configuration.entry) return last;
     // Locations are few; the bound only guards against overrides set from request data.
     let context = retainedGet<RequestContext>("location-contexts", text, configuration.entry);
     if (!context) {
@@ -155,8 +145,6 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
         text === EMPTY_LOCATION_CONFIG ? { options: undefined, entry: contextWith({ options: {}, entry: {} }, text).entry, locationText: text } : contextWith(locationOverrides(r), text);
       context = retainedSet("location-contexts", 256, text, configuration.entry, made);
     }
-    lastContext = context;
-    lastEntry = configuration.entry;
     return context;
   }
 

@@ -48,6 +48,27 @@ describe("retained tables", () => {
     assert.equal(retainedGet("test-owned", "k", three), "for three");
   });
 
+  it("hand out what was found last only while the table still holds it", () => {
+    const one = {};
+    const two = {};
+    retainedSet("test-last-owner", 1, "k", one, "for one");
+    assert.equal(retainedGet("test-last-owner", "k", one), "for one");
+    assert.equal(retainedGet("test-last-owner", "k", one), "for one", "found again");
+    assert.equal(retainedGet("test-last-owner", "k", two), undefined, "another owner is not the last one found");
+    retainedSet("test-last-owner", 1, "k", two, "for two");
+    assert.equal(retainedGet("test-last-owner", "k", one), undefined, "dropped by the owners' bound");
+    assert.equal(retainedGet("test-last-owner", "k", two), "for two");
+
+    retainedSet("test-last-key", 1, "a", one, "a's");
+    assert.equal(retainedGet("test-last-key", "a", one), "a's");
+    assert.equal(retainedGet("test-last-key", "b", one), undefined, "another key is not the last one found");
+    retainedSet("test-last-key", 1, "b", one, "b's");
+    assert.equal(retainedGet("test-last-key", "a", one), undefined, "dropped by the keys' bound");
+    assert.equal(retainedGet("test-last-key", "b", one), "b's");
+    retainedTable<unknown>("test-last-key", 1).delete("b");
+    assert.equal(retainedGet("test-last-key", "b", one), undefined, "deleted");
+  });
+
   it("delete removes the entry and its place in the order", () => {
     const table = retainedTable<number>("test-delete", 2);
     table.set("a", 1);
