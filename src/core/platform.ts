@@ -19,6 +19,11 @@ export interface Platform {
    * be Buffers (njs), whose slice() is a view, not a copy: the core reads them, or copies with set().
    */
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * SHA-256 as unpadded base64url text (43 characters), encoded by the host itself: text wanted from
+   * a digest (the loggable id) then needs no digest bytes and no encoder call of ours.
+   */
+  sha256Base64Url(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;

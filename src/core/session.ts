@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, leading16BytesText, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
@@ -1275,8 +1275,8 @@ function flatten(properties: Array<string | string[]>): string[] {
 export { errorText };
 
 /** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
-export function loggableId(platform: Pick<Platform, "sha256">, sid: Uint8Array): string {
-  return encodeBase64Url(leadingBytes(platform.sha256(sid), 16));
+export function loggableId(platform: Pick<Platform, "sha256Base64Url">, sid: Uint8Array): string {
+  return leading16BytesText(platform.sha256Base64Url(sid));
 }
 
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */

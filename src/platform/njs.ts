@@ -62,6 +62,9 @@ function njsNow(): number {
 function njsSha256(data: Uint8Array): Uint8Array {
   return nodeCrypto.createHash("sha256").update(data).digest();
 }
+function njsSha256Base64Url(data: Uint8Array): string {
+  return nodeCrypto.createHash("sha256").update(data).digest("base64url");
+}
 function njsLog(level: LogLevel, message: string): void {
   const ngxLevel = LEVELS[level];
   if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
@@ -120,8 +123,8 @@ export function createNjsWarmPlatform(): WarmPlatform {
  * on each request the part runs (every member is a property to set, and the part's bundle holds no
  * other member's code).
  */
-export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw"> {
-  return { sha256: njsSha256, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
+export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw"> {
+  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
 }
 
 /**
@@ -173,6 +176,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
     now: (options && options.now) || njsNow,
     randomBytes: njsRandomBytes,
     sha256: njsSha256,
+    sha256Base64Url: njsSha256Base64Url,
     hmacSha256: njsHmacSha256,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);

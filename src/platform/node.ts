@@ -68,6 +68,7 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
     now: options.now || (() => Math.floor(Date.now() / 1000)),
     randomBytes: (size) => bytes(webcrypto.getRandomValues(new Uint8Array(size))),
     sha256: (data) => bytes(createHash("sha256").update(data).digest()),
+    sha256Base64Url: (data) => createHash("sha256").update(data).digest("base64url"),
     hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
     pbkdf2Sha256: async (password, salt, iterations, size) => {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
