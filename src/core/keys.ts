@@ -19,7 +19,7 @@ import type { Platform } from "./platform";
 import { retainedTable } from "./retained";
 
 /** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
-export type HmacPlatform = Pick<Platform, "hmacSha256">;
+export type HmacPlatform = Pick<Platform, "hmacSha256" | "hmacSha256Parts">;
 
 /** HMAC-SHA256's output: one HKDF-Expand block. */
 const HASH_SIZE = 32;
@@ -30,11 +30,13 @@ const AUTHENTICATION_INFO = "authentication:";
 const ENCRYPTION_INFO = "encryption:";
 
 /**
- * The prefixes' bytes, constants built on first use: encoding them again for every derivation costs
- * QuickJS a TextEncoder call each time. Nothing writes into them (expandInput copies).
+ * The prefixes' bytes and HKDF-Expand's block counters (T(1)'s 0x01, T(2)'s 0x02), constants built on
+ * first use: encoding them again for every derivation costs QuickJS a TextEncoder call each time.
+ * Nothing writes into them: they are only handed to the HMAC.
  */
 let authenticationInfoBytes: Uint8Array | undefined;
 let encryptionInfoBytes: Uint8Array | undefined;
+let blockCounters: Uint8Array[] | undefined;
 
 function authenticationInfo(): Uint8Array {
   if (!authenticationInfoBytes) authenticationInfoBytes = utf8Encode(AUTHENTICATION_INFO);
@@ -44,6 +46,12 @@ function authenticationInfo(): Uint8Array {
 function encryptionInfo(): Uint8Array {
   if (!encryptionInfoBytes) encryptionInfoBytes = utf8Encode(ENCRYPTION_INFO);
   return encryptionInfoBytes;
+}
+
+/** The counter byte of HKDF-Expand's block `block` (1 or 2: this file derives at most 64 bytes). */
+function blockCounter(block: number): Uint8Array {
+  if (!blockCounters) blockCounters = [new Uint8Array([1]), new Uint8Array([2])];
+  return blockCounters[block - 1];
 }
 
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
@@ -76,45 +84,33 @@ export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8A
 }
 
 /**
- * HKDF-Expand's input for T(1), info ‖ 0x01 (info = the prefix's bytes ‖ tail), after `room` bytes
- * left for T(1) itself when a second block follows (secondBlock writes T(2)'s input over the same
- * array; T(1)'s is then the part after the room): one array for both, as every array made and filled
- * costs QuickJS an allocation and a call per part.
+ * HKDF-Expand's blocks, fed to the HMAC part by part: T(1) = HMAC(PRK, info ‖ 0x01), T(2) = HMAC(PRK,
+ * T(1) ‖ info ‖ 0x02), info = `prefix` ‖ `infoTail`.
  */
-function expandInput(room: number, prefix: Uint8Array, infoTail: Uint8Array | null): Uint8Array {
-  const tailSize = infoTail ? infoTail.length : 0;
-  const input = new Uint8Array(room + prefix.length + tailSize + 1);
-  input.set(prefix, room);
-  if (infoTail) input.set(infoTail, room + prefix.length);
-  input[input.length - 1] = 1;
-  return input;
+function firstBlock(platform: HmacPlatform, prk: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return platform.hmacSha256Parts(prk, prefix, infoTail, blockCounter(1));
 }
 
-/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), over `input` (expandInput with room for T(1)) rewritten so. */
-function secondBlock(platform: HmacPlatform, prk: Uint8Array, first: Uint8Array, input: Uint8Array): Uint8Array {
-  input.set(first, 0);
-  input[input.length - 1] = 2;
-  return platform.hmacSha256(prk, input);
+function secondBlock(platform: HmacPlatform, prk: Uint8Array, first: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return platform.hmacSha256Parts(prk, first, prefix, infoTail, blockCounter(2));
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
 export function hkdfSha256(platform: HmacPlatform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
   const prk = pseudorandomKey(platform, ikm);
-  if (size <= HASH_SIZE) {
-    const first = platform.hmacSha256(prk, expandInput(0, utf8Encode(infoText), null));
-    return size === HASH_SIZE ? first : first.subarray(0, size);
-  }
-  const input = expandInput(HASH_SIZE, utf8Encode(infoText), null);
-  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
+  const info = utf8Encode(infoText);
+  const none = new Uint8Array(0);
+  const first = firstBlock(platform, prk, info, none);
+  if (size <= HASH_SIZE) return size === HASH_SIZE ? first : first.subarray(0, size);
   const out = new Uint8Array(size);
   out.set(first, 0);
-  out.set(secondBlock(platform, prk, first, input).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  out.set(secondBlock(platform, prk, first, info, none).subarray(0, size - HASH_SIZE), HASH_SIZE);
   return out;
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
 export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
-  return platform.hmacSha256(prk, expandInput(0, authenticationInfo(), sid));
+  return firstBlock(platform, prk, authenticationInfo(), sid);
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
@@ -159,9 +155,9 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
 export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
-  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
-  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, input), IV_SIZE) };
+  const prefix = encryptionInfo();
+  const first = firstBlock(platform, prk, prefix, sid);
+  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, prefix, sid), IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {

@@ -25,6 +25,12 @@ export interface Platform {
    */
   sha256Base64Url(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * HMAC-SHA256 over first ‖ second ‖ third ‖ fourth, the parts handed to the host's HMAC one by one:
+   * HKDF's inputs (a block, the info's prefix, the session id, the block's counter) without an array
+   * built and filled first.
+   */
+  hmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
   /**

@@ -78,6 +78,12 @@ function njsSharedDict(zone: string): SharedDict | undefined {
 function njsHmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return nodeCrypto.createHmac("sha256", key).update(data).digest();
 }
+function njsHmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  const hmac = nodeCrypto.createHmac("sha256", key).update(first).update(second);
+  if (third) hmac.update(third);
+  if (fourth) hmac.update(fourth);
+  return hmac.digest();
+}
 /** importKey's usages for a decryption key: one array, read (never changed) by every cold request's import. */
 const DECRYPT_USAGES = ["decrypt"];
 async function njsAesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Promise<Uint8Array | null> {
@@ -123,8 +129,8 @@ export function createNjsWarmPlatform(): WarmPlatform {
  * on each request the part runs (every member is a property to set, and the part's bundle holds no
  * other member's code).
  */
-export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw"> {
-  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
+export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "hmacSha256Parts" | "aesGcmDecrypt" | "inflateRaw"> {
+  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
 }
 
 /**
@@ -132,12 +138,12 @@ export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Bas
  * cookie (login-save.ts), instead of the full platform's members, closures and store transport.
  */
 export function createNjsSealingPlatform(): WarmPlatform & SealingPlatform {
-  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
 }
 
 /** Likewise for touching one (touch-check.ts): a header's MAC made again. */
-export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256"> {
-  return { sha256: njsSha256, hmacSha256: njsHmacSha256 };
+export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "hmacSha256Parts"> {
+  return { sha256: njsSha256, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts };
 }
 
 /**
@@ -178,6 +184,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
     sha256: njsSha256,
     sha256Base64Url: njsSha256Base64Url,
     hmacSha256: njsHmacSha256,
+    hmacSha256Parts: njsHmacSha256Parts,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       // No `await` inside call arguments: njs < 0.9.7 refuses it at compile time (the 0.8.9 floor).
