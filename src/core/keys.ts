@@ -15,14 +15,19 @@
 
 import { encodeBase64Url, leadingBytes, utf8Encode } from "./bytes";
 import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
-import type { Platform } from "./platform";
+import type { Platform, Sha256State } from "./platform";
 import { retainedTable } from "./retained";
 
 /** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
-export type HmacPlatform = Pick<Platform, "hmacSha256" | "hmacSha256Parts">;
+export type HmacPlatform = Pick<Platform, "hmacSha256" | "sha256Started" | "sha256Continued">;
 
 /** HMAC-SHA256's output: one HKDF-Expand block. */
 const HASH_SIZE = 32;
+/** SHA-256's block: an HMAC key is padded to it (RFC 2104). */
+const HMAC_BLOCK_SIZE = 64;
+/** RFC 2104's ipad and opad bytes, four to a word. */
+const IPAD_WORD = 0x36363636;
+const OPAD_WORD = 0x5c5c5c5c;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
 const MAX_PSEUDORANDOM_KEYS = 64;
 /** HKDF info prefixes (encoded when a key is first derived: no work at module load). */
@@ -58,9 +63,38 @@ export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
+/**
+ * A PRK made ready for HKDF-Expand's HMACs (RFC 2104): SHA-256 started on its block XOR ipad (inner)
+ * and on its block XOR opad (outer), continued by every HMAC it keys (hmacWithPrk). Made once per key:
+ * a host's HMAC object hashes both blocks again for every HMAC.
+ */
+export interface PseudorandomKey {
+  inner: Sha256State;
+  outer: Sha256State;
+}
+
 interface ExtractedKey {
   ikm: Uint8Array;
-  prk: Uint8Array;
+  prk: PseudorandomKey;
+}
+
+/** HKDF-Extract's output, 32 bytes (within one block, so used as it is), made ready for its HMACs. */
+function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): PseudorandomKey {
+  const block = new Uint8Array(HMAC_BLOCK_SIZE);
+  block.set(prk);
+  const words = new Uint32Array(block.buffer);
+  const inner = new Uint32Array(HMAC_BLOCK_SIZE / 4);
+  const outer = new Uint32Array(HMAC_BLOCK_SIZE / 4);
+  for (let i = 0; i < inner.length; i++) {
+    inner[i] = words[i] ^ IPAD_WORD;
+    outer[i] = words[i] ^ OPAD_WORD;
+  }
+  return { inner: platform.sha256Started(new Uint8Array(inner.buffer)), outer: platform.sha256Started(new Uint8Array(outer.buffer)) };
+}
+
+/** HMAC(PRK, first ‖ second ‖ third ‖ fourth) = SHA-256(outer ‖ SHA-256(inner ‖ message)). */
+function hmacWithPrk(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, second: Uint8Array, third: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  return platform.sha256Continued(prk.outer, platform.sha256Continued(prk.inner, first, second, third, fourth));
 }
 
 /**
@@ -68,15 +102,15 @@ interface ExtractedKey {
  * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
  * key, and comparing objects spares encoding the key to look it up on every request.
  */
-export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8Array {
+export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): PseudorandomKey {
   const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
   const last = lastTable.get("");
   if (last && last.ikm === ikm) return last.prk;
-  const table = retainedTable<Uint8Array>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
+  const table = retainedTable<PseudorandomKey>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
   const name = encodeBase64Url(ikm);
   let prk = table.get(name);
   if (!prk) {
-    prk = platform.hmacSha256(new Uint8Array(0), ikm);
+    prk = preparedPseudorandomKey(platform, platform.hmacSha256(new Uint8Array(0), ikm));
     table.set(name, prk);
   }
   lastTable.set("", { ikm: ikm, prk: prk });
@@ -87,12 +121,12 @@ export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8A
  * HKDF-Expand's blocks, fed to the HMAC part by part: T(1) = HMAC(PRK, info ‖ 0x01), T(2) = HMAC(PRK,
  * T(1) ‖ info ‖ 0x02), info = `prefix` ‖ `infoTail`.
  */
-function firstBlock(platform: HmacPlatform, prk: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
-  return platform.hmacSha256Parts(prk, prefix, infoTail, blockCounter(1));
+function firstBlock(platform: HmacPlatform, prk: PseudorandomKey, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return hmacWithPrk(platform, prk, prefix, infoTail, blockCounter(1));
 }
 
-function secondBlock(platform: HmacPlatform, prk: Uint8Array, first: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
-  return platform.hmacSha256Parts(prk, first, prefix, infoTail, blockCounter(2));
+function secondBlock(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return hmacWithPrk(platform, prk, first, prefix, infoTail, blockCounter(2));
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
@@ -109,12 +143,12 @@ export function hkdfSha256(platform: HmacPlatform, ikm: Uint8Array, infoText: st
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
-export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
+export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): Uint8Array {
   return firstBlock(platform, prk, authenticationInfo(), sid);
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
-export function calculateMacFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+export function calculateMacFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array, message: Uint8Array): Uint8Array {
   return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
 }
 
@@ -124,7 +158,7 @@ export function calculateMacFromPrk(platform: HmacPlatform, prk: Uint8Array, sid
  * taken does not tell where the bytes differ). One expression, not a loop over MAC_SIZE bytes:
  * QuickJS interprets every step of a loop.
  */
-export function macMatches(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
+export function macMatches(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
   if (holder.length < macOffset + MAC_SIZE) return false;
   const e = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
   const h = holder;
@@ -154,7 +188,7 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * Session cookies (and remember cookies with safety "None"): HKDF, synchronous. The 44 bytes are
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
-export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
+export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): AesKeyAndIv {
   const prefix = encryptionInfo();
   const first = firstBlock(platform, prk, prefix, sid);
   return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, prefix, sid), IV_SIZE) };

@@ -7,6 +7,9 @@ import type { SharedDict } from "./shared-dict";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** A hash under way (the host's Hash object), opaque to the core: only the platform reads it. */
+export type Sha256State = object;
+
 /** An imported AES-GCM key (WebCrypto's CryptoKey), opaque to the core: only the platform reads it. */
 export type AesGcmKey = object;
 
@@ -26,11 +29,16 @@ export interface Platform {
   sha256Base64Url(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /**
-   * HMAC-SHA256 over first ‖ second ‖ third ‖ fourth, the parts handed to the host's HMAC one by one:
-   * HKDF's inputs (a block, the info's prefix, the session id, the block's counter) without an array
-   * built and filled first.
+   * A SHA-256 that has taken `prefix` and can be continued any number of times (sha256Continued): for
+   * HMAC with a key fixed per configured key (keys.ts), whose padded blocks are then hashed once per
+   * key, not once per HMAC.
    */
-  hmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
+  sha256Started(prefix: Uint8Array): Sha256State;
+  /**
+   * SHA-256 of the state's prefix ‖ first ‖ second ‖ third ‖ fourth, the parts handed to the host's
+   * hash one by one (no array built and filled first); the state is left as it was.
+   */
+  sha256Continued(state: Sha256State, first: Uint8Array, second?: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
   /**

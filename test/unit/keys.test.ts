@@ -31,11 +31,14 @@ function info(prefix: string, sid: Uint8Array): Buffer {
 }
 
 describe("keys: HKDF against node:crypto", () => {
-  it("the PRK is HMAC(empty salt, ikm), and equal ikms share it", () => {
+  it("the PRK keys HMACs as HMAC(empty salt, ikm) does, and equal ikms share it", () => {
     const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
     const prk = pseudorandomKey(platform, ikm);
-    assert.deepEqual(Buffer.from(prk), createHmac("sha256", Buffer.alloc(0)).update(ikm).digest());
-    assert.deepEqual(Buffer.from(pseudorandomKey(platform, ikm.slice())), Buffer.from(prk));
+    const referencePrk = createHmac("sha256", Buffer.alloc(0)).update(ikm).digest();
+    const expected = createHmac("sha256", referencePrk).update(Buffer.concat([Buffer.from("authentication:"), sid, Buffer.from([1])])).digest();
+    assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(platform, prk, sid)), expected);
+    assert.equal(pseudorandomKey(platform, ikm.slice()), prk);
   });
 
   it("MAC key, MAC, AES key and IV for many ikms and session ids", () => {
