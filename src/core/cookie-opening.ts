@@ -15,7 +15,7 @@ import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
 
 /** What checking or making a header's MAC calls of the platform. */
-export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256" | "sha256Started" | "sha256Continued">;
+export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued">;
 
 /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
 export function macInput(platform: Pick<Platform, "sha256">, headerBytes: Uint8Array, bound: string): Uint8Array {

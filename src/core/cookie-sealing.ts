@@ -14,7 +14,7 @@ import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, Pseudorando
 import type { AesGcmKey, Platform } from "./platform";
 
 /** What sealing a new cookie calls of the platform (the njs engine's login part makes only these). */
-export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "sha256Started" | "sha256Continued" | "aesGcmEncryptionKey" | "aesGcmEncrypt">;
+export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued" | "aesGcmEncryptionKey" | "aesGcmEncrypt">;
 
 export interface SealedCookie {
   /** The 82 header bytes, tag and MAC written, idling offset 0. */

@@ -19,7 +19,7 @@ import type { Platform, Sha256State } from "./platform";
 import { retainedTable } from "./retained";
 
 /** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
-export type HmacPlatform = Pick<Platform, "hmacSha256" | "sha256Started" | "sha256Continued">;
+export type HmacPlatform = Pick<Platform, "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued">;
 
 /** HMAC-SHA256's output: one HKDF-Expand block. */
 const HASH_SIZE = 32;
@@ -64,13 +64,15 @@ export function sha256Bytes(platform: Platform, text: string): Uint8Array {
 }
 
 /**
- * A PRK made ready for HKDF-Expand's HMACs (RFC 2104): SHA-256 started on its block XOR ipad (inner)
- * and on its block XOR opad (outer), continued by every HMAC it keys (hmacWithPrk). Made once per key:
- * a host's HMAC object hashes both blocks again for every HMAC.
+ * HKDF-Extract's output, and where the platform offers SHA-256 states (sha256Started: where module
+ * state lasts), the same made ready for HKDF-Expand's HMACs (RFC 2104): SHA-256 started on its block
+ * XOR ipad (inner) and on its block XOR opad (outer), continued by every HMAC it keys (hmacWithPrk).
+ * Made once per key: a host's HMAC object hashes both blocks again for every HMAC.
  */
 export interface PseudorandomKey {
-  inner: Sha256State;
-  outer: Sha256State;
+  bytes: Uint8Array;
+  inner: Sha256State | null;
+  outer: Sha256State | null;
 }
 
 interface ExtractedKey {
@@ -78,8 +80,9 @@ interface ExtractedKey {
   prk: PseudorandomKey;
 }
 
-/** HKDF-Extract's output, 32 bytes (within one block, so used as it is), made ready for its HMACs. */
+/** The PRK (32 bytes: within one block, so used as it is) with its states where the platform makes them. */
 function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): PseudorandomKey {
+  if (!platform.sha256Started) return { bytes: prk, inner: null, outer: null };
   const block = new Uint8Array(HMAC_BLOCK_SIZE);
   block.set(prk);
   const words = new Uint32Array(block.buffer);
@@ -89,12 +92,18 @@ function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): Pseud
     inner[i] = words[i] ^ IPAD_WORD;
     outer[i] = words[i] ^ OPAD_WORD;
   }
-  return { inner: platform.sha256Started(new Uint8Array(inner.buffer)), outer: platform.sha256Started(new Uint8Array(outer.buffer)) };
+  return { bytes: prk, inner: platform.sha256Started(new Uint8Array(inner.buffer)), outer: platform.sha256Started(new Uint8Array(outer.buffer)) };
 }
 
-/** HMAC(PRK, first ‖ second ‖ third ‖ fourth) = SHA-256(outer ‖ SHA-256(inner ‖ message)). */
+/**
+ * HMAC(PRK, first ‖ second ‖ third ‖ fourth): SHA-256(outer ‖ SHA-256(inner ‖ message)) from the PRK's
+ * states, or the host's HMAC where it has none (or a platform without states is handed a PRK that has).
+ */
 function hmacWithPrk(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, second: Uint8Array, third: Uint8Array, fourth?: Uint8Array): Uint8Array {
-  return platform.sha256Continued(prk.outer, platform.sha256Continued(prk.inner, first, second, third, fourth));
+  if (prk.inner && prk.outer && platform.sha256Continued) {
+    return platform.sha256Continued(prk.outer, platform.sha256Continued(prk.inner, first, second, third, fourth));
+  }
+  return platform.hmacSha256Parts(prk.bytes, first, second, third, fourth);
 }
 
 /**

@@ -29,16 +29,23 @@ export interface Platform {
   sha256Base64Url(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /**
+   * HMAC-SHA256 over first ‖ second ‖ third ‖ fourth, the parts handed to the host's HMAC one by one:
+   * HKDF's inputs (a block, the info's prefix, the session id, the block's counter) without an array
+   * built and filled first.
+   */
+  hmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
+  /**
    * A SHA-256 that has taken `prefix` and can be continued any number of times (sha256Continued): for
    * HMAC with a key fixed per configured key (keys.ts), whose padded blocks are then hashed once per
-   * key, not once per HMAC.
+   * key, not once per HMAC. Absent where module state lasts one request (the njs engine): there the
+   * states would be made again on every request, which costs more than the HMACs they spare.
    */
-  sha256Started(prefix: Uint8Array): Sha256State;
+  sha256Started?(prefix: Uint8Array): Sha256State;
   /**
    * SHA-256 of the state's prefix ‖ first ‖ second ‖ third ‖ fourth, the parts handed to the host's
-   * hash one by one (no array built and filled first); the state is left as it was.
+   * hash one by one; the state is left as it was. Given with sha256Started.
    */
-  sha256Continued(state: Sha256State, first: Uint8Array, second?: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
+  sha256Continued?(state: Sha256State, first: Uint8Array, second?: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
   /**

@@ -85,6 +85,12 @@ function njsSharedDict(zone: string): SharedDict | undefined {
 function njsHmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return nodeCrypto.createHmac("sha256", key).update(data).digest();
 }
+function njsHmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  const hmac = nodeCrypto.createHmac("sha256", key).update(first).update(second);
+  if (third) hmac.update(third);
+  if (fourth) hmac.update(fourth);
+  return hmac.digest();
+}
 function njsSha256Started(prefix: Uint8Array): Sha256State {
   return nodeCrypto.createHash("sha256").update(prefix);
 }
@@ -141,8 +147,8 @@ export function createNjsWarmPlatform(): WarmPlatform {
  * on each request the part runs (every member is a property to set, and the part's bundle holds no
  * other member's code).
  */
-export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "sha256Started" | "sha256Continued" | "aesGcmDecrypt" | "inflateRaw"> {
-  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, sha256Started: njsSha256Started, sha256Continued: njsSha256Continued, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
+export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "hmacSha256Parts" | "aesGcmDecrypt" | "inflateRaw"> {
+  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
 }
 
 /**
@@ -150,12 +156,12 @@ export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Bas
  * cookie (login-save.ts), instead of the full platform's members, closures and store transport.
  */
 export function createNjsSealingPlatform(): WarmPlatform & SealingPlatform {
-  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, sha256Started: njsSha256Started, sha256Continued: njsSha256Continued, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
 }
 
 /** Likewise for touching one (touch-check.ts): a header's MAC made again. */
-export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "sha256Started" | "sha256Continued"> {
-  return { sha256: njsSha256, hmacSha256: njsHmacSha256, sha256Started: njsSha256Started, sha256Continued: njsSha256Continued };
+export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "hmacSha256Parts"> {
+  return { sha256: njsSha256, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts };
 }
 
 /**
@@ -190,13 +196,18 @@ function njsAesGcmEncrypt(cryptoKey: object, iv: Uint8Array, plaintext: Uint8Arr
  */
 function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
+  // QuickJS reuses a request's context (module state included) for later requests; the njs engine
+  // clones the module afresh for each one.
+  const keepsModuleState = typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS";
   return {
     now: (options && options.now) || njsNow,
     randomBytes: njsRandomBytes,
     sha256: njsSha256,
     sha256Base64Url: njsSha256Base64Url,
     hmacSha256: njsHmacSha256,
-    sha256Started: njsSha256Started, sha256Continued: njsSha256Continued,
+    hmacSha256Parts: njsHmacSha256Parts,
+    sha256Started: keepsModuleState ? njsSha256Started : undefined,
+    sha256Continued: keepsModuleState ? njsSha256Continued : undefined,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       // No `await` inside call arguments: njs < 0.9.7 refuses it at compile time (the 0.8.9 floor).
@@ -216,9 +227,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
     inflateRaw: njsInflateRaw,
     log: njsLog,
     sharedDict: njsSharedDict,
-    // QuickJS reuses a request's context (module state included) for later requests; the njs engine
-    // clones the module afresh for each one.
-    keepsModuleState: typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS",
+    keepsModuleState: keepsModuleState,
   };
 }
 

@@ -70,6 +70,12 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
     sha256: (data) => bytes(createHash("sha256").update(data).digest()),
     sha256Base64Url: (data) => createHash("sha256").update(data).digest("base64url"),
     hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
+    hmacSha256Parts: (key, first, second, third, fourth) => {
+      const hmac = createHmac("sha256", key).update(first).update(second);
+      if (third) hmac.update(third);
+      if (fourth) hmac.update(fourth);
+      return bytes(hmac.digest());
+    },
     sha256Started: (prefix) => createHash("sha256").update(prefix),
     sha256Continued: (state, first, second, third, fourth) => {
       const hash = (state as Hash).copy().update(first);

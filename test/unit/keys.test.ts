@@ -41,6 +41,24 @@ describe("keys: HKDF against node:crypto", () => {
     assert.equal(pseudorandomKey(platform, ikm.slice()), prk);
   });
 
+  it("a platform without SHA-256 states (the njs engine's) derives the same, from its PRK or one made with states", () => {
+    const stateless = { ...platform, sha256Started: undefined, sha256Continued: undefined };
+    const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
+    const withStates = pseudorandomKey(platform, ikm);
+    assert.ok(withStates.inner && withStates.outer, "the Node platform makes the states");
+    const keyAndIv = referenceHkdf(ikm, info("encryption:", sid), 44);
+    const macKey = referenceHkdf(ikm, info("authentication:", sid), 32);
+    for (const prk of [withStates, { bytes: withStates.bytes, inner: null, outer: null }]) {
+      for (const host of [stateless, platform]) {
+        assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(host, prk, sid)), macKey);
+        const derived = deriveAesKeyAndIvFromPrk(host, prk, sid);
+        assert.deepEqual(Buffer.from(derived.key), keyAndIv.subarray(0, 32));
+        assert.deepEqual(Buffer.from(derived.iv), keyAndIv.subarray(32, 44));
+      }
+    }
+  });
+
   it("MAC key, MAC, AES key and IV for many ikms and session ids", () => {
     const ikms = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
     for (let round = 0; round < 20; round++) {
