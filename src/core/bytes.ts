@@ -95,6 +95,22 @@ export function leadingBytes(bytes: Uint8Array, size: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
 }
 
+/**
+ * For each character code of the base64url alphabet, the character with the same two high bits and
+ * zero low bits ("=" elsewhere: never read for a host's encoding); tied to the alphabet by a unit test.
+ */
+const HIGH_TWO_BITS =
+  "=============================================w==wwwwwwwwww=======AAAAAAAAAAAAAAAAQQQQQQQQQQ====w=QQQQQQggggggggggggggggwwww=====";
+
+/**
+ * The unpadded base64url text of the first 16 bytes of what `text` (unpadded base64url, at least 22
+ * characters) encodes: its first 21 characters, then the 22nd with only its two high bits, where the
+ * 16th byte ends. For a digest the host encoded itself (the loggable id): no bytes made to be cut.
+ */
+export function leading16BytesText(text: string): string {
+  return text.substring(0, 21) + HIGH_TWO_BITS[text.charCodeAt(21)];
+}
+
 // Pure: a bundle that never encodes (the store bridge) drops them.
 const UTF8_ENCODER = /* @__PURE__ */ new TextEncoder();
 const UTF8_DECODER = /* @__PURE__ */ new TextDecoder();

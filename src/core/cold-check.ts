@@ -31,7 +31,7 @@ import type { Storage } from "./storage";
 export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmFallbacks" | "verifiedCache">;
 
 /** What the cold check calls of the platform (the njs engine's cold part makes only these). */
-export type ColdCheckPlatform = Pick<Platform, "sha256" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw">;
+export type ColdCheckPlatform = Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued" | "aesGcmDecrypt" | "inflateRaw">;
 
 /**
  * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it

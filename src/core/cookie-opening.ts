@@ -8,14 +8,14 @@
 import { concatBytes, utf8Decode, utf8Encode } from "./bytes";
 import { FLAG_DEFLATE, HEADER_AAD_SIZE, HEADER_MAC_INPUT_SIZE, MAC_OFFSET, MAX_DATA_SIZE, MAX_IDLING_OFFSET } from "./format";
 import { headerTag, SessionHeader, setIdlingOffset, setMac } from "./header";
-import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey } from "./keys";
+import { AesKeyAndIv, calculateMacFromPrk, macMatches, pseudorandomKey, PseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
 import type { SessionEntry } from "./session";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
 
 /** What checking or making a header's MAC calls of the platform. */
-export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256">;
+export type MacPlatform = Pick<Platform, "sha256" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued">;
 
 /** The MAC input: header[0, 66), plus "#" and SHA-256 of the bound request attributes. */
 export function macInput(platform: Pick<Platform, "sha256">, headerBytes: Uint8Array, bound: string): Uint8Array {
@@ -34,7 +34,7 @@ export function macKeyIndex(
   settings: Pick<Settings, "ikm" | "ikmFallbacks">,
   header: SessionHeader,
   bound: string,
-  currentPrk?: Uint8Array,
+  currentPrk?: PseudorandomKey,
 ): number {
   const input = macInput(platform, header.bytes, bound);
   if (macMatches(platform, currentPrk || pseudorandomKey(platform, settings.ikm), header.sid, input, header.bytes, MAC_OFFSET)) return 0;
@@ -54,7 +54,7 @@ export function touchedIdlingOffset(now: number, creationTime: number, rollingOf
  * A touched header: a copy of `headerBytes` with the new idling offset and the MAC over it (made with
  * the key of `prk`, for the bound request attributes `bound`). No new id, no storage call.
  */
-export function touchedHeader(platform: MacPlatform, prk: Uint8Array, sid: Uint8Array, headerBytes: Uint8Array, idlingOffset: number, bound: string): Uint8Array {
+export function touchedHeader(platform: MacPlatform, prk: PseudorandomKey, sid: Uint8Array, headerBytes: Uint8Array, idlingOffset: number, bound: string): Uint8Array {
   const bytes = headerBytes.slice();
   setIdlingOffset(bytes, idlingOffset);
   setMac(bytes, calculateMacFromPrk(platform, prk, sid, macInput(platform, bytes, bound)));

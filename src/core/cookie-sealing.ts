@@ -10,11 +10,11 @@ import { chunkCookieName, CookiePairs, expiredCookieLine, firstChunkPayloadSize,
 import { macInput } from "./cookie-opening";
 import { HEADER_AAD_SIZE, MAX_COOKIES, TAG_SIZE } from "./format";
 import { buildHeader, setMac, setTag } from "./header";
-import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk } from "./keys";
+import { AesKeyAndIv, calculateMacFromPrk, deriveAesKeyAndIvFromPrk, PseudorandomKey } from "./keys";
 import type { AesGcmKey, Platform } from "./platform";
 
 /** What sealing a new cookie calls of the platform (the njs engine's login part makes only these). */
-export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "aesGcmEncryptionKey" | "aesGcmEncrypt">;
+export type SealingPlatform = Pick<Platform, "now" | "randomBytes" | "sha256" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued" | "aesGcmEncryptionKey" | "aesGcmEncrypt">;
 
 export interface SealedCookie {
   /** The 82 header bytes, tag and MAC written, idling offset 0. */
@@ -51,7 +51,7 @@ export function startEncryption(
   creationTime: number,
   rollingOffset: number,
   plaintext: Uint8Array,
-  prk: Uint8Array,
+  prk: PseudorandomKey,
   keys: AesKeyAndIv | null,
 ): CookieEncryption {
   // A new header's idling offset is 0 as made (the array starts zeroed).
@@ -74,7 +74,7 @@ export function sealedCookie(
   platform: SealingPlatform,
   header: Uint8Array,
   encrypted: ArrayBuffer,
-  prk: Uint8Array,
+  prk: PseudorandomKey,
   sid: Uint8Array,
   bound: string,
 ): SealedCookie {

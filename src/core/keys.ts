@@ -15,14 +15,19 @@
 
 import { encodeBase64Url, leadingBytes, utf8Encode } from "./bytes";
 import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
-import type { Platform } from "./platform";
+import type { Platform, Sha256State } from "./platform";
 import { retainedTable } from "./retained";
 
 /** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
-export type HmacPlatform = Pick<Platform, "hmacSha256">;
+export type HmacPlatform = Pick<Platform, "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued">;
 
 /** HMAC-SHA256's output: one HKDF-Expand block. */
 const HASH_SIZE = 32;
+/** SHA-256's block: an HMAC key is padded to it (RFC 2104). */
+const HMAC_BLOCK_SIZE = 64;
+/** RFC 2104's ipad and opad bytes, four to a word. */
+const IPAD_WORD = 0x36363636;
+const OPAD_WORD = 0x5c5c5c5c;
 /** Keys come from configuration, so few distinct ones exist; the bound only guards against misuse. */
 const MAX_PSEUDORANDOM_KEYS = 64;
 /** HKDF info prefixes (encoded when a key is first derived: no work at module load). */
@@ -30,11 +35,13 @@ const AUTHENTICATION_INFO = "authentication:";
 const ENCRYPTION_INFO = "encryption:";
 
 /**
- * The prefixes' bytes, constants built on first use: encoding them again for every derivation costs
- * QuickJS a TextEncoder call each time. Nothing writes into them (expandInput copies).
+ * The prefixes' bytes and HKDF-Expand's block counters (T(1)'s 0x01, T(2)'s 0x02), constants built on
+ * first use: encoding them again for every derivation costs QuickJS a TextEncoder call each time.
+ * Nothing writes into them: they are only handed to the HMAC.
  */
 let authenticationInfoBytes: Uint8Array | undefined;
 let encryptionInfoBytes: Uint8Array | undefined;
+let blockCounters: Uint8Array[] | undefined;
 
 function authenticationInfo(): Uint8Array {
   if (!authenticationInfoBytes) authenticationInfoBytes = utf8Encode(AUTHENTICATION_INFO);
@@ -46,13 +53,57 @@ function encryptionInfo(): Uint8Array {
   return encryptionInfoBytes;
 }
 
+/** The counter byte of HKDF-Expand's block `block` (1 or 2: this file derives at most 64 bytes). */
+function blockCounter(block: number): Uint8Array {
+  if (!blockCounters) blockCounters = [new Uint8Array([1]), new Uint8Array([2])];
+  return blockCounters[block - 1];
+}
+
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
   return platform.sha256(utf8Encode(text));
 }
 
+/**
+ * HKDF-Extract's output, and where the platform offers SHA-256 states (sha256Started: where module
+ * state lasts), the same made ready for HKDF-Expand's HMACs (RFC 2104): SHA-256 started on its block
+ * XOR ipad (inner) and on its block XOR opad (outer), continued by every HMAC it keys (hmacWithPrk).
+ * Made once per key: a host's HMAC object hashes both blocks again for every HMAC.
+ */
+export interface PseudorandomKey {
+  bytes: Uint8Array;
+  inner: Sha256State | null;
+  outer: Sha256State | null;
+}
+
 interface ExtractedKey {
   ikm: Uint8Array;
-  prk: Uint8Array;
+  prk: PseudorandomKey;
+}
+
+/** The PRK (32 bytes: within one block, so used as it is) with its states where the platform makes them. */
+function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): PseudorandomKey {
+  if (!platform.sha256Started) return { bytes: prk, inner: null, outer: null };
+  const block = new Uint8Array(HMAC_BLOCK_SIZE);
+  block.set(prk);
+  const words = new Uint32Array(block.buffer);
+  const inner = new Uint32Array(HMAC_BLOCK_SIZE / 4);
+  const outer = new Uint32Array(HMAC_BLOCK_SIZE / 4);
+  for (let i = 0; i < inner.length; i++) {
+    inner[i] = words[i] ^ IPAD_WORD;
+    outer[i] = words[i] ^ OPAD_WORD;
+  }
+  return { bytes: prk, inner: platform.sha256Started(new Uint8Array(inner.buffer)), outer: platform.sha256Started(new Uint8Array(outer.buffer)) };
+}
+
+/**
+ * HMAC(PRK, first ‖ second ‖ third ‖ fourth): SHA-256(outer ‖ SHA-256(inner ‖ message)) from the PRK's
+ * states, or the host's HMAC where it has none (or a platform without states is handed a PRK that has).
+ */
+function hmacWithPrk(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, second: Uint8Array, third: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  if (prk.inner && prk.outer && platform.sha256Continued) {
+    return platform.sha256Continued(prk.outer, platform.sha256Continued(prk.inner, first, second, third, fourth));
+  }
+  return platform.hmacSha256Parts(prk.bytes, first, second, third, fourth);
 }
 
 /**
@@ -60,15 +111,15 @@ interface ExtractedKey {
  * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
  * key, and comparing objects spares encoding the key to look it up on every request.
  */
-export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8Array {
+export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): PseudorandomKey {
   const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
   const last = lastTable.get("");
   if (last && last.ikm === ikm) return last.prk;
-  const table = retainedTable<Uint8Array>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
+  const table = retainedTable<PseudorandomKey>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
   const name = encodeBase64Url(ikm);
   let prk = table.get(name);
   if (!prk) {
-    prk = platform.hmacSha256(new Uint8Array(0), ikm);
+    prk = preparedPseudorandomKey(platform, platform.hmacSha256(new Uint8Array(0), ikm));
     table.set(name, prk);
   }
   lastTable.set("", { ikm: ikm, prk: prk });
@@ -76,49 +127,37 @@ export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Uint8A
 }
 
 /**
- * HKDF-Expand's input for T(1), info ‖ 0x01 (info = the prefix's bytes ‖ tail), after `room` bytes
- * left for T(1) itself when a second block follows (secondBlock writes T(2)'s input over the same
- * array; T(1)'s is then the part after the room): one array for both, as every array made and filled
- * costs QuickJS an allocation and a call per part.
+ * HKDF-Expand's blocks, fed to the HMAC part by part: T(1) = HMAC(PRK, info ‖ 0x01), T(2) = HMAC(PRK,
+ * T(1) ‖ info ‖ 0x02), info = `prefix` ‖ `infoTail`.
  */
-function expandInput(room: number, prefix: Uint8Array, infoTail: Uint8Array | null): Uint8Array {
-  const tailSize = infoTail ? infoTail.length : 0;
-  const input = new Uint8Array(room + prefix.length + tailSize + 1);
-  input.set(prefix, room);
-  if (infoTail) input.set(infoTail, room + prefix.length);
-  input[input.length - 1] = 1;
-  return input;
+function firstBlock(platform: HmacPlatform, prk: PseudorandomKey, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return hmacWithPrk(platform, prk, prefix, infoTail, blockCounter(1));
 }
 
-/** T(2) = HMAC(PRK, T(1) ‖ info ‖ 0x02), over `input` (expandInput with room for T(1)) rewritten so. */
-function secondBlock(platform: HmacPlatform, prk: Uint8Array, first: Uint8Array, input: Uint8Array): Uint8Array {
-  input.set(first, 0);
-  input[input.length - 1] = 2;
-  return platform.hmacSha256(prk, input);
+function secondBlock(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  return hmacWithPrk(platform, prk, first, prefix, infoTail, blockCounter(2));
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
 export function hkdfSha256(platform: HmacPlatform, ikm: Uint8Array, infoText: string, size: number): Uint8Array {
   const prk = pseudorandomKey(platform, ikm);
-  if (size <= HASH_SIZE) {
-    const first = platform.hmacSha256(prk, expandInput(0, utf8Encode(infoText), null));
-    return size === HASH_SIZE ? first : first.subarray(0, size);
-  }
-  const input = expandInput(HASH_SIZE, utf8Encode(infoText), null);
-  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
+  const info = utf8Encode(infoText);
+  const none = new Uint8Array(0);
+  const first = firstBlock(platform, prk, info, none);
+  if (size <= HASH_SIZE) return size === HASH_SIZE ? first : first.subarray(0, size);
   const out = new Uint8Array(size);
   out.set(first, 0);
-  out.set(secondBlock(platform, prk, first, input).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  out.set(secondBlock(platform, prk, first, info, none).subarray(0, size - HASH_SIZE), HASH_SIZE);
   return out;
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
-export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): Uint8Array {
-  return platform.hmacSha256(prk, expandInput(0, authenticationInfo(), sid));
+export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): Uint8Array {
+  return firstBlock(platform, prk, authenticationInfo(), sid);
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
-export function calculateMacFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array): Uint8Array {
+export function calculateMacFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array, message: Uint8Array): Uint8Array {
   return platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message).subarray(0, MAC_SIZE);
 }
 
@@ -128,7 +167,7 @@ export function calculateMacFromPrk(platform: HmacPlatform, prk: Uint8Array, sid
  * taken does not tell where the bytes differ). One expression, not a loop over MAC_SIZE bytes:
  * QuickJS interprets every step of a loop.
  */
-export function macMatches(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
+export function macMatches(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array, message: Uint8Array, holder: Uint8Array, macOffset: number): boolean {
   if (holder.length < macOffset + MAC_SIZE) return false;
   const e = platform.hmacSha256(deriveMacKeyFromPrk(platform, prk, sid), message);
   const h = holder;
@@ -158,10 +197,10 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * Session cookies (and remember cookies with safety "None"): HKDF, synchronous. The 44 bytes are
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
-export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: Uint8Array, sid: Uint8Array): AesKeyAndIv {
-  const input = expandInput(HASH_SIZE, encryptionInfo(), sid);
-  const first = platform.hmacSha256(prk, input.subarray(HASH_SIZE));
-  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, input), IV_SIZE) };
+export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): AesKeyAndIv {
+  const prefix = encryptionInfo();
+  const first = firstBlock(platform, prk, prefix, sid);
+  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, prefix, sid), IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {

@@ -7,6 +7,9 @@ import type { SharedDict } from "./shared-dict";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** A hash under way (the host's Hash object), opaque to the core: only the platform reads it. */
+export type Sha256State = object;
+
 /** An imported AES-GCM key (WebCrypto's CryptoKey), opaque to the core: only the platform reads it. */
 export type AesGcmKey = object;
 
@@ -19,7 +22,30 @@ export interface Platform {
    * be Buffers (njs), whose slice() is a view, not a copy: the core reads them, or copies with set().
    */
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * SHA-256 as unpadded base64url text (43 characters), encoded by the host itself: text wanted from
+   * a digest (the loggable id) then needs no digest bytes and no encoder call of ours.
+   */
+  sha256Base64Url(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * HMAC-SHA256 over first ‖ second ‖ third ‖ fourth, the parts handed to the host's HMAC one by one:
+   * HKDF's inputs (a block, the info's prefix, the session id, the block's counter) without an array
+   * built and filled first.
+   */
+  hmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
+  /**
+   * A SHA-256 that has taken `prefix` and can be continued any number of times (sha256Continued): for
+   * HMAC with a key fixed per configured key (keys.ts), whose padded blocks are then hashed once per
+   * key, not once per HMAC. Absent where module state lasts one request (the njs engine): there the
+   * states would be made again on every request, which costs more than the HMACs they spare.
+   */
+  sha256Started?(prefix: Uint8Array): Sha256State;
+  /**
+   * SHA-256 of the state's prefix ‖ first ‖ second ‖ third ‖ fourth, the parts handed to the host's
+   * hash one by one; the state is left as it was. Given with sha256Started.
+   */
+  sha256Continued?(state: Sha256State, first: Uint8Array, second?: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array;
   /** PBKDF2-HMAC-SHA256, only for remember cookies (deliberately slow). */
   pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, size: number): Promise<Uint8Array>;
   /**

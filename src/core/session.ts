@@ -10,7 +10,7 @@
  * authentication code", ...) that tests assert and logs print.
  */
 
-import { base64UrlSize, decodeBase64Url, encodeBase64Url, leadingBytes, utf8Decode, utf8Encode } from "./bytes";
+import { base64UrlSize, decodeBase64Url, encodeBase64Url, leading16BytesText, utf8Decode, utf8Encode } from "./bytes";
 import type { Settings } from "./settings";
 import { headerNames } from "./options";
 import { errorText, isConfigError, isOperatorError, isStoreUnavailable } from "./errors";
@@ -48,7 +48,7 @@ import { encryptPayload, putSessionCookieLines, requestChunkCount, sealedCookie,
 import { guard, isPromise, MaybePromise } from "./maybe";
 import { checkIdentity, identityProblem } from "./publishable";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, revocationProblem, storageFlagsMismatch } from "./checks";
-import { AesKeyAndIv, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey } from "./keys";
+import { AesKeyAndIv, deriveAesKeyAndIvFromPrk, deriveRememberAesKeyAndIv, pseudorandomKey, PseudorandomKey } from "./keys";
 import { decryptPayload, macKeyIndex, parseRecord, payloadText, touchedHeader, touchedIdlingOffset, type UnsealFailure, verifiedEntry } from "./cookie-opening";
 import type { Exchange, Platform } from "./platform";
 import { timingProperty } from "./properties";
@@ -155,7 +155,7 @@ export class Session {
   private cookiePairs?: CookiePairs;
   /** The last ikm this session derived from, and its PRK: one retained-table lookup per request. */
   private prkIkm?: Uint8Array;
-  private prk?: Uint8Array;
+  private prk?: PseudorandomKey;
   /** The session id whose loggable id was last computed, and that id. */
   private loggableSid?: Uint8Array;
   private loggable?: string;
@@ -338,7 +338,7 @@ export class Session {
     return boundValues(flags, this.exchange);
   }
 
-  private prkFor(ikm: Uint8Array): Uint8Array {
+  private prkFor(ikm: Uint8Array): PseudorandomKey {
     if (ikm !== this.prkIkm || !this.prk) {
       this.prk = pseudorandomKey(this.platform, ikm);
       this.prkIkm = ikm;
@@ -1275,8 +1275,8 @@ function flatten(properties: Array<string | string[]>): string[] {
 export { errorText };
 
 /** A session id fit for logs and upstream headers ($session_id): truncated SHA-256, not the id itself. */
-export function loggableId(platform: Pick<Platform, "sha256">, sid: Uint8Array): string {
-  return encodeBase64Url(leadingBytes(platform.sha256(sid), 16));
+export function loggableId(platform: Pick<Platform, "sha256Base64Url">, sid: Uint8Array): string {
+  return leading16BytesText(platform.sha256Base64Url(sid));
 }
 
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */

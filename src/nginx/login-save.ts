@@ -12,7 +12,7 @@ import { base64UrlSize, utf8Encode } from "../core/bytes";
 import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, startEncryption } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
-import { pseudorandomKey } from "../core/keys";
+import { pseudorandomKey, PseudorandomKey } from "../core/keys";
 import { boundValues, encodeEntries, Result } from "../core/session";
 import { njsBindSource, njsResponseCookies } from "../platform/njs";
 import type { LoginVerdict } from "./login-steps";
@@ -37,7 +37,7 @@ export interface NewSessionSealing {
   r: NginxHTTPRequest;
   settings: LoginSaveSettings;
   platform: SealingPlatform;
-  prk: Uint8Array;
+  prk: PseudorandomKey;
   sid: Uint8Array;
   bound: string;
   chunks: number;

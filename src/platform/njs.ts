@@ -10,12 +10,19 @@
 import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, FileSystem, LogLevel, Platform, StoreRequest, WarmPlatform } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreRequest, WarmPlatform } from "../core/platform";
 import { errorCode } from "../core/errors";
 import type { SealingPlatform } from "../core/cookie-sealing";
 import type { BindSource } from "../core/session";
 import type { SharedDict } from "../core/shared-dict";
 import { njsLocationGet, njsLocationValue } from "./njs-location-get";
+
+/** The calls made on a Hash of njs's crypto module. */
+interface NjsHash {
+  copy(): NjsHash;
+  update(data: Uint8Array): NjsHash;
+  digest(): Uint8Array;
+}
 
 function bytes(buffer: ArrayBuffer | Uint8Array): Uint8Array {
   return buffer instanceof Uint8Array
@@ -62,6 +69,9 @@ function njsNow(): number {
 function njsSha256(data: Uint8Array): Uint8Array {
   return nodeCrypto.createHash("sha256").update(data).digest();
 }
+function njsSha256Base64Url(data: Uint8Array): string {
+  return nodeCrypto.createHash("sha256").update(data).digest("base64url");
+}
 function njsLog(level: LogLevel, message: string): void {
   const ngxLevel = LEVELS[level];
   if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
@@ -74,6 +84,23 @@ function njsSharedDict(zone: string): SharedDict | undefined {
 // Members of the crypto platform that the cold part's platforms below share with it.
 function njsHmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return nodeCrypto.createHmac("sha256", key).update(data).digest();
+}
+function njsHmacSha256Parts(key: Uint8Array, first: Uint8Array, second: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  const hmac = nodeCrypto.createHmac("sha256", key).update(first).update(second);
+  if (third) hmac.update(third);
+  if (fourth) hmac.update(fourth);
+  return hmac.digest();
+}
+function njsSha256Started(prefix: Uint8Array): Sha256State {
+  return nodeCrypto.createHash("sha256").update(prefix);
+}
+// The state's copy() continues it, so the state itself is never finished (njs 0.7.12+: the floor has it).
+function njsSha256Continued(state: Sha256State, first: Uint8Array, second?: Uint8Array, third?: Uint8Array, fourth?: Uint8Array): Uint8Array {
+  const hash = (state as NjsHash).copy().update(first);
+  if (second) hash.update(second);
+  if (third) hash.update(third);
+  if (fourth) hash.update(fourth);
+  return hash.digest();
 }
 /** importKey's usages for a decryption key: one array, read (never changed) by every cold request's import. */
 const DECRYPT_USAGES = ["decrypt"];
@@ -120,8 +147,8 @@ export function createNjsWarmPlatform(): WarmPlatform {
  * on each request the part runs (every member is a property to set, and the part's bundle holds no
  * other member's code).
  */
-export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "aesGcmDecrypt" | "inflateRaw"> {
-  return { sha256: njsSha256, hmacSha256: njsHmacSha256, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
+export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "hmacSha256Parts" | "aesGcmDecrypt" | "inflateRaw"> {
+  return { sha256: njsSha256, sha256Base64Url: njsSha256Base64Url, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmDecrypt: njsAesGcmDecrypt, inflateRaw: njsInflateRaw };
 }
 
 /**
@@ -129,12 +156,12 @@ export function createNjsOpeningPlatform(): Pick<Platform, "sha256" | "hmacSha25
  * cookie (login-save.ts), instead of the full platform's members, closures and store transport.
  */
 export function createNjsSealingPlatform(): WarmPlatform & SealingPlatform {
-  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, randomBytes: njsRandomBytes, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts, aesGcmEncryptionKey: njsAesGcmEncryptionKey, aesGcmEncrypt: njsAesGcmEncrypt };
 }
 
 /** Likewise for touching one (touch-check.ts): a header's MAC made again. */
-export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256"> {
-  return { sha256: njsSha256, hmacSha256: njsHmacSha256 };
+export function createNjsMacPlatform(): Pick<Platform, "sha256" | "hmacSha256" | "hmacSha256Parts"> {
+  return { sha256: njsSha256, hmacSha256: njsHmacSha256, hmacSha256Parts: njsHmacSha256Parts };
 }
 
 /**
@@ -169,11 +196,18 @@ function njsAesGcmEncrypt(cryptoKey: object, iv: Uint8Array, plaintext: Uint8Arr
  */
 function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
   const subtle = crypto.subtle as unknown as SubtleSubset;
+  // QuickJS reuses a request's context (module state included) for later requests; the njs engine
+  // clones the module afresh for each one.
+  const keepsModuleState = typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS";
   return {
     now: (options && options.now) || njsNow,
     randomBytes: njsRandomBytes,
     sha256: njsSha256,
+    sha256Base64Url: njsSha256Base64Url,
     hmacSha256: njsHmacSha256,
+    hmacSha256Parts: njsHmacSha256Parts,
+    sha256Started: keepsModuleState ? njsSha256Started : undefined,
+    sha256Continued: keepsModuleState ? njsSha256Continued : undefined,
     pbkdf2Sha256: async function (password, salt, iterations, size) {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       // No `await` inside call arguments: njs < 0.9.7 refuses it at compile time (the 0.8.9 floor).
@@ -193,9 +227,7 @@ function createNjsCryptoPlatform(options?: NjsPlatformOptions): Platform {
     inflateRaw: njsInflateRaw,
     log: njsLog,
     sharedDict: njsSharedDict,
-    // QuickJS reuses a request's context (module state included) for later requests; the njs engine
-    // clones the module afresh for each one.
-    keepsModuleState: typeof njs !== "undefined" && (njs as unknown as { engine?: string }).engine === "QuickJS",
+    keepsModuleState: keepsModuleState,
   };
 }
 

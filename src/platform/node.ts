@@ -1,6 +1,6 @@
 /** The core's platform on Node: node:crypto (synchronous hashes, WebCrypto for AES-GCM) and node:zlib. */
 
-import { createHash, createHmac, randomBytes as nodeRandomBytes, webcrypto } from "node:crypto";
+import { createHash, createHmac, type Hash, randomBytes as nodeRandomBytes, webcrypto } from "node:crypto";
 import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { FileSystem, LogLevel, Platform } from "../core/platform";
@@ -68,7 +68,22 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
     now: options.now || (() => Math.floor(Date.now() / 1000)),
     randomBytes: (size) => bytes(webcrypto.getRandomValues(new Uint8Array(size))),
     sha256: (data) => bytes(createHash("sha256").update(data).digest()),
+    sha256Base64Url: (data) => createHash("sha256").update(data).digest("base64url"),
     hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
+    hmacSha256Parts: (key, first, second, third, fourth) => {
+      const hmac = createHmac("sha256", key).update(first).update(second);
+      if (third) hmac.update(third);
+      if (fourth) hmac.update(fourth);
+      return bytes(hmac.digest());
+    },
+    sha256Started: (prefix) => createHash("sha256").update(prefix),
+    sha256Continued: (state, first, second, third, fourth) => {
+      const hash = (state as Hash).copy().update(first);
+      if (second) hash.update(second);
+      if (third) hash.update(third);
+      if (fourth) hash.update(fourth);
+      return bytes(hash.digest());
+    },
     pbkdf2Sha256: async (password, salt, iterations, size) => {
       const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
       return bytes(await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, size * 8));

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { deflateRawSync } from "node:zlib";
-import { decodeBase64Url, encodeBase64Url, leadingBytes } from "../../src/core/bytes";
+import { decodeBase64Url, encodeBase64Url, leading16BytesText, leadingBytes } from "../../src/core/bytes";
 import type { SessionOptions } from "../../src/core/options";
 import type { Storage } from "../../src/core/storage";
 import { createMemoryStorage } from "../support/memory-storage";
@@ -508,6 +508,18 @@ describe("decodeBase64Url / encodeBase64Url", () => {
       const first = leadingBytes(digest, Math.floor(length / 2));
       assert.equal(Object.getPrototypeOf(first), Uint8Array.prototype);
       assert.deepEqual(first, new Uint8Array(bytes.subarray(0, Math.floor(length / 2))));
+    }
+  });
+
+  it("leading16BytesText of a digest's text is the text of the digest's first 16 bytes, whatever its 17th", () => {
+    // Every value of the 16th byte's last two bits and of the 17th byte's first four: the 22nd
+    // character takes all 64 values.
+    for (let value = 0; value < 256; value++) {
+      const digest = new Uint8Array(randomBytes(32));
+      digest[15] = (digest[15] & 0xfc) | (value >> 6);
+      digest[16] = (value & 0x3f) << 2;
+      const text = Buffer.from(digest).toString("base64url");
+      assert.equal(leading16BytesText(text), Buffer.from(digest.subarray(0, 16)).toString("base64url"), "value " + value);
     }
   });
 

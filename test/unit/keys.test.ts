@@ -31,11 +31,32 @@ function info(prefix: string, sid: Uint8Array): Buffer {
 }
 
 describe("keys: HKDF against node:crypto", () => {
-  it("the PRK is HMAC(empty salt, ikm), and equal ikms share it", () => {
+  it("the PRK keys HMACs as HMAC(empty salt, ikm) does, and equal ikms share it", () => {
     const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
     const prk = pseudorandomKey(platform, ikm);
-    assert.deepEqual(Buffer.from(prk), createHmac("sha256", Buffer.alloc(0)).update(ikm).digest());
-    assert.deepEqual(Buffer.from(pseudorandomKey(platform, ikm.slice())), Buffer.from(prk));
+    const referencePrk = createHmac("sha256", Buffer.alloc(0)).update(ikm).digest();
+    const expected = createHmac("sha256", referencePrk).update(Buffer.concat([Buffer.from("authentication:"), sid, Buffer.from([1])])).digest();
+    assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(platform, prk, sid)), expected);
+    assert.equal(pseudorandomKey(platform, ikm.slice()), prk);
+  });
+
+  it("a platform without SHA-256 states (the njs engine's) derives the same, from its PRK or one made with states", () => {
+    const stateless = { ...platform, sha256Started: undefined, sha256Continued: undefined };
+    const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
+    const withStates = pseudorandomKey(platform, ikm);
+    assert.ok(withStates.inner && withStates.outer, "the Node platform makes the states");
+    const keyAndIv = referenceHkdf(ikm, info("encryption:", sid), 44);
+    const macKey = referenceHkdf(ikm, info("authentication:", sid), 32);
+    for (const prk of [withStates, { bytes: withStates.bytes, inner: null, outer: null }]) {
+      for (const host of [stateless, platform]) {
+        assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(host, prk, sid)), macKey);
+        const derived = deriveAesKeyAndIvFromPrk(host, prk, sid);
+        assert.deepEqual(Buffer.from(derived.key), keyAndIv.subarray(0, 32));
+        assert.deepEqual(Buffer.from(derived.iv), keyAndIv.subarray(32, 44));
+      }
+    }
   });
 
   it("MAC key, MAC, AES key and IV for many ikms and session ids", () => {
