@@ -71,6 +71,10 @@ const NETWORK_STORE = "network store";
  *   [cookie name, audience, key ids, idling, rolling, absolute, touch threshold, rolling renewal,
  *    cache zone, key, cookie attributes, more]
  *
+ * key ids: the one id as a string when there is one (no fallback keys: most locations), else the
+ * array; cache zone: null when it is the zone the view is in (most). JSON.parse pays for a nested
+ * array, and for every character of a string.
+ *
  * `more` holds the settings most locations leave at their defaults, and is null when they all are
  * (cookie storage, no registry, no request_headers, response_headers or expose_data, no csrf, no
  * store_revalidate, no hash_storage_key): JSON.parse pays the njs engine per item, on every warm
@@ -145,13 +149,13 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   return [
     settings.cookieName,
     settings.audience,
-    settings.keyIds,
+    settings.keyIds.length === 1 ? settings.keyIds[0] : settings.keyIds,
     settings.idlingTimeout,
     settings.rollingTimeout,
     settings.absoluteTimeout,
     settings.touchThreshold,
     settings.rollingRenewal,
-    cacheZone,
+    cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? null : cacheZone,
     // The key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
     network ? null : encodeBase64Url(settings.ikm),
     // What a touch re-issues the cookie with (touch-check.ts).
@@ -276,10 +280,11 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!dict) return null;
   const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
   if (!view) return null;
-  const cacheZone = view[8] as string;
+  const otherZone = view[8] as string | null;
   // Mostly the zone the view is in: its dict is at hand.
-  const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
+  const cacheDict = otherZone === null ? dict : platform.sharedDict(otherZone);
   if (!cacheDict) return null;
+  const keyIds = view[2] as string | string[];
   const more = view[11] as unknown[] | null;
   if (more !== null && !(Array.isArray(more) && more.length === MORE_LENGTH)) return null;
   const shm = more ? (more[3] as StorageOptions | null | false | typeof NETWORK_STORE) : false;
@@ -287,7 +292,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   return {
     cookieName: view[0] as string,
     audience: view[1] as string,
-    keyIds: view[2] as string[],
+    keyIds: typeof keyIds === "string" ? [keyIds] : keyIds,
     idlingTimeout: view[3] as number,
     rollingTimeout: view[4] as number,
     absoluteTimeout: view[5] as number,
@@ -299,7 +304,7 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     // The very factories the full configuration uses, so the warm check reads what the full one would.
     storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
     registry: registry ? stores().createRegistry(platform, registry) : null,
-    verifiedCache: createZoneVerifiedCacheReader(cacheDict, cacheZone),
+    verifiedCache: createZoneVerifiedCacheReader(cacheDict, otherZone === null ? DEFAULT_VERIFIED_CACHE_ZONE : otherZone),
     storeRevalidate: more ? (more[7] as number) : 0,
     expose_data: more ? (more[5] as WarmEntry["expose_data"]) : NO_NAMES,
     csrf: more ? (more[6] as WarmEntry["csrf"]) : false,

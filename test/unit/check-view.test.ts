@@ -90,6 +90,8 @@ describe("check view (the warm check's settings)", () => {
       ["csrf", base, { expose_data: [], csrf: true }],
       ["shm storage", { ...base, storage: "shm" }, plain],
       ["a registry", { ...base, registry_zone: "sessions", store_metadata: true }, plain],
+      ["fallback keys", { ...base, secret_fallbacks: ["an-older-secret"] }, plain],
+      ["a verified cache in another zone", { ...base, verified_cache_zone: "sessions" }, plain],
     ];
     for (const [what, options, entry] of variants) {
       const { settings, view } = roundTripped(options, entry);
@@ -98,6 +100,7 @@ describe("check view (the warm check's settings)", () => {
       assert.equal(view.storage !== null, settings.storage !== null, `${what}: the storage`);
       assert.equal(view.registry !== null, settings.registry !== null, `${what}: the registry`);
       assert.deepEqual(keyOf(view.key), settings.ikm, `${what}: the key`);
+      assert.equal(view.verifiedCache.zone, settings.verifiedCache?.zone, `${what}: the verified cache's zone`);
     }
   });
 
