@@ -43,8 +43,8 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/5": the array form below, without the remember timeouts (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/5:";
+/** "/6": the array form below, its less common settings in one item (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/6:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -58,7 +58,7 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 export type CheckSettings = PlainSettings &
   Pick<Settings, "storage" | "registry" | "storeRevalidate" | "cookieAttributes"> & { verifiedCache: VerifiedCacheReader };
 
-/** view[11] of a redis or memcached location (store_revalidate only). */
+/** The storage item of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
 
 /**
@@ -67,8 +67,30 @@ const NETWORK_STORE = "network store";
  * with one object literal, not a loop over names: on every warm request under the njs engine,
  * JSON.parse takes ~14k instructions for it against ~36k for the same view as an object, and the
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
+ *
+ *   [cookie name, audience, key ids, idling, rolling, absolute, touch threshold, rolling renewal,
+ *    cache zone, key, cookie attributes, more]
+ *
+ * key ids: the one id as a string when there is one (no fallback keys: most locations), else the
+ * array; cache zone: null when it is the zone the view is in (most). JSON.parse pays for a nested
+ * array, and for every character of a string.
+ *
+ * `more` holds the settings most locations leave at their defaults, and is null when they all are
+ * (cookie storage, no registry, no request_headers, response_headers or expose_data, no csrf, no
+ * store_revalidate, no hash_storage_key): JSON.parse pays the njs engine per item, on every warm
+ * request, so the common view is twelve items, not nineteen (docs/NOTES.md, issue 14, branch njswarm6).
+ *
+ *   [hash storage key, request headers, response headers, storage, registry, expose_data, csrf,
+ *    store revalidate]
+ *
+ * storage: shm's options when the storage is shm (null: none given), NETWORK_STORE, false for cookie
+ * storage; registry: the registry's options, or null.
  */
-const VIEW_LENGTH = 19;
+const VIEW_LENGTH = 12;
+const MORE_LENGTH = 8;
+
+/** The lists of a view with no `more`: empty, and never changed by their readers. */
+const NO_NAMES: string[] = [];
 
 /** The view's array: `unknown` per item, read back by position. */
 type CheckView = unknown[];
@@ -114,29 +136,42 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   if (network ? settings.storeRevalidate === 0 : settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
   // A registry in the store is answered with the record: within the bound, by the mark (not made here).
   const registry = settings.registry && !settings.registry.readChecked ? settings.registry.options : null;
+  const storage = network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false;
+  const plain =
+    storage === false &&
+    registry === null &&
+    settings.requestHeaders.length === 0 &&
+    settings.responseHeaders.length === 0 &&
+    entry.expose_data.length === 0 &&
+    !entry.csrf &&
+    settings.storeRevalidate === 0 &&
+    !settings.hashStorageKey;
   return [
     settings.cookieName,
     settings.audience,
-    settings.keyIds,
+    settings.keyIds.length === 1 ? settings.keyIds[0] : settings.keyIds,
     settings.idlingTimeout,
     settings.rollingTimeout,
     settings.absoluteTimeout,
     settings.touchThreshold,
     settings.rollingRenewal,
-    settings.hashStorageKey,
-    settings.requestHeaders,
-    settings.responseHeaders,
-    // 11: shm's options when the storage is shm (null: none given); NETWORK_STORE; false for cookie storage.
-    network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false,
-    registry,
-    cacheZone,
-    entry.expose_data,
-    entry.csrf,
-    settings.storeRevalidate,
-    // 17: the key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
+    cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? null : cacheZone,
+    // The key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
     network ? null : encodeBase64Url(settings.ikm),
-    // 18: what a touch re-issues the cookie with (touch-check.ts).
+    // What a touch re-issues the cookie with (touch-check.ts).
     settings.cookieAttributes,
+    plain
+      ? null
+      : [
+          settings.hashStorageKey,
+          settings.requestHeaders,
+          settings.responseHeaders,
+          storage,
+          registry,
+          entry.expose_data,
+          entry.csrf,
+          settings.storeRevalidate,
+        ],
   ];
 }
 
@@ -245,32 +280,35 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
   if (!dict) return null;
   const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
   if (!view) return null;
-  const cacheZone = view[13] as string;
+  const otherZone = view[8] as string | null;
   // Mostly the zone the view is in: its dict is at hand.
-  const cacheDict = cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? dict : platform.sharedDict(cacheZone);
+  const cacheDict = otherZone === null ? dict : platform.sharedDict(otherZone);
   if (!cacheDict) return null;
-  const shm = view[11] as StorageOptions | null | false | typeof NETWORK_STORE;
-  const registry = view[12] as RegistryOptions | null;
+  const keyIds = view[2] as string | string[];
+  const more = view[11] as unknown[] | null;
+  if (more !== null && !(Array.isArray(more) && more.length === MORE_LENGTH)) return null;
+  const shm = more ? (more[3] as StorageOptions | null | false | typeof NETWORK_STORE) : false;
+  const registry = more ? (more[4] as RegistryOptions | null) : null;
   return {
     cookieName: view[0] as string,
     audience: view[1] as string,
-    keyIds: view[2] as string[],
+    keyIds: typeof keyIds === "string" ? [keyIds] : keyIds,
     idlingTimeout: view[3] as number,
     rollingTimeout: view[4] as number,
     absoluteTimeout: view[5] as number,
     touchThreshold: view[6] as number,
     rollingRenewal: view[7] as number,
-    hashStorageKey: view[8] as boolean,
-    requestHeaders: view[9] as Settings["requestHeaders"],
-    responseHeaders: view[10] as Settings["responseHeaders"],
+    hashStorageKey: more ? (more[0] as boolean) : false,
+    requestHeaders: more ? (more[1] as Settings["requestHeaders"]) : NO_NAMES,
+    responseHeaders: more ? (more[2] as Settings["responseHeaders"]) : NO_NAMES,
     // The very factories the full configuration uses, so the warm check reads what the full one would.
     storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
     registry: registry ? stores().createRegistry(platform, registry) : null,
-    verifiedCache: createZoneVerifiedCacheReader(cacheDict, cacheZone),
-    storeRevalidate: view[16] as number,
-    expose_data: view[14] as WarmEntry["expose_data"],
-    csrf: view[15] as WarmEntry["csrf"],
-    key: view[17] as string | null,
-    cookieAttributes: view[18] as string,
+    verifiedCache: createZoneVerifiedCacheReader(cacheDict, otherZone === null ? DEFAULT_VERIFIED_CACHE_ZONE : otherZone),
+    storeRevalidate: more ? (more[7] as number) : 0,
+    expose_data: more ? (more[5] as WarmEntry["expose_data"]) : NO_NAMES,
+    csrf: more ? (more[6] as WarmEntry["csrf"]) : false,
+    key: view[9] as string | null,
+    cookieAttributes: view[10] as string,
   };
 }

@@ -51,7 +51,6 @@ export const STATE_HEADER_NAMES = [
   "Session-Absolute-Timeout",
 ];
 const FIXED_FIELDS = 6;
-const FIELD_COUNT = FIXED_FIELDS + 2 * STATE_HEADER_NAMES.length;
 const SEPARATOR = "\t";
 
 /**
@@ -138,7 +137,9 @@ export function decodeState(value: unknown): PublishedState | null {
 
 function parseState(text: string): PublishedState | null {
   const fields = text.split(SEPARATOR);
-  if (fields.length !== FIELD_COUNT || fields[1] === "") return null;
+  // The count computed here, not in a module constant: a constant read from STATE_HEADER_NAMES would
+  // keep that array, built at load, in every part that publishes (the njs engine's warm part among them).
+  if (fields.length !== FIXED_FIELDS + 2 * STATE_HEADER_NAMES.length || fields[1] === "") return null;
   let data: unknown;
   try {
     data = JSON.parse(fields[5]);

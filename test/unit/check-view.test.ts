@@ -78,6 +78,32 @@ describe("check view (the warm check's settings)", () => {
     assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
   });
 
+  it("a location with every less common setting at its default reads back as one with any of them set (the view's `more` item)", () => {
+    const base: SessionOptions = { secret: "check-view-secret", audience: "app", idling_timeout: 600, rolling_timeout: 1200 };
+    const plain = { expose_data: [] as string[], csrf: false };
+    const variants: [string, SessionOptions, Pick<EntryOptions, "expose_data" | "csrf">][] = [
+      ["all defaults", base, plain],
+      ["hash_storage_key", { ...base, hash_storage_key: true }, plain],
+      ["request_headers", { ...base, request_headers: ["subject"] }, plain],
+      ["response_headers", { ...base, response_headers: ["timeout"] }, plain],
+      ["expose_data", base, { expose_data: ["name"], csrf: false }],
+      ["csrf", base, { expose_data: [], csrf: true }],
+      ["shm storage", { ...base, storage: "shm" }, plain],
+      ["a registry", { ...base, registry_zone: "sessions", store_metadata: true }, plain],
+      ["fallback keys", { ...base, secret_fallbacks: ["an-older-secret"] }, plain],
+      ["a verified cache in another zone", { ...base, verified_cache_zone: "sessions" }, plain],
+    ];
+    for (const [what, options, entry] of variants) {
+      const { settings, view } = roundTripped(options, entry);
+      for (const name of PLAIN) assert.deepEqual(view[name], settings[name], `${what}: ${name}`);
+      assert.deepEqual([view.expose_data, view.csrf, view.storeRevalidate], [entry.expose_data, entry.csrf, settings.storeRevalidate], `${what}: the entry options`);
+      assert.equal(view.storage !== null, settings.storage !== null, `${what}: the storage`);
+      assert.equal(view.registry !== null, settings.registry !== null, `${what}: the registry`);
+      assert.deepEqual(keyOf(view.key), settings.ikm, `${what}: the key`);
+      assert.equal(view.verifiedCache.zone, settings.verifiedCache?.zone, `${what}: the verified cache's zone`);
+    }
+  });
+
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
     const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
