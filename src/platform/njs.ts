@@ -52,8 +52,6 @@ interface AesGcm {
   tagLength: number;
 }
 
-const LEVELS: { [level: string]: number } = { info: ngx.INFO, warn: ngx.WARN, error: ngx.ERR };
-
 export interface NjsPlatformOptions {
   /** Clock override (unix seconds). */
   now?: () => number;
@@ -72,8 +70,10 @@ function njsSha256(data: Uint8Array): Uint8Array {
 function njsSha256Base64Url(data: Uint8Array): string {
   return nodeCrypto.createHash("sha256").update(data).digest("base64url");
 }
+// The level by comparisons, not a table: under the njs engine a table would be built again on every
+// request by each part that logs, whether it logs or not. "debug" is not logged.
 function njsLog(level: LogLevel, message: string): void {
-  const ngxLevel = LEVELS[level];
+  const ngxLevel = level === "info" ? ngx.INFO : level === "warn" ? ngx.WARN : level === "error" ? ngx.ERR : undefined;
   if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
 }
 function njsSharedDict(zone: string): SharedDict | undefined {
