@@ -29,8 +29,9 @@
  */
 
 import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
-import { metaCommandsEnd, metaRepliesEnd } from "../storage/protocol/memcached";
-import { respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
+import { metaRepliesEnd } from "../storage/protocol/memcached";
+import { respValuesEnd } from "../storage/protocol/resp";
+import { checkedBody, commandsHeld } from "./commands";
 import { BridgeRequest, isAllowedTarget, isTarget, lastHead, parseRequestHead, StoreProtocol } from "./request";
 
 /** What this module uses of the stream session, beyond njs-types' declarations. */
@@ -72,10 +73,6 @@ function append(buffer: Buffer, data: Buffer): Buffer {
 
 function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, count: number): number {
   return protocol === "redis" ? respValuesEnd(bytes, start, bytes.length, count) : metaRepliesEnd(bytes, start, bytes.length, count);
-}
-
-function commandsEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number, count: number): number {
-  return protocol === "redis" ? respCommandsEnd(bytes, start, end, count) : metaCommandsEnd(bytes, start, end, count);
 }
 
 /**
@@ -203,6 +200,7 @@ function filter(session: NginxStreamRequest): void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let timerAt = 0;
   const previousHead = lastHead();
+  const previousBody = checkedBody();
   /** Set once a write to the store (the relay) or to the client failed: that side takes nothing more. */
   let storeGone = false;
   let clientGone = false;
@@ -336,14 +334,12 @@ function filter(session: NginxStreamRequest): void {
       relayLine = RELAY_PREFIX + target + "\r\n";
     }
     if (request.target !== target || request.protocol !== protocol) return fail(421, "this connection is bound to another store");
-    if (commandsEnd(protocol, bytes, start, end, request.commands) !== end) return fail(400, "the body is not " + request.commands + " commands");
+    if (!commandsHeld(previousBody, protocol, bytes, start, end, request.commands, request.prelude)) return fail(400, "the body is not " + request.commands + " commands");
     let sendStart = start;
     let preludeReplies = 0;
-    let preludeKey = "";
+    const preludeKey = previousBody.preludeKey;
     if (request.prelude > 0) {
-      const preludeEnd = commandsEnd(protocol, bytes, start, end, request.prelude);
-      preludeKey = bytes.toString("base64", start, preludeEnd);
-      if (preludeKey === preparedPrelude) sendStart = preludeEnd;
+      if (preludeKey === preparedPrelude) sendStart = start + previousBody.preludeSize;
       else preludeReplies = request.prelude;
     }
     pending.push({

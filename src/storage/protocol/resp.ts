@@ -165,6 +165,15 @@ export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   return at;
 }
 
+/**
+ * Where the data of the last bulk string respCommandsEnd read begins (the end of its size line), for
+ * the bridge's memory of a body's framing (src/bridge/commands.ts). Valid right after a
+ * respCommandsEnd that returned an end, before any other reading.
+ */
+export function lastBulkDataStart(): number {
+  return LENGTH_LINE_END[0];
+}
+
 /** More digits than any count or size a length line holds (readInteger's bound). */
 const MAX_LENGTH_DIGITS = 15;
 /**
