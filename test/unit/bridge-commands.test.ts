@@ -91,13 +91,47 @@ describe("the front's check of a request body, with the last body remembered", (
     assert.deepEqual(checked(last, "redis", GET, 1, 0), walked("redis", GET, 1, 0));
   });
 
-  it("memcached's lines are always walked in full, never remembered", () => {
-    const body = encodeMeta("mg", "session:" + "k".repeat(43), ["v", "f"]);
-    for (const next of [body, ...neighbours(body)]) {
-      const last = checkedBody();
-      assert.deepEqual(checked(last, "memcached", body, 1, 0), walked("memcached", body, 1, 0));
-      assert.equal(last.framing, null);
-      assert.deepEqual(checked(last, "memcached", next, 1, 0), walked("memcached", next, 1, 0), JSON.stringify(next));
+  it("memcached: every line one byte away from a remembered mg gets the full walk's verdict", () => {
+    const body = encodeMeta("mg", KEY, ["v"]);
+    const last = checkedBody();
+    assert.deepEqual(checked(last, "memcached", body, 1, 0), walked("memcached", body, 1, 0));
+    const framing = last.line;
+    assert.ok(framing !== null, "a one-line command is remembered");
+    assert.deepEqual(checked(last, "memcached", encodeMeta("mg", OTHER_KEY, ["v"]), 1, 0), { held: true, preludeSize: 0, preludeKey: "" });
+    assert.equal(last.line, framing, "another key of the same length: the remembered line answered");
+    for (const next of [...neighbours(body), encodeMeta("mg", OTHER_KEY, ["q"]), encodeMeta("ms", KEY.slice(0, -3), ["q"]), "mg " + KEY.slice(0, 20) + " q " + KEY.slice(23) + " v\r\n"]) {
+      const fresh = checkedBody();
+      checked(fresh, "memcached", body, 1, 0);
+      assert.deepEqual(checked(fresh, "memcached", next, 1, 0), walked("memcached", next, 1, 0), JSON.stringify(next));
     }
+  });
+
+  it("memcached: a line with a data block, several commands, or no single space after the command are walked in full, never remembered", () => {
+    for (const [body, commands] of [
+      [encodeMeta("ms", KEY, ["T60"], "data"), 1],
+      [encodeMeta("mg", KEY, ["v"]) + encodeMeta("mg", OTHER_KEY, ["v"]), 2],
+      ["mg  " + KEY + " v\r\n", 1],
+      ["mn\r\n", 1],
+    ] as Array<[string, number]>) {
+      const last = checkedBody();
+      assert.deepEqual(checked(last, "memcached", body, commands, 0), walked("memcached", body, commands, 0), JSON.stringify(body));
+      assert.equal(last.line, null, JSON.stringify(body));
+    }
+  });
+
+  it("memcached: a line led by a space is not remembered by its command (the command is no key)", () => {
+    const last = checkedBody();
+    const body = " mg " + KEY + " v\r\n";
+    assert.deepEqual(checked(last, "memcached", body, 1, 0), walked("memcached", body, 1, 0));
+    const next = " ms " + KEY + " v\r\n";
+    assert.deepEqual(checked(last, "memcached", next, 1, 0), walked("memcached", next, 1, 0));
+  });
+
+  it("a framing remembered for one protocol never answers for the other", () => {
+    const last = checkedBody();
+    checked(last, "redis", GET, 1, 0);
+    const line = encodeMeta("mg", KEY, ["v"]);
+    assert.deepEqual(checked(last, "memcached", line, 1, 0), walked("memcached", line, 1, 0));
+    assert.deepEqual(checked(last, "redis", GET, 1, 0), walked("redis", GET, 1, 0));
   });
 });
