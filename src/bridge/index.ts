@@ -29,8 +29,9 @@
  */
 
 import { INCOMPLETE, MALFORMED } from "../storage/protocol/lines";
-import { metaCommandsEnd, metaRepliesEnd } from "../storage/protocol/memcached";
-import { respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
+import { metaRepliesEnd, metaReplyEnd } from "../storage/protocol/memcached";
+import { respValueEnd, respValuesEnd } from "../storage/protocol/resp";
+import { checkedBody, commandsHeld } from "./commands";
 import { BridgeRequest, isAllowedTarget, isTarget, lastHead, parseRequestHead, StoreProtocol } from "./request";
 
 /** What this module uses of the stream session, beyond njs-types' declarations. */
@@ -59,23 +60,29 @@ const REASONS: { [status: number]: string } = {
   504: "Gateway Timeout",
 };
 
-const OK_STATUS_LINE = "HTTP/1.1 200 OK\r\n";
+/** The usual answer's head up to its length, one constant: each string concatenation costs QuickJS an allocation. */
+const OK_HEAD_START = "HTTP/1.1 200 OK\r\nContent-Length: ";
 
 const EMPTY = Buffer.alloc(0);
 /** Shared send options: an object literal per send is an allocation per request. */
 const FLUSH = { flush: true };
 const LAST = { last: true };
 
+/**
+ * What is still to read, with the data that came. The filter's buffers are EMPTY or hold bytes, never
+ * an empty view (data of no length is not appended; a view of what is left is made only when something
+ * is): so EMPTY tells "nothing left" without asking a Buffer its length, a native call under QuickJS.
+ */
 function append(buffer: Buffer, data: Buffer): Buffer {
-  return buffer.length === 0 ? data : Buffer.concat([buffer, data]);
+  return buffer === EMPTY ? data : Buffer.concat([buffer, data]);
 }
 
-function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, count: number): number {
-  return protocol === "redis" ? respValuesEnd(bytes, start, bytes.length, count) : metaRepliesEnd(bytes, start, bytes.length, count);
+function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number, count: number): number {
+  return protocol === "redis" ? respValuesEnd(bytes, start, end, count) : metaRepliesEnd(bytes, start, end, count);
 }
 
-function commandsEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number, count: number): number {
-  return protocol === "redis" ? respCommandsEnd(bytes, start, end, count) : metaCommandsEnd(bytes, start, end, count);
+function replyEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number): number {
+  return protocol === "redis" ? respValueEnd(bytes, start, end) : metaReplyEnd(bytes, start, end);
 }
 
 /**
@@ -203,6 +210,7 @@ function filter(session: NginxStreamRequest): void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let timerAt = 0;
   const previousHead = lastHead();
+  const previousBody = checkedBody();
   /** Set once a write to the store (the relay) or to the client failed: that side takes nothing more. */
   let storeGone = false;
   let clientGone = false;
@@ -236,9 +244,8 @@ function filter(session: NginxStreamRequest): void {
 
   function respond(status: number, body: Buffer | string, close: boolean): void {
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
-    // The usual answer's status line as one constant: each string concatenation costs QuickJS an allocation.
-    const statusLine = status === 200 ? OK_STATUS_LINE : "HTTP/1.1 " + status + " " + REASONS[status] + "\r\n";
-    const head = statusLine + "Content-Length: " + bytes.length + (close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
+    const headStart = status === 200 ? OK_HEAD_START : "HTTP/1.1 " + status + " " + REASONS[status] + "\r\nContent-Length: ";
+    const head = headStart + bytes.length + (close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
     // One write: each send is a trip through nginx's filter chain.
     if (!toClient(Buffer.concat([Buffer.from(head), bytes]), FLUSH)) hangUp();
   }
@@ -336,14 +343,12 @@ function filter(session: NginxStreamRequest): void {
       relayLine = RELAY_PREFIX + target + "\r\n";
     }
     if (request.target !== target || request.protocol !== protocol) return fail(421, "this connection is bound to another store");
-    if (commandsEnd(protocol, bytes, start, end, request.commands) !== end) return fail(400, "the body is not " + request.commands + " commands");
+    if (!commandsHeld(previousBody, protocol, bytes, start, end, request.commands, request.prelude)) return fail(400, "the body is not " + request.commands + " commands");
     let sendStart = start;
     let preludeReplies = 0;
-    let preludeKey = "";
+    const preludeKey = previousBody.preludeKey;
     if (request.prelude > 0) {
-      const preludeEnd = commandsEnd(protocol, bytes, start, end, request.prelude);
-      preludeKey = bytes.toString("base64", start, preludeEnd);
-      if (preludeKey === preparedPrelude) sendStart = preludeEnd;
+      if (preludeKey === preparedPrelude) sendStart = start + previousBody.preludeSize;
       else preludeReplies = request.prelude;
     }
     pending.push({
@@ -358,35 +363,37 @@ function filter(session: NginxStreamRequest): void {
   }
 
   function readRequests(): void {
-    while (fromClient.length > 0 && !closing) {
+    while (fromClient !== EMPTY && !closing) {
       // Direct mode: one request per connection.
       if (closeAfterEach && target) return fail(400, "one request per connection without js_fetch_proxy");
-      const request = parseRequestHead(fromClient, fromClient.length, previousHead);
+      const size = fromClient.length;
+      const request = parseRequestHead(fromClient, size, previousHead);
       if (request === INCOMPLETE) return;
       if (typeof request === "number") {
         fromClient = EMPTY;
         return fail(400, "not a store bridge request");
       }
-      if (fromClient.length < request.headEnd + request.bodySize) return;
       const requestEnd = request.headEnd + request.bodySize;
+      if (size < requestEnd) return;
       const bytes = fromClient;
       // A view costs QuickJS a Buffer construction: none for what is usually nothing left.
-      fromClient = requestEnd === fromClient.length ? EMPTY : fromClient.subarray(requestEnd);
+      fromClient = requestEnd === size ? EMPTY : fromClient.subarray(requestEnd);
       accept(request, bytes, request.headEnd, requestEnd);
     }
   }
 
   function readReplies(): void {
-    while (pending.length > 0 && !closing) {
+    while (fromStore !== EMPTY && pending.length > 0 && !closing) {
       if (answerQueuedFailure()) return;
       const request = pending[0];
+      const size = fromStore.length;
       // No call for the usual none: a call costs QuickJS more than the work of a short reply.
-      const preludeEnd = request.preludeReplies > 0 ? repliesEnd(protocol, fromStore, 0, request.preludeReplies) : 0;
+      const preludeEnd = request.preludeReplies > 0 ? repliesEnd(protocol, fromStore, 0, size, request.preludeReplies) : 0;
       // Reply by reply: each one is looked at for a protocol error as it is found.
       let end = preludeEnd;
       for (let i = 0; i < request.replies && end >= 0; i++) {
         const replyStart = end;
-        end = repliesEnd(protocol, fromStore, replyStart, 1);
+        end = replyEnd(protocol, fromStore, replyStart, size);
         const error = end >= 0 ? protocolError(protocol, fromStore, replyStart, end) : null;
         if (error !== null) return failWaiting(502, "the store reported a protocol error: " + error);
       }
@@ -397,9 +404,9 @@ function filter(session: NginxStreamRequest): void {
         if (error !== null) return failWaiting(502, "store refused the connection set-up: " + error);
         preparedPrelude = request.preludeKey;
       }
-      const whole = preludeEnd === 0 && end === fromStore.length;
+      const whole = preludeEnd === 0 && end === size;
       const replies = whole ? fromStore : fromStore.subarray(preludeEnd, end);
-      fromStore = whole ? EMPTY : fromStore.subarray(end);
+      fromStore = end === size ? EMPTY : fromStore.subarray(end);
       pending.shift();
       startTimer();
       respond(200, replies, closeAfterEach);
@@ -412,20 +419,21 @@ function filter(session: NginxStreamRequest): void {
   /**
    * A bug of ours in the translation must still end like any other error: an answer and a closed
    * connection, not a filter that throws and leaves ngx.fetch waiting for a reply that never comes.
+   * (The try is in each callback itself: a call around it costs QuickJS as much as a short reply.)
    */
-  function guarded(step: () => void): void {
-    try {
-      step();
-    } catch (e) {
-      s.warn("[session-bridge] unexpected error: " + String(e));
-      if (!closing) failWaiting(502, "store bridge error");
-    }
+  function unexpected(e: unknown): void {
+    s.warn("[session-bridge] unexpected error: " + String(e));
+    if (!closing) failWaiting(502, "store bridge error");
   }
 
   s.on("upstream", function (data, flags) {
     if (data.length > 0 && !closing) {
       fromClient = append(fromClient, data);
-      guarded(readRequests);
+      try {
+        readRequests();
+      } catch (e) {
+        unexpected(e);
+      }
     }
     if (flags.last) {
       stopTimer();
@@ -436,7 +444,11 @@ function filter(session: NginxStreamRequest): void {
   s.on("downstream", function (data, flags) {
     if (data.length > 0 && !closing) {
       fromStore = append(fromStore, data);
-      guarded(readReplies);
+      try {
+        readReplies();
+      } catch (e) {
+        unexpected(e);
+      }
     }
     if (flags.last) {
       if (pending.length > 0) failWaiting(502, "the store closed the connection");

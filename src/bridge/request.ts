@@ -110,20 +110,22 @@ export function lastHead(): LastHead {
 }
 
 /**
- * The head at the start of `bytes` (up to `end`): a request, INCOMPLETE, or MALFORMED. Whole-head
+ * The head at the start of `bytes` (up to `end`, at most its length): a request, INCOMPLETE, or MALFORMED. Whole-head
  * regular expressions over the natively decoded text: QuickJS runs them in C, where splitting the head
  * into lines and looking at each cost 20 µs a request. With `last`, a head identical to the previous
  * one is answered from it, and a new well-formed head is remembered there. The request returned is
  * shared with later identical heads: read only.
  */
 export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead): BridgeRequest | number {
-  const view = bufferView(bytes, Math.min(end, bytes.length, MAX_HEAD));
   // The same bytes as the last head, compared in C: they end with the blank line and hold no other,
-  // so the head ends where the last one did. Neither searched nor decoded again.
-  if (last && last.bytes && last.request) {
+  // so the head ends where the last one did. Neither searched nor decoded again. Compared on the
+  // filter's Buffer itself (`end` is never past its length): no view, no length asked of it.
+  if (last && last.request && end >= last.request.headEnd) {
     const size = last.request.headEnd;
-    if (view.length >= size && view.compare(last.bytes, 0, size, 0, size) === 0) return last.request;
+    const source = NATIVE.isBuffer(bytes) ? (bytes as unknown as NativeView) : NATIVE.from(bytes);
+    if (source.compare(last.bytes as NativeView, 0, size, 0, size) === 0) return last.request;
   }
+  const view = bufferView(bytes, Math.min(end, bytes.length, MAX_HEAD));
   const blank = view.indexOf("\r\n\r\n");
   if (blank < 0) {
     // Not one of ours as soon as the request line is: no need to wait for the rest.

@@ -150,7 +150,7 @@ export function checkVerified<R>(
     } else {
       let stored: unknown;
       try {
-        stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid), now);
+        stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, known.sid, known), now);
       } catch (e) {
         return null;
       }
@@ -205,9 +205,18 @@ function unrevoked(found: KnownSession, settings: FastCheckSettings, now: number
   return found;
 }
 
-/** The storage key of a session id, as the full path derives it (Session's storageKey). */
-export function storageKeyOf(settings: FastCheckSettings, platform: Pick<Platform, "sha256">, sid: string): string {
-  return settings.hashStorageKey ? encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array)) : sid;
+/**
+ * The storage key of a session id, as the full path derives it (Session's storageKey). With `verified`,
+ * the verified-cache entry of that very id, the hashed key is kept on the entry: every warm request of
+ * a hashed-key storage would otherwise decode, hash and encode the id again. The entry keeps only the
+ * hashed form, a function of the id alone, so a location without hash_storage_key never reads it.
+ */
+export function storageKeyOf(settings: FastCheckSettings, platform: Pick<Platform, "sha256">, sid: string, verified?: VerifiedSession): string {
+  if (!settings.hashStorageKey) return sid;
+  if (verified && verified.hashedStorageKey !== undefined) return verified.hashedStorageKey;
+  const key = encodeBase64Url(platform.sha256(decodeBase64Url(sid) as Uint8Array));
+  if (verified) verified.hashedStorageKey = key;
+  return key;
 }
 
 /**

@@ -98,7 +98,7 @@ export function answerWithinBound<R>(
  * for a storage that reads through it (Storage.get).
  */
 export function askStore(entry: VerifiedSession, settings: Settings, platform: Platform, cookie: string, now: number, host?: unknown): StoreQuestion {
-  const key = storageKeyOf(settings, platform, entry.sid);
+  const key = storageKeyOf(settings, platform, entry.sid, entry);
   const registry = settings.registry;
   if (registry && registry.readChecked) {
     const subject = subjectOf(entry, settings.audience);

@@ -45,6 +45,11 @@ export interface VerifiedSession {
   /** The loggable id ($session_id): truncated SHA-256 of the session id. */
   loggableId: string;
   /**
+   * The session id's hashed storage key (hash_storage_key), once a check derived it (storageKeyOf):
+   * a function of `sid` alone, kept so that a warm request hashes nothing. In memory only; never logged.
+   */
+  hashedStorageKey?: string;
+  /**
    * The payload parsed: decodeEntries' result for `plaintext`, as the writer accepted it; kept in
    * memory, and in the zone's text (zoneText); read, never changed, by the fast check (fast-check.ts).
    */

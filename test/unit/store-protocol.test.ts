@@ -702,6 +702,8 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
       assert.equal(singleMetaValue(bytesOf("EN\r\n")), null);
       assert.equal(singleMetaValue(bytesOf("VA 4\r\n", utf8("😀"), "\r\n")), "😀");
       const other = ["HD\r\n", "NF\r\n", "ERROR\r\n", "SERVER_ERROR out of memory\r\n", "VA 3\r\nabcd\r\n", "VA 3\r\nab", "VA 3\r\nabc\r\nEN\r\n", "EN\r\nEN\r\n", "VA x\r\nabc\r\n", "VA -1\r\n", "VA\r\n", ""];
+      // The size's end: anything but a space or CRLF after the digits, a bare CR, more digits than any size.
+      other.push("VA 3x\r\nabc\r\n", "VA 3\rxabc\r\n", "VA 3\nabc\r\n", "VA 1234567890123456\r\nabc\r\n", "VA 3 t59\rxabc\r\n", "VA 3");
       for (const text of other) assert.equal(singleMetaValue(bytesOf(text)), undefined, JSON.stringify(text));
     });
   });

@@ -17,6 +17,9 @@ import { utf8Length } from "./resp";
 
 export { INCOMPLETE, MALFORMED };
 
+/** More digits than any value size a reply holds (readInteger's bound). */
+const MAX_SIZE_DIGITS = 15;
+
 /** memcached's limit on key length, in bytes. */
 export const MAX_KEY_BYTES = 250;
 /** memcached reads a TTL beyond 30 days as an absolute unix time. */
@@ -165,12 +168,24 @@ export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
   const length = bytes.length;
   if (length === 4 && bytes[0] === 0x45 && bytes[1] === 0x4e && bytes[2] === CR && bytes[3] === LF) return null;
   if (length < 7 || bytes[0] !== 0x56 || bytes[1] !== 0x41 || bytes[2] !== 0x20) return undefined;
-  const lineEnd = findLineEnd(bytes, 3, length);
-  if (lineEnd < 0) return undefined;
-  let sizeEnd = bytes.indexOf(0x20, 3);
-  if (sizeEnd < 0 || sizeEnd > lineEnd) sizeEnd = lineEnd;
-  const size = readInteger(bytes, 3, sizeEnd);
-  if (size === null || size < 0) return undefined;
+  // The size's digits read as what ends them is looked for: each byte looked at costs QuickJS about a
+  // call, and `mg <key> v` answers "VA <size>" with no flags, so the line usually ends right there.
+  let size = 0;
+  let at = 3;
+  for (; at < length && at < 3 + MAX_SIZE_DIGITS; at++) {
+    const digit = bytes[at] - 0x30;
+    if (digit < 0 || digit > 9) break;
+    size = size * 10 + digit;
+  }
+  if (at === 3) return undefined;
+  let lineEnd = at;
+  if (bytes[at] === 0x20) {
+    // Flags follow: the line's end found as parseMetaReplies finds it (its bound counted from the line's start).
+    lineEnd = findLineEnd(bytes, 3, length);
+    if (lineEnd < 0) return undefined;
+  } else if (bytes[at] !== CR || bytes[at + 1] !== LF) {
+    return undefined;
+  }
   const dataEnd = lineEnd + 2 + size;
   if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
   return lineText(bytes, lineEnd + 2, dataEnd);

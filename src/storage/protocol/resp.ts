@@ -165,6 +165,15 @@ export function respCommandsEnd(bytes: Uint8Array, start: number, end: number, c
   return at;
 }
 
+/**
+ * Where the data of the last bulk string respCommandsEnd read begins (the end of its size line), for
+ * the bridge's memory of a body's framing (src/bridge/commands.ts). Valid right after a
+ * respCommandsEnd that returned an end, before any other reading.
+ */
+export function lastBulkDataStart(): number {
+  return LENGTH_LINE_END[0];
+}
+
 /** More digits than any count or size a length line holds (readInteger's bound). */
 const MAX_LENGTH_DIGITS = 15;
 /**
@@ -229,14 +238,17 @@ function parseValue(bytes: Uint8Array, start: number, next: number[]): RespValue
  * answers, read in one pass: every session check's read.
  */
 export function singleBulkValue(bytes: Uint8Array): string | null | undefined {
-  if (bytes.length < 5 || bytes[0] !== 0x24) return undefined;
-  const lineEnd = findLineEnd(bytes, 1, bytes.length);
-  if (lineEnd < 0) return undefined;
-  const size = readInteger(bytes, 1, lineEnd);
-  if (size === -1) return lineEnd + 2 === bytes.length ? null : undefined;
-  const dataEnd = lineEnd + 2 + (size as number);
-  if (size === null || size < 0 || dataEnd + 2 !== bytes.length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
-  return lineText(bytes, lineEnd + 2, dataEnd);
+  const length = bytes.length;
+  if (length < 5 || bytes[0] !== 0x24) return undefined;
+  // Nil, as Redis writes it; any other spelling is parseReplies' to judge.
+  if (bytes[1] === 0x2d) return length === 5 && bytes[2] === 0x31 && bytes[3] === CR && bytes[4] === LF ? null : undefined;
+  // The size line read once, digits as its CR is looked for (lengthLine): each byte looked at costs QuickJS about a call.
+  const size = lengthLine(bytes, 1, length);
+  if (size < 0) return undefined;
+  const dataStart = LENGTH_LINE_END[0];
+  const dataEnd = dataStart + size;
+  if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
+  return lineText(bytes, dataStart, dataEnd);
 }
 
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
