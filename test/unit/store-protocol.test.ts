@@ -636,7 +636,7 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
      * the size of the data block, which its own CRLF follows.
      */
     function referenceReplyEnd(bytes: Uint8Array, start: number, end: number): number {
-      const text = Buffer.from(bytes.subarray(start, end)).toString("latin1");
+      const text = Array.from(bytes.subarray(start, end), (b) => String.fromCharCode(b)).join("");
       const limit = Math.min(text.length, 4096);
       const cr = text.indexOf("\r");
       if (cr < 0 || cr >= limit) return limit < text.length ? MALFORMED : INCOMPLETE;
