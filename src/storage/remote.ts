@@ -212,14 +212,9 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  */
 export function exchange<T>(platform: Platform, store: string, request: StoreRequest, read: (replies: Uint8Array) => T): Promise<T> {
   if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request).then(
-    function (replies) {
-      return read(replies instanceof Uint8Array ? replies : new Uint8Array(replies));
-    },
-    function (e) {
-      throw unavailable(platform, store, at(store, request.target) + errorText(e));
-    },
-  );
+  return platform.storeExchange(request, read, function (e) {
+    throw unavailable(platform, store, at(store, request.target) + errorText(e));
+  });
 }
 
 /**
