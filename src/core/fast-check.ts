@@ -223,27 +223,10 @@ export function storageKeyOf(settings: FastCheckSettings, platform: Pick<Platfor
  * Whether a stored record ([ciphertext, info?] as text: cookie-opening.ts's parseRecord reads it to
  * open a session) is there and holds the very ciphertext that was verified. Its own parse: this is
  * every warm request of a server-side session, where parseRecord's checks and calls would be paid for
- * nothing. The ciphertext (base64url, nothing to escape) is compared as text where the record starts
- * `["<ciphertext>"`: only what follows it is parsed, the same JSON the whole would be. Any other shape
- * (white space, escapes, another first field) is parsed whole.
+ * nothing.
  */
 export function recordHolds(stored: unknown, ciphertext: string): boolean {
   if (typeof stored !== "string") return false;
-  const quote = 2 + ciphertext.length;
-  if (stored.charCodeAt(0) === 0x5b && stored.charCodeAt(1) === 0x22 && stored.startsWith(ciphertext, 2) && stored.charCodeAt(quote) === 0x22) {
-    const size = stored.length;
-    const next = stored.charCodeAt(quote + 1);
-    if (next === 0x5d && size === quote + 2) return true;
-    if (next === 0x2c && stored.charCodeAt(size - 1) === 0x5d) {
-      // `["<ciphertext>",` + rest + `]` is an array exactly when rest is one JSON value.
-      try {
-        JSON.parse(stored.substring(quote + 2, size - 1));
-        return true;
-      } catch (e) {
-        // Several values, or none: the whole decides.
-      }
-    }
-  }
   let record: unknown;
   try {
     record = JSON.parse(stored);
