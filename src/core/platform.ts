@@ -92,14 +92,12 @@ export interface Platform {
   storeConnectionOptions?: ReadonlyArray<StoreConnectionOption>;
   /**
    * A memcached `get` of one key through an nginx location of the request `host` (njs: `r`) that
-   * memcached_passes it (memcached.read_locations), in two calls: locationGet sends it and resolves
-   * to what `read` makes of the answer, read as it arrives (a promise step of the caller's own would
-   * cost QuickJS a job on every such read); when it cannot send, `failed` is handed the reason and
-   * throws the error the promise rejects with. `read` reads the answer with locationValue: the value,
-   * or null when memcached has none (404); it throws with the reason on any other answer (the server
-   * unreachable: 502, 504). Absent where nginx does not run the request.
+   * memcached_passes it (memcached.read_locations), in two calls so that the caller reads the answer
+   * in its own promise step: locationGet sends it (rejects when it cannot), locationValue reads it:
+   * the value, or null when memcached has none (404); it throws with the reason on any other answer
+   * (the server unreachable: 502, 504). Absent where nginx does not run the request.
    */
-  locationGet?<T>(host: unknown, location: string, key: string, read: (answer: unknown) => T, failed: (reason: unknown) => never): Promise<T>;
+  locationGet?(host: unknown, location: string, key: string): Promise<unknown>;
   locationValue?(answer: unknown): string | null;
   /**
    * Whether module-level state outlives a request: true on Node and on njs's QuickJS engine (per

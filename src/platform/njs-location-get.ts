@@ -14,25 +14,14 @@
 const FOUND = 200;
 const NOT_FOUND = 404;
 
-export function njsLocationGet<T>(host: unknown, location: string, key: string, read: (answer: unknown) => T, failed: (reason: unknown) => never): Promise<T> {
-  // The subrequest's callback, not its promise: the answer is read as it arrives, and the caller's
-  // step is the only promise job of the read.
-  return new Promise(function (resolve, reject) {
-    try {
-      // The arguments as a string, not in an options object (one object fewer a read).
-      (host as NginxHTTPRequest).subrequest(location, "k=" + key, function (reply) {
-        try {
-          resolve(read(reply));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    } catch (e) {
-      // njs refuses a subrequest of an in-memory subrequest: said as a failed read (failed throws,
-      // and the promise rejects with its error), never thrown past the check.
-      failed(e);
-    }
-  });
+export function njsLocationGet(host: unknown, location: string, key: string): Promise<unknown> {
+  try {
+    // The arguments as a string, not in an options object (one object fewer a read).
+    return (host as NginxHTTPRequest).subrequest(location, "k=" + key);
+  } catch (e) {
+    // njs refuses a subrequest of an in-memory subrequest: said as a failed read, never thrown past the check.
+    return Promise.reject(e);
+  }
 }
 
 export function njsLocationValue(answer: unknown): string | null {

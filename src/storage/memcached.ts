@@ -270,7 +270,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       };
       out[named[i]] = {
         location: location,
-        // The answer read as it arrives, not in a promise step of its own (a step costs more).
+        // The answer read in this step, not in one of the platform's own (a promise step costs more).
         answered: function (answer) {
           let value: string | null;
           try {
@@ -357,7 +357,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       if (readers !== undefined && host !== undefined) {
         const reader = readers[serverFor(servers, sessionName)];
         if (reader !== undefined && passableKey(sessionName)) {
-          return (platform.locationGet as LocationGet)(host, reader.location, sessionName, reader.answered, reader.failed);
+          return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
         }
       }
       const target = serverFor(servers, sessionName);
