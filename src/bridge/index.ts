@@ -394,8 +394,12 @@ function filter(session: NginxStreamRequest): void {
       for (let i = 0; i < request.replies && end >= 0; i++) {
         const replyStart = end;
         end = replyEnd(protocol, fromStore, replyStart, size);
-        const error = end >= 0 ? protocolError(protocol, fromStore, replyStart, end) : null;
-        if (error !== null) return failWaiting(502, "the store reported a protocol error: " + error);
+        // Only a reply led by what an error reply starts with is looked at (no call for the usual value).
+        const first = fromStore[replyStart];
+        if (end >= 0 && (first === 0x2d || first === 0x45 || first === 0x43)) {
+          const error = protocolError(protocol, fromStore, replyStart, end);
+          if (error !== null) return failWaiting(502, "the store reported a protocol error: " + error);
+        }
       }
       if (end === INCOMPLETE) return;
       if (end === MALFORMED) return failWaiting(502, "malformed reply from the store");

@@ -74,11 +74,14 @@ export interface Platform {
   /** The file system, for file storage. */
   files?: FileSystem;
   /**
-   * One round trip to a network store (Redis/Valkey, memcached): sends the commands, resolves to the
-   * raw bytes of exactly their replies; rejects with the reason when the store cannot answer. In
-   * nginx this goes through the store bridge (src/bridge); absent where no transport exists.
+   * One round trip to a network store (Redis/Valkey, memcached): sends the commands, and resolves to
+   * what `read` makes of the raw bytes of exactly their replies, read in the step they arrive (a step
+   * of the caller's own would cost QuickJS another promise job on every store read). When the store
+   * cannot answer, `failed` is handed the reason and throws the error the promise rejects with; what
+   * `read` throws is rejected with as it is. In nginx this goes through the store bridge (src/bridge);
+   * absent where no transport exists.
    */
-  storeExchange?(request: StoreRequest): Promise<Uint8Array | ArrayBuffer>;
+  storeExchange?<T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never): Promise<T>;
   /**
    * The connection options of the network storages that this platform's store transport honours
    * itself. Node's transport makes its own connections, so it takes TLS and unix sockets; in nginx the

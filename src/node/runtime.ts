@@ -9,7 +9,7 @@
 import type { SessionOptions } from "../core/options";
 import type { Platform } from "../core/platform";
 import { createNodePlatform, NodePlatformOptions } from "../platform/node";
-import { createNodeStoreTransport, STORE_CONNECTION_OPTIONS } from "../platform/node-store";
+import { createNodeStoreTransport, STORE_CONNECTION_OPTIONS, storeExchangeOf } from "../platform/node-store";
 import { registerBuiltinStorages } from "../storage";
 
 export interface NodeRuntime {
@@ -22,7 +22,7 @@ export function createNodeRuntime(options: NodePlatformOptions = {}): NodeRuntim
   registerBuiltinStorages();
   const transport = createNodeStoreTransport();
   const platform = createNodePlatform(options);
-  platform.storeExchange = transport.exchange;
+  platform.storeExchange = storeExchangeOf(transport);
   // Node makes its own store connections: TLS and unix sockets are options here, nginx.conf's in nginx.
   platform.storeConnectionOptions = STORE_CONNECTION_OPTIONS;
   return { platform: platform, close: transport.close };

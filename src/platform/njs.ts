@@ -242,7 +242,7 @@ const NOT_THE_BRIDGE = /invalid http|connect failed|prematurely closed/;
  * connections. With `bridge` (njs without js_fetch_proxy) the URL is the bridge's and Host names the
  * store; the bridge then closes each connection after its reply.
  */
-function fetchFromStore(request: StoreRequest): Promise<ArrayBuffer> {
+async function fetchFromStore<T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never): Promise<T> {
   const query = "/" + request.protocol + "?n=" + request.commands + "&p=" + request.prelude + "&t=" + request.timeout;
   const init: { method: string; body: string; headers?: { [name: string]: string } } = { method: "POST", body: request.payload };
   let url = "http://" + request.target + query;
@@ -250,22 +250,36 @@ function fetchFromStore(request: StoreRequest): Promise<ArrayBuffer> {
     url = request.bridge + query;
     init.headers = { Host: request.target };
   }
-  // Module-level handlers: a closure per round trip costs QuickJS more than the handler's work.
-  return ngx.fetch(url, init as unknown as NgxFetchOptions).then(bridgeReplies, bridgeUnreachable);
+  // Awaited, not chained: a handler that returns arrayBuffer()'s promise has it adopted, which costs
+  // QuickJS two more promise jobs on every round trip than an await does.
+  let reply: Response;
+  try {
+    reply = await ngx.fetch(url, init as unknown as NgxFetchOptions);
+  } catch (e) {
+    return failed(bridgeUnreachable(e));
+  }
+  let replies: ArrayBuffer;
+  try {
+    if (reply.status !== 200) await bridgeRefused(reply);
+    replies = await reply.arrayBuffer();
+  } catch (e) {
+    return failed(e);
+  }
+  return read(new Uint8Array(replies));
 }
 
-/** The replies of a 200; any other status is the bridge's error answer, its body the reason. */
-function bridgeReplies(reply: Response): Promise<ArrayBuffer> {
-  if (reply.status === 200) return reply.arrayBuffer();
+/** Any status but 200 is the bridge's error answer, its body the reason: rejects with it. */
+function bridgeRefused(reply: Response): Promise<never> {
   return reply.text().then(function (text: string) {
     throw new Error("store bridge answered " + reply.status + ": " + String(text).trim().substring(0, 200));
   });
 }
 
-function bridgeUnreachable(e: unknown): never {
+/** Why ngx.fetch could not reach the store bridge, with a hint when it looks like no bridge at all. */
+function bridgeUnreachable(e: unknown): Error {
   const reason = e && (e as Error).message ? String((e as Error).message) : String(e);
   const hint = NOT_THE_BRIDGE.test(reason) ? " (is js_fetch_proxy set to the store bridge? see nginx/store-bridge.conf)" : "";
-  throw new Error("store bridge: " + reason + hint);
+  return new Error("store bridge: " + reason + hint);
 }
 
 /** File storage's file system: njs's synchronous fs calls (a session file is small; no await). */

@@ -14,7 +14,7 @@
 
 import { connect, isIP, Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
-import type { StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
+import type { Platform, StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
 import { INCOMPLETE } from "../storage/protocol/lines";
 import { metaRepliesEnd } from "../storage/protocol/memcached";
 import { isRespError, parseReplies, respCommandsEnd, respValuesEnd } from "../storage/protocol/resp";
@@ -59,6 +59,13 @@ export interface NodeStoreTransport {
   exchange(request: StoreRequest): Promise<Uint8Array>;
   /** Closes the idle connections (tests, a graceful shutdown). */
   close(): void;
+}
+
+/** Platform.storeExchange over this transport: its replies read, its failures handed to `failed`. */
+export function storeExchangeOf(transport: NodeStoreTransport): NonNullable<Platform["storeExchange"]> {
+  return function (request, read, failed) {
+    return transport.exchange(request).then(read, failed);
+  };
 }
 
 export function createNodeStoreTransport(): NodeStoreTransport {

@@ -149,6 +149,9 @@ function passableKey(key: string): boolean {
   return key.indexOf("&") < 0 && key.indexOf("%") < 0;
 }
 
+/** `mg <key> v`'s flags: the value only. */
+const VALUE_FLAGS = ["v"];
+
 function allReplies(replies: MetaReply[]): MetaReply[] {
   return replies;
 }
@@ -201,21 +204,24 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
 
   /** Runs the commands on the server holding `name`; resolves to their replies, rejects on a protocol error. */
   function run(name: string, commands: string[]): Promise<MetaReply[]> {
-    return runAndRead(name, commands, allReplies);
+    const target = serverFor(servers, name);
+    return exchange(platform, "memcached " + target, storeRequest(target, commands), repliesReader("memcached " + target, commands.length, allReplies));
   }
 
-  /**
-   * run(), resolving to what `read` makes of the replies, in the same promise step (every session
-   * check's read); with `single`, first what it reads off the bytes of a lone reply (undefined: the
-   * replies are parsed and checked as run()'s).
-   */
-  function runAndRead<T>(name: string, commands: string[], read: (replies: MetaReply[]) => T, single?: (bytes: Uint8Array) => T | undefined): Promise<T> {
-    const target = serverFor(servers, name);
+  function storeRequest(target: string, commands: string[]): StoreRequest {
     const request: StoreRequest = { protocol: "memcached", target: target, payload: commands.join(""), commands: commands.length, prelude: 0, timeout: timeout };
     if (bridge !== undefined) request.bridge = bridge;
     if (reach.tls !== undefined) request.tls = reach.tls;
-    const store = "memcached " + target;
-    return exchange(platform, store, request, function (bytes) {
+    return request;
+  }
+
+  /**
+   * The reader of the replies of `count` commands to `store`: what `read` makes of them, in the
+   * exchange's step; with `single`, first what it reads off the bytes of a lone reply (undefined: the
+   * replies are parsed and checked as run()'s).
+   */
+  function repliesReader<T>(store: string, count: number, read: (replies: MetaReply[]) => T, single?: (bytes: Uint8Array) => T | undefined): (bytes: Uint8Array) => T {
+    return function (bytes) {
       const lone = single ? single(bytes) : undefined;
       if (lone !== undefined) {
         // A value or a miss: no error reply, so the loop below would find nothing.
@@ -224,7 +230,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       }
       let replies: MetaReply[];
       try {
-        replies = parseMetaReplies(bytes, commands.length);
+        replies = parseMetaReplies(bytes, count);
       } catch (e) {
         throw unavailable(platform, store, "malformed reply");
       }
@@ -236,8 +242,15 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       }
       answered(platform, store);
       return read(replies);
-    });
+    };
   }
+
+  /**
+   * Per server, the reader of an `mg <key> v` reply (every session check's read), made once: a
+   * closure per read costs QuickJS more than the reading of a short reply.
+   */
+  const valueReaders: { [server: string]: (bytes: Uint8Array) => string | null } = {};
+  for (let i = 0; i < servers.length; i++) valueReaders[servers[i]] = repliesReader("memcached " + servers[i], 1, storedValue, singleMetaValue);
 
   /**
    * For each server with a read location (memcached_pass), what ends its reads, made once: its value
@@ -347,7 +360,8 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
           return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
         }
       }
-      return runAndRead(sessionName, [encodeMeta("mg", sessionName, ["v"])], storedValue, singleMetaValue);
+      const target = serverFor(servers, sessionName);
+      return exchange(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target]);
     },
     delete: function (name, key, now, metadata) {
       const sessionName = storageName(naming, name, key);

@@ -51,16 +51,22 @@ export function pipeline(connection: Connection, target: string, commands: Comma
   });
 }
 
-/** GET on one server: the value, or null; checked, in one promise step (every session check's read). */
-function getValue(connection: Connection, target: string, key: string): Promise<string | null> {
-  const commands: Command[] = [["GET", key]];
-  return exchange(connection.platform, connection.store, storeRequest(connection, target, commands, connection.prelude), function (bytes) {
+/** What checked() names a GET's error reply by (its first word). */
+const GET_COMMAND: Command[] = [["GET"]];
+
+/**
+ * The reader of a GET's reply on one server: the value, or null; checked, in the exchange's step
+ * (every session check's read). Made once per server: a closure per read costs QuickJS more than the
+ * reading of a short reply.
+ */
+function getReader(connection: Connection, target: string): (bytes: Uint8Array) => string | null {
+  return function (bytes) {
     const value = singleBulkValue(bytes);
-    if (value === undefined) return storedValue(checked(connection, target, commands, parsedReplies(connection, target, bytes, 1)));
+    if (value === undefined) return storedValue(checked(connection, target, GET_COMMAND, parsedReplies(connection, target, bytes, 1)));
     // A value or nil: no error reply, so checked() would find nothing.
     answered(connection.platform, connection.store);
     return value;
-  });
+  };
 }
 
 /** A GET's reply as redis storage hands it on: the value, or null. */
@@ -108,12 +114,13 @@ export function checked(connection: Connection, target: string, commands: Comman
 }
 
 export function singleRouter(connection: Connection, target: string): RedisRouter {
+  const readGet = getReader(connection, target);
   return {
     run: function (commands) {
       return pipeline(connection, target, commands, undefined, true);
     },
     get: function (key) {
-      return getValue(connection, target, key);
+      return exchange(connection.platform, connection.store, storeRequest(connection, target, [["GET", key]], connection.prelude), readGet);
     },
   };
 }

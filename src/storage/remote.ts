@@ -212,14 +212,9 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  */
 export function exchange<T>(platform: Platform, store: string, request: StoreRequest, read: (replies: Uint8Array) => T): Promise<T> {
   if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request).then(
-    function (replies) {
-      return read(replies instanceof Uint8Array ? replies : new Uint8Array(replies));
-    },
-    function (e) {
-      throw unavailable(platform, store, at(store, request.target) + errorText(e));
-    },
-  );
+  return platform.storeExchange(request, read, function (e) {
+    throw unavailable(platform, store, at(store, request.target) + errorText(e));
+  });
 }
 
 /**
@@ -230,16 +225,16 @@ export function exchange<T>(platform: Platform, store: string, request: StoreReq
  * logged is then ended (and its "answers again" line written) by that worker's next success, or by
  * this one's within the interval.
  */
-function quietStores(): BoundedTable<number> {
-  // Stores are few (a cluster's masters at most); the bound is a backstop.
-  return retainedTable<number>("quiet stores", 256);
-}
+const QUIET_STORES = "quiet stores";
+// Stores are few (a cluster's masters at most); the bound is a backstop.
+const QUIET_STORES_BOUND = 256;
 const QUIET_RECHECK_SECONDS = 1;
 
 /** The store served a request (not only answered it): an open incident ends, with one line. */
 export function answered(platform: Platform, store: string): void {
   const now = platform.now();
-  const quiet = quietStores();
+  // The table asked for here, not through a helper: a call more on every store read.
+  const quiet = retainedTable<number>(QUIET_STORES, QUIET_STORES_BOUND);
   const lastQuiet = quiet.get(store);
   if (lastQuiet !== undefined && now - lastQuiet < QUIET_RECHECK_SECONDS && now >= lastQuiet) return;
   const since = incidentEnded(platform, store);
@@ -255,7 +250,7 @@ export function at(store: string, target: string): string {
 /** The error for a store that cannot serve; the first of an incident is logged. */
 export function unavailable(platform: Platform, store: string, reason: string): Error {
   // Its next success here looks for the incident at once.
-  quietStores().delete(store);
+  retainedTable<number>(QUIET_STORES, QUIET_STORES_BOUND).delete(store);
   if (incidentStarted(platform, store, platform.now())) {
     platform.log("error", "[session] " + store + " unavailable: " + reason + " (requests needing it fail closed; logged once until it answers again)");
   }

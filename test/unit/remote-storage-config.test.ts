@@ -232,9 +232,9 @@ describe("connection options where the transport takes them (Node)", () => {
   const sent: StoreRequest[] = [];
   const own = Object.assign(Object.create(platform) as Platform, {
     storeConnectionOptions: STORE_CONNECTION_OPTIONS,
-    storeExchange: (request: StoreRequest) => {
+    storeExchange: <T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never) => {
       sent.push(request);
-      return Promise.reject(new Error("ECONNREFUSED"));
+      return Promise.reject(new Error("ECONNREFUSED")).then(read, failed);
     },
   });
   const buildHere = (create: Create, options: unknown) => create(options as StorageOptions, own);
@@ -308,9 +308,9 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
   let failingStatus = 0;
   const nginxLike = Object.assign(Object.create(platform) as Platform, {
     log: (level: string, message: string) => logged.push(level + " " + message),
-    storeExchange: (request: StoreRequest) => {
+    storeExchange: <T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never) => {
       exchanged.push(request);
-      return Promise.resolve(new TextEncoder().encode("VA 3\r\nbig\r\n"));
+      return Promise.resolve(new TextEncoder().encode("VA 3\r\nbig\r\n")).then(read, failed);
     },
     locationGet: (host: unknown, location: string, key: string) => {
       reads.push([host, location, key]);

@@ -629,6 +629,57 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
     it("an empty buffer is INCOMPLETE", () => {
       assert.equal(metaReplyEnd(new Uint8Array(0), 0, 0), INCOMPLETE);
     });
+
+    /**
+     * The framing as the protocol states it, over latin1 text: the line runs to its first CRLF (a CR
+     * followed by anything else, or no CRLF within 4096 bytes, is no reply); a VA line's second word is
+     * the size of the data block, which its own CRLF follows.
+     */
+    function referenceReplyEnd(bytes: Uint8Array, start: number, end: number): number {
+      const text = Array.from(bytes.subarray(start, end), (b) => String.fromCharCode(b)).join("");
+      const limit = Math.min(text.length, 4096);
+      const cr = text.indexOf("\r");
+      if (cr < 0 || cr >= limit) return limit < text.length ? MALFORMED : INCOMPLETE;
+      if (cr + 1 >= text.length) return INCOMPLETE;
+      if (text[cr + 1] !== "\n" || cr < 2) return MALFORMED;
+      const line = text.substring(0, cr);
+      if (line.substring(0, 3) !== "VA ") return start + cr + 2;
+      const size = line.substring(3).split(" ")[0];
+      if (!/^[0-9]{1,15}$/.test(size)) return MALFORMED;
+      const dataEnd = cr + 2 + Number(size);
+      if (dataEnd + 2 > text.length) return INCOMPLETE;
+      return text.substring(dataEnd, dataEnd + 2) === "\r\n" ? start + dataEnd + 2 : MALFORMED;
+    }
+
+    it("a value without flags (read as its size's digits are): every cut and every byte changed, as the protocol frames it", () => {
+      const values = ["VA 3\r\nabc\r\n", "VA 0\r\n\r\n", "VA 12\r\n" + tricky.substring(0, 12) + "\r\nHD\r\n", "VA 3 f1\r\nabc\r\n", "VA 123456789012345\r\nx\r\n", "VA 1234567890123456\r\nx\r\n"];
+      const substitutes = [0x56, 0x41, 0x20, 0x30, 0x31, 0x39, 0x2f, 0x3a, 0x2d, 0x0d, 0x0a, 0x61];
+      let checked = 0;
+      const seen = new Set<number>();
+      for (const value of values) {
+        const original = bytesOf("HD\r\n" + value);
+        const variants: Uint8Array[] = [original];
+        for (let i = 4; i < original.length; i++) {
+          for (const b of substitutes) {
+            const changed = original.slice();
+            changed[i] = b;
+            variants.push(changed);
+          }
+          variants.push(new Uint8Array([...original.subarray(0, i), ...original.subarray(i + 1)]));
+        }
+        for (const bytes of variants) {
+          for (let end = 4; end <= bytes.length; end++) {
+            const expected = referenceReplyEnd(bytes, 4, end);
+            assert.equal(metaReplyEnd(bytes, 4, end), expected, JSON.stringify(asciiText(bytes, 4, end)));
+            seen.add(expected < 0 ? expected : 0);
+            checked++;
+          }
+        }
+      }
+      // All three verdicts came up: a framer that gave only some of them would have failed above.
+      assert.deepEqual([...seen].sort(), [MALFORMED, INCOMPLETE, 0].sort());
+      assert.ok(checked > 10000, checked + " checked");
+    });
   });
 
   describe("metaCommandsEnd (the bridge counts a body's commands)", () => {

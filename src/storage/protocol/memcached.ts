@@ -57,6 +57,23 @@ export function encodeMeta(command: string, key: string, flags: Array<string>, d
 
 /** Where the reply at `start` ends (exclusive), INCOMPLETE, or MALFORMED. */
 export function metaReplyEnd(bytes: Uint8Array, start: number, end: number): number {
+  // A value without flags ("VA <size>\r\n", what `mg <key> v` answers): its size's digits read as
+  // what ends them is looked for, as singleMetaValue reads them; anything else is framed below.
+  if (bytes[start] === 0x56 && bytes[start + 1] === 0x41 && bytes[start + 2] === 0x20) {
+    let size = 0;
+    let at = start + 3;
+    const digitsEnd = Math.min(end, at + MAX_SIZE_DIGITS);
+    for (; at < digitsEnd; at++) {
+      const digit = bytes[at] - 0x30;
+      if (digit < 0 || digit > 9) break;
+      size = size * 10 + digit;
+    }
+    if (at > start + 3 && bytes[at] === CR && bytes[at + 1] === LF) {
+      const dataEnd = at + 2 + size;
+      if (dataEnd + 2 > end) return INCOMPLETE;
+      return bytes[dataEnd] === CR && bytes[dataEnd + 1] === LF ? dataEnd + 2 : MALFORMED;
+    }
+  }
   const lineEnd = findLineEnd(bytes, start, end);
   if (lineEnd < 0) return lineEnd;
   if (lineEnd - start < 2) return MALFORMED;
