@@ -255,17 +255,24 @@ export function createZoneVerifiedCache(dict: SharedDict, zone: string): Verifie
   };
 }
 
+/** The zone reader: its dict a property, read by a method declared once, not a closure per reader. */
+interface ZoneReader extends VerifiedCacheReader {
+  readonly zone: string;
+  readonly dict: SharedDict;
+}
+
+function zoneReaderGet(this: ZoneReader, cookie: string): VerifiedSession | null {
+  return readZoneEntry(this.dict, this.zone, cookie);
+}
+
 /**
  * The same zone, read only: for the njs engine's warm check (check-view.ts), which never fills the
- * cache, so that its part is built without the writing code.
+ * cache, so that its part is built without the writing code. Made on every warm request there: an
+ * object whose method reads its properties costs it less than one capturing a closure.
  */
 export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): VerifiedCacheReader {
-  return {
-    zone: zone,
-    get: function (cookie) {
-      return readZoneEntry(dict, zone, cookie);
-    },
-  };
+  const reader: ZoneReader = { zone: zone, dict: dict, get: zoneReaderGet };
+  return reader;
 }
 
 function readZoneEntry(dict: SharedDict, zone: string, cookie: string): VerifiedSession | null {
