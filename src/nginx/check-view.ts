@@ -47,9 +47,8 @@ import type { WarmStores } from "./warm-stores";
 const VIEW_SECONDS = 60;
 /** "/7": the array form below, without the key (a view of an older form is never read as one). */
 const VIEW_PREFIX = "@check-view/7:";
-/** "/1": the location's key entry, [key, cookie attributes] (the key base64url). */
+/** "/1": the location's key entry (locationKeyText). */
 const KEY_PREFIX = "@check-key/1:";
-const KEY_LENGTH = 2;
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -184,10 +183,15 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
 /**
  * The location's key entry, where the cold check can open a cookie (cold-check.ts: cookie and shm
  * storage, never a network store); null elsewhere. Read back by readLocationKey.
+ *
+ * Text, not JSON: the key, base64url (which never holds ";"), then the cookie attributes, which are
+ * never empty and each start with "; " (settings.ts), so the first ";" is where they start. The cold
+ * and touch parts read it on every request under the njs engine, where JSON.parse costs more than
+ * the split (docs/NOTES.md, issue 14, branch njswarm7).
  */
-function locationKeyOf(settings: Settings): unknown[] | null {
+function locationKeyText(settings: Settings): string | null {
   if (settings.storage !== null && !settings.storage.synchronous) return null;
-  return [encodeBase64Url(settings.ikm), settings.cookieAttributes];
+  return encodeBase64Url(settings.ikm) + settings.cookieAttributes;
 }
 
 /**
@@ -224,10 +228,10 @@ function zoneWithout(platform: Platform, key: string): SharedDict | null {
   }
 }
 
-function addView(dict: SharedDict, key: string, view: unknown[] | null): void {
+function addView(dict: SharedDict, key: string, view: unknown[] | string | null): void {
   if (!view) return;
   try {
-    dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+    dict.add(key, typeof view === "string" ? view : JSON.stringify(view), dictTimeout(VIEW_SECONDS));
   } catch (e) {
     // A full zone (declared without evict) only means the next request runs the full path too.
   }
@@ -247,7 +251,7 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
   // and a cold request without it runs the full check, which then leaves it again.
   const keyKey = viewKey(locationText, KEY_PREFIX);
   const keyDict = zoneWithout(platform, keyKey);
-  if (keyDict) addView(keyDict, keyKey, locationKeyOf(settings));
+  if (keyDict) addView(keyDict, keyKey, locationKeyText(settings));
 }
 
 /** Leaves the login view of this location for the login part; called by the full login under the njs engine. */
@@ -277,10 +281,15 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
  */
 export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string): LocationKey | null {
   const dict = sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-  if (!dict) return null;
-  const stored = storedView(dict, viewKey(locationText, KEY_PREFIX), KEY_LENGTH);
-  if (!stored || typeof stored[0] !== "string" || typeof stored[1] !== "string") return null;
-  return { key: stored[0], cookieAttributes: stored[1] };
+  let text: string | number | undefined;
+  try {
+    text = dict ? dict.get(viewKey(locationText, KEY_PREFIX)) : undefined;
+  } catch (e) {
+    return null;
+  }
+  const attributes = typeof text === "string" ? text.indexOf(";") : -1;
+  if (attributes <= 0) return null;
+  return { key: (text as string).substring(0, attributes), cookieAttributes: (text as string).substring(attributes) };
 }
 
 /** The login view the full login left for this location and worker, or null (then the full login runs). */
