@@ -109,14 +109,6 @@ export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
  */
 export type LocationView = CheckSettings & WarmEntry;
 
-/** What the location's key entry holds, for the cold and touch parts (keyed-view.ts). */
-export interface LocationKey {
-  /** The current key's ikm, base64url. */
-  key: string;
-  /** What a touch re-issues the cookie with (touch-check.ts). */
-  cookieAttributes: string;
-}
-
 /** "/1": the array form of loginViewOf. */
 const LOGIN_VIEW_PREFIX = "@login-view/1:";
 const LOGIN_VIEW_LENGTH = 8;
@@ -276,10 +268,13 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
 }
 
 /**
- * The key entry the full check left beside the location's view, or null (then the cold and touch parts
- * answer false, and the full check runs and leaves it again).
+ * The key entry the full check left beside the location's view: its key (the current key's ikm,
+ * base64url), with its cookie attributes (what a touch re-issues the cookie with: touch-check.ts) set
+ * on `view`; null when there is none (then the cold and touch parts answer false, and the full check
+ * runs and leaves it again). Set on the view, not returned in an object of two: the cold and touch
+ * parts read it on every request under the njs engine (keyed-view.ts).
  */
-export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string): LocationKey | null {
+export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string, view: { cookieAttributes?: string }): string | null {
   const dict = sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   let text: string | number | undefined;
   try {
@@ -289,7 +284,8 @@ export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict
   }
   const attributes = typeof text === "string" ? text.indexOf(";") : -1;
   if (attributes <= 0) return null;
-  return { key: (text as string).substring(0, attributes), cookieAttributes: (text as string).substring(attributes) };
+  view.cookieAttributes = (text as string).substring(attributes);
+  return (text as string).substring(0, attributes);
 }
 
 /** The login view the full login left for this location and worker, or null (then the full login runs). */

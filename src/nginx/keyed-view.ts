@@ -23,12 +23,12 @@ export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "
  * request, so no other request sees it.
  */
 export function keyedView(view: LocationView, locationText: string, sharedDict: NonNullable<WarmPlatform["sharedDict"]>): KeyedView | null {
-  const entry = readLocationKey(sharedDict, locationText);
-  const ikm = entry ? decodeBase64Url(entry.key) : null;
-  if (!entry || !ikm) return null;
   const keyed = view as KeyedView;
+  // Sets keyed.cookieAttributes.
+  const key = readLocationKey(sharedDict, locationText, keyed);
+  const ikm = key ? decodeBase64Url(key) : null;
+  if (!ikm) return null;
   keyed.ikm = ikm;
   keyed.ikmFallbacks = NO_FALLBACKS;
-  keyed.cookieAttributes = entry.cookieAttributes;
   return keyed;
 }

@@ -39,6 +39,13 @@ function keyOf(key: string | undefined): Uint8Array | null {
   return key === undefined ? null : new Uint8Array(Buffer.from(key, "base64url"));
 }
 
+/** readLocationKey's key and the cookie attributes it sets, or null. */
+function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
+  const into: { cookieAttributes?: string } = {};
+  const key = readLocationKey(sharedDict, locationText, into);
+  return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
+}
+
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
   for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
@@ -49,7 +56,7 @@ function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_da
   // warm-stores.ts's platform is the njs engine's: the stores here are made with this test's.
   const stores = { ...warmStores, platform };
   const view = readCheckView(sharedDict, "location text", () => stores);
-  const key = readLocationKey(sharedDict, "location text");
+  const key = locationKey(sharedDict, "location text");
   return { settings, view, key, dicts, platform, sharedDict };
 }
 
@@ -84,19 +91,22 @@ describe("check view (the warm check's settings)", () => {
   });
 
   it("keeps the key and the cookie attributes out of the view the warm check parses, in an entry that is left again when evicted", () => {
-    const options: SessionOptions = { secret: "check-view-secret", audience: "app", cookie_path: "/app", cookie_same_site: "Strict" };
+    const options: SessionOptions = { secret: "check-view-secret", audience: "app", cookie_domain: "example.com", cookie_path: "/app", cookie_same_site: "Strict" };
     const { settings, dicts, platform, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
-    const key = readLocationKey(sharedDict, "location text");
+    const key = locationKey(sharedDict, "location text");
     assert.ok(key, "the key entry");
+    assert.deepEqual(keyOf(key.key), settings.ikm);
+    assert.equal(key.cookieAttributes, settings.cookieAttributes);
+    assert.ok(settings.cookieAttributes.startsWith("; Domain=example.com"));
     const zone = dicts["njs_session_cache"];
     const texts = zone.keys().map((name) => String(zone.get(name)));
     const viewText = texts.find((text) => text.includes(settings.cookieName) && !text.includes(key.key));
     assert.ok(viewText, "a view without the key");
     assert.ok(!viewText.includes(settings.cookieAttributes), "nor the cookie attributes");
     for (const name of zone.keys()) if (String(zone.get(name)).includes(key.key)) zone.delete(name);
-    assert.equal(readLocationKey(sharedDict, "location text"), null, "evicted");
+    assert.equal(locationKey(sharedDict, "location text"), null, "evicted");
     keepCheckView(platform, "location text", settings, { expose_data: [], csrf: false } as unknown as EntryOptions);
-    assert.deepEqual(readLocationKey(sharedDict, "location text"), key, "the next full check leaves it again, the view still there");
+    assert.deepEqual(locationKey(sharedDict, "location text"), key, "the next full check leaves it again, the view still there");
   });
 
   it("keyedView: the view with the key entry's key and attributes, no fallback key; null without the entry", () => {
