@@ -6,8 +6,7 @@
  */
 
 import type { Settings } from "./settings";
-import { isOperatorError, errorText } from "./errors";
-import { isPromise, MaybePromise } from "./maybe";
+import type { MaybePromise } from "./maybe";
 import { FLAG_STORAGE, MAX_ROLLING_OFFSET, MAX_TTL } from "./format";
 
 /**
@@ -97,27 +96,13 @@ export function refreshDue(settings: CheckedSettings, timing: TimingFields, now:
 }
 
 /**
- * Whether the registry says this session was revoked. A registry that cannot answer refuses the
- * session (a revoked one must not slip through); a misconfigured one, or a store that cannot answer,
- * throws (fail closed, loudly). A registry in the network store answers with a promise.
+ * Whether the registry says this session was revoked: "session revoked", or a registry that cannot
+ * answer ("unable to check session revocation (...)": refused, a revoked one must not slip through);
+ * a misconfigured one, or a store that cannot answer, throws (fail closed, loudly). A registry in the
+ * network store answers with a promise. The registry's own method (registry.ts
+ * registryRevocationProblem) judges it.
  */
 export function revocationProblem(settings: CheckedSettings, audience: string, subject: string | undefined, creationTime: number, now: number): MaybePromise<string | null> {
   if (!settings.registry || subject === undefined) return null;
-  let revoked: MaybePromise<boolean>;
-  try {
-    revoked = settings.registry.isRevoked(audience, subject, creationTime, now);
-  } catch (e) {
-    return uncheckedRevocation(e);
-  }
-  if (isPromise(revoked)) return revoked.then(revocationReason, uncheckedRevocation);
-  return revocationReason(revoked);
-}
-
-function revocationReason(revoked: boolean): string | null {
-  return revoked ? "session revoked" : null;
-}
-
-function uncheckedRevocation(e: unknown): string {
-  if (isOperatorError(e)) throw e;
-  return "unable to check session revocation (" + errorText(e) + ")";
+  return settings.registry.revocationProblem(audience, subject, creationTime, now);
 }

@@ -124,9 +124,10 @@ export interface StoreTls {
 }
 
 /**
- * What the njs engine's warm check (src/nginx/warm.ts) uses of a platform: the functions it calls take
- * only these, so that its platform (platform/njs.ts createNjsWarmPlatform) is four members made on
- * every warm request, not the whole one (its crypto, file system and store objects).
+ * What the njs engine's warm check (src/nginx/warm.ts) and the stores its view names use of a
+ * platform: the functions they call take only these, so that its platform (platform/njs.ts
+ * createNjsWarmPlatform, made only for a view that names a store) is four members, not the whole one
+ * (its crypto, file system and store objects).
  */
 export type WarmPlatform = Pick<Platform, "now" | "sha256" | "log" | "sharedDict">;
 

@@ -20,7 +20,8 @@
  */
 
 import { encodeBase64Url, utf8Encode } from "./bytes";
-import type { MaybePromise } from "./maybe";
+import { errorText, isOperatorError } from "./errors";
+import { isPromise, MaybePromise } from "./maybe";
 import type { Platform } from "./platform";
 
 /** One live session as the registry lists it. */
@@ -95,6 +96,11 @@ export interface Registry {
   list(audience: string, subject: string, now: number): MaybePromise<RegistryEntry[]>;
   isRevoked(audience: string, subject: string, created: number, now: number): MaybePromise<boolean>;
   /**
+   * isRevoked's answer as the session checks report it (checks.ts revocationProblem):
+   * registryRevocationProblem, below, in both registries.
+   */
+  revocationProblem(audience: string, subject: string, created: number, now: number): MaybePromise<string | null>;
+  /**
    * Revokes one session, its remember cookie and the sessions that remember cookie restored; returns
    * their entries (the session's first), empty if it was not listed.
    */
@@ -162,6 +168,34 @@ export function parseObject(raw: string | number | null | undefined): { [key: st
 export function liveEntry(entry: unknown, now: number): entry is StoredEntry {
   const stored = entry as StoredEntry;
   return !!stored && typeof stored === "object" && typeof stored.c === "number" && typeof stored.e === "number" && stored.e > now;
+}
+
+/**
+ * Whether the registry says this session was revoked, as a reason: "session revoked", null when it was
+ * not. A registry that cannot answer refuses the session (a revoked one must not slip through); a
+ * misconfigured one, or a store that cannot answer, throws (fail closed, loudly). Both registries' own
+ * revocationProblem, a method, not a step of checks.ts: so that the njs engine's warm, cold and touch
+ * parts, which call it only for a location with a registry, do not declare it and what it calls on
+ * every load (docs/NOTES.md, issue 14, branch njswarm7).
+ */
+export function registryRevocationProblem(this: Pick<Registry, "isRevoked">, audience: string, subject: string, created: number, now: number): MaybePromise<string | null> {
+  let revoked: MaybePromise<boolean>;
+  try {
+    revoked = this.isRevoked(audience, subject, created, now);
+  } catch (e) {
+    return uncheckedRevocation(e);
+  }
+  if (isPromise(revoked)) return revoked.then(revocationReason, uncheckedRevocation);
+  return revocationReason(revoked);
+}
+
+function revocationReason(revoked: boolean): string | null {
+  return revoked ? "session revoked" : null;
+}
+
+function uncheckedRevocation(e: unknown): string {
+  if (isOperatorError(e)) throw e;
+  return "unable to check session revocation (" + errorText(e) + ")";
 }
 
 /** The revocation rule, the one both registries apply. */

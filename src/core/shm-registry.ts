@@ -25,6 +25,7 @@ import {
   parseObject,
   RegistryEntry,
   RegistryOptions,
+  registryRevocationProblem,
   RESERVE_WINDOW,
   Revocations,
   revokedWith,
@@ -51,6 +52,8 @@ export interface ShmRegistry {
   remove(audience: string, subject: string, created: number, now: number): void;
   list(audience: string, subject: string, now: number): RegistryEntry[];
   isRevoked(audience: string, subject: string, created: number, now: number): boolean;
+  /** isRevoked's answer as the checks report it (registry.ts registryRevocationProblem): at once here. */
+  revocationProblem(audience: string, subject: string, created: number, now: number): string | null;
   revokeOne(audience: string, subject: string, created: number, now: number): RegistryEntry[];
   revokeAll(audience: string, subject: string, now: number): RegistryEntry[];
 }
@@ -246,6 +249,8 @@ export function createRegistry(platform: Pick<Platform, "sha256" | "log" | "shar
         return isCovered(readRevocations(shared, "@revoked:" + suffix(audience, subject)), created);
       });
     },
+    // isRevoked answers at once, so its verdict does too.
+    revocationProblem: registryRevocationProblem as ShmRegistry["revocationProblem"],
     revokeOne: function (audience, subject, created, now) {
       return guarded(function (shared) {
         const names = suffix(audience, subject);

@@ -37,6 +37,7 @@ import {
   RegistryOptions,
   RESERVE_WINDOW,
   Revocations,
+  registryRevocationProblem,
   revokedWith,
   StoredEntry,
   takenTimes,
@@ -191,6 +192,7 @@ export function createStoreRegistry(platform: Platform, store: RegistryStore, op
     isRevoked: function (audience, subject, created) {
       return store.isRevoked(encodeAudience(audience), encodeSubject(subject), created);
     },
+    revocationProblem: registryRevocationProblem,
     revokeOne: function (audience, subject, created, now) {
       const a = encodeAudience(audience);
       const s = encodeSubject(subject);

@@ -16,11 +16,13 @@
  * sessions the store confirmed within the bound (the warm check never asks the store: it is
  * synchronous). A missing or unreadable view only means the full check runs.
  *
- * The view of a cookie or shm location holds the current key (its ikm), for the cold and touch parts
- * (cold.ts, touch.ts): a cookie not verified before is opened with it, and one due for a touch
- * touched, without the configuration. The zone already holds what the key protects (decrypted payloads: verified-cache.ts),
- * never leaves the node's memory (it must not have `state=`), and what can read it, nginx's workers,
- * can read the secret's source too.
+ * Beside the view of a cookie or shm location, the location's key entry (same keying) holds the
+ * current key (its ikm) and the cookie attributes, for the cold and touch parts (cold.ts, touch.ts,
+ * through keyed-view.ts): a cookie not verified before is opened with it, and one due for a touch
+ * touched and re-issued, without the configuration. An entry of its own, not items of the view: the
+ * warm check parses the view on every request and never reads them. The zone already holds what the
+ * key protects (decrypted payloads: verified-cache.ts), never leaves the node's memory (it must not
+ * have `state=`), and what can read it, nginx's workers, can read the secret's source too.
  * Fallback keys stay out: a cookie sealed with one goes to the full check, which re-seals it.
  *
  * The full login leaves a login view beside it (same keying): what the njs engine's login part
@@ -43,8 +45,10 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 const VIEW_SECONDS = 60;
-/** "/6": the array form below, its less common settings in one item (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/6:";
+/** "/7": the array form below, without the key (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/7:";
+/** "/1": the location's key entry (locationKeyText). */
+const KEY_PREFIX = "@check-key/1:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -56,7 +60,7 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
 export type CheckSettings = PlainSettings &
-  Pick<Settings, "storage" | "registry" | "storeRevalidate" | "cookieAttributes"> & { verifiedCache: VerifiedCacheReader };
+  Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: VerifiedCacheReader };
 
 /** The storage item of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
@@ -69,7 +73,7 @@ const NETWORK_STORE = "network store";
  * literal ~13k less than a loop (docs/NOTES.md, issue 14, branch njstax).
  *
  *   [cookie name, audience, key ids, idling, rolling, absolute, touch threshold, rolling renewal,
- *    cache zone, key, cookie attributes, more]
+ *    cache zone, more]
  *
  * key ids: the one id as a string when there is one (no fallback keys: most locations), else the
  * array; cache zone: null when it is the zone the view is in (most). JSON.parse pays for a nested
@@ -78,7 +82,8 @@ const NETWORK_STORE = "network store";
  * `more` holds the settings most locations leave at their defaults, and is null when they all are
  * (cookie storage, no registry, no request_headers, response_headers or expose_data, no csrf, no
  * store_revalidate, no hash_storage_key): JSON.parse pays the njs engine per item, on every warm
- * request, so the common view is twelve items, not nineteen (docs/NOTES.md, issue 14, branch njswarm6).
+ * request, so the common view is ten items, not nineteen (docs/NOTES.md, issue 14, branches njswarm6
+ * and njswarm7).
  *
  *   [hash storage key, request headers, response headers, storage, registry, expose_data, csrf,
  *    store revalidate]
@@ -86,7 +91,7 @@ const NETWORK_STORE = "network store";
  * storage: shm's options when the storage is shm (null: none given), NETWORK_STORE, false for cookie
  * storage; registry: the registry's options, or null.
  */
-const VIEW_LENGTH = 12;
+const VIEW_LENGTH = 10;
 const MORE_LENGTH = 8;
 
 /** The lists of a view with no `more`: empty, and never changed by their readers. */
@@ -99,14 +104,10 @@ type CheckView = unknown[];
 export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
 
 /**
- * What the warm check gets from a view: the settings, the entry options and the key in one object (one
- * object literal fewer on every warm request of the njs engine).
+ * What the warm check gets from a view: the settings and the entry options in one object (one object
+ * literal fewer on every warm request of the njs engine).
  */
-export type LocationView = CheckSettings &
-  WarmEntry & {
-    /** The current key's ikm, base64url, for the cold and touch parts (keyed-view.ts); null: the location has no cold check here. */
-    key: string | null;
-  };
+export type LocationView = CheckSettings & WarmEntry;
 
 /** "/1": the array form of loginViewOf. */
 const LOGIN_VIEW_PREFIX = "@login-view/1:";
@@ -156,10 +157,6 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
     settings.touchThreshold,
     settings.rollingRenewal,
     cacheZone === DEFAULT_VERIFIED_CACHE_ZONE ? null : cacheZone,
-    // The key, where the cold check can open a cookie (cold-check.ts: cookie and shm storage).
-    network ? null : encodeBase64Url(settings.ikm),
-    // What a touch re-issues the cookie with (touch-check.ts).
-    settings.cookieAttributes,
     plain
       ? null
       : [
@@ -173,6 +170,20 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
           settings.storeRevalidate,
         ],
   ];
+}
+
+/**
+ * The location's key entry, where the cold check can open a cookie (cold-check.ts: cookie and shm
+ * storage, never a network store); null elsewhere. Read back by readLocationKey.
+ *
+ * Text, not JSON: the key, base64url (which never holds ";"), then the cookie attributes, which are
+ * never empty and each start with "; " (settings.ts), so the first ";" is where they start. The cold
+ * and touch parts read it on every request under the njs engine, where JSON.parse costs more than
+ * the split (docs/NOTES.md, issue 14, branch njswarm7).
+ */
+function locationKeyText(settings: Settings): string | null {
+  if (settings.storage !== null && !settings.storage.synchronous) return null;
+  return encodeBase64Url(settings.ikm) + settings.cookieAttributes;
 }
 
 /**
@@ -209,10 +220,10 @@ function zoneWithout(platform: Platform, key: string): SharedDict | null {
   }
 }
 
-function addView(dict: SharedDict, key: string, view: unknown[] | null): void {
+function addView(dict: SharedDict, key: string, view: unknown[] | string | null): void {
   if (!view) return;
   try {
-    dict.add(key, JSON.stringify(view), dictTimeout(VIEW_SECONDS));
+    dict.add(key, typeof view === "string" ? view : JSON.stringify(view), dictTimeout(VIEW_SECONDS));
   } catch (e) {
     // A full zone (declared without evict) only means the next request runs the full path too.
   }
@@ -228,6 +239,11 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
   const key = viewKey(locationText, VIEW_PREFIX);
   const dict = zoneWithout(platform, key);
   if (dict) addView(dict, key, viewOf(settings, entry));
+  // Looked for on its own: read only by cold and touch requests, it may be evicted before the view,
+  // and a cold request without it runs the full check, which then leaves it again.
+  const keyKey = viewKey(locationText, KEY_PREFIX);
+  const keyDict = zoneWithout(platform, keyKey);
+  if (keyDict) addView(keyDict, keyKey, locationKeyText(settings));
 }
 
 /** Leaves the login view of this location for the login part; called by the full login under the njs engine. */
@@ -251,6 +267,27 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
   return Array.isArray(view) && view.length === length ? view : null;
 }
 
+/**
+ * The key entry the full check left beside the location's view: its key (the current key's ikm,
+ * base64url), with its cookie attributes (what a touch re-issues the cookie with: touch-check.ts) set
+ * on `view`; null when there is none (then the cold and touch parts answer false, and the full check
+ * runs and leaves it again). Set on the view, not returned in an object of two: the cold and touch
+ * parts read it on every request under the njs engine (keyed-view.ts).
+ */
+export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string, view: { cookieAttributes?: string }): string | null {
+  const dict = sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+  let text: string | number | undefined;
+  try {
+    text = dict ? dict.get(viewKey(locationText, KEY_PREFIX)) : undefined;
+  } catch (e) {
+    return null;
+  }
+  const attributes = typeof text === "string" ? text.indexOf(";") : -1;
+  if (attributes <= 0) return null;
+  view.cookieAttributes = (text as string).substring(attributes);
+  return (text as string).substring(0, attributes);
+}
+
 /** The login view the full login left for this location and worker, or null (then the full login runs). */
 export function readLoginView(platform: WarmPlatform, locationText: string): LoginView | null {
   if (!platform.sharedDict) return null;
@@ -272,20 +309,21 @@ export function readLoginView(platform: WarmPlatform, locationText: string): Log
 
 /**
  * The view the full check left for this location and worker, or null (then the full check runs).
- * `stores` is called only when the view names shm storage or a registry (warm-stores.ts says why).
+ * `sharedDict` is the platform's; `stores` is called only when the view names shm storage, a network
+ * store or a registry (warm-stores.ts says why), and brings the platform they are made with, so that
+ * a view without them is read without a platform object.
  */
-export function readCheckView(platform: WarmPlatform, locationText: string, stores: () => WarmStores): LocationView | null {
-  if (!platform.sharedDict) return null;
-  const dict = platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+export function readCheckView(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string, stores: () => WarmStores): LocationView | null {
+  const dict = sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   if (!dict) return null;
   const view = storedView(dict, viewKey(locationText, VIEW_PREFIX), VIEW_LENGTH);
   if (!view) return null;
   const otherZone = view[8] as string | null;
   // Mostly the zone the view is in: its dict is at hand.
-  const cacheDict = otherZone === null ? dict : platform.sharedDict(otherZone);
+  const cacheDict = otherZone === null ? dict : sharedDict(otherZone);
   if (!cacheDict) return null;
   const keyIds = view[2] as string | string[];
-  const more = view[11] as unknown[] | null;
+  const more = view[9] as unknown[] | null;
   if (more !== null && !(Array.isArray(more) && more.length === MORE_LENGTH)) return null;
   const shm = more ? (more[3] as StorageOptions | null | false | typeof NETWORK_STORE) : false;
   const registry = more ? (more[4] as RegistryOptions | null) : null;
@@ -302,13 +340,11 @@ export function readCheckView(platform: WarmPlatform, locationText: string, stor
     requestHeaders: more ? (more[1] as Settings["requestHeaders"]) : NO_NAMES,
     responseHeaders: more ? (more[2] as Settings["responseHeaders"]) : NO_NAMES,
     // The very factories the full configuration uses, so the warm check reads what the full one would.
-    storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, platform) : null,
-    registry: registry ? stores().createRegistry(platform, registry) : null,
+    storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, stores().platform) : null,
+    registry: registry ? stores().createRegistry(stores().platform, registry) : null,
     verifiedCache: createZoneVerifiedCacheReader(cacheDict, otherZone === null ? DEFAULT_VERIFIED_CACHE_ZONE : otherZone),
     storeRevalidate: more ? (more[7] as number) : 0,
     expose_data: more ? (more[5] as WarmEntry["expose_data"]) : NO_NAMES,
     csrf: more ? (more[6] as WarmEntry["csrf"]) : false,
-    key: view[9] as string | null,
-    cookieAttributes: view[10] as string,
   };
 }

@@ -16,9 +16,8 @@
  */
 
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
-import type { WarmPlatform } from "../core/platform";
 import { createZoneVerifiedCache } from "../core/verified-cache";
-import { createNjsOpeningPlatform, njsBindSource } from "../platform/njs";
+import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { KeyedView, keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
@@ -33,11 +32,12 @@ function declined(): boolean {
 
 /**
  * True once the request was checked and published; false (at once, or once decrypted): run the full
- * check. `cookie` is the value the warm check found (quickCookie), `now` its clock, `platform` its own.
+ * check. `locationText` is the location's $session_location_config (the view's and its key's), `cookie`
+ * the value the warm check found (quickCookie), `now` its clock.
  */
-function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, platform: WarmPlatform, cookie: string, now: number): boolean | Promise<boolean> {
-  const keyed = keyedView(view);
-  const settings = keyed ? withWritableCache(keyed, platform) : null;
+function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, locationText: string, cookie: string, now: number): boolean | Promise<boolean> {
+  const keyed = keyedView(view, locationText, njsSharedDict);
+  const settings = keyed ? withWritableCache(keyed) : null;
   if (!settings) return false;
   const opened = coldCheck(settings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource);
   if (!opened) return false;
@@ -57,9 +57,9 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, pl
  * The keyed view with its verified cache writable (the warm part only reads it), for the cold check to
  * fill; null when its zone is gone. Set on the view itself, as keyedView sets the key.
  */
-function withWritableCache(view: KeyedView, platform: WarmPlatform): ColdCheckSettings | null {
+function withWritableCache(view: KeyedView): ColdCheckSettings | null {
   const zone = view.verifiedCache.zone;
-  const dict = zone && platform.sharedDict ? platform.sharedDict(zone) : undefined;
+  const dict = zone ? njsSharedDict(zone) : undefined;
   if (!zone || !dict) return null;
   const settings = view as KeyedView & ColdCheckSettings;
   settings.verifiedCache = createZoneVerifiedCache(dict, zone);

@@ -1,28 +1,33 @@
 /**
  * The check view with its key: what the njs engine's cold part (cold.ts) and touch part (touch.ts)
  * hand cold-check.ts and touch-check.ts as the location's settings. One file both import, so that the
- * two parts, each built only for its own request, read the view's key one way.
+ * two parts, each built only for its own request, read the location's key entry (check-view.ts) one
+ * way.
  */
 
 import { decodeBase64Url } from "../core/bytes";
+import type { WarmPlatform } from "../core/platform";
 import type { Settings } from "../core/settings";
-import type { LocationView } from "./check-view";
+import { LocationView, readLocationKey } from "./check-view";
 
 /** Only the current key: a cookie sealed with a fallback key is the full check's to re-seal. */
 const NO_FALLBACKS: Uint8Array[] = [];
 
-/** The view with its key as the settings name it. */
-export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks">;
+/** The view with its key and cookie attributes as the settings name them. */
+export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "cookieAttributes">;
 
 /**
- * The view with its key, or null when it has none (a network store's view). Added to the view itself,
- * not to a copy of its two dozen properties: readCheckView makes the view anew for each request, so no
- * other request sees it.
+ * The view with the key entry the full check left beside it for `locationText`, or null when there is
+ * none (a network store's location, or an entry evicted: the full check leaves it again). Added to the
+ * view itself, not to a copy of its two dozen properties: readCheckView makes the view anew for each
+ * request, so no other request sees it.
  */
-export function keyedView(view: LocationView): KeyedView | null {
-  const ikm = view.key ? decodeBase64Url(view.key) : null;
-  if (!ikm) return null;
+export function keyedView(view: LocationView, locationText: string, sharedDict: NonNullable<WarmPlatform["sharedDict"]>): KeyedView | null {
   const keyed = view as KeyedView;
+  // Sets keyed.cookieAttributes.
+  const key = readLocationKey(sharedDict, locationText, keyed);
+  const ikm = key ? decodeBase64Url(key) : null;
+  if (!ikm) return null;
   keyed.ikm = ikm;
   keyed.ikmFallbacks = NO_FALLBACKS;
   return keyed;

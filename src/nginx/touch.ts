@@ -13,7 +13,7 @@
 import { setResponseCookie } from "../core/cookies";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
-import { createNjsExchange, createNjsMacPlatform, njsBindSource } from "../platform/njs";
+import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
@@ -21,18 +21,19 @@ import { publishChecked } from "./warm-publication";
 
 /**
  * True once a cookie due for a touch (`verified`: its verified-cache entry) was touched, re-issued and
- * published, as the full check does it; false: run the full check. `cookie` and `now` are the warm
- * check's.
+ * published, as the full check does it; false: run the full check. `locationText` is the location's
+ * $session_location_config (the view's and its key's); `cookie` and `now` are the warm check's.
  */
 function touchAccess(
   r: NginxHTTPRequest,
   mode: CheckMode,
   view: LocationView,
+  locationText: string,
   verified: VerifiedSession,
   cookie: string,
   now: number,
 ): boolean {
-  const settings = keyedView(view);
+  const settings = keyedView(view, locationText, njsSharedDict);
   if (!settings) return false;
   const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource);
   if (!touched) return false;

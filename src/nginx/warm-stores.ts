@@ -9,11 +9,15 @@
  */
 
 import { answerWithinBound, storeCheckable } from "../core/fast-store-check";
+import type { WarmPlatform } from "../core/platform";
 import { createRegistry } from "../core/shm-registry";
 import type { Storage } from "../core/storage";
+import { createNjsWarmPlatform } from "../platform/njs";
 import { createShmStorage } from "../storage/shm";
 
 export interface WarmStores {
+  /** The platform the stores below are made with and called with: made with this part, not per view. */
+  platform: WarmPlatform;
   createShmStorage: typeof createShmStorage;
   createRegistry: typeof createRegistry;
   /** The view's storage for redis or memcached (below). */
@@ -34,6 +38,7 @@ function notAsked(): never {
 const answeredStore: Storage = { synchronous: false, get: notAsked, set: notAsked, delete: notAsked };
 
 const stores: WarmStores = {
+  platform: createNjsWarmPlatform(),
   createShmStorage: createShmStorage,
   createRegistry: createRegistry,
   answeredStore: answeredStore,

@@ -9,7 +9,7 @@
  * It finishes only what it can finish exactly as the full check (check.ts) would: the location's
  * settings are the ones the full check resolved (check-view.ts), the check is the same fastCheck (for
  * redis and memcached with store_revalidate, the same answer within the bound), and publishing is the
- * same publication.ts. When the view has a key, a cookie the verified cache does not hold goes to the
+ * same publication.ts. For cookie and shm storage, a cookie the verified cache does not hold goes to the
  * cold part (cold.ts: the full check's own cold check), and one due for a touch only to the touch part
  * (touch.ts: its touch check).
  * Anything else (no view yet, no cookie, a re-save due, a CSRF check due, anything thrown) answers
@@ -20,7 +20,7 @@ import { quickCookie } from "../core/cookies";
 import { isSafeMethod } from "../core/csrf";
 import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
-import { createNjsWarmPlatform, njsBindSource } from "../platform/njs";
+import { njsBindSource, njsNow, njsSharedDict, njsWarmHashing } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
@@ -54,29 +54,28 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
-    const platform = createNjsWarmPlatform();
-    const view = readCheckView(platform, text, warmStores);
+    const view = readCheckView(njsSharedDict, text, warmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
     if (view.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
     const header = r.headersIn["Cookie"];
     const cookie = typeof header === "string" ? quickCookie(header, view.cookieName) : undefined;
     if (!cookie) return false;
-    const now = platform.now();
+    const now = njsNow();
     // fastCheck, in its two steps: whether the cache holds the cookie decides where a miss goes.
     const verified = verifiedEntryOf(view, cookie);
-    let known = verified ? checkVerified(verified, view, platform, cookie, now, r, njsBindSource) : null;
-    if (!known && view.key) {
+    let known = verified ? checkVerified(verified, view, njsWarmHashing, cookie, now, r, njsBindSource) : null;
+    if (!known && (!view.storage || view.storage.synchronous)) {
       // Not verified before: the cold check (the cold part); due for a touch: the touch check (the touch
-      // part). A network store's view has no key: the full check.
-      if (!verified) return njsSessionCold().access(r, mode, view, platform, cookie, now);
-      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionTouch().touch(r, mode, view, verified, cookie, now);
+      // part). A network store's sessions are the full check's: no cold check opens them.
+      if (!verified) return njsSessionCold().access(r, mode, view, text, cookie, now);
+      if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionTouch().touch(r, mode, view, text, verified, cookie, now);
     }
     if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();
       const entry = stores.storeCheckable(view, cookie, now);
-      known = entry ? stores.answerWithinBound(entry, view, platform, cookie, now, r, njsBindSource) : null;
+      known = entry ? stores.answerWithinBound(entry, view, stores.platform, cookie, now, r, njsBindSource) : null;
     }
     if (!known) return false;
     publishChecked(r, mode, known, view, NO_COOKIES);

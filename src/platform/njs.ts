@@ -58,8 +58,9 @@ export interface NjsPlatformOptions {
 }
 
 // The members both platforms below share, declared once: an object made per request refers to them
-// instead of making a closure of each.
-function njsNow(): number {
+// instead of making a closure of each. The njs engine's warm check calls the clock and the zones
+// directly: a platform object is made only for the requests that need one (createNjsWarmPlatform).
+export function njsNow(): number {
   return Math.floor(Date.now() / 1000);
 }
 // The digests are Buffers, handed over as they are: a Buffer is a Uint8Array, and another view per
@@ -76,7 +77,7 @@ function njsLog(level: LogLevel, message: string): void {
   const ngxLevel = level === "info" ? ngx.INFO : level === "warn" ? ngx.WARN : level === "error" ? ngx.ERR : undefined;
   if (ngxLevel !== undefined) ngx.log(ngxLevel, message);
 }
-function njsSharedDict(zone: string): SharedDict | undefined {
+export function njsSharedDict(zone: string): SharedDict | undefined {
   const shared = (ngx as unknown as { shared?: { [zone: string]: unknown } }).shared;
   return shared ? (shared[zone] as SharedDict | undefined) : undefined;
 }
@@ -134,13 +135,20 @@ function njsInflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null {
 }
 
 /**
- * The njs engine's warm check's platform (src/nginx/warm.ts): made on every warm request there, and
- * the only part of this file its bundle holds, so neither is paid for the crypto, file system and
- * store members it never calls.
+ * The platform of the stores a warm check's view may name (src/nginx/warm-stores.ts: shm storage, a
+ * registry, store_revalidate's bound), made only for such a view: the members they call, and none of
+ * the crypto, file system and store transport.
  */
 export function createNjsWarmPlatform(): WarmPlatform {
   return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict };
 }
+
+/**
+ * What the njs engine's warm check hands fastCheck's checkVerified as its platform (it hashes only to
+ * find a shm record's hashed key): one member, instead of a platform object of four made on every warm
+ * request (createNjsWarmPlatform's, for the views that need one).
+ */
+export const njsWarmHashing: Pick<Platform, "sha256"> = { sha256: njsSha256 };
 
 /**
  * The njs engine's cold part's platform for opening a cookie (cold-check.ts): only what it calls, made

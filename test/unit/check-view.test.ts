@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import { keepCheckView, keepLoginView, readCheckView, readLoginView } from "../../src/nginx/check-view";
+import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
+import { keyedView } from "../../src/nginx/keyed-view";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -31,28 +32,38 @@ const PLAIN = [
   "hashStorageKey",
   "requestHeaders",
   "responseHeaders",
-  "cookieAttributes",
 ] as const;
 
 /** The view's key as bytes, to compare with the settings' ikm. */
-function keyOf(key: string | null): Uint8Array | null {
-  return key === null ? null : new Uint8Array(Buffer.from(key, "base64url"));
+function keyOf(key: string | undefined): Uint8Array | null {
+  return key === undefined ? null : new Uint8Array(Buffer.from(key, "base64url"));
+}
+
+/** readLocationKey's key and the cookie attributes it sets, or null. */
+function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
+  const into: { cookieAttributes?: string } = {};
+  const key = readLocationKey(sharedDict, locationText, into);
+  return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
 }
 
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
   const dicts: { [zone: string]: MemorySharedDict } = {};
   for (const zone of ["njs_session_cache", "sessions"]) dicts[zone] = createMemorySharedDict({ name: zone, timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
   const platform = createNodePlatform({ now: () => T0, sharedDicts: dicts });
+  const sharedDict = (zone: string) => dicts[zone];
   const settings = resolveSettings(options, platform);
   keepCheckView(platform, "location text", settings, entry as EntryOptions);
-  const view = readCheckView(platform, "location text", () => warmStores);
-  return { settings, view };
+  // warm-stores.ts's platform is the njs engine's: the stores here are made with this test's.
+  const stores = { ...warmStores, platform };
+  const view = readCheckView(sharedDict, "location text", () => stores);
+  const key = locationKey(sharedDict, "location text");
+  return { settings, view, key, dicts, platform, sharedDict };
 }
 
 function roundTripped(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
-  const { settings, view } = roundTrip(options, entry);
-  assert.ok(view, "a view is read back");
-  return { settings, view };
+  const trip = roundTrip(options, entry);
+  assert.ok(trip.view, "a view is read back");
+  return { ...trip, view: trip.view };
 }
 
 describe("check view (the warm check's settings)", () => {
@@ -69,13 +80,47 @@ describe("check view (the warm check's settings)", () => {
       request_headers: ["id", "subject"],
       response_headers: ["timeout"],
     };
-    const { settings, view } = roundTripped(options, { expose_data: ["name"], csrf: true });
+    const { settings, view, key } = roundTripped(options, { expose_data: ["name"], csrf: true });
     for (const name of PLAIN) assert.deepEqual(view[name], settings[name], name);
     assert.equal(view.storage, null);
     assert.equal(view.registry, null);
     assert.ok(view.verifiedCache);
     assert.deepEqual([view.expose_data, view.csrf], [["name"], true]);
-    assert.deepEqual(keyOf(view.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
+    assert.deepEqual(keyOf(key?.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
+    assert.equal(key?.cookieAttributes, settings.cookieAttributes, "the cookie attributes, for the touch part");
+  });
+
+  it("keeps the key and the cookie attributes out of the view the warm check parses, in an entry that is left again when evicted", () => {
+    const options: SessionOptions = { secret: "check-view-secret", audience: "app", cookie_domain: "example.com", cookie_path: "/app", cookie_same_site: "Strict" };
+    const { settings, dicts, platform, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
+    const key = locationKey(sharedDict, "location text");
+    assert.ok(key, "the key entry");
+    assert.deepEqual(keyOf(key.key), settings.ikm);
+    assert.equal(key.cookieAttributes, settings.cookieAttributes);
+    assert.ok(settings.cookieAttributes.startsWith("; Domain=example.com"));
+    const zone = dicts["njs_session_cache"];
+    const texts = zone.keys().map((name) => String(zone.get(name)));
+    const viewText = texts.find((text) => text.includes(settings.cookieName) && !text.includes(key.key));
+    assert.ok(viewText, "a view without the key");
+    assert.ok(!viewText.includes(settings.cookieAttributes), "nor the cookie attributes");
+    for (const name of zone.keys()) if (String(zone.get(name)).includes(key.key)) zone.delete(name);
+    assert.equal(locationKey(sharedDict, "location text"), null, "evicted");
+    keepCheckView(platform, "location text", settings, { expose_data: [], csrf: false } as unknown as EntryOptions);
+    assert.deepEqual(locationKey(sharedDict, "location text"), key, "the next full check leaves it again, the view still there");
+  });
+
+  it("keyedView: the view with the key entry's key and attributes, no fallback key; null without the entry", () => {
+    const options: SessionOptions = { secret: "check-view-secret", secret_fallbacks: ["an-older-secret"], cookie_path: "/app" };
+    const { settings, view, dicts, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
+    const keyed = keyedView(view, "location text", sharedDict);
+    assert.ok(keyed, "a keyed view");
+    assert.deepEqual(keyed.ikm, settings.ikm);
+    assert.deepEqual(keyed.ikmFallbacks, []);
+    assert.equal(keyed.cookieAttributes, settings.cookieAttributes);
+    assert.equal(keyedView(view, "another location", sharedDict), null, "another location's key is not this one's");
+    const zone = dicts["njs_session_cache"];
+    for (const name of zone.keys()) if (name.startsWith("@check-key/")) zone.delete(name);
+    assert.equal(keyedView(view, "location text", sharedDict), null, "no key entry: the full check");
   });
 
   it("a location with every less common setting at its default reads back as one with any of them set (the view's `more` item)", () => {
@@ -99,33 +144,33 @@ describe("check view (the warm check's settings)", () => {
       assert.deepEqual([view.expose_data, view.csrf, view.storeRevalidate], [entry.expose_data, entry.csrf, settings.storeRevalidate], `${what}: the entry options`);
       assert.equal(view.storage !== null, settings.storage !== null, `${what}: the storage`);
       assert.equal(view.registry !== null, settings.registry !== null, `${what}: the registry`);
-      assert.deepEqual(keyOf(view.key), settings.ikm, `${what}: the key`);
+      assert.deepEqual(keyOf(roundTrip(options, entry).key?.key), settings.ikm, `${what}: the key`);
       assert.equal(view.verifiedCache.zone, settings.verifiedCache?.zone, `${what}: the verified cache's zone`);
     }
   });
 
   it("makes shm storage and its registry again from their options", () => {
     const options: SessionOptions = { secret: "check-view-secret", storage: "shm", store_metadata: true, absolute_timeout: 86400, remember_absolute_timeout: 86400 };
-    const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
+    const { settings, view, key } = roundTripped(options, { expose_data: [], csrf: false });
     for (const name of PLAIN) assert.deepEqual(view[name], settings[name], name);
     assert.ok(view.storage && view.storage.synchronous, "shm storage");
     assert.ok(settings.registry && view.registry, "the registry");
     assert.deepEqual([view.expose_data, view.csrf], [[], false]);
-    assert.deepEqual(keyOf(view.key), settings.ikm, "the key, for the cold part");
+    assert.deepEqual(keyOf(key?.key), settings.ikm, "the key, for the cold part");
   });
 
   it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
     for (const storage of ["redis", "memcached"] as const) {
       assert.equal(roundTrip({ secret: "check-view-secret", storage }, { expose_data: [], csrf: false }).view, null, `${storage}: no bound, no view`);
       const options: SessionOptions = { secret: "check-view-secret", storage, store_revalidate: 1500, store_metadata: true };
-      const { settings, view } = roundTripped(options, { expose_data: [], csrf: false });
+      const { settings, view, key } = roundTripped(options, { expose_data: [], csrf: false });
       for (const name of PLAIN) assert.deepEqual(view[name], settings[name], `${storage}: ${name}`);
       assert.equal(view.storeRevalidate, 1500);
       assert.ok(view.storage && !view.storage.synchronous, `${storage}: an asynchronous storage`);
       assert.throws(() => view.storage?.get("session", "key", T0), /does not ask the store/);
       assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
       assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
-      assert.equal(view.key, null, `${storage}: no key (the cold check opens no cookie of a network store)`);
+      assert.equal(key, null, `${storage}: no key entry (the cold check opens no cookie of a network store)`);
     }
   });
 

@@ -481,6 +481,32 @@ describe("revocation", () => {
     assert.equal(opened.exists, false);
     assert.equal(opened.error, "unable to check session revocation (zone unreadable)");
   });
+
+  it("the registry's revocationProblem: isRevoked's answer as the checks report it; a zone it cannot read refuses, a misconfiguration throws", async () => {
+    const env = createRegistryEnv();
+    await login(env, SHM, T0);
+    const registry = env.registry();
+    assert.equal(registry.revocationProblem("app", SUBJECT, T0, T0 + 1), null);
+    registry.revokeOne("app", SUBJECT, T0, T0 + 1);
+    assert.equal(registry.revocationProblem("app", SUBJECT, T0, T0 + 2), "session revoked");
+    assert.equal(registry.revocationProblem("app", "someone-else", T0, T0 + 2), null);
+    const throwing = (error: Error) => {
+      const broken: SharedDict = {
+        get: () => {
+          throw error;
+        },
+        set: (key, value, timeout) => env.dict.set(key, value, timeout),
+        add: (key, value, timeout) => env.dict.add(key, value, timeout),
+        replace: (key, value, timeout) => env.dict.replace(key, value, timeout),
+        delete: (key) => env.dict.delete(key),
+      };
+      return createRegistry({ sha256: env.platform.sha256, log: () => undefined, sharedDict: () => broken }, registry.options);
+    };
+    assert.equal(throwing(new Error("zone unreadable")).revocationProblem("app", SUBJECT, T0 + 5, T0 + 6), "unable to check session revocation (zone unreadable)");
+    const misconfigured = new Error("no such zone");
+    misconfigured.name = "ConfigError";
+    assert.throws(() => throwing(misconfigured).revocationProblem("app", SUBJECT, T0 + 5, T0 + 6), { name: "ConfigError" });
+  });
 });
 
 describe("hash_subject", () => {

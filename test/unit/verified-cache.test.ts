@@ -19,7 +19,7 @@ import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
-import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, type VerifiedSession } from "../../src/core/verified-cache";
+import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
@@ -431,6 +431,19 @@ describe("where the cache lives", () => {
     const stored = createZoneVerifiedCache(zoned.dicts.njs_session_cache, "njs_session_cache").get(value);
     assert.equal(stored?.plaintext, '[[{"name":"Alice"},"default","alice"]]');
     assert.ok(fast(zoned, cookie));
+  });
+
+  it("the warm check's zone reader reads what the zone's cache wrote, from its own dict, and nothing else", async () => {
+    const zoned = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] });
+    const cookie = await login(zoned);
+    await start(zoned, cookie);
+    const value = cookie.substring(cookie.indexOf("=") + 1);
+    const reader = createZoneVerifiedCacheReader(zoned.dicts.njs_session_cache, "njs_session_cache");
+    assert.equal(reader.zone, "njs_session_cache");
+    assert.deepEqual(reader.get(value), createZoneVerifiedCache(zoned.dicts.njs_session_cache, "njs_session_cache").get(value));
+    assert.equal(reader.get(value)?.plaintext, '[[{"name":"Alice"},"default","alice"]]');
+    assert.equal(createZoneVerifiedCacheReader(zoned.dicts.sessions, "sessions").get(value), null, "another zone's reader");
+    assert.equal(reader.get(value + "x"), null, "another cookie");
   });
 
   it("the cold check's zone entry carries its entries; the fast check reads them", async () => {
