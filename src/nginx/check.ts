@@ -112,8 +112,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         );
       }
       // A cookie not verified before: opened without a Session when it can be, then the same fast check.
-      // The loggable id left to its readers where it can be (session-id.ts).
-      const idWhereRead = idDeferrable(mode, settings);
+      // The loggable id left to its readers only where a read of $session_id finds this part built
+      // (QuickJS) and the state line is all that carries it (session-id.ts).
+      const idWhereRead = !!platform.keepsModuleState && mode === CheckMode.Access && !publishesHeaders(settings);
       const opened = coldCheck(settings, platform, cookie || undefined, now, r, njsBindSource, idWhereRead);
       if (opened) {
         return opened.then(
@@ -182,20 +183,12 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
 
   /**
    * `known` with its loggable id, unless the cold check left it out (loggableIdWhereRead) and this
-   * publication can leave it out too (idDeferrable). Else computed now, and kept on the session.
+   * publication can defer it too: js_access, the id in the state line only, and this part kept for
+   * the read (QuickJS). Else computed now, and kept on the session.
    */
   function withLoggableId(known: KnownSession, mode: CheckMode, settings: Settings): KnownSession {
-    if (known.loggableId === "" && !idDeferrable(mode, settings)) loggableIdOf(known, platform);
+    if (known.loggableId === "" && (!platform.keepsModuleState || mode !== CheckMode.Access || publishesHeaders(settings))) loggableIdOf(known, platform);
     return known;
-  }
-
-  /**
-   * Whether a publication here may leave the loggable id to $session_id's readers: js_access (the state
-   * stays in this request), the id in the state line only (no Session-Id header fields), this part kept
-   * for the read (QuickJS), and a cookie name the state line can carry (no TAB).
-   */
-  function idDeferrable(mode: CheckMode, settings: Settings): boolean {
-    return !!platform.keepsModuleState && mode === CheckMode.Access && !publishesHeaders(settings) && settings.cookieName.indexOf("\t") < 0;
   }
 
   /** The full start() (open, refresh), synchronous too when it can be. */

@@ -12,7 +12,7 @@ import { closestTimeout, timingProperty } from "../core/properties";
 import type { SessionTiming, TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
-import { DeferredId, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, stateLine, stateTail } from "./state";
+import { deferredIdField, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, stateLine, stateTail } from "./state";
 import { stateHeader } from "./state-header";
 
 /**
@@ -162,8 +162,7 @@ function exposesData(entry: PublishingEntry): boolean {
 /** $session_state's text (state.ts's stateLine) for `source`, with the fields that follow (state.ts's stateTail). */
 function stateText(source: StateSource, settings: PublishingSettings, tail: string): string {
   const timing = source.timing;
-  // "": check.ts's withLoggableId left it to session-id.ts (never for a cookie name holding a TAB).
-  const id = source.loggableId === "" ? DeferredId.Mark + settings.cookieName : source.loggableId;
+  const id = source.loggableId === "" ? deferredIdField(settings.cookieName) : source.loggableId;
   return stateLine(source.subject, source.audience, id, closestTimeout(settings, timing), timing.creationTime, tail);
 }
 

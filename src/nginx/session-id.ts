@@ -2,7 +2,7 @@
 /**
  * $session_id computed where it is read. The loggable id is a SHA-256 of the session id; under QuickJS
  * the cold check leaves it out (cold-check.ts's loggableIdWhereRead) and $session_state's id field then
- * says where to find it instead (state.ts's DeferredId: a mark and the session cookie's name). njs-session.conf's maps
+ * says where to find it instead (state.ts's deferredIdField: DEFERRED_ID and the session cookie's name). njs-session.conf's maps
  * hand such a field to the js_set sessionId, any other field to $session_id as it is, so a request
  * that never reads $session_id never hashes, and one that does pays the hash once per session (kept
  * on its cache entry, which publishes it from then on).
@@ -19,7 +19,7 @@ import { parseHeader } from "../core/header";
 import type { Platform } from "../core/platform";
 import { loggableId } from "../core/session";
 import type { Settings } from "../core/settings";
-import { DeferredId } from "./state";
+import { DEFERRED_ID } from "./state";
 
 /**
  * js_set sessionId: the loggable id a deferred id field (`field`, $session_id_field) stands for, from
@@ -33,7 +33,7 @@ export function deferredSessionId(
   platform: Pick<Platform, "sha256Base64Url">,
   settingsOf: (r: NginxHTTPRequest) => Pick<Settings, "cookieName" | "verifiedCache"> | null,
 ): string {
-  if (typeof field !== "string" || field.charAt(0) !== DeferredId.Mark) return typeof field === "string" ? field : "";
+  if (typeof field !== "string" || field.charAt(0) !== DEFERRED_ID) return typeof field === "string" ? field : "";
   const name = field.substring(1);
   const header = r.headersIn["Cookie"];
   const cookie = quickCookie(typeof header === "string" ? header : undefined, name);

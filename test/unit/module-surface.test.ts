@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { headerNames } from "../../src/core/options";
-import { decodeState, DeferredId, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
+import { decodeState, deferredIdField, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -124,11 +124,13 @@ describe("dist/session.js surface", () => {
     for (const variable of Object.keys(expected)) assert.equal(none[variable], variable === "session_exists" ? "0" : "", variable);
   });
 
-  it("hands a deferred id field (DeferredId) to the js_set sessionId, a computed one to $session_id as it is", () => {
+  it("hands a deferred id field (deferredIdField) to the js_set sessionId, a computed one to $session_id as it is", () => {
     const base: PublishedState = { a: "app", i: "", d: {}, q: {}, p: {} };
-    assert.equal(mapsOver(encodeState({ ...base, i: DeferredId.Mark + "session" })).session_id, "js_set:sessionId");
-    assert.equal(mapsOver(encodeState({ ...base, i: DeferredId.Mark + "__Host-s" })).session_id, "js_set:sessionId");
+    assert.equal(mapsOver(encodeState({ ...base, i: deferredIdField("session") })).session_id, "js_set:sessionId");
+    assert.equal(mapsOver(encodeState({ ...base, i: deferredIdField("__Host-s") })).session_id, "js_set:sessionId");
     for (const id of ["-abcdefghijklmnopqrstu", "_bcdefghijklmnopqrstuA", "Abcdefghijklmnopqrstu0"]) assert.equal(mapsOver(encodeState({ ...base, i: id })).session_id, id);
+    // A name that would break the line: no id rather than a broken state.
+    assert.equal(deferredIdField("a\tb"), "");
   });
 
   it("decodes what it encodes, and refuses any other shape", () => {

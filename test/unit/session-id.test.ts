@@ -16,7 +16,7 @@ import { createMemoryExchange } from "../../src/core/memory-exchange";
 import type { SessionOptions } from "../../src/core/options";
 import { createZoneVerifiedCache, createZoneVerifiedCacheReader } from "../../src/core/verified-cache";
 import { deferredSessionId } from "../../src/nginx/session-id";
-import { DeferredId } from "../../src/nginx/state";
+import { deferredIdField } from "../../src/nginx/state";
 import { createNodePlatform } from "../../src/platform/node";
 import { createMemorySharedDict } from "../support/memory-shared-dict";
 import { nextCookie, T0 } from "../support/session-env";
@@ -97,7 +97,7 @@ describe("the loggable id, left to its readers", () => {
     assert.ok(known);
     assert.equal(known.loggableId, "");
     known.publication = { kept: true };
-    const field = DeferredId.Mark + env.settings.cookieName;
+    const field = deferredIdField(env.settings.cookieName);
     const header = "other=1; " + cookie + "; after=2";
     assert.equal(deferredSessionId(request(header), field, env.platform, () => env.settings), expectedId(value));
     assert.equal(verifiedEntryOf(env.settings, value)?.loggableId, expectedId(value));
@@ -116,9 +116,9 @@ describe("the loggable id, left to its readers", () => {
     const cookie = await login(env);
     const settingsOf = () => env.settings;
     assert.equal(deferredSessionId(request(cookie), "AbcdefghijklmnopqrstuA", env.platform, settingsOf), "AbcdefghijklmnopqrstuA");
-    assert.equal(deferredSessionId(request(cookie), DeferredId.Mark + "another", env.platform, settingsOf), "");
-    assert.equal(deferredSessionId(request(undefined), DeferredId.Mark + "session", env.platform, settingsOf), "");
-    assert.equal(deferredSessionId(request("session=short"), DeferredId.Mark + "session", env.platform, settingsOf), "");
+    assert.equal(deferredSessionId(request(cookie), deferredIdField("another"), env.platform, settingsOf), "");
+    assert.equal(deferredSessionId(request(undefined), deferredIdField("session"), env.platform, settingsOf), "");
+    assert.equal(deferredSessionId(request("session=short"), deferredIdField("session"), env.platform, settingsOf), "");
     assert.equal(deferredSessionId(request(cookie), undefined, env.platform, settingsOf), "");
   });
 
