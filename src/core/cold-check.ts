@@ -45,12 +45,6 @@ export function coldCheck<R>(
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
-  /**
-   * Leave the loggable id to whoever reads it (fast-check.ts's loggableIdOf): "" in the entry and the
-   * session. For a caller whose module state lasts (QuickJS), which publishes the id deferred
-   * (src/nginx/session-id.ts): a SHA-256 most requests never read is not paid on every cold check.
-   */
-  loggableIdWhereRead?: boolean,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
   const storage = settings.storage;
@@ -95,8 +89,7 @@ export function coldCheck<R>(
     if (!("entries" in opened)) return null;
     // With the parse, for the judgement and the cache (an in-memory cache holds this very object; the
     // zone's text keeps the entries).
-    const id = loggableIdWhereRead ? "" : loggableId(platform, header.sid);
-    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, id, opened.entries);
+    const verified = verifiedEntry(settings, 0, bound, header, sid, ciphertextText, plaintext, loggableId(platform, header.sid), opened.entries);
     // As the Session's fill: only a payload whose every subject nginx can publish.
     if (subjectsPublishable(opened.entries, opened.index)) cache.set(cookie, verified, lifetimeLeft(settings, false, header, now));
     return checkJustVerified(verified, settings, opened.index, now);

@@ -23,7 +23,7 @@ import { CheckedSettings, lifetimeProblem, refreshDue, RefreshDue, revocationPro
 import { FLAG_BIND_ANY, HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
 import type { SessionTiming } from "./properties";
-import { BindSource, boundValues, decodeEntries, entryIndex, loggableId, SessionData, SessionEntry } from "./session";
+import { BindSource, boundValues, decodeEntries, entryIndex, SessionData, SessionEntry } from "./session";
 import type { VerifiedCacheReader, VerifiedSession } from "./verified-cache";
 
 /**
@@ -34,10 +34,7 @@ export interface KnownSession {
   audience: string;
   subject: string | undefined;
   data: SessionData;
-  /** "" until someone reads it (cold-check.ts's loggableIdWhereRead): then loggableIdOf gives it. */
   loggableId: string;
-  /** The session id, base64url: what the loggable id is computed from. Never published nor logged. */
-  sid: string;
   /** As of this request (`timestamp` is now). */
   timing: SessionTiming;
   /**
@@ -263,36 +260,9 @@ function knownSessionAt(known: CachedEntry, entries: SessionEntry[], audience: s
     subject: entries[index][2],
     data: entries[index][0],
     loggableId: known.loggableId,
-    sid: known.sid,
     timing: timing,
   };
   return known.known;
-}
-
-/**
- * The loggable id of a session the fast or cold check found, computed on the first read when the cold
- * check left it out (loggableIdWhereRead), and kept on the session: a session kept on its cache entry
- * then publishes it as it is from the next publication on.
- */
-export function loggableIdOf(known: KnownSession, platform: Pick<Platform, "sha256Base64Url">): string {
-  if (known.loggableId === "") known.loggableId = loggableId(platform, decodeBase64Url(known.sid) as Uint8Array);
-  return known.loggableId;
-}
-
-/**
- * A loggable id read from its cache entry's cookie (src/nginx/session-id.ts), kept on the entry: the
- * sessions made of it from now on carry it, and the one kept for its audience publishes it afresh.
- * `id` is the loggable id of the entry's own session id (the caller derived it from the cookie the
- * entry is the verification of).
- */
-export function keepLoggableId(verified: VerifiedSession, id: string): void {
-  if (verified.loggableId !== "") return;
-  verified.loggableId = id;
-  const known = (verified as CachedEntry).known;
-  if (known && known.loggableId === "") {
-    known.loggableId = id;
-    known.publication = undefined;
-  }
 }
 
 /**

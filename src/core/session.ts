@@ -470,12 +470,9 @@ export class Session {
     else this.meta = meta;
     if (read.metaOnly) return OK;
     if (known) {
-      // The entry was made for this very cookie value, so for this session id ("": not computed yet,
-      // fast-check.ts's loggableIdOf).
-      if (known.loggableId !== "") {
-        this.loggableSid = header.sid;
-        this.loggable = known.loggableId;
-      }
+      // The entry was made for this very cookie value, so for this session id.
+      this.loggableSid = header.sid;
+      this.loggable = known.loggableId;
       return this.acceptPayload(read, known.plaintext, storedInfo, null);
     }
 

@@ -59,7 +59,6 @@ export function touchCheck<R>(
       subject: found.subject,
       data: found.data,
       loggableId: found.loggableId,
-      sid: found.sid,
       timing: { timestamp: now, creationTime: header.creationTime, rollingOffset: header.rollingOffset, idlingOffset: idlingOffset },
     },
     setCookie: settings.cookieName + "=" + value + settings.cookieAttributes,

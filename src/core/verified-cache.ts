@@ -42,10 +42,7 @@ export interface VerifiedSession {
   idlingOffset: number;
   /** The session id, base64url. */
   sid: string;
-  /**
-   * The loggable id ($session_id): truncated SHA-256 of the session id; "" where the cold check left it
-   * to whoever reads it (cold-check.ts's loggableIdWhereRead).
-   */
+  /** The loggable id ($session_id): truncated SHA-256 of the session id. */
   loggableId: string;
   /**
    * The session id's hashed storage key (hash_storage_key), once a check derived it (storageKeyOf):
@@ -266,10 +263,7 @@ export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): V
   return {
     zone: zone,
     get: function (cookie) {
-      const entry = readZoneEntry(dict, zone, cookie);
-      // Without its loggable id (a QuickJS location's cold check left it out): a miss here, so that the
-      // full check, which has the platform to compute it, publishes it (the warm part has none).
-      return entry && entry.loggableId !== "" ? entry : null;
+      return readZoneEntry(dict, zone, cookie);
     },
   };
 }

@@ -15,7 +15,7 @@
 
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
-import { checkVerified, KnownSession, loggableIdOf, verifiedEntryOf, verifiedTailEntryOf } from "../core/fast-check";
+import { checkVerified, KnownSession, verifiedEntryOf, verifiedTailEntryOf } from "../core/fast-check";
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
@@ -28,7 +28,7 @@ import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
 import { publicationBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
-import { CheckMode, Publication, publicationOf, publishesHeaders, publishNow, StateSource } from "./publication";
+import { CheckMode, Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
@@ -91,8 +91,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         // Re-issued as the Session re-issues it (js_access: on the response; auth_request: handed back).
         const exchange = createNjsExchange(r);
         setResponseCookie(exchange, settings.cookieName, touched.setCookie);
-        const source = withLoggableId(touched.known, mode, settings);
-        return publish(r, mode, context, settings, publicationOf(source, settings, context.entry, context, now), exchange.getResponseCookies());
+        return publish(r, mode, context, settings, publicationOf(touched.known, settings, context.entry, context, now), exchange.getResponseCookies());
       }
       // Redis, memcached: the same check, after the one store read it needs.
       const asked = storeCheckable(settings, cookie || undefined, now);
@@ -112,10 +111,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         );
       }
       // A cookie not verified before: opened without a Session when it can be, then the same fast check.
-      // The loggable id left to its readers only where a read of $session_id finds this part built
-      // (QuickJS) and the state line is all that carries it (session-id.ts).
-      const idWhereRead = !!platform.keepsModuleState && mode === CheckMode.Access && !publishesHeaders(settings);
-      const opened = coldCheck(settings, platform, cookie || undefined, now, r, njsBindSource, idWhereRead);
+      const opened = coldCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
       if (opened) {
         return opened.then(
           function (found) {
@@ -175,20 +171,10 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   function publishKnown(r: NginxHTTPRequest, mode: CheckMode, known: KnownSession, settings: Settings, context: RequestContext, now: number): MaybePromise<void> {
     let publication = known.publication as Publication | undefined;
     if (!publication || publication.at !== now || publication.context !== context || publication.settings !== settings) {
-      publication = publicationOf(withLoggableId(known, mode, settings), settings, context.entry, context, now);
+      publication = publicationOf(known, settings, context.entry, context, now);
       known.publication = publication;
     }
     return publish(r, mode, context, settings, publication, NO_COOKIES);
-  }
-
-  /**
-   * `known` with its loggable id, unless the cold check left it out (loggableIdWhereRead) and this
-   * publication can defer it too: js_access, the id in the state line only, and this part kept for
-   * the read (QuickJS). Else computed now, and kept on the session.
-   */
-  function withLoggableId(known: KnownSession, mode: CheckMode, settings: Settings): KnownSession {
-    if (known.loggableId === "" && (!platform.keepsModuleState || mode !== CheckMode.Access || publishesHeaders(settings))) loggableIdOf(known, platform);
-    return known;
   }
 
   /** The full start() (open, refresh), synchronous too when it can be. */

@@ -14,8 +14,7 @@
  *                 then redirects or answers 204
  *   admin         js_content: the session registry as JSON: list a subject's sessions, revoke one or all
  *   cleanupFiles  js_periodic: removes the files of expired sessions (file storage)
- *   upstreamCookie, csrfToken, sessionId: js_set handlers ($session_upstream_cookie, $session_csrf_token,
- *                 $session_id where the state defers it)
+ *   upstreamCookie, csrfToken: js_set handlers ($session_upstream_cookie, $session_csrf_token)
  * (The other $session_* variables are nginx maps over $session_state, state.ts; stateFromHeader, its
  * auth_request form, is index.ts's.)
  *

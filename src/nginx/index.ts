@@ -2,7 +2,7 @@
 /**
  * dist/session.js, the njs module: its small eager part. The default export holds the ready-made
  * entry points (access, authRequest, loginRedirect, login, logoutHandler, admin, cleanupFiles, and
- * the js_set handlers upstreamCookie, csrfToken, sessionId, stateFromHeader), see handlers.ts and
+ * the js_set handlers upstreamCookie, csrfToken, stateFromHeader), see handlers.ts and
  * nginx/njs-session.conf, and library(), the built full part. The resty.session surface for users'
  * own handlers (init, new, open, start, logout, destroy) is dist/session-api.js (api-module.ts),
  * which reaches the full part through library(): a module of its own, so that an http{} that only
@@ -11,8 +11,7 @@
  * Why eager and lazy parts: under the njs engine every request starts from the module's top level
  * (ngx_njs_clone → njs_vm_start), for every js_import of the http{} block, whether or not the request
  * runs any of its code. So the top level here only declares one forwarding function per entry point.
- * (The $session_* variables need none: nginx's own maps read them out of $session_state, state.ts;
- * only a $session_id the state defers calls sessionId, session-id.ts.)
+ * (The $session_* variables need none: nginx's own maps read them out of $session_state, state.ts.)
  * Everything else (configuration, Session, storages, handlers) is full.ts, which build/build.mjs
  * compiles into the function njsSessionFull() and which is built on the first call that needs it:
  * once per JS context under QuickJS, once per request that needs it under the njs engine. Under the
@@ -154,9 +153,6 @@ function upstreamCookie(r: unknown) {
 function csrfToken(r: unknown) {
   return full().csrfToken(r);
 }
-function sessionId(r: unknown) {
-  return full().sessionId(r);
-}
 
 const api: { [name: string]: unknown } = {
   version: VERSION,
@@ -171,7 +167,6 @@ const api: { [name: string]: unknown } = {
   cleanupFiles: cleanupFiles,
   upstreamCookie: upstreamCookie,
   csrfToken: csrfToken,
-  sessionId: sessionId,
   stateFromHeader: stateFromHeader,
 };
 

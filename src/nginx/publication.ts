@@ -12,7 +12,7 @@ import { closestTimeout, timingProperty } from "../core/properties";
 import type { SessionTiming, TimingSettings } from "../core/properties";
 import { publishedData } from "../core/publishable";
 import type { EntryOptions } from "./configuration";
-import { deferredIdField, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, stateLine, stateTail } from "./state";
+import { headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, stateLine, stateTail } from "./state";
 import { stateHeader } from "./state-header";
 
 /**
@@ -39,8 +39,6 @@ export type PublishingEntry = Pick<EntryOptions, "expose_data">;
 export interface PublishingSettings extends TimingSettings {
   requestHeaders: string[];
   responseHeaders: string[];
-  /** For a session whose loggable id is left to its readers (session-id.ts). */
-  cookieName: string;
 }
 
 /**
@@ -50,10 +48,6 @@ export interface PublishingSettings extends TimingSettings {
 export interface StateSource {
   subject: string | undefined;
   audience: string;
-  /**
-   * "": left to whoever reads $session_id (session-id.ts). Never "" with request_headers or
-   * response_headers, whose Session-Id fields are written here (check.ts computes it first).
-   */
   loggableId: string;
   data: { [key: string]: unknown };
   /** As of this request. */
@@ -150,8 +144,7 @@ export function publishPlain(
   return true;
 }
 
-/** Whether request_headers or response_headers publish anything (then the Session-Id fields need the id). */
-export function publishesHeaders(settings: PublishingSettings): boolean {
+function publishesHeaders(settings: PublishingSettings): boolean {
   return settings.requestHeaders.length > 0 || settings.responseHeaders.length > 0;
 }
 
@@ -162,8 +155,7 @@ function exposesData(entry: PublishingEntry): boolean {
 /** $session_state's text (state.ts's stateLine) for `source`, with the fields that follow (state.ts's stateTail). */
 function stateText(source: StateSource, settings: PublishingSettings, tail: string): string {
   const timing = source.timing;
-  const id = source.loggableId === "" ? deferredIdField(settings.cookieName) : source.loggableId;
-  return stateLine(source.subject, source.audience, id, closestTimeout(settings, timing), timing.creationTime, tail);
+  return stateLine(source.subject, source.audience, source.loggableId, closestTimeout(settings, timing), timing.creationTime, tail);
 }
 
 function pairs(values: { [name: string]: string }): string[] | null {

@@ -5,9 +5,6 @@
  * no JavaScript at all: no getter to call, none to declare at module load (under the njs engine every
  * request pays for each function the module declares), no JSON to parse again per variable.
  *
- * The one exception: an id field deferredIdField wrote (QuickJS's cold check left the loggable id out),
- * which the maps hand to the js_set sessionId (session-id.ts).
- *
  * No field can hold a TAB: identity is publishable (publishable.ts refuses control characters), the
  * numbers and the loggable id are plain, data is JSON (which escapes control characters) of
  * percent-encoded values, and the Session-* header values are these. In auth_request mode the same
@@ -104,20 +101,6 @@ export function stateLine(subject: string | undefined, audience: string, id: str
     (created === undefined ? "" : created) +
     tail
   );
-}
-
-/**
- * The first character of an id field that stands for a loggable id not computed (session-id.ts): never
- * one of base64url's.
- */
-export const DEFERRED_ID = "*";
-
-/**
- * The state's id field for a session whose loggable id is not computed: DEFERRED_ID and the cookie's
- * name; "" (no id) for a name that would break the TAB-separated line (not a cookie a browser sends).
- */
-export function deferredIdField(cookieName: string): string {
-  return cookieName.indexOf("\t") < 0 ? DEFERRED_ID + cookieName : "";
 }
 
 /** The state as $session_state's text: stateLine() of its fields. */

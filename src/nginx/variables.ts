@@ -1,7 +1,6 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * The js_set getters that need the configuration or the platform: csrfToken, upstreamCookie, and
- * sessionId for a loggable id left to its readers (session-id.ts). (The rest of the published
+ * The js_set getters that need the configuration: csrfToken and upstreamCookie. (The published
  * identity needs none: njs-session.conf's maps read it out of $session_state, state.ts.)
  */
 
@@ -10,7 +9,6 @@ import { MAX_COOKIES } from "../core/format";
 import type { CsrfChecks } from "./csrf";
 import { stateBinding } from "./csrf";
 import type { EntryEnvironment } from "./entry-context";
-import { deferredSessionId } from "./session-id";
 import { decodeState } from "./state";
 
 export function createVariableHandlers(env: EntryEnvironment, csrf: CsrfChecks): { [name: string]: (r: NginxHTTPRequest) => string } {
@@ -49,19 +47,5 @@ export function createVariableHandlers(env: EntryEnvironment, csrf: CsrfChecks):
     }
   }
 
-  /** $session_id where the state defers it (njs-session.conf hands only such a field here). */
-  function sessionId(r: NginxHTTPRequest): string {
-    try {
-      return deferredSessionId(r, r.variables.session_id_field, env.platform, settingsOf);
-    } catch (e) {
-      // Nothing here may fail the request: the access check already passed it.
-      return "";
-    }
-  }
-
-  function settingsOf(r: NginxHTTPRequest) {
-    return library.settings(requestContext(r).options);
-  }
-
-  return { upstreamCookie: upstreamCookie, csrfToken: csrfToken, sessionId: sessionId };
+  return { upstreamCookie: upstreamCookie, csrfToken: csrfToken };
 }

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { headerNames } from "../../src/core/options";
-import { decodeState, deferredIdField, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
+import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -56,7 +56,7 @@ describe("dist/session.js surface", () => {
     const handlers = readFileSync(join(root, "src/nginx/handlers.ts"), "utf8");
     const table = handlers.slice(handlers.indexOf("const handlers"), handlers.indexOf("};", handlers.indexOf("const handlers")));
     const names = [...table.matchAll(/^\s+([A-Za-z]+):/gm)].map((m) => m[1]);
-    names.push("upstreamCookie", "csrfToken", "sessionId");
+    names.push("upstreamCookie", "csrfToken");
     const exported = exportedNames();
     for (const name of names) assert.ok(exported.includes(name), `index.ts does not forward ${name}`);
     assert.ok(exported.includes("library"), "index.ts does not hand api-module.ts the full part (library)");
@@ -83,15 +83,6 @@ describe("dist/session.js surface", () => {
         values[m[1]] = state === "" ? "0" : "1";
       }
     }
-    // $session_id: the id field as it is, or, when deferred, what the js_set computes (written here as
-    // "js_set:" and the variable's js_set handler).
-    const chained = conf.match(/^map \$session_id_field \$session_id\s*\{\s*"~(.*)" \$(\w+); default \$session_id_field;\s*\}\s*$/m);
-    assert.ok(chained, "njs-session.conf maps $session_id_field to $session_id");
-    const handler = conf.match(new RegExp(`^js_set \\$${chained[2]} session\\.(\\w+);$`, "m"));
-    assert.ok(handler, `$${chained[2]} is a js_set`);
-    const field = values.session_id_field;
-    delete values.session_id_field;
-    values.session_id = new RegExp(chained[1]).test(field) ? "js_set:" + handler[1] : field;
     return values;
   }
 
@@ -122,15 +113,6 @@ describe("dist/session.js surface", () => {
     assert.deepEqual(values, expected);
     const none = mapsOver("");
     for (const variable of Object.keys(expected)) assert.equal(none[variable], variable === "session_exists" ? "0" : "", variable);
-  });
-
-  it("hands a deferred id field (deferredIdField) to the js_set sessionId, a computed one to $session_id as it is", () => {
-    const base: PublishedState = { a: "app", i: "", d: {}, q: {}, p: {} };
-    assert.equal(mapsOver(encodeState({ ...base, i: deferredIdField("session") })).session_id, "js_set:sessionId");
-    assert.equal(mapsOver(encodeState({ ...base, i: deferredIdField("__Host-s") })).session_id, "js_set:sessionId");
-    for (const id of ["-abcdefghijklmnopqrstu", "_bcdefghijklmnopqrstuA", "Abcdefghijklmnopqrstu0"]) assert.equal(mapsOver(encodeState({ ...base, i: id })).session_id, id);
-    // A name that would break the line: no id rather than a broken state.
-    assert.equal(deferredIdField("a\tb"), "");
   });
 
   it("decodes what it encodes, and refuses any other shape", () => {
