@@ -143,10 +143,17 @@ start_stores() {
 # connection; OUT gets the instructions it executed in all (start-up and exit included: the caller
 # subtracts two such runs). With CG_PRELUDE=URL, CG_PRELUDE_COUNT logins there first fill
 # CG_PRELUDE_POOL (a store's sessions live in this process's zone, or must be made by it).
+# Under concurrency (the cache runs of BENCH_CACHE=1): CG_CONNECTIONS (1) connections; CG_WARM_URL, a
+# path of the instance that takes no cookie, gets CG_WARM_COUNT requests over as many connections
+# first, so that both runs of a pair start with the per-request QuickJS contexts they will use already
+# made; CG_CACHE=1 simulates the caches with a 2 MB last level (the VM reports a shared L3 far larger
+# than what one core has to itself) and writes callgrind's event names and totals to OUT.events.
 callgrind_requests() {
     local out="$1" dir="$2" port="$3" count="$4" url="$5"; shift 5
-    rm -f "$out" "$out.cg"
-    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out.cg" \
+    local connections="${CG_CONNECTIONS:-1}" cache=()
+    if [[ "${CG_CACHE:-0}" == 1 ]]; then cache=(--cache-sim=yes --LL=2097152,16,64); fi
+    rm -f "$out" "$out.cg" "$out.events"
+    taskset -c 0 valgrind --tool=callgrind "${cache[@]}" --callgrind-out-file="$out.cg" \
         nginx -p "$dir" -c "$dir/nginx-cg.conf" -e "$dir/error.log" 2>"$out.valgrind" &
     local nginx_pid=$! i
     for i in $(seq 1 1200); do
@@ -159,7 +166,10 @@ callgrind_requests() {
         COLLECT_CONNECTIONS=1 collect_cookies "$CG_PRELUDE_POOL" "$dir" "$CG_PRELUDE" "$CG_PRELUDE_COUNT" BENCH_METHOD=POST BENCH_BODY="$CG_PRELUDE_BODY"
         head -n1 "$CG_PRELUDE_POOL" >"${CG_PRELUDE_POOL%-pool.txt}-warm.txt"
     fi
-    limited_wrk "$out.wrk" "$out.wrk.log" 1 "$url" BENCH_LIMIT="$count" "$@"
+    if [[ -n "${CG_WARM_URL:-}" ]]; then
+        limited_wrk "$out.warmup" "$out.warmup.log" "$connections" "$CG_WARM_URL" BENCH_LIMIT="${CG_WARM_COUNT:-400}"
+    fi
+    limited_wrk "$out.wrk" "$out.wrk.log" "$connections" "$url" BENCH_LIMIT="$count" "$@"
     # Under valgrind a signal can land just before nginx blocks in epoll_wait, which then sleeps on
     # (seen: one QUIT of two lost): ask again until it has gone.
     for i in $(seq 1 600); do
@@ -171,5 +181,8 @@ callgrind_requests() {
     # callgrind's summary line: "summary: N" (older) or "totals: N".
     awk '/^(summary|totals):/ { print $2; exit }' "$out.cg" >"$out"
     [[ -s "$out" ]] || { cat "$out.valgrind" >&2; log "no callgrind totals in $out.cg"; return 1; }
+    if [[ "${CG_CACHE:-0}" == 1 ]]; then
+        awk '/^events:/ { print } /^(summary|totals):/ && !done { print; done = 1 }' "$out.cg" >"$out.events"
+    fi
     rm -f "$out.cg"
 }

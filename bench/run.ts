@@ -30,6 +30,14 @@
  * to measure"): instructions per request = (run of N2 requests − run of N1) / (N2 − N1), one process
  * (master_process off), one connection. BENCH_INSTRUCTIONS_REQUESTS ("200 1200"): N1 and N2.
  *
+ * BENCH_CACHE=1 (with BENCH_INSTRUCTIONS=1): a second pair of callgrind runs per scenario, at
+ * BENCH_CACHE_CONNECTIONS (32) connections with callgrind's cache simulation (a 2 MB last level), after
+ * a burst of BENCH_CACHE_WARMUP (400) requests on a path of the same instance that takes no cookie.
+ * Under QuickJS nginx gives every request running JavaScript a context of its own until the request
+ * ends, so 32 requests in flight pin 32 contexts and each request runs on one last touched 32 requests
+ * ago: what that costs shows in last-level misses, which one connection cannot show. Reported per
+ * request with the pair's instructions; BENCH_CACHE_REQUESTS ("1000 3000"): that pair's N1 and N2.
+ *
  * BENCH_NOTE: a line the report prints about the run's conditions (e.g. a machine shared with others).
  */
 
@@ -41,7 +49,7 @@ import { fileURLToPath } from "node:url";
 import { createSessionLibrary } from "../src/core/api";
 import { createMemoryExchange } from "../src/core/memory-exchange";
 import { createNodePlatform } from "../src/platform/node";
-import { writeReport, type RawResults, type ScenarioResult } from "./report";
+import { cachePerRequest, parseCallgrindEvents, writeReport, type CacheResult, type RawResults, type ScenarioResult } from "./report";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(repo, ".cache", "bench");
@@ -60,7 +68,14 @@ const settings = {
   note: process.env.BENCH_NOTE || "",
   instructions: process.env.BENCH_INSTRUCTIONS === "1",
   instructionRequests: (process.env.BENCH_INSTRUCTIONS_REQUESTS || "200 1200").split(/[\s,]+/).filter(Boolean).map(Number),
+  cache: process.env.BENCH_CACHE === "1",
+  cacheConnections: Number(process.env.BENCH_CACHE_CONNECTIONS || 32),
+  cacheRequests: (process.env.BENCH_CACHE_REQUESTS || "1000 3000").split(/[\s,]+/).filter(Boolean).map(Number),
+  cacheWarmup: Number(process.env.BENCH_CACHE_WARMUP || 400),
 };
+
+/** callgrind's cache simulation of the BENCH_CACHE runs: one core's share of a last level, 2 MB, 16-way, 64-byte lines. */
+const CACHE_SIMULATION = "--cache-sim=yes --LL=2097152,16,64";
 
 /** The peer's version, as measured: BENCH_PEER_LIB must hold this release of lua-resty-session. */
 const PEER = "lua-resty-session 4.1.5";
@@ -86,6 +101,12 @@ interface Instance {
   session?: object;
   /** The peer's options (peer-session.json, read by its init_by_lua), for instances running the peer. */
   peer?: object;
+  /**
+   * A path that takes no cookie, answered through the upstream (so that a request holds what it runs
+   * on until the upstream answered), and running the instance's implementation if it has one: the
+   * warm-up burst of the BENCH_CACHE runs.
+   */
+  warmPath: string;
 }
 
 let nextPort = 19100;
@@ -122,6 +143,7 @@ const upstream: Instance = {
   name: "upstream",
   port: upstreamPort,
   cpuMask: "10",
+  warmPath: "/open/",
   http: `    server {
         listen 127.0.0.1:${upstreamPort} backlog=4096;
         location /open/ { return 200 "hello\\n"; }
@@ -143,6 +165,7 @@ const bare: Instance = {
   name: "bare",
   port: barePort,
   cpuMask: "01",
+  warmPath: "/open/",
   http: `${upstreamBlock}
     server {
         listen 127.0.0.1:${barePort} backlog=4096;
@@ -219,6 +242,7 @@ function emptyAccessInstance(engine: Engine): Instance {
     cpuMask: "01",
     // An (unused) session.json: main() loads ngx_http_js_module for instances that have one.
     session: {},
+    warmPath: "/open/",
     http: `    js_engine ${engine};
     ${emptyAccess}
 ${upstreamBlock}
@@ -256,6 +280,7 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     port,
     cpuMask: "01",
     session,
+    warmPath: WARM_PATH,
     stream: network ? network.stream : undefined,
     http: `${network ? network.http : ""}    js_engine ${engine};
     js_path ${repo}/dist/;
@@ -276,8 +301,21 @@ ${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zo
         }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
+${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}${warmLocation(`proxy_set_header X-Session-State $session_state_from_header; `)}    }`,
   };
+}
+
+/** The warm-up path of the session and peer instances (warmLocation). */
+const WARM_PATH = "/warm/";
+
+/**
+ * The warm-up location of a session or peer instance, with BENCH_CACHE only (default runs keep their
+ * configurations as they were): `before` runs ahead of the proxying (ours: a js_set variable of
+ * session.js, which makes the request's context without a cookie to check; the peer keeps no state per
+ * request, so a plain proxy). The upstream answers it as /open/.
+ */
+function warmLocation(before: string): string {
+  return settings.cache ? `        location ${WARM_PATH} { ${before}${proxy}/open/; }\n` : "";
 }
 
 /** Where the run's copy of BENCH_PEER_LIB lives (inside the repo's .cache, so the rootfs sees it). */
@@ -323,6 +361,7 @@ function peerInstance(kind: "cookie" | "shm" | "refresh" | "redis"): Instance {
     port,
     cpuMask: "01",
     peer,
+    warmPath: WARM_PATH,
     http: `    lua_package_path "${peerLibCopy}/?.lua;;";
 ${kind === "shm" ? "    lua_shared_dict sessions 128m;\n" : ""}    init_by_lua_block {
         local file = assert(io.open("${join(work, `peer-${kind}`, "peer-session.json")}"))
@@ -350,7 +389,7 @@ ${upstreamBlock}
         location = /login-remember { ${login("/_session_login_backend_remember")} }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-    }`,
+${warmLocation("")}    }`,
   };
 }
 
@@ -538,14 +577,31 @@ function wrkEnv(scenario: Scenario, cookies = scenario.cookies, cursor = true): 
   return vars.join(" ");
 }
 
-/** Requests per callgrind run (N1, N2). Login with remember is PBKDF2, ~10M instructions each: a tenth. */
-function instructionRequests(scenario: Scenario): number[] {
+/**
+ * Requests per callgrind run (N1, N2), of the one-connection pair or of the cache pair. Login with
+ * remember is PBKDF2, ~10M instructions each: a tenth.
+ */
+function instructionRequests(scenario: Scenario, counts = settings.instructionRequests): number[] {
   const scale = scenario.job === "login-remember" ? 0.1 : 1;
-  return settings.instructionRequests.map((n) => Math.max(1, Math.round(n * scale)));
+  return counts.map((n) => Math.max(1, Math.round(n * scale)));
 }
 
 function url(instance: Instance, path: string): string {
   return `http://127.0.0.1:${instance.port}${path}`;
+}
+
+/** One callgrind run of a pair (drive-lib.sh callgrind_requests), its output in out/NAME. */
+function callgrindRun(s: Scenario, counts: number[], n: number, name: string, environment: string): string {
+  let prelude = "";
+  let cookies = s.cookies;
+  if (s.inZone) {
+    // The same logins in both runs, so that they cancel out in the difference.
+    const poolFile = join(work, "cg", `${name}-pool.txt`);
+    const logins = s.inZone === "warm" ? 1 : Math.max(...counts);
+    prelude = `CG_PRELUDE=${q(url(s.instance, "/login"))} CG_PRELUDE_COUNT=${logins} CG_PRELUDE_POOL=${q(poolFile)} CG_PRELUDE_BODY=${q(LOGIN_BODY)} `;
+    cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
+  }
+  return `${prelude}${environment}callgrind_requests ${q(join(work, "out", name))} ${q(join(work, s.instance.name))} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies, false)}`;
 }
 
 /** The plan: a straight list of drive-lib.sh calls, run inside the rootfs in one go. */
@@ -617,21 +673,14 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     for (const s of scenarios) {
       const counts = instructionRequests(s);
       lines.push(`log "callgrind: ${s.id} (${counts.join(" and ")} requests)"`);
-      for (const n of counts) {
-        const dir = join(work, s.instance.name);
-        let prelude = "";
-        let cookies = s.cookies;
-        if (s.inZone) {
-          // The same logins in both runs, so that they cancel out in the difference.
-          const poolFile = join(work, "cg", `${s.id}-${n}-pool.txt`);
-          const logins = s.inZone === "warm" ? 1 : Math.max(...counts);
-          prelude = `CG_PRELUDE=${q(url(s.instance, "/login"))} CG_PRELUDE_COUNT=${logins} CG_PRELUDE_POOL=${q(poolFile)} CG_PRELUDE_BODY=${q(LOGIN_BODY)} `;
-          cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
-        }
-        lines.push(
-          `${prelude}callgrind_requests ${q(join(out, `${s.id}.cg${n}`))} ${q(dir)} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies, false)}`,
-        );
-      }
+      for (const n of counts) lines.push(callgrindRun(s, counts, n, `${s.id}.cg${n}`, ""));
+      if (!settings.cache) continue;
+      const cacheCounts = instructionRequests(s, settings.cacheRequests);
+      lines.push(`log "callgrind, caches simulated: ${s.id} (${cacheCounts.join(" and ")} requests over ${settings.cacheConnections} connections)"`);
+      const concurrency =
+        `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} ` +
+        `CG_WARM_URL=${q(url(s.instance, s.instance.warmPath))} CG_WARM_COUNT=${settings.cacheWarmup} `;
+      for (const n of cacheCounts) lines.push(callgrindRun(s, cacheCounts, n, `${s.id}.cache${n}`, concurrency));
     }
   }
   lines.push(`stop_nginx ${q(join(work, upstream.name))}`);
@@ -650,6 +699,13 @@ function instructionsOf(scenario: Scenario): { per_request: number; requests: nu
   return { per_request: Math.round(perRequest), requests: counts, totals };
 }
 
+/** The cache pair of a scenario (BENCH_CACHE): per request, from the two runs' callgrind totals. */
+function cacheOf(scenario: Scenario): CacheResult {
+  const counts = instructionRequests(scenario, settings.cacheRequests);
+  const totals = counts.map((n) => parseCallgrindEvents(readFileSync(join(work, "out", `${scenario.id}.cache${n}.events`), "utf8")));
+  return cachePerRequest(settings.cacheConnections, counts, totals);
+}
+
 function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
   const out = join(work, "out");
   const results: ScenarioResult[] = scenarios.map((s) => ({
@@ -660,6 +716,7 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
     peer_job: s.peerJob,
     group: s.group,
     instructions: settings.instructions ? instructionsOf(s) : undefined,
+    cache: settings.cache ? cacheOf(s) : undefined,
     runs: Array.from({ length: settings.rounds }, (_, i) => {
       const path = join(out, `${s.id}.${i + 1}.json`);
       const summary = readJson(path);
@@ -707,6 +764,11 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
       instructions: settings.instructions
         ? `callgrind, one process (master_process off), one connection: (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.instructionRequests.join(" and ")} (login with remember: a tenth)`
         : null,
+      cache: settings.cache
+        ? `callgrind ${CACHE_SIMULATION} (a 2 MB last level: one core's share, not the VM's whole L3), one process, ` +
+          `${settings.cacheConnections} connections, after ${settings.cacheWarmup} requests over as many on a path of the same instance that takes no cookie ` +
+          `(so that both runs start with their contexts made): (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.cacheRequests.join(" and ")} (login with remember: a tenth)`
+        : null,
       worker: "one nginx worker pinned to core 0; wrk -t1 and the upstream nginx on core 1",
     },
     scenarios: results,
@@ -716,6 +778,7 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
 }
 
 async function mainRun(): Promise<void> {
+  if (settings.cache && !settings.instructions) throw new Error("BENCH_CACHE=1 needs BENCH_INSTRUCTIONS=1 (the cache runs are callgrind runs)");
   // The peer needs lua-nginx-module (with lua-resty-core and cjson) from Debian testing; callgrind, valgrind.
   const packages = ["wrk", ...(settings.peerLib ? ["libnginx-mod-http-lua", "lua-resty-core", "lua-cjson"] : []), ...(settings.instructions ? ["valgrind"] : [])];
   execFileSync("bash", [join(repo, "nginx", "provision.sh"), ...packages], { stdio: "inherit" });
