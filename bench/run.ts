@@ -31,12 +31,16 @@
  * (master_process off), one connection. BENCH_INSTRUCTIONS_REQUESTS ("200 1200"): N1 and N2.
  *
  * BENCH_CACHE=1 (with BENCH_INSTRUCTIONS=1): a second pair of callgrind runs per scenario, at
- * BENCH_CACHE_CONNECTIONS (32) connections with callgrind's cache simulation (a 2 MB last level), after
- * a burst of BENCH_CACHE_WARMUP (400) requests on a path of the same instance that takes no cookie.
- * Under QuickJS nginx gives every request running JavaScript a context of its own until the request
- * ends, so 32 requests in flight pin 32 contexts and each request runs on one last touched 32 requests
- * ago: what that costs shows in last-level misses, which one connection cannot show. Reported per
- * request with the pair's instructions; BENCH_CACHE_REQUESTS ("1000 3000"): that pair's N1 and N2.
+ * BENCH_CACHE_CONNECTIONS (32) connections with callgrind's cache simulation (a 2 MB last level), each
+ * after a burst of BENCH_CACHE_WARMUP (400) of the scenario's requests over as many connections. Under
+ * QuickJS nginx gives every request running JavaScript a context of its own until the request ends, so
+ * 32 requests in flight pin 32 contexts and each request runs on one last touched 32 requests ago:
+ * what that costs shows in last-level misses, which one connection cannot show. nginx keeps its idle
+ * contexts per location (njs's ngx_js.c: the reuse queue lives in the location's configuration), so
+ * only the scenario's own requests make the contexts it will run on: the burst makes them before the
+ * measured requests, in both runs alike, and the difference of the runs cancels the burst (and the
+ * first cookies of a cold pool it verified). Reported per request with the pair's instructions, which
+ * should match the one-connection figure; BENCH_CACHE_REQUESTS ("1000 3000"): that pair's N1 and N2.
  *
  * BENCH_NOTE: a line the report prints about the run's conditions (e.g. a machine shared with others).
  */
@@ -101,12 +105,6 @@ interface Instance {
   session?: object;
   /** The peer's options (peer-session.json, read by its init_by_lua), for instances running the peer. */
   peer?: object;
-  /**
-   * A path that takes no cookie, answered through the upstream (so that a request holds what it runs
-   * on until the upstream answered), and running the instance's implementation if it has one: the
-   * warm-up burst of the BENCH_CACHE runs.
-   */
-  warmPath: string;
 }
 
 let nextPort = 19100;
@@ -143,7 +141,6 @@ const upstream: Instance = {
   name: "upstream",
   port: upstreamPort,
   cpuMask: "10",
-  warmPath: "/open/",
   http: `    server {
         listen 127.0.0.1:${upstreamPort} backlog=4096;
         location /open/ { return 200 "hello\\n"; }
@@ -165,7 +162,6 @@ const bare: Instance = {
   name: "bare",
   port: barePort,
   cpuMask: "01",
-  warmPath: "/open/",
   http: `${upstreamBlock}
     server {
         listen 127.0.0.1:${barePort} backlog=4096;
@@ -242,8 +238,7 @@ function emptyAccessInstance(engine: Engine): Instance {
     cpuMask: "01",
     // An (unused) session.json: main() loads ngx_http_js_module for instances that have one.
     session: {},
-    warmPath: "/open/",
-    http: `    js_engine ${engine};
+      http: `    js_engine ${engine};
     ${emptyAccess}
 ${upstreamBlock}
     server {
@@ -280,7 +275,6 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     port,
     cpuMask: "01",
     session,
-    warmPath: WARM_PATH,
     stream: network ? network.stream : undefined,
     http: `${network ? network.http : ""}    js_engine ${engine};
     js_path ${repo}/dist/;
@@ -301,21 +295,8 @@ ${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zo
         }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}${warmLocation(`proxy_set_header X-Session-State $session_state_from_header; `)}    }`,
+${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
   };
-}
-
-/** The warm-up path of the session and peer instances (warmLocation). */
-const WARM_PATH = "/warm/";
-
-/**
- * The warm-up location of a session or peer instance, with BENCH_CACHE only (default runs keep their
- * configurations as they were): `before` runs ahead of the proxying (ours: a js_set variable of
- * session.js, which makes the request's context without a cookie to check; the peer keeps no state per
- * request, so a plain proxy). The upstream answers it as /open/.
- */
-function warmLocation(before: string): string {
-  return settings.cache ? `        location ${WARM_PATH} { ${before}${proxy}/open/; }\n` : "";
 }
 
 /** Where the run's copy of BENCH_PEER_LIB lives (inside the repo's .cache, so the rootfs sees it). */
@@ -361,7 +342,6 @@ function peerInstance(kind: "cookie" | "shm" | "refresh" | "redis"): Instance {
     port,
     cpuMask: "01",
     peer,
-    warmPath: WARM_PATH,
     http: `    lua_package_path "${peerLibCopy}/?.lua;;";
 ${kind === "shm" ? "    lua_shared_dict sessions 128m;\n" : ""}    init_by_lua_block {
         local file = assert(io.open("${join(work, `peer-${kind}`, "peer-session.json")}"))
@@ -389,7 +369,7 @@ ${upstreamBlock}
         location = /login-remember { ${login("/_session_login_backend_remember")} }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-${warmLocation("")}    }`,
+    }`,
   };
 }
 
@@ -677,9 +657,9 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
       if (!settings.cache) continue;
       const cacheCounts = instructionRequests(s, settings.cacheRequests);
       lines.push(`log "callgrind, caches simulated: ${s.id} (${cacheCounts.join(" and ")} requests over ${settings.cacheConnections} connections)"`);
-      const concurrency =
-        `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} ` +
-        `CG_WARM_URL=${q(url(s.instance, s.instance.warmPath))} CG_WARM_COUNT=${settings.cacheWarmup} `;
+      // At least one request per connection, so that the burst makes every context the runs use.
+      const warmup = Math.max(settings.cacheConnections, ...instructionRequests(s, [settings.cacheWarmup]));
+      const concurrency = `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} CG_WARMUP=${warmup} `;
       for (const n of cacheCounts) lines.push(callgrindRun(s, cacheCounts, n, `${s.id}.cache${n}`, concurrency));
     }
   }
@@ -766,8 +746,8 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
         : null,
       cache: settings.cache
         ? `callgrind ${CACHE_SIMULATION} (a 2 MB last level: one core's share, not the VM's whole L3), one process, ` +
-          `${settings.cacheConnections} connections, after ${settings.cacheWarmup} requests over as many on a path of the same instance that takes no cookie ` +
-          `(so that both runs start with their contexts made): (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.cacheRequests.join(" and ")} (login with remember: a tenth)`
+          `${settings.cacheConnections} connections, each run after a burst of ${settings.cacheWarmup} of the same requests over as many connections ` +
+          `(so that both runs start with their QuickJS contexts made): (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.cacheRequests.join(" and ")} (login with remember: a tenth)`
         : null,
       worker: "one nginx worker pinned to core 0; wrk -t1 and the upstream nginx on core 1",
     },
