@@ -138,6 +138,17 @@ start_stores() {
     log "the stores do not answer"; return 1
 }
 
+# runtimes_made CALLGRIND_OUT: the calls of JS_NewRuntime it counted (a QuickJS context made: ~18M
+# instructions; a pair whose runs made different numbers has them in its per-request figures). Names
+# are compressed: "(id) name" at an id's first use, "(id)" after.
+runtimes_made() {
+    awk '/^c?fn=\([0-9]+\) JS_NewRuntime$/ { id = substr($1, index($1, "(")) }
+        /^cfn=/ { pending = id != "" && substr($1, 5) == id; next }
+        /^calls=/ { if (pending) { split($1, call, "="); made += call[2] } pending = 0; next }
+        { pending = 0 }
+        END { print made + 0 }' "$1"
+}
+
 # wait_closed PORT: until nginx has closed every client connection it accepted on PORT (none left
 # ESTABLISHED or CLOSE_WAIT there), so the requests on them have ended.
 wait_closed() {
@@ -161,7 +172,7 @@ wait_closed() {
 # the QuickJS contexts they will run on already made (nginx keeps them per location: only the same
 # location's requests make them); CG_CACHE=1 simulates the caches with a 2 MB last level (the VM
 # reports a shared L3 far larger than one core's share) and writes callgrind's event names and totals
-# to OUT.events.
+# to OUT.events, and to OUT.runtimes how many QuickJS runtimes the run made (runtimes_made).
 callgrind_requests() {
     local out="$1" dir="$2" port="$3" count="$4" url="$5"; shift 5
     local connections="${CG_CONNECTIONS:-1}" cache=()
@@ -200,6 +211,7 @@ callgrind_requests() {
     [[ -s "$out" ]] || { cat "$out.valgrind" >&2; log "no callgrind totals in $out.cg"; return 1; }
     if [[ "${CG_CACHE:-0}" == 1 ]]; then
         awk '/^events:/ { print } /^(summary|totals):/ && !done { print; done = 1 }' "$out.cg" >"$out.events"
+        runtimes_made "$out.cg" >"$out.runtimes"
     fi
     rm -f "$out.cg"
 }

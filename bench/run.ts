@@ -683,7 +683,8 @@ function instructionsOf(scenario: Scenario): { per_request: number; requests: nu
 function cacheOf(scenario: Scenario): CacheResult {
   const counts = instructionRequests(scenario, settings.cacheRequests);
   const totals = counts.map((n) => parseCallgrindEvents(readFileSync(join(work, "out", `${scenario.id}.cache${n}.events`), "utf8")));
-  return cachePerRequest(settings.cacheConnections, counts, totals);
+  const runtimesMade = counts.map((n) => Number(readFileSync(join(work, "out", `${scenario.id}.cache${n}.runtimes`), "utf8")));
+  return cachePerRequest(settings.cacheConnections, counts, totals, runtimesMade);
 }
 
 function collect(instances: Instance[], scenarios: Scenario[]): RawResults {

@@ -44,7 +44,8 @@ describe("the bench's cache runs", () => {
   });
 
   it("take per request the difference of the two runs over the difference of their requests", () => {
-    const result = cachePerRequest(32, [1000, 3000], [parseCallgrindEvents(RUN_1000), parseCallgrindEvents(RUN_3000)]);
+    const result = cachePerRequest(32, [1000, 3000], [parseCallgrindEvents(RUN_1000), parseCallgrindEvents(RUN_3000)], [31, 32]);
+    assert.deepEqual(result.runtimes_made, [31, 32]);
     assert.equal(result.connections, 32);
     // (2361726734 − 1038946467) / 2000, (352414 − 214481) / 2000, (2743224 − 975147) / 2000, (30704 − 23234) / 2000
     assert.deepEqual(result.per_request, { instructions: 661390, ll_read_misses: 69, ll_write_misses: 884, ll_instruction_misses: 3.7 });
@@ -52,7 +53,7 @@ describe("the bench's cache runs", () => {
 
   it("say so when the runs were made without the cache simulation", () => {
     const plain = parseCallgrindEvents("events: Ir\ntotals: 100\n");
-    assert.throws(() => cachePerRequest(32, [1000, 3000], [plain, plain]), /DLmr/);
+    assert.throws(() => cachePerRequest(32, [1000, 3000], [plain, plain], [0, 0]), /DLmr/);
   });
 
   it("print the pair's instructions against the one-connection figure", () => {
@@ -70,14 +71,14 @@ describe("the bench's cache runs", () => {
         scenario("proxy", { instructions: { per_request: 20000, requests: [200, 1200], totals: [] } }),
         scenario("njs-cookie-cold", {
           instructions: { per_request: 659000, requests: [200, 1200], totals: [] },
-          cache: { connections: 32, requests: [1000, 3000], per_request: perRequest, totals: [] },
+          cache: { connections: 32, requests: [1000, 3000], per_request: perRequest, totals: [], runtimes_made: [0, 0] },
         }),
       ],
       "callgrind --cache-sim=yes --LL=2097152,16,64",
     );
     const table = cacheTable(withCache, summarize(withCache).summaries);
     assert.match(table.join("\n"), /LL misses\/request at 32 connections \(2 MB LL simulated\): callgrind --cache-sim=yes --LL=2097152,16,64/);
-    assert.ok(table.includes("| njs-cookie-cold | 69 | 884 | 3.7 | 661.4k (+0.4%) |"), table.join("\n"));
+    assert.ok(table.includes("| njs-cookie-cold | 69 | 884 | 3.7 | 661.4k (+0.4%) | 0, 0 |"), table.join("\n"));
     assert.ok(!table.some((line) => line.startsWith("| proxy ")), "a scenario without cache runs gets no row");
 
     const without = results([scenario("return200", {}), scenario("proxy", {}), scenario("njs-cookie-cold", {})], null);
