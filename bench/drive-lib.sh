@@ -138,15 +138,47 @@ start_stores() {
     log "the stores do not answer"; return 1
 }
 
+# runtimes_made CALLGRIND_OUT: the calls of JS_NewRuntime it counted (a QuickJS context made: ~18M
+# instructions; a pair whose runs made different numbers has them in its per-request figures). Names
+# are compressed: "(id) name" at an id's first use, "(id)" after.
+runtimes_made() {
+    awk '/^c?fn=\([0-9]+\) JS_NewRuntime$/ { id = substr($1, index($1, "(")) }
+        /^cfn=/ { pending = id != "" && substr($1, 5) == id; next }
+        /^calls=/ { if (pending) { split($1, call, "="); made += call[2] } pending = 0; next }
+        { pending = 0 }
+        END { print made + 0 }' "$1"
+}
+
+# wait_closed PORT: until nginx has closed every client connection it accepted on PORT (none left
+# ESTABLISHED or CLOSE_WAIT there), so the requests on them have ended.
+wait_closed() {
+    local port i
+    port="$(printf ':%04X' "$1")"
+    for i in $(seq 1 600); do
+        awk -v port="$port" 'substr($2, length($2) - 4) == port && ($4 == "01" || $4 == "08") { open = 1 } END { exit !open }' \
+            /proc/net/tcp || return 0
+        sleep 0.1
+    done
+    log "nginx still holds connections on port $1 after 60 s"; return 1
+}
+
 # callgrind_requests OUT DIR PORT COUNT URL [VAR=VALUE...]: the instance in DIR, as one process
 # (DIR/nginx-cg.conf: master_process off, daemon off) under callgrind, serves COUNT requests on one
 # connection; OUT gets the instructions it executed in all (start-up and exit included: the caller
 # subtracts two such runs). With CG_PRELUDE=URL, CG_PRELUDE_COUNT logins there first fill
 # CG_PRELUDE_POOL (a store's sessions live in this process's zone, or must be made by it).
+# Under concurrency (the cache runs of BENCH_CACHE=1): CG_CONNECTIONS (1) connections; CG_WARMUP=N
+# sends N of the same requests over as many connections first, so that both runs of a pair start with
+# the QuickJS contexts they will run on already made (nginx keeps them per location: only the same
+# location's requests make them); CG_CACHE=1 simulates the caches with a 2 MB last level (the VM
+# reports a shared L3 far larger than one core's share) and writes callgrind's event names and totals
+# to OUT.events, and to OUT.runtimes how many QuickJS runtimes the run made (runtimes_made).
 callgrind_requests() {
     local out="$1" dir="$2" port="$3" count="$4" url="$5"; shift 5
-    rm -f "$out" "$out.cg"
-    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out.cg" \
+    local connections="${CG_CONNECTIONS:-1}" cache=()
+    if [[ "${CG_CACHE:-0}" == 1 ]]; then cache=(--cache-sim=yes --LL=2097152,16,64); fi
+    rm -f "$out" "$out.cg" "$out.events"
+    taskset -c 0 valgrind --tool=callgrind "${cache[@]}" --callgrind-out-file="$out.cg" \
         nginx -p "$dir" -c "$dir/nginx-cg.conf" -e "$dir/error.log" 2>"$out.valgrind" &
     local nginx_pid=$! i
     for i in $(seq 1 1200); do
@@ -159,7 +191,13 @@ callgrind_requests() {
         COLLECT_CONNECTIONS=1 collect_cookies "$CG_PRELUDE_POOL" "$dir" "$CG_PRELUDE" "$CG_PRELUDE_COUNT" BENCH_METHOD=POST BENCH_BODY="$CG_PRELUDE_BODY"
         head -n1 "$CG_PRELUDE_POOL" >"${CG_PRELUDE_POOL%-pool.txt}-warm.txt"
     fi
-    limited_wrk "$out.wrk" "$out.wrk.log" 1 "$url" BENCH_LIMIT="$count" "$@"
+    if [[ -n "${CG_WARMUP:-}" ]]; then
+        limited_wrk "$out.warmup" "$out.warmup.log" "$connections" "$url" BENCH_LIMIT="$CG_WARMUP" "$@"
+        # The requests the stopped wrk left in flight still hold their contexts: measured requests
+        # arriving before those end would make contexts of their own.
+        wait_closed "$port"
+    fi
+    limited_wrk "$out.wrk" "$out.wrk.log" "$connections" "$url" BENCH_LIMIT="$count" "$@"
     # Under valgrind a signal can land just before nginx blocks in epoll_wait, which then sleeps on
     # (seen: one QUIT of two lost): ask again until it has gone.
     for i in $(seq 1 600); do
@@ -171,5 +209,9 @@ callgrind_requests() {
     # callgrind's summary line: "summary: N" (older) or "totals: N".
     awk '/^(summary|totals):/ { print $2; exit }' "$out.cg" >"$out"
     [[ -s "$out" ]] || { cat "$out.valgrind" >&2; log "no callgrind totals in $out.cg"; return 1; }
+    if [[ "${CG_CACHE:-0}" == 1 ]]; then
+        awk '/^events:/ { print } /^(summary|totals):/ && !done { print; done = 1 }' "$out.cg" >"$out.events"
+        runtimes_made "$out.cg" >"$out.runtimes"
+    fi
     rm -f "$out.cg"
 }

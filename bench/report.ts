@@ -3,7 +3,8 @@
  * is a ratio to a bare nginx measured in the same run: round by round (the rounds were interleaved),
  * then the median over rounds. With the peer (lua-resty-session) measured in the same rounds, each of
  * our scenarios is also a ratio to the peer doing the same job, round by round. With callgrind runs,
- * instructions per request beside (deterministic, user space only).
+ * instructions per request beside (deterministic, user space only); with the cache runs (BENCH_CACHE),
+ * the last-level misses per request under concurrency in a table of their own.
  */
 
 import { writeFileSync } from "node:fs";
@@ -32,6 +33,68 @@ export interface ScenarioResult {
   runs: Run[];
   /** callgrind: instructions per request, and the two runs' totals it was taken from. */
   instructions?: { per_request: number; requests: number[]; totals: number[] };
+  /** callgrind with the caches simulated, at `connections` connections (BENCH_CACHE). */
+  cache?: CacheResult;
+}
+
+/** What the cache pair measured: per request, and the two runs' totals (callgrind's event names). */
+export interface CacheResult {
+  connections: number;
+  requests: number[];
+  per_request: {
+    instructions: number;
+    /** Last-level data read misses (callgrind's DLmr): the reads that go to memory. */
+    ll_read_misses: number;
+    /** Last-level data write misses (DLmw); they stall far less than reads. */
+    ll_write_misses: number;
+    /** Last-level instruction fetch misses (ILmr). */
+    ll_instruction_misses: number;
+  };
+  totals: Array<{ [event: string]: number }>;
+  /**
+   * QuickJS runtimes (contexts) each run made, its warm-up included: when the two differ, the
+   * per-request figures include the difference's making (~18M instructions each).
+   */
+  runtimes_made: number[];
+}
+
+/**
+ * A callgrind output's "events:" line and its totals ("totals:", or "summary:" from older valgrind),
+ * as event name → count.
+ */
+export function parseCallgrindEvents(text: string): { [event: string]: number } {
+  const events = /^events:(.*)$/m.exec(text);
+  const totals = /^(?:totals|summary):(.*)$/m.exec(text);
+  if (!events || !totals) throw new Error("no callgrind events and totals in: " + text.slice(0, 200));
+  const names = events[1].trim().split(/\s+/);
+  const values = totals[1].trim().split(/\s+/).map(Number);
+  if (names.length !== values.length || values.some((v) => !Number.isFinite(v))) throw new Error("callgrind totals do not match its events: " + text.slice(0, 200));
+  const counts: { [event: string]: number } = {};
+  names.forEach((name, i) => (counts[name] = values[i]));
+  return counts;
+}
+
+/** Per request from two runs of N1 and N2 requests: (run of N2 − run of N1) / (N2 − N1), one decimal for the misses. */
+export function cachePerRequest(connections: number, requests: number[], totals: Array<{ [event: string]: number }>, runtimesMade: number[]): CacheResult {
+  const first = totals[0];
+  const last = totals[totals.length - 1];
+  const span = requests[requests.length - 1] - requests[0];
+  const perRequest = (event: string): number => {
+    if (!(event in first) || !(event in last)) throw new Error(`callgrind did not count ${event} (was the cache simulation on?)`);
+    return (last[event] - first[event]) / span;
+  };
+  return {
+    connections,
+    requests,
+    per_request: {
+      instructions: Math.round(perRequest("Ir")),
+      ll_read_misses: round(perRequest("DLmr"), 1),
+      ll_write_misses: round(perRequest("DLmw"), 1),
+      ll_instruction_misses: round(perRequest("ILmr"), 1),
+    },
+    totals,
+    runtimes_made: runtimesMade,
+  };
 }
 
 export interface RawResults {
@@ -130,6 +193,13 @@ export interface Summary {
   ratio_to_peer: number | null;
   instructions_per_request: number | null;
   instructions_above_proxy: number | null;
+  /** The cache pair (BENCH_CACHE), per request, at its connections; null without it. */
+  ll_read_misses_per_request: number | null;
+  ll_write_misses_per_request: number | null;
+  ll_instruction_misses_per_request: number | null;
+  cache_instructions_per_request: number | null;
+  /** QuickJS runtimes made by the cache pair's two runs. */
+  cache_runtimes_made: number[] | null;
 }
 
 export function summarize(raw: RawResults): { summaries: Summary[]; checks: Array<{ text: string; measured: string; met: boolean }> } {
@@ -158,6 +228,11 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
     ratio_to_peer: peerOf(s) ? round(median(s.runs.map((run, i) => run.rps / (peerOf(s) as ScenarioResult).runs[i].rps))) : null,
     instructions_per_request: s.instructions ? s.instructions.per_request : null,
     instructions_above_proxy: s.instructions && proxyInstructions !== null ? s.instructions.per_request - proxyInstructions : null,
+    ll_read_misses_per_request: s.cache ? s.cache.per_request.ll_read_misses : null,
+    ll_write_misses_per_request: s.cache ? s.cache.per_request.ll_write_misses : null,
+    ll_instruction_misses_per_request: s.cache ? s.cache.per_request.ll_instruction_misses : null,
+    cache_instructions_per_request: s.cache ? s.cache.per_request.instructions : null,
+    cache_runtimes_made: s.cache ? s.cache.runtimes_made : null,
   }));
   const summaryOf: { [id: string]: Summary } = {};
   for (const s of summaries) summaryOf[s.id] = s;
@@ -267,6 +342,7 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
       );
     }
   }
+  lines.push(...cacheTable(raw, summaries));
   if (raw.rss.length) {
     lines.push(``, `| worker RSS (${raw.rss[0].load}) | ${raw.rss[0].after.map((a) => `after ${a.requests}`).join(" | ")} |`);
     lines.push(`|---|${raw.rss[0].after.map(() => "---:").join("|")}|`);
@@ -276,6 +352,46 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
   for (const c of checks) lines.push(`| ${c.text} | ${c.measured} | ${c.met ? "yes" : "**no**"} |`);
   if (raw.log_problems.length) lines.push(``, `Error log lines during the run:`, ``, ...raw.log_problems.map((l) => `    ${l}`));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The cache pair's instructions per request beside the one-connection figure: they should agree (the
+ * same work, only spread over more contexts); a difference says the pair measured something more, such
+ * as contexts made during the runs.
+ */
+export function cacheInstructionsCell(atConnections: number | null, atOne: number | null): string {
+  if (atConnections === null) return "—";
+  if (atOne === null || atOne === 0) return thousands(atConnections);
+  const change = ((atConnections - atOne) / atOne) * 100;
+  return `${thousands(atConnections)} (${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(1)}%)`;
+}
+
+/** A per-request miss count: whole numbers from 10 on, one decimal below. */
+export function missesCell(value: number | null): string {
+  return value === null ? "—" : Math.abs(value) >= 10 ? String(Math.round(value)) : value.toFixed(1);
+}
+
+/** The cache runs' table (BENCH_CACHE): none without them. */
+export function cacheTable(raw: RawResults, summaries: Summary[]): string[] {
+  const measured = summaries.filter((s) => s.ll_read_misses_per_request !== null);
+  if (!measured.length) return [];
+  const connections = raw.scenarios.find((s) => s.cache)?.cache?.connections;
+  const lines = [
+    ``,
+    `LL misses/request at ${connections} connections (2 MB LL simulated): ${raw.settings.cache}. ` +
+      `Under QuickJS each request in flight holds a context of its own, so at ${connections} connections each runs on one last touched ${connections} requests ago; ` +
+      `the instructions should match the one-connection figure (in brackets: the difference), ` +
+      `unless the two runs made different numbers of QuickJS runtimes (~18M instructions each, last column).`,
+    ``,
+    `| scenario | LL read misses/request | LL write misses/request | LL instruction misses/request | instructions/request at ${connections} (against 1) | QuickJS runtimes made (N1 run, N2 run) |`,
+    `|---|---:|---:|---:|---:|---:|`,
+  ];
+  for (const s of measured) {
+    lines.push(
+      `| ${s.label} | ${missesCell(s.ll_read_misses_per_request)} | ${missesCell(s.ll_write_misses_per_request)} | ${missesCell(s.ll_instruction_misses_per_request)} | ${cacheInstructionsCell(s.cache_instructions_per_request, s.instructions_per_request)} | ${(s.cache_runtimes_made || []).join(", ")} |`,
+    );
+  }
+  return lines;
 }
 
 function escapeXml(text: string): string {

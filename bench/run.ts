@@ -30,6 +30,18 @@
  * to measure"): instructions per request = (run of N2 requests − run of N1) / (N2 − N1), one process
  * (master_process off), one connection. BENCH_INSTRUCTIONS_REQUESTS ("200 1200"): N1 and N2.
  *
+ * BENCH_CACHE=1 (with BENCH_INSTRUCTIONS=1): a second pair of callgrind runs per scenario, at
+ * BENCH_CACHE_CONNECTIONS (32) connections with callgrind's cache simulation (a 2 MB last level), each
+ * after a burst of BENCH_CACHE_WARMUP (400) of the scenario's requests over as many connections. Under
+ * QuickJS nginx gives every request running JavaScript a context of its own until the request ends, so
+ * 32 requests in flight pin 32 contexts and each request runs on one last touched 32 requests ago:
+ * what that costs shows in last-level misses, which one connection cannot show. nginx keeps its idle
+ * contexts per location (njs's ngx_js.c: the reuse queue lives in the location's configuration), so
+ * only the scenario's own requests make the contexts it will run on: the burst makes them before the
+ * measured requests, in both runs alike, and the difference of the runs cancels the burst (and the
+ * first cookies of a cold pool it verified). Reported per request with the pair's instructions, which
+ * should match the one-connection figure; BENCH_CACHE_REQUESTS ("1000 3000"): that pair's N1 and N2.
+ *
  * BENCH_NOTE: a line the report prints about the run's conditions (e.g. a machine shared with others).
  */
 
@@ -41,7 +53,7 @@ import { fileURLToPath } from "node:url";
 import { createSessionLibrary } from "../src/core/api";
 import { createMemoryExchange } from "../src/core/memory-exchange";
 import { createNodePlatform } from "../src/platform/node";
-import { writeReport, type RawResults, type ScenarioResult } from "./report";
+import { cachePerRequest, parseCallgrindEvents, writeReport, type CacheResult, type RawResults, type ScenarioResult } from "./report";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(repo, ".cache", "bench");
@@ -60,7 +72,14 @@ const settings = {
   note: process.env.BENCH_NOTE || "",
   instructions: process.env.BENCH_INSTRUCTIONS === "1",
   instructionRequests: (process.env.BENCH_INSTRUCTIONS_REQUESTS || "200 1200").split(/[\s,]+/).filter(Boolean).map(Number),
+  cache: process.env.BENCH_CACHE === "1",
+  cacheConnections: Number(process.env.BENCH_CACHE_CONNECTIONS || 32),
+  cacheRequests: (process.env.BENCH_CACHE_REQUESTS || "1000 3000").split(/[\s,]+/).filter(Boolean).map(Number),
+  cacheWarmup: Number(process.env.BENCH_CACHE_WARMUP || 400),
 };
+
+/** callgrind's cache simulation of the BENCH_CACHE runs: one core's share of a last level, 2 MB, 16-way, 64-byte lines. */
+const CACHE_SIMULATION = "--cache-sim=yes --LL=2097152,16,64";
 
 /** The peer's version, as measured: BENCH_PEER_LIB must hold this release of lua-resty-session. */
 const PEER = "lua-resty-session 4.1.5";
@@ -219,7 +238,7 @@ function emptyAccessInstance(engine: Engine): Instance {
     cpuMask: "01",
     // An (unused) session.json: main() loads ngx_http_js_module for instances that have one.
     session: {},
-    http: `    js_engine ${engine};
+      http: `    js_engine ${engine};
     ${emptyAccess}
 ${upstreamBlock}
     server {
@@ -538,14 +557,31 @@ function wrkEnv(scenario: Scenario, cookies = scenario.cookies, cursor = true): 
   return vars.join(" ");
 }
 
-/** Requests per callgrind run (N1, N2). Login with remember is PBKDF2, ~10M instructions each: a tenth. */
-function instructionRequests(scenario: Scenario): number[] {
+/**
+ * Requests per callgrind run (N1, N2), of the one-connection pair or of the cache pair. Login with
+ * remember is PBKDF2, ~10M instructions each: a tenth.
+ */
+function instructionRequests(scenario: Scenario, counts = settings.instructionRequests): number[] {
   const scale = scenario.job === "login-remember" ? 0.1 : 1;
-  return settings.instructionRequests.map((n) => Math.max(1, Math.round(n * scale)));
+  return counts.map((n) => Math.max(1, Math.round(n * scale)));
 }
 
 function url(instance: Instance, path: string): string {
   return `http://127.0.0.1:${instance.port}${path}`;
+}
+
+/** One callgrind run of a pair (drive-lib.sh callgrind_requests), its output in out/NAME. */
+function callgrindRun(s: Scenario, counts: number[], n: number, name: string, environment: string): string {
+  let prelude = "";
+  let cookies = s.cookies;
+  if (s.inZone) {
+    // The same logins in both runs, so that they cancel out in the difference.
+    const poolFile = join(work, "cg", `${name}-pool.txt`);
+    const logins = s.inZone === "warm" ? 1 : Math.max(...counts);
+    prelude = `CG_PRELUDE=${q(url(s.instance, "/login"))} CG_PRELUDE_COUNT=${logins} CG_PRELUDE_POOL=${q(poolFile)} CG_PRELUDE_BODY=${q(LOGIN_BODY)} `;
+    cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
+  }
+  return `${prelude}${environment}callgrind_requests ${q(join(work, "out", name))} ${q(join(work, s.instance.name))} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies, false)}`;
 }
 
 /** The plan: a straight list of drive-lib.sh calls, run inside the rootfs in one go. */
@@ -617,21 +653,14 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     for (const s of scenarios) {
       const counts = instructionRequests(s);
       lines.push(`log "callgrind: ${s.id} (${counts.join(" and ")} requests)"`);
-      for (const n of counts) {
-        const dir = join(work, s.instance.name);
-        let prelude = "";
-        let cookies = s.cookies;
-        if (s.inZone) {
-          // The same logins in both runs, so that they cancel out in the difference.
-          const poolFile = join(work, "cg", `${s.id}-${n}-pool.txt`);
-          const logins = s.inZone === "warm" ? 1 : Math.max(...counts);
-          prelude = `CG_PRELUDE=${q(url(s.instance, "/login"))} CG_PRELUDE_COUNT=${logins} CG_PRELUDE_POOL=${q(poolFile)} CG_PRELUDE_BODY=${q(LOGIN_BODY)} `;
-          cookies = s.inZone === "warm" ? poolFile.replace("-pool.txt", "-warm.txt") : poolFile;
-        }
-        lines.push(
-          `${prelude}callgrind_requests ${q(join(out, `${s.id}.cg${n}`))} ${q(dir)} ${s.instance.port} ${n} ${q(url(s.instance, s.path))} ${wrkEnv(s, cookies, false)}`,
-        );
-      }
+      for (const n of counts) lines.push(callgrindRun(s, counts, n, `${s.id}.cg${n}`, ""));
+      if (!settings.cache) continue;
+      const cacheCounts = instructionRequests(s, settings.cacheRequests);
+      lines.push(`log "callgrind, caches simulated: ${s.id} (${cacheCounts.join(" and ")} requests over ${settings.cacheConnections} connections)"`);
+      // At least one request per connection, so that the burst makes every context the runs use.
+      const warmup = Math.max(settings.cacheConnections, ...instructionRequests(s, [settings.cacheWarmup]));
+      const concurrency = `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} CG_WARMUP=${warmup} `;
+      for (const n of cacheCounts) lines.push(callgrindRun(s, cacheCounts, n, `${s.id}.cache${n}`, concurrency));
     }
   }
   lines.push(`stop_nginx ${q(join(work, upstream.name))}`);
@@ -650,6 +679,14 @@ function instructionsOf(scenario: Scenario): { per_request: number; requests: nu
   return { per_request: Math.round(perRequest), requests: counts, totals };
 }
 
+/** The cache pair of a scenario (BENCH_CACHE): per request, from the two runs' callgrind totals. */
+function cacheOf(scenario: Scenario): CacheResult {
+  const counts = instructionRequests(scenario, settings.cacheRequests);
+  const totals = counts.map((n) => parseCallgrindEvents(readFileSync(join(work, "out", `${scenario.id}.cache${n}.events`), "utf8")));
+  const runtimesMade = counts.map((n) => Number(readFileSync(join(work, "out", `${scenario.id}.cache${n}.runtimes`), "utf8")));
+  return cachePerRequest(settings.cacheConnections, counts, totals, runtimesMade);
+}
+
 function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
   const out = join(work, "out");
   const results: ScenarioResult[] = scenarios.map((s) => ({
@@ -660,6 +697,7 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
     peer_job: s.peerJob,
     group: s.group,
     instructions: settings.instructions ? instructionsOf(s) : undefined,
+    cache: settings.cache ? cacheOf(s) : undefined,
     runs: Array.from({ length: settings.rounds }, (_, i) => {
       const path = join(out, `${s.id}.${i + 1}.json`);
       const summary = readJson(path);
@@ -707,6 +745,11 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
       instructions: settings.instructions
         ? `callgrind, one process (master_process off), one connection: (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.instructionRequests.join(" and ")} (login with remember: a tenth)`
         : null,
+      cache: settings.cache
+        ? `callgrind ${CACHE_SIMULATION} (a 2 MB last level: one core's share, not the VM's whole L3), one process, ` +
+          `${settings.cacheConnections} connections, each run after a burst of ${settings.cacheWarmup} of the same requests over as many connections ` +
+          `(so that both runs start with their QuickJS contexts made): (run of N2 requests − run of N1) / (N2 − N1), N = ${settings.cacheRequests.join(" and ")} (login with remember: a tenth)`
+        : null,
       worker: "one nginx worker pinned to core 0; wrk -t1 and the upstream nginx on core 1",
     },
     scenarios: results,
@@ -716,6 +759,7 @@ function collect(instances: Instance[], scenarios: Scenario[]): RawResults {
 }
 
 async function mainRun(): Promise<void> {
+  if (settings.cache && !settings.instructions) throw new Error("BENCH_CACHE=1 needs BENCH_INSTRUCTIONS=1 (the cache runs are callgrind runs)");
   // The peer needs lua-nginx-module (with lua-resty-core and cjson) from Debian testing; callgrind, valgrind.
   const packages = ["wrk", ...(settings.peerLib ? ["libnginx-mod-http-lua", "lua-resty-core", "lua-cjson"] : []), ...(settings.instructions ? ["valgrind"] : [])];
   execFileSync("bash", [join(repo, "nginx", "provision.sh"), ...packages], { stdio: "inherit" });
