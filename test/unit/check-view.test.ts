@@ -42,7 +42,7 @@ function keyOf(key: string | undefined): Uint8Array | null {
 /** readLocationKey's key and the cookie attributes it sets, or null. */
 function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
   const into: { cookieAttributes?: string } = {};
-  const key = readLocationKey(sharedDict, locationText, into);
+  const key = readLocationKey(sharedDict("njs_session_cache"), locationText, into);
   return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
 }
 
