@@ -18,8 +18,7 @@
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
 import { createZoneVerifiedCache } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
-import type { LocationView } from "./check-view";
-import { keyedView } from "./keyed-view";
+import { keyedView, LocationView } from "./check-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
 

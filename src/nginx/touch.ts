@@ -14,8 +14,7 @@ import { setResponseCookie } from "../core/cookies";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
-import type { LocationView } from "./check-view";
-import { keyedView } from "./keyed-view";
+import { keyedView, LocationView } from "./check-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
 

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
-import { keyedView } from "../../src/nginx/keyed-view";
+import { keepCheckView, keepLoginView, keyedView, LocationView, readCheckView, readLoginView } from "../../src/nginx/check-view";
+import { createZoneVerifiedCacheReader } from "../../src/core/verified-cache";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -39,11 +39,17 @@ function keyOf(key: string | undefined): Uint8Array | null {
   return key === undefined ? null : new Uint8Array(Buffer.from(key, "base64url"));
 }
 
-/** readLocationKey's key and the cookie attributes it sets, or null. */
+/**
+ * The key entry's key (base64url) and cookie attributes as keyedView sets them, or null: read for a
+ * view that holds only its verified cache's reader (all keyedView reads of it), so that it is read
+ * whether or not the location's view is there.
+ */
 function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
-  const into: { cookieAttributes?: string } = {};
-  const key = readLocationKey(sharedDict("njs_session_cache"), locationText, into);
-  return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
+  const zone = sharedDict("njs_session_cache");
+  assert.ok(zone, "the njs_session_cache zone");
+  const bare = { verifiedCache: createZoneVerifiedCacheReader(zone, "njs_session_cache") } as LocationView;
+  const keyed = keyedView(bare, locationText, sharedDict);
+  return keyed === null ? null : { key: Buffer.from(keyed.ikm).toString("base64url"), cookieAttributes: keyed.cookieAttributes };
 }
 
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
@@ -121,6 +127,17 @@ describe("check view (the warm check's settings)", () => {
     const zone = dicts["njs_session_cache"];
     for (const name of zone.keys()) if (name.startsWith("@check-key/")) zone.delete(name);
     assert.equal(keyedView(view, "location text", sharedDict), null, "no key entry: the full check");
+  });
+
+  it("keyedView: the key entry read from njs_session_cache when the location's verified cache is in another zone", () => {
+    const options: SessionOptions = { secret: "check-view-secret", verified_cache_zone: "sessions" };
+    const { settings, view, dicts, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
+    assert.equal(view.verifiedCache.zone, "sessions", "the view's reader is on the other zone");
+    const keyed = keyedView(view, "location text", sharedDict);
+    assert.ok(keyed, "a keyed view");
+    assert.deepEqual(keyed.ikm, settings.ikm);
+    assert.equal(keyed.cookieAttributes, settings.cookieAttributes);
+    assert.ok(![...dicts["sessions"].keys()].some((name) => name.startsWith("@check-key/")), "the other zone holds no key entry");
   });
 
   it("a location with every less common setting at its default reads back as one with any of them set (the view's `more` item)", () => {
