@@ -18,7 +18,7 @@
  *
  * Beside the view of a cookie or shm location, the location's key entry (same keying) holds the
  * current key (its ikm) and the cookie attributes, for the cold and touch parts (cold.ts, touch.ts,
- * through keyedView): a cookie not verified before is opened with it, and one due for a touch
+ * through keyed-view.ts): a cookie not verified before is opened with it, and one due for a touch
  * touched and re-issued, without the configuration. An entry of its own, not items of the view: the
  * warm check parses the view on every request and never reads them. The zone already holds what the
  * key protects (decrypted payloads: verified-cache.ts), never leaves the node's memory (it must not
@@ -37,7 +37,7 @@ import type { StorageOptions } from "../core/options";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
-import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
+import { encodeBase64Url } from "../core/bytes";
 import { dictTimeout, SharedDict } from "../core/shared-dict";
 import { createZoneVerifiedCacheReader, ZoneReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
@@ -174,7 +174,7 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
 
 /**
  * The location's key entry, where the cold check can open a cookie (cold-check.ts: cookie and shm
- * storage, never a network store); null elsewhere. Read back by keyedView.
+ * storage, never a network store); null elsewhere. Read back by readLocationKey.
  *
  * Text, not JSON: the key, base64url (which never holds ";"), then the cookie attributes, which are
  * never empty and each start with "; " (settings.ts), so the first ";" is where they start. The cold
@@ -267,30 +267,15 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
   return Array.isArray(view) && view.length === length ? view : null;
 }
 
-/** Only the current key: a cookie sealed with a fallback key is the full check's to re-seal. */
-const NO_FALLBACKS: Uint8Array[] = [];
-
 /**
- * The view with its key and cookie attributes as the settings name them: what the njs engine's cold
- * part (cold.ts) and touch part (touch.ts) hand cold-check.ts and touch-check.ts as the location's
- * settings.
+ * The key entry the full check left beside the location's view: its key (the current key's ikm,
+ * base64url), with its cookie attributes (what a touch re-issues the cookie with: touch-check.ts) set
+ * on `view`; null when there is none (then the cold and touch parts answer false, and the full check
+ * runs and leaves it again). Set on the view, not returned in an object of two: the cold and touch
+ * parts read it on every request under the njs engine (keyed-view.ts). `dict` is the
+ * njs_session_cache zone's (the view's reader mostly holds it: keyed-view.ts).
  */
-export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "cookieAttributes">;
-
-/**
- * The view with the key entry the full check left beside it for `locationText` (locationKeyText: the
- * current key, the cookie attributes: what a touch re-issues the cookie with), or null when there is
- * none (a network store's location, or an entry evicted: then the cold and touch parts answer false,
- * and the full check runs and leaves it again). Added to the view itself, not to a copy of its two
- * dozen properties: readCheckView makes the view anew for each request, so no other request sees it.
- * One function, read and decoded here: the cold and touch parts run it on every request under the njs
- * engine, and each function a part declares is paid at its load. The key entry is in the
- * njs_session_cache zone, the view's verified cache's zone unless the location names another: then
- * its reader holds the zone's dict, and the part need not ask ngx.shared for it again.
- */
-export function keyedView(view: LocationView, locationText: string, sharedDict: NonNullable<WarmPlatform["sharedDict"]>): KeyedView | null {
-  const cache = view.verifiedCache;
-  const dict = cache.zone === DEFAULT_VERIFIED_CACHE_ZONE ? cache.dict : sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+export function readLocationKey(dict: SharedDict | undefined, locationText: string, view: { cookieAttributes?: string }): string | null {
   let text: string | number | undefined;
   try {
     text = dict ? dict.get(viewKey(locationText, KEY_PREFIX)) : undefined;
@@ -299,13 +284,8 @@ export function keyedView(view: LocationView, locationText: string, sharedDict: 
   }
   const attributes = typeof text === "string" ? text.indexOf(";") : -1;
   if (attributes <= 0) return null;
-  const ikm = decodeBase64Url((text as string).substring(0, attributes));
-  if (!ikm) return null;
-  const keyed = view as KeyedView;
-  keyed.cookieAttributes = (text as string).substring(attributes);
-  keyed.ikm = ikm;
-  keyed.ikmFallbacks = NO_FALLBACKS;
-  return keyed;
+  view.cookieAttributes = (text as string).substring(attributes);
+  return (text as string).substring(0, attributes);
 }
 
 /** The login view the full login left for this location and worker, or null (then the full login runs). */

@@ -18,7 +18,8 @@
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
 import { createZoneVerifiedCache } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
-import { keyedView, LocationView } from "./check-view";
+import type { LocationView } from "./check-view";
+import { keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
 

@@ -14,7 +14,8 @@ import { setResponseCookie } from "../core/cookies";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
-import { keyedView, LocationView } from "./check-view";
+import type { LocationView } from "./check-view";
+import { keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
 

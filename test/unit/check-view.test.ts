@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import { keepCheckView, keepLoginView, keyedView, LocationView, readCheckView, readLoginView } from "../../src/nginx/check-view";
-import { createZoneVerifiedCacheReader } from "../../src/core/verified-cache";
+import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
+import { keyedView } from "../../src/nginx/keyed-view";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -39,17 +39,11 @@ function keyOf(key: string | undefined): Uint8Array | null {
   return key === undefined ? null : new Uint8Array(Buffer.from(key, "base64url"));
 }
 
-/**
- * The key entry's key (base64url) and cookie attributes as keyedView sets them, or null: read for a
- * view that holds only its verified cache's reader (all keyedView reads of it), so that it is read
- * whether or not the location's view is there.
- */
+/** readLocationKey's key and the cookie attributes it sets, or null. */
 function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
-  const zone = sharedDict("njs_session_cache");
-  assert.ok(zone, "the njs_session_cache zone");
-  const bare = { verifiedCache: createZoneVerifiedCacheReader(zone, "njs_session_cache") } as LocationView;
-  const keyed = keyedView(bare, locationText, sharedDict);
-  return keyed === null ? null : { key: Buffer.from(keyed.ikm).toString("base64url"), cookieAttributes: keyed.cookieAttributes };
+  const into: { cookieAttributes?: string } = {};
+  const key = readLocationKey(sharedDict("njs_session_cache"), locationText, into);
+  return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
 }
 
 function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_data" | "csrf">) {
