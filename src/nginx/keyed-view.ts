@@ -21,9 +21,9 @@ export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "
  * The view with the key entry the full check left beside it for `locationText`, or null when there is
  * none (a network store's location, or an entry evicted: the full check leaves it again). Added to the
  * view itself, not to a copy of its two dozen properties: readCheckView makes the view anew for each
- * request, so no other request sees it. The key entry is in the njs_session_cache zone, the view's
- * verified cache's zone unless the location names another: then its reader holds the zone's dict, and
- * the part need not ask ngx.shared for it again.
+ * request, so no other request sees it. The key entry is in the njs_session_cache zone, which is also
+ * the view's verified cache's zone unless the location names another; when it is, the cache's reader
+ * already holds that zone's dict, and the part need not ask ngx.shared for it again.
  */
 export function keyedView(view: LocationView, locationText: string, sharedDict: NonNullable<WarmPlatform["sharedDict"]>): KeyedView | null {
   const keyed = view as KeyedView;
