@@ -255,8 +255,11 @@ export function createZoneVerifiedCache(dict: SharedDict, zone: string): Verifie
   };
 }
 
-/** The zone reader: its dict a property, read by a method declared once, not a closure per reader. */
-interface ZoneReader extends VerifiedCacheReader {
+/**
+ * The zone reader: its dict a property, read by a method declared once, not a closure per reader. Its
+ * zone and dict are there for the njs engine's cold and touch parts too (check-view.ts, cold.ts).
+ */
+export interface ZoneReader extends VerifiedCacheReader {
   readonly zone: string;
   readonly dict: SharedDict;
 }
@@ -276,7 +279,7 @@ function zoneReaderGet(this: ZoneReader, cookie: string): VerifiedSession | null
  * cache, so that its part is built without the writing code. Made on every warm request there: an
  * object whose method reads its properties costs it less than one capturing a closure.
  */
-export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): VerifiedCacheReader {
+export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): ZoneReader {
   const reader: ZoneReader = { zone: zone, dict: dict, get: zoneReaderGet };
   return reader;
 }

@@ -39,7 +39,7 @@ import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { encodeBase64Url } from "../core/bytes";
 import { dictTimeout, SharedDict } from "../core/shared-dict";
-import { createZoneVerifiedCacheReader, VerifiedCacheReader } from "../core/verified-cache";
+import { createZoneVerifiedCacheReader, ZoneReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
 import type { WarmStores } from "./warm-stores";
 
@@ -60,7 +60,7 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 
 /** What the warm check reads of the settings: the plain ones, and the storage, registry and cache. */
 export type CheckSettings = PlainSettings &
-  Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: VerifiedCacheReader };
+  Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: ZoneReader };
 
 /** The storage item of a redis or memcached location (store_revalidate only). */
 const NETWORK_STORE = "network store";
@@ -272,10 +272,10 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
  * base64url), with its cookie attributes (what a touch re-issues the cookie with: touch-check.ts) set
  * on `view`; null when there is none (then the cold and touch parts answer false, and the full check
  * runs and leaves it again). Set on the view, not returned in an object of two: the cold and touch
- * parts read it on every request under the njs engine (keyed-view.ts).
+ * parts read it on every request under the njs engine (keyed-view.ts). `dict` is the
+ * njs_session_cache zone's (the view's reader mostly holds it: keyed-view.ts).
  */
-export function readLocationKey(sharedDict: NonNullable<WarmPlatform["sharedDict"]>, locationText: string, view: { cookieAttributes?: string }): string | null {
-  const dict = sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+export function readLocationKey(dict: SharedDict | undefined, locationText: string, view: { cookieAttributes?: string }): string | null {
   let text: string | number | undefined;
   try {
     text = dict ? dict.get(viewKey(locationText, KEY_PREFIX)) : undefined;

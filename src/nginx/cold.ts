@@ -19,7 +19,7 @@ import { coldCheck, ColdCheckSettings } from "../core/cold-check";
 import { createZoneVerifiedCache } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
-import { KeyedView, keyedView } from "./keyed-view";
+import { keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
 
@@ -37,8 +37,13 @@ function declined(): boolean {
  */
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, locationText: string, cookie: string, now: number): boolean | Promise<boolean> {
   const keyed = keyedView(view, locationText, njsSharedDict);
-  const settings = keyed ? withWritableCache(keyed) : null;
-  if (!settings) return false;
+  if (!keyed) return false;
+  // The verified cache writable (the warm part only reads it), for the cold check to fill: on the
+  // dict its reader holds, set on the view itself, as keyedView sets the key. (The cast: the view's
+  // reader is replaced by the writer on the line after it.)
+  const reader = keyed.verifiedCache;
+  const settings = keyed as unknown as ColdCheckSettings;
+  settings.verifiedCache = createZoneVerifiedCache(reader.dict, reader.zone);
   const opened = coldCheck(settings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource);
   if (!opened) return false;
   return opened.then(function (known) {
@@ -51,19 +56,6 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, lo
       return false;
     }
   }, declined);
-}
-
-/**
- * The keyed view with its verified cache writable (the warm part only reads it), for the cold check to
- * fill; null when its zone is gone. Set on the view itself, as keyedView sets the key.
- */
-function withWritableCache(view: KeyedView): ColdCheckSettings | null {
-  const zone = view.verifiedCache.zone;
-  const dict = zone ? njsSharedDict(zone) : undefined;
-  if (!zone || !dict) return null;
-  const settings = view as KeyedView & ColdCheckSettings;
-  settings.verifiedCache = createZoneVerifiedCache(dict, zone);
-  return settings;
 }
 
 export interface ColdPart {

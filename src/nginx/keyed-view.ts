@@ -6,6 +6,7 @@
  */
 
 import { decodeBase64Url } from "../core/bytes";
+import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { WarmPlatform } from "../core/platform";
 import type { Settings } from "../core/settings";
 import { LocationView, readLocationKey } from "./check-view";
@@ -20,12 +21,16 @@ export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "
  * The view with the key entry the full check left beside it for `locationText`, or null when there is
  * none (a network store's location, or an entry evicted: the full check leaves it again). Added to the
  * view itself, not to a copy of its two dozen properties: readCheckView makes the view anew for each
- * request, so no other request sees it.
+ * request, so no other request sees it. The key entry is in the njs_session_cache zone, which is also
+ * the view's verified cache's zone unless the location names another; when it is, the cache's reader
+ * already holds that zone's dict, and the part need not ask ngx.shared for it again.
  */
 export function keyedView(view: LocationView, locationText: string, sharedDict: NonNullable<WarmPlatform["sharedDict"]>): KeyedView | null {
   const keyed = view as KeyedView;
+  const cache = view.verifiedCache;
+  const dict = cache.zone === DEFAULT_VERIFIED_CACHE_ZONE ? cache.dict : sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   // Sets keyed.cookieAttributes.
-  const key = readLocationKey(sharedDict, locationText, keyed);
+  const key = readLocationKey(dict, locationText, keyed);
   const ikm = key ? decodeBase64Url(key) : null;
   if (!ikm) return null;
   keyed.ikm = ikm;

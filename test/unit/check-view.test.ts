@@ -42,7 +42,7 @@ function keyOf(key: string | undefined): Uint8Array | null {
 /** readLocationKey's key and the cookie attributes it sets, or null. */
 function locationKey(sharedDict: (zone: string) => MemorySharedDict | undefined, locationText: string): { key: string; cookieAttributes?: string } | null {
   const into: { cookieAttributes?: string } = {};
-  const key = readLocationKey(sharedDict, locationText, into);
+  const key = readLocationKey(sharedDict("njs_session_cache"), locationText, into);
   return key === null ? null : { key, cookieAttributes: into.cookieAttributes };
 }
 
@@ -121,6 +121,17 @@ describe("check view (the warm check's settings)", () => {
     const zone = dicts["njs_session_cache"];
     for (const name of zone.keys()) if (name.startsWith("@check-key/")) zone.delete(name);
     assert.equal(keyedView(view, "location text", sharedDict), null, "no key entry: the full check");
+  });
+
+  it("keyedView: the key entry read from njs_session_cache when the location's verified cache is in another zone", () => {
+    const options: SessionOptions = { secret: "check-view-secret", verified_cache_zone: "sessions" };
+    const { settings, view, dicts, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
+    assert.equal(view.verifiedCache.zone, "sessions", "the view's reader is on the other zone");
+    const keyed = keyedView(view, "location text", sharedDict);
+    assert.ok(keyed, "a keyed view");
+    assert.deepEqual(keyed.ikm, settings.ikm);
+    assert.equal(keyed.cookieAttributes, settings.cookieAttributes);
+    assert.ok(![...dicts["sessions"].keys()].some((name) => name.startsWith("@check-key/")), "the other zone holds no key entry");
   });
 
   it("a location with every less common setting at its default reads back as one with any of them set (the view's `more` item)", () => {
