@@ -244,7 +244,8 @@ for (const engine of ["njs", "qjs"]) {
           name: `${engine}-${storageName}`,
           nginxConf: nginxConf(engine),
           sessionJson: JSON.stringify(sessionJson),
-          ports: [NGINX_PORT, ...(storage.ports || [])],
+          // nginx's stream listeners (the store bridge) too: the next suite starts only once they are free.
+          ports: [NGINX_PORT, BRIDGE_FRONT, BRIDGE_RELAY, ...(storage.ports || [])],
           stores: storage.stores || "",
           env: { NJS_SESSION_INTEROP_SECRET: SECRET },
         });
