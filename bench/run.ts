@@ -8,7 +8,9 @@
  *      memcached on core 1 are the network stores, reached through the store bridge, each in the
  *      default mode (every request asks the store) and in the bounded-staleness mode
  *      (store_revalidate, the "-bounded-" scenarios); memcached also with the check's read through
- *      nginx's memcached_pass (memcached.read_locations, the "-memcached-pass-" scenarios);
+ *      nginx's memcached_pass (memcached.read_locations, the "-memcached-pass-" scenarios); the cold
+ *      cookie check also answered in its handler, without proxy_pass (the "-cookie-cold-handler"
+ *      scenarios: what QuickJS's check costs in a runtime that stays hot);
  *   3. starts every nginx instance at once, each with one worker pinned to core 0; the upstream app
  *      and wrk share core 1;
  *   4. runs each scenario for BENCH_DURATION seconds, BENCH_ROUNDS times, the rounds interleaved so
@@ -184,7 +186,14 @@ const BASE_SESSION = {
 const REDIS_PORT = nextPort++;
 const MEMCACHED_PORT = nextPort++;
 
-type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded";
+/**
+ * "handler": cookie storage, its check also answered by `js_content session.authRequest` at /check
+ * (no proxy_pass): the request ends in the handler, so under QuickJS one runtime serves them all and
+ * stays in the caches, while /app/'s requests hold theirs until the upstream has answered (docs/NOTES.md,
+ * "why QuickJS serves fewer requests than its instruction counts say"). An instance of its own, so that
+ * its cold pool is not one the cookie instance's zone verified a moment ago.
+ */
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded" | "handler";
 
 /**
  * memcached.read_locations (the "memcached-pass" instances): the check's read through nginx's
@@ -295,7 +304,7 @@ ${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zo
         }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
-${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}    }`,
+${pass ? `        location = ${MEMCACHED_READ_LOCATION} { internal; set $memcached_key $arg_k; memcached_pass session_memcached; subrequest_output_buffer_size 1m; }\n` : ""}${kind === "cookie" ? `        ${emptyAccessLocation()}\n` : ""}${kind === "handler" ? "        location = /check { js_content session.authRequest; }\n" : ""}    }`,
   };
 }
 
@@ -309,7 +318,7 @@ const peerLibCopy = join(work, "peer-lib");
  * to the upstream through a variable; login asks the same login backend with a subrequest and turns
  * its verdict header into a new session.
  */
-function peerInstance(kind: "cookie" | "shm" | "refresh" | "redis"): Instance {
+function peerInstance(kind: "cookie" | "shm" | "refresh" | "redis" | "handler"): Instance {
   const port = nextPort++;
   const peer = {
     ...BASE_SESSION,
@@ -365,7 +374,14 @@ ${upstreamBlock}
             proxy_set_header X-Session-Subject $session_subject;
             ${proxy};
         }
-        location = /login { ${login("/_session_login_backend")} }
+${kind === "handler" ? `        location = /check {
+            content_by_lua_block {
+                local session, err, exists = require("resty.session").start()
+                if not exists then return ngx.exit(401) end
+                ngx.header["X-Session-Subject"] = session:get_subject()
+                return ngx.exit(204)
+            }
+        }\n` : ""}        location = /login { ${login("/_session_login_backend")} }
         location = /login-remember { ${login("/_session_login_backend_remember")} }
         location = /_session_login_backend { internal; ${proxy}/check-login; }
         location = /_session_login_backend_remember { internal; ${proxy}/check-login-remember; }
@@ -446,6 +462,8 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
   const instances: Instance[] = [upstream, bare];
   const ok = { status: 200, cookie: "no" } as const;
   const issues = { status: 200, cookie: "yes" } as const;
+  // A check answered in its handler (auth_request's answer, or the peer's ngx.exit(204)).
+  const answered = { status: 204, cookie: "no" } as const;
   const scenarios: Scenario[] = [
     { id: "return200", label: "bare return 200", engine: null, job: "return200", instance: bare, path: "/return200", expect: ok, group: "bare" },
     { id: "proxy", label: "bare proxy", engine: null, job: "proxy", instance: bare, path: "/open/", expect: ok, group: "bare" },
@@ -464,6 +482,8 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
     const list: Scenario[] = [
       { id: `${prefix}-cookie-warm`, label: `${E}: cookie, warm`, engine, job: "cookie-warm", instance: on.cookie, path: "/app/", cookies: file("cookie-warm.txt"), expect: ok, group: "protected" },
       { id: `${prefix}-cookie-cold`, label: `${E}: cookie, cold`, engine, job: "cookie-cold", instance: on.cookie, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
+      // The same check, answered in its handler: what it costs when the runtime stays hot (Kind "handler").
+      { id: `${prefix}-cookie-cold-handler`, label: `${E}: cookie, cold, answered in the handler`, engine, job: "cookie-cold-handler", instance: on.handler, path: "/check", cookies: file("cookie-pool.txt"), expect: answered, group: "protected" },
     ];
     for (const kind of ["shm", "redis", "memcached", "memcached-pass"]) {
       const instance = on[kind];
@@ -506,7 +526,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
 
   for (const engine of settings.engines) {
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded"] as Kind[]) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded", "handler"] as Kind[]) {
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }
@@ -523,7 +543,7 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
     // The peer gets the very cookie files ours get (cookie storage: minted above, by our core; the
     // formats are the same), and its own store pools, made by its own login.
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis"] as const) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "handler"] as const) {
       on[kind] = peerInstance(kind);
       instances.push(on[kind]);
     }
@@ -659,7 +679,7 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
       lines.push(`log "callgrind, caches simulated: ${s.id} (${cacheCounts.join(" and ")} requests over ${settings.cacheConnections} connections)"`);
       // At least one request per connection, so that the burst makes every context the runs use.
       const warmup = Math.max(settings.cacheConnections, ...instructionRequests(s, [settings.cacheWarmup]));
-      const concurrency = `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} CG_WARMUP=${warmup} `;
+      const concurrency = `CG_CACHE=1 CG_CONNECTIONS=${settings.cacheConnections} CG_WARMUP=${warmup} CG_HOLD=${q(join(work, upstream.name))} `;
       for (const n of cacheCounts) lines.push(callgrindRun(s, cacheCounts, n, `${s.id}.cache${n}`, concurrency));
     }
   }
