@@ -162,6 +162,39 @@ wait_closed() {
     log "nginx still holds connections on port $1 after 60 s"; return 1
 }
 
+# held_burst PID PORT CONNECTIONS URL UPSTREAM_DIR [VAR=VALUE...]: CONNECTIONS requests in flight at
+# once in the nginx PID (under valgrind), each holding the QuickJS context it runs on: what they wait
+# for (the upstream instance's worker, redis-server, memcached) is stopped until PID has been idle
+# for two seconds, that is until every request has run its JavaScript and waits. So the location
+# has CONNECTIONS contexts made before anything is measured, and the measured runs, never more than
+# CONNECTIONS in flight, make none: both runs of a pair then hold the same work.
+# A scenario whose requests wait for none of them (a check answered in its handler) gets its
+# CONNECTIONS answers at once and needs no more contexts than its requests overlap by.
+held_burst() {
+    local pid="$1" port="$2" connections="$3" url="$4" upstream="$5"; shift 5
+    local held=() p wrk_pid ticks last="" idle=0 i out
+    out="$(mktemp)"
+    p="$(worker_pid "$upstream")" && held+=("$p")
+    for p in $(pgrep -x redis-server) $(pgrep -x memcached); do held+=("$p"); done
+    [[ ${#held[@]} -gt 0 ]] && kill -STOP "${held[@]}"
+    env BENCH_OUT="$out" BENCH_LIMIT="$connections" "$@" taskset -c 1 wrk -t1 -c"$connections" -d3600s \
+        --timeout 600s -s "$BENCH_DIR/wrk/bench.lua" "$url" >/dev/null 2>&1 &
+    wrk_pid=$!
+    for i in $(seq 1 2400); do
+        sleep 0.5
+        [[ -e "$out.done" ]] && break
+        ticks="$(cpu_ticks "$pid")"
+        if [[ "$ticks" == "$last" ]]; then idle=$((idle + 1)); else idle=0; fi
+        last="$ticks"
+        [[ "$idle" -ge 4 ]] && break
+    done
+    [[ ${#held[@]} -gt 0 ]] && kill -CONT "${held[@]}"
+    kill -INT "$wrk_pid" 2>/dev/null || true
+    wait "$wrk_pid" || true
+    rm -f "$out" "$out.done" "$out.check"
+    wait_closed "$port"
+}
+
 # callgrind_requests OUT DIR PORT COUNT URL [VAR=VALUE...]: the instance in DIR, as one process
 # (DIR/nginx-cg.conf: master_process off, daemon off) under callgrind, serves COUNT requests on one
 # connection; OUT gets the instructions it executed in all (start-up and exit included: the caller
@@ -170,7 +203,8 @@ wait_closed() {
 # Under concurrency (the cache runs of BENCH_CACHE=1): CG_CONNECTIONS (1) connections; CG_WARMUP=N
 # sends N of the same requests over as many connections first, so that both runs of a pair start with
 # the QuickJS contexts they will run on already made (nginx keeps them per location: only the same
-# location's requests make them); CG_CACHE=1 simulates the caches with a 2 MB last level (the VM
+# location's requests make them); CG_HOLD=UPSTREAM_DIR, before that burst, makes exactly
+# CG_CONNECTIONS of them (held_burst); CG_CACHE=1 simulates the caches with a 2 MB last level (the VM
 # reports a shared L3 far larger than one core's share) and writes callgrind's event names and totals
 # to OUT.events, and to OUT.runtimes how many QuickJS runtimes the run made (runtimes_made).
 callgrind_requests() {
@@ -190,6 +224,9 @@ callgrind_requests() {
         # One connection: the logins beyond the count that were in flight are the same in both runs.
         COLLECT_CONNECTIONS=1 collect_cookies "$CG_PRELUDE_POOL" "$dir" "$CG_PRELUDE" "$CG_PRELUDE_COUNT" BENCH_METHOD=POST BENCH_BODY="$CG_PRELUDE_BODY"
         head -n1 "$CG_PRELUDE_POOL" >"${CG_PRELUDE_POOL%-pool.txt}-warm.txt"
+    fi
+    if [[ -n "${CG_HOLD:-}" ]]; then
+        held_burst "$nginx_pid" "$port" "$connections" "$url" "$CG_HOLD" "$@"
     fi
     if [[ -n "${CG_WARMUP:-}" ]]; then
         limited_wrk "$out.warmup" "$out.warmup.log" "$connections" "$url" BENCH_LIMIT="$CG_WARMUP" "$@"
