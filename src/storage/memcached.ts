@@ -27,12 +27,12 @@ import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
 import { configError, errorText } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
-import type { Storage, StoreMetadata } from "../core/storage";
+import { askAnswered, Storage, StoreAsking, StoreMetadata } from "../core/storage";
 import { matchesWhole } from "../core/whole-text";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
-import { answered, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { answered, askValue, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable, VALUE_ASKED, ValueReader, valueReader } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -249,8 +249,11 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
    * Per server, the reader of an `mg <key> v` reply (every session check's read), made once: a
    * closure per read costs QuickJS more than the reading of a short reply.
    */
-  const valueReaders: { [server: string]: (bytes: Uint8Array) => string | null } = {};
-  for (let i = 0; i < servers.length; i++) valueReaders[servers[i]] = repliesReader("memcached " + servers[i], 1, storedValue, singleMetaValue);
+  const valueReaders: { [server: string]: ValueReader } = {};
+  for (let i = 0; i < servers.length; i++) {
+    const store = "memcached " + servers[i];
+    valueReaders[servers[i]] = valueReader(platform, store, servers[i], repliesReader(store, 1, storedValue, singleMetaValue));
+  }
 
   /**
    * For each server with a read location (memcached_pass), what ends its reads, made once: its value
@@ -285,6 +288,19 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
       };
     }
     return out;
+  }
+
+  /** A session record's read (Storage.ask): through the server's read location when it has one, else the bridge. */
+  function ask<T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T> {
+    const sessionName = storageName(naming, name, key);
+    if (readers !== undefined && host !== undefined) {
+      const reader = readers[serverFor(servers, sessionName)];
+      if (reader !== undefined && passableKey(sessionName)) {
+        return askAnswered((platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed), asking);
+      }
+    }
+    const target = serverFor(servers, sessionName);
+    return askValue(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target], asking);
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -353,16 +369,9 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         });
     },
     get: function (name, key, now, host) {
-      const sessionName = storageName(naming, name, key);
-      if (readers !== undefined && host !== undefined) {
-        const reader = readers[serverFor(servers, sessionName)];
-        if (reader !== undefined && passableKey(sessionName)) {
-          return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
-        }
-      }
-      const target = serverFor(servers, sessionName);
-      return exchange(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target]);
+      return ask(name, key, now, host, VALUE_ASKED);
     },
+    ask: ask,
     delete: function (name, key, now, metadata) {
       const sessionName = storageName(naming, name, key);
       return run(sessionName, [encodeMeta("md", sessionName, [])]).then(function (): Promise<void> | void {

@@ -11,9 +11,10 @@
 
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
-import type { Platform, StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
+import type { Platform, StoreConnectionOption, StoreReader, StoreRequest, StoreTls } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
+import { askAnswered, StoreAsking } from "../core/storage";
 import { matchesWhole } from "../core/whole-text";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
@@ -211,11 +212,66 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  * Replies may still say it cannot serve (LOADING, out of memory): only answered() ends an incident.
  */
 export function exchange<T>(platform: Platform, store: string, request: StoreRequest, read: (replies: Uint8Array) => T): Promise<T> {
-  if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request, read, function (e) {
-    throw unavailable(platform, store, at(store, request.target) + errorText(e));
-  });
+  if (!platform.storeExchange) return Promise.reject(noTransport(store));
+  const reader: StoreReader<undefined, T> = {
+    read: read,
+    failed: function (e) {
+      throw unavailable(platform, store, at(store, request.target) + errorText(e));
+    },
+  };
+  return platform.storeExchange(request, reader, undefined);
 }
+
+function noTransport(store: string): Error {
+  return configError(store + " needs a store transport, which this platform lacks");
+}
+
+/** The reader of one server's answers to a value read (Storage.ask), made once per server (valueReader). */
+export interface ValueReader {
+  read<T>(replies: Uint8Array, asking: StoreAsking<T>): T;
+  failed<T>(reason: unknown, asking: StoreAsking<T>): T;
+}
+
+/**
+ * The reader of a value read from one server (a session check's GET or `mg <key> v`): `value` reads
+ * the replies (the value or null; it throws when they say the store cannot serve), and the outcome goes
+ * to the asking's answer in the same step, a failure of the round trip as a store incident (logged
+ * once). Made once per server: the read's own state is the asking.
+ */
+export function valueReader(platform: Platform, store: string, target: string, value: (replies: Uint8Array) => string | null): ValueReader {
+  return {
+    read: function (replies, asking) {
+      let found: string | null;
+      try {
+        found = value(replies);
+      } catch (e) {
+        return asking.answer.failed(asking, e);
+      }
+      return asking.answer.stored(asking, found);
+    },
+    failed: function (reason, asking) {
+      return asking.answer.failed(asking, unavailable(platform, store, at(store, target) + errorText(reason)));
+    },
+  };
+}
+
+/** A value read (Storage.ask) through `reader`, the server's valueReader: resolves to what the asking's answer returns. */
+export function askValue<T>(platform: Platform, store: string, request: StoreRequest, reader: ValueReader, asking: StoreAsking<T>): Promise<T> {
+  if (!platform.storeExchange) return askAnswered(Promise.reject(noTransport(store)), asking);
+  return platform.storeExchange<StoreAsking<T>, T>(request, reader, asking);
+}
+
+/** What Storage.get hands ask: the promise resolves to the value, or rejects with the failure. */
+export const VALUE_ASKED: StoreAsking<string | null | undefined> = {
+  answer: {
+    stored: function (asking, value) {
+      return value;
+    },
+    failed: function (asking, error) {
+      throw error;
+    },
+  },
+};
 
 /**
  * Per store, when this context (a QuickJS context; the njs engine starts each request afresh) last
