@@ -227,8 +227,8 @@ function noTransport(store: string): Error {
 }
 
 /** The reader of one server's answers to a value read (Storage.ask), made once per server (valueReader). */
-export interface ValueReader {
-  read<T>(replies: Uint8Array, asking: StoreAsking<T>): T;
+export interface ValueReader<R = Uint8Array> {
+  read<T>(replies: R, asking: StoreAsking<T>): T;
   failed<T>(reason: unknown, asking: StoreAsking<T>): T;
 }
 
@@ -238,7 +238,7 @@ export interface ValueReader {
  * to the asking's answer in the same step, a failure of the round trip as a store incident (logged
  * once). Made once per server: the read's own state is the asking.
  */
-export function valueReader(platform: Platform, store: string, target: string, value: (replies: Uint8Array) => string | null): ValueReader {
+export function valueReader<R = Uint8Array>(platform: Platform, store: string, target: string, value: (replies: R) => string | null): ValueReader<R> {
   return {
     read: function (replies, asking) {
       let found: string | null;

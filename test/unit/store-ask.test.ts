@@ -5,7 +5,8 @@
  * step of the caller's own; a transport failure, an error reply and a malformed reply go to
  * answer.failed as StoreUnavailable (the incident logged once), and the promise never rejects unless
  * the answer throws. The transport here is a fake with Platform.storeExchange's contract, whose
- * replies the test hands over itself, so that "in the same step" is seen, not assumed.
+ * replies the test hands over itself, so that "in the same step" is seen, not assumed; with
+ * memcached.read_locations, the location's answer is handed on in its own promise step, not one later.
  */
 
 import assert from "node:assert/strict";
@@ -158,6 +159,59 @@ describe("Storage.ask: the outcome in the step the reply arrives", () => {
     const asked = (storage.ask as NonNullable<Storage["ask"]>)("session", SID, NOW, undefined, throwing);
     assert.throws(() => pending[0].deliver("$3\r\nbig\r\n"), /publishing failed/);
     await assert.rejects(asked, /publishing failed/);
+  });
+});
+
+describe("memcached.read_locations: the location's answer handed on in the step it arrives", () => {
+  function nginxLike(answer: () => Promise<{ status: number; value: string | null }>) {
+    const logged: string[] = [];
+    const platform = Object.assign(Object.create(createNodePlatform({})) as Platform, {
+      log: (level: string, message: string) => logged.push(level + " " + message),
+      storeExchange: () => Promise.reject(new Error("no bridge here")),
+      locationGet: () => answer(),
+      // As the njs platform reads a subrequest's reply: 200 the value, 404 none, else an error.
+      locationValue: (reply: unknown) => {
+        const { status, value } = reply as { status: number; value: string | null };
+        if (status === 404) return null;
+        if (status !== 200) throw new Error("memcached_pass location answered " + status);
+        return value;
+      },
+    });
+    const storage = createMemcachedStorage({ port: 11292, read_locations: { "127.0.0.1:11292": "/_mc" } } as StorageOptions, platform);
+    return { storage, logged };
+  }
+
+  it("a value and a miss reach answer.stored in the first promise step after the location answered", async () => {
+    for (const [reply, expected] of [
+      [{ status: 200, value: "big" }, "big"],
+      [{ status: 404, value: null }, null],
+    ] as Array<[{ status: number; value: string | null }, string | null]>) {
+      const { storage } = nginxLike(() => Promise.resolve(reply));
+      const { calls, asking } = recordingAnswer();
+      const asked = (storage.ask as NonNullable<Storage["ask"]>)("session", SID, NOW, { request: "r" }, asking);
+      assert.equal(calls.length, 0);
+      // One job: the location's reaction, queued before this await's.
+      await null;
+      assert.deepEqual(calls, [["stored", expected]], "not a step later");
+      assert.equal(await asked, "stored:" + String(expected));
+    }
+  });
+
+  it("a location that fails (a 502 answer, a refused subrequest) goes to answer.failed as StoreUnavailable, naming the location; one error line", async () => {
+    const outcomes: unknown[] = [];
+    let fail: () => Promise<{ status: number; value: string | null }> = () => Promise.resolve({ status: 502, value: null });
+    const { storage, logged } = nginxLike(() => fail());
+    for (let i = 0; i < 2; i++) {
+      const { calls, asking } = recordingAnswer();
+      outcomes.push(await (storage.ask as NonNullable<Storage["ask"]>)("session", SID, NOW, { request: "r" }, asking));
+      assert.equal(calls[0][0], "failed");
+      assert.ok(isStoreUnavailable(calls[0][1]));
+      fail = () => Promise.reject(new Error("subrequest refused"));
+    }
+    assert.deepEqual(outcomes, ["failed", "failed"]);
+    assert.deepEqual(logged.filter((line) => line.startsWith("error")), [
+      "error [session] memcached 127.0.0.1:11292 unavailable: /_mc: memcached_pass location answered 502 (requests needing it fail closed; logged once until it answers again)",
+    ]);
   });
 });
 
