@@ -32,7 +32,7 @@ import { matchesWhole } from "../core/whole-text";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
-import { answered, askValue, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable, VALUE_ASKED, ValueReader, valueReader } from "./remote";
+import { answered, askValue, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable, valueAsked, ValueReader, valueReader } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -370,7 +370,7 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         });
     },
     get: function (name, key, now, host) {
-      return ask(name, key, now, host, VALUE_ASKED);
+      return ask(name, key, now, host, valueAsked());
     },
     ask: ask,
     delete: function (name, key, now, metadata) {

@@ -12,7 +12,7 @@
 import type { Platform, StoreRequest, StoreTls } from "../core/platform";
 import { encodeCommand, isRespError, parseReplies, RespValue, singleBulkValue } from "./protocol/resp";
 import type { StoreAsking } from "../core/storage";
-import { answered, askValue, at, exchange, unavailable, VALUE_ASKED, valueReader } from "./remote";
+import { answered, askValue, at, exchange, unavailable, valueAsked, valueReader } from "./remote";
 
 export type Command = Array<string | number>;
 
@@ -123,7 +123,7 @@ export function singleRouter(connection: Connection, target: string): RedisRoute
       return pipeline(connection, target, commands, undefined, true);
     },
     get: function (key) {
-      return ask(key, VALUE_ASKED) as Promise<string | null>;
+      return ask(key, valueAsked()) as Promise<string | null>;
     },
     ask: ask,
   };

@@ -232,27 +232,39 @@ export interface ValueReader<R = Uint8Array> {
   failed<T>(reason: unknown, asking: StoreAsking<T>): T;
 }
 
+/** A valueReader's own state: its methods below read it from `this` (no closures per reader). */
+interface ValueReading<R> extends ValueReader<R> {
+  platform: Platform;
+  store: string;
+  target: string;
+  value: (replies: R) => string | null;
+}
+
 /**
  * The reader of a value read from one server (a session check's GET or `mg <key> v`): `value` reads
  * the replies (the value or null; it throws when they say the store cannot serve), and the outcome goes
  * to the asking's answer in the same step, a failure of the round trip as a store incident (logged
- * once). Made once per server: the read's own state is the asking.
+ * once). Made once per server: the read's own state is the asking. One object whose methods are
+ * module functions: under the njs engine every request builds its storages again, and a closure
+ * costs it more than an object's fields.
  */
 export function valueReader<R = Uint8Array>(platform: Platform, store: string, target: string, value: (replies: R) => string | null): ValueReader<R> {
-  return {
-    read: function (replies, asking) {
-      let found: string | null;
-      try {
-        found = value(replies);
-      } catch (e) {
-        return asking.answer.failed(asking, e);
-      }
-      return asking.answer.stored(asking, found);
-    },
-    failed: function (reason, asking) {
-      return asking.answer.failed(asking, unavailable(platform, store, at(store, target) + errorText(reason)));
-    },
-  };
+  const reading: ValueReading<R> = { read: readValue, failed: valueUnavailable, platform: platform, store: store, target: target, value: value };
+  return reading;
+}
+
+function readValue<R, T>(this: ValueReading<R>, replies: R, asking: StoreAsking<T>): T {
+  let found: string | null;
+  try {
+    found = this.value(replies);
+  } catch (e) {
+    return asking.answer.failed(asking, e);
+  }
+  return asking.answer.stored(asking, found);
+}
+
+function valueUnavailable<R, T>(this: ValueReading<R>, reason: unknown, asking: StoreAsking<T>): T {
+  return asking.answer.failed(asking, unavailable(this.platform, this.store, at(this.store, this.target) + errorText(reason)));
 }
 
 /** A value read (Storage.ask) through `reader`, the server's valueReader: resolves to what the asking's answer returns. */
@@ -261,17 +273,22 @@ export function askValue<T>(platform: Platform, store: string, request: StoreReq
   return platform.storeExchange<StoreAsking<T>, T>(request, reader, asking);
 }
 
-/** What Storage.get hands ask: the promise resolves to the value, or rejects with the failure. */
-export const VALUE_ASKED: StoreAsking<string | null | undefined> = {
-  answer: {
-    stored: function (asking, value) {
-      return value;
-    },
-    failed: function (asking, error) {
-      throw error;
-    },
-  },
-};
+/** What Storage.get hands ask (valueAsked): the promise resolves to the value, or rejects with the failure. */
+let valueAskedOnce: StoreAsking<string | null | undefined> | undefined;
+
+/** Made on the first get, not by the module's top level, which the njs engine runs for every request. */
+export function valueAsked(): StoreAsking<string | null | undefined> {
+  if (!valueAskedOnce) valueAskedOnce = { answer: { stored: storedAsIs, failed: failureThrown } };
+  return valueAskedOnce;
+}
+
+function storedAsIs(asking: unknown, value: string | null | undefined): string | null | undefined {
+  return value;
+}
+
+function failureThrown(asking: unknown, error: unknown): never {
+  throw error;
+}
 
 /**
  * Per store, when this context (a QuickJS context; the njs engine starts each request afresh) last
