@@ -57,42 +57,38 @@ export function encodeMeta(command: string, key: string, flags: Array<string>, d
 
 /** Where the reply at `start` ends (exclusive), INCOMPLETE, or MALFORMED. */
 export function metaReplyEnd(bytes: Uint8Array, start: number, end: number): number {
-  if (bytes[start] === 0x56 && bytes[start + 1] === 0x41 && bytes[start + 2] === 0x20) return valueReplyEnd(bytes, start, end);
+  // A value without flags ("VA <size>\r\n", what `mg <key> v` answers): its size's digits read as
+  // what ends them is looked for, as singleMetaValue reads them; anything else is framed below.
+  if (bytes[start] === 0x56 && bytes[start + 1] === 0x41 && bytes[start + 2] === 0x20) {
+    let size = 0;
+    let at = start + 3;
+    const digitsEnd = Math.min(end, at + MAX_SIZE_DIGITS);
+    for (; at < digitsEnd; at++) {
+      const digit = bytes[at] - 0x30;
+      if (digit < 0 || digit > 9) break;
+      size = size * 10 + digit;
+    }
+    if (at > start + 3 && bytes[at] === CR && bytes[at + 1] === LF) {
+      const dataEnd = at + 2 + size;
+      if (dataEnd + 2 > end) return INCOMPLETE;
+      return bytes[dataEnd] === CR && bytes[dataEnd + 1] === LF ? dataEnd + 2 : MALFORMED;
+    }
+  }
   const lineEnd = findLineEnd(bytes, start, end);
   if (lineEnd < 0) return lineEnd;
   if (lineEnd - start < 2) return MALFORMED;
-  return lineEnd + 2;
-}
-
-/**
- * Where the value reply ("VA <size> [<flags>]\r\n<data>\r\n") at `start` ends, INCOMPLETE, or
- * MALFORMED; its "VA " already seen by the caller. The one reading of a value's size, for the bridge's
- * framing and for the check's read alike (singleMetaValue).
- */
-function valueReplyEnd(bytes: Uint8Array, start: number, end: number): number {
-  // Without flags ("VA <size>\r\n", what `mg <key> v` answers): the size's digits read as what ends
-  // them is looked for: each byte looked at costs QuickJS about a call. Anything else: below.
-  let size = 0;
-  let at = start + 3;
-  const digitsEnd = Math.min(end, at + MAX_SIZE_DIGITS);
-  for (; at < digitsEnd; at++) {
-    const digit = bytes[at] - 0x30;
-    if (digit < 0 || digit > 9) break;
-    size = size * 10 + digit;
-  }
-  let lineEnd = at;
-  if (at === start + 3 || bytes[at] !== CR || bytes[at + 1] !== LF) {
-    lineEnd = findLineEnd(bytes, start, end);
-    if (lineEnd < 0) return lineEnd;
+  // "VA <size> ...": the data block and its CRLF follow.
+  if (bytes[start] === 0x56 && bytes[start + 1] === 0x41 && bytes[start + 2] === 0x20) {
     let sizeEnd = start + 3;
     while (sizeEnd < lineEnd && bytes[sizeEnd] !== 0x20) sizeEnd++;
-    const read = readInteger(bytes, start + 3, sizeEnd);
-    if (read === null || read < 0) return MALFORMED;
-    size = read;
+    const size = readInteger(bytes, start + 3, sizeEnd);
+    if (size === null || size < 0) return MALFORMED;
+    const dataEnd = lineEnd + 2 + size;
+    if (dataEnd + 2 > end) return INCOMPLETE;
+    if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return MALFORMED;
+    return dataEnd + 2;
   }
-  const dataEnd = lineEnd + 2 + size;
-  if (dataEnd + 2 > end) return INCOMPLETE;
-  return bytes[dataEnd] === CR && bytes[dataEnd + 1] === LF ? dataEnd + 2 : MALFORMED;
+  return lineEnd + 2;
 }
 
 /** Where `count` consecutive replies starting at `start` end, or INCOMPLETE / MALFORMED. */
@@ -189,10 +185,29 @@ export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
   const length = bytes.length;
   if (length === 4 && bytes[0] === 0x45 && bytes[1] === 0x4e && bytes[2] === CR && bytes[3] === LF) return null;
   if (length < 7 || bytes[0] !== 0x56 || bytes[1] !== 0x41 || bytes[2] !== 0x20) return undefined;
-  // Framed as the bridge frames it; the data then runs from the head line's CRLF (its first CR: a bare
-  // one is malformed) to the closing CRLF.
-  if (valueReplyEnd(bytes, 0, length) !== length) return undefined;
-  return lineText(bytes, bytes.indexOf(CR, 3) + 2, length - 2);
+  // The size's digits read as what ends them is looked for: each byte looked at costs QuickJS about a
+  // call, and `mg <key> v` answers "VA <size>" with no flags, so the line usually ends right there.
+  // metaReplyEnd reads them alike; one helper for both costs a call more on each side and a search for
+  // the data's start here (docs/NOTES.md, branch store10).
+  let size = 0;
+  let at = 3;
+  for (; at < length && at < 3 + MAX_SIZE_DIGITS; at++) {
+    const digit = bytes[at] - 0x30;
+    if (digit < 0 || digit > 9) break;
+    size = size * 10 + digit;
+  }
+  if (at === 3) return undefined;
+  let lineEnd = at;
+  if (bytes[at] === 0x20) {
+    // Flags follow: the line's end found as parseMetaReplies finds it (its bound counted from the line's start).
+    lineEnd = findLineEnd(bytes, 3, length);
+    if (lineEnd < 0) return undefined;
+  } else if (bytes[at] !== CR || bytes[at + 1] !== LF) {
+    return undefined;
+  }
+  const dataEnd = lineEnd + 2 + size;
+  if (dataEnd + 2 !== length || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) return undefined;
+  return lineText(bytes, lineEnd + 2, dataEnd);
 }
 
 /** Exactly `count` replies, the whole of `bytes`: anything else is a protocol error. */
