@@ -16,9 +16,10 @@
  * are read in the same round trip as the record (Registry.readChecked), and fastCheck judges against
  * that answer: a revocation made through any node holds on the next request here.
  *
- * The calls, so that the caller continues in one promise step: storeCheckable() finds the verified
- * entry once; answerWithinBound() judges it without asking (store_revalidate); else askStore() reads
- * and storeVerdict() judges. The judging is fast-check.ts's checkVerified, handed the store's answer.
+ * The calls, so that the caller continues in the step the store's reply arrives: storeCheckable()
+ * finds the verified entry once; answerWithinBound() judges it without asking (store_revalidate); else
+ * askStore() reads, handing the outcome to the question's answer (Storage.ask), which judges with
+ * storeVerdict(). The judging is fast-check.ts's checkVerified, handed the store's answer.
  */
 
 import { lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
@@ -29,7 +30,7 @@ import type { Platform } from "./platform";
 import { askedWithin, markAsked } from "./store-revalidation";
 import { entryIndex } from "./session";
 import type { BindSource } from "./session";
-import type { Storage } from "./storage";
+import { askAnswered, Storage, StoreAsking } from "./storage";
 import type { VerifiedSession } from "./verified-cache";
 
 /** What storeCheckable and answerWithinBound read of the settings (the njs engine's warm view has it). */
@@ -46,11 +47,13 @@ function subjectOf(entry: VerifiedSession, audience: string): string | undefined
   return i < 0 ? undefined : entries[i][2];
 }
 
-/** The store read of a session fastCheck could pass, under way. */
-export interface StoreQuestion {
+/**
+ * The store read of a session fastCheck could pass: what askStore asks about, and where the outcome
+ * goes (`answer`, with whatever the asker keeps on the question for it).
+ */
+export interface StoreQuestion<T> extends StoreAsking<T> {
   cookie: string;
   entry: VerifiedSession;
-  stored: Promise<string | null | undefined>;
   /** With the registry in the store, once the store answered: whether the session is revoked. */
   revoked?: boolean;
 }
@@ -94,29 +97,36 @@ export function answerWithinBound<R>(
 }
 
 /**
- * Asks the store for the record of a session storeCheckable() found; `host` is the request's handle
- * for a storage that reads through it (Storage.get).
+ * Asks the store for the record of the session of a question (its entry, storeCheckable()'s); the
+ * outcome goes to the question's answer, in the step the store's reply arrives where the storage can
+ * (Storage.ask). Resolves to what the answer returns. `host` is the request's handle for a storage
+ * that reads through it.
  */
-export function askStore(entry: VerifiedSession, settings: Settings, platform: Platform, cookie: string, now: number, host?: unknown): StoreQuestion {
+export function askStore<T>(question: StoreQuestion<T>, settings: Settings, platform: Platform, now: number, host?: unknown): Promise<T> {
+  const entry = question.entry;
   const key = storageKeyOf(settings, platform, entry.sid, entry);
   const registry = settings.registry;
   if (registry && registry.readChecked) {
     const subject = subjectOf(entry, settings.audience);
     if (subject !== undefined) {
-      const question: StoreQuestion = { cookie: cookie, entry: entry, stored: Promise.resolve(null) };
-      question.stored = registry.readChecked(settings.cookieName, key, settings.audience, subject, entry.creationTime, now).then(function (checked) {
-        question.revoked = checked.revoked;
-        return checked.stored;
-      });
-      return question;
+      return registry.readChecked(settings.cookieName, key, settings.audience, subject, entry.creationTime, now).then(
+        function (checked) {
+          question.revoked = checked.revoked;
+          return question.answer.stored(question, checked.stored);
+        },
+        function (e) {
+          return question.answer.failed(question, e);
+        },
+      );
     }
   }
-  return { cookie: cookie, entry: entry, stored: Promise.resolve((settings.storage as Storage).get(settings.cookieName, key, now, host)) };
+  const storage = settings.storage as Storage;
+  return storage.ask ? storage.ask(settings.cookieName, key, now, host, question) : askAnswered(storage.get(settings.cookieName, key, now, host), question);
 }
 
 /** fastCheck's verdict on the session asked about, against the record the store answered. */
-export function storeVerdict<R>(
-  question: StoreQuestion,
+export function storeVerdict<R, T>(
+  question: StoreQuestion<T>,
   stored: string | null | undefined,
   settings: Settings,
   platform: Platform,

@@ -75,13 +75,14 @@ export interface Platform {
   files?: FileSystem;
   /**
    * One round trip to a network store (Redis/Valkey, memcached): sends the commands, and resolves to
-   * what `read` makes of the raw bytes of exactly their replies, read in the step they arrive (a step
-   * of the caller's own would cost QuickJS another promise job on every store read). When the store
-   * cannot answer, `failed` is handed the reason and throws the error the promise rejects with; what
-   * `read` throws is rejected with as it is. In nginx this goes through the store bridge (src/bridge);
-   * absent where no transport exists.
+   * what `reader.read` makes of the raw bytes of exactly their replies, read in the step they arrive (a
+   * step of the caller's own would cost QuickJS another promise job on every store read). When the
+   * store cannot answer, `reader.failed` is handed the reason: the promise resolves to what it returns
+   * or rejects with what it throws; what `read` throws is rejected with as it is. `asking` is handed to
+   * both as it is. In nginx this goes through the store bridge (src/bridge); absent where no transport
+   * exists.
    */
-  storeExchange?<T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never): Promise<T>;
+  storeExchange?<A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A): Promise<T>;
   /**
    * The connection options of the network storages that this platform's store transport honours
    * itself. Node's transport makes its own connections, so it takes TLS and unix sockets; in nginx the
@@ -105,6 +106,18 @@ export interface Platform {
    * verified cache is only worth filling where it is true.
    */
   keepsModuleState?: boolean;
+}
+
+/**
+ * What a store round trip's outcome is handed to (Platform.storeExchange), in the step it arrives: one
+ * object for every round trip of a kind, each round trip's own state handed beside it (`asking`), as a
+ * closure per round trip costs QuickJS more than the reading of a short reply.
+ */
+export interface StoreReader<A, T> {
+  /** What the raw bytes of exactly the replies make. */
+  read(replies: Uint8Array, asking: A): T;
+  /** Why the store could not answer (unreachable, timed out, the bridge's error answer). */
+  failed(reason: unknown, asking: A): T;
 }
 
 /**

@@ -49,6 +49,13 @@ export interface Storage {
    * (memcached.read_locations); without it, the storage's own transport.
    */
   get(name: string, key: string, now: number, host?: unknown): MaybePromise<string | null | undefined>;
+  /**
+   * get, its outcome handed to `asking.answer` in the step the store's reply arrives rather than in a
+   * promise step of the caller's own (that step costs QuickJS about what the reading of the reply
+   * does); resolves to what the answer returns. Every failure goes to answer.failed, so the promise
+   * rejects only when the answer itself throws. A storage without it is read by get (askAnswered).
+   */
+  ask?<T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T>;
   delete(name: string, key: string, now: number, metadata?: StoreMetadata): MaybePromise<void>;
   /** Sessions of a subject in an audience (only with store_metadata). */
   readMetadata?(name: string, audience: string, subject: string, now: number): MaybePromise<unknown>;
@@ -59,4 +66,32 @@ export interface Storage {
    * sessions under cookie `name` with remember cookie `rememberName`: then every node shares them.
    */
   registryStore?(name: string, rememberName: string): RegistryStore;
+}
+
+/**
+ * Where the outcome of a store read (Storage.ask) goes: one object for every read of a kind; each read's
+ * own state is the asking it is handed with.
+ */
+export interface StoreAnswer<T> {
+  /** The stored value, or null/undefined when there is none. */
+  stored(asking: StoreAsking<T>, value: string | null | undefined): T;
+  /** The read failed: a StoreUnavailable error when the store could not answer. */
+  failed(asking: StoreAsking<T>, error: unknown): T;
+}
+
+/** One store read under way: where its outcome goes, and whatever its asker keeps with it. */
+export interface StoreAsking<T> {
+  readonly answer: StoreAnswer<T>;
+}
+
+/** `value`'s outcome handed to `asking.answer`, in a promise step of its own (a storage without ask). */
+export function askAnswered<T>(value: MaybePromise<string | null | undefined>, asking: StoreAsking<T>): Promise<T> {
+  return Promise.resolve(value).then(
+    function (stored) {
+      return asking.answer.stored(asking, stored);
+    },
+    function (e) {
+      return asking.answer.failed(asking, e);
+    },
+  );
 }

@@ -21,6 +21,7 @@ import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
+import type { StoreAnswer } from "../core/storage";
 import { cookieTail, setResponseCookie, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource } from "../platform/njs";
@@ -35,6 +36,15 @@ export { MAX_FORWARDED_COOKIES } from "./publication";
 
 /** A fast check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
+
+/** A check waiting for the store's answer: the question, and what the check needs to go on (storeAnswer). */
+interface PendingStoreCheck extends StoreQuestion<MaybePromise<void>> {
+  r: NginxHTTPRequest;
+  mode: CheckMode;
+  settings: Settings;
+  context: RequestContext;
+  now: number;
+}
 
 export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   const platform = env.platform;
@@ -54,6 +64,30 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       timing: session.meta as CookieMeta,
     };
   }
+
+  /**
+   * Where the store's answer to a check goes (askStore), one object for every check: the store-backed
+   * fast check's finding published, or the full path when it found nothing it could pass; a store that
+   * could not answer fails the check. Nothing escapes either: the promise they resolve has no handler.
+   * Declared before check(), which reads it: the njs engine refuses a closure's read of a const declared
+   * after the closure ("cannot access variable before initialization").
+   */
+  const storeAnswer: StoreAnswer<MaybePromise<void>> = {
+    stored: function (asking, stored) {
+      const pending = asking as PendingStoreCheck;
+      let found: KnownSession | null;
+      try {
+        found = storeVerdict(pending, stored, pending.settings, platform, pending.now, pending.r, njsBindSource);
+      } catch (e) {
+        return failCheck(pending.r, pending.mode, e);
+      }
+      return publishFound(pending.r, pending.mode, found, pending.settings, pending.context, pending.now);
+    },
+    failed: function (asking, e) {
+      const pending = asking as PendingStoreCheck;
+      failCheck(pending.r, pending.mode, e);
+    },
+  };
 
   /**
    * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
@@ -99,16 +133,11 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         // store_revalidate: what the store said about this session within the bound (store-revalidation.ts).
         const recent = settings.storeRevalidate > 0 ? answerWithinBound(asked, settings, platform, cookie as string, now, r, njsBindSource) : null;
         if (recent) return publishKnown(r, mode, recent, settings, context, now);
-        const question = askStore(asked, settings, platform, cookie as string, now, r);
-        // One promise step (each costs the interpreter more than publishing).
-        return question.stored.then(
-          function (stored) {
-            return afterStoreRead(r, mode, question, stored, settings, context, now);
-          },
-          function (e) {
-            failCheck(r, mode, e);
-          },
-        );
+        // The check goes on in the step the store's reply arrives (storeAnswer): a promise step of its
+        // own, and the closures to reach it, cost the interpreter more than publishing.
+        const pending: PendingStoreCheck = { answer: storeAnswer, cookie: cookie as string, entry: asked, r: r, mode: mode, settings: settings, context: context, now: now };
+        // (Resolved with what publishing returns, a promise included: a promise then takes its value.)
+        return askStore(pending, settings, platform, now, r) as Promise<void>;
       }
       // A cookie not verified before: opened without a Session when it can be, then the same fast check.
       const opened = coldCheck(settings, platform, cookie || undefined, now, r, njsBindSource);
@@ -132,25 +161,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   function failCheck(r: NginxHTTPRequest, mode: CheckMode, error: unknown): void {
     if (mode === CheckMode.AuthRequest && isStoreUnavailable(error)) answerOutageToAuthRequest(r, env.storeUnavailableStatus(r));
     else failClosed(r, error);
-  }
-
-  /** The store-backed fast check's finding published, or the full path when it found nothing it could pass. */
-  function afterStoreRead(
-    r: NginxHTTPRequest,
-    mode: CheckMode,
-    question: StoreQuestion,
-    stored: string | null | undefined,
-    settings: Settings,
-    context: RequestContext,
-    now: number,
-  ): MaybePromise<void> {
-    let found: KnownSession | null;
-    try {
-      found = storeVerdict(question, stored, settings, platform, now, r, njsBindSource);
-    } catch (e) {
-      return failCheck(r, mode, e);
-    }
-    return publishFound(r, mode, found, settings, context, now);
   }
 
   /** After the store read or the cold check: what they found published, or else the full path. */

@@ -10,7 +10,7 @@
 import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreRequest, WarmPlatform } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreReader, StoreRequest, WarmPlatform } from "../core/platform";
 import { errorCode } from "../core/errors";
 import type { SealingPlatform } from "../core/cookie-sealing";
 import type { BindSource } from "../core/session";
@@ -250,7 +250,7 @@ const NOT_THE_BRIDGE = /invalid http|connect failed|prematurely closed/;
  * connections. With `bridge` (njs without js_fetch_proxy) the URL is the bridge's and Host names the
  * store; the bridge then closes each connection after its reply.
  */
-async function fetchFromStore<T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never): Promise<T> {
+async function fetchFromStore<A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A): Promise<T> {
   const query = "/" + request.protocol + "?n=" + request.commands + "&p=" + request.prelude + "&t=" + request.timeout;
   const init: { method: string; body: string; headers?: { [name: string]: string } } = { method: "POST", body: request.payload };
   let url = "http://" + request.target + query;
@@ -264,16 +264,16 @@ async function fetchFromStore<T>(request: StoreRequest, read: (replies: Uint8Arr
   try {
     reply = await ngx.fetch(url, init as unknown as NgxFetchOptions);
   } catch (e) {
-    return failed(bridgeUnreachable(e));
+    return reader.failed(bridgeUnreachable(e), asking);
   }
   let replies: ArrayBuffer;
   try {
     if (reply.status !== 200) await bridgeRefused(reply);
     replies = await reply.arrayBuffer();
   } catch (e) {
-    return failed(e);
+    return reader.failed(e, asking);
   }
-  return read(new Uint8Array(replies));
+  return reader.read(new Uint8Array(replies), asking);
 }
 
 /** Any status but 200 is the bridge's error answer, its body the reason: rejects with it. */

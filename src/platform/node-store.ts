@@ -61,10 +61,17 @@ export interface NodeStoreTransport {
   close(): void;
 }
 
-/** Platform.storeExchange over this transport: its replies read, its failures handed to `failed`. */
+/** Platform.storeExchange over this transport: its replies read, its failures handed to the reader's `failed`. */
 export function storeExchangeOf(transport: NodeStoreTransport): NonNullable<Platform["storeExchange"]> {
-  return function (request, read, failed) {
-    return transport.exchange(request).then(read, failed);
+  return function (request, reader, asking) {
+    return transport.exchange(request).then(
+      function (replies) {
+        return reader.read(replies, asking);
+      },
+      function (e) {
+        return reader.failed(e, asking);
+      },
+    );
   };
 }
 

@@ -27,12 +27,12 @@ import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
 import { configError, errorText } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
-import type { Storage, StoreMetadata } from "../core/storage";
+import type { Storage, StoreAsking, StoreMetadata } from "../core/storage";
 import { matchesWhole } from "../core/whole-text";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
-import { answered, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable } from "./remote";
+import { answered, askValue, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable, valueAsked, ValueReader, valueReader } from "./remote";
 
 const DEFAULT_PORT = 11211;
 /** lua-resty-session compacts a subject's metadata on one save in ten. */
@@ -110,11 +110,10 @@ export function latestMetadata(list: string, now: number): { [key: string]: numb
 type LocationGet = NonNullable<Platform["locationGet"]>;
 type LocationValue = NonNullable<Platform["locationValue"]>;
 
-/** A server's read location, with the handlers of its reads' outcomes (made once per server). */
+/** A server's read location, with the reader of its answers (made once per server). */
 interface LocationReader {
   location: string;
-  answered(answer: unknown): string | null;
-  failed(e: unknown): never;
+  answers: ValueReader<unknown>;
 }
 
 /** A location path as nginx.conf names it: no arguments, spaces or escapes. */
@@ -249,8 +248,11 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
    * Per server, the reader of an `mg <key> v` reply (every session check's read), made once: a
    * closure per read costs QuickJS more than the reading of a short reply.
    */
-  const valueReaders: { [server: string]: (bytes: Uint8Array) => string | null } = {};
-  for (let i = 0; i < servers.length; i++) valueReaders[servers[i]] = repliesReader("memcached " + servers[i], 1, storedValue, singleMetaValue);
+  const valueReaders: { [server: string]: ValueReader } = {};
+  for (let i = 0; i < servers.length; i++) {
+    const store = "memcached " + servers[i];
+    valueReaders[servers[i]] = valueReader(platform, store, servers[i], repliesReader(store, 1, storedValue, singleMetaValue));
+  }
 
   /**
    * For each server with a read location (memcached_pass), what ends its reads, made once: its value
@@ -265,26 +267,41 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
     for (let i = 0; i < named.length; i++) {
       const store = "memcached " + named[i];
       const location = locations[named[i]];
-      const failed = function (e: unknown): never {
-        throw unavailable(platform, store, location + ": " + errorText(e));
+      const value = function (answer: unknown): string | null {
+        let found: string | null;
+        try {
+          found = valueOf(answer);
+        } catch (e) {
+          throw unavailable(platform, store, location + ": " + errorText(e));
+        }
+        answered(platform, store);
+        return found;
       };
-      out[named[i]] = {
-        location: location,
-        // The answer read in this step, not in one of the platform's own (a promise step costs more).
-        answered: function (answer) {
-          let value: string | null;
-          try {
-            value = valueOf(answer);
-          } catch (e) {
-            return failed(e);
-          }
-          answered(platform, store);
-          return value;
-        },
-        failed: failed,
-      };
+      // The store's name does not end with the location: its failures read "<location>: <reason>".
+      out[named[i]] = { location: location, answers: valueReader(platform, store, location, value) };
     }
     return out;
+  }
+
+  /** A session record's read (Storage.ask): through the server's read location when it has one, else the bridge. */
+  function ask<T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T> {
+    const sessionName = storageName(naming, name, key);
+    if (readers !== undefined && host !== undefined) {
+      const reader = readers[serverFor(servers, sessionName)];
+      if (reader !== undefined && passableKey(sessionName)) {
+        // The answer read and handed on in one step (two closures a read cost less than a second step).
+        return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(
+          function (answer) {
+            return reader.answers.read(answer, asking);
+          },
+          function (e) {
+            return reader.answers.failed(e, asking);
+          },
+        );
+      }
+    }
+    const target = serverFor(servers, sessionName);
+    return askValue(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target], asking);
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -353,16 +370,9 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         });
     },
     get: function (name, key, now, host) {
-      const sessionName = storageName(naming, name, key);
-      if (readers !== undefined && host !== undefined) {
-        const reader = readers[serverFor(servers, sessionName)];
-        if (reader !== undefined && passableKey(sessionName)) {
-          return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(reader.answered, reader.failed);
-        }
-      }
-      const target = serverFor(servers, sessionName);
-      return exchange(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target]);
+      return ask(name, key, now, host, valueAsked());
     },
+    ask: ask,
     delete: function (name, key, now, metadata) {
       const sessionName = storageName(naming, name, key);
       return run(sessionName, [encodeMeta("md", sessionName, [])]).then(function (): Promise<void> | void {

@@ -11,7 +11,8 @@
 
 import type { Platform, StoreRequest, StoreTls } from "../core/platform";
 import { encodeCommand, isRespError, parseReplies, RespValue, singleBulkValue } from "./protocol/resp";
-import { answered, at, exchange, unavailable } from "./remote";
+import type { StoreAsking } from "../core/storage";
+import { answered, askValue, at, exchange, unavailable, valueAsked, valueReader } from "./remote";
 
 export type Command = Array<string | number>;
 
@@ -19,6 +20,8 @@ export interface RedisRouter {
   run(commands: Command[]): Promise<RespValue[]>;
   /** GET key: the value, or null. */
   get(key: string): Promise<string | null>;
+  /** GET key, its outcome handed to the asking's answer in the reply's step (Storage.ask); without it, get's. */
+  ask?<T>(key: string, asking: StoreAsking<T>): Promise<T>;
 }
 
 /** How to reach any server of the deployment: timeouts, the bridge in direct mode, the prelude. */
@@ -54,12 +57,8 @@ export function pipeline(connection: Connection, target: string, commands: Comma
 /** What checked() names a GET's error reply by (its first word). */
 const GET_COMMAND: Command[] = [["GET"]];
 
-/**
- * The reader of a GET's reply on one server: the value, or null; checked, in the exchange's step
- * (every session check's read). Made once per server: a closure per read costs QuickJS more than the
- * reading of a short reply.
- */
-function getReader(connection: Connection, target: string): (bytes: Uint8Array) => string | null {
+/** A GET's reply on one server read: the value, or null; checked (every session check's read). */
+function getValue(connection: Connection, target: string): (bytes: Uint8Array) => string | null {
   return function (bytes) {
     const value = singleBulkValue(bytes);
     if (value === undefined) return storedValue(checked(connection, target, GET_COMMAND, parsedReplies(connection, target, bytes, 1)));
@@ -114,13 +113,18 @@ export function checked(connection: Connection, target: string, commands: Comman
 }
 
 export function singleRouter(connection: Connection, target: string): RedisRouter {
-  const readGet = getReader(connection, target);
+  // Made once: a closure per read costs QuickJS more than the reading of a short reply.
+  const readGet = valueReader(connection.platform, connection.store, target, getValue(connection, target));
+  function ask<T>(key: string, asking: StoreAsking<T>): Promise<T> {
+    return askValue(connection.platform, connection.store, storeRequest(connection, target, [["GET", key]], connection.prelude), readGet, asking);
+  }
   return {
     run: function (commands) {
       return pipeline(connection, target, commands, undefined, true);
     },
     get: function (key) {
-      return exchange(connection.platform, connection.store, storeRequest(connection, target, [["GET", key]], connection.prelude), readGet);
+      return ask(key, valueAsked()) as Promise<string | null>;
     },
+    ask: ask,
   };
 }

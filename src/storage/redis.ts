@@ -22,7 +22,7 @@
 import { configError } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform } from "../core/platform";
-import type { Storage } from "../core/storage";
+import { askAnswered, Storage } from "../core/storage";
 import type { RespValue } from "./protocol/resp";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
 import { checkClusterOptions, clusterRouter } from "./redis-cluster";
@@ -164,6 +164,10 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
     },
     get: function (name, key) {
       return router.get(storageName(naming, name, key));
+    },
+    ask: function (name, key, now, host, asking) {
+      const sessionName = storageName(naming, name, key);
+      return router.ask ? router.ask(sessionName, asking) : askAnswered(router.get(sessionName), asking);
     },
     delete: function (name, key, now, metadata) {
       const commands: Command[] = [["UNLINK", storageName(naming, name, key)]];

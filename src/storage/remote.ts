@@ -11,9 +11,10 @@
 
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { configError, errorText, storeUnavailableError } from "../core/errors";
-import type { Platform, StoreConnectionOption, StoreRequest, StoreTls } from "../core/platform";
+import type { Platform, StoreConnectionOption, StoreReader, StoreRequest, StoreTls } from "../core/platform";
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
+import { askAnswered, StoreAsking } from "../core/storage";
 import { matchesWhole } from "../core/whole-text";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
@@ -211,10 +212,82 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
  * Replies may still say it cannot serve (LOADING, out of memory): only answered() ends an incident.
  */
 export function exchange<T>(platform: Platform, store: string, request: StoreRequest, read: (replies: Uint8Array) => T): Promise<T> {
-  if (!platform.storeExchange) return Promise.reject(configError(store + " needs a store transport, which this platform lacks"));
-  return platform.storeExchange(request, read, function (e) {
-    throw unavailable(platform, store, at(store, request.target) + errorText(e));
-  });
+  if (!platform.storeExchange) return Promise.reject(noTransport(store));
+  const reader: StoreReader<undefined, T> = {
+    read: read,
+    failed: function (e) {
+      throw unavailable(platform, store, at(store, request.target) + errorText(e));
+    },
+  };
+  return platform.storeExchange(request, reader, undefined);
+}
+
+function noTransport(store: string): Error {
+  return configError(store + " needs a store transport, which this platform lacks");
+}
+
+/** The reader of one server's answers to a value read (Storage.ask), made once per server (valueReader). */
+export interface ValueReader<R = Uint8Array> {
+  read<T>(replies: R, asking: StoreAsking<T>): T;
+  failed<T>(reason: unknown, asking: StoreAsking<T>): T;
+}
+
+/** A valueReader's own state: its methods below read it from `this` (no closures per reader). */
+interface ValueReading<R> extends ValueReader<R> {
+  platform: Platform;
+  store: string;
+  target: string;
+  value: (replies: R) => string | null;
+}
+
+/**
+ * The reader of a value read from one server (a session check's GET or `mg <key> v`): `value` reads
+ * the replies (the value or null; it throws when they say the store cannot serve), and the outcome goes
+ * to the asking's answer in the same step, a failure of the round trip as a store incident (logged
+ * once). Made once per server: the read's own state is the asking. One object whose methods are
+ * module functions: under the njs engine every request builds its storages again, and a closure
+ * costs it more than an object's fields.
+ */
+export function valueReader<R = Uint8Array>(platform: Platform, store: string, target: string, value: (replies: R) => string | null): ValueReader<R> {
+  const reading: ValueReading<R> = { read: readValue, failed: valueUnavailable, platform: platform, store: store, target: target, value: value };
+  return reading;
+}
+
+function readValue<R, T>(this: ValueReading<R>, replies: R, asking: StoreAsking<T>): T {
+  let found: string | null;
+  try {
+    found = this.value(replies);
+  } catch (e) {
+    return asking.answer.failed(asking, e);
+  }
+  return asking.answer.stored(asking, found);
+}
+
+function valueUnavailable<R, T>(this: ValueReading<R>, reason: unknown, asking: StoreAsking<T>): T {
+  return asking.answer.failed(asking, unavailable(this.platform, this.store, at(this.store, this.target) + errorText(reason)));
+}
+
+/** A value read (Storage.ask) through `reader`, the server's valueReader: resolves to what the asking's answer returns. */
+export function askValue<T>(platform: Platform, store: string, request: StoreRequest, reader: ValueReader, asking: StoreAsking<T>): Promise<T> {
+  if (!platform.storeExchange) return askAnswered(Promise.reject(noTransport(store)), asking);
+  return platform.storeExchange<StoreAsking<T>, T>(request, reader, asking);
+}
+
+/** What Storage.get hands ask (valueAsked): the promise resolves to the value, or rejects with the failure. */
+let valueAskedOnce: StoreAsking<string | null | undefined> | undefined;
+
+/** Made on the first get, not by the module's top level, which the njs engine runs for every request. */
+export function valueAsked(): StoreAsking<string | null | undefined> {
+  if (!valueAskedOnce) valueAskedOnce = { answer: { stored: storedAsIs, failed: failureThrown } };
+  return valueAskedOnce;
+}
+
+function storedAsIs(asking: unknown, value: string | null | undefined): string | null | undefined {
+  return value;
+}
+
+function failureThrown(asking: unknown, error: unknown): never {
+  throw error;
 }
 
 /**

@@ -13,7 +13,7 @@ import { after, describe, it } from "node:test";
 import { isConfigError } from "../../src/core/errors";
 import type { SessionOptions, StorageOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
-import type { Platform, StoreRequest } from "../../src/core/platform";
+import type { Platform, StoreReader, StoreRequest } from "../../src/core/platform";
 import type { Storage } from "../../src/core/storage";
 import { createNodePlatform } from "../../src/platform/node";
 import { STORE_CONNECTION_OPTIONS } from "../../src/platform/node-store";
@@ -232,9 +232,12 @@ describe("connection options where the transport takes them (Node)", () => {
   const sent: StoreRequest[] = [];
   const own = Object.assign(Object.create(platform) as Platform, {
     storeConnectionOptions: STORE_CONNECTION_OPTIONS,
-    storeExchange: <T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never) => {
+    storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => {
       sent.push(request);
-      return Promise.reject(new Error("ECONNREFUSED")).then(read, failed);
+      return Promise.reject(new Error("ECONNREFUSED")).then(
+        (replies: Uint8Array) => reader.read(replies, asking),
+        (e) => reader.failed(e, asking),
+      );
     },
   });
   const buildHere = (create: Create, options: unknown) => create(options as StorageOptions, own);
@@ -308,9 +311,12 @@ describe("memcached.read_locations (the check's read through nginx's memcached_p
   let failingStatus = 0;
   const nginxLike = Object.assign(Object.create(platform) as Platform, {
     log: (level: string, message: string) => logged.push(level + " " + message),
-    storeExchange: <T>(request: StoreRequest, read: (replies: Uint8Array) => T, failed: (reason: unknown) => never) => {
+    storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => {
       exchanged.push(request);
-      return Promise.resolve(new TextEncoder().encode("VA 3\r\nbig\r\n")).then(read, failed);
+      return Promise.resolve(new TextEncoder().encode("VA 3\r\nbig\r\n")).then(
+        (replies) => reader.read(replies, asking),
+        (e) => reader.failed(e, asking),
+      );
     },
     locationGet: (host: unknown, location: string, key: string) => {
       reads.push([host, location, key]);

@@ -757,6 +757,37 @@ describe("memcached meta protocol (protocol/memcached.ts)", () => {
       other.push("VA 3x\r\nabc\r\n", "VA 3\rxabc\r\n", "VA 3\nabc\r\n", "VA 1234567890123456\r\nabc\r\n", "VA 3 t59\rxabc\r\n", "VA 3");
       for (const text of other) assert.equal(singleMetaValue(bytesOf(text)), undefined, JSON.stringify(text));
     });
+
+    it("every byte of a lone value changed to another, dropped or doubled: a value only where parseMetaReplies reads the same one", () => {
+      const replacements = [0x00, 0x0a, 0x0d, 0x20, 0x2d, 0x30, 0x31, 0x33, 0x39, 0x41, 0x45, 0x4e, 0x56, 0x61, 0x74, 0xff];
+      let values = 0;
+      for (const text of ["VA 3\r\nabc\r\n", "VA 3 t59\r\nabc\r\n", "VA 12\r\n[\"a\r\nb\",17]\r\n", "EN\r\n"]) {
+        const lone = bytesOf(text);
+        const variants: Uint8Array[] = [];
+        for (let i = 0; i < lone.length; i++) {
+          for (const byte of replacements) {
+            const changed = Uint8Array.from(lone);
+            changed[i] = byte;
+            variants.push(changed);
+          }
+          variants.push(Uint8Array.from([...lone.subarray(0, i), ...lone.subarray(i + 1)]));
+          variants.push(Uint8Array.from([...lone.subarray(0, i + 1), ...lone.subarray(i)]));
+        }
+        for (const bytes of variants) {
+          const value = singleMetaValue(bytes);
+          if (value === undefined) continue;
+          let parsed: MetaReply[];
+          try {
+            parsed = parseMetaReplies(bytes, 1);
+          } catch (e) {
+            assert.fail("parseMetaReplies refuses what singleMetaValue read: " + JSON.stringify(asciiText(bytes, 0, bytes.length)));
+          }
+          assert.equal(value, parsed[0].code === "VA" ? parsed[0].value : null, JSON.stringify(asciiText(bytes, 0, bytes.length)));
+          if (value !== null) values++;
+        }
+      }
+      assert.ok(values > 20, values + " variants read as values");
+    });
   });
 
   describe("parseMetaReplies and metaFlag", () => {

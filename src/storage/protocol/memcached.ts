@@ -187,6 +187,8 @@ export function singleMetaValue(bytes: Uint8Array): string | null | undefined {
   if (length < 7 || bytes[0] !== 0x56 || bytes[1] !== 0x41 || bytes[2] !== 0x20) return undefined;
   // The size's digits read as what ends them is looked for: each byte looked at costs QuickJS about a
   // call, and `mg <key> v` answers "VA <size>" with no flags, so the line usually ends right there.
+  // metaReplyEnd reads them alike; one helper for both costs a call more on each side and a search for
+  // the data's start here (docs/NOTES.md, branch store10).
   let size = 0;
   let at = 3;
   for (; at < length && at < 3 + MAX_SIZE_DIGITS; at++) {
