@@ -19,7 +19,7 @@ import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
-import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession } from "../../src/core/verified-cache";
+import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
@@ -501,6 +501,29 @@ describe("where the cache lives", () => {
     const zoneSettings = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] }).library.settings();
     assert.ok(zoneSettings.verifiedCache);
     assert.equal(verifiedTailEntryOf(zoneSettings, value), null);
+  });
+
+  it("the cold part's writer: the view's reader given zoneWriterSet writes what the zone's cache reads; a refused write throws the dict's own error", () => {
+    const dict = createMemorySharedDict({ name: "c", timeout: DAY_MS, evict: true });
+    const writer = Object.assign(createZoneVerifiedCacheReader(dict, "c"), { set: zoneWriterSet });
+    const plaintext = '[[{"name":"Alice"},"default","alice"]]';
+    const session = { ...entry(plaintext), entries: decodeEntries(plaintext) };
+    writer.set("cookie-1", session, 60);
+    assert.deepEqual(createZoneVerifiedCache(dict, "c").get("cookie-1"), session);
+    assert.deepEqual(writer.get("cookie-1"), session);
+    // The zone's timeout bounds the entry as the session's lifetime says (dictTimeout).
+    assert.ok((dict.ttl("cookie-1") as number) <= 60_000);
+    // A zone without evict, full: the full check's writer leaves the session uncached; this one throws
+    // the dict's error as it is, for the cold part to hand the request to the full check.
+    const full = createMemorySharedDict({ name: "f", timeout: DAY_MS, capacity: 200 });
+    const fullWriter = Object.assign(createZoneVerifiedCacheReader(full, "f"), { set: zoneWriterSet });
+    assert.throws(() => fullWriter.set("cookie-1", session, 60), (e: Error) => e.name === "SharedMemoryError");
+    assert.doesNotThrow(() => createZoneVerifiedCache(full, "f").set("cookie-1", session, 60));
+    // A zone without a timeout: unnamed here, a configuration error from the full check's writer.
+    const untimed = createMemorySharedDict({ name: "u" });
+    const untimedWriter = Object.assign(createZoneVerifiedCacheReader(untimed, "u"), { set: zoneWriterSet });
+    assert.throws(() => untimedWriter.set("cookie-1", session, 60), (e: Error) => e.name !== "ConfigError" && /declared with timeout/.test(e.message));
+    assert.throws(() => createZoneVerifiedCache(untimed, "u").set("cookie-1", session, 60), (e: Error) => e.name === "ConfigError");
   });
 
   it("worker memory in front of the zone keeps what it found there", () => {
