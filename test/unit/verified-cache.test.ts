@@ -13,12 +13,13 @@ import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
 import { cookieTail, findCookie, parseCookieHeader, quickCookie, tailValue } from "../../src/core/cookies";
-import { coldCheck } from "../../src/core/cold-check";
+import { coldCheck, coldCheckReaching, type ColdCheckOffPath, storedRecord } from "../../src/core/cold-check";
 import { fastCheck, verifiedEntryOf, verifiedTailEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
+import { handOnHeader, parseHandedOnHeader } from "../../src/core/header";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -243,6 +244,55 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     // A storage that answers asynchronously: the full path makes the round trip (no store here: none is asked).
     const redis = createEnv({ ...COOKIE_OPTIONS, storage: "redis", redis: { port: 1 } });
     assert.equal(cold(redis, cookie), null);
+  });
+});
+
+describe("the cold check's off-path functions (the njs engine builds them in a part of their own)", () => {
+  /** coldCheckReaching with an off path that counts how often it is reached, for the cookie's value. */
+  function reaching(env: Env, cookie: string) {
+    const reached: string[] = [];
+    const offPath = (): ColdCheckOffPath => ({
+      storedRecord: function (...args: Parameters<typeof storedRecord>) {
+        reached.push("storedRecord");
+        return storedRecord(...args);
+      },
+      handOnHeader: function (...args: Parameters<typeof handOnHeader>) {
+        reached.push("handOnHeader");
+        return handOnHeader(...args);
+      },
+    });
+    const settings = env.library.settings();
+    const value = findCookie(parseCookieHeader(cookie), settings.cookieName) as string;
+    const found = coldCheckReaching(settings, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source, offPath);
+    return { found, reached, value };
+  }
+
+  it("a valid cookie of cookie storage reaches none of them; shm storage its record read only", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const valid = reaching(env, await login(env));
+    assert.equal((await valid.found)?.subject, "alice");
+    assert.deepEqual(valid.reached, []);
+    const shm = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
+    const stored = reaching(shm, await login(shm));
+    assert.equal((await stored.found)?.subject, "alice");
+    assert.deepEqual(stored.reached, ["storedRecord"]);
+  });
+
+  it("a declined cookie hands its parsed header on through them, for the full path's parse", async () => {
+    const env = createEnv(COOKIE_OPTIONS);
+    const cookie = await login(env);
+    env.clock.now += 61;
+    const due = reaching(env, cookie);
+    assert.equal(due.found, null, "a refresh due");
+    assert.deepEqual(due.reached, ["handOnHeader"]);
+    // The very object the cold check parsed, found again by the full path's parse of the same value.
+    const handed = parseHandedOnHeader(due.value);
+    assert.equal(parseHandedOnHeader(due.value), handed);
+    assert.notEqual(parseHandedOnHeader(due.value + "x"), handed);
+    env.clock.now -= 61;
+    const forged = reaching(env, tamper(cookie, "session=".length + 95));
+    assert.equal(await forged.found, null, "a changed MAC");
+    assert.deepEqual(forged.reached, ["handOnHeader"]);
   });
 });
 
