@@ -21,7 +21,7 @@ import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } 
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader } from "./header";
-import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
+import { deriveAesKeyAndIvFromPrk, pseudorandomKey, type PseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
 import { BindSource, loggableId, openPayload, requestBoundValues, subjectsPublishable } from "./session";
 import type { Settings } from "./settings";
@@ -65,10 +65,14 @@ export function coldCheck<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
 ): Promise<KnownSession | null> | null {
-  return coldCheckReaching(settings, platform, cookie, now, request, bindSourceOf, offPathAtHand);
+  return coldCheckReaching(settings, platform, cookie, now, request, bindSourceOf, offPathAtHand, pseudorandomKey);
 }
 
-/** coldCheck, reaching what is off a valid cookie's path through `offPath` (called only there). */
+/**
+ * coldCheck, reaching what is off a valid cookie's path through `offPath` (called only there), and
+ * making the current key's PRK with `currentKey`: keys.ts's pseudorandomKey (retained), or its
+ * extractedKey where retained tables would last this request only (keys.ts says why).
+ */
 export function coldCheckReaching<R>(
   settings: ColdCheckSettings,
   platform: ColdCheckPlatform,
@@ -77,6 +81,7 @@ export function coldCheckReaching<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
   offPath: () => ColdCheckOffPath,
+  currentKey: (platform: ColdCheckPlatform, ikm: Uint8Array) => PseudorandomKey,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
   const storage = settings.storage;
@@ -96,7 +101,7 @@ export function coldCheckReaching<R>(
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
-  const prk = pseudorandomKey(platform, settings.ikm);
+  const prk = currentKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
     offPath().handOnHeader(cookie, header);

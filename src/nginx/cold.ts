@@ -16,6 +16,7 @@
  */
 
 import { coldCheckReaching, type ColdCheckOffPath, ColdCheckSettings } from "../core/cold-check";
+import { extractedKey } from "../core/keys";
 import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
@@ -48,7 +49,8 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, lo
   // reader itself, given the zone writer's set, as keyedView sets the key on the view (the view is
   // made anew for each request). (The casts: the reader has its set from the line after it.)
   (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
-  const opened = coldCheckReaching(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, njsSessionColdOffPath);
+  // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
+  const opened = coldCheckReaching(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, njsSessionColdOffPath, extractedKey);
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;

@@ -20,6 +20,7 @@ import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
 import { handOnHeader, parseHandedOnHeader } from "../../src/core/header";
+import { extractedKey } from "../../src/core/keys";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -263,7 +264,8 @@ describe("the cold check's off-path functions (the njs engine builds them in a p
     });
     const settings = env.library.settings();
     const value = findCookie(parseCookieHeader(cookie), settings.cookieName) as string;
-    const found = coldCheckReaching(settings, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source, offPath);
+    // The current key's PRK made anew, as the njs engine's cold part makes it.
+    const found = coldCheckReaching(settings, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source, offPath, extractedKey);
     return { found, reached, value };
   }
 
