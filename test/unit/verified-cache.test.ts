@@ -298,12 +298,12 @@ describe("the cold check's off-path functions (the njs engine builds them in a p
   });
 });
 
-function touch(env: Env, cookie: string, request: MemoryRequest = {}) {
+function touch(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
   const value = findCookie(parseCookieHeader(cookie), settings.cookieName);
   const verified = verifiedEntryOf(settings, value);
-  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source) : null;
+  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source, currentKey) : null;
 }
 
 describe("the touch check: a verified cookie due for a touch only, without a Session", () => {
@@ -321,6 +321,7 @@ describe("the touch check: a verified cookie due for a touch only, without a Ses
       env.clock.now += 61;
       const touched = touch(env, cookie, request);
       assert.ok(touched, "touched without the full path");
+      assert.deepEqual(touch(env, cookie, request, extractedKey), touched, "the same with the key's PRK made anew (the njs engine's touch part)");
       const full = await start(env, cookie, request);
       assert.equal(full.refreshed, true);
       assert.deepEqual([touched.setCookie], full.cookies, "the same Set-Cookie line as Session.touch");
