@@ -37,8 +37,6 @@ const ENTRIES = [
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
       // Within the warm part: built only by a warm check whose view names shm storage or a registry.
       { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
-      // Within the cold part: built only for a storage's record (shm) or a declined cookie.
-      { entry: "src/nginx/cold-off-path.ts", name: "njsSessionColdOffPath", within: "njsSessionCold" },
       // Within the warm part too: built only for a cookie the verified cache does not hold.
       { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },
       // Likewise, beside it: built only for a verified cookie due for a touch.

@@ -34,25 +34,6 @@ export type ColdCheckSettings = FastCheckSettings & Pick<Settings, "ikm" | "ikmF
 export type ColdCheckPlatform = Pick<Platform, "sha256" | "sha256Base64Url" | "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued" | "aesGcmDecrypt" | "inflateRaw">;
 
 /**
- * What the cold check calls only off the path of a valid cookie with cookie storage: a storage's
- * record read, and the handing on of a declined cookie's header. Reached through a function
- * (coldCheckReaching's `offPath`), so that the njs engine's cold part builds them only when it needs
- * them, in a part of its own within it (src/nginx/cold-off-path.ts): under that engine every function
- * a part declares costs each load of the part.
- */
-export interface ColdCheckOffPath {
-  storedRecord: typeof storedRecord;
-  handOnHeader: typeof handOnHeader;
-}
-
-/** The off-path functions where they cost nothing to keep at hand (module scope). */
-const OFF_PATH: ColdCheckOffPath = { storedRecord: storedRecord, handOnHeader: handOnHeader };
-
-function offPathAtHand(): ColdCheckOffPath {
-  return OFF_PATH;
-}
-
-/**
  * The session of this cookie when it is valid with nothing to re-issue, after the one decryption it
  * needs; null (at once, or once decrypted) when the full path must decide. `cookie` is found as for
  * fastCheck.
@@ -64,24 +45,11 @@ export function coldCheck<R>(
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
-): Promise<KnownSession | null> | null {
-  return coldCheckReaching(settings, platform, cookie, now, request, bindSourceOf, offPathAtHand, pseudorandomKey);
-}
-
-/**
- * coldCheck, reaching what is off a valid cookie's path through `offPath` (called only there), and
- * making the current key's PRK with `currentKey`: keys.ts's pseudorandomKey (retained), or its
- * extractedKey where retained tables would last this request only (keys.ts says why).
- */
-export function coldCheckReaching<R>(
-  settings: ColdCheckSettings,
-  platform: ColdCheckPlatform,
-  cookie: string | undefined,
-  now: number,
-  request: R,
-  bindSourceOf: (request: R) => BindSource,
-  offPath: () => ColdCheckOffPath,
-  currentKey: (platform: ColdCheckPlatform, ikm: Uint8Array) => PseudorandomKey,
+  /**
+   * Makes the current key's PRK: keys.ts's pseudorandomKey (retained) unless given; the njs engine's
+   * cold part gives its extractedKey, as its retained tables would last the request only (keys.ts).
+   */
+  currentKey?: (platform: ColdCheckPlatform, ikm: Uint8Array) => PseudorandomKey,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
   const storage = settings.storage;
@@ -97,22 +65,22 @@ export function coldCheckReaching<R>(
     // Due for a touch or a re-save: the full path opens it and refreshes in one go.
     refreshDue(settings, header, now) !== RefreshDue.Nothing
   ) {
-    offPath().handOnHeader(cookie, header);
+    handOnHeader(cookie, header);
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
-  const prk = currentKey(platform, settings.ikm);
+  const prk = (currentKey || pseudorandomKey)(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
-    offPath().handOnHeader(cookie, header);
+    handOnHeader(cookie, header);
     return null;
   }
   const sid = encodeBase64Url(header.sid);
-  const record = storage ? offPath().storedRecord(settings, platform, storage, sid, now) : null;
+  const record = storage ? storedRecord(settings, platform, storage, sid, now) : null;
   const ciphertextText = record ? (record[0] as string) : cookie.substring(HEADER_ENCODED_SIZE);
   // No record, or not this header's: the full path reads it again and says why.
   if ((storage && !record) || ciphertextText.length !== header.dataSize) {
-    offPath().handOnHeader(cookie, header);
+    handOnHeader(cookie, header);
     return null;
   }
   const ciphertext = decodeBase64Url(ciphertextText, true);
@@ -134,7 +102,7 @@ export function coldCheckReaching<R>(
 }
 
 /** The record of the session `sid` (base64url), [ciphertext, info?], in a synchronous storage; null when there is none to open. */
-export function storedRecord(settings: ColdCheckSettings, platform: Pick<Platform, "sha256">, storage: Storage, sid: string, now: number): unknown[] | null {
+function storedRecord(settings: ColdCheckSettings, platform: Pick<Platform, "sha256">, storage: Storage, sid: string, now: number): unknown[] | null {
   let stored: unknown;
   try {
     stored = storage.get(settings.cookieName, storageKeyOf(settings, platform, sid), now);

@@ -15,7 +15,7 @@
  * check verified is in the verified cache by then, so the full check does not decrypt it again.
  */
 
-import { coldCheckReaching, type ColdCheckOffPath, ColdCheckSettings } from "../core/cold-check";
+import { coldCheck, ColdCheckSettings } from "../core/cold-check";
 import { extractedKey } from "../core/keys";
 import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
@@ -23,12 +23,6 @@ import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
 import { CheckMode } from "./publication";
 import { publishChecked } from "./warm-publication";
-
-/**
- * cold-off-path.ts, compiled by build/build.mjs into this function of this part: built only for a
- * storage's record (shm) or a declined cookie, not for a valid cookie of a cookie-storage location.
- */
-declare function njsSessionColdOffPath(): ColdCheckOffPath;
 
 /** A cold check never re-issues a cookie. */
 const NO_COOKIES: string[] = [];
@@ -50,7 +44,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, lo
   // made anew for each request). (The casts: the reader has its set from the line after it.)
   (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
   // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
-  const opened = coldCheckReaching(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, njsSessionColdOffPath, extractedKey);
+  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, extractedKey);
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;

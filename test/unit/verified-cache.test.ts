@@ -13,13 +13,12 @@ import { describe, it } from "node:test";
 import { createSessionLibrary } from "../../src/core/api";
 import type { SessionOptions } from "../../src/core/options";
 import { cookieTail, findCookie, parseCookieHeader, quickCookie, tailValue } from "../../src/core/cookies";
-import { coldCheck, coldCheckReaching, type ColdCheckOffPath, storedRecord } from "../../src/core/cold-check";
+import { coldCheck } from "../../src/core/cold-check";
 import { fastCheck, verifiedEntryOf, verifiedTailEntryOf } from "../../src/core/fast-check";
 import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
-import { handOnHeader, parseHandedOnHeader } from "../../src/core/header";
 import { extractedKey } from "../../src/core/keys";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
@@ -77,10 +76,10 @@ function fast(env: Env, cookie: string, request: MemoryRequest = {}) {
   return fastCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
 }
 
-function cold(env: Env, cookie: string, request: MemoryRequest = {}) {
+function cold(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
-  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
+  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source, currentKey);
 }
 
 /** One character of the cookie changed, at `at` (negative: from the end). */
@@ -136,6 +135,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.equal(found.loggableId, started.session.loggableId());
     assert.equal(found.timing.creationTime, started.session.getProperty("creation_time"));
     assert.deepEqual(fast(env, cookie), found);
+    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew (the njs engine's cold part)");
   });
 
   it("declines what does not open, verifying nothing; the full path says why", async () => {
@@ -211,6 +211,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.deepEqual(found.data, started.session.getData());
     assert.equal(found.loggableId, started.session.loggableId());
     assert.deepEqual(fast(env, cookie), found, "left verified for the fast check");
+    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew");
 
     /** A fresh shm session, and its record's key and value (`<expiry>;<record>`) in the zone. */
     async function shmSession() {
@@ -245,56 +246,6 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     // A storage that answers asynchronously: the full path makes the round trip (no store here: none is asked).
     const redis = createEnv({ ...COOKIE_OPTIONS, storage: "redis", redis: { port: 1 } });
     assert.equal(cold(redis, cookie), null);
-  });
-});
-
-describe("the cold check's off-path functions (the njs engine builds them in a part of their own)", () => {
-  /** coldCheckReaching with an off path that counts how often it is reached, for the cookie's value. */
-  function reaching(env: Env, cookie: string) {
-    const reached: string[] = [];
-    const offPath = (): ColdCheckOffPath => ({
-      storedRecord: function (...args: Parameters<typeof storedRecord>) {
-        reached.push("storedRecord");
-        return storedRecord(...args);
-      },
-      handOnHeader: function (...args: Parameters<typeof handOnHeader>) {
-        reached.push("handOnHeader");
-        return handOnHeader(...args);
-      },
-    });
-    const settings = env.library.settings();
-    const value = findCookie(parseCookieHeader(cookie), settings.cookieName) as string;
-    // The current key's PRK made anew, as the njs engine's cold part makes it.
-    const found = coldCheckReaching(settings, env.platform, value, env.clock.now, createMemoryExchange({ cookie }), (source) => source, offPath, extractedKey);
-    return { found, reached, value };
-  }
-
-  it("a valid cookie of cookie storage reaches none of them; shm storage its record read only", async () => {
-    const env = createEnv(COOKIE_OPTIONS);
-    const valid = reaching(env, await login(env));
-    assert.equal((await valid.found)?.subject, "alice");
-    assert.deepEqual(valid.reached, []);
-    const shm = createEnv({ ...COOKIE_OPTIONS, storage: "shm" });
-    const stored = reaching(shm, await login(shm));
-    assert.equal((await stored.found)?.subject, "alice");
-    assert.deepEqual(stored.reached, ["storedRecord"]);
-  });
-
-  it("a declined cookie hands its parsed header on through them, for the full path's parse", async () => {
-    const env = createEnv(COOKIE_OPTIONS);
-    const cookie = await login(env);
-    env.clock.now += 61;
-    const due = reaching(env, cookie);
-    assert.equal(due.found, null, "a refresh due");
-    assert.deepEqual(due.reached, ["handOnHeader"]);
-    // The very object the cold check parsed, found again by the full path's parse of the same value.
-    const handed = parseHandedOnHeader(due.value);
-    assert.equal(parseHandedOnHeader(due.value), handed);
-    assert.notEqual(parseHandedOnHeader(due.value + "x"), handed);
-    env.clock.now -= 61;
-    const forged = reaching(env, tamper(cookie, "session=".length + 95));
-    assert.equal(await forged.found, null, "a changed MAC");
-    assert.deepEqual(forged.reached, ["handOnHeader"]);
   });
 });
 
