@@ -13,8 +13,9 @@
 // on first need. Under the njs engine every
 // request runs the module's top level again, and a function's inner declarations cost nothing until
 // it is called (src/nginx/index.ts says more). Parts declared within another (`within`: cold.ts,
-// touch.ts, publishing-part.ts and warm-stores.ts, inside the warm part's function) use the enclosing part's declarations
-// where they are the same code (withoutEnclosingDeclarations) instead of declaring them again.
+// touch.ts, publishing-part.ts and warm-stores.ts, inside the warm part's function; a part may be
+// declared within one of those in turn) use the enclosing parts' declarations where they are the
+// same code (withoutEnclosingDeclarations) instead of declaring them again.
 import { build } from "esbuild";
 import { parseSync, transformAsync } from "@babel/core";
 import { execFileSync } from "node:child_process";
@@ -335,19 +336,27 @@ function collectIdentifiers(node, names) {
 }
 
 /**
- * A part declared within another (`within`) without the declarations the enclosing part already
- * makes: its function is nested in the other's, so it sees them. Each bundle compiles the files it
+ * A part declared within another (`within`) without the declarations the enclosing parts already
+ * make: its function is nested in theirs, so it sees them. Each bundle compiles the files it
  * imports on its own, and under the njs engine each function a part declares costs every load of the
  * part (docs/NOTES.md, issue 14, branch njswarm3): the cold part repeated ~50 of the warm part's.
- * A declaration goes only when its text is the enclosing part's declaration of the same name, and so
- * is every declaration of the inner part that it names (so that what remains of the inner part and
- * what it now reaches in the enclosing one are the same code, with the same bindings).
+ * `enclosing`: the enclosing parts' declarations, innermost first; a name the inner part refers to
+ * reaches the innermost one's declaration of it. A declaration goes only when its text is that
+ * declaration's, and so is every declaration of the inner part that it names (so that what remains
+ * of the inner part and what it now reaches in the enclosing ones are the same code, with the same
+ * bindings).
  */
 function withoutEnclosingDeclarations(inner, enclosing) {
   const outer = new Map();
-  for (const statement of partStatements(enclosing)) if (statement.name && !statement.state) outer.set(statement.name, statement.text);
   const outerState = new Map();
-  for (const statement of partStatements(enclosing)) if (statement.name && statement.state) outerState.set(statement.name, statement.text);
+  // Outermost first, so that an inner part's declaration of a name replaces an outer one's.
+  for (const declaration of [...enclosing].reverse()) {
+    for (const statement of partStatements(declaration)) {
+      if (!statement.name) continue;
+      (statement.state ? outerState : outer).set(statement.name, statement.text);
+      (statement.state ? outer : outerState).delete(statement.name);
+    }
+  }
   const statements = partStatements(inner);
   const declared = new Set(statements.filter((statement) => statement.name).map((statement) => statement.name));
   let shared = statements.filter((statement) => statement.name && (statement.state ? outerState : outer).get(statement.name) === statement.text);
@@ -402,6 +411,19 @@ function refuseUndeclaredParts(code, entry) {
   }
 }
 
+/**
+ * The part `name` (its function's `declaration`) with the parts declared within it (`nested`, by
+ * enclosing part) inside its function, each with the parts within it in turn, placed the same way
+ * first, and without what this part or a part around it (`enclosing`, innermost first) declares
+ * already.
+ */
+function withNestedParts(name, declaration, nested, enclosing) {
+  const around = [declaration, ...enclosing];
+  const inside = (nested[name] || []).map((part) => withoutEnclosingDeclarations(withNestedParts(part.name, part.declaration, nested, around), around));
+  delete nested[name];
+  return inside.length ? declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : declaration;
+}
+
 async function buildEntry({ entry, lazy, output, imports: builtImports }) {
   const code = await bundle(entry, builtImports ? [builtModulesPlugin(builtImports)] : []);
   let lowered = await lower(code, "module");
@@ -428,17 +450,14 @@ async function buildEntry({ entry, lazy, output, imports: builtImports }) {
     if (part.within) {
       // Declared inside the other part's function: its load, not the module's top level, pays for the
       // declaration. No parameter of its own: it sees the enclosing part's shared modules.
-      (nested[part.within] = nested[part.within] || []).push(lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`));
+      (nested[part.within] = nested[part.within] || []).push({ name: part.name, declaration: lazyPart.declaration.replace(`function ${part.name}(${LAZY_PARAMETER}) {`, `function ${part.name}() {`) });
       continue;
     }
-    const inside = (nested[part.name] || []).map((declaration) => withoutEnclosingDeclarations(declaration, lazyPart.declaration));
-    delete nested[part.name];
-    const declaration = inside.length ? lazyPart.declaration.replace(/^(function [A-Za-z0-9_$]+\([A-Za-z0-9_$]*\) \{\n)/, `$1${inside.join("")}`) : lazyPart.declaration;
-    lowered = lowered + "\n" + declaration;
+    lowered = lowered + "\n" + withNestedParts(part.name, lazyPart.declaration, nested, []);
   }
   refuseUndeclaredParts(lowered, entry);
   const unplaced = Object.keys(nested);
-  if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part`);
+  if (unplaced.length) throw new Error(`${entry}: parts declared within ${unplaced.join(", ")}, which is no later lazy part nor a part within one`);
   const refused = awaitInCallArguments(lowered);
   if (refused) throw new Error(`${output}: await in a call's arguments, which njs 0.8.9 refuses; await on a line of its own:\n${refused}`);
   const target = resolve(root, output);

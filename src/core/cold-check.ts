@@ -21,7 +21,7 @@ import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } 
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import { handOnHeader, parseHeader } from "./header";
-import { deriveAesKeyAndIvFromPrk, pseudorandomKey } from "./keys";
+import { deriveAesKeyAndIvFromPrk, pseudorandomKey, type PseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
 import { BindSource, loggableId, openPayload, requestBoundValues, subjectsPublishable } from "./session";
 import type { Settings } from "./settings";
@@ -45,6 +45,11 @@ export function coldCheck<R>(
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
+  /**
+   * Makes the current key's PRK: keys.ts's pseudorandomKey (retained) unless given; the njs engine's
+   * cold part gives its extractedKey, as its retained tables would last the request only (keys.ts).
+   */
+  currentKey?: (platform: ColdCheckPlatform, ikm: Uint8Array) => PseudorandomKey,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
   const storage = settings.storage;
@@ -64,7 +69,7 @@ export function coldCheck<R>(
     return null;
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
-  const prk = pseudorandomKey(platform, settings.ikm);
+  const prk = (currentKey || pseudorandomKey)(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
   if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
     handOnHeader(cookie, header);

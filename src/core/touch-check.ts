@@ -15,7 +15,7 @@ import { MacPlatform, touchedHeader, touchedIdlingOffset } from "./cookie-openin
 import { checkVerified, FastCheckSettings, KnownSession } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import { parseHeader } from "./header";
-import { pseudorandomKey } from "./keys";
+import { pseudorandomKey, type PseudorandomKey } from "./keys";
 import type { BindSource } from "./session";
 import type { Settings } from "./settings";
 import type { VerifiedSession } from "./verified-cache";
@@ -40,6 +40,11 @@ export function touchCheck<R>(
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,
+  /**
+   * Makes the current key's PRK: keys.ts's pseudorandomKey (retained) unless given; the njs engine's
+   * touch part gives its extractedKey, as its retained tables would last the request only (keys.ts).
+   */
+  currentKey?: (platform: MacPlatform, ikm: Uint8Array) => PseudorandomKey,
 ): TouchedSession | null {
   const storage = settings.storage;
   // A registry records every touch (Session.touchInRegistry): the full path's.
@@ -50,7 +55,7 @@ export function touchCheck<R>(
   if (typeof header === "string") return null;
   const idlingOffset = touchedIdlingOffset(now, header.creationTime, header.rollingOffset);
   // The bound values the entry was verified with: checkVerified found them the request's.
-  const bytes = touchedHeader(platform, pseudorandomKey(platform, settings.ikm), header.sid, header.bytes, idlingOffset, verified.bind);
+  const bytes = touchedHeader(platform, (currentKey || pseudorandomKey)(platform, settings.ikm), header.sid, header.bytes, idlingOffset, verified.bind);
   const value = encodeBase64Url(bytes) + (storage ? "" : cookie.substring(HEADER_ENCODED_SIZE));
   return {
     // Not the shared one the cache entry keeps: this request's, with the new idling offset.

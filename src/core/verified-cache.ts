@@ -284,6 +284,18 @@ export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): Z
   return reader;
 }
 
+/**
+ * createZoneVerifiedCache's set, as a method of the zone reader above (the dict its property), for the
+ * njs engine's cold part (cold.ts), which gives it to the view's reader to fill the cache: no closure
+ * per request. A dict that refuses the write throws as it threw, unnamed: the cold part answers any
+ * error with the full check, whose writer names a misconfigured zone and leaves a full one's session
+ * uncached (createZoneVerifiedCache). So the cold part does not declare zoneError and the errors it
+ * makes either.
+ */
+export function zoneWriterSet(this: ZoneReader, cookie: string, session: VerifiedSession, ttl: number): void {
+  this.dict.set(cookie, zoneText(session), dictTimeout(ttl));
+}
+
 function readZoneEntry(dict: SharedDict, zone: string, cookie: string): VerifiedSession | null {
   let text: string | number | undefined;
   try {

@@ -16,7 +16,8 @@
  */
 
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
-import { createZoneVerifiedCache } from "../core/verified-cache";
+import { extractedKey } from "../core/keys";
+import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
@@ -38,13 +39,12 @@ function declined(): boolean {
 function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, locationText: string, cookie: string, now: number): boolean | Promise<boolean> {
   const keyed = keyedView(view, locationText, njsSharedDict);
   if (!keyed) return false;
-  // The verified cache writable (the warm part only reads it), for the cold check to fill: on the
-  // dict its reader holds, set on the view itself, as keyedView sets the key. (The cast: the view's
-  // reader is replaced by the writer on the line after it.)
-  const reader = keyed.verifiedCache;
-  const settings = keyed as unknown as ColdCheckSettings;
-  settings.verifiedCache = createZoneVerifiedCache(reader.dict, reader.zone);
-  const opened = coldCheck(settings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource);
+  // The verified cache writable (the warm part only reads it), for the cold check to fill: the view's
+  // reader itself, given the zone writer's set, as keyedView sets the key on the view (the view is
+  // made anew for each request). (The casts: the reader has its set from the line after it.)
+  (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
+  // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
+  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, extractedKey);
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;

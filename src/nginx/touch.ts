@@ -11,6 +11,7 @@
  */
 
 import { setResponseCookie } from "../core/cookies";
+import { extractedKey } from "../core/keys";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
@@ -35,7 +36,8 @@ function touchAccess(
 ): boolean {
   const settings = keyedView(view, locationText, njsSharedDict);
   if (!settings) return false;
-  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource);
+  // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
+  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, extractedKey);
   if (!touched) return false;
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   const exchange = createNjsExchange(r);

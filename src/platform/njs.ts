@@ -11,6 +11,7 @@ import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
 import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreReader, StoreRequest, WarmPlatform } from "../core/platform";
+import { leadingBytes } from "../core/bytes";
 import { errorCode } from "../core/errors";
 import type { SealingPlatform } from "../core/cookie-sealing";
 import type { BindSource } from "../core/session";
@@ -126,9 +127,11 @@ async function njsAesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uin
 function njsInflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null {
   // njs's inflate has no output limit; the payload was authenticated before it gets here, so only
   // a holder of the key could send a bomb, and the size is still checked.
+  // A plain view of the Buffer inflateRawSync answers, made by leadingBytes, which the njs engine's
+  // cold part declares anyway: bytes() would be one more function to declare on each of its loads.
   try {
-    const inflated = bytes(zlib.inflateRawSync(data));
-    return inflated.length > maxSize ? null : inflated;
+    const inflated = zlib.inflateRawSync(data);
+    return inflated.length > maxSize ? null : leadingBytes(inflated, inflated.length);
   } catch (e) {
     return null;
   }

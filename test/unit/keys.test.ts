@@ -16,6 +16,7 @@ import {
   deriveRememberAesKeyAndIv,
   hkdfSha256,
   macMatches,
+  extractedKey,
   pseudorandomKey,
 } from "../../src/core/keys";
 import { createNodePlatform } from "../../src/platform/node";
@@ -39,6 +40,19 @@ describe("keys: HKDF against node:crypto", () => {
     const expected = createHmac("sha256", referencePrk).update(Buffer.concat([Buffer.from("authentication:"), sid, Buffer.from([1])])).digest();
     assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(platform, prk, sid)), expected);
     assert.equal(pseudorandomKey(platform, ikm.slice()), prk);
+  });
+
+  it("extractedKey: the PRK pseudorandomKey retains, made anew on every call", () => {
+    const ikm = new Uint8Array(randomBytes(32));
+    const sid = new Uint8Array(randomBytes(32));
+    const stateless = { ...platform, sha256Started: undefined, sha256Continued: undefined };
+    for (const host of [platform, stateless]) {
+      const made = extractedKey(host, ikm);
+      assert.notEqual(extractedKey(host, ikm), made, "not retained");
+      assert.deepEqual(Buffer.from(made.bytes), Buffer.from(pseudorandomKey(platform, ikm).bytes));
+      assert.equal(made.inner !== null, host === platform, "states where the platform makes them");
+      assert.deepEqual(Buffer.from(deriveMacKeyFromPrk(host, made, sid)), referenceHkdf(ikm, info("authentication:", sid), 32));
+    }
   });
 
   it("a platform without SHA-256 states (the njs engine's) derives the same, from its PRK or one made with states", () => {

@@ -19,7 +19,8 @@ import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
-import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession } from "../../src/core/verified-cache";
+import { extractedKey } from "../../src/core/keys";
+import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
@@ -75,10 +76,10 @@ function fast(env: Env, cookie: string, request: MemoryRequest = {}) {
   return fastCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
 }
 
-function cold(env: Env, cookie: string, request: MemoryRequest = {}) {
+function cold(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
-  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
+  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source, currentKey);
 }
 
 /** One character of the cookie changed, at `at` (negative: from the end). */
@@ -134,6 +135,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.equal(found.loggableId, started.session.loggableId());
     assert.equal(found.timing.creationTime, started.session.getProperty("creation_time"));
     assert.deepEqual(fast(env, cookie), found);
+    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew (the njs engine's cold part)");
   });
 
   it("declines what does not open, verifying nothing; the full path says why", async () => {
@@ -209,6 +211,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.deepEqual(found.data, started.session.getData());
     assert.equal(found.loggableId, started.session.loggableId());
     assert.deepEqual(fast(env, cookie), found, "left verified for the fast check");
+    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew");
 
     /** A fresh shm session, and its record's key and value (`<expiry>;<record>`) in the zone. */
     async function shmSession() {
@@ -246,12 +249,12 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
   });
 });
 
-function touch(env: Env, cookie: string, request: MemoryRequest = {}) {
+function touch(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
   const value = findCookie(parseCookieHeader(cookie), settings.cookieName);
   const verified = verifiedEntryOf(settings, value);
-  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source) : null;
+  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source, currentKey) : null;
 }
 
 describe("the touch check: a verified cookie due for a touch only, without a Session", () => {
@@ -269,6 +272,7 @@ describe("the touch check: a verified cookie due for a touch only, without a Ses
       env.clock.now += 61;
       const touched = touch(env, cookie, request);
       assert.ok(touched, "touched without the full path");
+      assert.deepEqual(touch(env, cookie, request, extractedKey), touched, "the same with the key's PRK made anew (the njs engine's touch part)");
       const full = await start(env, cookie, request);
       assert.equal(full.refreshed, true);
       assert.deepEqual([touched.setCookie], full.cookies, "the same Set-Cookie line as Session.touch");
@@ -501,6 +505,29 @@ describe("where the cache lives", () => {
     const zoneSettings = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] }).library.settings();
     assert.ok(zoneSettings.verifiedCache);
     assert.equal(verifiedTailEntryOf(zoneSettings, value), null);
+  });
+
+  it("the cold part's writer: the view's reader given zoneWriterSet writes what the zone's cache reads; a refused write throws the dict's own error", () => {
+    const dict = createMemorySharedDict({ name: "c", timeout: DAY_MS, evict: true });
+    const writer = Object.assign(createZoneVerifiedCacheReader(dict, "c"), { set: zoneWriterSet });
+    const plaintext = '[[{"name":"Alice"},"default","alice"]]';
+    const session = { ...entry(plaintext), entries: decodeEntries(plaintext) };
+    writer.set("cookie-1", session, 60);
+    assert.deepEqual(createZoneVerifiedCache(dict, "c").get("cookie-1"), session);
+    assert.deepEqual(writer.get("cookie-1"), session);
+    // The zone's timeout bounds the entry as the session's lifetime says (dictTimeout).
+    assert.ok((dict.ttl("cookie-1") as number) <= 60_000);
+    // A zone without evict, full: the full check's writer leaves the session uncached; this one throws
+    // the dict's error as it is, for the cold part to hand the request to the full check.
+    const full = createMemorySharedDict({ name: "f", timeout: DAY_MS, capacity: 200 });
+    const fullWriter = Object.assign(createZoneVerifiedCacheReader(full, "f"), { set: zoneWriterSet });
+    assert.throws(() => fullWriter.set("cookie-1", session, 60), (e: Error) => e.name === "SharedMemoryError");
+    assert.doesNotThrow(() => createZoneVerifiedCache(full, "f").set("cookie-1", session, 60));
+    // A zone without a timeout: unnamed here, a configuration error from the full check's writer.
+    const untimed = createMemorySharedDict({ name: "u" });
+    const untimedWriter = Object.assign(createZoneVerifiedCacheReader(untimed, "u"), { set: zoneWriterSet });
+    assert.throws(() => untimedWriter.set("cookie-1", session, 60), (e: Error) => e.name !== "ConfigError" && /declared with timeout/.test(e.message));
+    assert.throws(() => createZoneVerifiedCache(untimed, "u").set("cookie-1", session, 60), (e: Error) => e.name === "ConfigError");
   });
 
   it("worker memory in front of the zone keeps what it found there", () => {
