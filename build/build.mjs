@@ -148,6 +148,11 @@ async function bundle(entry, plugins, shared) {
     external: ["crypto", "zlib", "fs", "querystring", "xml"],
     legalComments: "none",
     charset: "utf8",
+    // Chiefly for its inlining of constants: without it, every module-level constant a function reads
+    // (format.ts's offsets and sizes, say) stays a binding of the bundle's scope, which QuickJS reads
+    // through a closure variable, a line of the runtime's memory that under concurrency is not in the
+    // cache (docs/NOTES.md, "where QuickJS's misses under concurrency go"). Names stay as written.
+    minifySyntax: true,
     plugins: plugins,
   });
   return toSingleDefaultExport(withoutUnusedSharedBindings(bundled.outputFiles[0].text), entry || shared);
