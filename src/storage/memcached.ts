@@ -286,8 +286,9 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
   /** A session record's read (Storage.ask): through the server's read location when it has one, else the bridge. */
   function ask<T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T> {
     const sessionName = storageName(naming, name, key);
+    const target = serverFor(servers, sessionName);
     if (readers !== undefined && host !== undefined) {
-      const reader = readers[serverFor(servers, sessionName)];
+      const reader = readers[target];
       if (reader !== undefined && passableKey(sessionName)) {
         // The answer read and handed on in one step (two closures a read cost less than a second step).
         return (platform.locationGet as LocationGet)(host, reader.location, sessionName).then(
@@ -300,7 +301,6 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         );
       }
     }
-    const target = serverFor(servers, sessionName);
     return askValue(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target], asking);
   }
 
