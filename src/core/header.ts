@@ -56,66 +56,17 @@ export function headerMac(header: SessionHeader): Uint8Array {
  */
 export type ParsedHeader = SessionHeader | string;
 
-/*
- * Little-endian readers for the header's field sizes, without a loop and each one expression (no
- * calls of one another): QuickJS interprets every step of a byte loop and pays for every call.
- * Multiplications, not shifts, above 24 bits (shifts work on signed 32-bit integers).
- */
-function read16(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8);
-}
-
-function read24(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16);
-}
-
-function read32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
-}
-
-function read40(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000 + b[at + 4] * 0x100000000;
-}
-
-/**
- * The writers' counterparts, likewise without calls of one another; values are whole, non-negative
- * and fit their fields (checked by the callers).
- */
-function write16(b: Uint8Array, at: number, value: number): void {
-  b[at] = value & 0xff;
-  b[at + 1] = (value >>> 8) & 0xff;
-}
-
-function write24(b: Uint8Array, at: number, value: number): void {
-  b[at] = value & 0xff;
-  b[at + 1] = (value >>> 8) & 0xff;
-  b[at + 2] = (value >>> 16) & 0xff;
-}
-
-function write32(b: Uint8Array, at: number, value: number): void {
-  b[at] = value & 0xff;
-  b[at + 1] = (value >>> 8) & 0xff;
-  b[at + 2] = (value >>> 16) & 0xff;
-  b[at + 3] = (value >>> 24) & 0xff;
-}
-
-function write40(b: Uint8Array, at: number, value: number): void {
-  const low = value % 0x100000000;
-  b[at] = low & 0xff;
-  b[at + 1] = (low >>> 8) & 0xff;
-  b[at + 2] = (low >>> 16) & 0xff;
-  b[at + 3] = (low >>> 24) & 0xff;
-  // (value - low) is a multiple of 2^32: the division is exact, no Math.floor to look up and call.
-  b[at + 4] = ((value - low) / 0x100000000) & 0xff;
-}
-
 /** Decodes the first 110 characters of a cookie value. Rejects by shape only; the MAC is checked later. */
 export function parseHeader(cookieValue: string): ParsedHeader {
   if (cookieValue.length < HEADER_ENCODED_SIZE) return "invalid session header";
   const bytes = decodeBase64Url(cookieValue.substring(0, HEADER_ENCODED_SIZE));
   if (!bytes || bytes.length !== HEADER_SIZE) return "unable to base64url decode session header";
   if (bytes[0] !== COOKIE_TYPE) return "invalid session cookie type";
-  const flags = read16(bytes, FLAGS_OFFSET);
+  // The little-endian fields read in place, each one expression: no loop (QuickJS interprets every step
+  // of one) and no reader function (each distinct function a cold request calls is read from memory
+  // under concurrency: docs/NOTES.md, "where QuickJS's misses under concurrency go"). Multiplications,
+  // not shifts, above 24 bits (shifts work on signed 32-bit integers).
+  const flags = bytes[FLAGS_OFFSET] | (bytes[FLAGS_OFFSET + 1] << 8);
   // The peer ignores unknown bits; we refuse them, as they can only come from a newer format or tampering
   // (and tampering is caught by the MAC anyway, so no valid cookie of 4.x is refused by this).
   if ((flags & ~KNOWN_FLAGS) !== 0) return "invalid session flags";
@@ -123,10 +74,13 @@ export function parseHeader(cookieValue: string): ParsedHeader {
     bytes: bytes,
     flags: flags,
     sid: bytes.subarray(SID_OFFSET, SID_OFFSET + SID_SIZE),
-    creationTime: read40(bytes, CREATION_TIME_OFFSET),
-    rollingOffset: read32(bytes, ROLLING_OFFSET_OFFSET),
-    dataSize: read24(bytes, DATA_SIZE_OFFSET),
-    idlingOffset: read24(bytes, IDLING_OFFSET_OFFSET),
+    creationTime:
+      (bytes[CREATION_TIME_OFFSET] | (bytes[CREATION_TIME_OFFSET + 1] << 8) | (bytes[CREATION_TIME_OFFSET + 2] << 16)) +
+      bytes[CREATION_TIME_OFFSET + 3] * 0x1000000 +
+      bytes[CREATION_TIME_OFFSET + 4] * 0x100000000,
+    rollingOffset: (bytes[ROLLING_OFFSET_OFFSET] | (bytes[ROLLING_OFFSET_OFFSET + 1] << 8) | (bytes[ROLLING_OFFSET_OFFSET + 2] << 16)) + bytes[ROLLING_OFFSET_OFFSET + 3] * 0x1000000,
+    dataSize: bytes[DATA_SIZE_OFFSET] | (bytes[DATA_SIZE_OFFSET + 1] << 8) | (bytes[DATA_SIZE_OFFSET + 2] << 16),
+    idlingOffset: bytes[IDLING_OFFSET_OFFSET] | (bytes[IDLING_OFFSET_OFFSET + 1] << 8) | (bytes[IDLING_OFFSET_OFFSET + 2] << 16),
   };
 }
 
@@ -156,24 +110,46 @@ export function parseHandedOnHeader(cookieValue: string): ParsedHeader {
  * Arguments rather than an object of fields: every save makes a header, and an object costs QuickJS.
  */
 export function buildHeader(flags: number, sid: Uint8Array, creationTime: number, rollingOffset: number, dataSize: number): Uint8Array {
-  const bytes = new Uint8Array(HEADER_SIZE);
-  bytes[0] = COOKIE_TYPE;
-  // The array starts zeroed: a field that is 0 (no flags; a new session's rolling offset, as every
-  // login's) is left as made, a call and its writes spared.
-  if (flags !== 0) write16(bytes, FLAGS_OFFSET, flags);
-  bytes.set(sid, SID_OFFSET);
-  write40(bytes, CREATION_TIME_OFFSET, creationTime);
-  if (rollingOffset !== 0) write32(bytes, ROLLING_OFFSET_OFFSET, rollingOffset);
-  write24(bytes, DATA_SIZE_OFFSET, dataSize);
-  return bytes;
+  const b = new Uint8Array(HEADER_SIZE);
+  b[0] = COOKIE_TYPE;
+  // The little-endian fields written in place, as parseHeader reads them (no writer function: each
+  // distinct function a login calls is read from memory under QuickJS's concurrency, docs/NOTES.md);
+  // values are whole, non-negative and fit their fields (checked by the callers). The array starts
+  // zeroed: a field that is 0 (no flags; a new session's rolling offset, as every login's) is left as
+  // made.
+  if (flags !== 0) {
+    b[FLAGS_OFFSET] = flags & 0xff;
+    b[FLAGS_OFFSET + 1] = (flags >>> 8) & 0xff;
+  }
+  b.set(sid, SID_OFFSET);
+  const low = creationTime % 0x100000000;
+  b[CREATION_TIME_OFFSET] = low & 0xff;
+  b[CREATION_TIME_OFFSET + 1] = (low >>> 8) & 0xff;
+  b[CREATION_TIME_OFFSET + 2] = (low >>> 16) & 0xff;
+  b[CREATION_TIME_OFFSET + 3] = (low >>> 24) & 0xff;
+  // (creationTime - low) is a multiple of 2^32: the division is exact, no Math.floor to look up and call.
+  b[CREATION_TIME_OFFSET + 4] = ((creationTime - low) / 0x100000000) & 0xff;
+  if (rollingOffset !== 0) {
+    b[ROLLING_OFFSET_OFFSET] = rollingOffset & 0xff;
+    b[ROLLING_OFFSET_OFFSET + 1] = (rollingOffset >>> 8) & 0xff;
+    b[ROLLING_OFFSET_OFFSET + 2] = (rollingOffset >>> 16) & 0xff;
+    b[ROLLING_OFFSET_OFFSET + 3] = (rollingOffset >>> 24) & 0xff;
+  }
+  b[DATA_SIZE_OFFSET] = dataSize & 0xff;
+  b[DATA_SIZE_OFFSET + 1] = (dataSize >>> 8) & 0xff;
+  b[DATA_SIZE_OFFSET + 2] = (dataSize >>> 16) & 0xff;
+  return b;
 }
 
 export function setTag(bytes: Uint8Array, tag: Uint8Array): void {
   bytes.set(tag, TAG_OFFSET);
 }
 
+/** The one field rewritten after the header is made (a touch), in place as buildHeader writes them. */
 export function setIdlingOffset(bytes: Uint8Array, idlingOffset: number): void {
-  write24(bytes, IDLING_OFFSET_OFFSET, idlingOffset);
+  bytes[IDLING_OFFSET_OFFSET] = idlingOffset & 0xff;
+  bytes[IDLING_OFFSET_OFFSET + 1] = (idlingOffset >>> 8) & 0xff;
+  bytes[IDLING_OFFSET_OFFSET + 2] = (idlingOffset >>> 16) & 0xff;
 }
 
 export function setMac(bytes: Uint8Array, mac: Uint8Array): void {
