@@ -13,10 +13,10 @@
  * functions); the ikm-taking functions are the same derivations for one-off callers.
  */
 
-import { encodeBase64Url, leadingBytes, utf8Encode } from "./bytes";
+import { encodeBase64Url, utf8Encode } from "./bytes";
 import { IV_SIZE, KEY_SIZE, MAC_SIZE } from "./format";
 import type { Platform, Sha256State } from "./platform";
-import { retainedTable } from "./retained";
+import { retainedGet, retainedSet, retainedTable } from "./retained";
 
 /** What the HMAC-based derivations call of the platform (the njs engine's cold part makes only what it calls). */
 export type HmacPlatform = Pick<Platform, "hmacSha256" | "hmacSha256Parts" | "sha256Started" | "sha256Continued">;
@@ -35,28 +35,29 @@ const AUTHENTICATION_INFO = "authentication:";
 const ENCRYPTION_INFO = "encryption:";
 
 /**
- * The prefixes' bytes and HKDF-Expand's block counters (T(1)'s 0x01, T(2)'s 0x02), constants built on
- * first use: encoding them again for every derivation costs QuickJS a TextEncoder call each time.
- * Nothing writes into them: they are only handed to the HMAC.
+ * The prefixes' bytes and HKDF-Expand's block counters (T(1)'s 0x01, T(2)'s 0x02): constants built on
+ * first use, as encoding them again for every derivation costs QuickJS a TextEncoder call each time.
+ * One object read where it is needed, not a getter function each: under QuickJS every distinct
+ * function a cold request calls is read from memory (docs/NOTES.md, "where QuickJS's misses under
+ * concurrency go"). Nothing writes into them: they are only handed to the HMAC.
  */
-let authenticationInfoBytes: Uint8Array | undefined;
-let encryptionInfoBytes: Uint8Array | undefined;
-let blockCounters: Uint8Array[] | undefined;
-
-function authenticationInfo(): Uint8Array {
-  if (!authenticationInfoBytes) authenticationInfoBytes = utf8Encode(AUTHENTICATION_INFO);
-  return authenticationInfoBytes;
+interface HkdfConstants {
+  authentication: Uint8Array;
+  encryption: Uint8Array;
+  firstCounter: Uint8Array;
+  secondCounter: Uint8Array;
 }
 
-function encryptionInfo(): Uint8Array {
-  if (!encryptionInfoBytes) encryptionInfoBytes = utf8Encode(ENCRYPTION_INFO);
-  return encryptionInfoBytes;
-}
+let hkdfConstants: HkdfConstants | undefined;
 
-/** The counter byte of HKDF-Expand's block `block` (1 or 2: this file derives at most 64 bytes). */
-function blockCounter(block: number): Uint8Array {
-  if (!blockCounters) blockCounters = [new Uint8Array([1]), new Uint8Array([2])];
-  return blockCounters[block - 1];
+function madeHkdfConstants(): HkdfConstants {
+  hkdfConstants = {
+    authentication: utf8Encode(AUTHENTICATION_INFO),
+    encryption: utf8Encode(ENCRYPTION_INFO),
+    firstCounter: new Uint8Array([1]),
+    secondCounter: new Uint8Array([2]),
+  };
+  return hkdfConstants;
 }
 
 export function sha256Bytes(platform: Platform, text: string): Uint8Array {
@@ -66,18 +67,13 @@ export function sha256Bytes(platform: Platform, text: string): Uint8Array {
 /**
  * HKDF-Extract's output, and where the platform offers SHA-256 states (sha256Started: where module
  * state lasts), the same made ready for HKDF-Expand's HMACs (RFC 2104): SHA-256 started on its block
- * XOR ipad (inner) and on its block XOR opad (outer), continued by every HMAC it keys (hmacWithPrk).
+ * XOR ipad (inner) and on its block XOR opad (outer), continued by every HMAC it keys (expandedBlock).
  * Made once per key: a host's HMAC object hashes both blocks again for every HMAC.
  */
 export interface PseudorandomKey {
   bytes: Uint8Array;
   inner: Sha256State | null;
   outer: Sha256State | null;
-}
-
-interface ExtractedKey {
-  ikm: Uint8Array;
-  prk: PseudorandomKey;
 }
 
 /** The PRK (32 bytes: within one block, so used as it is) with its states where the platform makes them. */
@@ -96,25 +92,15 @@ function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): Pseud
 }
 
 /**
- * HMAC(PRK, first ‖ second ‖ third ‖ fourth): SHA-256(outer ‖ SHA-256(inner ‖ message)) from the PRK's
- * states, or the host's HMAC where it has none (or a platform without states is handed a PRK that has).
- */
-function hmacWithPrk(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, second: Uint8Array, third: Uint8Array, fourth?: Uint8Array): Uint8Array {
-  if (prk.inner && prk.outer && platform.sha256Continued) {
-    return platform.sha256Continued(prk.outer, platform.sha256Continued(prk.inner, first, second, third, fourth));
-  }
-  return platform.hmacSha256Parts(prk.bytes, first, second, third, fourth);
-}
-
-/**
  * HKDF-Extract with an empty salt, retained per ikm (by its bytes, so equal keys share one entry).
- * The ikm asked for last is also kept by identity: the settings hold one ikm object per configured
- * key, and comparing objects spares encoding the key to look it up on every request.
+ * Found first by the ikm object itself (retainedGet's owner): the settings hold one ikm object per
+ * configured key, and comparing objects spares encoding the key to look it up on every request;
+ * retainedGet is what a check's location lookup calls already, so a cold check calls no function more
+ * for its key (under QuickJS each distinct function a cold request calls is read from memory).
  */
 export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): PseudorandomKey {
-  const lastTable = retainedTable<ExtractedKey>("keys.pseudorandom.last", 1);
-  const last = lastTable.get("");
-  if (last && last.ikm === ikm) return last.prk;
+  const known = retainedGet<PseudorandomKey>("keys.pseudorandom.by-ikm", "", ikm);
+  if (known) return known;
   const table = retainedTable<PseudorandomKey>("keys.pseudorandom", MAX_PSEUDORANDOM_KEYS);
   const name = encodeBase64Url(ikm);
   let prk = table.get(name);
@@ -122,8 +108,7 @@ export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Pseudo
     prk = extractedKey(platform, ikm);
     table.set(name, prk);
   }
-  lastTable.set("", { ikm: ikm, prk: prk });
-  return prk;
+  return retainedSet("keys.pseudorandom.by-ikm", MAX_PSEUDORANDOM_KEYS, "", ikm, prk);
 }
 
 /**
@@ -138,15 +123,23 @@ export function extractedKey(platform: HmacPlatform, ikm: Uint8Array): Pseudoran
 }
 
 /**
- * HKDF-Expand's blocks, fed to the HMAC part by part: T(1) = HMAC(PRK, info ‖ 0x01), T(2) = HMAC(PRK,
- * T(1) ‖ info ‖ 0x02), info = `prefix` ‖ `infoTail`.
+ * HKDF-Expand's block T(1) = HMAC(PRK, info ‖ 0x01) when `previous` is null, else T(2) = HMAC(PRK,
+ * T(1) ‖ info ‖ 0x02), info = `prefix` ‖ `infoTail`, fed to the HMAC part by part: SHA-256(outer ‖
+ * SHA-256(inner ‖ message)) from the PRK's states, or the host's HMAC where it has none (or a platform
+ * without states is handed a PRK that has). One function for both blocks and both ways, for the reason
+ * HkdfConstants gives.
  */
-function firstBlock(platform: HmacPlatform, prk: PseudorandomKey, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
-  return hmacWithPrk(platform, prk, prefix, infoTail, blockCounter(1));
-}
-
-function secondBlock(platform: HmacPlatform, prk: PseudorandomKey, first: Uint8Array, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
-  return hmacWithPrk(platform, prk, first, prefix, infoTail, blockCounter(2));
+function expandedBlock(platform: HmacPlatform, prk: PseudorandomKey, previous: Uint8Array | null, prefix: Uint8Array, infoTail: Uint8Array): Uint8Array {
+  const constants = hkdfConstants || madeHkdfConstants();
+  if (prk.inner && prk.outer && platform.sha256Continued) {
+    const inner = previous
+      ? platform.sha256Continued(prk.inner, previous, prefix, infoTail, constants.secondCounter)
+      : platform.sha256Continued(prk.inner, prefix, infoTail, constants.firstCounter);
+    return platform.sha256Continued(prk.outer, inner);
+  }
+  return previous
+    ? platform.hmacSha256Parts(prk.bytes, previous, prefix, infoTail, constants.secondCounter)
+    : platform.hmacSha256Parts(prk.bytes, prefix, infoTail, constants.firstCounter);
 }
 
 /** HKDF-SHA256 (empty salt) with the info `infoText`, up to 64 bytes. */
@@ -154,17 +147,17 @@ export function hkdfSha256(platform: HmacPlatform, ikm: Uint8Array, infoText: st
   const prk = pseudorandomKey(platform, ikm);
   const info = utf8Encode(infoText);
   const none = new Uint8Array(0);
-  const first = firstBlock(platform, prk, info, none);
+  const first = expandedBlock(platform, prk, null, info, none);
   if (size <= HASH_SIZE) return size === HASH_SIZE ? first : first.subarray(0, size);
   const out = new Uint8Array(size);
   out.set(first, 0);
-  out.set(secondBlock(platform, prk, first, info, none).subarray(0, size - HASH_SIZE), HASH_SIZE);
+  out.set(expandedBlock(platform, prk, first, info, none).subarray(0, size - HASH_SIZE), HASH_SIZE);
   return out;
 }
 
 /** HKDF-Expand(PRK, "authentication:" ‖ sid, 32): one block. */
 export function deriveMacKeyFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): Uint8Array {
-  return firstBlock(platform, prk, authenticationInfo(), sid);
+  return expandedBlock(platform, prk, null, (hkdfConstants || madeHkdfConstants()).authentication, sid);
 }
 
 /** The 16-byte MAC over `message` (the first 66 header bytes, plus the bind suffix when bound). */
@@ -209,9 +202,11 @@ function splitKeyAndIv(bytes: Uint8Array): AesKeyAndIv {
  * T(1) ‖ T(2)[0, 12): the key is T(1) itself, the IV the start of T(2).
  */
 export function deriveAesKeyAndIvFromPrk(platform: HmacPlatform, prk: PseudorandomKey, sid: Uint8Array): AesKeyAndIv {
-  const prefix = encryptionInfo();
-  const first = firstBlock(platform, prk, prefix, sid);
-  return { key: first, iv: leadingBytes(secondBlock(platform, prk, first, prefix, sid), IV_SIZE) };
+  const prefix = (hkdfConstants || madeHkdfConstants()).encryption;
+  const first = expandedBlock(platform, prk, null, prefix, sid);
+  const second = expandedBlock(platform, prk, first, prefix, sid);
+  // A plain view of the digest's first bytes (bytes.ts's leadingBytes, written out for the same reason).
+  return { key: first, iv: new Uint8Array(second.buffer, second.byteOffset, IV_SIZE) };
 }
 
 export function deriveAesKeyAndIv(platform: HmacPlatform, ikm: Uint8Array, sid: Uint8Array): AesKeyAndIv {
@@ -226,7 +221,7 @@ export function deriveRememberAesKeyAndIv(
   iterations: number,
 ): Promise<AesKeyAndIv> {
   if (iterations <= 0) return Promise.resolve(deriveAesKeyAndIv(platform, ikm, sid));
-  const prefix = encryptionInfo();
+  const prefix = (hkdfConstants || madeHkdfConstants()).encryption;
   const salt = new Uint8Array(prefix.length + sid.length);
   salt.set(prefix, 0);
   salt.set(sid, prefix.length);
