@@ -20,17 +20,6 @@ export function base64UrlSize(size: number): number {
 }
 
 /**
- * Where the host's Buffer encodes any byte view in place (njs's QuickJS engine), Buffer's toString
- * called on the view itself; elsewhere (Node's works on its Buffers only) a Buffer copy of the view,
- * from the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
- * builds (and drops) a TypeError, stack trace included, for anything else. The copy costs QuickJS a
- * Buffer allocation per encoding (a session id, a loggable id, a header on every cold request).
- */
-export function encodeBase64Url(bytes: Uint8Array): string {
-  return hostEncodesViews() ? NATIVE.prototype.toString.call(bytes, "base64url") : NATIVE.from(bytes).toString("base64url");
-}
-
-/**
  * Whether Buffer's toString encodes a plain Uint8Array (asked of the host once, on first use); also
  * how the store replies' text is decoded (storage/protocol/lines.ts).
  */
@@ -46,6 +35,19 @@ export function hostEncodesViews(): boolean {
     }
   }
   return encodesViews;
+}
+
+/**
+ * Where the host's Buffer encodes any byte view in place (njs's QuickJS engine), Buffer's toString
+ * called on the view itself; elsewhere (Node's works on its Buffers only) a Buffer copy of the view,
+ * from the view itself, not from its ArrayBuffer: QuickJS's Buffer.from tries a typed array first and
+ * builds (and drops) a TypeError, stack trace included, for anything else. The copy costs QuickJS a
+ * Buffer allocation per encoding (a session id, a loggable id, a header on every cold request).
+ */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  // The probe's answer read in place once known: under QuickJS every distinct function a cold request
+  // calls is read from memory (docs/NOTES.md, "where QuickJS's misses under concurrency go").
+  return (encodesViews === undefined ? hostEncodesViews() : encodesViews) ? NATIVE.prototype.toString.call(bytes, "base64url") : NATIVE.from(bytes).toString("base64url");
 }
 
 /**
@@ -83,7 +85,7 @@ export function decodeBase64Url(text: string, hostBytes?: boolean): Uint8Array |
   if (length % 4 === 1) return null;
   const decoded = NATIVE.from(text, "base64url");
   if (decoded.length !== (length * 3) >>> 2) return null;
-  if (hostReadsStandardAlphabet() && (text.indexOf("+") >= 0 || text.indexOf("/") >= 0)) return null;
+  if ((readsStandardAlphabet === undefined ? hostReadsStandardAlphabet() : readsStandardAlphabet) && (text.indexOf("+") >= 0 || text.indexOf("/") >= 0)) return null;
   return hostBytes ? decoded : new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
 }
 
