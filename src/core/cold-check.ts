@@ -5,23 +5,24 @@
  * redis and memcached take the full path, which makes the one round trip).
  *
  * It opens the cookie as Session.openCookie does, through the same functions: header.ts's parser,
- * checks.ts's storage-flag and lifetime checks, cookie-opening.ts's MAC check, record parser,
- * decryption and cache entry, session.ts's rule for a decrypted payload (openPayload). What it
- * verified goes into the verified cache, and fast-check.ts judges it (checkJustVerified: what
- * checkVerified would check again on the next request and this check has not, the audience's session
- * and the revocation list). So it only ever says "valid, nothing to re-issue". Anything else answers null: a failure, a refresh due (seen in the header, before any
- * key is used), a fallback key, a missing audience. The full path (Session) then decides, logs and
- * refreshes as always. It finds in the verified cache whatever was verified here, so a valid cookie
- * is never decrypted twice.
+ * checks.ts's storage-flag and lifetime checks, the current key's MAC check (cookie-opening.ts's
+ * input, keys.ts's comparison), cookie-opening.ts's record parser, decryption and cache entry,
+ * session.ts's rule for a decrypted payload (openPayload). What it verified goes into the verified
+ * cache, and fast-check.ts judges it (checkJustVerified: what checkVerified would check again on the
+ * next request and this check has not, the audience's session and the revocation list). So it only
+ * ever says "valid, nothing to re-issue". Anything else answers null: a failure, a refresh due (seen in
+ * the header, before any key is used), a fallback key, a missing audience. The full path (Session)
+ * then decides, logs and refreshes as always. It finds in the verified cache whatever was verified
+ * here, so a valid cookie is never decrypted twice.
  */
 
 import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
-import { decryptPayload, macKeyIndex, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
+import { decryptPayload, macInput, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
-import { HEADER_ENCODED_SIZE } from "./format";
+import { HEADER_ENCODED_SIZE, MAC_OFFSET } from "./format";
 import { handOnHeader, parseHeader } from "./header";
-import { deriveAesKeyAndIvFromPrk, pseudorandomKey, type PseudorandomKey } from "./keys";
+import { deriveAesKeyAndIvFromPrk, macMatches, pseudorandomKey, type PseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
 import { BindSource, loggableId, openPayload, requestBoundValues, subjectsPublishable } from "./session";
 import type { Settings } from "./settings";
@@ -70,8 +71,9 @@ export function coldCheck<R>(
   }
   const bound = requestBoundValues(header.flags, request, bindSourceOf);
   const prk = (currentKey || pseudorandomKey)(platform, settings.ikm);
-  // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals).
-  if (macKeyIndex(platform, settings, header, bound, prk) !== 0) {
+  // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals). The
+  // current key's check of macKeyIndex, without its search of the fallbacks the full path makes anyway.
+  if (!macMatches(platform, prk, header.sid, macInput(platform, header.bytes, bound), header.bytes, MAC_OFFSET)) {
     handOnHeader(cookie, header);
     return null;
   }

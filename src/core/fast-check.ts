@@ -190,7 +190,14 @@ export function checkVerified<R>(
  */
 export function checkJustVerified(verified: VerifiedSession, settings: FastCheckSettings, audienceIndex: number, now: number): KnownSession | null {
   if (audienceIndex < 0) return null;
-  return unrevoked(knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex), settings, now);
+  const found = knownSessionAt(verified as CachedEntry, verified.entries as SessionEntry[], settings.audience, audienceIndex);
+  if (!settings.registry) {
+    // As checkVerified: nothing to revoke without a registry, so unrevoked's call and try are skipped
+    // (under QuickJS each distinct function a cold request calls is read from memory: docs/NOTES.md).
+    found.timing.timestamp = now;
+    return found;
+  }
+  return unrevoked(found, settings, now);
 }
 
 /** `found` as of `now`, unless the registry says it was revoked (or cannot say). */
