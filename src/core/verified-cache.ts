@@ -73,12 +73,6 @@ export interface VerifiedCache extends VerifiedCacheReader {
   set(cookie: string, session: VerifiedSession, ttl: number): void;
 }
 
-/** An entry's rough memory cost: UTF-16 strings, plus the objects around them. */
-function entryBytes(cookie: string, session: VerifiedSession): number {
-  // Strings twice (the parsed payload is about as big as its text), plus the objects around them.
-  return 2 * (cookie.length + session.keyId.length + session.bind.length + session.ciphertext.length + 2 * session.plaintext.length) + 600;
-}
-
 /**
  * In worker memory: two generations of at most half the bounds each. New entries go to the young one;
  * when it is full it becomes the old one (the previous old one is dropped whole), and a hit in the old
@@ -92,7 +86,18 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
   let old = new Map<string, VerifiedSession>();
   let youngBytes = 0;
 
-  function insert(cookie: string, session: VerifiedSession, bytes: number): void {
+  /*
+   * The entry's size and the generations' turn written out in set, which get's hit in the old
+   * generation calls too, rather than helpers of their own: under QuickJS every distinct function a
+   * cold request calls (set, on every fill) is read from memory (docs/NOTES.md, "where QuickJS's misses
+   * under concurrency go").
+   */
+  function set(cookie: string, session: VerifiedSession): void {
+    // A rough memory cost: strings twice (the parsed payload is about as big as its text), UTF-16,
+    // plus the objects around them.
+    const bytes = 2 * (cookie.length + session.keyId.length + session.bind.length + session.ciphertext.length + 2 * session.plaintext.length) + 600;
+    // One huge session must not flush everything else.
+    if (bytes > byteLimit / 4 || young.has(cookie)) return;
     if (young.size >= entryLimit || youngBytes + bytes > byteLimit) {
       old = young;
       young = new Map<string, VerifiedSession>();
@@ -108,20 +113,12 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
     const aged = old.get(cookie);
     if (!aged) return null;
     old.delete(cookie);
-    insert(cookie, aged, entryBytes(cookie, aged));
+    // Back to the young generation (set's size test passed when it first went in).
+    set(cookie, aged);
     return aged;
   }
 
-  return {
-    get: get,
-    getInMemory: get,
-    set: function (cookie, session) {
-      const bytes = entryBytes(cookie, session);
-      // One huge session must not flush everything else.
-      if (bytes > byteLimit / 4 || young.has(cookie)) return;
-      insert(cookie, session, bytes);
-    },
-  };
+  return { get: get, getInMemory: get, set: set };
 }
 
 /**
@@ -173,14 +170,6 @@ const ZONE_FORMAT = 5;
 const PAYLOAD_QUOTED = 0;
 const PAYLOAD_RAW = 1;
 
-/** Whether `entries` (decodeEntries' result for the plaintext) are what a parse of the plaintext gives. */
-function entriesAsParsed(entries: SessionEntry[] | undefined): boolean {
-  if (!entries) return false;
-  // decodeEntries reads a JSON null subject as none (undefined), which no parse gives back.
-  for (let i = 0; i < entries.length; i++) if (entries[i].length === 3 && entries[i][2] === undefined) return false;
-  return true;
-}
-
 /**
  * Written by concatenation, not JSON.stringify (the same text): QuickJS's stringify costs a cold
  * request more than the rest of the fill (a property lookup per element, a copy per character of every
@@ -190,7 +179,12 @@ function entriesAsParsed(entries: SessionEntry[] | undefined): boolean {
  */
 function zoneText(session: VerifiedSession): string {
   const plaintext = session.plaintext;
-  const raw = entriesAsParsed(session.entries as SessionEntry[] | undefined);
+  // PAYLOAD_RAW when the entries are what a parse of the plaintext gives: decodeEntries reads a JSON
+  // null subject as none (undefined), which no parse gives back. In place, not a function of its own:
+  // under QuickJS every distinct function a cold request calls is read from memory (docs/NOTES.md).
+  const entries = session.entries as SessionEntry[] | undefined;
+  let raw = !!entries;
+  if (entries) for (let i = 0; i < entries.length; i++) if (entries[i].length === 3 && entries[i][2] === undefined) raw = false;
   return (
     "[" + ZONE_FORMAT + "," + session.flags + "," + session.creationTime + "," + session.rollingOffset + "," + session.idlingOffset +
     ',"' + session.sid + '","' + session.loggableId + '","' + session.keyId + '",' + (session.bind === "" ? '""' : JSON.stringify(session.bind)) +
@@ -240,7 +234,13 @@ export function createZoneVerifiedCache(dict: SharedDict, zone: string): Verifie
   return {
     zone: zone,
     get: function (cookie) {
-      return readZoneEntry(dict, zone, cookie);
+      let text: string | number | undefined;
+      try {
+        text = dict.get(cookie);
+      } catch (e) {
+        throw zoneError(zone, e);
+      }
+      return typeof text === "string" ? parseZoneText(text) : null;
     },
     set: function (cookie, session, ttl) {
       const text = zoneText(session);
@@ -265,9 +265,9 @@ export interface ZoneReader extends VerifiedCacheReader {
 }
 
 /**
- * readZoneEntry, but a zone that cannot be read throws as the dict threw, unnamed: the reader's one
- * user, the warm check, answers any error with the full check, whose zone read (readZoneEntry) names
- * it. So the warm part does not declare zoneError and the errors it makes.
+ * createZoneVerifiedCache's get, but a zone that cannot be read throws as the dict threw, unnamed: the
+ * reader's one user, the warm check, answers any error with the full check, whose zone read names it.
+ * So the warm part does not declare zoneError and the errors it makes.
  */
 function zoneReaderGet(this: ZoneReader, cookie: string): VerifiedSession | null {
   const text = this.dict.get(cookie);
@@ -294,14 +294,4 @@ export function createZoneVerifiedCacheReader(dict: SharedDict, zone: string): Z
  */
 export function zoneWriterSet(this: ZoneReader, cookie: string, session: VerifiedSession, ttl: number): void {
   this.dict.set(cookie, zoneText(session), dictTimeout(ttl));
-}
-
-function readZoneEntry(dict: SharedDict, zone: string, cookie: string): VerifiedSession | null {
-  let text: string | number | undefined;
-  try {
-    text = dict.get(cookie);
-  } catch (e) {
-    throw zoneError(zone, e);
-  }
-  return typeof text === "string" ? parseZoneText(text) : null;
 }
