@@ -67,6 +67,9 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   // Not entry points: what the njs engine's login part (login-part.ts) hands on to the full part, the
   // full save of a verdict and failing closed.
   handlers.loginSave = login.save;
+  // And the check itself, given its mode: index.ts's access and authRequest call it directly, a call
+  // fewer on every check (under QuickJS each distinct function a cold request calls is read from memory).
+  handlers.check = check.check;
   handlers.loginFailed = login.failClosed;
   const variables = createVariableHandlers(env, csrf);
   const names = Object.keys(variables);

@@ -23,6 +23,7 @@
 import { refuseBelowFloor } from "./floor";
 import type { retainedGet, retainedSet, retainedTable } from "../core/retained";
 import { stateFromHeader } from "./state-header";
+import { CheckMode } from "./publication";
 
 /** The package's version (package.json's; a unit test holds them together). */
 const VERSION = "0.1.0";
@@ -104,24 +105,24 @@ function warm(): WarmModule | null {
 // One declared function per entry point: cheaper at load than closures made in a loop, and each
 // passes on exactly what nginx or a user's module hands it.
 function access(r: unknown) {
-  // Once the rest is built (for the context under QuickJS), straight to it.
-  if (fullPart) return fullPart.access(r);
+  // Once the rest is built (for the context under QuickJS), straight to its check.
+  if (fullPart) return fullPart.check(r, CheckMode.Access);
   const warmCheck = warm();
   const answer = warmCheck ? warmCheck.access(r) : false;
   if (answer === true) return;
-  if (answer === false) return full().access(r);
+  if (answer === false) return full().check(r, CheckMode.Access);
   return answer.then(function (checked) {
-    return checked ? undefined : full().access(r);
+    return checked ? undefined : full().check(r, CheckMode.Access);
   });
 }
 function authRequest(r: unknown) {
-  if (fullPart) return fullPart.authRequest(r);
+  if (fullPart) return fullPart.check(r, CheckMode.AuthRequest);
   const warmCheck = warm();
   const answer = warmCheck ? warmCheck.authRequest(r) : false;
   if (answer === true) return;
-  if (answer === false) return full().authRequest(r);
+  if (answer === false) return full().check(r, CheckMode.AuthRequest);
   return answer.then(function (checked) {
-    return checked ? undefined : full().authRequest(r);
+    return checked ? undefined : full().check(r, CheckMode.AuthRequest);
   });
 }
 function loginRedirect(r: unknown) {

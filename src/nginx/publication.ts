@@ -97,7 +97,8 @@ export function publicationOf(source: StateSource, settings: PublishingSettings,
     at: at,
     context: context,
     settings: settings,
-    text: stateText(source, settings, stateTail(dataJson, fields)),
+    // PLAIN_STATE_TAIL is stateTail("{}", NO_HEADER_FIELDS): most sessions' tail without a call.
+    text: stateText(source, settings, fields === NO_HEADER_FIELDS && dataJson === "{}" ? PLAIN_STATE_TAIL : stateTail(dataJson, fields)),
     audience: source.audience,
     subject: source.subject,
     creationTime: timing.creationTime,
@@ -137,8 +138,8 @@ export function publishPlain(
 ): boolean {
   if (publishesHeaders(settings) || exposesData(entry)) return false;
   const text = stateText(source, settings, PLAIN_STATE_TAIL);
-  // publishParts' two ways with nothing but the text, called directly: two calls fewer on every warm
-  // check of the njs engine, and publishParts and publishAccess stay out of its warm part.
+  // publishNow's two ways with nothing but the text, called directly: a call fewer on every warm check
+  // of the njs engine, and publishNow and publishAccess stay out of its warm part.
   if (mode === CheckMode.Access) setVariable(r, STATE_VARIABLE, text);
   else publishAuthRequest(r, text, null, null, cookies);
   return true;
@@ -234,13 +235,13 @@ function publishAuthRequest(r: NginxHTTPRequest, text: string, responseHeaders: 
   r.return(204);
 }
 
-/** Publishes as the mode does: the state text, response_headers and exposed data (Publication's). */
-function publishParts(r: NginxHTTPRequest, mode: CheckMode, text: string, responseHeaders: string[] | null, data: string[] | null, cookies: string[]): void {
-  if (mode === CheckMode.Access) publishAccess(r, text, responseHeaders, data);
-  else publishAuthRequest(r, text, responseHeaders, data, cookies);
-}
-
-/** Publishes as the mode does (the CSRF check, where due, comes first: check.ts). */
+/**
+ * Publishes as the mode does: the state text, response_headers and exposed data (the CSRF check, where
+ * due, comes first: check.ts). The mode's two ways called from here, no step between: under QuickJS
+ * every distinct function a cold request calls is read from memory (docs/NOTES.md, "where QuickJS's
+ * misses under concurrency go").
+ */
 export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
-  publishParts(r, mode, publication.text, publication.responseHeaders, publication.data, cookies);
+  if (mode === CheckMode.Access) publishAccess(r, publication.text, publication.responseHeaders, publication.data);
+  else publishAuthRequest(r, publication.text, publication.responseHeaders, publication.data, cookies);
 }
