@@ -29,7 +29,8 @@ import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
 import { publicationBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
-import { CheckMode, Publication, publicationOf, publishNow, StateSource } from "./publication";
+import { CheckMode } from "./check-mode";
+import { Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";

@@ -21,7 +21,7 @@ import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../core/veri
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
-import { CheckMode } from "./publication";
+import { CheckMode } from "./check-mode";
 import { publishChecked } from "./warm-publication";
 
 /** A cold check never re-issues a cookie. */

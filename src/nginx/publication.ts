@@ -6,6 +6,7 @@
  * Shared by the full check (check.ts) and the warm check (warm.ts), so both publish alike.
  */
 
+import { CheckMode } from "./check-mode";
 import { headerNames } from "../core/options";
 import { MAX_COOKIES } from "../core/format";
 import { closestTimeout, timingProperty } from "../core/properties";
@@ -24,13 +25,6 @@ export const MAX_FORWARDED_COOKIES = 2 * MAX_COOKIES;
 /** The js_var a js_access check publishes the state line in (nginx/njs-session.conf declares it). */
 const STATE_VARIABLE = "session_state";
 
-/** Which entry point runs a check: how it denies and where it publishes. */
-export const enum CheckMode {
-  /** js_access: deny with a status or a login redirect, publish in $session_state. */
-  Access,
-  /** js_content behind auth_request: 401/403 or 204 with X-Session-* headers. */
-  AuthRequest,
-}
 
 /** The entry options publishing reads. */
 export type PublishingEntry = Pick<EntryOptions, "expose_data">;

@@ -17,7 +17,7 @@ import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
-import { CheckMode } from "./publication";
+import { CheckMode } from "./check-mode";
 import { publishChecked } from "./warm-publication";
 
 /**

@@ -5,7 +5,8 @@
  * session that needs it (publishing-part.ts).
  */
 
-import { CheckMode, PublishingEntry, PublishingSettings, publishPlain, StateSource } from "./publication";
+import { CheckMode } from "./check-mode";
+import { PublishingEntry, PublishingSettings, publishPlain, StateSource } from "./publication";
 import type { PublishingPart } from "./publishing-part";
 
 /** publishing-part.ts, compiled by build/build.mjs into this function of the warm part. */

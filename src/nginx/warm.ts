@@ -22,7 +22,7 @@ import { refreshDue, RefreshDue } from "../core/checks";
 import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { njsBindSource, njsNow, njsSharedDict, njsWarmHashing } from "../platform/njs";
 import { readCheckView } from "./check-view";
-import { CheckMode } from "./publication";
+import { CheckMode } from "./check-mode";
 import { publishChecked } from "./warm-publication";
 import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
