@@ -36,9 +36,13 @@ export function createShmStorage(options: StorageOptions | undefined, platform: 
   const zone = (read.zone as string | undefined) || DEFAULT_SHM_ZONE;
   const naming: KeyNaming = { prefix: read.prefix as string | undefined, suffix: read.suffix as string | undefined };
 
+  // Looked up on first use, not here: zones exist only once nginx has set up shared memory, after the
+  // module loads. Then kept, as the verified cache keeps its zone (settings.ts): the lookup's calls and
+  // the host's new dict object per access cost every shm request (a cold one under QuickJS reads each
+  // distinct function from memory: docs/NOTES.md).
+  let found: SharedDict | undefined;
   function dict(): SharedDict {
-    // Looked up per call: zones exist only once nginx has set up shared memory, after the module loads.
-    return lookupZone(platform, zone, "shm storage");
+    return found || (found = lookupZone(platform, zone, "shm storage"));
   }
 
   function readRecord(shared: SharedDict, name: string): { expires: number; value: string } | null {
