@@ -718,3 +718,55 @@ invalid session configuration: cookie_path must start with / and contain no ; or
 [alert]
 [emerg]
 unexpected error
+
+
+
+=== TEST 26: an override set from the request: the location gets it on every request, and none without it
+A location that sets no $session_config_* is the cheap common case ($session_location_config is "");
+here the same location alternates between that case and an audience override, warm and cold alike.
+--- config
+    location /app/ {
+        set $session_config_audience $arg_aud;
+        js_access session.access;
+        proxy_set_header X-Audience $session_audience;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+--- init
+my %cookie = (default => cookie_header(@{ mint(subject => 'kim') }), A => cookie_header(@{ mint(subject => 'kim', audience => 'A') }));
+my @steps = (
+    ['default', '', 200], ['default', 'A', 401], ['default', '', 200], ['default', 'A', 401],
+    ['A', 'A', 200], ['A', '', 401], ['A', 'A', 200], ['A', '', 401], ['default', '', 200],
+);
+my $n = 0;
+for my $step (@steps) {
+    my ($audience, $asked, $status) = @$step;
+    my $uri = '/app/' . ++$n . ($asked ne '' ? "?aud=$asked" : '');
+    my $res = http('GET', $uri, { Cookie => $cookie{$audience} });
+    is($res->{status}, $status, "$uri, a cookie for audience $audience: $status");
+    like($res->{content}, qr/^x-audience: $audience$/m, "$uri: published for audience $audience") if $status == 200;
+}
+use_cookie($cookie{A});
+--- request
+GET /app/last?aud=A
+--- response_body_like: ^GET /_up/last\?aud=A\ncookie: session=<\d+ chars>\nx-audience: A\n$
+
+
+
+=== TEST 27: an override holding a line break: 500 naming it ($session_location_config joins them with line feeds)
+--- config
+    location /app/ {
+        set $session_config_audience "a\nb";
+        js_access session.access;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+--- init
+use_cookie(cookie_header(@{ mint(subject => 'lee') }));
+--- request
+GET /app/x
+--- error_code: 500
+--- error_log eval
+qr/\[error\] .*invalid session configuration: \$session_config_audience must not contain a line break \(request [0-9a-f]{32}\)/
+--- no_error_log
+[alert]
+[emerg]
+unexpected error

@@ -364,3 +364,39 @@ GET /admin/y
 GET /_up/y
 cookie: b=2
 x-subject: root
+
+
+
+=== TEST 12: an override set from the request reaches every check of its location, and none without it
+$session_location_config is "" for a location that sets no $session_config_* (the common case); here
+the same location alternates between that case and an audience override, warm and cold alike (in
+auth_request mode, so that the floor, njs 0.8.9, runs it too).
+--- config
+    location /app/ {
+        set $session_config_audience $arg_aud;
+        include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
+        proxy_set_header X-Audience $session_audience;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
+    }
+    location = /_session_auth {
+        internal;
+        js_content session.authRequest;
+    }
+--- init
+my %cookie = (default => cookie_header(@{ mint(subject => 'kim') }), A => cookie_header(@{ mint(subject => 'kim', audience => 'A') }));
+my @steps = (
+    ['default', '', 200], ['default', 'A', 401], ['default', '', 200], ['default', 'A', 401],
+    ['A', 'A', 200], ['A', '', 401], ['A', 'A', 200], ['A', '', 401], ['default', '', 200],
+);
+my $n = 0;
+for my $step (@steps) {
+    my ($audience, $asked, $status) = @$step;
+    my $uri = '/app/' . ++$n . ($asked ne '' ? "?aud=$asked" : '');
+    my $res = http('GET', $uri, { Cookie => $cookie{$audience} });
+    is($res->{status}, $status, "$uri, a cookie for audience $audience: $status");
+    like($res->{content}, qr/^x-audience: $audience$/m, "$uri: published for audience $audience") if $status == 200;
+}
+use_cookie($cookie{A});
+--- request
+GET /app/last?aud=A
+--- response_body_like: ^GET /_up/last\?aud=A\ncookie: session=<\d+ chars>\nx-audience: A\n$

@@ -101,14 +101,14 @@ export type LocationSettingName = keyof typeof LOCATION_SETTINGS;
 
 /**
  * njs-session.conf's $session_location_config: every $session_config_<name>, in this order, joined by
- * newlines (a character none of them can hold). When it is all separators, the location sets none.
+ * newlines (a character none of them can hold), or EMPTY_LOCATION_CONFIG when the location sets none.
  */
 export const LOCATION_CONFIG_ORDER = Object.keys(LOCATION_SETTINGS);
-export const EMPTY_LOCATION_CONFIG = LOCATION_CONFIG_ORDER.map(function () {
-  return "";
-}).join("\n");
-
-
+/**
+ * What the map gives a location that sets no $session_config_<name> (or only empty ones): nginx
+ * compares their concatenation with "", so the common case costs it no join.
+ */
+export const EMPTY_LOCATION_CONFIG = "";
 
 /** The one typed getter over `$session_config_<name>`: undefined when unset or empty. */
 export function locationSetting(r: NginxHTTPRequest, name: string): string | number | boolean | string[] | undefined {

@@ -128,7 +128,7 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
 
   /**
    * The options of this request's location. njs-session.conf gathers every $session_config_* into
-   * $session_location_config, so the common case (no overrides) is one variable read; each distinct
+   * $session_location_config, so the common case (no overrides: "") is one variable read; each distinct
    * text is resolved once (retained.ts), for the entry options in force: init() replaces them, and
    * then every context is made afresh. Without that variable (an nginx.conf that declares the
    * $session_config_* itself), each one is read.
