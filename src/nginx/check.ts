@@ -22,9 +22,9 @@ import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import type { StoreAnswer } from "../core/storage";
-import { cookieTail, setResponseCookie, tailValue } from "../core/cookies";
+import { cookieTail, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
-import { createNjsExchange, njsBindSource } from "../platform/njs";
+import { createNjsExchange, njsBindSource, njsSetResponseCookie } from "../platform/njs";
 import { keepCheckView } from "./check-view";
 import type { CsrfChecks } from "./csrf";
 import { publicationBinding } from "./csrf";
@@ -124,9 +124,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const touched = verified ? touchCheck(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (touched) {
         // Re-issued as the Session re-issues it (js_access: on the response; auth_request: handed back).
-        const exchange = createNjsExchange(r);
-        setResponseCookie(exchange, settings.cookieName, touched.setCookie);
-        return publish(r, mode, context, settings, publicationOf(touched.known, settings, context.entry, context, now), exchange.getResponseCookies());
+        const cookies = njsSetResponseCookie(r, settings.cookieName, touched.setCookie);
+        return publish(r, mode, context, settings, publicationOf(touched.known, settings, context.entry, context, now), cookies);
       }
       // Redis, memcached: the same check, after the one store read it needs. (Asked only of such a
       // storage: one call fewer on every cold check of the others.)

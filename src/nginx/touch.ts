@@ -10,11 +10,10 @@
  * touch in, a re-save due, anything thrown) answers false, and the full check runs, as always.
  */
 
-import { setResponseCookie } from "../core/cookies";
 import { extractedKey } from "../core/keys";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
-import { createNjsExchange, createNjsMacPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
+import { createNjsMacPlatform, njsBindSource, njsSetResponseCookie, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
 import { keyedView } from "./keyed-view";
 import { CheckMode } from "./check-mode";
@@ -40,9 +39,7 @@ function touchAccess(
   const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, extractedKey);
   if (!touched) return false;
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
-  const exchange = createNjsExchange(r);
-  setResponseCookie(exchange, view.cookieName, touched.setCookie);
-  publishChecked(r, mode, touched.known, view, exchange.getResponseCookies());
+  publishChecked(r, mode, touched.known, view, njsSetResponseCookie(r, view.cookieName, touched.setCookie));
   return true;
 }
 

@@ -12,6 +12,7 @@ import fs from "fs";
 import zlib from "zlib";
 import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreReader, StoreRequest, WarmPlatform } from "../core/platform";
 import { leadingBytes } from "../core/bytes";
+import { mergeSetCookie } from "../core/cookies";
 import { errorCode } from "../core/errors";
 import type { SealingPlatform } from "../core/cookie-sealing";
 import type { BindSource } from "../core/session";
@@ -386,6 +387,19 @@ function exchangeSetResponseHeader(this: ExchangeView, name: string, value: stri
 export function njsResponseCookies(r: NginxHTTPRequest): string[] {
   const existing = r.headersOut["Set-Cookie"];
   return existing === undefined ? [] : ([] as string[]).concat(existing as string | string[]);
+}
+
+/**
+ * core/cookies.ts's setResponseCookie on r's response itself, without an exchange: the lines already
+ * set with this cookie's merged in (mergeSetCookie), put back; returns them. For the checks that
+ * re-issue a cookie without a Session (a touch): an exchange object and its calls cost QuickJS more
+ * than the merge (under concurrency each distinct function a request calls is read from memory).
+ */
+export function njsSetResponseCookie(r: NginxHTTPRequest, name: string, line: string): string[] {
+  // njsResponseCookies' array is a copy: merging into it changes nothing nginx holds until put back.
+  const cookies = mergeSetCookie(njsResponseCookies(r), name, line);
+  r.headersOut["Set-Cookie"] = cookies;
+  return cookies;
 }
 
 function exchangeGetResponseCookies(this: ExchangeView): string[] {
