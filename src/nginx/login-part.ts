@@ -18,6 +18,7 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import { encryptPayload } from "../core/cookie-sealing";
+import { extractedKey } from "../core/keys";
 import type { Result } from "../core/session";
 import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
@@ -60,7 +61,8 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (!verdict) return;
     let sealing: NewSessionSealing | null;
     try {
-      sealing = startNewSession(r, platform, location, key, verdict);
+      // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
+      sealing = startNewSession(r, platform, location, key, verdict, extractedKey);
     } catch (e) {
       sealing = null;
     }
