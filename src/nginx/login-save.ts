@@ -47,12 +47,12 @@ export interface NewSessionSealing {
  * The save's first half: the new session sealed as the Session's save seals a new cookie-storage
  * session with these settings (flags: the bind flags; creation time: now; one entry for the settings'
  * audience) and the key `ikm`, up to the import of the payload's AES key, started; null when that save
- * would do more or fail (the Session's save's then). `currentKey` makes the key's PRK: keys.ts's
- * pseudorandomKey (retained) where module state lasts (QuickJS, Node); the njs engine's login part
- * gives extractedKey, as its retained tables would last the request only (keys.ts). The caller awaits `encryption.key`, then
+ * would do more or fail (the Session's save's then). The caller awaits `encryption.key`, then
  * encryptPayload's promise, and hands the result to finishNewSession: synchronous halves rather than
  * one promise, as every further async step costs QuickJS a job and a promise (cookie-sealing.ts's
- * steps are the same).
+ * steps are the same). `currentKey` makes the key's PRK: keys.ts's pseudorandomKey (retained) where
+ * module state lasts (QuickJS, Node); the njs engine's login part gives extractedKey, as its retained
+ * tables would last the request only (keys.ts).
  */
 export function startNewSession(
   r: NginxHTTPRequest,
