@@ -44,7 +44,8 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (typeof text !== "string") return false;
     view = readLoginView(platform, text);
     if (!view) return false;
-    ikm = decodeBase64Url(view.key);
+    // The host's bytes (a Buffer) as they are: the key is only hashed whole, to make its PRK.
+    ikm = decodeBase64Url(view.key, true);
     if (!ikm) return false;
   } catch (e) {
     // A view that cannot be used: the full login resolves the configuration itself.
