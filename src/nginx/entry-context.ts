@@ -22,6 +22,10 @@ import {
 } from "./configuration";
 import { retainedGet, retainedSet } from "../core/retained";
 import { setVariable } from "./publication";
+import { isLocalPath, requestReference } from "./answer-values";
+
+// The answer's values, in a file of their own for the njs engine's login part (answer-values.ts).
+export { headerValue, isLocalPath, requestReference } from "./answer-values";
 
 export interface RequestContext {
   /** The location's overrides of the session options; undefined when it has none. */
@@ -63,18 +67,6 @@ function mergeEntry(layers: Array<Partial<EntryOptions> | undefined>): EntryOpti
   return merged as unknown as EntryOptions;
 }
 
-/**
- * A path on this site, fit for a Location header: "/..." but not "//host" or "/\host", and printable
- * ASCII only (a URL's other characters travel percent-encoded). No "$" anchor: the njs engine's `$`
- * also matches before a final line feed, which let "/\n" through into a header (a 500).
- */
-export function isLocalPath(value: string): boolean {
-  if (value.charAt(0) !== "/") return false;
-  const second = value.charAt(1);
-  if (second === "/" || second === "\\") return false;
-  return !/[^\x21-\x7e]/.test(value);
-}
-
 /** Where a browser without a session goes: the login URL with the original URL, if that is local. */
 export function loginLocation(entry: EntryOptions, requestUri: string): string {
   const loginUrl = entry.login_url as string;
@@ -87,17 +79,6 @@ export function loginLocation(entry: EntryOptions, requestUri: string): string {
     return loginUrl;
   }
   return loginUrl + (loginUrl.indexOf("?") >= 0 ? "&" : "?") + entry.return_to_parameter + "=" + returnTo;
-}
-
-export function headerValue(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? String(value[0]) : String(value);
-}
-
-/** A reference a user can quote and an operator can grep: the request id. */
-export function requestReference(r: NginxHTTPRequest): string {
-  const id = r.variables.request_id;
-  return id ? String(id) : "-";
 }
 
 export interface EntryEnvironment {

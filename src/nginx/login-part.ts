@@ -18,6 +18,7 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import { encryptPayload } from "../core/cookie-sealing";
+import { extractedKey } from "../core/keys";
 import type { Result } from "../core/session";
 import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
@@ -43,7 +44,8 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (typeof text !== "string") return false;
     view = readLoginView(platform, text);
     if (!view) return false;
-    ikm = decodeBase64Url(view.key);
+    // The host's bytes (a Buffer) as they are: the key is only hashed whole, to make its PRK.
+    ikm = decodeBase64Url(view.key, true);
     if (!ikm) return false;
   } catch (e) {
     // A view that cannot be used: the full login resolves the configuration itself.
@@ -60,7 +62,8 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (!verdict) return;
     let sealing: NewSessionSealing | null;
     try {
-      sealing = startNewSession(r, platform, location, key, verdict);
+      // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
+      sealing = startNewSession(r, platform, location, key, verdict, extractedKey);
     } catch (e) {
       sealing = null;
     }

@@ -12,7 +12,7 @@ import { base64UrlSize, utf8Encode } from "../core/bytes";
 import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, startEncryption } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
-import { pseudorandomKey, PseudorandomKey } from "../core/keys";
+import type { HmacPlatform, PseudorandomKey } from "../core/keys";
 import { boundValues, encodeEntries, Result } from "../core/session";
 import { njsBindSource, njsResponseCookies } from "../platform/njs";
 import type { LoginVerdict } from "./login-steps";
@@ -50,9 +50,18 @@ export interface NewSessionSealing {
  * would do more or fail (the Session's save's then). The caller awaits `encryption.key`, then
  * encryptPayload's promise, and hands the result to finishNewSession: synchronous halves rather than
  * one promise, as every further async step costs QuickJS a job and a promise (cookie-sealing.ts's
- * steps are the same).
+ * steps are the same). `currentKey` makes the key's PRK: keys.ts's pseudorandomKey (retained) where
+ * module state lasts (QuickJS, Node); the njs engine's login part gives extractedKey, as its retained
+ * tables would last the request only (keys.ts).
  */
-export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, settings: LoginSaveSettings, ikm: Uint8Array, verdict: LoginVerdict): NewSessionSealing | null {
+export function startNewSession(
+  r: NginxHTTPRequest,
+  platform: SealingPlatform,
+  settings: LoginSaveSettings,
+  ikm: Uint8Array,
+  verdict: LoginVerdict,
+  currentKey: (platform: HmacPlatform, ikm: Uint8Array) => PseudorandomKey,
+): NewSessionSealing | null {
   if (verdict.remember !== undefined) return null;
   const now = platform.now();
   if (now > MAX_CREATION_TIME) return null;
@@ -63,7 +72,7 @@ export function startNewSession(r: NginxHTTPRequest, platform: SealingPlatform, 
   if (chunks === null) return null;
   const flags = settings.bindFlags;
   const sid = platform.randomBytes(SID_SIZE);
-  const prk = pseudorandomKey(platform, ikm);
+  const prk = currentKey(platform, ikm);
   return {
     encryption: startEncryption(platform, flags, sid, now, 0, plaintext, prk, null),
     r: r,

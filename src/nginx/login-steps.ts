@@ -10,7 +10,7 @@
 import type { Result } from "../core/session";
 import { identityProblem } from "../core/publishable";
 import type { LogLevel } from "../core/platform";
-import { headerValue, isLocalPath, requestReference } from "./entry-context";
+import { headerValue, isLocalPath, requestReference } from "./answer-values";
 
 /** Deeper verdict data than this is refused as an invalid verdict (no session data needs it). */
 const MAX_DATA_DEPTH = 32;

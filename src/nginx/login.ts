@@ -7,6 +7,7 @@
  */
 
 import { encryptPayload } from "../core/cookie-sealing";
+import { pseudorandomKey } from "../core/keys";
 import type { SessionOptions } from "../core/options";
 import type { Result } from "../core/session";
 import { createNjsExchange } from "../platform/njs";
@@ -51,7 +52,9 @@ export function createLoginHandler(env: EntryEnvironment) {
       // settings allow it and the verdict asks nothing more, else the Session's save. A failure of
       // either fails the login closed (the Session's save would fail the same way: the same sealing).
       const settings = library.settings(context.options);
-      const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, settings.ikm, verdict) : null;
+      // The retained PRK: under QuickJS it lasts the context; under the njs engine this full login
+      // runs only where the login part could not (login-part.ts makes its PRK anew).
+      const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, settings.ikm, verdict, pseudorandomKey) : null;
       let saved: Result;
       if (sealing) {
         // The key's import and the encryption awaited here, not behind a promise of the save or of
