@@ -47,8 +47,6 @@ export interface KnownSession {
 interface CachedEntry extends VerifiedSession {
   /** The fast check's last finding for this entry and audience (in-memory entries only live on). */
   known?: KnownSession;
-  /** As its KnownSession's timing (knownSessionAt): the time of the last check. */
-  timestamp?: number;
 }
 
 /**
@@ -256,12 +254,13 @@ function findAudience(known: CachedEntry, audience: string): KnownSession | null
 
 /**
  * The session as the audience of entries[index] sees it, kept on the cache entry for the next request.
- * Its timing is the entry itself, which holds the timing fields: one object fewer on every warm request
- * of the njs engine, where each zone entry is read anew.
+ * Its timing is an object of its own, not the entry (which holds the same fields): the entry keeps the
+ * session, so the session pointing back at it would make a cycle that only QuickJS's cycle collector
+ * frees once the memory cache drops the entry, and every cold check would leave one behind
+ * (docs/NOTES.md, issue 14, "the cold path's cycle-collected garbage").
  */
 function knownSessionAt(known: CachedEntry, entries: SessionEntry[], audience: string, index: number): KnownSession {
-  const timing = known as CachedEntry & SessionTiming;
-  timing.timestamp = 0;
+  const timing: SessionTiming = { timestamp: 0, creationTime: known.creationTime, rollingOffset: known.rollingOffset, idlingOffset: known.idlingOffset };
   known.known = {
     audience: audience,
     subject: entries[index][2],
