@@ -20,11 +20,11 @@ import { decodeBase64Url, encodeBase64Url } from "./bytes";
 import { lifetimeLeft, lifetimeProblem, refreshDue, RefreshDue, storageFlagsMismatch } from "./checks";
 import { decryptPayload, macInput, parseRecord, payloadText, verifiedEntry } from "./cookie-opening";
 import { checkJustVerified, FastCheckSettings, KnownSession, storageKeyOf } from "./fast-check";
-import { HEADER_ENCODED_SIZE, MAC_OFFSET } from "./format";
+import { FLAG_BIND_ANY, HEADER_ENCODED_SIZE, MAC_OFFSET } from "./format";
 import { handOnHeader, parseHeader } from "./header";
 import { deriveAesKeyAndIvFromPrk, macMatches, pseudorandomKey, type PseudorandomKey } from "./keys";
 import type { Platform } from "./platform";
-import { BindSource, loggableId, openPayload, requestBoundValues, subjectsPublishable } from "./session";
+import { BindSource, boundValues, loggableId, openPayload, subjectsPublishable } from "./session";
 import type { Settings } from "./settings";
 import type { Storage } from "./storage";
 
@@ -69,7 +69,9 @@ export function coldCheck<R>(
     handOnHeader(cookie, header);
     return null;
   }
-  const bound = requestBoundValues(header.flags, request, bindSourceOf);
+  // The request's bound attributes, read only when the flags bind any: a view of the request per
+  // check costs QuickJS an object for nothing otherwise.
+  const bound = header.flags & FLAG_BIND_ANY ? boundValues(header.flags, bindSourceOf(request)) : "";
   const prk = (currentKey || pseudorandomKey)(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals). The
   // current key's check of macKeyIndex, without its search of the fallbacks the full path makes anyway.

@@ -1282,14 +1282,6 @@ export function loggableId(platform: Pick<Platform, "sha256Base64Url">, sid: Uin
 /** Where the bound request attributes come from: an Exchange, or the fast check's view of a request. */
 export type BindSource = Pick<Exchange, "remoteAddress" | "scheme" | "userAgent">;
 
-/**
- * boundValues for a request whose attributes are read through `bindSourceOf`, called only when the
- * flags bind anything: a view of the request per check costs QuickJS an object for nothing otherwise.
- */
-export function requestBoundValues<R>(flags: number, request: R, bindSourceOf: (request: R) => BindSource): string {
-  return flags & FLAG_BIND_ANY ? boundValues(flags, bindSourceOf(request)) : "";
-}
-
 /** The bound request attributes of a session with these flags, joined by "|"; "" when none. */
 export function boundValues(flags: number, source: BindSource): string {
   if (!(flags & FLAG_BIND_ANY)) return "";
