@@ -62,6 +62,8 @@ const REASONS: { [status: number]: string } = {
 
 /** The usual answer's head up to its length, one constant: each string concatenation costs QuickJS an allocation. */
 const OK_HEAD_START = "HTTP/1.1 200 OK\r\nContent-Length: ";
+/** The largest 200 answer a connection keeps for the next one (respondOk): sessions are kilobytes. */
+const KEPT_ANSWER_MAX = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 /** Shared send options: an object literal per send is an allocation per request. */
@@ -251,6 +253,32 @@ function filter(session: NginxStreamRequest): void {
   }
 
   /**
+   * The last 200 answer, whole (head and replies), on a keepalive connection: the next one whose replies
+   * are as long has the same head, so its replies are copied over the last ones in C: no string, no head
+   * Buffer and no concatenation (each an allocation under QuickJS). Every session check's read answers
+   * as many bytes. Reusing it is safe: a send copies what it is given into nginx's buffers.
+   */
+  let okAnswer: Buffer = EMPTY;
+  let okHeadSize = 0;
+  let okRepliesSize = -1;
+
+  /** The 200 answer to a request whose replies are bytes[start, end). */
+  function respondOk(bytes: Buffer, start: number, end: number): void {
+    const size = end - start;
+    if (size === okRepliesSize) {
+      bytes.copy(okAnswer, okHeadSize, start, end);
+    } else {
+      const replies = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+      if (closeAfterEach || size > KEPT_ANSWER_MAX) return respond(200, replies, closeAfterEach);
+      const head = Buffer.from(OK_HEAD_START + size + "\r\n\r\n");
+      okHeadSize = head.length;
+      okAnswer = Buffer.concat([head, replies]);
+      okRepliesSize = size;
+    }
+    if (!toClient(okAnswer, FLUSH)) hangUp();
+  }
+
+  /**
    * Ends the connection after its last answer. A stream filter cannot close the client connection
    * itself; the store (or the relay, before it has one) can: asked to hang up, it closes, and nginx
    * then closes the client side once everything written has gone out. A store that is not reading
@@ -408,12 +436,11 @@ function filter(session: NginxStreamRequest): void {
         if (error !== null) return failWaiting(502, "store refused the connection set-up: " + error);
         preparedPrelude = request.preludeKey;
       }
-      const whole = preludeEnd === 0 && end === size;
-      const replies = whole ? fromStore : fromStore.subarray(preludeEnd, end);
+      const replies = fromStore;
       fromStore = end === size ? EMPTY : fromStore.subarray(end);
       pending.shift();
       startTimer();
-      respond(200, replies, closeAfterEach);
+      respondOk(replies, preludeEnd, end);
       if (closeAfterEach) hangUp();
     }
     // An error queued behind the requests just answered.
