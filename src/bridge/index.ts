@@ -83,10 +83,6 @@ function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: 
   return protocol === "redis" ? respValuesEnd(bytes, start, end, count) : metaRepliesEnd(bytes, start, end, count);
 }
 
-function replyEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number): number {
-  return protocol === "redis" ? respValueEnd(bytes, start, end) : metaReplyEnd(bytes, start, end);
-}
-
 /**
  * The reply at `start` (complete) when it says that the store lost track of the commands, or null:
  * Redis answers "-ERR Protocol error: ..." and closes; memcached answers ERROR or CLIENT_ERROR to a
@@ -412,8 +408,12 @@ function filter(session: NginxStreamRequest): void {
 
   function readReplies(): void {
     while (fromStore !== EMPTY && pending.length > 0 && !closing) {
-      if (answerQueuedFailure()) return;
       const request = pending[0];
+      // Calls are asked only where there is something to do: each costs QuickJS more than its test.
+      if (request.failure) {
+        answerQueuedFailure();
+        return;
+      }
       const size = fromStore.length;
       // No call for the usual none: a call costs QuickJS more than the work of a short reply.
       const preludeEnd = request.preludeReplies > 0 ? repliesEnd(protocol, fromStore, 0, size, request.preludeReplies) : 0;
@@ -421,7 +421,7 @@ function filter(session: NginxStreamRequest): void {
       let end = preludeEnd;
       for (let i = 0; i < request.replies && end >= 0; i++) {
         const replyStart = end;
-        end = replyEnd(protocol, fromStore, replyStart, size);
+        end = protocol === "redis" ? respValueEnd(fromStore, replyStart, size) : metaReplyEnd(fromStore, replyStart, size);
         // Only a reply led by what an error reply starts with is looked at (no call for the usual value).
         const first = fromStore[replyStart];
         if (end >= 0 && (first === 0x2d || first === 0x45 || first === 0x43)) {
@@ -439,12 +439,12 @@ function filter(session: NginxStreamRequest): void {
       const replies = fromStore;
       fromStore = end === size ? EMPTY : fromStore.subarray(end);
       pending.shift();
-      startTimer();
+      if (pending.length > 0) startTimer();
       respondOk(replies, preludeEnd, end);
       if (closeAfterEach) hangUp();
     }
     // An error queued behind the requests just answered.
-    if (!closing) answerQueuedFailure();
+    if (!closing && pending.length > 0 && pending[0].failure) answerQueuedFailure();
   }
 
   /**
