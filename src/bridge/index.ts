@@ -459,7 +459,8 @@ function filter(session: NginxStreamRequest): void {
 
   s.on("upstream", function (data, flags) {
     if (data.length > 0 && !closing) {
-      fromClient = append(fromClient, data);
+      // No call for the usual case, nothing held back.
+      fromClient = fromClient === EMPTY ? data : append(fromClient, data);
       try {
         readRequests();
       } catch (e) {
@@ -474,7 +475,8 @@ function filter(session: NginxStreamRequest): void {
 
   s.on("downstream", function (data, flags) {
     if (data.length > 0 && !closing) {
-      fromStore = append(fromStore, data);
+      // No call for the usual case, nothing held back.
+      fromStore = fromStore === EMPTY ? data : append(fromStore, data);
       try {
         readReplies();
       } catch (e) {
