@@ -23,8 +23,6 @@ export interface RespError {
 
 export type RespValue = string | number | null | RespError | RespValue[];
 
-const ASCII_ONLY = /^[\x00-\x7f]*$/;
-
 /**
  * UTF-8 byte length of a string: the engine's own encoder for all but the shortest (a JavaScript loop
  * costs the interpreters about a microsecond a character; the native encoder one call). Not
@@ -32,9 +30,7 @@ const ASCII_ONLY = /^[\x00-\x7f]*$/;
  * TypeError each time (docs/NOTES.md, branch store7).
  */
 export function utf8Length(text: string): number {
-  // ASCII text (a storage key, unless its configured prefix is not) is its length: one regular
-  // expression, run in C, instead of an encoding that allocates.
-  if (text.length > 8) return ASCII_ONLY.test(text) ? text.length : utf8Encode(text).length;
+  if (text.length > 8) return utf8Encode(text).length;
   let length = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
