@@ -459,8 +459,7 @@ function filter(session: NginxStreamRequest): void {
 
   s.on("upstream", function (data, flags) {
     if (data.length > 0 && !closing) {
-      // No call for the usual case, nothing held back.
-      fromClient = fromClient === EMPTY ? data : append(fromClient, data);
+      fromClient = append(fromClient, data);
       try {
         readRequests();
       } catch (e) {
@@ -475,8 +474,7 @@ function filter(session: NginxStreamRequest): void {
 
   s.on("downstream", function (data, flags) {
     if (data.length > 0 && !closing) {
-      // No call for the usual case, nothing held back.
-      fromStore = fromStore === EMPTY ? data : append(fromStore, data);
+      fromStore = append(fromStore, data);
       try {
         readReplies();
       } catch (e) {

@@ -118,12 +118,12 @@ export function lastHead(): LastHead {
  */
 export function parseRequestHead(bytes: Uint8Array, end: number, last?: LastHead): BridgeRequest | number {
   // The same bytes as the last head, compared in C: they end with the blank line and hold no other,
-  // so the head ends where the last one did. Neither searched nor decoded again. The remembered copy
-  // compares itself with the filter's bytes (`end` is never past their length): a Buffer's compare
-  // takes any byte view, so no view is made and `bytes` is not asked whether it is a Buffer.
+  // so the head ends where the last one did. Neither searched nor decoded again. Compared on the
+  // filter's Buffer itself (`end` is never past its length): no view, no length asked of it.
   if (last && last.request && end >= last.request.headEnd) {
     const size = last.request.headEnd;
-    if ((last.bytes as NativeView).compare(bytes as unknown as NativeView, 0, size, 0, size) === 0) return last.request;
+    const source = NATIVE.isBuffer(bytes) ? (bytes as unknown as NativeView) : NATIVE.from(bytes);
+    if (source.compare(last.bytes as NativeView, 0, size, 0, size) === 0) return last.request;
   }
   const view = bufferView(bytes, Math.min(end, bytes.length, MAX_HEAD));
   const blank = view.indexOf("\r\n\r\n");
