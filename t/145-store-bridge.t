@@ -556,3 +556,33 @@ for my $round (1 .. 5) {
 }
 unlike(main::bridge_log(), qr/js (call )?exception/, 'no JavaScript exception in the bridge log');
 is(main::r1('EXISTS', 'reset:k'), '0', 'Redis never ran the SET');
+
+
+
+=== TEST 19: answers of the same size on one connection each carry their own bytes (sequential, pipelined, after a prelude, memcached)
+--- init
+# A connection keeps its last 200 answer and copies the next replies of the same size over it: a
+# stale copy, or one at the wrong offset, would answer a request with the previous one's bytes.
+my @values = map { sprintf('same-size-%02d-', $_) . chr(65 + $_) x 12 } 1 .. 6;
+StoreServers::cli($main::R1, 'SET', "same:$_", $values[$_ - 1]) for 1 .. 6;
+my $c = BridgeClient->new;
+for my $i (1 .. 3) {
+    is(main::call($c, target => $main::T1, commands => [[GET => "same:$i"]])->{body}, bulk($values[$i - 1]), "sequential $i: its own value");
+}
+# A prelude's replies are dropped: the request's own start after them in the store's bytes.
+is(main::call($c, target => $main::T1, prelude => [[SELECT => 0]], commands => [[GET => 'same:4']])->{body}, bulk($values[3]), 'after a prelude: its own value');
+$c->send(join '', map { bridge_request(target => $main::T1, commands => [[GET => "same:$_"]]) } 5, 6, 1);
+is($c->read_response(5)->{body}, bulk($values[4]), 'pipelined 5: its own value');
+is($c->read_response(5)->{body}, bulk($values[5]), 'pipelined 6: its own value');
+is($c->read_response(5)->{body}, bulk($values[0]), 'pipelined 1: its own value');
+# A longer answer between two of the old size: each is its own again.
+is(main::call($c, target => $main::T1, commands => [[GET => 'same:2'], [GET => 'same:3']])->{body}, bulk($values[1]) . bulk($values[2]), 'two replies: both values');
+is(main::call($c, target => $main::T1, commands => [[GET => 'same:2']])->{body}, bulk($values[1]), 'then one reply of the old size: its own value');
+my $m = BridgeClient->new;
+for my $i (1 .. 3) {
+    is(memcached_direct(11411, "ms same:$i " . length($values[$i - 1]) . " T60\r\n$values[$i - 1]\r\n"), "HD\r\n", "memcached holds value $i");
+}
+for my $i (1 .. 3) {
+    is(main::call($m, target => $main::TMC, protocol => 'memcached', n => 1, body => "mg same:$i v\r\n")->{body},
+       "VA " . length($values[$i - 1]) . "\r\n$values[$i - 1]\r\n", "memcached $i: its own value");
+}

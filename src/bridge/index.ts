@@ -62,6 +62,8 @@ const REASONS: { [status: number]: string } = {
 
 /** The usual answer's head up to its length, one constant: each string concatenation costs QuickJS an allocation. */
 const OK_HEAD_START = "HTTP/1.1 200 OK\r\nContent-Length: ";
+/** The largest 200 answer a connection keeps for the next one (respondOk): sessions are kilobytes. */
+const KEPT_ANSWER_MAX = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 /** Shared send options: an object literal per send is an allocation per request. */
@@ -79,10 +81,6 @@ function append(buffer: Buffer, data: Buffer): Buffer {
 
 function repliesEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number, count: number): number {
   return protocol === "redis" ? respValuesEnd(bytes, start, end, count) : metaRepliesEnd(bytes, start, end, count);
-}
-
-function replyEnd(protocol: StoreProtocol, bytes: Buffer, start: number, end: number): number {
-  return protocol === "redis" ? respValueEnd(bytes, start, end) : metaReplyEnd(bytes, start, end);
 }
 
 /**
@@ -251,6 +249,32 @@ function filter(session: NginxStreamRequest): void {
   }
 
   /**
+   * The last 200 answer, whole (head and replies), on a keepalive connection: the next one whose replies
+   * are as long has the same head, so its replies are copied over the last ones in C: no string, no head
+   * Buffer and no concatenation (each an allocation under QuickJS). Every session check's read answers
+   * as many bytes. Reusing it is safe: a send copies what it is given into nginx's buffers.
+   */
+  let okAnswer: Buffer = EMPTY;
+  let okHeadSize = 0;
+  let okRepliesSize = -1;
+
+  /** The 200 answer to a request whose replies are bytes[start, end). */
+  function respondOk(bytes: Buffer, start: number, end: number): void {
+    const size = end - start;
+    if (size === okRepliesSize) {
+      bytes.copy(okAnswer, okHeadSize, start, end);
+    } else {
+      const replies = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+      if (closeAfterEach || size > KEPT_ANSWER_MAX) return respond(200, replies, closeAfterEach);
+      const head = Buffer.from(OK_HEAD_START + size + "\r\n\r\n");
+      okHeadSize = head.length;
+      okAnswer = Buffer.concat([head, replies]);
+      okRepliesSize = size;
+    }
+    if (!toClient(okAnswer, FLUSH)) hangUp();
+  }
+
+  /**
    * Ends the connection after its last answer. A stream filter cannot close the client connection
    * itself; the store (or the relay, before it has one) can: asked to hang up, it closes, and nginx
    * then closes the client side once everything written has gone out. A store that is not reading
@@ -384,8 +408,12 @@ function filter(session: NginxStreamRequest): void {
 
   function readReplies(): void {
     while (fromStore !== EMPTY && pending.length > 0 && !closing) {
-      if (answerQueuedFailure()) return;
       const request = pending[0];
+      // Calls are asked only where there is something to do: each costs QuickJS more than its test.
+      if (request.failure) {
+        answerQueuedFailure();
+        return;
+      }
       const size = fromStore.length;
       // No call for the usual none: a call costs QuickJS more than the work of a short reply.
       const preludeEnd = request.preludeReplies > 0 ? repliesEnd(protocol, fromStore, 0, size, request.preludeReplies) : 0;
@@ -393,7 +421,7 @@ function filter(session: NginxStreamRequest): void {
       let end = preludeEnd;
       for (let i = 0; i < request.replies && end >= 0; i++) {
         const replyStart = end;
-        end = replyEnd(protocol, fromStore, replyStart, size);
+        end = protocol === "redis" ? respValueEnd(fromStore, replyStart, size) : metaReplyEnd(fromStore, replyStart, size);
         // Only a reply led by what an error reply starts with is looked at (no call for the usual value).
         const first = fromStore[replyStart];
         if (end >= 0 && (first === 0x2d || first === 0x45 || first === 0x43)) {
@@ -408,16 +436,15 @@ function filter(session: NginxStreamRequest): void {
         if (error !== null) return failWaiting(502, "store refused the connection set-up: " + error);
         preparedPrelude = request.preludeKey;
       }
-      const whole = preludeEnd === 0 && end === size;
-      const replies = whole ? fromStore : fromStore.subarray(preludeEnd, end);
+      const replies = fromStore;
       fromStore = end === size ? EMPTY : fromStore.subarray(end);
       pending.shift();
-      startTimer();
-      respond(200, replies, closeAfterEach);
+      if (pending.length > 0) startTimer();
+      respondOk(replies, preludeEnd, end);
       if (closeAfterEach) hangUp();
     }
     // An error queued behind the requests just answered.
-    if (!closing) answerQueuedFailure();
+    if (!closing && pending.length > 0 && pending[0].failure) answerQueuedFailure();
   }
 
   /**

@@ -207,6 +207,14 @@ describe("RESP2 (resp.ts)", () => {
       "\udc00\ud800", // a pair in the wrong order: two lone surrogates
       "\ud800\ud800\udc00", // a lone high surrogate, then a valid pair
       "\u{10ffff}\u{10000}",
+      // Longer than 8: ASCII or not at either end, next to the ASCII bound (0x7f / 0x80).
+      "session:" + "A".repeat(43) + "\u007f",
+      "\u0000" + "a".repeat(20),
+      "a".repeat(20) + "\u0080",
+      "\u0080" + "a".repeat(20),
+      "é".repeat(12),
+      "a".repeat(30) + "😀",
+      "a".repeat(10) + "\ud800" + "b".repeat(10),
     ];
     for (const sample of samples) {
       it(`counts the UTF-8 bytes of ${JSON.stringify(sample)} as Buffer and TextEncoder do`, () => {
