@@ -17,9 +17,11 @@
  * synchronous). A missing or unreadable view only means the full check runs.
  *
  * Beside the view of a cookie or shm location, the location's key entry (same keying) holds the
- * current key (its ikm) and the cookie attributes, for the cold and touch parts (cold.ts, touch.ts,
- * through keyed-view.ts): a cookie not verified before is opened with it, and one due for a touch
- * touched and re-issued, without the configuration. An entry of its own, not items of the view: the
+ * current key's PRK (HKDF-Extract of its ikm) and the cookie attributes, for the cold and touch parts
+ * (cold.ts, touch.ts, through keyed-view.ts): a cookie not verified before is opened with it, and one
+ * due for a touch touched and re-issued, without the configuration. The PRK, not the ikm: every key
+ * the format derives starts from it, so each part would otherwise make it (one HMAC) on every request,
+ * where the full check makes it once when it leaves the entry. It is as secret as the key it replaces. An entry of its own, not items of the view: the
  * warm check parses the view on every request and never reads them. The zone already holds what the
  * key protects (decrypted payloads: verified-cache.ts), never leaves the node's memory (it must not
  * have `state=`), and what can read it, nginx's workers, can read the secret's source too.
@@ -38,6 +40,7 @@ import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
 import { encodeBase64Url } from "../core/bytes";
+import { pseudorandomKey } from "../core/keys";
 import { dictTimeout, SharedDict } from "../core/shared-dict";
 import { createZoneVerifiedCacheReader, ZoneReader } from "../core/verified-cache";
 import type { EntryOptions } from "./configuration";
@@ -47,8 +50,8 @@ import type { WarmStores } from "./warm-stores";
 const VIEW_SECONDS = 60;
 /** "/7": the array form below, without the key (a view of an older form is never read as one). */
 const VIEW_PREFIX = "@check-view/7:";
-/** "/1": the location's key entry (locationKeyText). */
-const KEY_PREFIX = "@check-key/1:";
+/** "/2": the location's key entry (locationKeyText), with the PRK ("/1" held the ikm). */
+const KEY_PREFIX = "@check-key/2:";
 
 /**
  * The plain settings the warm check reads: the checks' timeouts (checks.ts's CheckedSettings, whose
@@ -109,8 +112,8 @@ export type WarmEntry = Pick<EntryOptions, "expose_data" | "csrf">;
  */
 export type LocationView = CheckSettings & WarmEntry;
 
-/** "/1": the array form of loginViewOf. */
-const LOGIN_VIEW_PREFIX = "@login-view/1:";
+/** "/2": the array form of loginViewOf, with the PRK ("/1" held the ikm). */
+const LOGIN_VIEW_PREFIX = "@login-view/2:";
 const LOGIN_VIEW_LENGTH = 8;
 
 /** What the login part reads of a location's settings and entry options (the login view). */
@@ -118,8 +121,8 @@ export interface LoginView {
   cookieName: string;
   audience: string;
   cookieAttributes: string;
-  /** The current key's ikm, base64url. */
-  key: string;
+  /** The current key's PRK (HKDF-Extract of its ikm), base64url. */
+  prk: string;
   bindFlags: number;
   compressionThreshold: number;
   backend: string;
@@ -176,14 +179,22 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
  * The location's key entry, where the cold check can open a cookie (cold-check.ts: cookie and shm
  * storage, never a network store); null elsewhere. Read back by readLocationKey.
  *
- * Text, not JSON: the key, base64url (which never holds ";"), then the cookie attributes, which are
- * never empty and each start with "; " (settings.ts), so the first ";" is where they start. The cold
- * and touch parts read it on every request under the njs engine, where JSON.parse costs more than
- * the split (docs/NOTES.md, issue 14, branch njswarm7).
+ * Text, not JSON: the key's PRK, base64url (which never holds ";"), then the cookie attributes, which
+ * are never empty and each start with "; " (settings.ts), so the first ";" is where they start. The
+ * cold and touch parts read it on every request under the njs engine, where JSON.parse costs more
+ * than the split (docs/NOTES.md, issue 14, branch njswarm7).
  */
-function locationKeyText(settings: Settings): string | null {
+function locationKeyText(platform: Platform, settings: Settings): string | null {
   if (settings.storage !== null && !settings.storage.synchronous) return null;
-  return encodeBase64Url(settings.ikm) + settings.cookieAttributes;
+  return currentKeyPrk(platform, settings) + settings.cookieAttributes;
+}
+
+/**
+ * The current key's PRK, base64url, as the views hold it. pseudorandomKey's: the full check or login
+ * leaving the view has mostly made it for this very request already.
+ */
+function currentKeyPrk(platform: Platform, settings: Settings): string {
+  return encodeBase64Url(pseudorandomKey(platform, settings.ikm).bytes);
 }
 
 /**
@@ -195,13 +206,13 @@ export function loginSavesAlone(settings: Settings): boolean {
 }
 
 /** The login view, by position (readLoginView reads it back); null where the login part cannot save. */
-function loginViewOf(settings: Settings, entry: EntryOptions): unknown[] | null {
+function loginViewOf(platform: Platform, settings: Settings, entry: EntryOptions): unknown[] | null {
   if (!loginSavesAlone(settings)) return null;
   return [
     settings.cookieName,
     settings.audience,
     settings.cookieAttributes,
-    encodeBase64Url(settings.ikm),
+    currentKeyPrk(platform, settings),
     settings.bindFlags,
     settings.compressionThreshold,
     entry.login_backend,
@@ -243,7 +254,7 @@ export function keepCheckView(platform: Platform, locationText: string | undefin
   // and a cold request without it runs the full check, which then leaves it again.
   const keyKey = viewKey(locationText, KEY_PREFIX);
   const keyDict = zoneWithout(platform, keyKey);
-  if (keyDict) addView(keyDict, keyKey, locationKeyText(settings));
+  if (keyDict) addView(keyDict, keyKey, locationKeyText(platform, settings));
 }
 
 /** Leaves the login view of this location for the login part; called by the full login under the njs engine. */
@@ -251,7 +262,7 @@ export function keepLoginView(platform: Platform, locationText: string | undefin
   if (locationText === undefined) return;
   const key = viewKey(locationText, LOGIN_VIEW_PREFIX);
   const dict = zoneWithout(platform, key);
-  if (dict) addView(dict, key, loginViewOf(settings, entry));
+  if (dict) addView(dict, key, loginViewOf(platform, settings, entry));
 }
 
 /** The array of `length` items kept under `key` in `dict`; null when none, unreadable or of another form. */
@@ -268,7 +279,7 @@ function storedView(dict: SharedDict, key: string, length: number): unknown[] | 
 }
 
 /**
- * The key entry the full check left beside the location's view: its key (the current key's ikm,
+ * The key entry the full check left beside the location's view: its key (the current key's PRK,
  * base64url), with its cookie attributes (what a touch re-issues the cookie with: touch-check.ts) set
  * on `view`; null when there is none (then the cold and touch parts answer false, and the full check
  * runs and leaves it again). Set on the view, not returned in an object of two: the cold and touch
@@ -299,7 +310,7 @@ export function readLoginView(platform: WarmPlatform, locationText: string): Log
     cookieName: view[0] as string,
     audience: view[1] as string,
     cookieAttributes: view[2] as string,
-    key: view[3] as string,
+    prk: view[3] as string,
     bindFlags: view[4] as number,
     compressionThreshold: view[5] as number,
     backend: view[6] as string,

@@ -16,7 +16,6 @@
  */
 
 import { coldCheck, ColdCheckSettings } from "../core/cold-check";
-import { extractedKey } from "../core/keys";
 import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../core/verified-cache";
 import { createNjsOpeningPlatform, njsBindSource, njsSharedDict } from "../platform/njs";
 import type { LocationView } from "./check-view";
@@ -43,8 +42,11 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, lo
   // reader itself, given the zone writer's set, as keyedView sets the key on the view (the view is
   // made anew for each request). (The casts: the reader has its set from the line after it.)
   (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
-  // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
-  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, extractedKey);
+  // The key entry's PRK, as it is: no HMAC to make it on each request.
+  const prk = keyed.prk;
+  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, function () {
+    return prk;
+  });
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;

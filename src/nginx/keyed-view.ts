@@ -6,6 +6,7 @@
  */
 
 import { decodeBase64Url } from "../core/bytes";
+import type { PseudorandomKey } from "../core/keys";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { WarmPlatform } from "../core/platform";
 import type { Settings } from "../core/settings";
@@ -13,9 +14,18 @@ import { LocationView, readLocationKey } from "./check-view";
 
 /** Only the current key: a cookie sealed with a fallback key is the full check's to re-seal. */
 const NO_FALLBACKS: Uint8Array[] = [];
+/**
+ * The key entry holds the current key's PRK, not its ikm: the parts hand coldCheck and touchCheck
+ * the PRK itself (`prk`), so they never read the ikm. Empty, so that a reader of it would fail to
+ * verify anything, not verify with the wrong key.
+ */
+const NO_IKM = new Uint8Array(0);
 
-/** The view with its key and cookie attributes as the settings name them. */
-export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "cookieAttributes">;
+/**
+ * The view with its key and cookie attributes as the settings name them, and the current key's PRK
+ * as keys.ts makes it, for the checks' `currentKey`.
+ */
+export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "cookieAttributes"> & { prk: PseudorandomKey };
 
 /**
  * The view with the key entry the full check left beside it for `locationText`, or null when there is
@@ -31,9 +41,11 @@ export function keyedView(view: LocationView, locationText: string, sharedDict: 
   const dict = cache.zone === DEFAULT_VERIFIED_CACHE_ZONE ? cache.dict : sharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
   // Sets keyed.cookieAttributes.
   const key = readLocationKey(dict, locationText, keyed);
-  const ikm = key ? decodeBase64Url(key) : null;
-  if (!ikm) return null;
-  keyed.ikm = ikm;
+  const prk = key ? decodeBase64Url(key) : null;
+  if (!prk) return null;
+  keyed.ikm = NO_IKM;
   keyed.ikmFallbacks = NO_FALLBACKS;
+  // Without SHA-256 states, as keys.ts prepares a PRK where the platform has none (the njs engine's).
+  keyed.prk = { bytes: prk, inner: null, outer: null };
   return keyed;
 }

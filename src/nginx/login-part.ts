@@ -18,7 +18,7 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import { encryptPayload } from "../core/cookie-sealing";
-import { extractedKey } from "../core/keys";
+import type { PseudorandomKey } from "../core/keys";
 import type { Result } from "../core/session";
 import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
@@ -38,21 +38,23 @@ export interface FullLogin {
 function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | false {
   const platform = createNjsSealingPlatform();
   let view: LoginView | null;
-  let ikm: Uint8Array | null;
+  let prkBytes: Uint8Array | null;
   try {
     const text = r.variables.session_location_config;
     if (typeof text !== "string") return false;
     view = readLoginView(platform, text);
     if (!view) return false;
-    // The host's bytes (a Buffer) as they are: the key is only hashed whole, to make its PRK.
-    ikm = decodeBase64Url(view.key, true);
-    if (!ikm) return false;
+    // The host's bytes (a Buffer) as they are: the PRK is only ever an HMAC's key.
+    prkBytes = decodeBase64Url(view.prk, true);
+    if (!prkBytes) return false;
   } catch (e) {
     // A view that cannot be used: the full login resolves the configuration itself.
     return false;
   }
   const location = view;
-  const key = ikm;
+  // The view's PRK as it is, without SHA-256 states, as keys.ts prepares one where the platform has
+  // none (the njs engine's): no HMAC to make it on each login.
+  const prk: PseudorandomKey = { bytes: prkBytes, inner: null, outer: null };
   function failed(e: unknown): void {
     full().loginFailed(r, e);
   }
@@ -62,8 +64,10 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (!verdict) return;
     let sealing: NewSessionSealing | null;
     try {
-      // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
-      sealing = startNewSession(r, platform, location, key, verdict, extractedKey);
+      // The PRK given, so the key argument is never read (the view holds no ikm).
+      sealing = startNewSession(r, platform, location, prk.bytes, verdict, function () {
+        return prk;
+      });
     } catch (e) {
       sealing = null;
     }

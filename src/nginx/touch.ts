@@ -10,7 +10,6 @@
  * touch in, a re-save due, anything thrown) answers false, and the full check runs, as always.
  */
 
-import { extractedKey } from "../core/keys";
 import { touchCheck } from "../core/touch-check";
 import type { VerifiedSession } from "../core/verified-cache";
 import { createNjsMacPlatform, njsBindSource, njsSetResponseCookie, njsSharedDict } from "../platform/njs";
@@ -35,8 +34,11 @@ function touchAccess(
 ): boolean {
   const settings = keyedView(view, locationText, njsSharedDict);
   if (!settings) return false;
-  // The key's PRK made anew (extractedKey): this engine's retained tables would last this request only.
-  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, extractedKey);
+  // The key entry's PRK, as it is: no HMAC to make it on each request.
+  const prk = settings.prk;
+  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, function () {
+    return prk;
+  });
   if (!touched) return false;
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   publishChecked(r, mode, touched.known, view, njsSetResponseCookie(r, view.cookieName, touched.setCookie));

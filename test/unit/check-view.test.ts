@@ -6,7 +6,14 @@
  */
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { describe, it } from "node:test";
+import { createSessionLibrary } from "../../src/core/api";
+import { coldCheck, type ColdCheckSettings } from "../../src/core/cold-check";
+import { findCookie, parseCookieHeader } from "../../src/core/cookies";
+import { extractedKey } from "../../src/core/keys";
+import { createMemoryExchange } from "../../src/core/memory-exchange";
+import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../../src/core/verified-cache";
 import type { SessionOptions } from "../../src/core/options";
 import { resolveSettings } from "../../src/core/settings";
 import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
@@ -16,7 +23,7 @@ import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { createMemorySharedDict, type MemorySharedDict } from "../support/memory-shared-dict";
-import { T0 } from "../support/session-env";
+import { nextCookie, T0 } from "../support/session-env";
 
 registerBuiltinStorages();
 
@@ -34,9 +41,14 @@ const PLAIN = [
   "responseHeaders",
 ] as const;
 
-/** The view's key as bytes, to compare with the settings' ikm. */
+/** The view's key (a PRK) as bytes. */
 function keyOf(key: string | undefined): Uint8Array | null {
   return key === undefined ? null : new Uint8Array(Buffer.from(key, "base64url"));
+}
+
+/** HKDF-Extract with an empty salt (RFC 5869: HMAC-SHA256 keyed with it), by node:crypto, not keys.ts. */
+function referencePrk(ikm: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac("sha256", Buffer.alloc(0)).update(ikm).digest());
 }
 
 /** readLocationKey's key and the cookie attributes it sets, or null. */
@@ -86,7 +98,7 @@ describe("check view (the warm check's settings)", () => {
     assert.equal(view.registry, null);
     assert.ok(view.verifiedCache);
     assert.deepEqual([view.expose_data, view.csrf], [["name"], true]);
-    assert.deepEqual(keyOf(key?.key), settings.ikm, "the current key, for the cold part; the fallback stays out");
+    assert.deepEqual(keyOf(key?.key), referencePrk(settings.ikm), "the current key's PRK, for the cold part; the fallback stays out");
     assert.equal(key?.cookieAttributes, settings.cookieAttributes, "the cookie attributes, for the touch part");
   });
 
@@ -95,7 +107,7 @@ describe("check view (the warm check's settings)", () => {
     const { settings, dicts, platform, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
     const key = locationKey(sharedDict, "location text");
     assert.ok(key, "the key entry");
-    assert.deepEqual(keyOf(key.key), settings.ikm);
+    assert.deepEqual(keyOf(key.key), referencePrk(settings.ikm));
     assert.equal(key.cookieAttributes, settings.cookieAttributes);
     assert.ok(settings.cookieAttributes.startsWith("; Domain=example.com"));
     const zone = dicts["njs_session_cache"];
@@ -109,12 +121,14 @@ describe("check view (the warm check's settings)", () => {
     assert.deepEqual(locationKey(sharedDict, "location text"), key, "the next full check leaves it again, the view still there");
   });
 
-  it("keyedView: the view with the key entry's key and attributes, no fallback key; null without the entry", () => {
+  it("keyedView: the view with the key entry's PRK and attributes, no ikm, no fallback key; null without the entry", () => {
     const options: SessionOptions = { secret: "check-view-secret", secret_fallbacks: ["an-older-secret"], cookie_path: "/app" };
     const { settings, view, dicts, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
     const keyed = keyedView(view, "location text", sharedDict);
     assert.ok(keyed, "a keyed view");
-    assert.deepEqual(keyed.ikm, settings.ikm);
+    assert.deepEqual(new Uint8Array(keyed.prk.bytes), referencePrk(settings.ikm), "HKDF-Extract of the current key");
+    assert.deepEqual([keyed.prk.inner, keyed.prk.outer], [null, null], "no SHA-256 states: the njs engine's platforms make none");
+    assert.equal(keyed.ikm.length, 0, "the entry holds no ikm");
     assert.deepEqual(keyed.ikmFallbacks, []);
     assert.equal(keyed.cookieAttributes, settings.cookieAttributes);
     assert.equal(keyedView(view, "another location", sharedDict), null, "another location's key is not this one's");
@@ -129,9 +143,30 @@ describe("check view (the warm check's settings)", () => {
     assert.equal(view.verifiedCache.zone, "sessions", "the view's reader is on the other zone");
     const keyed = keyedView(view, "location text", sharedDict);
     assert.ok(keyed, "a keyed view");
-    assert.deepEqual(keyed.ikm, settings.ikm);
+    assert.deepEqual(new Uint8Array(keyed.prk.bytes), referencePrk(settings.ikm));
     assert.equal(keyed.cookieAttributes, settings.cookieAttributes);
     assert.ok(![...dicts["sessions"].keys()].some((name) => name.startsWith("@check-key/")), "the other zone holds no key entry");
+  });
+
+  it("keyedView: the cold check given the entry's PRK opens a cookie of the location's key, as the cold part calls it", async () => {
+    const options: SessionOptions = { secret: "check-view-secret", storage: "shm", shm: { zone: "sessions" }, bind: ["user_agent"] };
+    const { view, platform, sharedDict } = roundTripped(options, { expose_data: [], csrf: false });
+    const keyed = keyedView(view, "location text", sharedDict);
+    assert.ok(keyed, "a keyed view");
+    (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
+    const library = createSessionLibrary(platform);
+    library.init(options);
+    const login = createMemoryExchange({ userAgent: "agent" });
+    const session = library.new(login);
+    session.setSubject("alice");
+    assert.equal((await session.save()).ok, true);
+    const cookie = findCookie(parseCookieHeader(nextCookie(login)), keyed.cookieName);
+    const open = (prk: typeof keyed.prk) =>
+      coldCheck(keyed as unknown as ColdCheckSettings, platform, cookie, T0, createMemoryExchange({ userAgent: "agent" }), (source) => source, () => prk);
+    // Not the key's PRK (the PRK's own PRK): the MAC does not match, and the full check would decide.
+    assert.equal(open(extractedKey(platform, keyed.prk.bytes)), null, "another PRK opens nothing");
+    const found = await open(keyed.prk);
+    assert.equal(found?.subject, "alice", "the entry's PRK opens it");
   });
 
   it("a location with every less common setting at its default reads back as one with any of them set (the view's `more` item)", () => {
@@ -155,7 +190,7 @@ describe("check view (the warm check's settings)", () => {
       assert.deepEqual([view.expose_data, view.csrf, view.storeRevalidate], [entry.expose_data, entry.csrf, settings.storeRevalidate], `${what}: the entry options`);
       assert.equal(view.storage !== null, settings.storage !== null, `${what}: the storage`);
       assert.equal(view.registry !== null, settings.registry !== null, `${what}: the registry`);
-      assert.deepEqual(keyOf(roundTrip(options, entry).key?.key), settings.ikm, `${what}: the key`);
+      assert.deepEqual(keyOf(roundTrip(options, entry).key?.key), referencePrk(settings.ikm), `${what}: the key's PRK`);
       assert.equal(view.verifiedCache.zone, settings.verifiedCache?.zone, `${what}: the verified cache's zone`);
     }
   });
@@ -167,7 +202,7 @@ describe("check view (the warm check's settings)", () => {
     assert.ok(view.storage && view.storage.synchronous, "shm storage");
     assert.ok(settings.registry && view.registry, "the registry");
     assert.deepEqual([view.expose_data, view.csrf], [[], false]);
-    assert.deepEqual(keyOf(key?.key), settings.ikm, "the key, for the cold part");
+    assert.deepEqual(keyOf(key?.key), referencePrk(settings.ikm), "the key's PRK, for the cold part");
   });
 
   it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
@@ -198,12 +233,12 @@ describe("check view (the warm check's settings)", () => {
     const { settings, view } = viewOf({ secret: "check-view-secret", secret_fallbacks: ["an-older-secret"], audience: "app", bind: ["ip", "user_agent"], compression_threshold: 100 });
     assert.ok(view, "a login view for cookie storage");
     assert.deepEqual(
-      { ...view, key: keyOf(view.key) },
+      { ...view, prk: keyOf(view.prk) },
       {
         cookieName: settings.cookieName,
         audience: "app",
         cookieAttributes: settings.cookieAttributes,
-        key: settings.ikm,
+        prk: referencePrk(settings.ikm),
         bindFlags: settings.bindFlags,
         compressionThreshold: 100,
         backend: "/backend",

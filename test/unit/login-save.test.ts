@@ -16,7 +16,9 @@ import type { SessionOptions } from "../../src/core/options";
 import type { Platform } from "../../src/core/platform";
 import { createNjsExchange } from "../../src/platform/njs";
 import { createNodePlatform } from "../../src/platform/node";
-import { loginSavesAlone } from "../../src/nginx/check-view";
+import { keepLoginView, loginSavesAlone, readLoginView } from "../../src/nginx/check-view";
+import type { EntryOptions } from "../../src/nginx/configuration";
+import { createMemorySharedDict } from "../support/memory-shared-dict";
 import { finishNewSession, startNewSession } from "../../src/nginx/login-save";
 import type { LoginVerdict } from "../../src/nginx/login-steps";
 import { T0 } from "../support/session-env";
@@ -99,6 +101,18 @@ describe("the login's save without a Session", () => {
       };
       assert.deepEqual(await aloneSave(c.options, c.verdict, c.cookie, madeAnew), expected);
       assert.equal(made, 1, "the save makes its PRK with the key it is given, once");
+    });
+    it(c.name + ": the Session's lines with the login view's PRK (the njs engine's login part)", async () => {
+      const expected = await sessionSave(c.options, c.verdict, c.cookie);
+      const zone = createMemorySharedDict({ name: "njs_session_cache", timeout: 86_400_000, evict: false, clock: () => T0 * 1000 });
+      const viewPlatform = createNodePlatform({ now: () => T0, sharedDicts: { njs_session_cache: zone } });
+      const settings = createSessionLibrary(viewPlatform).settings(c.options);
+      keepLoginView(viewPlatform, "location text", settings, { login_backend: "/backend", login_verdict_header: "X-Verdict" } as EntryOptions);
+      const view = readLoginView(viewPlatform, "location text");
+      assert.ok(view, "a login view");
+      // As login-part.ts reads it: the view's PRK as it is, no ikm.
+      const prk: PseudorandomKey = { bytes: new Uint8Array(Buffer.from(view.prk, "base64url")), inner: null, outer: null };
+      assert.deepEqual(await aloneSave(c.options, c.verdict, c.cookie, () => prk), expected);
     });
   }
 
