@@ -47,10 +47,10 @@ export function coldCheck<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
   /**
-   * Makes the current key's PRK: keys.ts's pseudorandomKey (retained) unless given; the njs engine's
-   * cold part gives its extractedKey, as its retained tables would last the request only (keys.ts).
+   * The current key's PRK, when the caller has it (the njs engine's cold part: its key entry's, as
+   * retained tables would last the request only there); else keys.ts's pseudorandomKey (retained).
    */
-  currentKey?: (platform: ColdCheckPlatform, ikm: Uint8Array) => PseudorandomKey,
+  currentPrk?: PseudorandomKey,
 ): Promise<KnownSession | null> | null {
   const cache = settings.verifiedCache;
   const storage = settings.storage;
@@ -72,7 +72,7 @@ export function coldCheck<R>(
   // The request's bound attributes, read only when the flags bind any: a view of the request per
   // check costs QuickJS an object for nothing otherwise.
   const bound = header.flags & FLAG_BIND_ANY ? boundValues(header.flags, bindSourceOf(request)) : "";
-  const prk = (currentKey || pseudorandomKey)(platform, settings.ikm);
+  const prk = currentPrk || pseudorandomKey(platform, settings.ikm);
   // Not the current key's MAC: forged (the full path says so), or a fallback key's (it re-seals). The
   // current key's check of macKeyIndex, without its search of the fallbacks the full path makes anyway.
   if (!macMatches(platform, prk, header.sid, macInput(platform, header.bytes, bound), header.bytes, MAC_OFFSET)) {

@@ -112,11 +112,9 @@ export function pseudorandomKey(platform: HmacPlatform, ikm: Uint8Array): Pseudo
 }
 
 /**
- * HKDF-Extract with an empty salt, made anew: pseudorandomKey's miss, and the one key of the njs
- * engine's cold and touch parts (cold.ts and touch.ts hand it to coldCheck and touchCheck). There
- * retained.ts's tables live for the request only and each check asks for its key once, so
- * pseudorandomKey's two tables and the key's encoding to look it up would cost it more than the HMAC
- * they can never spare (docs/NOTES.md, issue 14, branch njscold2).
+ * HKDF-Extract with an empty salt, made anew: pseudorandomKey's miss. (The njs engine's cold, touch
+ * and login parts, where retained.ts's tables would live for the request only, take the PRK their
+ * view holds instead, made once by the full check: check-view.ts.)
  */
 export function extractedKey(platform: HmacPlatform, ikm: Uint8Array): PseudorandomKey {
   return preparedPseudorandomKey(platform, platform.hmacSha256(new Uint8Array(0), ikm));

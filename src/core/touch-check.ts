@@ -41,10 +41,10 @@ export function touchCheck<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
   /**
-   * Makes the current key's PRK: keys.ts's pseudorandomKey (retained) unless given; the njs engine's
-   * touch part gives its extractedKey, as its retained tables would last the request only (keys.ts).
+   * The current key's PRK, when the caller has it (the njs engine's touch part: its key entry's, as
+   * retained tables would last the request only there); else keys.ts's pseudorandomKey (retained).
    */
-  currentKey?: (platform: MacPlatform, ikm: Uint8Array) => PseudorandomKey,
+  currentPrk?: PseudorandomKey,
 ): TouchedSession | null {
   const storage = settings.storage;
   // A registry records every touch (Session.touchInRegistry): the full path's.
@@ -55,7 +55,7 @@ export function touchCheck<R>(
   if (typeof header === "string") return null;
   const idlingOffset = touchedIdlingOffset(now, header.creationTime, header.rollingOffset);
   // The bound values the entry was verified with: checkVerified found them the request's.
-  const bytes = touchedHeader(platform, (currentKey || pseudorandomKey)(platform, settings.ikm), header.sid, header.bytes, idlingOffset, verified.bind);
+  const bytes = touchedHeader(platform, currentPrk || pseudorandomKey(platform, settings.ikm), header.sid, header.bytes, idlingOffset, verified.bind);
   const value = encodeBase64Url(bytes) + (storage ? "" : cookie.substring(HEADER_ENCODED_SIZE));
   return {
     // Not the shared one the cache entry keeps: this request's, with the new idling offset.

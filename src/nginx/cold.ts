@@ -43,10 +43,7 @@ function coldAccess(r: NginxHTTPRequest, mode: CheckMode, view: LocationView, lo
   // made anew for each request). (The casts: the reader has its set from the line after it.)
   (keyed.verifiedCache as ZoneReader & Pick<VerifiedCache, "set">).set = zoneWriterSet;
   // The key entry's PRK, as it is: no HMAC to make it on each request.
-  const prk = keyed.prk;
-  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, function () {
-    return prk;
-  });
+  const opened = coldCheck(keyed as unknown as ColdCheckSettings, createNjsOpeningPlatform(), cookie, now, r, njsBindSource, keyed.prk);
   if (!opened) return false;
   return opened.then(function (known) {
     if (!known) return false;

@@ -23,7 +23,7 @@ const NO_IKM = new Uint8Array(0);
 
 /**
  * The view with its key and cookie attributes as the settings name them, and the current key's PRK
- * as keys.ts makes it, for the checks' `currentKey`.
+ * as keys.ts makes it, for the checks' `currentPrk`.
  */
 export type KeyedView = LocationView & Pick<Settings, "ikm" | "ikmFallbacks" | "cookieAttributes"> & { prk: PseudorandomKey };
 

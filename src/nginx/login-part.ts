@@ -64,10 +64,7 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     if (!verdict) return;
     let sealing: NewSessionSealing | null;
     try {
-      // The PRK given, so the key argument is never read (the view holds no ikm).
-      sealing = startNewSession(r, platform, location, prk.bytes, verdict, function () {
-        return prk;
-      });
+      sealing = startNewSession(r, platform, location, prk, verdict);
     } catch (e) {
       sealing = null;
     }

@@ -12,7 +12,7 @@ import { base64UrlSize, utf8Encode } from "../core/bytes";
 import { CookieEncryption, putSessionCookieLines, requestChunkCount, SealingPlatform, sealedCookie, startEncryption } from "../core/cookie-sealing";
 import { cookieChunkCount } from "../core/cookies";
 import { MAX_CREATION_TIME, SID_SIZE } from "../core/format";
-import type { HmacPlatform, PseudorandomKey } from "../core/keys";
+import type { PseudorandomKey } from "../core/keys";
 import { boundValues, encodeEntries, Result } from "../core/session";
 import { njsBindSource, njsResponseCookies } from "../platform/njs";
 import type { LoginVerdict } from "./login-steps";
@@ -46,21 +46,20 @@ export interface NewSessionSealing {
 /**
  * The save's first half: the new session sealed as the Session's save seals a new cookie-storage
  * session with these settings (flags: the bind flags; creation time: now; one entry for the settings'
- * audience) and the key `ikm`, up to the import of the payload's AES key, started; null when that save
+ * audience) and the key whose PRK is `prk`, up to the import of the payload's AES key, started; null when that save
  * would do more or fail (the Session's save's then). The caller awaits `encryption.key`, then
  * encryptPayload's promise, and hands the result to finishNewSession: synchronous halves rather than
  * one promise, as every further async step costs QuickJS a job and a promise (cookie-sealing.ts's
- * steps are the same). `currentKey` makes the key's PRK: keys.ts's pseudorandomKey (retained) where
- * module state lasts (QuickJS, Node); the njs engine's login part gives extractedKey, as its retained
- * tables would last the request only (keys.ts).
+ * steps are the same). `prk`: keys.ts's pseudorandomKey (retained) where module state lasts (QuickJS,
+ * Node); the njs engine's login part gives its login view's, as retained tables would last the
+ * request only there.
  */
 export function startNewSession(
   r: NginxHTTPRequest,
   platform: SealingPlatform,
   settings: LoginSaveSettings,
-  ikm: Uint8Array,
+  prk: PseudorandomKey,
   verdict: LoginVerdict,
-  currentKey: (platform: HmacPlatform, ikm: Uint8Array) => PseudorandomKey,
 ): NewSessionSealing | null {
   if (verdict.remember !== undefined) return null;
   const now = platform.now();
@@ -72,7 +71,6 @@ export function startNewSession(
   if (chunks === null) return null;
   const flags = settings.bindFlags;
   const sid = platform.randomBytes(SID_SIZE);
-  const prk = currentKey(platform, ikm);
   return {
     encryption: startEncryption(platform, flags, sid, now, 0, plaintext, prk, null),
     r: r,

@@ -54,7 +54,7 @@ export function createLoginHandler(env: EntryEnvironment) {
       const settings = library.settings(context.options);
       // The retained PRK: under QuickJS it lasts the context; under the njs engine this full login
       // runs only where the login part could not (login-part.ts makes its PRK anew).
-      const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, settings.ikm, verdict, pseudorandomKey) : null;
+      const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, pseudorandomKey(platform, settings.ikm), verdict) : null;
       let saved: Result;
       if (sealing) {
         // The key's import and the encryption awaited here, not behind a promise of the save or of

@@ -35,10 +35,7 @@ function touchAccess(
   const settings = keyedView(view, locationText, njsSharedDict);
   if (!settings) return false;
   // The key entry's PRK, as it is: no HMAC to make it on each request.
-  const prk = settings.prk;
-  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, function () {
-    return prk;
-  });
+  const touched = touchCheck(verified, settings, createNjsMacPlatform(), cookie, now, r, njsBindSource, settings.prk);
   if (!touched) return false;
   // Re-issued as the full check re-issues it (js_access: on the response; auth_request: handed back).
   publishChecked(r, mode, touched.known, view, njsSetResponseCookie(r, view.cookieName, touched.setCookie));

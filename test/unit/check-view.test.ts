@@ -162,7 +162,7 @@ describe("check view (the warm check's settings)", () => {
     assert.equal((await session.save()).ok, true);
     const cookie = findCookie(parseCookieHeader(nextCookie(login)), keyed.cookieName);
     const open = (prk: typeof keyed.prk) =>
-      coldCheck(keyed as unknown as ColdCheckSettings, platform, cookie, T0, createMemoryExchange({ userAgent: "agent" }), (source) => source, () => prk);
+      coldCheck(keyed as unknown as ColdCheckSettings, platform, cookie, T0, createMemoryExchange({ userAgent: "agent" }), (source) => source, prk);
     // Not the key's PRK (the PRK's own PRK): the MAC does not match, and the full check would decide.
     assert.equal(open(extractedKey(platform, keyed.prk.bytes)), null, "another PRK opens nothing");
     const found = await open(keyed.prk);

@@ -19,7 +19,7 @@ import { touchCheck } from "../../src/core/touch-check";
 import { createMemoryExchange, type MemoryRequest } from "../../src/core/memory-exchange";
 import type { Platform } from "../../src/core/platform";
 import { decodeEntries, type SessionEntry } from "../../src/core/session";
-import { extractedKey } from "../../src/core/keys";
+import { extractedKey, PseudorandomKey } from "../../src/core/keys";
 import { createMemoryVerifiedCache, createTieredVerifiedCache, createZoneVerifiedCache, createZoneVerifiedCacheReader, type VerifiedSession, zoneWriterSet } from "../../src/core/verified-cache";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
@@ -76,10 +76,15 @@ function fast(env: Env, cookie: string, request: MemoryRequest = {}) {
   return fastCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source);
 }
 
-function cold(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
+function cold(env: Env, cookie: string, request: MemoryRequest = {}, currentPrk?: PseudorandomKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
-  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source, currentKey);
+  return coldCheck(settings, env.platform, findCookie(parseCookieHeader(cookie), settings.cookieName), env.clock.now, exchange, (source) => source, currentPrk);
+}
+
+/** The current key's PRK made anew, as the njs engine's views hold it (check-view.ts). */
+function prkMadeAnew(env: Env): PseudorandomKey {
+  return extractedKey(env.platform, env.library.settings().ikm);
 }
 
 /** One character of the cookie changed, at `at` (negative: from the end). */
@@ -135,7 +140,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.equal(found.loggableId, started.session.loggableId());
     assert.equal(found.timing.creationTime, started.session.getProperty("creation_time"));
     assert.deepEqual(fast(env, cookie), found);
-    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew (the njs engine's cold part)");
+    assert.deepEqual(await cold(env, cookie, {}, prkMadeAnew(env)), found, "the same with the key's PRK made anew (the njs engine's cold part)");
   });
 
   it("declines what does not open, verifying nothing; the full path says why", async () => {
@@ -211,7 +216,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.deepEqual(found.data, started.session.getData());
     assert.equal(found.loggableId, started.session.loggableId());
     assert.deepEqual(fast(env, cookie), found, "left verified for the fast check");
-    assert.deepEqual(await cold(env, cookie, {}, extractedKey), found, "the same with the key's PRK made anew");
+    assert.deepEqual(await cold(env, cookie, {}, prkMadeAnew(env)), found, "the same with the key's PRK made anew");
 
     /** A fresh shm session, and its record's key and value (`<expiry>;<record>`) in the zone. */
     async function shmSession() {
@@ -249,12 +254,12 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
   });
 });
 
-function touch(env: Env, cookie: string, request: MemoryRequest = {}, currentKey?: typeof extractedKey) {
+function touch(env: Env, cookie: string, request: MemoryRequest = {}, currentPrk?: PseudorandomKey) {
   const exchange = createMemoryExchange({ cookie, ...request });
   const settings = env.library.settings();
   const value = findCookie(parseCookieHeader(cookie), settings.cookieName);
   const verified = verifiedEntryOf(settings, value);
-  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source, currentKey) : null;
+  return verified ? touchCheck(verified, settings, env.platform, value as string, env.clock.now, exchange, (source) => source, currentPrk) : null;
 }
 
 describe("the touch check: a verified cookie due for a touch only, without a Session", () => {
@@ -272,7 +277,7 @@ describe("the touch check: a verified cookie due for a touch only, without a Ses
       env.clock.now += 61;
       const touched = touch(env, cookie, request);
       assert.ok(touched, "touched without the full path");
-      assert.deepEqual(touch(env, cookie, request, extractedKey), touched, "the same with the key's PRK made anew (the njs engine's touch part)");
+      assert.deepEqual(touch(env, cookie, request, prkMadeAnew(env)), touched, "the same with the key's PRK made anew (the njs engine's touch part)");
       const full = await start(env, cookie, request);
       assert.equal(full.refreshed, true);
       assert.deepEqual([touched.setCookie], full.cookies, "the same Set-Cookie line as Session.touch");
