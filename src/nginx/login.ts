@@ -53,7 +53,7 @@ export function createLoginHandler(env: EntryEnvironment) {
       // either fails the login closed (the Session's save would fail the same way: the same sealing).
       const settings = library.settings(context.options);
       // The retained PRK: under QuickJS it lasts the context; under the njs engine this full login
-      // runs only where the login part could not (login-part.ts makes its PRK anew).
+      // runs only where the login part could not (login-part.ts takes its PRK from the login view).
       const sealing = loginSavesAlone(settings) ? startNewSession(r, platform, settings, pseudorandomKey(platform, settings.ikm), verdict) : null;
       let saved: Result;
       if (sealing) {
