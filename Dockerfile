@@ -22,6 +22,7 @@ ARG NJS_MODULES_DIR=/usr/lib/nginx/modules
 
 COPY dist/session.js dist/session-api.js dist/store-bridge.js /etc/nginx/njs/
 COPY nginx/njs-session.conf nginx/session-upstream.conf nginx/session-auth-request.conf \
+     nginx/session-check-server.conf nginx/session-check-proxy.conf \
      nginx/store-bridge.conf nginx/store-bridge-front.conf nginx/store-bridge-relay.conf \
      nginx/demo/demo-app.js docker/demo-app.conf /etc/nginx/njs-session/
 COPY docker/nginx.conf /etc/nginx/nginx.conf

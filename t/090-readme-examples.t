@@ -1,5 +1,5 @@
 # The documentation's configurations are real: the page README.md links for each (docs/configuration.md:
-# js-access.conf, auth-request.conf, session.json and the npm start demo's nginx.conf; docs/storage.md:
+# js-access.conf, auth-request.conf, check-server.conf, session.json and the npm start demo's nginx.conf; docs/storage.md:
 # shm.conf, file.conf and their JSON; docs/several-nodes.md: several-nodes.conf and the Redis, Sentinel,
 # Cluster and memcached JSON) shows each file of nginx/examples/ verbatim (checked first, so the
 # documentation cannot drift from what runs here), and each example nginx.conf is run under the engine
@@ -19,6 +19,7 @@
 #   127.0.0.1:8081 (the app)    -> 127.0.0.1:$TEST_NGINX_SERVER_PORT
 #   js_engine <name>;           -> js_engine $TEST_NGINX_JS_ENGINE;
 #   /var/lib/njs-session/       -> <servroot>/html/var/      (state files, session files; optional)
+#   /run/njs-session/           -> <servroot>/html/var/      (the check server's socket; optional)
 #
 # Test::Nginx's own server plays the app the example protects: nginx/demo/demo-app.js answers
 # /login-form and /check-login (any name, password "demo"), t/js/entry-upstream.js answers /app/ with
@@ -82,6 +83,7 @@ sub slurp {
 
 # Which page shows which file.
 our %PAGE = ('js-access.conf' => 'docs/configuration.md', 'auth-request.conf' => 'docs/configuration.md',
+             'check-server.conf' => 'docs/configuration.md',
              'session.json' => 'docs/configuration.md',
              'shm.conf' => 'docs/storage.md', 'shm-session.json' => 'docs/storage.md',
              'file.conf' => 'docs/storage.md', 'file-session.json' => 'docs/storage.md',
@@ -90,6 +92,7 @@ our %PAGE = ('js-access.conf' => 'docs/configuration.md', 'auth-request.conf' =>
 my %page_text;
 # Each example nginx.conf and the configuration file it runs with.
 our %SESSION_FILE = ('js-access.conf' => 'session.json', 'auth-request.conf' => 'session.json',
+                     'check-server.conf' => 'session.json',
                      'shm.conf' => 'shm-session.json', 'file.conf' => 'file-session.json',
                      'several-nodes.conf' => 'redis-session.json');
 # "Running several nginx nodes": several-nodes.conf runs with any of these too.
@@ -157,6 +160,7 @@ sub fill_placeholders {
 sub fill_state_paths {
     my ($text, $html) = @_;
     $text =~ s{/var/lib/njs-session/}{$html/var/}g;
+    $text =~ s{/run/njs-session/}{$html/var/}g;
     $text =~ s{"10\.0\.0\.11:\* 10\.0\.0\.12:\* 10\.0\.0\.13:\*"}{"127.0.0.1:*"}g;
     $text =~ s{"host": "10\.0\.0\.11",\s*"port": 6379}{"host": "127.0.0.1", "port": 6420}g;
     $text =~ s{"10\.0\.0\.1([123]):11211"}{"127.0.0.1:1143$1"}g;
@@ -459,6 +463,23 @@ x-user: alice
 --- init
 %main::MINT_STORAGE = (storage => 'memcached', hash_storage_key => JSON::PP::true(),
     memcached => { servers => ['127.0.0.1:11431', '127.0.0.1:11432', '127.0.0.1:11433'], prefix => 'sessions' });
+flow();
+--- request
+GET /via-example/app/page?x=1
+--- error_code: 200
+--- response_body
+GET /app/page?x=1
+cookie: theme=dark
+x-user-name: alice
+x-user: alice
+--- raw_response_headers_unlike: (?i)(?:set-cookie|x-session|\nsession-)
+
+
+
+=== TEST 7: nginx/examples/check-server.conf (auth_request asking the check server)
+--- example: check-server.conf
+--- init
+%main::MINT_STORAGE = ();    # cookie storage, as session.json (the blocks before set theirs)
 flow();
 --- request
 GET /via-example/app/page?x=1

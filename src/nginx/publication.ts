@@ -225,7 +225,12 @@ function publishAuthRequest(r: NginxHTTPRequest, text: string, responseHeaders: 
   if (cookies.length > MAX_FORWARDED_COOKIES) {
     throw new Error(cookies.length + " Set-Cookie lines exceed the " + MAX_FORWARDED_COOKIES + " auth_request can forward");
   }
-  for (let i = 0; i < cookies.length; i++) r.headersOut["X-Session-Cookie-" + (i + 1)] = cookies[i];
+  if (cookies.length) {
+    for (let i = 0; i < cookies.length; i++) r.headersOut["X-Session-Cookie-" + (i + 1)] = cookies[i];
+    // They travel in X-Session-Cookie-*, which the front forwards: the same lines as Set-Cookie of
+    // the 204 would only double what a check server's answer carries to the front.
+    delete r.headersOut["Set-Cookie"];
+  }
   r.return(204);
 }
 

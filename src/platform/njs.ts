@@ -385,7 +385,10 @@ function viewRemoteAddress(this: RequestView): string | undefined {
 }
 
 function viewScheme(this: RequestView): string | undefined {
-  const scheme = this.r.variables.scheme;
+  // $scheme, or the front's in a check server; $scheme itself where njs-session.conf (which declares
+  // the variable) is not included (a user's own handlers).
+  let scheme = this.r.variables.session_request_scheme;
+  if (scheme === undefined) scheme = this.r.variables.scheme;
   return scheme === undefined ? undefined : String(scheme);
 }
 
