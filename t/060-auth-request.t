@@ -16,7 +16,7 @@ use EntryTest;
 
 our $SECRET = 'auth-request-secret-93be01';
 
-EntryTest::setup(secret => $SECRET);
+EntryTest::setup(secret => $SECRET, auth_request => 1);
 
 # A string of $n characters that does not compress, the same on every run.
 sub blob {

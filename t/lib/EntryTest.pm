@@ -83,37 +83,57 @@ sub main_config {
 our $AUTH_REQUEST_CHECK = 'include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;';
 our $AUTH_REQUEST_LOCATION = "    location = /_session_auth { internal; js_content session.authRequest; }\n";
 
+# The check server (nginx/session-check-server.conf) and the internal location that asks it
+# (nginx/session-check-proxy.conf), for the check_server mode.
+our $CHECK_SERVER = <<'_EOC_';
+    upstream njs_session_check { server unix:$TEST_NGINX_SERVROOT/check.sock; keepalive 4; }
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/check.sock;
+        include $TEST_NGINX_REPO_DIR/nginx/session-check-server.conf;
+    }
+_EOC_
+our $CHECK_SERVER_PROXY = 'include $TEST_NGINX_REPO_DIR/nginx/session-check-proxy.conf;';
+
 # The mode either_mode files run in: auth_request where njs has no js_access (< 0.9.9, the floor),
-# or when TEST_NGINX_SESSION_MODE=auth_request asks for it (to run them so on a newer njs too).
+# or when TEST_NGINX_SESSION_MODE=auth_request asks for it (to run them so on a newer njs too);
+# check_server: auth_request, its internal location asking the check server.
 sub check_mode {
     my $mode = $ENV{TEST_NGINX_SESSION_MODE}
         // (NjsVersion::at_least('0.9.9') ? 'js_access' : 'auth_request');
-    die "TEST_NGINX_SESSION_MODE must be js_access or auth_request, not '$mode'\n"
-        unless $mode eq 'js_access' || $mode eq 'auth_request';
+    die "TEST_NGINX_SESSION_MODE must be js_access, auth_request or check_server, not '$mode'\n"
+        unless $mode eq 'js_access' || $mode eq 'auth_request' || $mode eq 'check_server';
     return $mode;
 }
 
 # setup(secret => S, hidden => [...], locations => '...', either_mode => 1): S is passed as env
 # ACCESS_SECRET. either_mode: every `js_access session.access;` of the file means "the session check"
-# and its assertions hold in both modes; in auth_request mode (check_mode) it becomes the include of
-# nginx/session-auth-request.conf, with the internal /_session_auth location added if missing.
+# and its assertions hold in every mode; in auth_request mode (check_mode) it becomes the include of
+# nginx/session-auth-request.conf, with the internal /_session_auth location added if missing; in
+# check_server mode the same, and every /_session_auth asks the check server.
+# auth_request => 1: a file written in auth_request mode (t/060); in check_server mode its
+# /_session_auth locations ask the check server.
 sub setup {
     my (%args) = @_;
     $SECRET = $args{secret} // die "EntryTest::setup: secret is required\n";
     @HIDDEN = ($SECRET, @{ $args{hidden} // [] });
     my $main = main_config(ACCESS_SECRET => $SECRET);
     my $locations = $LOCATIONS . ($args{locations} // '');
-    my $auth_request = $args{either_mode} && check_mode() eq 'auth_request';
+    my $mode = $args{either_mode} || $args{auth_request} ? check_mode() : 'js_access';
+    my $auth_request = $args{either_mode} && ($mode eq 'auth_request' || $mode eq 'check_server');
+    my $check_server = $mode eq 'check_server';
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
         $::Block = $block;
         $block->set_value('main_config', $main) unless defined $block->main_config;
-        $block->set_value('http_config', $HTTP . ($block->http_config // ''));
+        $block->set_value('http_config', $HTTP . ($check_server ? $CHECK_SERVER : '') . ($block->http_config // ''));
         my $config = ($block->config // '') . $locations;
         if ($auth_request && $config =~ s/\bjs_access session\.access;/$AUTH_REQUEST_CHECK/g) {
             # (unless the file has its own, for its auth_request tests)
             $config .= $AUTH_REQUEST_LOCATION unless $config =~ m{location = /_session_auth\b};
         }
+        # check_server: every internal /_session_auth asks the check server instead.
+        $config =~ s#(location = /_session_auth\b[^\}]*?)\bjs_content session\.authRequest;#$1$CHECK_SERVER_PROXY#g
+            if $check_server;
         $block->set_value('config', $config);
         my $json = $block->session_json // '{"secret": {"env": "ACCESS_SECRET"}}';
         $block->set_value('user_files', ">>> session.json\n$json\n" . ($block->user_files // ''));
