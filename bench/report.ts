@@ -181,6 +181,8 @@ export interface Summary {
   label: string;
   engine: string | null;
   job: string;
+  /** Ours: the peer's job it is compared with, where not its own (see ScenarioResult). */
+  peer_job?: string;
   group: string;
   median_rps: number;
   /** Median over rounds of this round's rps / the bare proxy's rps in the same round. */
@@ -215,6 +217,7 @@ export function summarize(raw: RawResults): { summaries: Summary[]; checks: Arra
     label: s.label,
     engine: s.engine,
     job: s.job,
+    peer_job: s.peer_job,
     group: s.group,
     median_rps: Math.round(median(s.runs.map((run) => run.rps))),
     ratio_to_proxy: round(ratio(s, "proxy")),
@@ -336,10 +339,16 @@ function markdown(raw: RawResults, summaries: Summary[], checks: Array<{ text: s
     const cell = (s: Summary | undefined): string =>
       s ? `${s.ratio_to_proxy.toFixed(2)}${withInstructions ? ` (${thousands(s.instructions_above_proxy)})` : ""}` : "—";
     for (const peer of peers) {
-      const job = peer.label.replace(/^[^:]*: /, "");
-      lines.push(
-        `| ${job} | ${engines.map((e) => cell(of(e, peer.job))).join(" | ")} | ${cell(peer)} | ${engines.map((e) => { const s = of(e, peer.job); return s && s.ratio_to_peer !== null ? s.ratio_to_peer.toFixed(2) : "—"; }).join(" | ")} |`,
-      );
+      // The peer's job, then each job of ours compared with it (the check server, store_revalidate).
+      const jobs = [peer.job];
+      for (const s of summaries) if (s.engine !== "peer" && s.peer_job === peer.job && !jobs.includes(s.job)) jobs.push(s.job);
+      for (const job of jobs) {
+        const ours = summaries.find((s) => s.engine !== "peer" && s.job === job);
+        const label = (job === peer.job || !ours ? peer.label : ours.label).replace(/^[^:]*: /, "");
+        lines.push(
+          `| ${label} | ${engines.map((e) => cell(of(e, job))).join(" | ")} | ${cell(peer)} | ${engines.map((e) => { const s = of(e, job); return s && s.ratio_to_peer !== null ? s.ratio_to_peer.toFixed(2) : "—"; }).join(" | ")} |`,
+        );
+      }
     }
   }
   lines.push(...cacheTable(raw, summaries));

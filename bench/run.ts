@@ -193,7 +193,20 @@ const MEMCACHED_PORT = nextPort++;
  * "why QuickJS serves fewer requests than its instruction counts say"). An instance of its own, so that
  * its cold pool is not one the cookie instance's zone verified a moment ago.
  */
-type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded" | "handler";
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded" | "handler" | "server" | "refresh-server";
+
+/**
+ * "server" and "refresh-server": cookie storage (the latter with touch_threshold 0), /app/ protected
+ * through the check server as docs/configuration.md sets it up: auth_request, its internal location
+ * proxying to a server of the same nginx on a unix socket (nginx/session-check-server.conf) whose
+ * requests end when the check has answered, so its runtimes go back at once.
+ */
+const checkServer = (dir: string): string => `    upstream njs_session_check { server unix:${dir}/check.sock; keepalive 64; }
+    server {
+        listen unix:${dir}/check.sock backlog=4096;
+        include ${repo}/nginx/session-check-server.conf;
+    }
+`;
 
 /**
  * memcached.read_locations (the "memcached-pass" instances): the check's read through nginx's
@@ -264,6 +277,8 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
   const pass = kind === "memcached-pass";
   const storage = bounded ? kind.replace("-bounded", "") : pass ? "memcached" : kind;
   const network = storage === "redis" || storage === "memcached" ? bridge(engine) : null;
+  const server = kind === "server" || kind === "refresh-server";
+  const name = `${engine}-${kind}`;
   const session = {
     ...BASE_SESSION,
     ...(shm ? { storage: "shm", shm: { zone: "sessions" } } : {}),
@@ -277,10 +292,10 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
         }
       : {}),
     ...(bounded ? { store_revalidate: STORE_REVALIDATE_MS } : {}),
-    ...(kind === "refresh" ? { touch_threshold: 0 } : {}),
+    ...(kind === "refresh" || kind === "refresh-server" ? { touch_threshold: 0 } : {}),
   };
   return {
-    name: `${engine}-${kind}`,
+    name,
     port,
     cpuMask: "01",
     session,
@@ -289,14 +304,15 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
     js_path ${repo}/dist/;
     include ${repo}/nginx/njs-session.conf;
     variables_hash_max_size 2048;
-${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${pass ? memcachedReadUpstream : ""}${upstreamBlock}
+${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zone zone=sessions:128m timeout=1h;\n" : ""}${pass ? memcachedReadUpstream : ""}${server ? checkServer(join(work, name)) : ""}${upstreamBlock}
     server {
         listen 127.0.0.1:${port} backlog=4096;
         location /app/ {
-            js_access session.access;
+            ${server ? `include ${repo}/nginx/session-auth-request.conf;` : "js_access session.access;"}
             proxy_set_header X-Session-Subject $session_subject;
             ${proxy};
         }
+${server ? `        location = /_session_auth { internal; include ${repo}/nginx/session-check-proxy.conf; }\n` : ""}
         location = /login { js_content session.login; }
         location = /login-remember {
             set $session_config_login_backend /_session_login_backend_remember;
@@ -485,6 +501,13 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
       // The same check, answered in its handler: what it costs when the runtime stays hot (Kind "handler").
       { id: `${prefix}-cookie-cold-handler`, label: `${E}: cookie, cold, answered in the handler`, engine, job: "cookie-cold-handler", instance: on.handler, path: "/check", cookies: file("cookie-pool.txt"), expect: answered, group: "protected" },
     ];
+    // Ours only: the same checks through the check server (Kind "server"), beside the peer's own.
+    if (on.server) {
+      list.push(
+        { id: `${prefix}-cookie-warm-server`, label: `${E}: cookie, warm, check server`, engine, job: "cookie-warm-server", peerJob: "cookie-warm", instance: on.server, path: "/app/", cookies: file("cookie-warm.txt"), expect: ok, group: "protected" },
+        { id: `${prefix}-cookie-cold-server`, label: `${E}: cookie, cold, check server`, engine, job: "cookie-cold-server", peerJob: "cookie-cold", instance: on.server, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
+      );
+    }
     for (const kind of ["shm", "redis", "memcached", "memcached-pass"]) {
       const instance = on[kind];
       if (!instance) continue;
@@ -521,12 +544,15 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
       { id: `${prefix}-login-remember`, label: `${E}: login with remember`, engine, job: "login-remember", instance: on.cookie, path: "/login-remember", login: true, expect: issues, group: "login" },
       { id: `${prefix}-refresh`, label: `${E}: touch on every request`, engine, job: "refresh", instance: on.refresh, path: "/app/", cookies: file("refresh-warm.txt"), expect: issues, group: "refresh" },
     );
+    if (on["refresh-server"]) {
+      list.push({ id: `${prefix}-refresh-server`, label: `${E}: touch on every request, check server`, engine, job: "refresh-server", peerJob: "refresh", instance: on["refresh-server"], path: "/app/", cookies: file("refresh-warm.txt"), expect: issues, group: "refresh" });
+    }
     return list;
   };
 
   for (const engine of settings.engines) {
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded", "handler"] as Kind[]) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded", "handler", "server", "refresh-server"] as Kind[]) {
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }
