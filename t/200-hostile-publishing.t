@@ -385,7 +385,13 @@ sub auth_view_published {
     my ($cookie, $expected, $structured, $label) = @_;
     my $reply = raw_get('/auth-view', $cookie);
     is($reply->{status}, 204, "$label: 204") or return diag(shown(substr($reply->{raw}, 0, 600)));
-    safe_head($reply, $label, { %CLIENT_NAMES, 'x-session-data-k' => 1 });
+    # X-Session-State is the state line between "<" and ">" (state-header.ts): TABs separate its 20
+    # fields, the subject is UTF-8 as the session holds it, and nothing else is a control character.
+    my @state = RawHttp::header_values($reply, 'X-Session-State');
+    is(scalar @state, 1, "$label: one X-Session-State");
+    like($state[0] // '', qr/\A<(?:[^\x00-\x1f\x7f]*\t){19}[^\x00-\x1f\x7f]*>\z/, "$label: X-Session-State is one framed state line");
+    safe_head({ %$reply, lines => [ grep { !/^X-Session-State:/i } @{ $reply->{lines} } ] }, $label,
+              { %CLIENT_NAMES, 'x-session-data-k' => 1 });
     decoded_matches(one_value($reply, 'X-Session-Data-k', $label), $expected, $structured, "$label X-Session-Data-k");
 }
 

@@ -2,7 +2,7 @@
 /**
  * The oldest njs session.js runs on, checked before any lazy part of the module is built (index.ts
  * calls refuseBelowFloor() first in each of its loaders): every entry point but the js_set
- * stateFromHeader (a base64url decode, eager) goes through one.
+ * stateFromHeader (a frame taken off, eager) goes through one.
  *
  * Why a check at all: an older njs often loads the bundle and then fails somewhere later, on a
  * missing API, with a message that says nothing about versions. Why at a request: that is the

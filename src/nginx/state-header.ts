@@ -1,31 +1,34 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * $session_state on its way back from an auth_request subrequest: the X-Session-State header carries
- * it as base64url, so that even that internal header holds printable ASCII only (the state holds TABs
- * and any publishable character), and the protected location decodes it into $session_state:
+ * $session_state on its way back from an auth_request subrequest, or from the check server: the
+ * X-Session-State header carries the state line between "<" and ">", so that a proxied hop (the check
+ * server's answer) keeps the TABs that begin or end it (an anonymous session's empty subject, the
+ * empty header fields), which nginx would strip from a header value. nginx itself takes the frame off
+ * (njs-session.conf's $session_state_unframed map), so the protected location runs no JavaScript for
+ * it:
  *
  *   auth_request_set $session_state_header $sent_http_x_session_state;
- *   auth_request_set $session_state $session_state_from_header;    (js_set session.stateFromHeader)
+ *   auth_request_set $session_state $session_state_unframed;
  *
- * Part of the module's eager part: decoding needs no configuration.
+ * The state never holds a line break or a NUL (state.ts says why), so it is a valid header value as it is.
  */
 
-/**
- * The header's value for a state line. Buffer directly, not bytes.ts: importing bytes.ts would put
- * its module constants (a read of the Buffer global, ~650 instructions under the njs engine) into the
- * eager top level, which the njs engine runs for every request.
- */
+const FRAME_START = "<";
+const FRAME_END = ">";
+
+/** The header's value for a state line. */
 export function stateHeader(stateText: string): string {
-  return Buffer.from(stateText).toString("base64url");
+  return FRAME_START + stateText + FRAME_END;
 }
 
-/** js_set: the state the auth_request subrequest handed back, or "" (no session). */
+/**
+ * js_set (session.stateFromHeader, $session_state_from_header): the state the subrequest handed back,
+ * or "" (no session). What session-auth-request.conf used before $session_state_unframed; kept for
+ * configurations that name it.
+ */
 export function stateFromHeader(r: NginxHTTPRequest): string {
   const header = r.variables.session_state_header;
-  if (typeof header !== "string" || header === "") return "";
-  // Our own subrequest's header (a client cannot set it); nothing but base64url is expected in it.
-  // Not bytes.ts's decodeBase64Url + utf8Decode: they would put their functions and a TextDecoder
-  // into the eager top level, which the njs engine runs for every request.
-  if (/[^A-Za-z0-9_-]/.test(header)) return "";
-  return Buffer.from(header, "base64url").toString();
+  if (typeof header !== "string" || header.length < 2) return "";
+  if (header[0] !== FRAME_START || header[header.length - 1] !== FRAME_END) return "";
+  return header.substring(1, header.length - 1);
 }

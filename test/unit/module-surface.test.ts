@@ -18,6 +18,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { headerNames } from "../../src/core/options";
 import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
+import { stateHeader } from "../../src/nginx/state-header";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const indexSource = readFileSync(join(root, "src/nginx/index.ts"), "utf8");
@@ -67,22 +68,43 @@ describe("dist/session.js surface", () => {
     }
   });
 
-  /** njs-session.conf's maps over $session_state: variable name → the value nginx would give it. */
+  /**
+   * One of njs-session.conf's maps, as nginx evaluates it: an exact "" entry first (nginx looks exact
+   * keys up before trying regexes), then the regexes in order ("$1" or a literal value), then the
+   * default ("" when none is given).
+   */
+  function evaluateMap(body: string, source: string, name: string): string {
+    const entries = [...body.matchAll(/("(?:[^"\\]|\\.)*"|\S+)\s+("(?:[^"\\]|\\.)*"|\S+);/g)].map((e) => [e[1], e[2]]);
+    assert.ok(entries.length > 0, `no entries in the map for $${name}`);
+    const unquote = (text: string): string => (text.startsWith('"') ? text.slice(1, -1) : text);
+    let fallback = "";
+    for (const [key, value] of entries) {
+      if (key === "default") fallback = unquote(value);
+      else if (unquote(key) === "" && source === "") return unquote(value);
+    }
+    for (const [key, value] of entries) {
+      const text = unquote(key);
+      if (!text.startsWith("~")) continue;
+      // nginx turns \t in a quoted string into a TAB, as a JavaScript RegExp reads \t.
+      const found = new RegExp(text.slice(1)).exec(source);
+      if (found) return value === "$1" ? found[1] : unquote(value);
+    }
+    return fallback;
+  }
+
+  /**
+   * njs-session.conf's maps over $session_state, and over the maps over it: variable name → the value
+   * nginx would give it.
+   */
   function mapsOver(state: string): { [variable: string]: string } {
     const conf = readFileSync(join(root, "nginx/njs-session.conf"), "utf8");
-    const values: { [variable: string]: string } = {};
-    for (const m of conf.matchAll(/^map \$session_state \$(\w+)\s*\{(.*)\}\s*$/gm)) {
-      const body = m[2].trim();
-      const regex = body.match(/^"~(.*)" \$1;$/);
-      if (regex) {
-        // nginx turns \t in a quoted string into a TAB, as a JavaScript RegExp reads \t.
-        const found = new RegExp(regex[1]).exec(state);
-        values[m[1]] = found ? found[1] : "";
-      } else {
-        assert.equal(body, '"" 0; default 1;', `an unexpected map for $${m[1]}`);
-        values[m[1]] = state === "" ? "0" : "1";
-      }
+    const values: { [variable: string]: string } = { session_state: state };
+    for (const m of conf.matchAll(/^map \$(\w+) \$(\w+)\s*\{(.*)\}\s*$/gm)) {
+      if (!(m[1] in values)) continue;
+      values[m[2]] = evaluateMap(m[3].trim(), values[m[1]], m[2]);
     }
+    delete values.session_state;
+    delete values.session_header_fields;
     return values;
   }
 
@@ -113,6 +135,29 @@ describe("dist/session.js surface", () => {
     assert.deepEqual(values, expected);
     const none = mapsOver("");
     for (const variable of Object.keys(expected)) assert.equal(none[variable], variable === "session_exists" ? "0" : "", variable);
+    // Most sessions configure no header (every header field empty: the maps' "" entry), some one.
+    const plain = mapsOver(encodeState({ ...state, q: {}, p: {} }));
+    const one = mapsOver(encodeState({ ...state, q: {}, p: { "Session-Absolute-Timeout": "99" } }));
+    for (const variable of Object.keys(expected)) {
+      const header = variable.startsWith("session_request_header_") || variable.startsWith("session_response_header_");
+      assert.equal(plain[variable], header ? "" : expected[variable], `no header fields: ${variable}`);
+      assert.equal(one[variable], variable === "session_response_header_absolute_timeout" ? "99" : header ? "" : expected[variable], `one header field: ${variable}`);
+    }
+  });
+
+  it("frames the state for X-Session-State, and $session_state_unframed takes exactly that frame off", () => {
+    const conf = readFileSync(join(root, "nginx/njs-session.conf"), "utf8");
+    const map = conf.match(/^map \$session_state_header \$session_state_unframed\s*\{(.*)\}\s*$/m);
+    assert.ok(map, "njs-session.conf has the $session_state_unframed map");
+    const unframe = (header: string): string => evaluateMap(map[1].trim(), header, "session_state_unframed");
+    // An anonymous session without header fields: TABs at both ends, which the frame keeps.
+    const anonymous = encodeState({ a: "app", i: "id", t: 5, c: 7, d: {}, q: {}, p: {} });
+    assert.ok(anonymous.startsWith("\t") && anonymous.endsWith("\t"));
+    assert.equal(unframe(stateHeader(anonymous)), anonymous);
+    const named = encodeState({ s: "zoë <x>", a: "app", i: "id", d: { k: "v" }, q: {}, p: { "Session-Subject": "zoë <x>" } });
+    assert.equal(unframe(stateHeader(named)), named);
+    assert.equal(unframe(""), "", "no header: no session");
+    assert.equal(unframe(anonymous), "", "an unframed value: no session");
   });
 
   it("decodes what it encodes, and refuses any other shape", () => {
