@@ -76,9 +76,17 @@ export interface PseudorandomKey {
   outer: Sha256State | null;
 }
 
+/**
+ * A PRK as it is, without SHA-256 states: where the platform makes none (the njs engine's), and where
+ * a part of the njs engine takes the PRK the full check left in its view.
+ */
+export function statelessPseudorandomKey(prk: Uint8Array): PseudorandomKey {
+  return { bytes: prk, inner: null, outer: null };
+}
+
 /** The PRK (32 bytes: within one block, so used as it is) with its states where the platform makes them. */
 function preparedPseudorandomKey(platform: HmacPlatform, prk: Uint8Array): PseudorandomKey {
-  if (!platform.sha256Started) return { bytes: prk, inner: null, outer: null };
+  if (!platform.sha256Started) return statelessPseudorandomKey(prk);
   const block = new Uint8Array(HMAC_BLOCK_SIZE);
   block.set(prk);
   const words = new Uint32Array(block.buffer);

@@ -6,7 +6,7 @@
  */
 
 import { decodeBase64Url } from "../core/bytes";
-import type { PseudorandomKey } from "../core/keys";
+import { type PseudorandomKey, statelessPseudorandomKey } from "../core/keys";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { WarmPlatform } from "../core/platform";
 import type { Settings } from "../core/settings";
@@ -45,7 +45,6 @@ export function keyedView(view: LocationView, locationText: string, sharedDict: 
   if (!prk) return null;
   keyed.ikm = NO_IKM;
   keyed.ikmFallbacks = NO_FALLBACKS;
-  // Without SHA-256 states, as keys.ts prepares a PRK where the platform has none (the njs engine's).
-  keyed.prk = { bytes: prk, inner: null, outer: null };
+  keyed.prk = statelessPseudorandomKey(prk);
   return keyed;
 }

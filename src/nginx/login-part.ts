@@ -18,7 +18,7 @@
 
 import { decodeBase64Url } from "../core/bytes";
 import { encryptPayload } from "../core/cookie-sealing";
-import type { PseudorandomKey } from "../core/keys";
+import { statelessPseudorandomKey } from "../core/keys";
 import type { Result } from "../core/session";
 import { createNjsSealingPlatform } from "../platform/njs";
 import { LoginView, readLoginView } from "./check-view";
@@ -52,9 +52,8 @@ function login(r: NginxHTTPRequest, full: () => FullLogin): Promise<void> | fals
     return false;
   }
   const location = view;
-  // The view's PRK as it is, without SHA-256 states, as keys.ts prepares one where the platform has
-  // none (the njs engine's): no HMAC to make it on each login.
-  const prk: PseudorandomKey = { bytes: prkBytes, inner: null, outer: null };
+  // The view's PRK as it is: no HMAC to make it on each login.
+  const prk = statelessPseudorandomKey(prkBytes);
   function failed(e: unknown): void {
     full().loginFailed(r, e);
   }
