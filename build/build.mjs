@@ -124,10 +124,16 @@ function sharedModulesPlugin() {
  * whose use of it the warm path never reaches).
  */
 function withoutUnusedSharedBindings(code) {
-  const binding = new RegExp(`^var ([A-Za-z0-9_$]+) = ${LAZY_PARAMETER}\\.[A-Za-z0-9_$]+;\n`, "gm");
-  return code.replace(binding, (line, name) => {
-    const uses = code.match(new RegExp(`(?<![A-Za-z0-9_$.])${name.replace(/\$/g, "\\$")}(?![A-Za-z0-9_$])`, "g")) || [];
-    return uses.length > 1 ? line : "";
+  // One `var` of them all (esbuild's minifySyntax joins consecutive declarations), or one each.
+  const declarator = `[A-Za-z0-9_$]+ = ${LAZY_PARAMETER}\\.[A-Za-z0-9_$]+`;
+  const statement = new RegExp(`^var (${declarator}(?:,\\s*${declarator})*);\n`, "gm");
+  return code.replace(statement, (line, list) => {
+    const used = list.split(/,\s*/).filter((item) => {
+      const name = item.slice(0, item.indexOf(" "));
+      const uses = code.match(new RegExp(`(?<![A-Za-z0-9_$.])${name.replace(/\$/g, "\\$")}(?![A-Za-z0-9_$])`, "g")) || [];
+      return uses.length > 1;
+    });
+    return used.length ? `var ${used.join(", ")};\n` : "";
   });
 }
 
