@@ -96,6 +96,26 @@ export function refreshDue(settings: CheckedSettings, timing: TimingFields, now:
 }
 
 /**
+ * The last second at which lifetimeProblem still finds nothing and refreshDue still says Nothing, for a
+ * session of which both say so now. Each of their tests is "a clock has passed a bound", so their
+ * answer changes only once `now` passes the earliest bound: until then a check of the same session with
+ * the same settings answers the same (the njs engine's known answers, src/nginx/known-answers.ts, are
+ * published again until this second). The bounds are theirs, in their order;
+ * test/unit/checks.test.ts holds this to both over every second of many timings.
+ */
+export function unchangedUntil(settings: CheckedSettings, timing: TimingFields): number {
+  const rolled = timing.creationTime + timing.rollingOffset;
+  const idled = rolled + timing.idlingOffset;
+  let until = timing.creationTime + MAX_ROLLING_OFFSET;
+  if (settings.absoluteTimeout !== 0) until = Math.min(until, timing.creationTime + settings.absoluteTimeout);
+  if (settings.rollingTimeout !== 0) until = Math.min(until, rolled + settings.rollingTimeout);
+  if (settings.idlingTimeout !== 0) until = Math.min(until, idled + settings.idlingTimeout);
+  if (settings.rollingTimeout > 0) until = Math.min(until, rolled + settings.rollingRenewal);
+  if (settings.idlingTimeout > 0) until = Math.min(until, idled + settings.touchThreshold);
+  return until;
+}
+
+/**
  * Whether the registry says this session was revoked: "session revoked", or a registry that cannot
  * answer ("unable to check session revocation (...)": refused, a revoked one must not slip through);
  * a misconfigured one, or a store that cannot answer, throws (fail closed, loudly). A registry in the
