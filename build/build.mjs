@@ -44,6 +44,9 @@ const ENTRIES = [
       // Likewise: built only to publish a session with request_headers, response_headers or expose_data.
       { entry: "src/nginx/publishing-part.ts", name: "njsSessionPublishing", within: "njsSessionWarm" },
       { entry: "src/nginx/warm.ts", name: "njsSessionWarm" },
+      // The njs engine's known answers, tried before the warm part: a part of their own, so that a
+      // request answered from the zone loads neither the warm nor the full part.
+      { entry: "src/nginx/answer-part.ts", name: "njsSessionAnswers" },
       // The njs engine's login: a part of its own, so that a login loads neither the warm nor the full part.
       { entry: "src/nginx/login-part.ts", name: "njsSessionLogin" },
     ],

@@ -48,7 +48,7 @@ die() { printf 'prove.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 # README's compatibility matrix says so). Blocks inside these files that need more are skipped one by one.
 FLOOR_FILES="t/000-smoke.t t/010-vectors.t t/020-lifecycle.t t/030-bad-input.t t/040-user-module.t
     t/050-access.t t/060-auth-request.t t/065-check-server.t t/070-login-logout.t t/080-isolation.t t/090-readme-examples.t
-    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/210-njs-floor.t"
+    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/135-known-answers.t t/210-njs-floor.t"
 floor="${NJS_SESSION_FLOOR:-0}"
 [[ "$floor" == 0 || "$floor" == 1 ]] || die "NJS_SESSION_FLOOR must be 0 or 1, not '$floor'"
 if [[ $floor == 1 ]]; then

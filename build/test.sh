@@ -45,7 +45,7 @@ bash build/prove.sh
 
 step "the check server: t/060 and the files that hold in every mode, through it (both engines)"
 TEST_NGINX_SESSION_MODE=check_server bash build/prove.sh t/060-auth-request.t t/070-login-logout.t \
-    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t
+    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/135-known-answers.t
 
 step "the CLI against nginx (both engines): minted cookies, inspect, the admin API client"
 node --import tsx --test --test-reporter=spec test/cli/*.test.ts

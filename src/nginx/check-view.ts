@@ -47,7 +47,7 @@ import type { EntryOptions } from "./configuration";
 import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
-const VIEW_SECONDS = 60;
+export const VIEW_SECONDS = 60;
 /** "/7": the array form below, without the key (a view of an older form is never read as one). */
 const VIEW_PREFIX = "@check-view/7:";
 /** "/2": the location's key entry (locationKeyText), with the PRK ("/1" held the ikm). */

@@ -60,10 +60,15 @@ type WarmAnswer = boolean | Promise<boolean>;
 
 /** warm.ts's default export, compiled likewise into njsSessionWarm(). */
 interface WarmModule {
-  access(r: unknown): WarmAnswer;
-  authRequest(r: unknown): WarmAnswer;
+  check(r: NginxHTTPRequest, mode: CheckMode, locationText: string, cookieHeader: string | undefined, answerKey: string | null): WarmAnswer;
 }
 declare function njsSessionWarm(shared: SharedModules): WarmModule;
+
+/** answer-part.ts's default export, compiled likewise into njsSessionAnswers(). */
+interface AnswersModule {
+  publish(r: NginxHTTPRequest, mode: CheckMode, record: string): boolean;
+}
+declare function njsSessionAnswers(): AnswersModule;
 
 /** login-part.ts's default export, compiled likewise into njsSessionLogin(): the login answered, or false. */
 interface LoginModule {
@@ -88,42 +93,59 @@ function full(): FullModule {
 }
 
 /**
- * The warm check, where it pays: under the njs engine, in a request that has not built the rest
- * anyway (a user's module may have called init() already). Under QuickJS the rest lives on in the
- * context, and its own check is cheaper than reading the warm check's settings from the zone.
+ * The check without the rest, where it pays: under the njs engine, in a request that has not built
+ * the rest anyway (a user's module may have called init() already). First the answer a warm check of
+ * the worker kept for this location and Cookie header (known-answers.ts, its own small part), then the
+ * warm check (warm.ts); both read the location's text and the header this reads once. null: the rest's
+ * check, at once: under QuickJS the rest lives on in the context, and its own check is cheaper than
+ * reading the warm check's settings from the zone.
  */
-function warm(): WarmModule | null {
+function njsCheck(r: NginxHTTPRequest, mode: CheckMode): WarmAnswer | null {
   if ((njs as unknown as { engine?: string }).engine === "QuickJS" || fullPart) return null;
+  refuseBelowFloor();
+  const text = r.variables.session_location_config;
+  if (typeof text !== "string") return false;
+  const header = r.headersIn["Cookie"];
+  // The answer's key in njs_session_cache (known-answers.ts says why each part): the worker, the
+  // location's text after its length (a text may hold ":"), the whole header; none for a header over
+  // 4096 characters. Made here, not in the answers' part: a request with no answer kept (a new cookie,
+  // a touch, a location whose answers depend on more) then builds no part for it.
+  const key = typeof header === "string" && header.length <= 4096 ? "@answer/1:" + process.pid + ":" + text.length + ":" + text + header : null;
+  let record: unknown;
+  try {
+    const zone = key === null ? undefined : (ngx as unknown as { shared?: { [zone: string]: { get(key: string): unknown } | undefined } }).shared;
+    const dict = zone ? zone.njs_session_cache : undefined;
+    record = dict ? dict.get(key as string) : undefined;
+  } catch (e) {
+    // No answer: the warm check, or the full one, meets whatever this was, and reports it.
+  }
+  if (typeof record === "string" && njsSessionAnswers().publish(r, mode, record)) return true;
   if (!warmPart) {
-    refuseBelowFloor();
     if (!retainedPart) retainedPart = njsSessionRetained();
     warmPart = njsSessionWarm(retainedPart);
   }
-  return warmPart;
+  return warmPart.check(r, mode, text, header, key);
+}
+
+/** The session check in `mode`: the rest's, unless the njs engine's check without it answered. */
+function check(r: unknown, mode: CheckMode) {
+  // Once the rest is built (for the context under QuickJS), straight to its check.
+  if (fullPart) return fullPart.check(r, mode);
+  const answer = njsCheck(r as NginxHTTPRequest, mode);
+  if (answer === true) return;
+  if (!answer) return full().check(r, mode);
+  return answer.then(function (checked) {
+    return checked ? undefined : full().check(r, mode);
+  });
 }
 
 // One declared function per entry point: cheaper at load than closures made in a loop, and each
 // passes on exactly what nginx or a user's module hands it.
 function access(r: unknown) {
-  // Once the rest is built (for the context under QuickJS), straight to its check.
-  if (fullPart) return fullPart.check(r, CheckMode.Access);
-  const warmCheck = warm();
-  const answer = warmCheck ? warmCheck.access(r) : false;
-  if (answer === true) return;
-  if (answer === false) return full().check(r, CheckMode.Access);
-  return answer.then(function (checked) {
-    return checked ? undefined : full().check(r, CheckMode.Access);
-  });
+  return check(r, CheckMode.Access);
 }
 function authRequest(r: unknown) {
-  if (fullPart) return fullPart.check(r, CheckMode.AuthRequest);
-  const warmCheck = warm();
-  const answer = warmCheck ? warmCheck.authRequest(r) : false;
-  if (answer === true) return;
-  if (answer === false) return full().check(r, CheckMode.AuthRequest);
-  return answer.then(function (checked) {
-    return checked ? undefined : full().check(r, CheckMode.AuthRequest);
-  });
+  return check(r, CheckMode.AuthRequest);
 }
 function loginRedirect(r: unknown) {
   return full().loginRedirect(r);

@@ -131,12 +131,26 @@ export function publishPlain(
   cookies: string[],
 ): boolean {
   if (publishesHeaders(settings) || exposesData(entry)) return false;
-  const text = stateText(source, settings, PLAIN_STATE_TAIL);
-  // publishNow's two ways with nothing but the text, called directly: a call fewer on every warm check
-  // of the njs engine, and publishNow and publishAccess stay out of its warm part.
+  publishStateText(r, mode, stateText(source, settings, PLAIN_STATE_TAIL), cookies);
+  return true;
+}
+
+/**
+ * Whether publishPlain publishes a session of these settings and entry (its state line is then all
+ * there is to hand on: known-answers.ts keeps it).
+ */
+export function publishesPlainly(settings: PublishingSettings, entry: PublishingEntry): boolean {
+  return !publishesHeaders(settings) && !exposesData(entry);
+}
+
+/**
+ * A state line and nothing else, published as the mode does: publishNow's two ways with nothing but
+ * the text, called directly, so that publishNow and publishAccess stay out of the njs engine's warm
+ * part and its known answers (known-answers.ts).
+ */
+export function publishStateText(r: NginxHTTPRequest, mode: CheckMode, text: string, cookies: string[]): void {
   if (mode === CheckMode.Access) setVariable(r, STATE_VARIABLE, text);
   else publishAuthRequest(r, text, null, null, cookies);
-  return true;
 }
 
 function publishesHeaders(settings: PublishingSettings): boolean {

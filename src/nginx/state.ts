@@ -103,6 +103,15 @@ export function stateLine(subject: string | undefined, audience: string, id: str
   );
 }
 
+/**
+ * stateLine's text in two parts around its timeout field, for a line published again later with the
+ * seconds then left (known-answers.ts): stateLine(s, a, i, t, c, tail) is the first part, t (or "" when
+ * undefined), then the second.
+ */
+export function stateLineAroundTimeout(subject: string | undefined, audience: string, id: string, created: number | undefined, tail: string): [string, string] {
+  return [(subject === undefined ? "" : subject) + SEPARATOR + audience + SEPARATOR + id + SEPARATOR, SEPARATOR + (created === undefined ? "" : created) + tail];
+}
+
 /** The state as $session_state's text: stateLine() of its fields. */
 export function encodeState(state: PublishedState): string {
   return stateLine(state.s, state.a, state.i, state.t, state.c, stateTail(JSON.stringify(state.d), headerFields(state.q, state.p)));

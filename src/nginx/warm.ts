@@ -23,6 +23,7 @@ import { checkVerified, verifiedEntryOf } from "../core/fast-check";
 import { njsBindSource, njsNow, njsSharedDict, njsWarmHashing } from "../platform/njs";
 import { readCheckView } from "./check-view";
 import { CheckMode } from "./check-mode";
+import { keepAnswer } from "./known-answers";
 import { publishChecked } from "./warm-publication";
 import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
@@ -50,15 +51,12 @@ function warmStores(): WarmStores {
  * True when the request was checked and published; false: run the full check. A promise of either
  * when the cold part opens the cookie.
  */
-function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<boolean> {
+function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: string | undefined, answerKey: string | null): boolean | Promise<boolean> {
   try {
-    const text = r.variables.session_location_config;
-    if (typeof text !== "string") return false;
     const view = readCheckView(njsSharedDict, text, warmStores);
     if (!view) return false;
     // An auth_request subrequest is a GET: the client's method is the main request's.
     if (view.csrf && !isSafeMethod(mode === CheckMode.Access ? r.method : String(r.variables.request_method))) return false;
-    const header = r.headersIn["Cookie"];
     const cookie = typeof header === "string" ? quickCookie(header, view.cookieName) : undefined;
     if (!cookie) return false;
     const now = njsNow();
@@ -79,6 +77,8 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
     }
     if (!known) return false;
     publishChecked(r, mode, known, view, NO_COOKIES);
+    // For the worker's next requests with this header (known-answers.ts), where the answer is one.
+    if (verified && answerKey !== null) keepAnswer(answerKey, view, verified, known, now);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.
@@ -87,12 +87,10 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode): boolean | Promise<bool
 }
 
 export default {
-  /** js_access: true when the request was checked and published; false: run the full check. */
-  access: function (r: NginxHTTPRequest): boolean | Promise<boolean> {
-    return warmCheck(r, CheckMode.Access);
-  },
-  /** auth_request's js_content: true when answered (204); false: run the full check. */
-  authRequest: function (r: NginxHTTPRequest): boolean | Promise<boolean> {
-    return warmCheck(r, CheckMode.AuthRequest);
-  },
+  /**
+   * True when the request was checked and published; false: run the full check. `text` is the
+   * location's $session_location_config, `header` the request's Cookie header, `answerKey` where
+   * known-answers.ts keeps this request's answer, or null (index.ts read and made them).
+   */
+  check: warmCheck,
 };

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { headerNames } from "../../src/core/options";
-import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateTail } from "../../src/nginx/state";
+import { decodeState, encodeState, headerFields, NO_HEADER_FIELDS, PLAIN_STATE_TAIL, PublishedState, STATE_HEADER_NAMES, stateLine, stateLineAroundTimeout, stateTail } from "../../src/nginx/state";
 import { stateHeader } from "../../src/nginx/state-header";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -175,6 +175,18 @@ describe("dist/session.js surface", () => {
     assert.equal(NO_HEADER_FIELDS, headerFields({}, {}));
     assert.equal(PLAIN_STATE_TAIL, stateTail("{}", headerFields({}, {})));
     assert.equal(NO_HEADER_FIELDS.split("\t").length - 1, 2 * STATE_HEADER_NAMES.length);
+  });
+
+  it("splits a state line around its timeout field as stateLine writes it (known answers publish it again so)", () => {
+    for (const subject of [undefined, "alice", ""])
+      for (const timeout of [undefined, 0, 899, -3])
+        for (const created of [undefined, 1700000000]) {
+          const parts = stateLineAroundTimeout(subject, "app", "id", created, PLAIN_STATE_TAIL);
+          const line = stateLine(subject, "app", "id", timeout, created, PLAIN_STATE_TAIL);
+          assert.equal(parts[0] + (timeout === undefined ? "" : timeout) + parts[1], line);
+          const state = decodeState(line);
+          assert.equal(state && state.t, timeout);
+        }
   });
 
   it("says package.json's version", () => {
