@@ -32,14 +32,12 @@ EntryTest::setup(secret => $SECRET, either_mode => 1, locations => <<'_EOC_');
         js_access session.access;
         proxy_set_header X-State $session_state;
         proxy_set_header X-Subject $session_subject;
-        proxy_set_header X-Timeout $session_timeout;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
     }
     location /auth/ {
         include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;
         proxy_set_header X-State $session_state;
         proxy_set_header X-Subject $session_subject;
-        proxy_set_header X-Timeout $session_timeout;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_up/;
     }
     location = /_session_auth { internal; js_content session.authRequest; }

@@ -69,13 +69,14 @@ function answerable(view: LocationView, verified: VerifiedSession): boolean {
  * no field holds a control character but the TABs between them).
  */
 export function keepAnswer(key: string, view: LocationView, verified: VerifiedSession, known: KnownSession, now: number): void {
-  if (!answerable(view, verified)) return;
-  const timing = known.timing;
-  const until = unchangedUntil(view, timing);
-  const timeout = closestTimeout(view, timing);
-  const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
-  const record = until + "\n" + (timeout === undefined ? "" : now + timeout) + "\n" + parts[0] + "\n" + parts[1];
+  // Never throws: the warm check has published already, and its caller would run the full check too.
   try {
+    if (!answerable(view, verified)) return;
+    const timing = known.timing;
+    const until = unchangedUntil(view, timing);
+    const timeout = closestTimeout(view, timing);
+    const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
+    const record = until + "\n" + (timeout === undefined ? "" : now + timeout) + "\n" + parts[0] + "\n" + parts[1];
     const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
     if (dict) dict.set(key, record, dictTimeout(Math.min(until - now + 1, VIEW_SECONDS)));
   } catch (e) {
