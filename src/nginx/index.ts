@@ -93,45 +93,45 @@ function full(): FullModule {
 }
 
 /**
- * The check without the rest, where it pays: under the njs engine, in a request that has not built
- * the rest anyway (a user's module may have called init() already). First the answer a warm check of
- * the worker kept for this location and Cookie header (known-answers.ts, its own small part), then the
- * warm check (warm.ts); both read the location's text and the header this reads once. null: the rest's
- * check, at once: under QuickJS the rest lives on in the context, and its own check is cheaper than
- * reading the warm check's settings from the zone.
+ * The session check in `mode` before the rest is built. Under the njs engine, in a request that has
+ * not built the rest anyway (a user's module may have called init() already), first the check without
+ * it: the answer a warm check of the worker kept for this location and Cookie header (known-answers.ts,
+ * its own small part), then the warm check (warm.ts); both get the location's text and the header read
+ * here once. Under QuickJS the rest lives on in the context, and its own check is cheaper than reading
+ * the warm check's settings from the zone. One function, not two: the njs engine declares each of the
+ * eager part's functions on every request.
  */
-function njsCheck(r: NginxHTTPRequest, mode: CheckMode): WarmAnswer | null {
-  if ((njs as unknown as { engine?: string }).engine === "QuickJS") return null;
-  refuseBelowFloor();
-  const text = r.variables.session_location_config;
-  if (typeof text !== "string") return false;
-  const header = r.headersIn["Cookie"];
-  // The answer's key in njs_session_cache (known-answers.ts says why each part): the worker, the
-  // location's text after its length (a text may hold ":"), the whole header; none for a header over
-  // 4096 characters. Made here, not in the answers' part: a request with no answer kept (a new cookie,
-  // a touch, a location whose answers depend on more) then builds no part for it.
-  const key = typeof header === "string" && header.length <= 4096 ? "@answer/1:" + process.pid + ":" + text.length + ":" + text + header : null;
-  let record: unknown;
-  try {
-    const zone = key === null ? undefined : (ngx as unknown as { shared?: { [zone: string]: { get(key: string): unknown } | undefined } }).shared;
-    const dict = zone ? zone.njs_session_cache : undefined;
-    record = dict ? dict.get(key as string) : undefined;
-  } catch (e) {
-    // No answer: the warm check, or the full one, meets whatever this was, and reports it.
-  }
-  if (typeof record === "string" && njsSessionAnswers().publish(r, mode, record)) return true;
-  if (!warmPart) {
-    if (!retainedPart) retainedPart = njsSessionRetained();
-    warmPart = njsSessionWarm(retainedPart);
-  }
-  return warmPart.check(r, mode, text, header, key);
-}
-
-/** The session check in `mode` before the rest is built: the njs engine's check without it, else the rest's. */
 function check(r: unknown, mode: CheckMode) {
-  const answer = njsCheck(r as NginxHTTPRequest, mode);
+  let answer: WarmAnswer = false;
+  if ((njs as unknown as { engine?: string }).engine !== "QuickJS") {
+    refuseBelowFloor();
+    const request = r as NginxHTTPRequest;
+    const text = request.variables.session_location_config;
+    if (typeof text === "string") {
+      const header = request.headersIn["Cookie"];
+      // The answer's key in njs_session_cache (known-answers.ts says why each part): the worker, the
+      // location's text after its length (a text may hold ":"), the whole header; none for a header over
+      // 4096 characters. Made here, not in the answers' part: a request with no answer kept (a new
+      // cookie, a touch, a location whose answers depend on more) then builds no part for it.
+      const key = typeof header === "string" && header.length <= 4096 ? "@answer/1:" + process.pid + ":" + text.length + ":" + text + header : null;
+      let record: unknown;
+      try {
+        const zone = key === null ? undefined : (ngx as unknown as { shared?: { [zone: string]: { get(key: string): unknown } | undefined } }).shared;
+        const dict = zone ? zone.njs_session_cache : undefined;
+        record = dict ? dict.get(key as string) : undefined;
+      } catch (e) {
+        // No answer: the warm check, or the full one, meets whatever this was, and reports it.
+      }
+      if (typeof record === "string" && njsSessionAnswers().publish(request, mode, record)) return;
+      if (!warmPart) {
+        if (!retainedPart) retainedPart = njsSessionRetained();
+        warmPart = njsSessionWarm(retainedPart);
+      }
+      answer = warmPart.check(request, mode, text, header, key);
+    }
+  }
   if (answer === true) return;
-  if (!answer) return full().check(r, mode);
+  if (answer === false) return full().check(r, mode);
   return answer.then(function (checked) {
     return checked ? undefined : full().check(r, mode);
   });
