@@ -114,14 +114,6 @@ sub mint_value {
     return cookie_value($res->{set_cookie}, 'session');
 }
 
-# Sleeps until $seconds whole seconds have passed since the second of $time (a session's clock
-# counts whole seconds): after it, a timeout of $seconds - 1 has run out.
-sub sleep_past {
-    my ($time, $seconds) = @_;
-    my $left = int($time) + $seconds + 0.05 - Time::HiRes::time();
-    Time::HiRes::sleep($left) if $left > 0;
-}
-
 sub master_pid {
     open my $in, '<', $Test::Nginx::Util::PidFile or return undef;
     my $pid = <$in>;

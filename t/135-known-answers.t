@@ -85,19 +85,17 @@ sub accepted {
     return $res;
 }
 
-# The timeout a request published is the idling timeout less the seconds since the creation time it
-# published, as of a second within the request.
-sub timeout_counts_down {
-    my ($name, $res, $before, $after, $idle) = @_;
+# accepted(), and the timeout the request published is the idling timeout (900 s by default) less the
+# seconds since the creation time it published, as of a second within the request: the response.
+sub accepted_counting_down {
+    my ($name, $uri, $value) = @_;
+    my $before = Time::HiRes::time();
+    my $res = accepted($name, $uri, $value, 'alice');
+    my $after = Time::HiRes::time();
     my (undef, undef, undef, $timeout, $created) = fields(header_of($res, 'x-state'));
-    my @expected = map { $idle - ($_ - $created) } int($before), int($after);
-    ok((grep { defined $timeout && $timeout eq $_ } @expected), "$name: timeout $timeout is $idle less the seconds since creation (@expected)");
-}
-
-sub sleep_past {
-    my ($time, $seconds) = @_;
-    my $left = int($time) + $seconds + 0.05 - Time::HiRes::time();
-    Time::HiRes::sleep($left) if $left > 0;
+    my @expected = map { 900 - ($_ - $created) } int($before), int($after);
+    ok((grep { defined $timeout && $timeout eq $_ } @expected), "$name: timeout $timeout is 900 less the seconds since creation (@expected)");
+    return $res;
 }
 
 no_shuffle();
@@ -114,9 +112,7 @@ request.
 my $value = cookie_value(mint(subject => 'alice'), 'session');
 my @states;
 for my $round (1 .. 3) {
-    my $before = Time::HiRes::time();
-    my $res = main::accepted("request $round", '/app/a', $value, 'alice');
-    main::timeout_counts_down("request $round", $res, $before, Time::HiRes::time(), 900);
+    my $res = main::accepted_counting_down("request $round", '/app/a', $value);
     my @f = main::fields(main::header_of($res, 'x-state'));
     splice @f, 3, 1;
     push @states, join "\t", @f;
@@ -134,9 +130,7 @@ if ($main::NJS) {
 }
 # Seconds later: the same answer, fewer seconds left.
 Time::HiRes::sleep(2.1);
-my $before = Time::HiRes::time();
-my $res = main::accepted('2 s later', '/app/b', $value, 'alice');
-main::timeout_counts_down('2 s later', $res, $before, Time::HiRes::time(), 900);
+main::accepted_counting_down('2 s later', '/app/b', $value);
 main::answers_are(1, '2 s later');
 use_cookie("session=$value");
 --- request
@@ -278,11 +272,7 @@ GET /app/last
 === TEST 7: auth_request mode: the answer kept and published in X-Session-State
 --- init
 my $value = cookie_value(mint(subject => 'alice'), 'session');
-for my $round (1 .. 3) {
-    my $before = Time::HiRes::time();
-    my $res = main::accepted("request $round", '/auth/a', $value, 'alice');
-    main::timeout_counts_down("request $round", $res, $before, Time::HiRes::time(), 900);
-}
+main::accepted_counting_down("request $_", '/auth/a', $value) for 1 .. 3;
 main::answers_are(1, 'auth_request');
 use_cookie("session=$value");
 --- request

@@ -43,7 +43,8 @@ use Test::Nginx::Socket ();
 use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
-                 sid_of loggable_id store_key subject_of error_lines load_vectors poll_status csrf_token);
+                 sid_of loggable_id store_key subject_of error_lines load_vectors poll_status csrf_token
+                 sleep_past);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -195,6 +196,14 @@ sub live_cookies {
 # "name=value; ..." of the live cookies among Set-Cookie lines, in their order.
 sub cookie_header {
     return join '; ', map { (split /;/, $_)[0] } grep { !/; Max-Age=0(?:;|$)/ } @_;
+}
+
+# Sleeps until $seconds whole seconds have passed since the second of $time (a session's clock
+# counts whole seconds): after it, a timeout of $seconds - 1 has run out.
+sub sleep_past {
+    my ($time, $seconds) = @_;
+    my $left = int($time) + $seconds + 0.05 - Time::HiRes::time();
+    Time::HiRes::sleep($left) if $left > 0;
 }
 
 sub cookie_value {
