@@ -81,4 +81,42 @@ describe("retained tables", () => {
     table.set("d", 4);
     assert.deepEqual([table.get("b"), table.get("c"), table.get("d")], [undefined, 3, 4], "then the oldest goes");
   });
+
+  it("bounded in characters too: the oldest go until the new entry fits, and one larger than the bound is not kept", () => {
+    const table = retainedTable<string>("test-chars", 10, 20);
+    table.set("a", "A", 9); // 10 characters with its key
+    table.set("b", "B", 4); // 5
+    table.set("c", "C", 4); // 5: 20 in all, the bound
+    assert.deepEqual(["a", "b", "c"].map((key) => table.get(key)), ["A", "B", "C"]);
+    table.set("d", "D", 4); // 25 would be over: a goes (10), not b
+    assert.deepEqual(["a", "b", "c", "d"].map((key) => table.get(key)), [undefined, "B", "C", "D"]);
+    table.set("b", "B2", 14); // replaced: its own 5 freed first, then c goes (5 + 15 + 5 = 25 > 20), d stays
+    assert.deepEqual(["b", "c", "d"].map((key) => table.get(key)), ["B2", undefined, "D"]);
+    table.set("huge", "H", 17); // 21 characters alone: not kept, and nothing dropped for it
+    assert.deepEqual(["b", "d", "huge"].map((key) => table.get(key)), ["B2", "D", undefined]);
+    table.delete("b");
+    table.set("e", "E", 9); // 10: fits beside d (5) once b's 15 are freed
+    assert.deepEqual(["d", "e"].map((key) => table.get(key)), ["D", "E"]);
+  });
+
+  it("bounded in characters, still at most `bound` entries", () => {
+    const table = retainedTable<number>("test-chars-count", 2, 1000);
+    table.set("a", 1, 1);
+    table.set("b", 2, 1);
+    table.set("c", 3, 1);
+    assert.deepEqual(["a", "b", "c"].map((key) => table.get(key)), [undefined, 2, 3]);
+  });
+
+  it("clear empties the table, and what was found last with it", () => {
+    const owner = {};
+    retainedSet("test-clear", 4, "k", owner, "v");
+    assert.equal(retainedGet("test-clear", "k", owner), "v");
+    retainedTable<unknown>("test-clear", 4).clear();
+    assert.equal(retainedGet("test-clear", "k", owner), undefined);
+    const sized = retainedTable<string>("test-clear-chars", 4, 10);
+    sized.set("a", "A", 9);
+    sized.clear();
+    sized.set("b", "B", 9); // fits: the cleared entry's characters were freed
+    assert.equal(sized.get("b"), "B");
+  });
 });
