@@ -1,8 +1,10 @@
 # Known answers (src/nginx/known-answers.ts) inside a real nginx, under the engine selected by
-# TEST_NGINX_JS_ENGINE. Under the njs engine, a warm check that publishes a session whose answer depends
-# only on the Cookie header, the location and the clock leaves its state line in njs_session_cache, and
-# the worker's next requests with the same header and location publish it again, with the seconds then
-# left, without the warm check. QuickJS keeps none (its own check keeps what it verified in memory).
+# TEST_NGINX_JS_ENGINE. A check that publishes a session whose answer depends only on the Cookie header,
+# the location and the clock keeps its state line, and the next requests with the same header and
+# location get it again, with the seconds then left, without the check. The njs engine's warm check
+# keeps it in njs_session_cache, per worker, where these tests look at the records too; QuickJS's check
+# keeps it in the JS context's memory, out of the probe's sight: there every block holds by what the
+# requests get (a kept answer published past its second, or where it depends on more, fails them).
 #
 #   1. the answer kept and published again: the same state, the seconds left counting down   TEST 1
 #   2. an answer never outlives the second its checks change: a touch falls due, a timeout runs out,
@@ -10,6 +12,7 @@
 #   3. none kept where the answer depends on more: csrf, request_headers, bind, shm storage   TEST 3-5
 #   4. the whole header is the key: another cookie beside it, a header too long to keep       TEST 6
 #   5. auth_request mode                                                                   TEST 7
+#   6. init() forgets the answers made with the settings it replaces                         TEST 8
 #
 # Its checks hold in every mode (either_mode): on the njs floor and through the check server, every
 # `js_access session.access;` below becomes auth_request (t/lib/EntryTest.pm), and the answers are
@@ -60,7 +63,8 @@ sub answers {
     return [ map { [ split /\t/, $_, 2 ] } grep { length } split /\n/, $res->{content} ];
 }
 
-# How many answers the zone should hold: $count under the njs engine, none under QuickJS.
+# How many answers the zone should hold: $count under the njs engine, none under QuickJS (its answers
+# live in the context's memory).
 sub answers_are {
     my ($count, $name) = @_;
     is(scalar @{ answers() }, $NJS ? $count : 0, "$name: " . ($NJS ? "$count answer(s) kept" : 'QuickJS keeps none'));
@@ -279,3 +283,32 @@ use_cookie("session=$value");
 GET /auth/last
 --- error_code: 200
 --- response_body_like: \nx-subject: alice\n
+
+
+
+=== TEST 8: init() forgets the answers made with the settings it replaces
+A user's handler calls init() with the idling timeout the query names, then the check (auth_request
+mode, answered in the handler). Three requests at 900 s keep an answer (QuickJS: in the context, which
+every request here reuses); the next, at 600 s, must publish 600 s less the seconds since creation, not
+the kept answer's 900. Under the njs engine a request that called init() runs the full check (no
+answer is looked up), with the same result.
+--- http_config
+    js_import init_answers from init-answers.js;
+--- config
+    location = /init-check { js_content init_answers.check; }
+--- init
+my $value = cookie_value(mint(subject => 'alice'), 'session');
+for my $idle (900, 900, 900, 600, 600, 900) {
+    my $before = Time::HiRes::time();
+    my $res = main::get("/init-check?idle=$idle", $value);
+    my $after = Time::HiRes::time();
+    is($res->{status}, 204, "idling timeout $idle: 204");
+    my ($state) = ($res->{headers}{'x-session-state'} // '') =~ /^<(.*)>$/s;
+    my (undef, undef, undef, $timeout, $created) = main::fields($state);
+    my @expected = map { $idle - ($_ - $created) } int($before), int($after);
+    ok((grep { defined $timeout && $timeout eq $_ } @expected), "idling timeout $idle: timeout $timeout is $idle less the seconds since creation (@expected)");
+}
+use_cookie("session=$value");
+--- request
+GET /init-check?idle=900
+--- error_code: 204

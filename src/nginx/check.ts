@@ -22,10 +22,13 @@ import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import type { StoreAnswer } from "../core/storage";
+import type { VerifiedSession } from "../core/verified-cache";
 import { cookieTail, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource, njsSetResponseCookie } from "../platform/njs";
 import { keepCheckView } from "./check-view";
+import { ANSWER_HEADER_MAX, answersInMemory, KnownAnswer, knownAnswerOf, publishAnswer } from "./known-answers";
+import type { BoundedTable } from "../core/retained";
 import type { CsrfChecks } from "./csrf";
 import { publicationBinding } from "./csrf";
 import type { EntryEnvironment, RequestContext } from "./entry-context";
@@ -53,6 +56,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   const requestContext = env.requestContext;
   const failClosed = env.failClosed;
   const deny = env.deny;
+  // QuickJS's known answers (retained.ts holds the table; the njs engine keeps its own in the zone).
+  const answers = platform.keepsModuleState ? answersInMemory() : null;
 
   function sessionSource(session: Session): StateSource {
     return {
@@ -91,24 +96,39 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   };
 
   /**
-   * The session check of both modes. First the fast check (fast-check.ts: a cookie verified before,
-   * nothing to re-issue): no Session, no promise, and what it publishes is kept on the session for the
-   * rest of the second (the state only changes with the clock). With redis or memcached storage, the
-   * same check after its one store read (fast-store-check.ts). A cookie verified before and due for a
-   * touch only is touched without a Session (touch-check.ts). With cookie or shm storage, a cookie not
-   * seen before is verified without a Session (cold-check.ts) and then judged by the same check. Else
+   * The session check of both modes. Under QuickJS, first the answer a check in this context kept for
+   * the location and Cookie header, while it holds (known-answers.ts): published without checking.
+   * Then the fast check (fast-check.ts: a cookie verified before, nothing to re-issue): no Session, no
+   * promise, and what it publishes is kept on the session for the rest of the second (the state only
+   * changes with the clock). With redis or memcached storage, the same check after its one store read
+   * (fast-store-check.ts). A cookie verified before and due for a touch only is touched without a
+   * Session (touch-check.ts). With cookie or shm storage, a cookie not seen before is verified without
+   * a Session (cold-check.ts) and then judged by the same check. Else
    * the full start() (open, refresh), synchronous too when it can be.
    */
   function check(r: NginxHTTPRequest, mode: CheckMode): MaybePromise<void> {
     let context: RequestContext;
     let settings: Settings;
     try {
-      context = requestContext(r);
+      const locationText = r.variables.session_location_config;
+      const header = r.headersIn["Cookie"];
+      // QuickJS: the answer a check in this context kept for this location and header (known-answers.ts).
+      // Its key: the location's text after its length (a text may hold ":"), then the whole header; none
+      // for a header over ANSWER_HEADER_MAX characters. Made here, as index.ts makes the njs engine's: a
+      // call fewer on every request.
+      const answerKey =
+        answers && typeof locationText === "string" && typeof header === "string" && header.length <= ANSWER_HEADER_MAX
+          ? locationText.length + ":" + locationText + header
+          : null;
+      if (answerKey !== null) {
+        const answer = (answers as BoundedTable<KnownAnswer>).get(answerKey);
+        if (answer !== undefined && publishAnswer(r, mode, answer, platform.now())) return;
+      }
+      context = requestContext(r, locationText);
       settings = library.settings(context.options);
       // Under the njs engine: what the next requests' warm check (warm.ts) needs to run without this part.
       if (!platform.keepsModuleState) keepCheckView(platform, context.locationText, settings, context.entry);
       const now = platform.now();
-      const header = r.headersIn["Cookie"];
       // Not nginx's $cookie_<name>: it matches names regardless of case, so a value cached under
       // "session" would also pass as "SESSION" (or "__HOST-session", planted next to __Host-session).
       const tail = typeof header === "string" ? cookieTail(header, settings.cookieName) : undefined;
@@ -119,7 +139,12 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const cookie = verified ? tail : typeof tail === "string" ? tailValue(tail) : tail;
       if (!verified) verified = verifiedEntryOf(settings, cookie || undefined);
       const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
-      if (known) return publishKnown(r, mode, known, settings, context, now);
+      if (known) {
+        const published = publishKnown(r, mode, known, settings, context, now);
+        const answer = answerKey !== null ? knownAnswerOf(settings, context.entry, verified as VerifiedSession, known, now) : null;
+        if (answer) (answers as BoundedTable<KnownAnswer>).set(answerKey as string, answer, answer.head.length + answer.rest.length);
+        return published;
+      }
       // Verified before and due for a touch only: touched without a Session (touch-check.ts).
       const touched = verified ? touchCheck(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (touched) {

@@ -85,8 +85,11 @@ export interface EntryEnvironment {
   platform: Platform;
   library: SessionLibrary;
   configuration: EntryPointsConfiguration;
-  /** The options of this request's location (throws the configuration's error, if any). */
-  requestContext(r: NginxHTTPRequest): RequestContext;
+  /**
+   * The options of this request's location (throws the configuration's error, if any). `locationText`:
+   * the request's $session_location_config, when the caller has read it already.
+   */
+  requestContext(r: NginxHTTPRequest, locationText?: unknown): RequestContext;
   /** A reference a user can quote and an operator can grep: the request id. */
   reference(r: NginxHTTPRequest): string;
   /** One error line with the reference and a 500 (or the store-unavailable status): fail closed. */
@@ -114,9 +117,9 @@ export function createEntryEnvironment(platform: Platform, library: SessionLibra
    * then every context is made afresh. Without that variable (an nginx.conf that declares the
    * $session_config_* itself), each one is read.
    */
-  function requestContext(r: NginxHTTPRequest): RequestContext {
+  function requestContext(r: NginxHTTPRequest, locationText?: unknown): RequestContext {
     if (configuration.fileError) throw configuration.fileError;
-    const value = r.variables.session_location_config;
+    const value = locationText === undefined ? r.variables.session_location_config : locationText;
     if (value === undefined) return contextWith(locationOverrides(r), undefined);
     const text = typeof value === "string" ? value : String(value);
     // Locations are few; the bound only guards against overrides set from request data.

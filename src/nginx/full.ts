@@ -16,6 +16,7 @@ import type { SessionOptions } from "../core/options";
 import { createNjsExchange, createNjsPlatform } from "../platform/njs";
 import type { EntryOptions } from "./configuration";
 import { createEntryPoints, loadFileConfiguration } from "./handlers";
+import { forgetAnswersInMemory } from "./known-answers";
 import { registerBuiltinStorages } from "../storage";
 
 registerBuiltinStorages();
@@ -52,6 +53,8 @@ function init(options?: SessionOptions & { nginx?: Partial<EntryOptions> }) {
   for (let i = 0; i < names.length; i++) if (names[i] !== "nginx") sessionOptions[names[i]] = table[names[i]];
   library.init(sessionOptions as SessionOptions);
   if (options && options.nginx) configuration.entry = options.nginx;
+  // Made with the settings init() may just have changed (QuickJS keeps them in the context).
+  forgetAnswersInMemory();
 }
 
 const api: { [name: string]: unknown } = {

@@ -1,7 +1,11 @@
 /// <reference path="../../node_modules/njs-types/ngx_http_js_module.d.ts" />
 /**
- * Known answers: the njs engine's warm check (warm.ts), remembered per worker, location and Cookie
- * header, so that the worker's next requests with the same header publish it again without it.
+ * Known answers: a check's answer, remembered per location and Cookie header, so that the next requests
+ * with the same header publish it again without checking. Two homes, one rule (answerable) and one
+ * answer (knownAnswerOf):
+ *   - the njs engine: njs_session_cache, per worker (keepAnswer, publishKnownAnswer; index.ts looks the
+ *     record up before building any part);
+ *   - QuickJS: worker memory, per JS context (retained.ts; check.ts looks it up first).
  *
  * Under the njs engine every request starts from the module's top level, so a warm check loads the
  * warm part, parses the location's view and the verified-cache entry, runs the checks and builds the
@@ -21,64 +25,111 @@
  * VIEW_SECONDS for the same reason the view does; the location text, after its length, scopes it to
  * the location's overrides. Then the whole Cookie header, as the warm check read it: the answer is the
  * warm check's for exactly this header, so nothing here looks for the session cookie in it, and
- * another cookie of the header changing only means another entry. Headers over 4096 characters get no
+ * another cookie of the header changing only means another entry. Headers over ANSWER_HEADER_MAX get no
  * key: a client could otherwise fill the zone with large keys, at the price of a warm check each.
  *
  * The zone is njs_session_cache, which already holds what an answer holds (the verified sessions the
  * answers were published from) and never leaves the node's memory.
+ *
+ * Under QuickJS the rest of the module lives on in the context, so its full check already runs without
+ * loading anything; but it still finds the location's settings, parses the Cookie header, looks the
+ * cookie up and runs the checks on every request. Its answers live in a retained.ts table of the
+ * context, keyed by the location text (after its length) and the whole header; no pid (a context lives
+ * in one worker, of one configuration) and no minute's bound (that is the zone's, for the pid's sake);
+ * init() forgets them all (full.ts), since it may change the settings they were made with. The table
+ * holds at most ANSWERS_BOUND answers and ANSWERS_CHARS characters of keys and answers: a context that
+ * grows past js_context_reuse_max_size is not reused.
  */
 
 import { FLAG_BIND_ANY } from "../core/format";
-import { unchangedUntil } from "../core/checks";
+import { CheckedSettings, unchangedUntil } from "../core/checks";
 import type { KnownSession } from "../core/fast-check";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { closestTimeout } from "../core/properties";
+import { BoundedTable, retainedTable } from "../core/retained";
 import { dictTimeout } from "../core/shared-dict";
 import type { VerifiedSession } from "../core/verified-cache";
 import { njsNow, njsSharedDict } from "../platform/njs";
-import { LocationView, VIEW_SECONDS } from "./check-view";
+import { VIEW_SECONDS } from "./check-view";
 import { CheckMode } from "./check-mode";
-import { publishesPlainly, publishStateText } from "./publication";
+import type { EntryOptions } from "./configuration";
+import { PublishingEntry, PublishingSettings, publishesPlainly, publishStateText } from "./publication";
 import { PLAIN_STATE_TAIL, stateLineAroundTimeout } from "./state";
 
 /** A known answer publishes no cookie. */
 const NO_COOKIES: string[] = [];
 
+/** QuickJS's answers per context: at most this many, of at most ANSWERS_CHARS characters in all. */
+const ANSWERS_BOUND = 256;
+const ANSWERS_CHARS = 131072;
+/** Longer Cookie headers get no answer, under either engine (index.ts makes the njs engine's key, check.ts QuickJS's). */
+export const ANSWER_HEADER_MAX = 4096;
+
+/** What the answer depends on besides the session: the settings and entry options of the location. */
+export type AnswerSettings = CheckedSettings & PublishingSettings;
+export type AnswerEntry = PublishingEntry & Pick<EntryOptions, "csrf">;
+
+/** A known answer: the state line a check published, as of any second up to `until`. */
+export interface KnownAnswer {
+  /** The last second it holds (unchangedUntil). */
+  until: number;
+  /** The second at which the closest timeout falls; undefined when none is configured (the field is then empty). */
+  timeoutAt: number | undefined;
+  /** The state line before its timeout field, and after it. */
+  head: string;
+  rest: string;
+}
+
 /**
- * Whether a session the warm check found valid in this location is answered the same until
- * unchangedUntil, whatever else the request carries: see the module's comment.
+ * Whether a session a check found valid in this location is answered the same until unchangedUntil,
+ * whatever else the request carries: see the module's comment.
  */
-function answerable(view: LocationView, verified: VerifiedSession): boolean {
+function answerable(settings: AnswerSettings, entry: AnswerEntry, verified: VerifiedSession): boolean {
   return (
-    view.storage === null &&
-    view.registry === null &&
-    !view.csrf &&
-    publishesPlainly(view, view) &&
+    settings.storage === null &&
+    settings.registry === null &&
+    !entry.csrf &&
+    publishesPlainly(settings, entry) &&
     verified.bind === "" &&
     (verified.flags & FLAG_BIND_ANY) === 0
   );
 }
 
 /**
- * Leaves the answer the warm check just published for `known` (as of `now`) under `key`, for the
- * worker's next requests with the same location text and Cookie header, when it is one (answerable).
+ * The answer a check just published for `known` (verified as `verified`, as of `now`), when it is one
+ * (answerable); else null.
+ */
+export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, verified: VerifiedSession, known: KnownSession, now: number): KnownAnswer | null {
+  if (!answerable(settings, entry, verified)) return null;
+  const timing = known.timing;
+  const timeout = closestTimeout(settings, timing);
+  const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
+  return { until: unchangedUntil(settings, timing), timeoutAt: timeout === undefined ? undefined : now + timeout, head: parts[0], rest: parts[1] };
+}
+
+/** The answer's state line as of `now`: with the seconds then left before its timeout. */
+function answerText(answer: KnownAnswer, now: number): string {
+  return answer.head + (answer.timeoutAt === undefined ? "" : answer.timeoutAt - now) + answer.rest;
+}
+
+/**
+ * Leaves the answer the njs engine's warm check just published for `known` (as of `now`) under `key`
+ * in the zone, for the worker's next requests with the same location text and Cookie header, when it
+ * is one.
  *
  * The record, one line per field: the last second it holds; the second at which the closest timeout
- * falls ("" when none is configured: the state line's timeout field is then empty); the state line
- * before its timeout field; the state line after it. The state line holds no line feed (state.ts:
- * no field holds a control character but the TABs between them).
+ * falls ("" when none is configured); the state line before its timeout field; the state line after
+ * it. The state line holds no line feed (state.ts: no field holds a control character but the TABs
+ * between them).
  */
-export function keepAnswer(key: string, view: LocationView, verified: VerifiedSession, known: KnownSession, now: number): void {
+export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry, verified: VerifiedSession, known: KnownSession, now: number): void {
   // Never throws: the warm check has published already, and its caller would run the full check too.
   try {
-    if (!answerable(view, verified)) return;
-    const timing = known.timing;
-    const until = unchangedUntil(view, timing);
-    const timeout = closestTimeout(view, timing);
-    const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
-    const record = until + "\n" + (timeout === undefined ? "" : now + timeout) + "\n" + parts[0] + "\n" + parts[1];
+    const answer = knownAnswerOf(settings, settings, verified, known, now);
+    if (!answer) return;
+    const record = answer.until + "\n" + (answer.timeoutAt === undefined ? "" : answer.timeoutAt) + "\n" + answer.head + "\n" + answer.rest;
     const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-    if (dict) dict.set(key, record, dictTimeout(Math.min(until - now + 1, VIEW_SECONDS)));
+    if (dict) dict.set(key, record, dictTimeout(Math.min(answer.until - now + 1, VIEW_SECONDS)));
   } catch (e) {
     // A full zone (declared without evict) only means the next request runs the warm check too.
   }
@@ -99,4 +150,24 @@ export function publishKnownAnswer(r: NginxHTTPRequest, mode: CheckMode, record:
   } catch (e) {
     return false;
   }
+}
+
+/** QuickJS's answers of this context (retained.ts). */
+export function answersInMemory(): BoundedTable<KnownAnswer> {
+  return retainedTable<KnownAnswer>("known answers", ANSWERS_BOUND, ANSWERS_CHARS);
+}
+
+/** Forgets every QuickJS answer of this context: init() changed what they were made with. */
+export function forgetAnswersInMemory(): void {
+  answersInMemory().clear();
+}
+
+/**
+ * Publishes a QuickJS answer if it holds `now`: true; false, it does not (the check runs, and keeps
+ * the answer it then publishes in its place).
+ */
+export function publishAnswer(r: NginxHTTPRequest, mode: CheckMode, answer: KnownAnswer, now: number): boolean {
+  if (now > answer.until) return false;
+  publishStateText(r, mode, answerText(answer, now), NO_COOKIES);
+  return true;
 }
