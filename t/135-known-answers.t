@@ -109,9 +109,9 @@ __DATA__
 
 === TEST 1: the answer kept and published again: the same state, the seconds left counting down
 The first request is the cold check, the second the warm check (it keeps the answer), the third and
-later are answered from the zone. Every one publishes the same state line but for the seconds left,
-which is the idling timeout (900 s by default, the closest) less the seconds since creation, as of the
-request.
+later are answered from the zone (QuickJS: from the context). Every one publishes the same state line
+but for the seconds left, which is the idling timeout (900 s by default, the closest) less the seconds
+since creation, as of the request.
 --- init
 my $value = cookie_value(mint(subject => 'alice'), 'session');
 my @states;
@@ -170,7 +170,7 @@ main::answers_are(2, '2 s later, made to live on');
 my $res = main::get('/app/b', $value);
 is($res->{status}, 200, 'past the touch threshold: 200');
 my $touched = live_cookies(@{ $res->{set_cookie} })->{session};
-ok(defined $touched && $touched ne $value, 'past the touch threshold: the cookie is re-issued, not answered from the zone');
+ok(defined $touched && $touched ne $value, 'past the touch threshold: the cookie is re-issued, not answered from a kept answer');
 is(sid_of($touched), sid_of($value), 'a touch: the same session id');
 my ($res2, $log) = logged('GET', '/idle/b', { Cookie => "session=$value" });
 is($res2->{status}, 401, 'past the idling timeout: 401');
