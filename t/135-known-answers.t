@@ -89,16 +89,21 @@ sub accepted {
     return $res;
 }
 
-# accepted(), and the timeout the request published is the idling timeout (900 s by default) less the
-# seconds since the creation time it published, as of a second within the request: the response.
+# The timeout a state line published is the idling timeout $idle less the seconds since the creation
+# time it published, as of a second within the request (between $before and $after).
+sub counts_down {
+    my ($name, $state, $before, $after, $idle) = @_;
+    my (undef, undef, undef, $timeout, $created) = fields($state);
+    my @expected = map { $idle - ($_ - $created) } int($before), int($after);
+    ok((grep { defined $timeout && $timeout eq $_ } @expected), "$name: timeout $timeout is $idle less the seconds since creation (@expected)");
+}
+
+# accepted(), and the timeout counts down from the idling timeout (900 s by default): the response.
 sub accepted_counting_down {
     my ($name, $uri, $value) = @_;
     my $before = Time::HiRes::time();
     my $res = accepted($name, $uri, $value, 'alice');
-    my $after = Time::HiRes::time();
-    my (undef, undef, undef, $timeout, $created) = fields(header_of($res, 'x-state'));
-    my @expected = map { 900 - ($_ - $created) } int($before), int($after);
-    ok((grep { defined $timeout && $timeout eq $_ } @expected), "$name: timeout $timeout is 900 less the seconds since creation (@expected)");
+    counts_down($name, header_of($res, 'x-state'), $before, Time::HiRes::time(), 900);
     return $res;
 }
 
@@ -304,9 +309,7 @@ for my $idle (900, 900, 900, 600, 600, 900) {
     my $after = Time::HiRes::time();
     is($res->{status}, 204, "idling timeout $idle: 204");
     my ($state) = ($res->{headers}{'x-session-state'} // '') =~ /^<(.*)>$/s;
-    my (undef, undef, undef, $timeout, $created) = main::fields($state);
-    my @expected = map { $idle - ($_ - $created) } int($before), int($after);
-    ok((grep { defined $timeout && $timeout eq $_ } @expected), "idling timeout $idle: timeout $timeout is $idle less the seconds since creation (@expected)");
+    main::counts_down("idling timeout $idle", $state, $before, $after, $idle);
 }
 use_cookie("session=$value");
 --- request
