@@ -89,12 +89,13 @@ export function fastCheck<R>(
 /**
  * The verified-cache entry of this cookie that the fast check (and the touch check) judge; null when
  * there is none to judge here: no cache, no cookie, or redis/memcached storage (fast-store-check.ts
- * reads the record first).
+ * reads the record first). `memoryAsked`: verifiedTailEntryOf just missed this very cookie in worker
+ * memory (its tail was the whole value), so only what lies past memory is asked.
  */
-export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | undefined): VerifiedSession | null {
+export function verifiedEntryOf(settings: FastCheckSettings, cookie: string | undefined, memoryAsked?: boolean): VerifiedSession | null {
   const cache = settings.verifiedCache;
   if (!cache || !cookie || (settings.storage && !settings.storage.synchronous)) return null;
-  return cache.get(cookie) || null;
+  return (memoryAsked && cache.getBeyondMemory ? cache.getBeyondMemory(cookie) : cache.get(cookie)) || null;
 }
 
 /**

@@ -66,6 +66,12 @@ export interface VerifiedCacheReader {
    * lookup by the cookie's tail). Absent from a cache without a memory tier.
    */
   getInMemory?(cookie: string): VerifiedSession | null;
+  /**
+   * get, past worker memory only, for a cookie getInMemory just missed: the zone's entry (kept in
+   * memory when found), without asking memory twice; null from a cache with nothing past memory.
+   * Present where getInMemory is.
+   */
+  getBeyondMemory?(cookie: string): VerifiedSession | null;
 }
 
 export interface VerifiedCache extends VerifiedCacheReader {
@@ -118,7 +124,11 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
     return aged;
   }
 
-  return { get: get, getInMemory: get, set: set };
+  return { get: get, getInMemory: get, getBeyondMemory: nothingBeyondMemory, set: set };
+}
+
+function nothingBeyondMemory(): null {
+  return null;
 }
 
 /**
@@ -127,16 +137,18 @@ export function createMemoryVerifiedCache(maxEntries: number, maxBytes: number):
  * every worker and every QuickJS context shares, and keeps what it finds.
  */
 export function createTieredVerifiedCache(memory: VerifiedCache, zone: VerifiedCache): VerifiedCache {
+  function getBeyondMemory(cookie: string): VerifiedSession | null {
+    const far = zone.get(cookie);
+    if (far) memory.set(cookie, far, 0);
+    return far;
+  }
   return {
     zone: zone.zone,
     get: function (cookie) {
-      const near = memory.get(cookie);
-      if (near) return near;
-      const far = zone.get(cookie);
-      if (far) memory.set(cookie, far, 0);
-      return far;
+      return memory.get(cookie) || getBeyondMemory(cookie);
     },
     getInMemory: memory.get,
+    getBeyondMemory: getBeyondMemory,
     set: function (cookie, session, ttl) {
       memory.set(cookie, session, ttl);
       zone.set(cookie, session, ttl);

@@ -137,7 +137,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       // end, then needs no search for the value's end; a miss, by the value.
       let verified = tail ? verifiedTailEntryOf(settings, tail) : null;
       const cookie = verified ? tail : typeof tail === "string" ? tailValue(tail) : tail;
-      if (!verified) verified = verifiedEntryOf(settings, cookie || undefined);
+      // (A value that runs to the header's end is the tail, which worker memory just missed.)
+      if (!verified) verified = verifiedEntryOf(settings, cookie || undefined, cookie === tail);
       const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (known) {
         const published = publishKnown(r, mode, known, settings, context, now);

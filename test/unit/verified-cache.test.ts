@@ -506,6 +506,18 @@ describe("where the cache lives", () => {
     assert.equal(zoned.getInMemory?.(otherValue), null);
     assert.ok(zoned.get(otherValue));
     assert.ok(zoned.getInMemory?.(otherValue));
+    // After a miss in memory, the lookup past it: the zone's entry, then kept in memory; a memory-only
+    // cache has nothing past memory.
+    const beyond = createTieredVerifiedCache(createMemoryVerifiedCache(10, 1 << 20), createZoneVerifiedCache(env.dicts.njs_session_cache, "njs_session_cache"));
+    assert.equal(beyond.getInMemory?.(otherValue), null);
+    assert.deepEqual(beyond.getBeyondMemory?.(otherValue), zoned.get(otherValue));
+    assert.ok(beyond.getInMemory?.(otherValue));
+    assert.equal(beyond.getBeyondMemory?.("x" + otherValue), null);
+    const memoryOnly = createMemoryVerifiedCache(10, 1 << 20);
+    memoryOnly.set(otherValue, zoned.get(otherValue) as VerifiedSession, 60);
+    assert.equal(memoryOnly.getBeyondMemory?.(otherValue), null);
+    // verifiedEntryOf told that memory was asked: the zone's entry all the same.
+    assert.deepEqual(verifiedEntryOf({ ...settings, verifiedCache: createTieredVerifiedCache(createMemoryVerifiedCache(10, 1 << 20), createZoneVerifiedCache(env.dicts.njs_session_cache, "njs_session_cache")) }, otherValue, true), zoned.get(otherValue));
     // A zone without a memory tier (the njs engine) has no such lookup.
     const zoneSettings = createEnv(COOKIE_OPTIONS, { keepsModuleState: false, zones: ["sessions", "njs_session_cache"] }).library.settings();
     assert.ok(zoneSettings.verifiedCache);
