@@ -193,13 +193,16 @@ const MEMCACHED_PORT = nextPort++;
  * "why QuickJS serves fewer requests than its instruction counts say"). An instance of its own, so that
  * its cold pool is not one the cookie instance's zone verified a moment ago.
  */
-type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded" | "handler" | "server" | "refresh-server";
+type Kind = "cookie" | "shm" | "refresh" | "redis" | "memcached" | "memcached-pass" | "redis-bounded" | "memcached-bounded" | "handler" | "server" | "refresh-server" | "known" | "refresh-known";
 
 /**
  * "server" and "refresh-server": cookie storage (the latter with touch_threshold 0), /app/ protected
  * through the check server as docs/configuration.md sets it up: auth_request, its internal location
  * proxying to a server of the same nginx on a unix socket (nginx/session-check-server.conf) whose
  * requests end when the check has answered, so its runtimes go back at once.
+ *
+ * "known" and "refresh-known": the same, with `js_access session.accessKnown` in front: the answer the
+ * check server left for the worker is published there, and only the rest asks the check server.
  */
 const checkServer = (dir: string): string => `    upstream njs_session_check { server unix:${dir}/check.sock; keepalive 64; }
     server {
@@ -277,7 +280,8 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
   const pass = kind === "memcached-pass";
   const storage = bounded ? kind.replace("-bounded", "") : pass ? "memcached" : kind;
   const network = storage === "redis" || storage === "memcached" ? bridge(engine) : null;
-  const server = kind === "server" || kind === "refresh-server";
+  const known = kind === "known" || kind === "refresh-known";
+  const server = kind === "server" || kind === "refresh-server" || known;
   const name = `${engine}-${kind}`;
   const session = {
     ...BASE_SESSION,
@@ -292,7 +296,7 @@ function sessionInstance(engine: Engine, kind: Kind): Instance {
         }
       : {}),
     ...(bounded ? { store_revalidate: STORE_REVALIDATE_MS } : {}),
-    ...(kind === "refresh" || kind === "refresh-server" ? { touch_threshold: 0 } : {}),
+    ...(kind === "refresh" || kind === "refresh-server" || kind === "refresh-known" ? { touch_threshold: 0 } : {}),
   };
   return {
     name,
@@ -308,7 +312,7 @@ ${kind === "cookie" ? `    ${emptyAccess}\n` : ""}${shm ? "    js_shared_dict_zo
     server {
         listen 127.0.0.1:${port} backlog=4096;
         location /app/ {
-            ${server ? `include ${repo}/nginx/session-auth-request.conf;` : "js_access session.access;"}
+            ${known ? "js_access session.accessKnown;\n            " : ""}${server ? `include ${repo}/nginx/session-auth-request.conf;` : "js_access session.access;"}
             proxy_set_header X-Session-Subject $session_subject;
             ${proxy};
         }
@@ -508,6 +512,13 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
         { id: `${prefix}-cookie-cold-server`, label: `${E}: cookie, cold, check server`, engine, job: "cookie-cold-server", peerJob: "cookie-cold", instance: on.server, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
       );
     }
+    // Ours only: the check server with known sessions published in front (Kind "known").
+    if (on.known) {
+      list.push(
+        { id: `${prefix}-cookie-warm-known`, label: `${E}: cookie, warm, check server, known in front`, engine, job: "cookie-warm-known", peerJob: "cookie-warm", instance: on.known, path: "/app/", cookies: file("cookie-warm.txt"), expect: ok, group: "protected" },
+        { id: `${prefix}-cookie-cold-known`, label: `${E}: cookie, cold, check server, known in front`, engine, job: "cookie-cold-known", peerJob: "cookie-cold", instance: on.known, path: "/app/", cookies: file("cookie-pool.txt"), expect: ok, group: "protected" },
+      );
+    }
     for (const kind of ["shm", "redis", "memcached", "memcached-pass"]) {
       const instance = on[kind];
       if (!instance) continue;
@@ -547,12 +558,15 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
     if (on["refresh-server"]) {
       list.push({ id: `${prefix}-refresh-server`, label: `${E}: touch on every request, check server`, engine, job: "refresh-server", peerJob: "refresh", instance: on["refresh-server"], path: "/app/", cookies: file("refresh-warm.txt"), expect: issues, group: "refresh" });
     }
+    if (on["refresh-known"]) {
+      list.push({ id: `${prefix}-refresh-known`, label: `${E}: touch on every request, check server, known in front`, engine, job: "refresh-known", peerJob: "refresh", instance: on["refresh-known"], path: "/app/", cookies: file("refresh-warm.txt"), expect: issues, group: "refresh" });
+    }
     return list;
   };
 
   for (const engine of settings.engines) {
     const on: { [kind: string]: Instance } = {};
-    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded", "handler", "server", "refresh-server"] as Kind[]) {
+    for (const kind of ["cookie", "shm", "refresh", "redis", "memcached", "memcached-pass", "redis-bounded", "memcached-bounded", "handler", "server", "refresh-server", "known", "refresh-known"] as Kind[]) {
       on[kind] = sessionInstance(engine, kind);
       instances.push(on[kind]);
     }

@@ -5,7 +5,8 @@
 #   3. type-check (Node side and njs side)
 #   4. unit tests of the core on Node
 #   5. every t/*.t in a real nginx + njs, once per engine (build/prove.sh provisions the rootfs), the
-#      auth_request files again through the check server (TEST_NGINX_SESSION_MODE=check_server), and
+#      auth_request files again through the check server (TEST_NGINX_SESSION_MODE=check_server), then
+#      with a front before it (known_front), and
 #      the CLI against that nginx (test/cli/), and Node ↔ nginx: sessions of the Node package open in nginx and back (build/interop.sh)
 #   6. the njs floor: the t/ files that apply under Debian trixie's nginx 1.26 + njs 0.8.9 (own rootfs),
 #      and what `nginx -t` says on the host's older njs (build/below-floor.sh; skipped where it cannot run)
@@ -45,6 +46,10 @@ bash build/prove.sh
 
 step "the check server: t/060 and the files that hold in every mode, through it (both engines)"
 TEST_NGINX_SESSION_MODE=check_server bash build/prove.sh t/060-auth-request.t t/070-login-logout.t \
+    t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/135-known-answers.t
+
+step "the check server with a front: the same files, js_access session.accessKnown before each auth_request (both engines)"
+TEST_NGINX_SESSION_MODE=known_front bash build/prove.sh t/060-auth-request.t t/070-login-logout.t \
     t/100-shm-storage.t t/110-file-storage.t t/120-registry.t t/130-verified-cache.t t/135-known-answers.t
 
 step "the CLI against nginx (both engines): minted cookies, inspect, the admin API client"

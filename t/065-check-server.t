@@ -48,20 +48,6 @@ EntryTest::setup(secret => $SECRET, locations => <<'_EOC_');
     }
 _EOC_
 
-# The check server and its upstream, as session-check-server.conf's comment sets them up; the
-# socket where `$socket` says (a block whose check server is down names another).
-sub check_server {
-    my ($socket) = @_;
-    $socket //= '$TEST_NGINX_SERVROOT/check.sock';
-    return <<"_EOC_";
-    upstream njs_session_check { server unix:$socket; keepalive 4; }
-    server {
-        listen unix:\$TEST_NGINX_SERVROOT/check.sock;
-        include \$TEST_NGINX_REPO_DIR/nginx/session-check-server.conf;
-    }
-_EOC_
-}
-
 add_block_preprocessor(sub {
     my $block = shift;
     my $http = $block->http_config // '';

@@ -64,10 +64,13 @@ sub answers {
 }
 
 # How many answers the zone should hold: $count under the njs engine, none under QuickJS (its answers
-# live in the context's memory).
+# live in the context's memory), except with a front (TEST_NGINX_SESSION_MODE=known_front): its check
+# leaves them in the zone for the front's worker (src/nginx/answer-key.ts), as many.
+our $FRONT = ($ENV{TEST_NGINX_SESSION_MODE} // '') eq 'known_front';
 sub answers_are {
     my ($count, $name) = @_;
-    is(scalar @{ answers() }, $NJS ? $count : 0, "$name: " . ($NJS ? "$count answer(s) kept" : 'QuickJS keeps none'));
+    my $zone = $NJS || $FRONT;
+    is(scalar @{ answers() }, $zone ? $count : 0, "$name: " . ($zone ? "$count answer(s) kept" : 'QuickJS keeps none'));
 }
 
 # The upstream's copy of a request header (t/js/entry-upstream.js echoes them, one a line).
@@ -125,7 +128,8 @@ for my $round (1 .. 3) {
     my @f = main::fields(main::header_of($res, 'x-state'));
     splice @f, 3, 1;
     push @states, join "\t", @f;
-    main::answers_are($round == 1 ? 0 : 1, "after request $round");
+    # (QuickJS behind a front: the check server leaves the cold check's answer at once.)
+    main::answers_are($round == 1 && ($main::NJS || !$main::FRONT) ? 0 : 1, "after request $round");
 }
 is($states[2], $states[1], 'the answer publishes the warm check\'s state line but for the seconds left');
 is($states[1], $states[0], 'and the warm check the cold check\'s');

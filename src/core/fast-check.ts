@@ -38,6 +38,11 @@ export interface KnownSession {
   /** As of this request (`timestamp` is now). */
   timing: SessionTiming;
   /**
+   * Whether the cookie binds the session to request attributes (bind): its checks then depend on more
+   * than the cookie, so no answer is kept for it (src/nginx/known-answers.ts).
+   */
+  bound: boolean;
+  /**
    * For the caller: what it derived from this session, kept for the next request with the same cookie
    * (the nginx handlers keep the published state of the current second here).
    */
@@ -268,6 +273,7 @@ function knownSessionAt(known: CachedEntry, entries: SessionEntry[], audience: s
     data: entries[index][0],
     loggableId: known.loggableId,
     timing: timing,
+    bound: known.bind !== "" || (known.flags & FLAG_BIND_ANY) !== 0,
   };
   return known.known;
 }

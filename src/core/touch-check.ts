@@ -65,6 +65,7 @@ export function touchCheck<R>(
       data: found.data,
       loggableId: found.loggableId,
       timing: { timestamp: now, creationTime: header.creationTime, rollingOffset: header.rollingOffset, idlingOffset: idlingOffset },
+      bound: found.bound,
     },
     setCookie: settings.cookieName + "=" + value + settings.cookieAttributes,
   };

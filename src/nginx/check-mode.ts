@@ -8,4 +8,10 @@ export const enum CheckMode {
   Access,
   /** js_content behind auth_request: 401/403 or 204 with X-Session-* headers. */
   AuthRequest,
+  /**
+   * js_access in front of auth_request and the check server (`session.accessKnown`): publishes in
+   * $session_state the answer a check left for this worker (known-answers.ts), and leaves every other
+   * request to auth_request, without deciding.
+   */
+  Known,
 }

@@ -22,12 +22,12 @@ import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import type { StoreAnswer } from "../core/storage";
-import type { VerifiedSession } from "../core/verified-cache";
 import { cookieTail, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource, njsSetResponseCookie } from "../platform/njs";
 import { keepCheckView } from "./check-view";
-import { ANSWER_HEADER_MAX, answersInMemory, KnownAnswer, knownAnswerOf, publishAnswer } from "./known-answers";
+import { answersInMemory, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer } from "./known-answers";
+import { memoryAnswerKey, namedFront, workerPid, zoneAnswerKey } from "./answer-key";
 import type { BoundedTable } from "../core/retained";
 import type { CsrfChecks } from "./csrf";
 import { publicationBinding } from "./csrf";
@@ -113,16 +113,17 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const locationText = r.variables.session_location_config;
       const header = r.headersIn["Cookie"];
       // QuickJS: the answer a check in this context kept for this location and header (known-answers.ts).
-      // Its key: the location's text after its length (a text may hold ":"), then the whole header; none
-      // for a header over ANSWER_HEADER_MAX characters. Made here, as index.ts makes the njs engine's: a
-      // call fewer on every request.
-      const answerKey =
-        answers && typeof locationText === "string" && typeof header === "string" && header.length <= ANSWER_HEADER_MAX
-          ? locationText.length + ":" + locationText + header
-          : null;
+      const answerKey = answers && typeof locationText === "string" ? memoryAnswerKey(locationText, header) : null;
       if (answerKey !== null) {
         const answer = (answers as BoundedTable<KnownAnswer>).get(answerKey);
-        if (answer !== undefined && publishAnswer(r, mode, answer, platform.now())) return;
+        if (answer !== undefined) {
+          const now = platform.now();
+          if (publishAnswer(r, mode, answer, now)) {
+            // The check server, for a front that had none: the answer where that front looks.
+            if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, locationText as string, header, answer, now);
+            return;
+          }
+        }
       }
       context = requestContext(r, locationText);
       settings = library.settings(context.options);
@@ -142,8 +143,11 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const known = verified ? checkVerified(verified, settings, platform, cookie as string, now, r, njsBindSource) : null;
       if (known) {
         const published = publishKnown(r, mode, known, settings, context, now);
-        const answer = answerKey !== null ? knownAnswerOf(settings, context.entry, verified as VerifiedSession, known, now) : null;
-        if (answer) (answers as BoundedTable<KnownAnswer>).set(answerKey as string, answer, answer.head.length + answer.rest.length);
+        const answer = answerKey !== null ? knownAnswerOf(settings, context.entry, known, now) : null;
+        if (answer) {
+          (answers as BoundedTable<KnownAnswer>).set(answerKey as string, answer, answer.head.length + answer.rest.length);
+          if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, locationText as string, header, answer, now);
+        }
         return published;
       }
       // Verified before and due for a touch only: touched without a Session (touch-check.ts).
@@ -171,6 +175,8 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       if (opened) {
         return opened.then(
           function (found) {
+            // The check server, for a front that had no answer: this new cookie's, where it looks next.
+            if (found && answerKey !== null && mode === CheckMode.AuthRequest) leaveNewAnswer(r, mode, settings, context, locationText as string, header, found, now);
             return publishFound(r, mode, found, settings, context, now);
           },
           function (e) {
@@ -182,6 +188,61 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       return failCheck(r, mode, e);
     }
     return fullCheck(r, mode, context, settings);
+  }
+
+  /**
+   * In the check server: leaves `answer` (made as of `now`) in the zone for the front that named itself
+   * (answer-key.ts), if one did. Never throws: the check publishes either way.
+   */
+  function leaveForFront(r: NginxHTTPRequest, mode: CheckMode, locationText: string, header: unknown, answer: KnownAnswer, now: number): void {
+    try {
+      const front = namedFront(r, mode);
+      const key = front === null ? null : zoneAnswerKey(front, locationText, header);
+      if (key !== null) leaveAnswer(key, answer, now);
+    } catch (e) {
+      // No answer left: the front asks again.
+    }
+  }
+
+  /** The same for a session the cold check just verified (found), when a front named itself. Never throws. */
+  function leaveNewAnswer(r: NginxHTTPRequest, mode: CheckMode, settings: Settings, context: RequestContext, locationText: string, header: unknown, found: KnownSession, now: number): void {
+    try {
+      const front = namedFront(r, mode);
+      const key = front === null ? null : zoneAnswerKey(front, locationText, header);
+      const answer = key === null ? null : knownAnswerOf(settings, context.entry, found, now);
+      if (answer) leaveAnswer(key as string, answer, now);
+    } catch (e) {
+      // No answer left: the front asks again.
+    }
+  }
+
+  /**
+   * js_access in front of the check server (`session.accessKnown`, CheckMode.Known): publishes the
+   * answer a check left for this location and Cookie header (in worker memory, else in the zone, left
+   * for this worker: answer-key.ts), while it holds; else names this worker in $session_front_scope,
+   * so that the check server leaves the answer it makes where this front looks, and leaves the request
+   * to it, undecided. Never denies and never throws: whatever goes wrong here, the check server decides.
+   */
+  function accessKnown(r: NginxHTTPRequest): void {
+    try {
+      const locationText = r.variables.session_location_config;
+      const header = r.headersIn["Cookie"];
+      if (typeof locationText === "string") {
+        const now = platform.now();
+        const memoryKey = answers ? memoryAnswerKey(locationText, header) : null;
+        let answer = memoryKey !== null ? (answers as BoundedTable<KnownAnswer>).get(memoryKey) : undefined;
+        if (answer === undefined || answer.until < now) {
+          const zoneKey = zoneAnswerKey(workerPid(), locationText, header);
+          const left = zoneKey !== null ? leftAnswer(zoneKey) : null;
+          if (left && memoryKey !== null) (answers as BoundedTable<KnownAnswer>).set(memoryKey, left, left.head.length + left.rest.length);
+          answer = left || undefined;
+        }
+        if (answer !== undefined && publishAnswer(r, CheckMode.Known, answer, now)) return;
+      }
+      r.variables.session_front_scope = workerPid();
+    } catch (e) {
+      // Undecided: the check server answers.
+    }
   }
 
   /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
@@ -280,5 +341,5 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     }
   }
 
-  return { access: access, authRequest: authRequest, loginRedirect: loginRedirect, check: check };
+  return { access: access, authRequest: authRequest, accessKnown: accessKnown, loginRedirect: loginRedirect, check: check };
 }

@@ -58,6 +58,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   const handlers: { [name: string]: unknown } = {
     access: check.access,
     authRequest: check.authRequest,
+    accessKnown: check.accessKnown,
     loginRedirect: check.loginRedirect,
     login: login.login,
     logoutHandler: createLogoutHandler(env, csrf),

@@ -109,11 +109,14 @@ function check(r: unknown, mode: CheckMode) {
     const text = request.variables.session_location_config;
     if (typeof text === "string") {
       const header = request.headersIn["Cookie"];
-      // The answer's key in njs_session_cache (known-answers.ts says why each part): the worker, the
-      // location's text after its length (a text may hold ":"), the whole header; none for a header over
-      // 4096 characters. Made here, not in the answers' part: a request with no answer kept (a new
-      // cookie, a touch, a location whose answers depend on more) then builds no part for it.
-      const key = typeof header === "string" && header.length <= 4096 ? "@answer/1:" + process.pid + ":" + text.length + ":" + text + header : null;
+      // The answer's key in njs_session_cache: answer-key.ts's zoneAnswerKey, for this worker or, in
+      // auth_request mode, the worker a front named (namedFront). Written out here, not called: under
+      // the njs engine each function of this part is declared on every request of the http{} block.
+      // Made here, not in the answers' part: a request with no answer kept (a new cookie, a touch, a
+      // location whose answers depend on more) then builds no part for it.
+      const named = mode === CheckMode.AuthRequest ? request.variables.session_front_scope : undefined;
+      const worker = typeof named === "string" && named.length > 0 && named.length <= 10 && /^[0-9]+$/.test(named) ? named : process.pid;
+      const key = typeof header === "string" && header.length <= 4096 ? "@answer/1:" + worker + ":" + text.length + ":" + text + header : null;
       let record: unknown;
       try {
         const zone = key === null ? undefined : (ngx as unknown as { shared?: { [zone: string]: { get(key: string): unknown } | undefined } }).shared;
@@ -123,11 +126,24 @@ function check(r: unknown, mode: CheckMode) {
         // No answer: the warm check, or the full one, meets whatever this was, and reports it.
       }
       if (typeof record === "string" && njsSessionAnswers().publish(request, mode, record)) return;
-      if (!warmPart) {
-        if (!retainedPart) retainedPart = njsSessionRetained();
-        warmPart = njsSessionWarm(retainedPart);
+      if (mode !== CheckMode.Known) {
+        if (!warmPart) {
+          if (!retainedPart) retainedPart = njsSessionRetained();
+          warmPart = njsSessionWarm(retainedPart);
+        }
+        answer = warmPart.check(request, mode, text, header, key);
       }
-      answer = warmPart.check(request, mode, text, header, key);
+    }
+    if (mode === CheckMode.Known) {
+      // In front of the check server, no answer: the check server's, undecided here. This worker named,
+      // so that it leaves the answer it makes where this front looks (answer-key.ts); a js_var not
+      // declared only means that it does not.
+      try {
+        request.variables.session_front_scope = String(process.pid);
+      } catch (e) {
+        // Undecided all the same.
+      }
+      return;
     }
   }
   if (answer === true) return;
@@ -147,6 +163,12 @@ function access(r: unknown) {
 function authRequest(r: unknown) {
   if (fullPart) return fullPart.check(r, CheckMode.AuthRequest);
   return check(r, CheckMode.AuthRequest);
+}
+function accessKnown(r: unknown) {
+  if (fullPart) return fullPart.accessKnown(r);
+  // The njs engine's front needs no more than the answers; QuickJS's keeps them in the built part.
+  if ((njs as unknown as { engine?: string }).engine !== "QuickJS") return check(r, CheckMode.Known);
+  return full().accessKnown(r);
 }
 function loginRedirect(r: unknown) {
   return full().loginRedirect(r);
@@ -185,6 +207,7 @@ const api: { [name: string]: unknown } = {
   library: full,
   access: access,
   authRequest: authRequest,
+  accessKnown: accessKnown,
   loginRedirect: loginRedirect,
   login: login,
   logoutHandler: logoutHandler,

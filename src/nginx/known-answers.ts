@@ -6,6 +6,11 @@
  *   - the njs engine: njs_session_cache, per worker (keepAnswer, publishKnownAnswer; index.ts looks the
  *     record up before building any part);
  *   - QuickJS: worker memory, per JS context (retained.ts; check.ts looks it up first).
+ * And one reader that checks nothing: the front, `js_access session.accessKnown` before auth_request
+ * (check.ts accessKnown; index.ts under the njs engine), which publishes the answer left for its worker
+ * in njs_session_cache (QuickJS: kept in its context's memory once found), else leaves the request to
+ * auth_request and the check server, which leave the answer they make there for it (leaveAnswer,
+ * answer-key.ts).
  *
  * Under the njs engine every request starts from the module's top level, so a warm check loads the
  * warm part, parses the location's view and the verified-cache entry, runs the checks and builds the
@@ -19,12 +24,12 @@
  * then left, from one zone read (index.ts finds the record, answer-part.ts publishes it). Past that
  * second, or with any other header, the warm check runs as before, and the full check behind it.
  *
- * The key (index.ts makes it, once per request, and hands it to the warm check) is keyed like the
- * check view (check-view.ts): the worker's pid scopes an answer to one configuration generation (a
- * rotated secret or a changed option never meets an older answer), and an answer lives at most
- * VIEW_SECONDS for the same reason the view does; the location text, after its length, scopes it to
- * the location's overrides. Then the whole Cookie header, as the warm check read it: the answer is the
- * warm check's for exactly this header, so nothing here looks for the session cookie in it, and
+ * The zone's key (answer-key.ts; index.ts makes it once per request and hands it to the warm check) is
+ * keyed like the check view (check-view.ts): a worker's pid scopes an answer to one configuration
+ * generation (a rotated secret or a changed option never meets an older answer), and an answer lives
+ * at most VIEW_SECONDS for the same reason the view does; the location text, after its length, scopes
+ * it to the location's overrides. Then the whole Cookie header, as the warm check read it: the answer
+ * is the warm check's for exactly this header, so nothing here looks for the session cookie in it, and
  * another cookie of the header changing only means another entry. Headers over ANSWER_HEADER_MAX get no
  * key: a client could otherwise fill the zone with large keys, at the price of a warm check each.
  *
@@ -41,14 +46,12 @@
  * grows past js_context_reuse_max_size is not reused.
  */
 
-import { FLAG_BIND_ANY } from "../core/format";
 import { CheckedSettings, unchangedUntil } from "../core/checks";
 import type { KnownSession } from "../core/fast-check";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import { closestTimeout } from "../core/properties";
 import { BoundedTable, retainedTable } from "../core/retained";
 import { dictTimeout } from "../core/shared-dict";
-import type { VerifiedSession } from "../core/verified-cache";
 import { njsNow, njsSharedDict } from "../platform/njs";
 import { VIEW_SECONDS } from "./check-view";
 import { CheckMode } from "./check-mode";
@@ -62,8 +65,6 @@ const NO_COOKIES: string[] = [];
 /** QuickJS's answers per context: at most this many, of at most ANSWERS_CHARS characters in all. */
 const ANSWERS_BOUND = 256;
 const ANSWERS_CHARS = 131072;
-/** Longer Cookie headers get no answer, under either engine (index.ts makes the njs engine's key, check.ts QuickJS's). */
-export const ANSWER_HEADER_MAX = 4096;
 
 /** What the answer depends on besides the session: the settings and entry options of the location. */
 export type AnswerSettings = CheckedSettings & PublishingSettings;
@@ -84,23 +85,13 @@ export interface KnownAnswer {
  * Whether a session a check found valid in this location is answered the same until unchangedUntil,
  * whatever else the request carries: see the module's comment.
  */
-function answerable(settings: AnswerSettings, entry: AnswerEntry, verified: VerifiedSession): boolean {
-  return (
-    settings.storage === null &&
-    settings.registry === null &&
-    !entry.csrf &&
-    publishesPlainly(settings, entry) &&
-    verified.bind === "" &&
-    (verified.flags & FLAG_BIND_ANY) === 0
-  );
+function answerable(settings: AnswerSettings, entry: AnswerEntry, known: KnownSession): boolean {
+  return settings.storage === null && settings.registry === null && !entry.csrf && publishesPlainly(settings, entry) && known.bound === false;
 }
 
-/**
- * The answer a check just published for `known` (verified as `verified`, as of `now`), when it is one
- * (answerable); else null.
- */
-export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, verified: VerifiedSession, known: KnownSession, now: number): KnownAnswer | null {
-  if (!answerable(settings, entry, verified)) return null;
+/** The answer a check just published for `known` (as of `now`), when it is one (answerable); else null. */
+export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, known: KnownSession, now: number): KnownAnswer | null {
+  if (!answerable(settings, entry, known)) return null;
   const timing = known.timing;
   const timeout = closestTimeout(settings, timing);
   const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
@@ -113,25 +104,59 @@ function answerText(answer: KnownAnswer, now: number): string {
 }
 
 /**
- * Leaves the answer the njs engine's warm check just published for `known` (as of `now`) under `key`
- * in the zone, for the worker's next requests with the same location text and Cookie header, when it
- * is one.
- *
- * The record, one line per field: the last second it holds; the second at which the closest timeout
- * falls ("" when none is configured); the state line before its timeout field; the state line after
- * it. The state line holds no line feed (state.ts: no field holds a control character but the TABs
- * between them).
+ * An answer as a zone record, one line per field: the last second it holds; the second at which the
+ * closest timeout falls ("" when none is configured); the state line before its timeout field; the
+ * state line after it. The state line holds no line feed (state.ts: no field holds a control character
+ * but the TABs between them).
  */
-export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry, verified: VerifiedSession, known: KnownSession, now: number): void {
+function answerRecord(answer: KnownAnswer): string {
+  return answer.until + "\n" + (answer.timeoutAt === undefined ? "" : answer.timeoutAt) + "\n" + answer.head + "\n" + answer.rest;
+}
+
+/** The answer a zone record holds; null for anything else. */
+function answerOfRecord(record: unknown): KnownAnswer | null {
+  if (typeof record !== "string") return null;
+  const fields = record.split("\n");
+  if (fields.length !== 4) return null;
+  const until = Number(fields[0]);
+  const timeoutAt = fields[1] === "" ? undefined : Number(fields[1]);
+  return until > 0 && (timeoutAt === undefined || timeoutAt > 0) ? { until: until, timeoutAt: timeoutAt, head: fields[2], rest: fields[3] } : null;
+}
+
+/**
+ * Leaves `answer` (made as of `now`) under `key` (answer-key.ts) in the zone, for the next requests of
+ * the worker the key names. Never throws: the check has published already.
+ */
+export function leaveAnswer(key: string, answer: KnownAnswer, now: number): void {
+  try {
+    const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+    if (dict) dict.set(key, answerRecord(answer), dictTimeout(Math.min(answer.until - now + 1, VIEW_SECONDS)));
+  } catch (e) {
+    // A full zone (declared without evict) only means that the next request is checked too.
+  }
+}
+
+/** The answer left in the zone under `key`, if any; null when there is none, or no zone. */
+export function leftAnswer(key: string): KnownAnswer | null {
+  try {
+    const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
+    return dict ? answerOfRecord(dict.get(key)) : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/**
+ * Leaves the answer the njs engine's warm check just published for `known` (as of `now`) under `key`
+ * in the zone, when it is one.
+ */
+export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry, known: KnownSession, now: number): void {
   // Never throws: the warm check has published already, and its caller would run the full check too.
   try {
-    const answer = knownAnswerOf(settings, settings, verified, known, now);
-    if (!answer) return;
-    const record = answer.until + "\n" + (answer.timeoutAt === undefined ? "" : answer.timeoutAt) + "\n" + answer.head + "\n" + answer.rest;
-    const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-    if (dict) dict.set(key, record, dictTimeout(Math.min(answer.until - now + 1, VIEW_SECONDS)));
+    const answer = knownAnswerOf(settings, settings, known, now);
+    if (answer) leaveAnswer(key, answer, now);
   } catch (e) {
-    // A full zone (declared without evict) only means the next request runs the warm check too.
+    // Nothing kept: the next request runs the warm check too.
   }
 }
 
@@ -142,6 +167,8 @@ export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry, 
  */
 export function publishKnownAnswer(r: NginxHTTPRequest, mode: CheckMode, record: string): boolean {
   try {
+    // answerOfRecord's reading and answerText's line, written out: the njs engine's every answered
+    // request would otherwise pay for the answer's object and two calls more.
     const fields = record.split("\n");
     const now = njsNow();
     if (fields.length !== 4 || !(now <= Number(fields[0]))) return false;

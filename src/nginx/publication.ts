@@ -149,7 +149,7 @@ export function publishesPlainly(settings: PublishingSettings, entry: Publishing
  * part and its known answers (known-answers.ts).
  */
 export function publishStateText(r: NginxHTTPRequest, mode: CheckMode, text: string, cookies: string[]): void {
-  if (mode === CheckMode.Access) setVariable(r, STATE_VARIABLE, text);
+  if (mode !== CheckMode.AuthRequest) setVariable(r, STATE_VARIABLE, text);
   else publishAuthRequest(r, text, null, null, cookies);
 }
 
@@ -255,6 +255,6 @@ function publishAuthRequest(r: NginxHTTPRequest, text: string, responseHeaders: 
  * misses under concurrency go").
  */
 export function publishNow(r: NginxHTTPRequest, mode: CheckMode, publication: Publication, cookies: string[]): void {
-  if (mode === CheckMode.Access) publishAccess(r, publication.text, publication.responseHeaders, publication.data);
+  if (mode !== CheckMode.AuthRequest) publishAccess(r, publication.text, publication.responseHeaders, publication.data);
   else publishAuthRequest(r, publication.text, publication.responseHeaders, publication.data, cookies);
 }

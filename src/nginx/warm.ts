@@ -78,7 +78,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: s
     if (!known) return false;
     publishChecked(r, mode, known, view, NO_COOKIES);
     // For the worker's next requests with this header (known-answers.ts), where the answer is one.
-    if (verified && answerKey !== null) keepAnswer(answerKey, view, verified, known, now);
+    if (verified && answerKey !== null) keepAnswer(answerKey, view, known, now);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.

@@ -44,7 +44,7 @@ use CookieFormat;
 
 our @EXPORT = qw(http mint cookie_header cookie_value live_cookies use_cookie fill logged refused
                  sid_of loggable_id store_key subject_of error_lines load_vectors poll_status csrf_token
-                 sleep_past);
+                 sleep_past check_server);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 our $SECRET;
@@ -84,25 +84,34 @@ sub main_config {
 our $AUTH_REQUEST_CHECK = 'include $TEST_NGINX_REPO_DIR/nginx/session-auth-request.conf;';
 our $AUTH_REQUEST_LOCATION = "    location = /_session_auth { internal; js_content session.authRequest; }\n";
 
-# The check server (nginx/session-check-server.conf) and the internal location that asks it
-# (nginx/session-check-proxy.conf), for the check_server mode.
-our $CHECK_SERVER = <<'_EOC_';
-    upstream njs_session_check { server unix:$TEST_NGINX_SERVROOT/check.sock; keepalive 4; }
+# The check server (nginx/session-check-server.conf) and its upstream, as session-check-server.conf's
+# comment sets them up; the upstream at `$socket` (a block whose check server is down names another).
+sub check_server {
+    my ($socket) = @_;
+    $socket //= '$TEST_NGINX_SERVROOT/check.sock';
+    return <<"_EOC_";
+    upstream njs_session_check { server unix:$socket; keepalive 4; }
     server {
-        listen unix:$TEST_NGINX_SERVROOT/check.sock;
-        include $TEST_NGINX_REPO_DIR/nginx/session-check-server.conf;
+        listen unix:\$TEST_NGINX_SERVROOT/check.sock;
+        include \$TEST_NGINX_REPO_DIR/nginx/session-check-server.conf;
     }
 _EOC_
+}
+
+# The check server and the internal location that asks it (nginx/session-check-proxy.conf), for the
+# check_server mode.
+our $CHECK_SERVER = check_server();
 our $CHECK_SERVER_PROXY = 'include $TEST_NGINX_REPO_DIR/nginx/session-check-proxy.conf;';
 
 # The mode either_mode files run in: auth_request where njs has no js_access (< 0.9.9, the floor),
 # or when TEST_NGINX_SESSION_MODE=auth_request asks for it (to run them so on a newer njs too);
-# check_server: auth_request, its internal location asking the check server.
+# check_server: auth_request, its internal location asking the check server; known_front: the same,
+# with `js_access session.accessKnown;` in front of every auth_request (docs/configuration.md).
 sub check_mode {
     my $mode = $ENV{TEST_NGINX_SESSION_MODE}
         // (NjsVersion::at_least('0.9.9') ? 'js_access' : 'auth_request');
-    die "TEST_NGINX_SESSION_MODE must be js_access, auth_request or check_server, not '$mode'\n"
-        unless $mode eq 'js_access' || $mode eq 'auth_request' || $mode eq 'check_server';
+    die "TEST_NGINX_SESSION_MODE must be js_access, auth_request, check_server or known_front, not '$mode'\n"
+        unless $mode eq 'js_access' || $mode eq 'auth_request' || $mode eq 'check_server' || $mode eq 'known_front';
     return $mode;
 }
 
@@ -110,9 +119,10 @@ sub check_mode {
 # ACCESS_SECRET. either_mode: every `js_access session.access;` of the file means "the session check"
 # and its assertions hold in every mode; in auth_request mode (check_mode) it becomes the include of
 # nginx/session-auth-request.conf, with the internal /_session_auth location added if missing; in
-# check_server mode the same, and every /_session_auth asks the check server.
-# auth_request => 1: a file written in auth_request mode (t/060); in check_server mode its
-# /_session_auth locations ask the check server.
+# check_server mode the same, and every /_session_auth asks the check server; in known_front mode
+# also `js_access session.accessKnown;` before each auth_request include.
+# auth_request => 1: a file written in auth_request mode (t/060); in check_server and known_front
+# modes its /_session_auth locations ask the check server (and known_front puts accessKnown in front).
 sub setup {
     my (%args) = @_;
     $SECRET = $args{secret} // die "EntryTest::setup: secret is required\n";
@@ -120,8 +130,9 @@ sub setup {
     my $main = main_config(ACCESS_SECRET => $SECRET);
     my $locations = $LOCATIONS . ($args{locations} // '');
     my $mode = $args{either_mode} || $args{auth_request} ? check_mode() : 'js_access';
-    my $auth_request = $args{either_mode} && ($mode eq 'auth_request' || $mode eq 'check_server');
-    my $check_server = $mode eq 'check_server';
+    my $auth_request = $args{either_mode} && $mode ne 'js_access';
+    my $known_front = $mode eq 'known_front';
+    my $check_server = $mode eq 'check_server' || $known_front;
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
         $::Block = $block;
@@ -135,6 +146,7 @@ sub setup {
         # check_server: every internal /_session_auth asks the check server instead.
         $config =~ s#(location = /_session_auth\b[^\}]*?)\bjs_content session\.authRequest;#$1$CHECK_SERVER_PROXY#g
             if $check_server;
+        $config =~ s#(\Q$AUTH_REQUEST_CHECK\E)#js_access session.accessKnown; $1#g if $known_front;
         $block->set_value('config', $config);
         my $json = $block->session_json // '{"secret": {"env": "ACCESS_SECRET"}}';
         $block->set_value('user_files', ">>> session.json\n$json\n" . ($block->user_files // ''));

@@ -156,8 +156,11 @@ describe("dist/session.js surface", () => {
     assert.equal(unframe(stateHeader(anonymous)), anonymous);
     const named = encodeState({ s: "zoë <x>", a: "app", i: "id", d: { k: "v" }, q: {}, p: { "Session-Subject": "zoë <x>" } });
     assert.equal(unframe(stateHeader(named)), named);
-    assert.equal(unframe(""), "", "no header: no session");
-    assert.equal(unframe(anonymous), "", "an unframed value: no session");
+    // No framed header: whatever $session_state held before auth_request (what `js_access
+    // session.accessKnown` published in front, or nothing), never the header's own text.
+    assert.equal(unframe(""), "$session_state", "no header: $session_state as it was");
+    assert.equal(unframe(anonymous), "$session_state", "an unframed value: $session_state as it was");
+    assert.equal(unframe("<" + anonymous), "$session_state", "half a frame: $session_state as it was");
   });
 
   it("decodes what it encodes, and refuses any other shape", () => {

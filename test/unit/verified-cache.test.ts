@@ -139,6 +139,7 @@ describe("the cold check: a cookie not seen before, without a Session", () => {
     assert.deepEqual(found.data, started.session.getData());
     assert.equal(found.loggableId, started.session.loggableId());
     assert.equal(found.timing.creationTime, started.session.getProperty("creation_time"));
+    assert.equal(found.bound, false, "bound to nothing");
     assert.deepEqual(fast(env, cookie), found);
     assert.deepEqual(await cold(env, cookie, {}, prkMadeAnew(env)), found, "the same with the key's PRK made anew (the njs engine's cold part)");
   });
@@ -361,7 +362,7 @@ describe("what a cached session is still checked for", () => {
     const here = { remoteAddress: "192.0.2.1", userAgent: "browser/1" };
     const cookie = await login(env, here);
     assert.equal((await start(env, cookie, here)).exists, true);
-    assert.ok(fast(env, cookie, here));
+    assert.equal(fast(env, cookie, here)?.bound, true, "found, and known to be bound (no answer is kept for it)");
     for (const elsewhere of [{ ...here, remoteAddress: "198.51.100.7" }, { ...here, userAgent: "curl/8" }]) {
       assert.equal(fast(env, cookie, elsewhere), null);
       const opened = await start(env, cookie, elsewhere);
