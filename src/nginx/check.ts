@@ -175,8 +175,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       if (opened) {
         return opened.then(
           function (found) {
-            // The check server, for a front that had no answer: this new cookie's, where it looks next.
-            if (found && answerKey !== null && mode === CheckMode.AuthRequest) leaveNewAnswer(r, mode, settings, context, locationText as string, header, found, now);
             return publishFound(r, mode, found, settings, context, now);
           },
           function (e) {
@@ -204,24 +202,15 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     }
   }
 
-  /** The same for a session the cold check just verified (found), when a front named itself. Never throws. */
-  function leaveNewAnswer(r: NginxHTTPRequest, mode: CheckMode, settings: Settings, context: RequestContext, locationText: string, header: unknown, found: KnownSession, now: number): void {
-    try {
-      const front = namedFront(r, mode);
-      const key = front === null ? null : zoneAnswerKey(front, locationText, header);
-      const answer = key === null ? null : knownAnswerOf(settings, context.entry, found, now);
-      if (answer) leaveAnswer(key as string, answer, now);
-    } catch (e) {
-      // No answer left: the front asks again.
-    }
-  }
-
   /**
    * js_access in front of the check server (`session.accessKnown`, CheckMode.Known): publishes the
    * answer a check left for this location and Cookie header (in worker memory, else in the zone, left
    * for this worker: answer-key.ts), while it holds; else names this worker in $session_front_scope,
    * so that the check server leaves the answer it makes where this front looks, and leaves the request
    * to it, undecided. Never denies and never throws: whatever goes wrong here, the check server decides.
+   * The check server leaves the answers of cookies it verified before (the fast check's, its memory
+   * answers'), not the cold check's: a new cookie's first request is often its last (a bot's, a client
+   * that keeps no cookies), and a cold check that leaves its answer costs ~45k instructions more.
    */
   function accessKnown(r: NginxHTTPRequest): void {
     try {
