@@ -1,11 +1,11 @@
 # The check server with a front: `js_access session.accessKnown;` before auth_request in the protected
-# location (docs/configuration.md, "The check server"), inside a real nginx under the engine selected
+# location (docs/configuration.md, "A front for known sessions"), inside a real nginx under the engine selected
 # by TEST_NGINX_JS_ENGINE. The front checks nothing: it publishes the answer a check left for its
 # worker, this location's options and this Cookie header (src/nginx/known-answers.ts), and the internal
 # location then answers 204 without asking (nginx/session-check-proxy.conf). Without one it names its
 # worker ($session_front_scope, which /app/ hands the upstream as X-Front-Scope: so a test sees which
 # requests the front left to the check server), and the check server leaves the answer it makes for
-# that worker (src/nginx/answer-key.ts). A new cookie, no cookie, a bad one, a touch, response_headers,
+# that worker from a cookie's second check on (src/nginx/answer-key.ts). A new cookie, no cookie, a bad one, a touch, response_headers,
 # CSRF: never answered in front. The blocks whose check server is down show which requests the front
 # answered alone: a known session still passes, and every other request fails closed (500), never the
 # upstream. t/060 and the files that hold in every mode run through the same set-up with
