@@ -189,8 +189,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /**
-   * In the check server: leaves `answer` (made as of `now`) in the zone for the front that named itself
-   * (answer-key.ts), if one did. Never throws: the check publishes either way.
+   * In auth_request mode (the check server, or this worker's own subrequest): leaves `answer` (made as of
+   * `now`) in the zone for the front that named itself (answer-key.ts), if one did. Never throws: the
+   * check publishes either way.
    */
   function leaveForFront(r: NginxHTTPRequest, mode: CheckMode, locationText: string, header: unknown, answer: KnownAnswer, now: number): void {
     try {
