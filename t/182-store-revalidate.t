@@ -42,8 +42,8 @@ StoreServers::use_bridge(ACCESS_SECRET => $SECRET);
 sub app { my ($node, $cookie) = @_; return SecondNode::on($node, 'GET', '/app/x', $cookie)->{status} }
 
 # Mints a session on A with `$store` ('redis' or 'memcached'); B verifies it (full path) and then asks
-# the store about it (the fast check), which starts B's bound. Returns the Set-Cookie lines and when
-# B's mark was made.
+# the store about it (the fast check), which starts B's bound. Returns the Set-Cookie lines, when B's
+# mark was made, and when the request that asked was sent.
 sub verified_on_b {
     my ($store, $subject) = @_;
     if ($store eq 'redis') { StoreServers::cli($REDIS, 'FLUSHALL') }
@@ -53,8 +53,9 @@ sub verified_on_b {
     my $lines = mint(subject => $subject, options => { %{ $STORES{$store} } });
     my $cookie = cookie_header(@$lines);
     is(app('B', $cookie), 200, 'B opens it (verifies it)');
+    my $asking = time;
     is(app('B', $cookie), 200, 'B asks the store about it');
-    return ($lines, time);
+    return ($lines, time, $asking);
 }
 
 # Within the bound of B's mark, B passes the session without asking; from `$changed` + the bound on,
@@ -99,6 +100,31 @@ sub logged_out_on_a {
     my $changed = time;
     is($res->{status}, 204, 'logged out on A');
     stale_then_refused($cookie, $marked, $changed, 401);
+    SecondNode::stop();
+    return $cookie;
+}
+
+# What B answers after the store confirmed a session (its mark, and the answer it keeps for the same
+# Cookie header: src/nginx/known-answers.ts confirmedAnswerOf) holds no longer than the bound, counted
+# from the store's answer: revoked on A at once, the session passes on B for a while and is refused on
+# B by every request sent from the asking request's start + the bound (+ 0.25 s for that request's own
+# round trip) on.
+sub bounded_from_the_ask {
+    my ($store, $subject) = @_;
+    my ($lines, undef, $asked) = verified_on_b($store, $subject);
+    my $cookie = cookie_header(@$lines);
+    is(SecondNode::on('A', 'DELETE', "/admin?subject=$subject")->{status}, 200, 'revoked on A');
+    my (@within, @after);
+    while (time < $asked + $BOUND + 1) {
+        my $sent = time;
+        my $status = app('B', $cookie);
+        push @within, $status if $sent < $asked + $BOUND - 0.5;
+        push @after, $status if $sent >= $asked + $BOUND + 0.25;
+        sleep 0.05;
+    }
+    ok((grep { $_ == 200 } @within), 'within the bound B still passes it (' . scalar(@within) . ' requests)') if @within;
+    ok(@after >= 5, 'requests past the bound were sent (' . scalar(@after) . ')');
+    is_deeply(\@after, [(401) x @after], 'every request sent past the bound is refused');
     SecondNode::stop();
     return $cookie;
 }
@@ -191,6 +217,17 @@ my $incidents = scalar SecondNode::error_lines(qr/\[error\].*memcached 127\.0\.0
 ok($incidents >= 1 && $incidents <= 2, "B logged the incident of each server it asked, once ($incidents)");
 SecondNode::stop();
 use_cookie($cookie);
+--- request
+GET /app/x
+--- error_code: 401
+
+
+
+=== TEST 7: what B answers after the store confirmed a session never outlives the bound, counted from the ask
+--- session_json
+{"secret": {"env": "ACCESS_SECRET"}, "storage": "redis", "redis": {"port": 6432}, "store_metadata": true, "store_revalidate": 3000}
+--- init
+use_cookie(main::bounded_from_the_ask('redis', 'gina'));
 --- request
 GET /app/x
 --- error_code: 401

@@ -26,7 +26,7 @@ import { cookieTail, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource, njsSetResponseCookie } from "../platform/njs";
 import { keepCheckView } from "./check-view";
-import { answersInMemory, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer } from "./known-answers";
+import { answersInMemory, confirmedAnswerOf, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer } from "./known-answers";
 import { memoryAnswerKey, namedFront, workerPid, zoneAnswerKey } from "./answer-key";
 import type { BoundedTable } from "../core/retained";
 import type { CsrfChecks } from "./csrf";
@@ -87,7 +87,9 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       } catch (e) {
         return failCheck(pending.r, pending.mode, e);
       }
-      return publishFound(pending.r, pending.mode, found, pending.settings, pending.context, pending.now);
+      const published = publishFound(pending.r, pending.mode, found, pending.settings, pending.context, pending.now);
+      if (found && pending.settings.storeRevalidate > 0) keepConfirmedAnswer(pending, found);
+      return published;
     },
     failed: function (asking, e) {
       const pending = asking as PendingStoreCheck;
@@ -204,6 +206,32 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /**
+   * store_revalidate: the answer a check published after the store confirmed the session, kept where
+   * the next requests with this Cookie header look first (known-answers.ts confirmedAnswerOf): QuickJS's
+   * memory, and the zone for a front that named itself; the njs engine's zone, for this worker or that
+   * front (index.ts looks there). Never throws: the check has published already.
+   */
+  function keepConfirmedAnswer(pending: PendingStoreCheck, found: KnownSession): void {
+    try {
+      const answer = confirmedAnswerOf(pending.settings, pending.context.entry, found, pending.now, Date.now());
+      const text = pending.context.locationText;
+      if (answer === null || text === undefined) return;
+      const r = pending.r;
+      const header = r.headersIn["Cookie"];
+      if (answers) {
+        const key = memoryAnswerKey(text, header);
+        if (key !== null) answers.set(key, answer, answer.head.length + answer.rest.length);
+        if (pending.mode === CheckMode.AuthRequest) leaveForFront(r, pending.mode, text, header, answer, pending.now);
+        return;
+      }
+      const key = zoneAnswerKey(namedFront(r, pending.mode) || workerPid(), text, header);
+      if (key !== null) leaveAnswer(key, answer, pending.now);
+    } catch (e) {
+      // Nothing kept: the next request is checked (within the bound, without asking the store).
+    }
+  }
+
+  /**
    * js_access in front of the check server (`session.accessKnown`, CheckMode.Known): publishes the
    * answer a check left for this location and Cookie header (in worker memory, else in the zone, left
    * for this worker: answer-key.ts), while it holds; else names this worker in $session_front_scope,
@@ -220,14 +248,15 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       if (typeof locationText === "string") {
         const now = platform.now();
         const memoryKey = answers ? memoryAnswerKey(locationText, header) : null;
-        let answer = memoryKey !== null ? (answers as BoundedTable<KnownAnswer>).get(memoryKey) : undefined;
-        if (answer === undefined || answer.until < now) {
-          const zoneKey = zoneAnswerKey(workerPid(), locationText, header);
-          const left = zoneKey !== null ? leftAnswer(zoneKey) : null;
-          if (left && memoryKey !== null) (answers as BoundedTable<KnownAnswer>).set(memoryKey, left, left.head.length + left.rest.length);
-          answer = left || undefined;
-        }
+        const answer = memoryKey !== null ? (answers as BoundedTable<KnownAnswer>).get(memoryKey) : undefined;
         if (answer !== undefined && publishAnswer(r, CheckMode.Known, answer, now)) return;
+        // None in memory that holds now: the zone's, kept in memory once found.
+        const zoneKey = zoneAnswerKey(workerPid(), locationText, header);
+        const left = zoneKey !== null ? leftAnswer(zoneKey) : null;
+        if (left !== null) {
+          if (memoryKey !== null) (answers as BoundedTable<KnownAnswer>).set(memoryKey, left, left.head.length + left.rest.length);
+          if (publishAnswer(r, CheckMode.Known, left, now)) return;
+        }
       }
       r.variables.session_front_scope = workerPid();
     } catch (e) {

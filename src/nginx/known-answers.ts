@@ -17,12 +17,17 @@
  * state line again on every request. For most sessions, though, what it publishes is a function of
  * the Cookie header, the location's settings and the clock alone: cookie storage (no record to look
  * up), no registry (nothing to revoke), no CSRF check (the method does not matter), a session not
- * bound to request attributes, and nothing to publish but the state line (answerable). The warm check
+ * bound to request attributes, and nothing to publish but the state line (knownAnswerOf). The warm check
  * that publishes such a session leaves its state line here with the last second at which every check
  * would still answer the same (checks.ts unchangedUntil: the timeouts, and no touch or re-save due),
  * and until then a request with the same header and location gets the same line, with the seconds
  * then left, from one zone read (index.ts finds the record, answer-part.ts publishes it). Past that
  * second, or with any other header, the warm check runs as before, and the full check behind it.
+ *
+ * With redis or memcached storage and store_revalidate, a node may answer a session the store just
+ * confirmed without asking again within the bound (store-revalidation.ts): the check that asked leaves
+ * its answer too, holding no longer than the bound (confirmedAnswerOf), so that within it the session's
+ * requests are answered as a cookie's are.
  *
  * The zone's key (answer-key.ts; index.ts makes it once per request and hands it to the warm check) is
  * keyed like the check view (check-view.ts): a worker's pid scopes an answer to one configuration
@@ -57,6 +62,7 @@ import { VIEW_SECONDS } from "./check-view";
 import { CheckMode } from "./check-mode";
 import type { EntryOptions } from "./configuration";
 import { PublishingEntry, PublishingSettings, publishesPlainly, publishStateText } from "./publication";
+import type { Settings } from "../core/settings";
 import { PLAIN_STATE_TAIL, stateLineAroundTimeout } from "./state";
 
 /** A known answer publishes no cookie. */
@@ -74,6 +80,12 @@ export type AnswerEntry = PublishingEntry & Pick<EntryOptions, "csrf">;
 export interface KnownAnswer {
   /** The last second it holds (unchangedUntil). */
   until: number;
+  /**
+   * store_revalidate's answers: the millisecond (Date.now()) from which it no longer holds; undefined for
+   * the others. Always present: QuickJS reads an absent property through the prototypes, dearer on the
+   * hit path than an own one.
+   */
+  endsAt: number | undefined;
   /** The second at which the closest timeout falls; undefined when none is configured (the field is then empty). */
   timeoutAt: number | undefined;
   /** The state line before its timeout field, and after it. */
@@ -82,21 +94,59 @@ export interface KnownAnswer {
 }
 
 /**
- * Whether a session a check found valid in this location is answered the same until unchangedUntil,
- * whatever else the request carries: see the module's comment.
+ * Whether what a check published for a session it found valid in this location depends on the Cookie
+ * header and the clock alone, whatever else the request carries (no CSRF check, nothing published but
+ * the state line, no bound request attributes): see the module's comment. Whether the session can
+ * change behind the cookie (a store, a registry) is each answer's own condition, below.
  */
 function answerable(settings: AnswerSettings, entry: AnswerEntry, known: KnownSession): boolean {
-  return settings.storage === null && settings.registry === null && !entry.csrf && publishesPlainly(settings, entry) && known.bound === false;
+  return !entry.csrf && publishesPlainly(settings, entry) && known.bound === false;
 }
 
-/** The answer a check just published for `known` (as of `now`), when it is one (answerable); else null. */
-export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, known: KnownSession, now: number): KnownAnswer | null {
-  if (!answerable(settings, entry, known)) return null;
+/** The answer to `known` as of `now`, holding until the second `until`. */
+function answerUntil(settings: AnswerSettings, known: KnownSession, now: number, until: number): KnownAnswer {
   const timing = known.timing;
   const timeout = closestTimeout(settings, timing);
   const parts = stateLineAroundTimeout(known.subject, known.audience, known.loggableId, timing.creationTime, PLAIN_STATE_TAIL);
-  return { until: unchangedUntil(settings, timing), timeoutAt: timeout === undefined ? undefined : now + timeout, head: parts[0], rest: parts[1] };
+  return { until: until, endsAt: undefined, timeoutAt: timeout === undefined ? undefined : now + timeout, head: parts[0], rest: parts[1] };
 }
+
+/**
+ * The answer a check just published for `known` (as of `now`), when it is one; else null. Only cookie
+ * storage without a registry: nothing but the cookie says what the session is, so the answer holds
+ * until the checks' own next change (unchangedUntil).
+ */
+export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, known: KnownSession, now: number): KnownAnswer | null {
+  if (settings.storage !== null || settings.registry !== null || !answerable(settings, entry, known)) return null;
+  return answerUntil(settings, known, now, unchangedUntil(settings, known.timing));
+}
+
+/**
+ * store_revalidate (redis, memcached): the answer a check published for `known` (as of `now`) when the
+ * store had just confirmed its record, at the millisecond `confirmedAt` (fast-store-check.ts
+ * storeVerdict), when it is one; else null. Within the bound a node may answer that session without
+ * asking (store-revalidation.ts's mark, counted from the store's reply as this is), so the answer holds as long and
+ * no longer: it ends at `confirmedAt` + the bound, to the millisecond, or at the checks' own next change
+ * if that comes first. With a registry, only the store's (read in the same round trip as the record):
+ * a registry of the node's own, read on every request, makes none (settings.ts refuses one beside a
+ * network store today; this keeps the answer right if that changes).
+ */
+export function confirmedAnswerOf(
+  settings: AnswerSettings & Pick<Settings, "storeRevalidate">,
+  entry: AnswerEntry,
+  known: KnownSession,
+  now: number,
+  confirmedAt: number,
+): KnownAnswer | null {
+  const endsAt = confirmedAt + settings.storeRevalidate;
+  // The second that holds its last millisecond.
+  const until = Math.min(Math.floor((endsAt - 1) / 1000), unchangedUntil(settings, known.timing));
+  if (until < now || (settings.registry !== null && !settings.registry.readChecked) || !answerable(settings, entry, known)) return null;
+  const answer = answerUntil(settings, known, now, until);
+  answer.endsAt = endsAt;
+  return answer;
+}
+
 
 /** The answer's state line as of `now`: with the seconds then left before its timeout. */
 function answerText(answer: KnownAnswer, now: number): string {
@@ -106,21 +156,29 @@ function answerText(answer: KnownAnswer, now: number): string {
 /**
  * An answer as a zone record, one line per field: the last second it holds; the second at which the
  * closest timeout falls ("" when none is configured); the state line before its timeout field; the
- * state line after it. The state line holds no line feed (state.ts: no field holds a control character
- * but the TABs between them).
+ * state line after it; and, for store_revalidate's answers only, the millisecond it ends at. The state
+ * line holds no line feed (state.ts: no field holds a control character but the TABs between them).
  */
 function answerRecord(answer: KnownAnswer): string {
-  return answer.until + "\n" + (answer.timeoutAt === undefined ? "" : answer.timeoutAt) + "\n" + answer.head + "\n" + answer.rest;
+  const record = answer.until + "\n" + (answer.timeoutAt === undefined ? "" : answer.timeoutAt) + "\n" + answer.head + "\n" + answer.rest;
+  return answer.endsAt === undefined ? record : record + "\n" + answer.endsAt;
 }
 
 /** The answer a zone record holds; null for anything else. */
 function answerOfRecord(record: unknown): KnownAnswer | null {
   if (typeof record !== "string") return null;
   const fields = record.split("\n");
-  if (fields.length !== 4) return null;
+  if (fields.length !== 4 && fields.length !== 5) return null;
   const until = Number(fields[0]);
   const timeoutAt = fields[1] === "" ? undefined : Number(fields[1]);
-  return until > 0 && (timeoutAt === undefined || timeoutAt > 0) ? { until: until, timeoutAt: timeoutAt, head: fields[2], rest: fields[3] } : null;
+  if (!(until > 0) || !(timeoutAt === undefined || timeoutAt > 0)) return null;
+  const answer: KnownAnswer = { until: until, endsAt: undefined, timeoutAt: timeoutAt, head: fields[2], rest: fields[3] };
+  if (fields.length === 5) {
+    const endsAt = Number(fields[4]);
+    if (!(endsAt > 0)) return null;
+    answer.endsAt = endsAt;
+  }
+  return answer;
 }
 
 /**
@@ -130,7 +188,9 @@ function answerOfRecord(record: unknown): KnownAnswer | null {
 export function leaveAnswer(key: string, answer: KnownAnswer, now: number): void {
   try {
     const dict = njsSharedDict(DEFAULT_VERIFIED_CACHE_ZONE);
-    if (dict) dict.set(key, answerRecord(answer), dictTimeout(Math.min(answer.until - now + 1, VIEW_SECONDS)));
+    // The zone forgets it when it ends (to the millisecond, for a store's), or with the worker's view.
+    const life = answer.endsAt === undefined ? dictTimeout(Math.min(answer.until - now + 1, VIEW_SECONDS)) : Math.min(answer.endsAt - Date.now(), VIEW_SECONDS * 1000);
+    if (dict && life > 0) dict.set(key, answerRecord(answer), life);
   } catch (e) {
     // A full zone (declared without evict) only means that the next request is checked too.
   }
@@ -171,7 +231,9 @@ export function publishKnownAnswer(r: NginxHTTPRequest, mode: CheckMode, record:
     // request would otherwise pay for the answer's object and two calls more.
     const fields = record.split("\n");
     const now = njsNow();
-    if (fields.length !== 4 || !(now <= Number(fields[0]))) return false;
+    // (A fifth field: a store_revalidate answer's end, to the millisecond.)
+    if (fields.length === 5 ? !(Date.now() < Number(fields[4])) : fields.length !== 4) return false;
+    if (!(now <= Number(fields[0]))) return false;
     publishStateText(r, mode, fields[2] + (fields[1] === "" ? "" : Number(fields[1]) - now) + fields[3], NO_COOKIES);
     return true;
   } catch (e) {
@@ -194,7 +256,8 @@ export function forgetAnswersInMemory(): void {
  * the answer it then publishes in its place).
  */
 export function publishAnswer(r: NginxHTTPRequest, mode: CheckMode, answer: KnownAnswer, now: number): boolean {
-  if (now > answer.until) return false;
+  // Past its second, or (store_revalidate's) past its millisecond. In place: this is QuickJS's hit path.
+  if (now > answer.until || (answer.endsAt !== undefined && Date.now() >= answer.endsAt)) return false;
   publishStateText(r, mode, answerText(answer, now), NO_COOKIES);
   return true;
 }

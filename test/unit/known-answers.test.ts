@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CheckMode } from "../../src/nginx/check-mode";
 import { closestTimeout } from "../../src/core/properties";
-import { AnswerEntry, AnswerSettings, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer, publishKnownAnswer } from "../../src/nginx/known-answers";
+import { AnswerEntry, AnswerSettings, confirmedAnswerOf, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer, publishKnownAnswer } from "../../src/nginx/known-answers";
 import { ANSWER_HEADER_MAX, memoryAnswerKey, namedFront, zoneAnswerKey } from "../../src/nginx/answer-key";
 import { PLAIN_STATE_TAIL, stateLine } from "../../src/nginx/state";
 import type { KnownSession } from "../../src/core/fast-check";
@@ -44,6 +44,26 @@ function fakeRequest() {
   return request;
 }
 
+/**
+ * njs_session_cache, as `ngx.shared` shows it to known-answers.ts: its records and the timeouts they
+ * were set with; restore() puts the global back.
+ */
+function fakeZone() {
+  const zone = new Map<string, string>();
+  const timeouts: number[] = [];
+  const dict = {
+    get: (key: string) => zone.get(key),
+    set: (key: string, value: string, timeout?: number) => {
+      zone.set(key, value);
+      timeouts.push(timeout as number);
+    },
+  };
+  const global = globalThis as unknown as { ngx?: unknown };
+  const before = global.ngx;
+  global.ngx = { shared: { njs_session_cache: dict } };
+  return { zone, timeouts, restore: () => (global.ngx = before) };
+}
+
 describe("known answers", () => {
   it("are kept only where the answer depends on the header, the location and the clock alone", () => {
     const now = T0 + 10;
@@ -59,6 +79,78 @@ describe("known answers", () => {
     ];
     for (const [name, settings, entry, known] of refused) {
       assert.equal(knownAnswerOf(settings, entry, known, now), null, name);
+    }
+  });
+
+  it("after the store confirmed a session (store_revalidate), end with the bound, to the millisecond, counted from the store's answer", () => {
+    const now = T0 + 10;
+    const store = {} as AnswerSettings["storage"];
+    const storeRegistry = { readChecked: () => Promise.resolve({}) } as unknown as AnswerSettings["registry"];
+    const confirmed = (bound: number, at: number, changes: Partial<AnswerSettings> = {}, entry = entryOf(), known = knownAt(now)) =>
+      confirmedAnswerOf({ ...settingsOf({ storage: store, ...changes }), storeRevalidate: bound }, entry, known, now, at);
+    const realNow = Date.now;
+    try {
+      // (A touch threshold past the bound: the bound decides.)
+      for (const [bound, offset] of [[1000, 0], [1000, 300], [1000, 999], [1, 500], [3000, 250], [60000, 10]]) {
+        const at = now * 1000 + offset;
+        const answer = confirmed(bound, at, { touchThreshold: 600 }) as KnownAnswer;
+        assert.ok(answer, `bound ${bound} at +${offset} ms`);
+        assert.equal(answer.endsAt, at + bound);
+        assert.equal(answer.until, Math.floor((at + bound - 1) / 1000), "until: the second of its last millisecond");
+        for (const ms of [at, at + bound - 1, at + bound, at + bound + 1000]) {
+          Date.now = () => ms;
+          const second = Math.floor(ms / 1000);
+          const r = fakeRequest();
+          const published = publishAnswer(r as unknown as NginxHTTPRequest, CheckMode.Access, answer, second);
+          assert.equal(published, ms < at + bound, `bound ${bound} at +${offset} ms: ${ms - at} ms after the store's answer`);
+        }
+      }
+      // An answer over before its request's second began makes none (the store answered late).
+      assert.equal(confirmed(1000, now * 1000 - 1000), null);
+      // The checks' own next change comes first when it is sooner (here an idling timeout's touch).
+      const soon = confirmed(60000, now * 1000, { idlingTimeout: 30, touchThreshold: 5 }, entryOf(), knownAt(now, 0, 8)) as KnownAnswer;
+      const plain = knownAnswerOf(settingsOf({ idlingTimeout: 30, touchThreshold: 5 }), entryOf(), knownAt(now, 0, 8), now) as KnownAnswer;
+      assert.ok(plain.until < now + 59);
+      assert.equal(soon.until, plain.until);
+    } finally {
+      Date.now = realNow;
+    }
+    // The store's registry is read with the record; a registry of the node's own on every request.
+    const at = now * 1000;
+    assert.ok(confirmed(3000, at, { registry: storeRegistry }), "the store's registry");
+    assert.equal(confirmed(3000, at, { registry: {} as AnswerSettings["registry"] }), null, "a registry of this node's");
+    assert.equal(confirmed(3000, at, {}, entryOf({ csrf: true })), null, "csrf");
+    assert.equal(confirmed(3000, at, { requestHeaders: ["subject"] }), null, "request_headers");
+    assert.equal(confirmed(3000, at, {}, entryOf(), knownAt(now, 0, 0, true)), null, "bound");
+    // What it publishes is what a cookie's answer publishes.
+    const answer = confirmed(3000, at) as KnownAnswer;
+    const cookieAnswer = knownAnswerOf(settingsOf(), entryOf(), knownAt(now), now) as KnownAnswer;
+    assert.deepEqual({ ...answer, until: 0, endsAt: 0 }, { ...cookieAnswer, until: 0, endsAt: 0 });
+  });
+
+  it("of a store (store_revalidate) go to the zone with their end, and the zone forgets them then", () => {
+    const { zone, timeouts, restore } = fakeZone();
+    const realNow = Date.now;
+    try {
+      const now = T0 + 10;
+      const at = now * 1000 + 400;
+      Date.now = () => at + 5;
+      const answer = confirmedAnswerOf({ ...settingsOf({ storage: {} as AnswerSettings["storage"] }), storeRevalidate: 1000 }, entryOf(), knownAt(now), now, at) as KnownAnswer;
+      leaveAnswer("k", answer, now);
+      assert.equal(timeouts[0], 995, "the zone's timeout: what is left of the bound");
+      assert.deepEqual(leftAnswer("k"), answer);
+      for (const ms of [at + 5, at + 999, at + 1000]) {
+        Date.now = () => ms;
+        const r = fakeRequest();
+        assert.equal(publishKnownAnswer(r as unknown as NginxHTTPRequest, CheckMode.Access, zone.get("k") as string), ms < at + 1000, `${ms - at} ms after`);
+      }
+      Date.now = () => at + 1000;
+      zone.clear();
+      leaveAnswer("k", answer, now);
+      assert.equal(zone.size, 0, "an answer already over is not left");
+    } finally {
+      Date.now = realNow;
+      restore();
     }
   });
 
@@ -87,18 +179,7 @@ describe("known answers", () => {
   });
 
   it("go to the zone and come back as they were: the same state line at every second; anything else in their place is none", () => {
-    const zone = new Map<string, string>();
-    const timeouts: number[] = [];
-    const dict = {
-      get: (key: string) => zone.get(key),
-      set: (key: string, value: string, timeout?: number) => {
-        zone.set(key, value);
-        timeouts.push(timeout as number);
-      },
-    };
-    const global = globalThis as unknown as { ngx?: unknown };
-    const before = global.ngx;
-    global.ngx = { shared: { njs_session_cache: dict } };
+    const { zone, timeouts, restore } = fakeZone();
     try {
       for (const settings of [settingsOf(), settingsOf({ idlingTimeout: 0, rollingTimeout: 0, absoluteTimeout: 0 })]) {
         const made = T0 + 3;
@@ -123,10 +204,10 @@ describe("known answers", () => {
         assert.equal(r.variables.session_state, undefined);
       }
       assert.equal(leftAnswer("absent"), null);
-      global.ngx = { shared: {} };
+      (globalThis as unknown as { ngx?: unknown }).ngx = { shared: {} };
       assert.equal(leftAnswer("k"), null, "no zone: no answer");
     } finally {
-      global.ngx = before;
+      restore();
     }
   });
 });
