@@ -104,27 +104,37 @@ sub logged_out_on_a {
     return $cookie;
 }
 
-# What B answers after the store confirmed a session (its mark, and the answer it keeps for the same
-# Cookie header: src/nginx/known-answers.ts confirmedAnswerOf) holds no longer than the bound, counted
-# from the store's answer: revoked on A at once, the session passes on B for a while and is refused on
-# B by every request sent from the asking request's start + the bound (+ 0.25 s for that request's own
-# round trip) on.
+# What B answers after the store confirmed a session (its mark, and the answers it keeps for a Cookie
+# header: src/nginx/known-answers.ts confirmedAnswerOf) holds no longer than the bound, counted from the
+# store's answer: revoked on A at once, the session passes on B for a while and is refused on B by every
+# request sent from the asking request's start + the bound (+ 0.25 s for that request's own round trip)
+# on. From halfway through the bound, the same session also comes with another cookie beside it: a
+# Cookie header B has no answer for, answered within the bound from the mark, whose answer must end
+# with the mark, not a bound after that request.
 sub bounded_from_the_ask {
     my ($store, $subject) = @_;
     my ($lines, undef, $asked) = verified_on_b($store, $subject);
     my $cookie = cookie_header(@$lines);
+    my $beside = "$cookie; other=1";
     is(SecondNode::on('A', 'DELETE', "/admin?subject=$subject")->{status}, 200, 'revoked on A');
-    my (@within, @after);
+    my (%within, %after);
     while (time < $asked + $BOUND + 1) {
-        my $sent = time;
-        my $status = app('B', $cookie);
-        push @within, $status if $sent < $asked + $BOUND - 0.5;
-        push @after, $status if $sent >= $asked + $BOUND + 0.25;
+        for my $header ($cookie, time > $asked + $BOUND / 2 ? ($beside) : ()) {
+            my $sent = time;
+            my $status = app('B', $header);
+            push @{ $within{$header} }, $status if $sent < $asked + $BOUND - 0.5;
+            push @{ $after{$header} }, $status if $sent >= $asked + $BOUND + 0.25;
+        }
         sleep 0.05;
     }
-    ok((grep { $_ == 200 } @within), 'within the bound B still passes it (' . scalar(@within) . ' requests)') if @within;
-    ok(@after >= 5, 'requests past the bound were sent (' . scalar(@after) . ')');
-    is_deeply(\@after, [(401) x @after], 'every request sent past the bound is refused');
+    for my $header ($cookie, $beside) {
+        my $name = $header eq $cookie ? 'its cookie' : 'another cookie beside it';
+        my @within = @{ $within{$header} // [] };
+        my @after = @{ $after{$header} // [] };
+        ok((grep { $_ == 200 } @within), "$name: within the bound B still passes it (" . scalar(@within) . ' requests)') if @within;
+        ok(@after >= 5, "$name: requests past the bound were sent (" . scalar(@after) . ')');
+        is_deeply(\@after, [(401) x @after], "$name: every request sent past the bound is refused");
+    }
     SecondNode::stop();
     return $cookie;
 }

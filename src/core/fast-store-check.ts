@@ -27,7 +27,7 @@ import type { Settings } from "./settings";
 import { checkVerified, FastCheckSettings, KnownSession, RecordAnswer, recordHolds, storageKeyOf, verifiedEntries } from "./fast-check";
 import { HEADER_ENCODED_SIZE } from "./format";
 import type { Platform } from "./platform";
-import { askedWithin, markAsked } from "./store-revalidation";
+import { confirmedWithin, markAsked } from "./store-revalidation";
 import { entryIndex } from "./session";
 import type { BindSource } from "./session";
 import { askAnswered, Storage, StoreAsking } from "./storage";
@@ -79,9 +79,16 @@ function askedKey(settings: FastCheckSettings, entry: VerifiedSession): string {
 }
 
 /**
- * store_revalidate: fastCheck's verdict without asking the store, when this node asked about the
- * session within the bound and the store then had its record, unrevoked (store-revalidation.ts).
- * null otherwise: askStore() then asks.
+ * store_revalidate: when this node's store last confirmed the session of `entry` (its record there,
+ * unrevoked), in milliseconds, if within the bound; undefined otherwise (store-revalidation.ts).
+ */
+export function storeConfirmedAt(platform: Pick<Platform, "sharedDict">, settings: BoundCheckSettings, entry: VerifiedSession): number | undefined {
+  return confirmedWithin(platform, askedKey(settings, entry), settings.storeRevalidate);
+}
+
+/**
+ * store_revalidate: fastCheck's verdict without asking the store, for a session this node's store
+ * confirmed within the bound (the caller asked storeConfirmedAt first; else askStore() asks).
  */
 export function answerWithinBound<R>(
   entry: VerifiedSession,
@@ -92,7 +99,6 @@ export function answerWithinBound<R>(
   request: R,
   bindSourceOf: (request: R) => BindSource,
 ): KnownSession | null {
-  if (!askedWithin(platform, askedKey(settings, entry), settings.storeRevalidate)) return null;
   return checkVerified(entry, settings, platform, cookie, now, request, bindSourceOf, ANSWERED_WITHIN_BOUND);
 }
 

@@ -15,7 +15,7 @@
  * (warm traffic would not touch the store at all) but must carry every kind of change (logouts by
  * record deletion, rotations, revocations), be trimmed, and be trusted to be complete.
  *
- * The marks ("asked at", by session id) live in the njs_session_cache zone, shared by the workers and
+ * The marks (when the store confirmed, by session id) live in the njs_session_cache zone, shared by the workers and
  * kept between requests under the njs engine, with the bound as their timeout; without the zone (or
  * when it is full) in the worker's memory (retained.ts), where the njs engine keeps nothing: it then
  * asks every time, which is the safe side.
@@ -32,31 +32,40 @@ const MARK_PREFIX = "@asked:";
 /** Sessions a worker remembers asking about without the zone; beyond, the oldest are asked again. */
 const MEMORY_MARKS = 4096;
 
-/** Whether this node asked the store about session `sid` (base64url) less than `boundMs` ago. */
-export function askedWithin(platform: Pick<Platform, "sharedDict">, sid: string, boundMs: number): boolean {
+/**
+ * When this node's store last confirmed session `sid` (base64url), in milliseconds (Date.now()), if less
+ * than `boundMs` ago; undefined otherwise. A mark the zone holds is recent (the zone expires it with the
+ * bound); one without a readable time (an older version's "1") reads as confirmed long ago: it still
+ * passes, but nothing can be kept past it (known-answers.ts confirmedAnswerOf).
+ */
+export function confirmedWithin(platform: Pick<Platform, "sharedDict">, sid: string, boundMs: number): number | undefined {
   const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
   if (dict) {
     try {
-      // The zone expires the mark with the bound: present means recent.
-      if (dict.get(MARK_PREFIX + sid) !== undefined) return true;
+      const mark = dict.get(MARK_PREFIX + sid);
+      if (mark !== undefined) {
+        const at = Number(mark);
+        return at > 0 ? at : 1;
+      }
     } catch (e) {
       // Unreadable zone: memory only (or ask).
     }
   }
   const askedAt = retainedTable<number>("store answers", MEMORY_MARKS).get(sid);
-  return askedAt !== undefined && Date.now() - askedAt < boundMs;
+  return askedAt !== undefined && Date.now() - askedAt < boundMs ? askedAt : undefined;
 }
 
-/** Marks session `sid` as asked now (its record was there and it was not revoked). */
+/** Marks session `sid` as confirmed now (its record was there and it was not revoked). */
 export function markAsked(platform: Platform, sid: string, boundMs: number): void {
+  const at = Date.now();
   const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
   if (dict) {
     try {
-      dict.set(MARK_PREFIX + sid, "1", boundMs);
+      dict.set(MARK_PREFIX + sid, String(at), boundMs);
       return;
     } catch (e) {
       // A full zone: this worker's memory.
     }
   }
-  retainedTable<number>("store answers", MEMORY_MARKS).set(sid, Date.now());
+  retainedTable<number>("store answers", MEMORY_MARKS).set(sid, at);
 }

@@ -16,7 +16,7 @@
 import type { Settings } from "../core/settings";
 import { isSafeMethod } from "../core/csrf";
 import { checkVerified, KnownSession, verifiedEntryOf, verifiedTailEntryOf } from "../core/fast-check";
-import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeVerdict } from "../core/fast-store-check";
+import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeConfirmedAt, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
 import { isStoreUnavailable } from "../core/errors";
@@ -88,7 +88,10 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         return failCheck(pending.r, pending.mode, e);
       }
       const published = publishFound(pending.r, pending.mode, found, pending.settings, pending.context, pending.now);
-      if (found && pending.settings.storeRevalidate > 0) keepConfirmedAnswer(pending, found);
+      // store_revalidate: the store confirmed it just now (storeVerdict marked it).
+      if (found && pending.settings.storeRevalidate > 0) {
+        keepConfirmedAnswer(pending.r, pending.mode, pending.settings, pending.context, found, pending.now, storeConfirmedAt(platform, pending.settings, pending.entry));
+      }
       return published;
     },
     failed: function (asking, e) {
@@ -164,8 +167,13 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const asked = settings.storage && !settings.storage.synchronous ? storeCheckable(settings, cookie || undefined, now) : null;
       if (asked) {
         // store_revalidate: what the store said about this session within the bound (store-revalidation.ts).
-        const recent = settings.storeRevalidate > 0 ? answerWithinBound(asked, settings, platform, cookie as string, now, r, njsBindSource) : null;
-        if (recent) return publishKnown(r, mode, recent, settings, context, now);
+        const confirmedAt = settings.storeRevalidate > 0 ? storeConfirmedAt(platform, settings, asked) : undefined;
+        const recent = confirmedAt !== undefined ? answerWithinBound(asked, settings, platform, cookie as string, now, r, njsBindSource) : null;
+        if (recent) {
+          const published = publishKnown(r, mode, recent, settings, context, now);
+          keepConfirmedAnswer(r, mode, settings, context, recent, now, confirmedAt);
+          return published;
+        }
         // The check goes on in the step the store's reply arrives (storeAnswer): a promise step of its
         // own, and the closures to reach it, cost the interpreter more than publishing.
         const pending: PendingStoreCheck = { answer: storeAnswer, cookie: cookie as string, entry: asked, r: r, mode: mode, settings: settings, context: context, now: now };
@@ -206,26 +214,26 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /**
-   * store_revalidate: the answer a check published after the store confirmed the session, kept where
-   * the next requests with this Cookie header look first (known-answers.ts confirmedAnswerOf): QuickJS's
-   * memory, and the zone for a front that named itself; the njs engine's zone, for this worker or that
-   * front (index.ts looks there). Never throws: the check has published already.
+   * store_revalidate: the answer a check published (as of `now`) for a session the store confirmed at
+   * `confirmedAt` (store-revalidation.ts's mark), kept where the next requests with this Cookie header
+   * look first (known-answers.ts confirmedAnswerOf): QuickJS's memory, and the zone for a front that
+   * named itself; the njs engine's zone, for this worker or that front (index.ts looks there). Never
+   * throws: the check has published already.
    */
-  function keepConfirmedAnswer(pending: PendingStoreCheck, found: KnownSession): void {
+  function keepConfirmedAnswer(r: NginxHTTPRequest, mode: CheckMode, settings: Settings, context: RequestContext, found: KnownSession, now: number, confirmedAt: number | undefined): void {
     try {
-      const answer = confirmedAnswerOf(pending.settings, pending.context.entry, found, pending.now, Date.now());
-      const text = pending.context.locationText;
+      const answer = confirmedAt === undefined ? null : confirmedAnswerOf(settings, context.entry, found, now, confirmedAt);
+      const text = context.locationText;
       if (answer === null || text === undefined) return;
-      const r = pending.r;
       const header = r.headersIn["Cookie"];
       if (answers) {
         const key = memoryAnswerKey(text, header);
         if (key !== null) answers.set(key, answer, answer.head.length + answer.rest.length);
-        if (pending.mode === CheckMode.AuthRequest) leaveForFront(r, pending.mode, text, header, answer, pending.now);
+        if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, text, header, answer, now);
         return;
       }
-      const key = zoneAnswerKey(namedFront(r, pending.mode) || workerPid(), text, header);
-      if (key !== null) leaveAnswer(key, answer, pending.now);
+      const key = zoneAnswerKey(namedFront(r, mode) || workerPid(), text, header);
+      if (key !== null) leaveAnswer(key, answer, now);
     } catch (e) {
       // Nothing kept: the next request is checked (within the bound, without asking the store).
     }

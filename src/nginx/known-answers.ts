@@ -24,10 +24,10 @@
  * then left, from one zone read (index.ts finds the record, answer-part.ts publishes it). Past that
  * second, or with any other header, the warm check runs as before, and the full check behind it.
  *
- * With redis or memcached storage and store_revalidate, a node may answer a session the store just
- * confirmed without asking again within the bound (store-revalidation.ts): the check that asked leaves
- * its answer too, holding no longer than the bound (confirmedAnswerOf), so that within it the session's
- * requests are answered as a cookie's are.
+ * With redis or memcached storage and store_revalidate, a node may answer a session the store
+ * confirmed without asking again within the bound (store-revalidation.ts): the check that asked, or
+ * that answered within the bound, leaves its answer too, ending with the bound (confirmedAnswerOf), so
+ * that within it the session's requests are answered as a cookie's are, in every worker and context.
  *
  * The zone's key (answer-key.ts; index.ts makes it once per request and hands it to the warm check) is
  * keyed like the check view (check-view.ts): a worker's pid scopes an answer to one configuration
@@ -141,7 +141,7 @@ export function confirmedAnswerOf(
   const endsAt = confirmedAt + settings.storeRevalidate;
   // The second that holds its last millisecond.
   const until = Math.min(Math.floor((endsAt - 1) / 1000), unchangedUntil(settings, known.timing));
-  if (until < now || (settings.registry !== null && !settings.registry.readChecked) || !answerable(settings, entry, known)) return null;
+  if (!(until >= now) || (settings.registry !== null && !settings.registry.readChecked) || !answerable(settings, entry, known)) return null;
   const answer = answerUntil(settings, known, now, until);
   answer.endsAt = endsAt;
   return answer;
@@ -208,12 +208,13 @@ export function leftAnswer(key: string): KnownAnswer | null {
 
 /**
  * Leaves the answer the njs engine's warm check just published for `known` (as of `now`) under `key`
- * in the zone, when it is one.
+ * in the zone, when it is one; with `confirmedAt`, a session the store confirmed then (store_revalidate:
+ * confirmedAnswerOf).
  */
-export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry, known: KnownSession, now: number): void {
+export function keepAnswer(key: string, settings: AnswerSettings & AnswerEntry & Pick<Settings, "storeRevalidate">, known: KnownSession, now: number, confirmedAt?: number): void {
   // Never throws: the warm check has published already, and its caller would run the full check too.
   try {
-    const answer = knownAnswerOf(settings, settings, known, now);
+    const answer = confirmedAt === undefined ? knownAnswerOf(settings, settings, known, now) : confirmedAnswerOf(settings, settings, known, now, confirmedAt);
     if (answer) leaveAnswer(key, answer, now);
   } catch (e) {
     // Nothing kept: the next request runs the warm check too.

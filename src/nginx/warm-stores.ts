@@ -1,14 +1,14 @@
 /**
  * The stores a check view may name (shm storage, a zone registry), made by the very factories the full
  * configuration uses, and for redis or memcached with store_revalidate the answer within the bound
- * (fast-store-check.ts's storeCheckable and answerWithinBound, the full check's own). A lazy part of its own inside the warm part (build/build.mjs compiles it into
+ * (fast-store-check.ts's storeCheckable, storeConfirmedAt and answerWithinBound, the full check's own). A lazy part of its own inside the warm part (build/build.mjs compiles it into
  * njsSessionWarmStores(), declared within njsSessionWarm()): the warm check builds it only for a view
  * that names one of them, so that a location with cookie storage and no registry does not pay, on
  * each warm request under the njs engine, for the ~18 functions they bring (a function of a lazy part
  * costs the part's load ~550 instructions; docs/NOTES.md, issue 14, branch njstax).
  */
 
-import { answerWithinBound, storeCheckable } from "../core/fast-store-check";
+import { answerWithinBound, storeCheckable, storeConfirmedAt } from "../core/fast-store-check";
 import type { WarmPlatform } from "../core/platform";
 import { createRegistry } from "../core/shm-registry";
 import type { Storage } from "../core/storage";
@@ -23,6 +23,7 @@ export interface WarmStores {
   /** The view's storage for redis or memcached (below). */
   answeredStore: Storage;
   storeCheckable: typeof storeCheckable;
+  storeConfirmedAt: typeof storeConfirmedAt;
   answerWithinBound: typeof answerWithinBound;
 }
 
@@ -43,6 +44,7 @@ const stores: WarmStores = {
   createRegistry: createRegistry,
   answeredStore: answeredStore,
   storeCheckable: storeCheckable,
+  storeConfirmedAt: storeConfirmedAt,
   answerWithinBound: answerWithinBound,
 };
 

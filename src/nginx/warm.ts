@@ -69,16 +69,19 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: s
       if (!verified) return njsSessionCold().access(r, mode, view, text, cookie, now);
       if (refreshDue(view, verified, now) === RefreshDue.Touch) return njsSessionTouch().touch(r, mode, view, text, verified, cookie, now);
     }
+    // store_revalidate: when the store confirmed the session, within the bound (the answer ends with it).
+    let confirmedAt: number | undefined;
     if (!known && view.storeRevalidate > 0) {
       // redis, memcached: what the store confirmed within store_revalidate, as the full check answers it.
       const stores = warmStores();
       const entry = stores.storeCheckable(view, cookie, now);
-      known = entry ? stores.answerWithinBound(entry, view, stores.platform, cookie, now, r, njsBindSource) : null;
+      confirmedAt = entry ? stores.storeConfirmedAt(stores.platform, view, entry) : undefined;
+      if (confirmedAt !== undefined) known = stores.answerWithinBound(entry as NonNullable<typeof entry>, view, stores.platform, cookie, now, r, njsBindSource);
     }
     if (!known) return false;
     publishChecked(r, mode, known, view, NO_COOKIES);
     // For the worker's next requests with this header (known-answers.ts), where the answer is one.
-    if (verified && answerKey !== null) keepAnswer(answerKey, view, known, now);
+    if (answerKey !== null) keepAnswer(answerKey, view, known, now, confirmedAt);
     return true;
   } catch (e) {
     // The full check meets the same problem, and reports it.

@@ -105,8 +105,11 @@ describe("known answers", () => {
           assert.equal(published, ms < at + bound, `bound ${bound} at +${offset} ms: ${ms - at} ms after the store's answer`);
         }
       }
-      // An answer over before its request's second began makes none (the store answered late).
+      // An answer over before its request's second began makes none (the store answered late), nor
+      // one of no known time (store-revalidation.ts reads an older mark as 1) or of none at all.
       assert.equal(confirmed(1000, now * 1000 - 1000), null);
+      assert.equal(confirmed(60000, 1), null);
+      assert.equal(confirmed(60000, NaN), null);
       // The checks' own next change comes first when it is sooner (here an idling timeout's touch).
       const soon = confirmed(60000, now * 1000, { idlingTimeout: 30, touchThreshold: 5 }, entryOf(), knownAt(now, 0, 8)) as KnownAnswer;
       const plain = knownAnswerOf(settingsOf({ idlingTimeout: 30, touchThreshold: 5 }), entryOf(), knownAt(now, 0, 8), now) as KnownAnswer;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SessionOptions } from "../../src/core/options";
-import { askedWithin, markAsked, MAX_STORE_REVALIDATE_MS } from "../../src/core/store-revalidation";
+import { confirmedWithin, markAsked, MAX_STORE_REVALIDATE_MS } from "../../src/core/store-revalidation";
 import { createNodePlatform } from "../../src/platform/node";
 import { registerBuiltinStorages } from "../../src/storage/index";
 import { createMemorySharedDict } from "../support/memory-shared-dict";
@@ -49,11 +49,27 @@ describe("the marks of what the store said", () => {
     let clock = 1_000_000;
     const zone = createMemorySharedDict({ name: "njs_session_cache", timeout: 60_000, clock: () => clock });
     const platform = createNodePlatform({ sharedDicts: { njs_session_cache: zone } });
-    assert.equal(askedWithin(platform, "sid:app", 2000), false);
+    assert.equal(confirmedWithin(platform, "sid:app", 2000), undefined);
+    const before = Date.now();
     markAsked(platform, "sid:app", 2000);
-    assert.equal(askedWithin(platform, "sid:app", 2000), true);
-    assert.equal(askedWithin(platform, "other:app", 2000), false, "per session and audience");
+    const at = confirmedWithin(platform, "sid:app", 2000) as number;
+    assert.ok(at >= before && at <= Date.now(), "when the store confirmed it, to the millisecond");
+    assert.equal(confirmedWithin(platform, "other:app", 2000), undefined, "per session and audience");
     clock += 2001;
-    assert.equal(askedWithin(platform, "sid:app", 2000), false, "expired with the bound");
+    assert.equal(confirmedWithin(platform, "sid:app", 2000), undefined, "expired with the bound");
+    // An older version's mark ("1") is recent while the zone holds it, but of no known time: long ago.
+    zone.set("@asked:old:app", "1", 2000);
+    assert.equal(confirmedWithin(platform, "old:app", 2000), 1);
+    zone.set("@asked:odd:app", "x", 2000);
+    assert.equal(confirmedWithin(platform, "odd:app", 2000), 1);
+  });
+
+  it("in the worker's memory without the zone, gone with the bound", () => {
+    const platform = createNodePlatform({});
+    const before = Date.now();
+    markAsked(platform, "mem:app", 60_000);
+    const at = confirmedWithin(platform, "mem:app", 60_000) as number;
+    assert.ok(at >= before && at <= Date.now());
+    assert.equal(confirmedWithin(platform, "mem:app", 0), undefined, "older than the bound");
   });
 });
