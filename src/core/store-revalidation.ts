@@ -15,10 +15,12 @@
  * (warm traffic would not touch the store at all) but must carry every kind of change (logouts by
  * record deletion, rotations, revocations), be trimmed, and be trusted to be complete.
  *
- * The marks (when the store confirmed, by session id) live in the njs_session_cache zone, shared by the workers and
- * kept between requests under the njs engine, with the bound as their timeout; without the zone (or
- * when it is full) in the worker's memory (retained.ts), where the njs engine keeps nothing: it then
- * asks every time, which is the safe side.
+ * The marks (by session id, the millisecond the store confirmed it) live in the njs_session_cache
+ * zone, shared by the workers and kept between requests under the njs engine, with the bound as their
+ * timeout; without the zone (or when it is full) in the worker's memory (retained.ts), where the njs
+ * engine keeps nothing: it then asks every time, which is the safe side. A check that passes a session
+ * within the bound also keeps its answer for the Cookie header, ending where the mark does
+ * (known-answers.ts confirmedAnswerOf).
  */
 
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "./options";

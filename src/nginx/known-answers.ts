@@ -122,13 +122,13 @@ export function knownAnswerOf(settings: AnswerSettings, entry: AnswerEntry, know
 }
 
 /**
- * store_revalidate (redis, memcached): the answer a check published for `known` (as of `now`) when the
- * store had just confirmed its record, at the millisecond `confirmedAt` (fast-store-check.ts
- * storeVerdict), when it is one; else null. Within the bound a node may answer that session without
- * asking (store-revalidation.ts's mark, counted from the store's reply as this is), so the answer holds as long and
- * no longer: it ends at `confirmedAt` + the bound, to the millisecond, or at the checks' own next change
- * if that comes first. With a registry, only the store's (read in the same round trip as the record):
- * a registry of the node's own, read on every request, makes none (settings.ts refuses one beside a
+ * store_revalidate (redis, memcached): the answer a check published for `known` (as of `now`) for a
+ * session the store confirmed at the millisecond `confirmedAt` (its mark: fast-store-check.ts
+ * storeConfirmedAt), when it is one; else null. Within the bound from that moment a node may answer
+ * the session without asking (store-revalidation.ts), so the answer holds as long and no longer: it
+ * ends at `confirmedAt` + the bound, to the millisecond, or at the checks' own next change if that
+ * comes first. With a registry, only the store's (read in the same round trip as the record): a
+ * registry of the node's own, read on every request, makes none (settings.ts refuses one beside a
  * network store today; this keeps the answer right if that changes).
  */
 export function confirmedAnswerOf(
@@ -146,7 +146,6 @@ export function confirmedAnswerOf(
   answer.endsAt = endsAt;
   return answer;
 }
-
 
 /** The answer's state line as of `now`: with the seconds then left before its timeout. */
 function answerText(answer: KnownAnswer, now: number): string {

@@ -1,7 +1,8 @@
 /**
  * The stores a check view may name (shm storage, a zone registry), made by the very factories the full
  * configuration uses, and for redis or memcached with store_revalidate the answer within the bound
- * (fast-store-check.ts's storeCheckable, storeConfirmedAt and answerWithinBound, the full check's own). A lazy part of its own inside the warm part (build/build.mjs compiles it into
+ * (fast-store-check.ts's storeCheckable, storeConfirmedAt and answerWithinBound, the full check's own).
+ * A lazy part of its own inside the warm part (build/build.mjs compiles it into
  * njsSessionWarmStores(), declared within njsSessionWarm()): the warm check builds it only for a view
  * that names one of them, so that a location with cookie storage and no registry does not pay, on
  * each warm request under the njs engine, for the ~18 functions they bring (a function of a lazy part
