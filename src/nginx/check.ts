@@ -26,7 +26,7 @@ import { cookieTail, tailValue } from "../core/cookies";
 import type { CookieMeta, Session } from "../core/session";
 import { createNjsExchange, njsBindSource, njsSetResponseCookie } from "../platform/njs";
 import { keepCheckView } from "./check-view";
-import { answersInMemory, confirmedAnswerOf, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer } from "./known-answers";
+import { answersInMemory, confirmedAnswerOf, keepInMemory, KnownAnswer, knownAnswerOf, leaveAnswer, leftAnswer, publishAnswer } from "./known-answers";
 import { memoryAnswerKey, namedFront, workerPid, zoneAnswerKey } from "./answer-key";
 import type { BoundedTable } from "../core/retained";
 import type { CsrfChecks } from "./csrf";
@@ -149,10 +149,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       if (known) {
         const published = publishKnown(r, mode, known, settings, context, now);
         const answer = answerKey !== null ? knownAnswerOf(settings, context.entry, known, now) : null;
-        if (answer) {
-          (answers as BoundedTable<KnownAnswer>).set(answerKey as string, answer, answer.head.length + answer.rest.length);
-          if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, locationText as string, header, answer, now);
-        }
+        if (answer) keepMadeAnswer(r, mode, locationText as string, header, answerKey, answer, now);
         return published;
       }
       // Verified before and due for a touch only: touched without a Session (touch-check.ts).
@@ -214,11 +211,24 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /**
+   * An answer a check just published (as of `now`), kept where the next requests with this location
+   * `text` and Cookie `header` look first: QuickJS's memory under `memoryKey`, and the zone for a front
+   * that named itself; the njs engine's zone, for this worker or that front (index.ts looks there).
+   */
+  function keepMadeAnswer(r: NginxHTTPRequest, mode: CheckMode, text: string, header: unknown, memoryKey: string | null, answer: KnownAnswer, now: number): void {
+    if (answers) {
+      if (memoryKey !== null) keepInMemory(answers, memoryKey, answer);
+      if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, text, header, answer, now);
+      return;
+    }
+    const key = zoneAnswerKey(namedFront(r, mode) || workerPid(), text, header);
+    if (key !== null) leaveAnswer(key, answer, now);
+  }
+
+  /**
    * store_revalidate: the answer a check published (as of `now`) for a session the store confirmed at
-   * `confirmedAt` (store-revalidation.ts's mark), kept where the next requests with this Cookie header
-   * look first (known-answers.ts confirmedAnswerOf): QuickJS's memory, and the zone for a front that
-   * named itself; the njs engine's zone, for this worker or that front (index.ts looks there). Never
-   * throws: the check has published already.
+   * `confirmedAt` (store-revalidation.ts's mark; known-answers.ts confirmedAnswerOf), kept as
+   * keepMadeAnswer keeps answers. Never throws: the check has published already.
    */
   function keepConfirmedAnswer(r: NginxHTTPRequest, mode: CheckMode, settings: Settings, context: RequestContext, found: KnownSession, now: number, confirmedAt: number | undefined): void {
     try {
@@ -226,14 +236,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
       const text = context.locationText;
       if (answer === null || text === undefined) return;
       const header = r.headersIn["Cookie"];
-      if (answers) {
-        const key = memoryAnswerKey(text, header);
-        if (key !== null) answers.set(key, answer, answer.head.length + answer.rest.length);
-        if (mode === CheckMode.AuthRequest) leaveForFront(r, mode, text, header, answer, now);
-        return;
-      }
-      const key = zoneAnswerKey(namedFront(r, mode) || workerPid(), text, header);
-      if (key !== null) leaveAnswer(key, answer, now);
+      keepMadeAnswer(r, mode, text, header, answers ? memoryAnswerKey(text, header) : null, answer, now);
     } catch (e) {
       // Nothing kept: the next request is checked (within the bound, without asking the store).
     }
@@ -262,7 +265,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
         const zoneKey = zoneAnswerKey(workerPid(), locationText, header);
         const left = zoneKey !== null ? leftAnswer(zoneKey) : null;
         if (left !== null) {
-          if (memoryKey !== null) (answers as BoundedTable<KnownAnswer>).set(memoryKey, left, left.head.length + left.rest.length);
+          if (memoryKey !== null) keepInMemory(answers as BoundedTable<KnownAnswer>, memoryKey, left);
           if (publishAnswer(r, CheckMode.Known, left, now)) return;
         }
       }

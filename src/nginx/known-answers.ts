@@ -246,6 +246,11 @@ export function answersInMemory(): BoundedTable<KnownAnswer> {
   return retainedTable<KnownAnswer>("known answers", ANSWERS_BOUND, ANSWERS_CHARS);
 }
 
+/** Keeps `answer` in QuickJS's table under `key`, counted in the characters it holds (the table's bound). */
+export function keepInMemory(answers: BoundedTable<KnownAnswer>, key: string, answer: KnownAnswer): void {
+  answers.set(key, answer, answer.head.length + answer.rest.length);
+}
+
 /** Forgets every QuickJS answer of this context: init() changed what they were made with. */
 export function forgetAnswersInMemory(): void {
   answersInMemory().clear();
