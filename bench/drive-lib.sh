@@ -138,6 +138,11 @@ start_stores() {
     log "the stores do not answer"; return 1
 }
 
+# store_record REDIS_PORT KEY SIZE: a record of SIZE bytes under KEY (the store floor's GET reads it).
+store_record() {
+    redis-cli -p "$1" SET "$2" "$(printf '%0*d' "$3" 0)" >/dev/null
+}
+
 # runtimes_made CALLGRIND_OUT: the calls of JS_NewRuntime it counted (a QuickJS context made: ~18M
 # instructions; a pair whose runs made different numbers has them in its per-request figures). Names
 # are compressed: "(id) name" at an id's first use, "(id)" after.

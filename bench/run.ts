@@ -225,8 +225,11 @@ const memcachedReadUpstream = `    upstream session_memcached { server 127.0.0.1
  */
 const STORE_REVALIDATE_MS = 1000;
 
-/** The store bridge of an instance (nginx/store-bridge*.conf), on two ports of its own. */
-function bridge(engine: Engine): { stream: string; http: string } {
+/**
+ * The store bridge of an instance (nginx/store-bridge*.conf), on two ports of its own; `servers`: more
+ * stream servers beside it (the store floor's least filter).
+ */
+function bridge(engine: Engine, servers = ""): { stream: string; http: string; front: number } {
   const front = nextPort++;
   const relay = nextPort++;
   return {
@@ -237,11 +240,12 @@ function bridge(engine: Engine): { stream: string; http: string } {
     js_var $njs_session_store_allow "127.0.0.1:${REDIS_PORT} 127.0.0.1:${MEMCACHED_PORT}";
     server { listen 127.0.0.1:${front}; include ${repo}/nginx/store-bridge-front.conf; proxy_pass 127.0.0.1:${relay}; }
     server { listen 127.0.0.1:${relay}; include ${repo}/nginx/store-bridge-relay.conf; }
-}
+${servers}}
 `,
     http: `    js_fetch_proxy http://127.0.0.1:${front};
     js_fetch_keepalive 64;
 `,
+    front,
   };
 }
 
@@ -269,6 +273,57 @@ ${upstreamBlock}
     server {
         listen 127.0.0.1:${port} backlog=4096;
         ${emptyAccessLocation()}
+    }`,
+  };
+}
+
+/**
+ * The store path's floors (the "store-floor" instances): a Redis GET of a record the size of a bench
+ * session's, in a js_access with no session check around it (bench/store-floor.js), so that what the
+ * transport alone costs stands beside the redis scenarios and the peer's. Two ways to the store:
+ * - /app/bridge/: ngx.fetch through the store bridge, as the storage's reads go (front and relay);
+ * - /app/least/: ngx.fetch through one stream server whose js_filter does the least any translation
+ *   between ngx.fetch and Redis must (bench/store-floor-filter.js: the request's HTTP head dropped,
+ *   one put on the reply), with proxy_pass straight to Redis. It is not a bridge (one packet each way
+ *   assumed, no errors, no pipelining): it is the lower bound of a transport built from stock nginx
+ *   modules and njs, which have no Redis client and no socket in http{}.
+ */
+/** Written into bench/store-floor.js's GET and reply size too: a variable read would add to the floor. */
+const STORE_FLOOR_KEY = "session:bench-floor";
+/** A bench session's record in Redis is its 43-character payload (measured: STRLEN of the login's key). */
+const STORE_FLOOR_RECORD_SIZE = 43;
+
+function storeFloorInstance(engine: Engine): Instance {
+  const port = nextPort++;
+  const least = nextPort++;
+  const network = bridge(
+    engine,
+    `    js_import store_floor_filter from ${join(repo, "bench", "store-floor-filter.js")};
+    server { listen 127.0.0.1:${least}; js_filter store_floor_filter.filter; proxy_pass 127.0.0.1:${REDIS_PORT}; }
+`,
+  );
+  const floor = (path: string, via: number, url: string): string => `        location ${path} {
+            js_fetch_proxy http://127.0.0.1:${via};
+            set $bench_floor_url ${url};
+            js_access store_floor.roundTrip;
+            proxy_set_header X-Session-Subject ${SUBJECT};
+            ${proxy};
+        }`;
+  return {
+    name: `${engine}-store-floor`,
+    port,
+    cpuMask: "01",
+    // An (unused) session.json: main() loads ngx_http_js_module for instances that have one.
+    session: {},
+    stream: network.stream,
+    http: `    js_fetch_keepalive 64;
+    js_engine ${engine};
+    js_import store_floor from ${join(repo, "bench", "store-floor.js")};
+${upstreamBlock}
+    server {
+        listen 127.0.0.1:${port} backlog=4096;
+${floor("/app/bridge/", network.front, `http://127.0.0.1:${REDIS_PORT}/redis?n=1&p=0&t=1000`)}
+${floor("/app/least/", least, `http://127.0.0.1:${REDIS_PORT}/`)}
     }`,
   };
 }
@@ -437,7 +492,7 @@ interface Scenario {
   /** What every response must be, checked before measuring (drive-lib.sh check_wrk). */
   expect: { status: number; cookie: "yes" | "no" };
   /** Which group the report draws it in ("module": the empty js_access pair). */
-  group: "bare" | "module" | "protected" | "login" | "refresh";
+  group: "bare" | "module" | "protected" | "store-floor" | "login" | "refresh";
 }
 
 const LOGIN_BODY = "user=bench-user&password=secret";
@@ -578,6 +633,13 @@ async function prepare(): Promise<{ instances: Instance[]; scenarios: Scenario[]
       { id: `${engine}-js-empty-session`, label: `${E}: empty js_access, session.js imported`, engine, job: "js-empty-session", instance: on.cookie, path: "/open/", expect: ok, group: "module" },
     );
     scenarios.push(...jobs(engine, E, engine, on));
+    // Compared with the peer's redis warm check: a check through this transport costs at least this.
+    const floor = storeFloorInstance(engine);
+    instances.push(floor);
+    scenarios.push(
+      { id: `${engine}-redis-floor-bridge`, label: `${E}: redis, the store's round trip alone (no session check), through the bridge`, engine, job: "redis-floor-bridge", peerJob: "redis-warm", instance: floor, path: "/app/bridge/", expect: ok, group: "store-floor" },
+      { id: `${engine}-redis-floor-least`, label: `${E}: redis, the store's round trip alone, through the least js_filter`, engine, job: "redis-floor-least", peerJob: "redis-warm", instance: floor, path: "/app/least/", expect: ok, group: "store-floor" },
+    );
   }
   if (settings.peerLib) {
     // The peer gets the very cookie files ours get (cookie storage: minted above, by our core; the
@@ -655,6 +717,7 @@ function plan(instances: Instance[], scenarios: Scenario[], pools: Array<[Instan
     `versions ${q(join(out, "versions.txt"))}`,
     `start_stores ${REDIS_PORT} ${MEMCACHED_PORT}`,
   ];
+  if (scenarios.some((s) => s.group === "store-floor")) lines.push(`store_record ${REDIS_PORT} ${q(STORE_FLOOR_KEY)} ${STORE_FLOOR_RECORD_SIZE}`);
   for (const instance of instances) lines.push(`start_nginx ${q(join(work, instance.name))} ${instance.port}`);
   for (const [instance, poolFile] of pools) {
     if (!scenarios.some((s) => s.cookies === poolFile || s.cookies === poolFile.replace("-pool.txt", "-warm.txt"))) continue;
