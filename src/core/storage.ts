@@ -5,6 +5,7 @@
  */
 
 import type { MaybePromise } from "./maybe";
+import type { StoreTls } from "./platform";
 import type { RegistryStore } from "./store-registry";
 
 /** Who a session belongs to, for the per-user session registry (store_metadata). */
@@ -66,6 +67,34 @@ export interface Storage {
    * sessions under cookie `name` with remember cookie `rememberName`: then every node shares them.
    */
   registryStore?(name: string, rememberName: string): RegistryStore;
+  /**
+   * A session record's read as data, where every read goes to one server by the bridge (one redis
+   * server; one memcached server without read_locations): storage/read-route.ts makes the request and
+   * reads the reply, for this storage and for the njs engine's warm check (check-view.ts keeps the
+   * route in the location's view, so that check asks the store without building the storage).
+   */
+  readonly readRoute?: StoreReadRoute;
+}
+
+/** What a record read needs beyond the record's name (read-route.ts): see Storage.readRoute. */
+export interface StoreReadRoute {
+  protocol: "redis" | "memcached";
+  /** host:port of the one server. */
+  target: string;
+  /** The store as the incident log names it ("redis 10.0.0.5:6379"; remote.ts). */
+  store: string;
+  /** Milliseconds the round trip may take. */
+  timeout: number;
+  /** The bridge's own URL in direct mode (no js_fetch_proxy), or undefined. */
+  bridge: string | undefined;
+  /** TLS to the server, where the platform's transport takes it (Node; never in a check view). */
+  tls?: StoreTls;
+  /** The connection prelude (redis: AUTH, SELECT) as the bytes' text, and how many commands it holds. */
+  prelude: string;
+  preludeCommands: number;
+  /** The storage's key naming (names.ts): prefix and suffix around the cookie name and key. */
+  prefix: string | undefined;
+  suffix: string | undefined;
 }
 
 /**

@@ -27,11 +27,12 @@ import { decodeBase64Url, encodeBase64Url } from "../core/bytes";
 import { configError, errorText } from "../core/errors";
 import type { StorageOptions } from "../core/options";
 import type { Platform, StoreRequest } from "../core/platform";
-import type { Storage, StoreAsking, StoreMetadata } from "../core/storage";
+import type { Storage, StoreAsking, StoreMetadata, StoreReadRoute } from "../core/storage";
 import { matchesWhole } from "../core/whole-text";
 import { encodeMeta, isValidKey, metaFlag, MetaReply, parseMetaReplies, singleMetaValue, ttlToken } from "./protocol/memcached";
 import { memcachedRegistryStore } from "./memcached-registry";
 import { KeyNaming, metadataNames, readStorageOptions, storageName } from "./names";
+import { readRequest } from "./read-route";
 import { answered, askValue, checkBridgeOption, exchange, readConnectionOptions, rejectNginxSideOptions, roundTripTimeout, serverAddress, unavailable, valueAsked, ValueReader, valueReader } from "./remote";
 
 const DEFAULT_PORT = 11211;
@@ -148,9 +149,6 @@ function passableKey(key: string): boolean {
   return key.indexOf("&") < 0 && key.indexOf("%") < 0;
 }
 
-/** `mg <key> v`'s flags: the value only. */
-const VALUE_FLAGS = ["v"];
-
 function allReplies(replies: MetaReply[]): MetaReply[] {
   return replies;
 }
@@ -249,9 +247,24 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
    * closure per read costs QuickJS more than the reading of a short reply.
    */
   const valueReaders: { [server: string]: ValueReader } = {};
+  /** Per server, its record reads' route (read-route.ts). */
+  const routes: { [server: string]: StoreReadRoute } = {};
   for (let i = 0; i < servers.length; i++) {
     const store = "memcached " + servers[i];
     valueReaders[servers[i]] = valueReader(platform, store, servers[i], repliesReader(store, 1, storedValue, singleMetaValue));
+    const route: StoreReadRoute = {
+      protocol: "memcached",
+      target: servers[i],
+      store: store,
+      timeout: timeout,
+      bridge: bridge,
+      prelude: "",
+      preludeCommands: 0,
+      prefix: naming.prefix,
+      suffix: naming.suffix,
+    };
+    if (reach.tls !== undefined) route.tls = reach.tls;
+    routes[servers[i]] = route;
   }
 
   /**
@@ -301,7 +314,8 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
         );
       }
     }
-    return askValue(platform, "memcached " + target, storeRequest(target, [encodeMeta("mg", sessionName, VALUE_FLAGS)]), valueReaders[target], asking);
+    const route = routes[target];
+    return askValue(platform, route.store, readRequest(route, sessionName), valueReaders[target], asking);
   }
 
   /** Rewrites a subject's metadata to its live entries (compare-and-swap: a concurrent append wins). */
@@ -369,6 +383,8 @@ export function createMemcachedStorage(options: StorageOptions | undefined, plat
           return appendMetadata(name, metadata, entries, now, false);
         });
     },
+    // One server, read through the bridge only: every read takes the one route.
+    readRoute: servers.length === 1 && readers === undefined ? routes[servers[0]] : undefined,
     get: function (name, key, now, host) {
       return ask(name, key, now, host, valueAsked());
     },

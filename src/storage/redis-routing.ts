@@ -11,7 +11,9 @@
 
 import type { Platform, StoreRequest, StoreTls } from "../core/platform";
 import { encodeCommand, isRespError, parseReplies, RespValue, singleBulkValue } from "./protocol/resp";
-import type { StoreAsking } from "../core/storage";
+import type { StoreAsking, StoreReadRoute } from "../core/storage";
+import type { KeyNaming } from "./names";
+import { readRequest } from "./read-route";
 import { answered, askValue, at, exchange, unavailable, valueAsked, valueReader } from "./remote";
 
 export type Command = Array<string | number>;
@@ -22,6 +24,8 @@ export interface RedisRouter {
   get(key: string): Promise<string | null>;
   /** GET key, its outcome handed to the asking's answer in the reply's step (Storage.ask); without it, get's. */
   ask?<T>(key: string, asking: StoreAsking<T>): Promise<T>;
+  /** The single server's record read (Storage.readRoute): the other routers send reads to several. */
+  route?: StoreReadRoute;
 }
 
 /** How to reach any server of the deployment: timeouts, the bridge in direct mode, the prelude. */
@@ -112,13 +116,27 @@ export function checked(connection: Connection, target: string, commands: Comman
   return replies;
 }
 
-export function singleRouter(connection: Connection, target: string): RedisRouter {
+/** `naming`: redis storage's, which the route hands the njs engine's warm check (read-route.ts). */
+export function singleRouter(connection: Connection, target: string, naming: KeyNaming): RedisRouter {
   // Made once: a closure per read costs QuickJS more than the reading of a short reply.
   const readGet = valueReader(connection.platform, connection.store, target, getValue(connection, target));
+  const route: StoreReadRoute = {
+    protocol: "redis",
+    target: target,
+    store: connection.store,
+    timeout: connection.timeout,
+    bridge: connection.bridge,
+    prelude: encodePrelude(connection.prelude),
+    preludeCommands: connection.prelude.length,
+    prefix: naming.prefix,
+    suffix: naming.suffix,
+  };
+  if (connection.tls !== undefined) route.tls = connection.tls;
   function ask<T>(key: string, asking: StoreAsking<T>): Promise<T> {
-    return askValue(connection.platform, connection.store, storeRequest(connection, target, [["GET", key]], connection.prelude), readGet, asking);
+    return askValue(connection.platform, connection.store, readRequest(route, key), readGet, asking);
   }
   return {
+    route: route,
     run: function (commands) {
       return pipeline(connection, target, commands, undefined, true);
     },

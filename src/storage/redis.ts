@@ -35,7 +35,7 @@ const DEFAULT_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 
 /** lua-resty-session picks the implementation the same way: `nodes` is a cluster, `sentinels` Sentinel. */
-function createRouter(read: { [name: string]: unknown }, connection: Connection, socket: string | undefined): RedisRouter {
+function createRouter(read: { [name: string]: unknown }, connection: Connection, socket: string | undefined, naming: KeyNaming): RedisRouter {
   if (socket !== undefined && (read.nodes !== undefined || read.sentinels !== undefined)) {
     throw configError("redis.socket is a single server's: sentinels and cluster nodes are reached by host and port");
   }
@@ -78,7 +78,7 @@ function createRouter(read: { [name: string]: unknown }, connection: Connection,
   if (socket !== undefined && (read.host !== undefined || read.port !== undefined)) throw configError("redis: give either socket or host/port");
   const target = socket !== undefined ? socket : serverAddress("redis", { host: read.host || "127.0.0.1", port: read.port === undefined ? DEFAULT_PORT : read.port }, DEFAULT_PORT);
   connection.store = "redis " + target;
-  return singleRouter(connection, target);
+  return singleRouter(connection, target, naming);
 }
 
 export function createRedisStorage(options: StorageOptions | undefined, platform: Platform): Storage {
@@ -127,7 +127,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
   if (bridge !== undefined) connection.bridge = bridge;
   const reach = readConnectionOptions("redis", read, platform);
   if (reach.tls !== undefined) connection.tls = reach.tls;
-  const router = createRouter(read, connection, reach.socket);
+  const router = createRouter(read, connection, reach.socket, naming);
 
   /** Runs the commands (one pipeline per server); resolves to their replies, rejects if any is an error. */
   function run(commands: Command[]): Promise<RespValue[]> {
@@ -135,6 +135,7 @@ export function createRedisStorage(options: StorageOptions | undefined, platform
   }
 
   return {
+    readRoute: router.route,
     set: function (name, key, value, ttl, now, oldKey, staleTtl, metadata) {
       const sessionName = storageName(naming, name, key);
       if (!metadata && oldKey === undefined) {

@@ -15,6 +15,7 @@ import type { Platform, StoreConnectionOption, StoreReader, StoreRequest, StoreT
 import { BoundedTable, retainedTable } from "../core/retained";
 import type { SharedDict } from "../core/shared-dict";
 import { askAnswered, StoreAsking } from "../core/storage";
+import { incidentKey } from "./incident-key";
 import { matchesWhole } from "../core/whole-text";
 
 /** Options every network storage takes, in milliseconds, as lua-resty-session names them. */
@@ -157,7 +158,6 @@ function incidentsInMemory(): BoundedTable<number> {
   // Stores are few (a cluster's masters at most); the bound is a backstop.
   return retainedTable<number>("store incidents", 1024);
 }
-const INCIDENT_KEY = "@store-incident:";
 /** Long enough for any outage; the mark only decides whether to log. */
 const INCIDENT_MARK_SECONDS = 7 * 24 * 3600;
 
@@ -170,7 +170,7 @@ function incidentStarted(platform: Platform, store: string, now: number): boolea
   const dict = incidentDict(platform);
   if (dict) {
     try {
-      return dict.add(INCIDENT_KEY + store, String(now), INCIDENT_MARK_SECONDS * 1000);
+      return dict.add(incidentKey(store), String(now), INCIDENT_MARK_SECONDS * 1000);
     } catch (e) {
       // A full zone: fall back to this worker's memory.
     }
@@ -187,8 +187,9 @@ function incidentEnded(platform: Platform, store: string): number | undefined {
   let since: number | undefined;
   if (dict) {
     try {
-      const mark = dict.get(INCIDENT_KEY + store);
-      if (mark !== undefined && dict.delete(INCIDENT_KEY + store)) since = Number(mark);
+      const key = incidentKey(store);
+      const mark = dict.get(key);
+      if (mark !== undefined && dict.delete(key)) since = Number(mark);
     } catch (e) {
       // As above: memory only.
     }
