@@ -36,6 +36,9 @@ import type { VerifiedSession } from "./verified-cache";
 /** What storeCheckable and answerWithinBound read of the settings (the njs engine's warm view has it). */
 export type BoundCheckSettings = FastCheckSettings & Pick<Settings, "storeRevalidate">;
 
+/** What askStore and storeVerdict call of the platform: the full one, or the warm stores' (warm-stores.ts). */
+type AskingPlatform = Pick<Platform, "sha256" | "sharedDict">;
+
 /** What the store said within store_revalidate: the record held this very ciphertext, unrevoked. */
 const ANSWERED_WITHIN_BOUND: RecordAnswer = { holds: true, revoked: false };
 
@@ -108,7 +111,7 @@ export function answerWithinBound<R>(
  * (Storage.ask). Resolves to what the answer returns. `host` is the request's handle for a storage
  * that reads through it.
  */
-export function askStore<T>(question: StoreQuestion<T>, settings: Settings, platform: Platform, now: number, host?: unknown): Promise<T> {
+export function askStore<T>(question: StoreQuestion<T>, settings: BoundCheckSettings, platform: AskingPlatform, now: number, host?: unknown): Promise<T> {
   const entry = question.entry;
   const key = storageKeyOf(settings, platform, entry.sid, entry);
   const registry = settings.registry;
@@ -134,8 +137,8 @@ export function askStore<T>(question: StoreQuestion<T>, settings: Settings, plat
 export function storeVerdict<R, T>(
   question: StoreQuestion<T>,
   stored: string | null | undefined,
-  settings: Settings,
-  platform: Platform,
+  settings: BoundCheckSettings,
+  platform: AskingPlatform,
   now: number,
   request: R,
   bindSourceOf: (request: R) => BindSource,

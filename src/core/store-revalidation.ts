@@ -58,7 +58,7 @@ export function confirmedWithin(platform: Pick<Platform, "sharedDict">, sid: str
 }
 
 /** Marks session `sid` as confirmed now (its record was there and it was not revoked). */
-export function markAsked(platform: Platform, sid: string, boundMs: number): void {
+export function markAsked(platform: Pick<Platform, "sharedDict">, sid: string, boundMs: number): void {
   const at = Date.now();
   const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
   if (dict) {

@@ -12,9 +12,10 @@
  *     lives VIEW_SECONDS: for a new generation's worker to read an old view, the kernel would have
  *     to hand its pid out again within that time;
  *   - the text scopes it to the location's overrides (what requestContext() resolves from it).
- * Cookie and shm storage have a view; redis and memcached only with store_revalidate, for the
- * sessions the store confirmed within the bound (the warm check never asks the store: it is
- * synchronous). A missing or unreadable view only means the full check runs.
+ * Cookie and shm storage have a view; redis and memcached where their reads go to one server by the
+ * bridge (the view holds the read's route, and the warm check asks the store as the full check does),
+ * and with store_revalidate, for the sessions the store confirmed within the bound. A missing or
+ * unreadable view only means the full check runs.
  *
  * Beside the view of a cookie or shm location, the location's key entry (same keying) holds the
  * current key's PRK (HKDF-Extract of its ikm) and the cookie attributes, for the cold and touch parts
@@ -36,6 +37,7 @@
 import type { CheckedSettings } from "../core/checks";
 import type { Settings } from "../core/settings";
 import type { StorageOptions } from "../core/options";
+import type { StoreReadRoute } from "../core/storage";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
 import type { Platform, WarmPlatform } from "../core/platform";
 import type { RegistryOptions } from "../core/registry";
@@ -48,8 +50,8 @@ import type { WarmStores } from "./warm-stores";
 
 /** Seconds a view is kept: a minute of requests per worker and location read it, then one resolves again. */
 export const VIEW_SECONDS = 60;
-/** "/7": the array form below, without the key (a view of an older form is never read as one). */
-const VIEW_PREFIX = "@check-view/7:";
+/** "/8": the array form below, the storage item a read route where there is one (a view of an older form is never read as one). */
+const VIEW_PREFIX = "@check-view/8:";
 /** "/2": the location's key entry (locationKeyText), with the PRK ("/1" held the ikm). */
 const KEY_PREFIX = "@check-key/2:";
 
@@ -65,8 +67,56 @@ type PlainSettings = Omit<CheckedSettings, "storage" | "registry"> &
 export type CheckSettings = PlainSettings &
   Pick<Settings, "storage" | "registry" | "storeRevalidate"> & { verifiedCache: ZoneReader };
 
-/** The storage item of a redis or memcached location (store_revalidate only). */
+/**
+ * The storage item of a redis or memcached location whose reads the warm check cannot make (no read
+ * route, or the registry in the store: its revocations are read with the record): with
+ * store_revalidate only, answered within the bound.
+ */
 const NETWORK_STORE = "network store";
+
+/**
+ * A read route (Storage.readRoute) as the view holds it, by position (routeOfItem reads it back):
+ *   [protocol, target, store, timeout, bridge or null, prelude, prelude commands, prefix or null,
+ *    suffix or null]
+ * None with TLS (only Node's transport takes it, and Node has no view). The prelude holds AUTH's
+ * password as the bridge sends it: what the zone already holds beside it (the key entry's PRK,
+ * decrypted payloads) is no less secret, and the zone never leaves the node's memory.
+ */
+const ROUTE_LENGTH = 9;
+
+function routeItem(route: StoreReadRoute): unknown[] | null {
+  if (route.tls !== undefined) return null;
+  const bridge = route.bridge === undefined ? null : route.bridge;
+  const prefix = route.prefix === undefined ? null : route.prefix;
+  const suffix = route.suffix === undefined ? null : route.suffix;
+  return [route.protocol, route.target, route.store, route.timeout, bridge, route.prelude, route.preludeCommands, prefix, suffix];
+}
+
+function routeOfItem(item: unknown[]): StoreReadRoute | null {
+  if (item.length !== ROUTE_LENGTH) return null;
+  return {
+    protocol: item[0] as StoreReadRoute["protocol"],
+    target: item[1] as string,
+    store: item[2] as string,
+    timeout: item[3] as number,
+    bridge: item[4] === null ? undefined : (item[4] as string),
+    prelude: item[5] as string,
+    preludeCommands: item[6] as number,
+    prefix: item[7] === null ? undefined : (item[7] as string),
+    suffix: item[8] === null ? undefined : (item[8] as string),
+  };
+}
+
+/**
+ * The read route of a redis or memcached location as its view holds it, or null: where the warm check
+ * can read a session's record as the full check does (fast-store-check.ts askStore without the
+ * registry's readChecked, which reads the revocations with the record).
+ */
+function viewRoute(settings: Settings): unknown[] | null {
+  const route = settings.storage ? settings.storage.readRoute : undefined;
+  if (!route || (settings.registry && settings.registry.readChecked)) return null;
+  return routeItem(route);
+}
 
 /**
  * A location's view, as a JSON array in the zone, by position: viewOf writes it, readCheckView reads
@@ -91,8 +141,9 @@ const NETWORK_STORE = "network store";
  *   [hash storage key, request headers, response headers, storage, registry, expose_data, csrf,
  *    store revalidate]
  *
- * storage: shm's options when the storage is shm (null: none given), NETWORK_STORE, false for cookie
- * storage; registry: the registry's options, or null.
+ * storage: shm's options when the storage is shm (null: none given), false for cookie storage; for
+ * redis or memcached its read route as an array (routeItem) where it has one and no registry is in
+ * the store, else NETWORK_STORE; registry: the registry's options, or null.
  */
 const VIEW_LENGTH = 10;
 const MORE_LENGTH = 8;
@@ -137,10 +188,11 @@ function viewOf(settings: Settings, entry: EntryOptions): CheckView | null {
   const cacheZone = settings.verifiedCache ? settings.verifiedCache.zone : undefined;
   if (!cacheZone) return null;
   const network = settings.storage !== null && !settings.storage.synchronous;
-  if (network ? settings.storeRevalidate === 0 : settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
+  const route = network ? viewRoute(settings) : null;
+  if (network ? settings.storeRevalidate === 0 && route === null : settings.storageName !== "cookie" && settings.storageName !== "shm") return null;
   // A registry in the store is answered with the record: within the bound, by the mark (not made here).
   const registry = settings.registry && !settings.registry.readChecked ? settings.registry.options : null;
-  const storage = network ? NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false;
+  const storage = network ? route || NETWORK_STORE : settings.storageName === "shm" ? settings.storageOptions || null : false;
   const plain =
     storage === false &&
     registry === null &&
@@ -336,7 +388,9 @@ export function readCheckView(sharedDict: NonNullable<WarmPlatform["sharedDict"]
   const keyIds = view[2] as string | string[];
   const more = view[9] as unknown[] | null;
   if (more !== null && !(Array.isArray(more) && more.length === MORE_LENGTH)) return null;
-  const shm = more ? (more[3] as StorageOptions | null | false | typeof NETWORK_STORE) : false;
+  const storageItem = more ? (more[3] as StorageOptions | null | false | typeof NETWORK_STORE | unknown[]) : false;
+  const route = Array.isArray(storageItem) ? routeOfItem(storageItem) : null;
+  if (Array.isArray(storageItem) && route === null) return null;
   const registry = more ? (more[4] as RegistryOptions | null) : null;
   return {
     cookieName: view[0] as string,
@@ -351,7 +405,14 @@ export function readCheckView(sharedDict: NonNullable<WarmPlatform["sharedDict"]
     requestHeaders: more ? (more[1] as Settings["requestHeaders"]) : NO_NAMES,
     responseHeaders: more ? (more[2] as Settings["responseHeaders"]) : NO_NAMES,
     // The very factories the full configuration uses, so the warm check reads what the full one would.
-    storage: shm === NETWORK_STORE ? stores().answeredStore : shm !== false ? stores().createShmStorage(shm || undefined, stores().platform) : null,
+    storage:
+      route !== null
+        ? stores().routedStore(route, stores().platform)
+        : storageItem === NETWORK_STORE
+          ? stores().answeredStore
+          : storageItem !== false
+            ? stores().createShmStorage((storageItem as StorageOptions | null) || undefined, stores().platform)
+            : null,
     registry: registry ? stores().createRegistry(stores().platform, registry) : null,
     verifiedCache: createZoneVerifiedCacheReader(cacheDict, otherZone === null ? DEFAULT_VERIFIED_CACHE_ZONE : otherZone),
     storeRevalidate: more ? (more[7] as number) : 0,

@@ -19,7 +19,7 @@ import { checkVerified, KnownSession, verifiedEntryOf, verifiedTailEntryOf } fro
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeConfirmedAt, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
-import { isStoreUnavailable } from "../core/errors";
+import { errorText, isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import type { StoreAnswer } from "../core/storage";
 import { cookieTail, tailValue } from "../core/cookies";
@@ -35,6 +35,8 @@ import type { EntryEnvironment, RequestContext } from "./entry-context";
 import { CheckMode } from "./check-mode";
 import { Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
+import type { StoreFailure } from "./warm-stores";
+import { at, unavailable } from "../storage/remote";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
 
@@ -276,6 +278,15 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
+  /**
+   * The njs engine's warm check asked the store as this check would (warm-stores.ts) and the round trip
+   * failed: failed closed as this check's own read fails, the incident logged once (remote.ts).
+   */
+  function storeFailed(r: NginxHTTPRequest, mode: CheckMode, failure: StoreFailure): void {
+    const route = failure.route;
+    failCheck(r, mode, unavailable(platform, route.store, at(route.store, route.target) + errorText(failure.reason)));
+  }
+
   function failCheck(r: NginxHTTPRequest, mode: CheckMode, error: unknown): void {
     if (mode === CheckMode.AuthRequest && isStoreUnavailable(error)) answerOutageToAuthRequest(r, env.storeUnavailableStatus(r));
     else failClosed(r, error);
@@ -371,5 +382,5 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     }
   }
 
-  return { access: access, authRequest: authRequest, accessKnown: accessKnown, loginRedirect: loginRedirect, check: check };
+  return { access: access, authRequest: authRequest, accessKnown: accessKnown, loginRedirect: loginRedirect, check: check, storeFailed: storeFailed };
 }

@@ -24,6 +24,7 @@ import { refuseBelowFloor } from "./floor";
 import type { retainedGet, retainedSet, retainedTable } from "../core/retained";
 import { stateFromHeader } from "./state-header";
 import { CheckMode } from "./check-mode";
+import type { StoreFailure } from "./warm-stores";
 
 /** The package's version (package.json's; a unit test holds them together). */
 const VERSION = "0.1.0";
@@ -55,8 +56,11 @@ declare function njsSessionRetained(): SharedModules;
  */
 declare function njsSessionFull(shared: SharedModules): FullModule;
 
-/** True: checked and published; false: the full check decides; a promise of either (the cold part). */
-type WarmAnswer = boolean | Promise<boolean>;
+/**
+ * True: checked and published; false: the full check decides; a promise of either (the cold part), or
+ * of the store's failure (a redis or memcached read: the full check fails closed with it).
+ */
+type WarmAnswer = boolean | Promise<boolean | StoreFailure>;
 
 /** warm.ts's default export, compiled likewise into njsSessionWarm(). */
 interface WarmModule {
@@ -149,7 +153,8 @@ function check(r: unknown, mode: CheckMode) {
   if (answer === true) return;
   if (answer === false) return full().check(r, mode);
   return answer.then(function (checked) {
-    return checked ? undefined : full().check(r, mode);
+    if (checked === true) return;
+    return checked === false ? full().check(r, mode) : full().storeFailed(r, mode, checked);
   });
 }
 

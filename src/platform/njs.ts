@@ -140,11 +140,11 @@ function njsInflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null {
 
 /**
  * The platform of the stores a warm check's view may name (src/nginx/warm-stores.ts: shm storage, a
- * registry, store_revalidate's bound), made only for such a view: the members they call, and none of
- * the crypto, file system and store transport.
+ * registry, a redis or memcached record read, store_revalidate's bound), made only for such a view:
+ * the members they call, and none of the crypto and file system.
  */
 export function createNjsWarmPlatform(): WarmPlatform {
-  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict };
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, storeExchange: fetchFromStore };
 }
 
 /**

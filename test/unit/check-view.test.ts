@@ -15,6 +15,8 @@ import { extractedKey } from "../../src/core/keys";
 import { createMemoryExchange } from "../../src/core/memory-exchange";
 import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../../src/core/verified-cache";
 import type { SessionOptions } from "../../src/core/options";
+import type { Platform, StoreReader, StoreRequest } from "../../src/core/platform";
+import type { Storage, StoreReadRoute } from "../../src/core/storage";
 import { resolveSettings } from "../../src/core/settings";
 import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
 import { keyedView } from "../../src/nginx/keyed-view";
@@ -205,14 +207,96 @@ describe("check view (the warm check's settings)", () => {
     assert.deepEqual(keyOf(key?.key), referencePrk(settings.ikm), "the key's PRK, for the cold part");
   });
 
-  it("redis and memcached: a view only with store_revalidate, whose storage is never read and whose store registry is answered by the bound", () => {
+  it("redis and memcached with one server read by the bridge: a view whose storage reads by the storage's own route", () => {
+    const cases: SessionOptions[] = [
+      { secret: "check-view-secret", storage: "redis" },
+      {
+        secret: "check-view-secret",
+        storage: "redis",
+        redis: { host: "10.0.0.5", port: 6380, username: "user", password: "secret password", database: 2, prefix: "pre", suffix: "suf", bridge: "http://127.0.0.1:7379", read_timeout: 200 },
+      },
+      { secret: "check-view-secret", storage: "memcached" },
+      { secret: "check-view-secret", storage: "memcached", memcached: { servers: ["10.0.0.6:11212"], prefix: "pre", suffix: "suf", bridge: "http://127.0.0.1:7379" } },
+    ];
+    for (const options of cases) {
+      const what = JSON.stringify(options);
+      const { settings, view, key } = roundTripped(options, { expose_data: [], csrf: false });
+      for (const name of PLAIN) assert.deepEqual(view[name], settings[name], `${what}: ${name}`);
+      assert.ok(settings.storage?.readRoute, `${what}: the storage has a route`);
+      assert.deepEqual(view.storage?.readRoute, settings.storage?.readRoute, `${what}: the same route`);
+      assert.ok(view.storage && !view.storage.synchronous && view.storage.ask, `${what}: an asynchronous storage that asks`);
+      assert.equal(view.storeRevalidate, 0);
+      assert.equal(view.registry, null);
+      assert.equal(key, null, `${what}: no key entry (the cold check opens no cookie of a network store)`);
+    }
+  });
+
+  it("redis and memcached: the warm read sends the storage's own request, and hands on only a plain answer as a record", async () => {
+    const KEY = "k".repeat(43);
+    // undefined: no record to pass a session on (the full check asks again and decides).
+    const replies: { [protocol: string]: { [reply: string]: string | null | undefined } } = {
+      redis: { "$3\r\nabc\r\n": "abc", "$-1\r\n": null, "-ERR out of memory\r\n": undefined, "$3\r\nab": undefined },
+      memcached: { "VA 3\r\nabc\r\n": "abc", "EN\r\n": null, "SERVER_ERROR out of memory\r\n": undefined, "VA 3\r\nab": undefined },
+    };
     for (const storage of ["redis", "memcached"] as const) {
-      assert.equal(roundTrip({ secret: "check-view-secret", storage }, { expose_data: [], csrf: false }).view, null, `${storage}: no bound, no view`);
+      for (const [reply, expected] of Object.entries(replies[storage])) {
+        const options: SessionOptions = { secret: "check-view-secret", storage, [storage]: storage === "redis" ? { prefix: "pre", password: "pw" } : { prefix: "pre" } } as SessionOptions;
+        const { view, platform, dicts } = roundTripped(options, { expose_data: [], csrf: false });
+        const sent: StoreRequest[] = [];
+        const answering = Object.assign(Object.create(platform) as Platform, {
+          log: () => {},
+          storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => {
+            sent.push(request);
+            return Promise.resolve(reader.read(new TextEncoder().encode(reply), asking));
+          },
+        });
+        const outcome = (value: string | null | undefined) => value;
+        const asking = { answer: { stored: (_: unknown, value: string | null | undefined) => outcome(value), failed: () => "failed" } };
+        // The view's storage made as readCheckView makes it, with the recording transport.
+        const routed = warmStores.routedStore(view.storage?.readRoute as StoreReadRoute, answering);
+        assert.equal(await routed.ask?.("session", KEY, T0, undefined, asking), expected, `${storage} ${JSON.stringify(reply)}`);
+        // The storage's own read, through the same transport, sends the very same request.
+        const own = resolveSettings(options, answering).storage as Storage;
+        await own.ask?.("session", KEY, T0, undefined, { answer: { stored: () => undefined, failed: () => undefined } });
+        assert.equal(sent.length, 2);
+        assert.deepEqual(sent[0], sent[1], `${storage}: one request, whoever asks`);
+        assert.equal(sent[0].payload.indexOf("pre:session:" + KEY) >= 0, true, `${storage}: the record's name`);
+        if (storage === "redis") assert.equal(sent[0].prelude, 1, "the AUTH prelude");
+        // An incident still open (remote.ts's mark): a plain answer too goes to the full check.
+        dicts.njs_session_cache.set("@store-incident:" + (view.storage?.readRoute as StoreReadRoute).store, "1", 60_000);
+        assert.equal(await routed.ask?.("session", KEY, T0, undefined, asking), undefined, `${storage}: during an incident`);
+        // A round trip that failed: the failure, handed on as the storage's own read hands it on.
+        const failing = Object.assign(Object.create(answering) as Platform, {
+          storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => Promise.resolve(reader.failed(new Error("ECONNREFUSED"), asking)),
+        });
+        const failed = { answer: { stored: () => "stored", failed: (_: unknown, e: unknown) => e } };
+        const reason = await warmStores.routedStore(view.storage?.readRoute as StoreReadRoute, failing).ask?.("session", KEY, T0, undefined, failed);
+        assert.match(String(reason), /ECONNREFUSED/, `${storage}: the failure`);
+      }
+    }
+  });
+
+  it("redis and memcached: no view where the warm check cannot read as the full check does, unless store_revalidate answers within the bound", () => {
+    const cases: SessionOptions[] = [
+      // The registry in the store: its revocations are read with the record (Registry.readChecked).
+      { secret: "check-view-secret", storage: "redis", store_metadata: true },
+      { secret: "check-view-secret", storage: "memcached", store_metadata: true },
+      // Several servers: the record's server is chosen per key (memcached.ts serverFor).
+      { secret: "check-view-secret", storage: "memcached", memcached: { servers: ["10.0.0.6:11211", "10.0.0.7:11211"] } },
+      // A cluster: by hash slot.
+      { secret: "check-view-secret", storage: "redis", redis: { nodes: [{ ip: "10.0.0.8", port: 7000 }] } },
+    ];
+    for (const options of cases) assert.equal(roundTrip(options, { expose_data: [], csrf: false }).view, null, JSON.stringify(options));
+  });
+
+  it("redis and memcached with store_revalidate and the registry in the store: a view whose storage is never read, the registry answered by the bound", () => {
+    for (const storage of ["redis", "memcached"] as const) {
       const options: SessionOptions = { secret: "check-view-secret", storage, store_revalidate: 1500, store_metadata: true };
       const { settings, view, key } = roundTripped(options, { expose_data: [], csrf: false });
       for (const name of PLAIN) assert.deepEqual(view[name], settings[name], `${storage}: ${name}`);
       assert.equal(view.storeRevalidate, 1500);
       assert.ok(view.storage && !view.storage.synchronous, `${storage}: an asynchronous storage`);
+      assert.equal(view.storage.ask, undefined, `${storage}: no read route: the registry's revocations come with the record`);
       assert.throws(() => view.storage?.get("session", "key", T0), /does not ask the store/);
       assert.ok(settings.registry?.readChecked, `${storage}: the registry is in the store`);
       assert.equal(view.registry, null, `${storage}: answered with the record, by the bound`);
