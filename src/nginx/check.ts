@@ -277,7 +277,6 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     }
   }
 
-  /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
   /**
    * The njs engine's warm check asked the store as this check would (warm-stores.ts) and the round trip
    * failed: failed closed as this check's own read fails, the incident logged once (remote.ts).
@@ -287,6 +286,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
     failCheck(r, mode, unavailable(platform, route.store, at(route.store, route.target) + errorText(failure.reason)));
   }
 
+  /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */
   function failCheck(r: NginxHTTPRequest, mode: CheckMode, error: unknown): void {
     if (mode === CheckMode.AuthRequest && isStoreUnavailable(error)) answerOutageToAuthRequest(r, env.storeUnavailableStatus(r));
     else failClosed(r, error);

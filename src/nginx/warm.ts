@@ -52,7 +52,6 @@ function warmStores(): WarmStores {
   return builtStores;
 }
 
-
 /**
  * True when the request was checked and published; false: run the full check. A promise of either
  * when the cold part opens the cookie; when the store is asked for the session's record, a promise of
