@@ -35,7 +35,9 @@ const ENTRIES = [
       // The shared modules (SHARED_MODULES) first: the other parts are handed their exports.
       { shared: "src/core/retained.ts", name: "njsSessionRetained" },
       { entry: "src/nginx/full.ts", name: "njsSessionFull" },
-      // Within the warm part: built only by a warm check whose view names shm storage or a registry.
+      // Within the warm stores' part: built only by a warm check that reads a redis or memcached record.
+      { entry: "src/nginx/store-reads.ts", name: "njsSessionStoreReads", within: "njsSessionWarmStores" },
+      // Within the warm part: built only by a warm check whose view names a store or a registry.
       { entry: "src/nginx/warm-stores.ts", name: "njsSessionWarmStores", within: "njsSessionWarm" },
       // Within the warm part too: built only for a cookie the verified cache does not hold.
       { entry: "src/nginx/cold.ts", name: "njsSessionCold", within: "njsSessionWarm" },

@@ -36,7 +36,7 @@ import type { VerifiedSession } from "./verified-cache";
 /** What storeCheckable and answerWithinBound read of the settings (the njs engine's warm view has it). */
 export type BoundCheckSettings = FastCheckSettings & Pick<Settings, "storeRevalidate">;
 
-/** What askStore and storeVerdict call of the platform: the full one, or the warm stores' (warm-stores.ts). */
+/** What askStore and storeVerdict call of the platform: the full one, or the warm stores' (warm-stores.ts, store-reads.ts). */
 type AskingPlatform = Pick<Platform, "sha256" | "sharedDict">;
 
 /** What the store said within store_revalidate: the record held this very ciphertext, unrevoked. */

@@ -140,9 +140,8 @@ export interface StoreTls {
  * What the njs engine's warm check (src/nginx/warm.ts) and the stores its view names use of a
  * platform: the functions they call take only these, so that its platform (platform/njs.ts
  * createNjsWarmPlatform, made only for a view that names a store) is a few members, not the whole one
- * (its crypto and file system). The store transport is optional, as in Platform: the warm stores'
- * platform has it (a redis or memcached record read), the parts that take a WarmPlatform otherwise do
- * not call it.
+ * (its crypto and file system). The store transport is optional, as in Platform: only the record
+ * read's platform has it (createNjsStoreReadPlatform).
  */
 export type WarmPlatform = Pick<Platform, "now" | "sha256" | "log" | "sharedDict" | "storeExchange">;
 

@@ -407,7 +407,7 @@ export function readCheckView(sharedDict: NonNullable<WarmPlatform["sharedDict"]
     // The very factories the full configuration uses, so the warm check reads what the full one would.
     storage:
       route !== null
-        ? stores().routedStore(route, stores().platform)
+        ? stores().reads().routedStore(route, stores().reads().platform)
         : storageItem === NETWORK_STORE
           ? stores().answeredStore
           : storageItem !== false

@@ -35,7 +35,7 @@ import type { EntryEnvironment, RequestContext } from "./entry-context";
 import { CheckMode } from "./check-mode";
 import { Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
-import type { StoreFailure } from "./warm-stores";
+import type { StoreFailure } from "./store-reads";
 import { at, unavailable } from "../storage/remote";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
@@ -278,7 +278,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
   }
 
   /**
-   * The njs engine's warm check asked the store as this check would (warm-stores.ts) and the round trip
+   * The njs engine's warm check asked the store as this check would (store-reads.ts) and the round trip
    * failed: failed closed as this check's own read fails, the incident logged once (remote.ts).
    */
   function storeFailed(r: NginxHTTPRequest, mode: CheckMode, failure: StoreFailure): void {

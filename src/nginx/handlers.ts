@@ -71,7 +71,7 @@ export function createEntryPoints(platform: Platform, library: SessionLibrary, c
   // And the check itself, given its mode: index.ts's access and authRequest call it directly, a call
   // fewer on every check (under QuickJS each distinct function a cold request calls is read from memory).
   handlers.check = check.check;
-  // The njs engine's warm check, when the store could not answer its read (warm-stores.ts StoreFailure).
+  // The njs engine's warm check, when the store could not answer its read (store-reads.ts StoreFailure).
   handlers.storeFailed = check.storeFailed;
   handlers.loginFailed = login.failClosed;
   const variables = createVariableHandlers(env, csrf);

@@ -24,7 +24,7 @@ import { refuseBelowFloor } from "./floor";
 import type { retainedGet, retainedSet, retainedTable } from "../core/retained";
 import { stateFromHeader } from "./state-header";
 import { CheckMode } from "./check-mode";
-import type { StoreFailure } from "./warm-stores";
+import type { StoreFailure } from "./store-reads";
 
 /** The package's version (package.json's; a unit test holds them together). */
 const VERSION = "0.1.0";

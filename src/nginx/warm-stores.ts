@@ -1,8 +1,8 @@
 /**
  * The stores a check view may name (shm storage, a zone registry), made by the very factories the full
  * configuration uses, and for redis or memcached the store-backed fast check of the full check
- * (fast-store-check.ts: storeCheckable, askStore and storeVerdict; with store_revalidate,
- * storeConfirmedAt and answerWithinBound).
+ * (fast-store-check.ts: storeCheckable; with store_revalidate, storeConfirmedAt and answerWithinBound;
+ * the record's read in a part of its own, store-reads.ts).
  * A lazy part of its own inside the warm part (build/build.mjs compiles it into
  * njsSessionWarmStores(), declared within njsSessionWarm()): the warm check builds it only for a view
  * that names one of them, so that a location with cookie storage and no registry does not pay, on
@@ -10,15 +10,16 @@
  * costs the part's load ~550 instructions; docs/NOTES.md, issue 14, branch njstax).
  */
 
-import { askStore, answerWithinBound, storeCheckable, storeConfirmedAt, storeVerdict } from "../core/fast-store-check";
-import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
-import type { StoreReader, WarmPlatform } from "../core/platform";
+import { answerWithinBound, storeCheckable, storeConfirmedAt } from "../core/fast-store-check";
+import type { WarmPlatform } from "../core/platform";
 import { createRegistry } from "../core/shm-registry";
-import type { Storage, StoreAsking, StoreReadRoute } from "../core/storage";
+import type { Storage } from "../core/storage";
 import { createNjsWarmPlatform } from "../platform/njs";
-import { incidentKey } from "../storage/incident-key";
-import { readRequest, routedName, routedValue } from "../storage/read-route";
 import { createShmStorage } from "../storage/shm";
+import type { StoreReads } from "./store-reads";
+
+/** store-reads.ts, compiled by build/build.mjs into this function of the part: built only for a read. */
+declare function njsSessionStoreReads(): StoreReads;
 
 export interface WarmStores {
   /** The platform the stores below are made with and called with: made with this part, not per view. */
@@ -27,11 +28,9 @@ export interface WarmStores {
   createRegistry: typeof createRegistry;
   /** The view's storage for redis or memcached with store_revalidate and no read route (below). */
   answeredStore: Storage;
-  /** The view's storage for redis or memcached with a read route (below). */
-  routedStore: typeof routedStore;
+  /** A redis or memcached record's read (store-reads.ts), built on first use by this load of the part. */
+  reads(): StoreReads;
   storeCheckable: typeof storeCheckable;
-  askStore: typeof askStore;
-  storeVerdict: typeof storeVerdict;
   storeConfirmedAt: typeof storeConfirmedAt;
   answerWithinBound: typeof answerWithinBound;
 }
@@ -48,62 +47,17 @@ function notAsked(): never {
  */
 const answeredStore: Storage = { synchronous: false, get: notAsked, set: notAsked, delete: notAsked };
 
-/**
- * A routed read the store could not answer (the transport failed, or the bridge answered its error):
- * what the warm check hands the full check, which fails closed with it as its own read would
- * (check.ts storeFailed: the incident logged once, store_unavailable_status), instead of asking again
- * and making a request wait out the round trip's budget twice.
- */
-export interface StoreFailure {
-  route: StoreReadRoute;
-  reason: unknown;
-}
+/** store-reads.ts, built at most once per load of this part. */
+let builtReads: StoreReads | null = null;
 
 /**
- * The warm view's storage for redis or memcached with a read route (Storage.readRoute): a session's
- * record asked for as the storage itself asks (read-route.ts), through the platform's store transport.
- * A reply that is no plain value or none (an error reply, a reply cut short), and any reply during an
- * incident (its end is logged by the full check's read, where it was opened), go to the asking's answer
- * as no record (undefined): no session passes on it, and the full check asks again and decides. A
- * round trip that failed goes to answer.failed, as the storage's own read hands it on.
+ * The record's read: a part of its own, so that a view of shm storage or a registry, and
+ * store_revalidate's answers within the bound, do not pay, on each warm request under the njs engine,
+ * for its ~25 functions (the transport, the protocols' encoders and readers).
  */
-function routedStore(route: StoreReadRoute, platform: WarmPlatform): Storage {
-  const reader: StoreReader<StoreAsking<unknown>, unknown> = {
-    read: function (replies, asking) {
-      let value: string | null | undefined;
-      try {
-        value = routedValue(route, replies);
-      } catch (e) {
-        value = undefined;
-      }
-      return asking.answer.stored(asking, value === undefined || incidentOpen(platform, route.store) ? undefined : value);
-    },
-    failed: function (e, asking) {
-      return asking.answer.failed(asking, e);
-    },
-  };
-  return {
-    synchronous: false,
-    readRoute: route,
-    get: notAsked,
-    set: notAsked,
-    delete: notAsked,
-    ask: function <T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T> {
-      // The warm stores' platform always has the transport; without one, nothing passes here.
-      if (!platform.storeExchange) return Promise.resolve(asking.answer.stored(asking, undefined));
-      return platform.storeExchange(readRequest(route, routedName(route, name, key)), reader as StoreReader<StoreAsking<T>, T>, asking);
-    },
-  };
-}
-
-/** Whether the store's incident mark (remote.ts) is in the zone: an incident logged and not yet over. */
-function incidentOpen(platform: WarmPlatform, store: string): boolean {
-  const dict = platform.sharedDict ? platform.sharedDict(DEFAULT_VERIFIED_CACHE_ZONE) : undefined;
-  try {
-    return dict !== undefined && dict.get(incidentKey(store)) !== undefined;
-  } catch (e) {
-    return true;
-  }
+function reads(): StoreReads {
+  if (!builtReads) builtReads = njsSessionStoreReads();
+  return builtReads;
 }
 
 const stores: WarmStores = {
@@ -111,10 +65,8 @@ const stores: WarmStores = {
   createShmStorage: createShmStorage,
   createRegistry: createRegistry,
   answeredStore: answeredStore,
-  routedStore: routedStore,
+  reads: reads,
   storeCheckable: storeCheckable,
-  askStore: askStore,
-  storeVerdict: storeVerdict,
   storeConfirmedAt: storeConfirmedAt,
   answerWithinBound: answerWithinBound,
 };

@@ -30,7 +30,8 @@ import type { StoreAnswer, StoreReadRoute } from "../core/storage";
 import { CheckMode } from "./check-mode";
 import { keepAnswer } from "./known-answers";
 import { publishChecked } from "./warm-publication";
-import type { StoreFailure, WarmStores } from "./warm-stores";
+import type { StoreFailure } from "./store-reads";
+import type { WarmStores } from "./warm-stores";
 import type { ColdPart } from "./cold";
 import type { TouchPart } from "./touch";
 
@@ -85,7 +86,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: s
       // ...answered as the full check answers it: within store_revalidate, from what the store confirmed;
       confirmedAt = view.storeRevalidate > 0 ? stores.storeConfirmedAt(stores.platform, view, entry) : undefined;
       if (confirmedAt !== undefined) known = stores.answerWithinBound(entry, view, stores.platform, cookie, now, r, njsBindSource);
-      // else after its read of the record, where the view has the read's route (warm-stores.ts routedStore).
+      // else after its read of the record, where the view has the read's route (store-reads.ts routedStore).
       else if (view.storage.ask) {
         // Where the store's answer goes: the session judged against the record as the full check judges
         // it (storeVerdict), and published. False when the record does not pass it or anything throws:
@@ -93,11 +94,12 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: s
         // there). A failed round trip: the failure, for the full check to fail closed with. Never
         // rejects. Made here, not at the part's top level, which the njs engine runs on every warm
         // request, a network store's or not.
+        const reads = stores.reads();
         const route = view.storage.readRoute as StoreReadRoute;
         const answer: StoreAnswer<boolean | StoreFailure> = {
           stored: function (asking, stored) {
             try {
-              const found = stores.storeVerdict(asking as StoreQuestion<boolean | StoreFailure>, stored, view, stores.platform, now, r, njsBindSource);
+              const found = reads.storeVerdict(asking as StoreQuestion<boolean | StoreFailure>, stored, view, stores.platform, now, r, njsBindSource);
               if (!found) return false;
               publishChecked(r, mode, found, view, NO_COOKIES);
               // store_revalidate: the answer for the bound, from the mark storeVerdict made.
@@ -113,7 +115,7 @@ function warmCheck(r: NginxHTTPRequest, mode: CheckMode, text: string, header: s
           },
         };
         const question: StoreQuestion<boolean | StoreFailure> = { answer: answer, cookie: cookie, entry: entry };
-        return stores.askStore(question, view, stores.platform, now);
+        return reads.askStore(question, view, stores.platform, now);
       }
     }
     if (!known) return false;

@@ -140,10 +140,15 @@ function njsInflateRaw(data: Uint8Array, maxSize: number): Uint8Array | null {
 
 /**
  * The platform of the stores a warm check's view may name (src/nginx/warm-stores.ts: shm storage, a
- * registry, a redis or memcached record read, store_revalidate's bound), made only for such a view:
- * the members they call, and none of the crypto and file system.
+ * registry, store_revalidate's bound), made only for such a view: the members they call, and none of
+ * the crypto, file system and store transport.
  */
 export function createNjsWarmPlatform(): WarmPlatform {
+  return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict };
+}
+
+/** The same with the store transport, for the warm check's record read (src/nginx/store-reads.ts). */
+export function createNjsStoreReadPlatform(): WarmPlatform {
   return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, storeExchange: fetchFromStore };
 }
 

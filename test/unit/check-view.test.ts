@@ -20,6 +20,7 @@ import type { Storage, StoreReadRoute } from "../../src/core/storage";
 import { resolveSettings } from "../../src/core/settings";
 import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
 import { keyedView } from "../../src/nginx/keyed-view";
+import storeReads from "../../src/nginx/store-reads";
 import warmStores from "../../src/nginx/warm-stores";
 import type { EntryOptions } from "../../src/nginx/configuration";
 import { createNodePlatform } from "../../src/platform/node";
@@ -67,8 +68,9 @@ function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_da
   const sharedDict = (zone: string) => dicts[zone];
   const settings = resolveSettings(options, platform);
   keepCheckView(platform, "location text", settings, entry as EntryOptions);
-  // warm-stores.ts's platform is the njs engine's: the stores here are made with this test's.
-  const stores = { ...warmStores, platform };
+  // warm-stores.ts's platform is the njs engine's: the stores here are made with this test's, and its
+  // reads part is store-reads.ts itself (the bundle builds it as a part of its own).
+  const stores = { ...warmStores, platform, reads: () => ({ ...storeReads, platform }) };
   const view = readCheckView(sharedDict, "location text", () => stores);
   const key = locationKey(sharedDict, "location text");
   return { settings, view, key, dicts, platform, sharedDict };
@@ -253,7 +255,7 @@ describe("check view (the warm check's settings)", () => {
         const outcome = (value: string | null | undefined) => value;
         const asking = { answer: { stored: (_: unknown, value: string | null | undefined) => outcome(value), failed: () => "failed" } };
         // The view's storage made as readCheckView makes it, with the recording transport.
-        const routed = warmStores.routedStore(view.storage?.readRoute as StoreReadRoute, answering);
+        const routed = storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, answering);
         assert.equal(await routed.ask?.("session", KEY, T0, undefined, asking), expected, `${storage} ${JSON.stringify(reply)}`);
         // The storage's own read, through the same transport, sends the very same request.
         const own = resolveSettings(options, answering).storage as Storage;
@@ -270,7 +272,7 @@ describe("check view (the warm check's settings)", () => {
           storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => Promise.resolve(reader.failed(new Error("ECONNREFUSED"), asking)),
         });
         const failed = { answer: { stored: () => "stored", failed: (_: unknown, e: unknown) => e } };
-        const reason = await warmStores.routedStore(view.storage?.readRoute as StoreReadRoute, failing).ask?.("session", KEY, T0, undefined, failed);
+        const reason = await storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, failing).ask?.("session", KEY, T0, undefined, failed);
         assert.match(String(reason), /ECONNREFUSED/, `${storage}: the failure`);
       }
     }
