@@ -139,11 +139,13 @@ export interface StoreTls {
 /**
  * What the njs engine's warm check (src/nginx/warm.ts) and the stores its view names use of a
  * platform: the functions they call take only these, so that its platform (platform/njs.ts
- * createNjsWarmPlatform, made only for a view that names a store) is a few members, not the whole one
- * (its crypto and file system). The store transport is optional, as in Platform: only the record
- * read's platform has it (createNjsStoreReadPlatform).
+ * createNjsWarmPlatform, made only for a view that names a store) is four members, not the whole one
+ * (its crypto, file system and store objects).
  */
-export type WarmPlatform = Pick<Platform, "now" | "sha256" | "log" | "sharedDict" | "storeExchange">;
+export type WarmPlatform = Pick<Platform, "now" | "sha256" | "log" | "sharedDict">;
+
+/** The same with the store transport: the njs engine's warm record read (src/nginx/store-reads.ts). */
+export type StoreReadPlatform = WarmPlatform & Required<Pick<Platform, "storeExchange">>;
 
 /** A batch of commands for one store server, in its own protocol. */
 export interface StoreRequest {

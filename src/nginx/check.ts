@@ -19,7 +19,7 @@ import { checkVerified, KnownSession, verifiedEntryOf, verifiedTailEntryOf } fro
 import { answerWithinBound, askStore, StoreQuestion, storeCheckable, storeConfirmedAt, storeVerdict } from "../core/fast-store-check";
 import { coldCheck } from "../core/cold-check";
 import { touchCheck } from "../core/touch-check";
-import { errorText, isStoreUnavailable } from "../core/errors";
+import { isStoreUnavailable } from "../core/errors";
 import { isPromise, MaybePromise, then } from "../core/maybe";
 import type { StoreAnswer } from "../core/storage";
 import { cookieTail, tailValue } from "../core/cookies";
@@ -36,7 +36,7 @@ import { CheckMode } from "./check-mode";
 import { Publication, publicationOf, publishNow, StateSource } from "./publication";
 import { answerOutageToAuthRequest, reportedOutageStatus } from "./store-outage";
 import type { StoreFailure } from "./store-reads";
-import { at, unavailable } from "../storage/remote";
+import { roundTripFailed } from "../storage/remote";
 
 export { MAX_FORWARDED_COOKIES } from "./publication";
 
@@ -282,8 +282,7 @@ export function createCheckHandlers(env: EntryEnvironment, csrf: CsrfChecks) {
    * failed: failed closed as this check's own read fails, the incident logged once (remote.ts).
    */
   function storeFailed(r: NginxHTTPRequest, mode: CheckMode, failure: StoreFailure): void {
-    const route = failure.route;
-    failCheck(r, mode, unavailable(platform, route.store, at(route.store, route.target) + errorText(failure.reason)));
+    failCheck(r, mode, roundTripFailed(platform, failure.route.store, failure.route.target, failure.reason));
   }
 
   /** failClosed, but a store outage in auth_request mode is answered so that auth_request passes it on. */

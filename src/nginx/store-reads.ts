@@ -7,15 +7,16 @@
 
 import { askStore, storeVerdict } from "../core/fast-store-check";
 import { DEFAULT_VERIFIED_CACHE_ZONE } from "../core/options";
-import type { StoreReader, WarmPlatform } from "../core/platform";
+import type { StoreReader, StoreReadPlatform, WarmPlatform } from "../core/platform";
 import type { Storage, StoreAsking, StoreReadRoute } from "../core/storage";
 import { createNjsStoreReadPlatform } from "../platform/njs";
 import { incidentKey } from "../storage/incident-key";
-import { readRequest, routedName, routedValue } from "../storage/read-route";
+import { storageName } from "../storage/names";
+import { readRequest, routedValue } from "../storage/read-route";
 
 export interface StoreReads {
   /** The platform the reads are made with: the warm stores' members and the store transport. */
-  platform: WarmPlatform;
+  platform: StoreReadPlatform;
   /** The view's storage for redis or memcached with a read route (below). */
   routedStore: typeof routedStore;
   askStore: typeof askStore;
@@ -45,7 +46,7 @@ export interface StoreFailure {
  * as no record (undefined): no session passes on it, and the full check asks again and decides. A
  * round trip that failed goes to answer.failed, as the storage's own read hands it on.
  */
-function routedStore(route: StoreReadRoute, platform: WarmPlatform): Storage {
+function routedStore(route: StoreReadRoute, platform: StoreReadPlatform): Storage {
   const reader: StoreReader<StoreAsking<unknown>, unknown> = {
     read: function (replies, asking) {
       let value: string | null | undefined;
@@ -67,9 +68,7 @@ function routedStore(route: StoreReadRoute, platform: WarmPlatform): Storage {
     set: notAsked,
     delete: notAsked,
     ask: function <T>(name: string, key: string, now: number, host: unknown, asking: StoreAsking<T>): Promise<T> {
-      // The warm stores' platform always has the transport; without one, nothing passes here.
-      if (!platform.storeExchange) return Promise.resolve(asking.answer.stored(asking, undefined));
-      return platform.storeExchange(readRequest(route, routedName(route, name, key)), reader as StoreReader<StoreAsking<T>, T>, asking);
+      return platform.storeExchange(readRequest(route, storageName(route, name, key)), reader as StoreReader<StoreAsking<T>, T>, asking);
     },
   };
 }

@@ -10,7 +10,7 @@
 import nodeCrypto from "crypto";
 import fs from "fs";
 import zlib from "zlib";
-import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreReader, StoreRequest, WarmPlatform } from "../core/platform";
+import type { Exchange, FileSystem, LogLevel, Platform, Sha256State, StoreReader, StoreReadPlatform, StoreRequest, WarmPlatform } from "../core/platform";
 import { leadingBytes } from "../core/bytes";
 import { mergeSetCookie } from "../core/cookies";
 import { errorCode } from "../core/errors";
@@ -148,7 +148,7 @@ export function createNjsWarmPlatform(): WarmPlatform {
 }
 
 /** The same with the store transport, for the warm check's record read (src/nginx/store-reads.ts). */
-export function createNjsStoreReadPlatform(): WarmPlatform {
+export function createNjsStoreReadPlatform(): StoreReadPlatform {
   return { now: njsNow, sha256: njsSha256, log: njsLog, sharedDict: njsSharedDict, storeExchange: fetchFromStore };
 }
 

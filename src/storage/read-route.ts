@@ -7,14 +7,16 @@
 
 import type { StoreRequest } from "../core/platform";
 import type { StoreReadRoute } from "../core/storage";
-import { storageName } from "./names";
 import { encodeMeta, singleMetaValue } from "./protocol/memcached";
 import { encodeCommand, singleBulkValue } from "./protocol/resp";
 
 /** `mg <key> v`'s flags: the value only. */
 const VALUE_FLAGS = ["v"];
 
-/** The request reading the record named `sessionName` (storageName's: the key with the route's naming). */
+/**
+ * The request reading the record named `sessionName`: names.ts storageName's name of the key, with the
+ * route's naming (the route is a KeyNaming: its prefix and suffix).
+ */
 export function readRequest(route: StoreReadRoute, sessionName: string): StoreRequest {
   const request: StoreRequest = {
     protocol: route.protocol,
@@ -27,11 +29,6 @@ export function readRequest(route: StoreReadRoute, sessionName: string): StoreRe
   if (route.bridge !== undefined) request.bridge = route.bridge;
   if (route.tls !== undefined) request.tls = route.tls;
   return request;
-}
-
-/** The name of the record of `key` under cookie `name`, as the route's storage names it. */
-export function routedName(route: StoreReadRoute, name: string, key: string): string {
-  return storageName(route, name, key);
 }
 
 /**

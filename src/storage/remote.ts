@@ -217,7 +217,7 @@ export function exchange<T>(platform: Platform, store: string, request: StoreReq
   const reader: StoreReader<undefined, T> = {
     read: read,
     failed: function (e) {
-      throw unavailable(platform, store, at(store, request.target) + errorText(e));
+      throw roundTripFailed(platform, store, request.target, e);
     },
   };
   return platform.storeExchange(request, reader, undefined);
@@ -265,7 +265,7 @@ function readValue<R, T>(this: ValueReading<R>, replies: R, asking: StoreAsking<
 }
 
 function valueUnavailable<R, T>(this: ValueReading<R>, reason: unknown, asking: StoreAsking<T>): T {
-  return asking.answer.failed(asking, unavailable(this.platform, this.store, at(this.store, this.target) + errorText(reason)));
+  return asking.answer.failed(asking, roundTripFailed(this.platform, this.store, this.target, reason));
 }
 
 /** A value read (Storage.ask) through `reader`, the server's valueReader: resolves to what the asking's answer returns. */
@@ -319,6 +319,14 @@ export function answered(platform: Platform, store: string): void {
 /** "<target>: " when the store's name does not already say which server it is. */
 export function at(store: string, target: string): string {
   return store.substring(store.length - target.length) === target ? "" : target + ": ";
+}
+
+/**
+ * The error for a round trip to `target` of `store` that failed for `reason` (the transport's, or the
+ * bridge's answer): unavailable(), naming the server where the store's name does not.
+ */
+export function roundTripFailed(platform: Platform, store: string, target: string, reason: unknown): Error {
+  return unavailable(platform, store, at(store, target) + errorText(reason));
 }
 
 /** The error for a store that cannot serve; the first of an incident is logged. */

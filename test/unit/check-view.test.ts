@@ -15,7 +15,7 @@ import { extractedKey } from "../../src/core/keys";
 import { createMemoryExchange } from "../../src/core/memory-exchange";
 import { type VerifiedCache, type ZoneReader, zoneWriterSet } from "../../src/core/verified-cache";
 import type { SessionOptions } from "../../src/core/options";
-import type { Platform, StoreReader, StoreRequest } from "../../src/core/platform";
+import type { Platform, StoreReader, StoreReadPlatform, StoreRequest } from "../../src/core/platform";
 import type { Storage, StoreReadRoute } from "../../src/core/storage";
 import { resolveSettings } from "../../src/core/settings";
 import { keepCheckView, keepLoginView, readCheckView, readLocationKey, readLoginView } from "../../src/nginx/check-view";
@@ -70,7 +70,9 @@ function roundTrip(options: SessionOptions, entry: Pick<EntryOptions, "expose_da
   keepCheckView(platform, "location text", settings, entry as EntryOptions);
   // warm-stores.ts's platform is the njs engine's: the stores here are made with this test's, and its
   // reads part is store-reads.ts itself (the bundle builds it as a part of its own).
-  const stores = { ...warmStores, platform, reads: () => ({ ...storeReads, platform }) };
+  // (This platform has no store transport: the routed storages made here are never asked; the reads
+  // test below gives them one.)
+  const stores = { ...warmStores, platform, reads: () => ({ ...storeReads, platform: platform as StoreReadPlatform }) };
   const view = readCheckView(sharedDict, "location text", () => stores);
   const key = locationKey(sharedDict, "location text");
   return { settings, view, key, dicts, platform, sharedDict };
@@ -255,7 +257,7 @@ describe("check view (the warm check's settings)", () => {
         const outcome = (value: string | null | undefined) => value;
         const asking = { answer: { stored: (_: unknown, value: string | null | undefined) => outcome(value), failed: () => "failed" } };
         // The view's storage made as readCheckView makes it, with the recording transport.
-        const routed = storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, answering);
+        const routed = storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, answering as StoreReadPlatform);
         assert.equal(await routed.ask?.("session", KEY, T0, undefined, asking), expected, `${storage} ${JSON.stringify(reply)}`);
         // The storage's own read, through the same transport, sends the very same request.
         const own = resolveSettings(options, answering).storage as Storage;
@@ -272,7 +274,7 @@ describe("check view (the warm check's settings)", () => {
           storeExchange: <A, T>(request: StoreRequest, reader: StoreReader<A, T>, asking: A) => Promise.resolve(reader.failed(new Error("ECONNREFUSED"), asking)),
         });
         const failed = { answer: { stored: () => "stored", failed: (_: unknown, e: unknown) => e } };
-        const reason = await storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, failing).ask?.("session", KEY, T0, undefined, failed);
+        const reason = await storeReads.routedStore(view.storage?.readRoute as StoreReadRoute, failing as StoreReadPlatform).ask?.("session", KEY, T0, undefined, failed);
         assert.match(String(reason), /ECONNREFUSED/, `${storage}: the failure`);
       }
     }
